@@ -1,0 +1,167 @@
+import { generateDeviceSecret, hashDeviceSecret } from '../domain/device-secret.ts';
+import { parseMeasuredAt } from '../domain/timestamp.ts';
+import { AppError } from '../errors.ts';
+import { DEVICE_ID_PATTERN } from '../ingest/payload.schema.ts';
+import {
+  type AssignmentRow,
+  endAssignment,
+  findOverlappingAssignments,
+  insertAssignment,
+} from '../store/assignments.repository.ts';
+import type { Db } from '../store/database.ts';
+import { type DeviceRow, findDevice, insertDevice, loadInstallationKey } from '../store/devices.repository.ts';
+import { findPatient, insertPatient, type PatientRow } from '../store/patients.repository.ts';
+
+/**
+ * Provisioning of patients, devices and assignments: the rules shared by the CLI
+ * (`vitalink patients add`, `devices add`, `devices assign`) and the admin API.
+ */
+
+export const DEFAULT_TIME_ZONE = 'Europe/Paris';
+
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function checkId(kind: 'patient' | 'device', id: string): void {
+  if (!DEVICE_ID_PATTERN.test(id)) {
+    throw new AppError('invalid_input', `${kind} id "${id}" is invalid: use 1 to 64 characters of A-Z a-z 0-9 . _ -`);
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string }).code === '23505';
+}
+
+export async function addPatient(
+  db: Db,
+  input: { id: string; timeZone?: string; displayName?: string },
+): Promise<PatientRow> {
+  checkId('patient', input.id);
+  const timeZone = input.timeZone ?? DEFAULT_TIME_ZONE;
+  if (!isValidTimeZone(timeZone)) {
+    throw new AppError(
+      'invalid_input',
+      `time zone "${timeZone}" is not an IANA time zone name; use one like Europe/Paris`,
+    );
+  }
+  try {
+    return await insertPatient(db, { id: input.id, timeZone, displayName: input.displayName ?? null });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new AppError('conflict', `patient ${input.id} already exists`);
+    throw error;
+  }
+}
+
+export interface ProvisionedDevice {
+  device: DeviceRow;
+  /** Shown once; only its hash is stored. */
+  secret: string;
+  assignment: AssignmentRow | null;
+}
+
+export async function addDevice(
+  db: Db,
+  input: { id: string; model?: string; patientId?: string },
+  now: Date,
+): Promise<ProvisionedDevice> {
+  checkId('device', input.id);
+  return db.transaction().execute(async (trx) => {
+    if (input.patientId !== undefined && !(await findPatient(trx, input.patientId))) {
+      throw new AppError(
+        'not_found',
+        `patient ${input.patientId} does not exist; add it with \`vitalink patients add\` first`,
+      );
+    }
+    const secret = generateDeviceSecret();
+    const key = await loadInstallationKey(trx);
+    let device: DeviceRow;
+    try {
+      device = await insertDevice(trx, {
+        id: input.id,
+        secretHash: hashDeviceSecret(key, secret),
+        model: input.model ?? null,
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError('conflict', `device ${input.id} already exists`);
+      throw error;
+    }
+    const assignment =
+      input.patientId !== undefined
+        ? await insertAssignment(trx, { deviceId: input.id, patientId: input.patientId, validFrom: now, validTo: null })
+        : null;
+    return { device, secret, assignment };
+  });
+}
+
+export interface AssignResult {
+  assignment: AssignmentRow;
+  /** An open-ended assignment that the new one ended (the device changed hands). */
+  ended: AssignmentRow | null;
+}
+
+/** Parses a CLI/API time: RFC 3339 with offset, or epoch milliseconds. */
+export function parseTimeArgument(name: string, text: string): Date {
+  const ms = parseMeasuredAt(/^-?\d+$/.test(text) ? Number(text) : text);
+  if (ms === undefined) {
+    throw new AppError(
+      'invalid_input',
+      `${name} "${text}" is not a time: use RFC 3339 with an offset (2026-11-22T08:00:00+01:00) or epoch milliseconds`,
+    );
+  }
+  return new Date(ms);
+}
+
+/**
+ * Records that a device is with a patient over [from, to). Assignments never
+ * overlap for one device (device-protocol.md, "Patients"): an open-ended one
+ * that started earlier is ended at `from`; any other overlap is refused.
+ */
+export async function assignDevice(
+  db: Db,
+  input: { deviceId: string; patientId: string; from: Date; to: Date | null },
+): Promise<AssignResult> {
+  if (input.to !== null && input.to <= input.from) {
+    throw new AppError('invalid_input', '--to must be later than --from');
+  }
+  return db.transaction().execute(async (trx) => {
+    if (!(await findDevice(trx, input.deviceId))) {
+      throw new AppError(
+        'not_found',
+        `device ${input.deviceId} does not exist; add it with \`vitalink devices add\` first`,
+      );
+    }
+    if (!(await findPatient(trx, input.patientId))) {
+      throw new AppError(
+        'not_found',
+        `patient ${input.patientId} does not exist; add it with \`vitalink patients add\` first`,
+      );
+    }
+    const overlapping = await findOverlappingAssignments(trx, input.deviceId, input.from, input.to);
+    let ended: AssignmentRow | null = null;
+    for (const a of overlapping) {
+      if (a.validTo === null && a.validFrom < input.from && ended === null) {
+        await endAssignment(trx, a.id, input.from);
+        ended = { ...a, validTo: input.from };
+        continue;
+      }
+      const until = a.validTo ? a.validTo.toISOString() : 'open-ended';
+      throw new AppError(
+        'conflict',
+        `device ${input.deviceId} is already assigned to patient ${a.patientId} from ${a.validFrom.toISOString()} to ${until}, which overlaps; choose another interval`,
+      );
+    }
+    const assignment = await insertAssignment(trx, {
+      deviceId: input.deviceId,
+      patientId: input.patientId,
+      validFrom: input.from,
+      validTo: input.to,
+    });
+    return { assignment, ended };
+  });
+}

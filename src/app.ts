@@ -1,0 +1,153 @@
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { Batcher } from './batch/batcher.ts';
+import { Broker, type ListeningPorts } from './broker/broker.ts';
+import type { Config } from './config.ts';
+import { buildHttpServer } from './http/server.ts';
+import type { Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { writeBatch } from './store/batch-writer.ts';
+import { isRetryableDatabaseError } from './store/database.ts';
+import { findDeviceCredentials, loadInstallationKey } from './store/devices.repository.ts';
+import { migrateToLatest } from './store/migrations.ts';
+import { type OpenDatabase, openDatabase } from './store/open-database.ts';
+import { Partitions } from './store/partitions.ts';
+
+export interface RunningPorts extends ListeningPorts {
+  http: number;
+}
+
+export interface App {
+  start(): Promise<RunningPorts>;
+  /** Graceful stop: HTTP → broker (stop accepting) → drain the batcher → connections → database. */
+  stop(): Promise<{ drained: boolean }>;
+  readonly metrics: Metrics;
+}
+
+/** Months of partitions kept ready ahead of the current one. */
+const PARTITIONS_AHEAD_MS = 62 * 86_400_000;
+const PARTITION_MAINTENANCE_MS = 6 * 3_600_000;
+
+/** Wiring only: each part is built and tested on its own. */
+export function createApp(config: Config, log: Logger): App {
+  const metrics = createMetrics();
+  let database: OpenDatabase | undefined;
+  let batcher: Batcher | undefined;
+  let broker: Broker | undefined;
+  let http: FastifyInstance | undefined;
+  let maintenance: NodeJS.Timeout | undefined;
+
+  async function start(): Promise<RunningPorts> {
+    database = await openDatabase(config, log, config.dbPoolSize);
+    const { db } = database;
+    await migrateToLatest(db, log);
+
+    const partitions = new Partitions(db);
+    const ensurePartitions = async () => {
+      const now = Date.now();
+      const created = await partitions.ensureRange(now - config.readingMaxAgeMs, now + PARTITIONS_AHEAD_MS);
+      if (created.length > 0) log.info({ partitions: created }, 'reading partitions created');
+    };
+    await ensurePartitions();
+    maintenance = setInterval(() => {
+      ensurePartitions().catch((err: unknown) => log.warn({ err }, 'partition maintenance failed, will retry'));
+    }, PARTITION_MAINTENANCE_MS);
+    maintenance.unref();
+
+    const batchLog = log.child({ component: 'batcher' });
+    batcher = new Batcher({
+      write: (messages) => writeBatch(db, partitions, messages),
+      isRetryable: isRetryableDatabaseError,
+      maxRows: config.batch.maxRows,
+      maxWaitMs: config.batch.maxWaitMs,
+      maxInflight: config.batch.maxInflight,
+      queueMaxReadings: config.batch.queueMaxReadings,
+      queueMaxBytes: config.batch.queueMaxBytes,
+      log: batchLog,
+      onCommitted: (messages, _outcomes, seconds) => {
+        let rows = 0;
+        for (const m of messages) rows += Math.max(1, m.readings.length + m.rejections.length);
+        metrics.batchSize.observe(rows);
+        metrics.commitSeconds.observe(seconds);
+      },
+      onWriteError: (_error, retryable) => metrics.batchWriteErrors.labels(String(retryable)).inc(),
+    });
+    const queue = batcher;
+    const refreshQueueGauges = () => {
+      const depth = queue.depth;
+      metrics.queueRows.set(depth.rows);
+      metrics.queueBytes.set(depth.bytes);
+      metrics.queueWaiting.set(depth.waiting);
+    };
+
+    let installationKey: Buffer | undefined;
+    broker = new Broker({
+      config,
+      log,
+      metrics,
+      batcher,
+      now: Date.now,
+      credentials: {
+        find: (id) => findDeviceCredentials(db, id),
+        key: async () => {
+          installationKey ??= await loadInstallationKey(db);
+          return installationKey;
+        },
+      },
+    });
+    const ports = await broker.start();
+    const mqtt = broker;
+
+    http = buildHttpServer({
+      log,
+      metrics,
+      adminToken: config.adminToken,
+      readiness: async () => {
+        const databaseUp = await Promise.race([
+          sql`SELECT 1`.execute(db).then(
+            () => true,
+            () => false,
+          ),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 2_000).unref()),
+        ]);
+        return { database: databaseUp, broker: mqtt.listening };
+      },
+    });
+    http.addHook('onRequest', async (request) => {
+      if (request.url === '/metrics') refreshQueueGauges();
+    });
+    await http.listen({ port: config.httpPort, host: config.host });
+    const address = http.server.address();
+    const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+    log.info({ listener: 'http', host: config.host, port: httpPort }, 'listening');
+
+    const running: RunningPorts = { ...ports, http: httpPort };
+    log.info({ ports: running }, 'vitalink started');
+    return running;
+  }
+
+  async function stop(): Promise<{ drained: boolean }> {
+    log.info('stopping: no new connections or publishes');
+    if (maintenance) clearInterval(maintenance);
+    await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
+    await broker?.stopAccepting();
+    let drained = true;
+    if (batcher) {
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownTimeoutMs).unref());
+      const result = await Promise.race([batcher.drain().then(() => 'drained' as const), timeout]);
+      if (result === 'timeout') {
+        drained = false;
+        log.error({ queued: batcher.depth }, 'drain timed out; unacknowledged messages will be resent by devices');
+        batcher.abort(new Error('the service stopped before the message was stored'));
+      } else {
+        log.info('batcher drained, every committed message acknowledged');
+      }
+    }
+    await broker?.close();
+    await database?.close().catch((err: unknown) => log.warn({ err }, 'database close failed'));
+    log.info({ drained }, 'vitalink stopped');
+    return { drained };
+  }
+
+  return { start, stop, metrics };
+}

@@ -1,0 +1,235 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Aedes, type Client } from 'aedes';
+import type { Batcher } from '../batch/batcher.ts';
+import type { Config } from '../config.ts';
+import { MAX_PAYLOAD_BYTES } from '../ingest/payload.schema.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { ConnectRefused, type CredentialStore, createAuthenticator } from './authenticate.ts';
+import { type Listener, listenTcp, listenTls, listenWebSocket } from './listeners.ts';
+import { AckQueue } from './ordered-acks.ts';
+import { guardPacketSize } from './packet-size-guard.ts';
+import { createPublishHook } from './publish-hook.ts';
+import { isInsideDeviceNamespace } from './topics.ts';
+
+/**
+ * Largest remaining length of an MQTT packet: the protocol's 256 KiB payload plus
+ * room for the topic (at most ~90 bytes here) and the fixed fields.
+ */
+export const MAX_REMAINING_LENGTH = MAX_PAYLOAD_BYTES + 1024;
+
+/** Fraction of a device's keepalive that a publish may wait for its PUBACK. */
+const HOLD_FRACTION_OF_KEEPALIVE = 0.75;
+const MIN_HOLD_MS = 500;
+
+export interface BrokerDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly batcher: Batcher;
+  readonly credentials: CredentialStore;
+  readonly now: () => number;
+}
+
+export interface ListeningPorts {
+  mqtt: number;
+  mqtts?: number;
+  mqttWs?: number;
+}
+
+/**
+ * The embedded Aedes broker, closed by default (architecture.md, "Security
+ * facts"): every hook is overridden, a device reaches only its own topics, and
+ * packets over the size bound are refused before they are buffered.
+ *
+ * States: created → listening (start) → draining (stopAccepting: no new
+ * connections, publishes held unacknowledged) → closed (close).
+ */
+export class Broker {
+  readonly #d: BrokerDeps;
+  readonly #log: Logger;
+  readonly aedes: Aedes;
+  #listeners: Listener[] = [];
+  #acks = new Map<Client, AckQueue>();
+  #keepalive = new WeakMap<Client, number>();
+  #draining = false;
+  #holdTimer: NodeJS.Timeout | undefined;
+
+  constructor(deps: BrokerDeps) {
+    this.#d = deps;
+    this.#log = deps.log.child({ component: 'broker' });
+    const authenticate = createAuthenticator(deps.credentials, this.#log, deps.metrics);
+    const log = this.#log;
+    const acksFor = (client: Client): AckQueue => {
+      let q = this.#acks.get(client);
+      if (!q) {
+        q = new AckQueue();
+        this.#acks.set(client, q);
+      }
+      return q;
+    };
+
+    this.aedes = new Aedes({
+      connectTimeout: deps.config.mqttConnectTimeoutMs,
+      maxClientsIdLength: 64,
+      heartbeatInterval: 60_000,
+      // drainTimeout: a device that stops reading is disconnected after this long.
+      drainTimeout: 30_000,
+      preConnect: (client, packet, callback) => {
+        this.#keepalive.set(client, packet.keepalive ?? 0);
+        callback(null, true);
+      },
+      authenticate: (client, username, password, callback) => {
+        authenticate(client, username, password).then(
+          () => callback(null, true),
+          (error: unknown) => {
+            const refused = error instanceof ConnectRefused ? error : new ConnectRefused(3, 'authentication_failed');
+            callback(Object.assign(refused, { returnCode: refused.returnCode }), false);
+          },
+        );
+      },
+      authorizePublish: createPublishHook({
+        batcher: deps.batcher,
+        metrics: deps.metrics,
+        log: this.#log,
+        readingMaxAgeMs: deps.config.readingMaxAgeMs,
+        now: deps.now,
+        acksFor,
+        isDraining: () => this.#draining,
+        broker: () => this.aedes,
+      }),
+      authorizeSubscribe: (client, sub, callback) => {
+        if (isInsideDeviceNamespace(client.id, sub.topic)) return callback(null, sub);
+        deps.metrics.connectionsRefused.labels('subscribe_not_authorized').inc();
+        log.info({ clientId: client.id }, 'subscription outside the device namespace refused');
+        callback(null, null); // SUBACK 0x80
+      },
+      // Deny by default: a device receives only what is in its own namespace.
+      authorizeForward: (client, packet) => (isInsideDeviceNamespace(client.id, packet.topic) ? packet : null),
+    });
+
+    this.aedes.on('client', () => deps.metrics.connectedDevices.inc());
+    this.aedes.on('clientDisconnect', (client) => {
+      deps.metrics.connectedDevices.dec();
+      this.#forget(client);
+    });
+    this.aedes.on('clientError', (client, err) => {
+      this.#forget(client);
+      log.debug({ clientId: client.id, error: err.message }, 'client connection error');
+    });
+    this.aedes.on('connectionError', (_client, err) => {
+      log.debug({ error: err.message }, 'connection error before CONNECT');
+    });
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  get connectedDevices(): number {
+    return this.aedes.connectedClients;
+  }
+
+  async start(): Promise<ListeningPorts> {
+    await this.aedes.listen();
+    const { config } = this.#d;
+    const handle = (stream: Duplex, req?: IncomingMessage) => this.#handleConnection(stream, req);
+    this.#listeners.push(await listenTcp(config.mqttPort, config.host, handle, this.#log));
+    if (config.tls) this.#listeners.push(await listenTls(config.tls, config.host, handle, this.#log));
+    if (config.wsPort !== undefined) {
+      this.#listeners.push(
+        await listenWebSocket(config.wsPort, config.host, MAX_REMAINING_LENGTH + 5, handle, this.#log),
+      );
+    }
+    this.#holdTimer = setInterval(() => this.#closeOverheldConnections(), 250);
+    this.#holdTimer.unref();
+    return this.ports();
+  }
+
+  ports(): ListeningPorts {
+    const port = (name: Listener['name']) => this.#listeners.find((l) => l.name === name)?.port;
+    return { mqtt: port('mqtt') ?? 0, mqtts: port('mqtts'), mqttWs: port('mqtt-ws') };
+  }
+
+  get listening(): boolean {
+    return this.#listeners.length > 0 && !this.#draining;
+  }
+
+  /** First step of a graceful stop: no new connections, no new publishes taken in. */
+  async stopAccepting(): Promise<void> {
+    this.#draining = true;
+    await Promise.all(this.#listeners.map((l) => l.close()));
+  }
+
+  /**
+   * Last step: ends every connection after what was written to it (the PUBACKs of
+   * committed messages) has been flushed, then closes the broker.
+   */
+  async close(timeoutMs = 5_000): Promise<void> {
+    if (this.#holdTimer) clearInterval(this.#holdTimer);
+    const clients = Object.values((this.aedes as unknown as { clients: Record<string, Client> }).clients);
+    await Promise.all(
+      clients.map(
+        (client) =>
+          new Promise<void>((resolve) => {
+            const conn = (client as unknown as { conn: Duplex }).conn;
+            if (!conn || conn.destroyed) return resolve();
+            const timer = setTimeout(() => {
+              conn.destroy();
+              resolve();
+            }, timeoutMs);
+            conn.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            conn.end();
+          }),
+      ),
+    );
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+  }
+
+  #handleConnection(stream: Duplex, req?: IncomingMessage): void {
+    guardPacketSize(stream, MAX_REMAINING_LENGTH, (declared) => {
+      this.#d.metrics.connectionsClosed.labels('packet_too_large').inc();
+      this.#log.info({ declaredBytes: declared }, 'packet over the size limit, connection closed');
+    });
+    this.aedes.handle(stream, req as IncomingMessage);
+  }
+
+  #forget(client: Client): void {
+    const q = this.#acks.get(client);
+    if (q) {
+      q.close();
+      this.#acks.delete(client);
+    }
+  }
+
+  /**
+   * A publish held longer than its bound (database unreachable, queue full) closes
+   * its connection before the device's keepalive would: the device reconnects and
+   * resends later, and the resend is absorbed as a duplicate if it was stored.
+   */
+  #closeOverheldConnections(): void {
+    const now = performance.now();
+    for (const [client, q] of this.#acks) {
+      const oldest = q.oldestArrival;
+      if (oldest === undefined || this.#draining) continue;
+      const keepaliveS = this.#keepalive.get(client) ?? 0;
+      const bound =
+        keepaliveS > 0
+          ? Math.min(this.#d.config.holdMaxMs, Math.max(MIN_HOLD_MS, keepaliveS * 1000 * HOLD_FRACTION_OF_KEEPALIVE))
+          : this.#d.config.holdMaxMs;
+      if (now - oldest > bound) {
+        this.#d.metrics.connectionsClosed.labels('ack_hold_timeout').inc();
+        this.#log.warn(
+          { clientId: client.id, heldMs: Math.round(now - oldest) },
+          'publish held too long, closing connection',
+        );
+        this.#forget(client);
+        client.close();
+      }
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import type { Aedes, Client, PublishPacket } from 'aedes';
+import type { Batcher } from '../batch/batcher.ts';
+import type { PendingMessage } from '../batch/pending-message.ts';
+import { DEFAULT_MAX_FUTURE_MS, decodeMessage } from '../ingest/decode.ts';
+import { MAX_PAYLOAD_BYTES } from '../ingest/payload.schema.ts';
+import type { Rejection } from '../ingest/reading.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { AckQueue } from './ordered-acks.ts';
+import { readingsTopic, rejectionsTopic } from './topics.ts';
+
+export interface PublishHookDeps {
+  readonly batcher: Batcher;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly readingMaxAgeMs: number;
+  readonly now: () => number;
+  readonly acksFor: (client: Client) => AckQueue;
+  readonly isDraining: () => boolean;
+  readonly broker: () => Aedes;
+}
+
+/**
+ * The path of a publish (architecture.md, decision 1). Aedes sends the PUBACK
+ * (or PUBREC) right after this hook calls back, so the hook checks the topic,
+ * decodes and validates, hands the message to the batcher and calls back only
+ * once the batch holding it has committed, in arrival order per connection.
+ * Only an ACL violation (or a payload over the protocol's size) fails the hook,
+ * which closes the connection; invalid readings are stored as rejections and
+ * acknowledged like valid ones.
+ */
+export function createPublishHook(deps: PublishHookDeps) {
+  const { batcher, metrics, log } = deps;
+
+  const refuse = (client: Client, reason: string, callback: (error?: Error | null) => void) => {
+    metrics.connectionsClosed.labels(reason).inc();
+    log.info({ clientId: client.id, reason }, 'publish refused, closing connection');
+    callback(new Error(reason));
+  };
+
+  const publishRejections = (deviceId: string, rejections: Rejection[]) => {
+    const broker = deps.broker();
+    const topic = rejectionsTopic(deviceId);
+    for (const r of rejections) {
+      broker.publish(
+        {
+          cmd: 'publish',
+          topic,
+          payload: Buffer.from(JSON.stringify({ id: r.readingId, reason: r.reason, detail: r.detail })),
+          qos: 1,
+          retain: false,
+          dup: false,
+        },
+        noop,
+      );
+    }
+  };
+
+  return function authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    callback: (error?: Error | null) => void,
+  ): void {
+    // A will is published by the broker after the connection closed: not a reading.
+    if (!client || client.closed) {
+      callback(new Error('will messages are not accepted'));
+      return;
+    }
+    if (packet.topic !== readingsTopic(client.id)) {
+      refuse(client, 'publish_not_authorized', callback);
+      return;
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (payload.length > MAX_PAYLOAD_BYTES) {
+      refuse(client, 'payload_too_large', callback);
+      return;
+    }
+    // device-protocol.md: retained publishes are processed like any other and never retained.
+    packet.retain = false;
+
+    const arrived = performance.now();
+    const acks = deps.acksFor(client);
+    const ticket = acks.enqueue(callback, arrived);
+    // Draining for a stop: hold it; the connection closes without an ack and the device resends later.
+    if (deps.isDraining()) return;
+
+    const receivedAt = deps.now();
+    const decoded = decodeMessage(payload, {
+      now: receivedAt,
+      maxAgeMs: deps.readingMaxAgeMs,
+      maxFutureMs: DEFAULT_MAX_FUTURE_MS,
+    });
+    metrics.messagesReceived.inc();
+    metrics.readingsReceived.inc(decoded.readings.length + decoded.rejections.length);
+
+    const deviceId = client.id;
+    const message: PendingMessage = {
+      deviceId,
+      receivedAt,
+      readings: decoded.readings,
+      rejections: decoded.rejections,
+      bytes: payload.length,
+      cancelled: false,
+      done: (error, outcome) => {
+        if (error || !outcome) {
+          acks.settle(ticket, error ?? new Error('message not stored'));
+          return;
+        }
+        if (outcome.stored > 0) metrics.readingsStored.inc(outcome.stored);
+        if (outcome.duplicates > 0) metrics.readingsDuplicate.inc(outcome.duplicates);
+        if (outcome.rejections.length > 0) {
+          for (const r of outcome.rejections) metrics.readingsRejected.labels(r.reason).inc();
+          publishRejections(deviceId, outcome.rejections);
+        }
+        metrics.ackSeconds.observe((performance.now() - arrived) / 1000);
+        acks.settle(ticket, null);
+      },
+    };
+    ticket.onAbandon = () => {
+      message.cancelled = true;
+    };
+    batcher.submit(message);
+  };
+}
+
+function noop(): void {}

@@ -1,0 +1,142 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Configuration from the environment (interfaces.md, "Environment"), parsed once
+ * with zod, every problem reported at once, then frozen and passed down.
+ */
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
+const portNumber = () =>
+  z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
+const port = (fallback: number) => portNumber().default(fallback);
+const optionalPort = () => z.preprocess(emptyAsUndefined, portNumber().optional());
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const envSchema = z
+  .object({
+    DATABASE_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string')
+        .optional(),
+    ),
+    VITALINK_DATA_DIR: z.string().min(1).default('./.vitalink'),
+    MQTT_PORT: port(1883),
+    MQTT_TLS_PORT: optionalPort(),
+    TLS_CERT_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
+    TLS_KEY_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
+    MQTT_WS_PORT: optionalPort(),
+    HTTP_PORT: port(8080),
+    HOST: z.preprocess(emptyAsUndefined, z.string().optional()),
+    VITALINK_ADMIN_TOKEN: z.preprocess(
+      emptyAsUndefined,
+      z.string().min(16, 'must be at least 16 characters long').optional(),
+    ),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // Beyond interfaces.md: tuning, each with its default.
+    VITALINK_BATCH_MAX_ROWS: positiveInt(2000),
+    VITALINK_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).default(5),
+    VITALINK_BATCH_MAX_INFLIGHT: positiveInt(2),
+    VITALINK_QUEUE_MAX_READINGS: positiveInt(50_000),
+    VITALINK_QUEUE_MAX_BYTES: positiveInt(64 * 1024 * 1024),
+    VITALINK_HOLD_MAX_MS: positiveInt(30_000),
+    VITALINK_READING_MAX_AGE_DAYS: positiveInt(90),
+    VITALINK_DB_POOL_SIZE: positiveInt(6),
+    VITALINK_MQTT_CONNECT_TIMEOUT_MS: positiveInt(10_000),
+    VITALINK_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
+  })
+  .superRefine((env, ctx) => {
+    const tlsParts = [env.MQTT_TLS_PORT, env.TLS_CERT_FILE, env.TLS_KEY_FILE];
+    const given = tlsParts.filter((v) => v !== undefined).length;
+    if (given > 0 && given < 3) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MQTT_TLS_PORT'],
+        message: 'MQTT over TLS needs all three of MQTT_TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE',
+      });
+    }
+  });
+
+export interface Config {
+  /** Unset: the embedded PostgreSQL in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly host: string;
+  readonly mqttPort: number;
+  readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string } | undefined;
+  readonly wsPort: number | undefined;
+  readonly httpPort: number;
+  readonly adminToken: string | undefined;
+  readonly logLevel: string;
+  readonly batch: {
+    readonly maxRows: number;
+    readonly maxWaitMs: number;
+    readonly maxInflight: number;
+    readonly queueMaxReadings: number;
+    readonly queueMaxBytes: number;
+  };
+  /** Longest a publish may wait for its PUBACK before the connection is closed. */
+  readonly holdMaxMs: number;
+  readonly readingMaxAgeMs: number;
+  readonly dbPoolSize: number;
+  readonly mqttConnectTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? 'environment');
+        const value = env[name];
+        const shown = value === undefined || /TOKEN|URL/.test(name) ? '' : ` (got "${value}")`;
+        return `${name}: ${issue.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const config: Config = {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.VITALINK_DATA_DIR),
+    host: e.HOST ?? (e.DATABASE_URL ? '0.0.0.0' : '127.0.0.1'),
+    mqttPort: e.MQTT_PORT,
+    tls:
+      e.MQTT_TLS_PORT !== undefined && e.TLS_CERT_FILE && e.TLS_KEY_FILE
+        ? { port: e.MQTT_TLS_PORT, certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE }
+        : undefined,
+    wsPort: e.MQTT_WS_PORT,
+    httpPort: e.HTTP_PORT,
+    adminToken: e.VITALINK_ADMIN_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    batch: {
+      maxRows: e.VITALINK_BATCH_MAX_ROWS,
+      maxWaitMs: e.VITALINK_BATCH_MAX_WAIT_MS,
+      maxInflight: e.VITALINK_BATCH_MAX_INFLIGHT,
+      queueMaxReadings: e.VITALINK_QUEUE_MAX_READINGS,
+      queueMaxBytes: e.VITALINK_QUEUE_MAX_BYTES,
+    },
+    holdMaxMs: e.VITALINK_HOLD_MAX_MS,
+    readingMaxAgeMs: e.VITALINK_READING_MAX_AGE_DAYS * 86_400_000,
+    dbPoolSize: e.VITALINK_DB_POOL_SIZE,
+    mqttConnectTimeoutMs: e.VITALINK_MQTT_CONNECT_TIMEOUT_MS,
+    shutdownTimeoutMs: e.VITALINK_SHUTDOWN_TIMEOUT_MS,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v);
+  return Object.freeze(o);
+}

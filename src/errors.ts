@@ -1,0 +1,29 @@
+/**
+ * Internal errors with stable codes (conventions.md, "Errors"). The CLI prints
+ * the message and exits non-zero; the HTTP layer maps the code to a status and
+ * the body `{ error: { code, message } }`.
+ */
+export const ERROR_STATUS = {
+  invalid_input: 422,
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  unavailable: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+  }
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}

@@ -1,0 +1,114 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { REJECTION_REASONS } from '../ingest/rejection-reason.ts';
+
+/** Every metric of the service, defined in one place. One registry per service instance. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'vitalink_process_' });
+
+  const readingsReceived = new Counter({
+    name: 'vitalink_readings_received_total',
+    help: 'Readings received from devices (valid or not), counted when their message is decoded',
+    registers: [registry],
+  });
+  const messagesReceived = new Counter({
+    name: 'vitalink_messages_received_total',
+    help: 'MQTT messages received on readings topics',
+    registers: [registry],
+  });
+  const readingsStored = new Counter({
+    name: 'vitalink_readings_stored_total',
+    help: 'Readings committed to the readings table',
+    registers: [registry],
+  });
+  const readingsDuplicate = new Counter({
+    name: 'vitalink_readings_duplicate_total',
+    help: 'Readings recognised as duplicates of stored ones (acknowledged, not stored again)',
+    registers: [registry],
+  });
+  const readingsRejected = new Counter({
+    name: 'vitalink_readings_rejected_total',
+    help: 'Readings (or whole messages) rejected, by reason of the device protocol',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of REJECTION_REASONS) readingsRejected.labels(reason).inc(0);
+
+  const batchSize = new Histogram({
+    name: 'vitalink_batch_rows',
+    help: 'Rows (readings and rejections) per committed batch',
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000],
+    registers: [registry],
+  });
+  const commitSeconds = new Histogram({
+    name: 'vitalink_batch_commit_seconds',
+    help: 'Time to write and commit one batch',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const ackSeconds = new Histogram({
+    name: 'vitalink_publish_to_ack_seconds',
+    help: 'From the arrival of a publish to its acknowledgement (PUBACK or PUBREC) being sent',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const batchWriteErrors = new Counter({
+    name: 'vitalink_batch_write_errors_total',
+    help: 'Failed batch writes, by whether they are retried',
+    labelNames: ['retryable'] as const,
+    registers: [registry],
+  });
+  const queueRows = new Gauge({
+    name: 'vitalink_queue_rows',
+    help: 'Readings and rejections admitted to the batcher and not yet committed',
+    registers: [registry],
+  });
+  const queueBytes = new Gauge({
+    name: 'vitalink_queue_bytes',
+    help: 'Payload bytes admitted to the batcher and not yet committed',
+    registers: [registry],
+  });
+  const queueWaiting = new Gauge({
+    name: 'vitalink_queue_waiting_messages',
+    help: 'Messages held outside the full queue (their devices are being pushed back on)',
+    registers: [registry],
+  });
+  const connectedDevices = new Gauge({
+    name: 'vitalink_connected_devices',
+    help: 'Devices connected to the embedded broker',
+    registers: [registry],
+  });
+  const connectionsRefused = new Counter({
+    name: 'vitalink_connections_refused_total',
+    help: 'CONNECTs refused, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const connectionsClosed = new Counter({
+    name: 'vitalink_connections_closed_total',
+    help: 'Connections closed by the service, by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    messagesReceived,
+    readingsReceived,
+    readingsStored,
+    readingsDuplicate,
+    readingsRejected,
+    batchSize,
+    commitSeconds,
+    ackSeconds,
+    batchWriteErrors,
+    queueRows,
+    queueBytes,
+    queueWaiting,
+    connectedDevices,
+    connectionsRefused,
+    connectionsClosed,
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,67 @@
+import type { MessageOutcome, PendingMessage } from '../batch/pending-message.ts';
+import { rawReading } from '../ingest/decode.ts';
+import type { Rejection } from '../ingest/reading.ts';
+import type { Db } from './database.ts';
+import type { Partitions } from './partitions.ts';
+import { insertReadings, type ReadingToStore } from './readings.repository.ts';
+import { insertRejections, type RejectionToStore } from './rejections.repository.ts';
+
+/**
+ * Writes one batch of messages in one transaction: readings (with duplicate,
+ * conflict and assignment checks) and rejections. When this resolves, every
+ * message of the batch is durably committed and its outcome is known.
+ */
+export async function writeBatch(
+  db: Db,
+  partitions: Partitions,
+  messages: PendingMessage[],
+): Promise<MessageOutcome[]> {
+  const readings: ReadingToStore[] = [];
+  const owner: number[] = [];
+  const outcomes: MessageOutcome[] = new Array(messages.length);
+  for (let m = 0; m < messages.length; m++) {
+    const msg = messages[m];
+    outcomes[m] = { stored: 0, duplicates: 0, rejections: msg.rejections.slice() };
+    for (const reading of msg.readings) {
+      readings.push({ deviceId: msg.deviceId, receivedAt: msg.receivedAt, reading });
+      owner.push(m);
+    }
+  }
+  await partitions.ensureFor(readings.map((r) => r.reading.measuredAt));
+
+  return db.transaction().execute(async (trx) => {
+    const statuses = await insertReadings(trx, readings);
+    for (let i = 0; i < statuses.length; i++) {
+      const outcome = outcomes[owner[i]];
+      const { status } = statuses[i];
+      if (status === 'stored') outcome.stored++;
+      else if (status === 'duplicate') outcome.duplicates++;
+      else outcome.rejections.push(storageRejection(status, readings[i]));
+    }
+    const rejections: RejectionToStore[] = [];
+    for (let m = 0; m < messages.length; m++) {
+      for (const rejection of outcomes[m].rejections) {
+        rejections.push({ deviceId: messages[m].deviceId, receivedAt: messages[m].receivedAt, rejection });
+      }
+    }
+    await insertRejections(trx, rejections);
+    return outcomes;
+  });
+}
+
+function storageRejection(status: 'conflict' | 'unassigned', row: ReadingToStore): Rejection {
+  const { reading } = row;
+  return status === 'conflict'
+    ? {
+        readingId: reading.readingId,
+        reason: 'conflict',
+        detail: `reading id "${reading.readingId}" is already stored with different content; the first one is kept. Use a new id for a new reading`,
+        raw: rawReading(reading.source),
+      }
+    : {
+        readingId: reading.readingId,
+        reason: 'unassigned',
+        detail: `device ${row.deviceId} was not assigned to a patient at ${new Date(reading.measuredAt).toISOString()}; the reading is kept and will be stored once the assignment is recorded`,
+        raw: rawReading(reading.source),
+      };
+}

@@ -1,0 +1,101 @@
+import { type ColumnType, type Generated, Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../logger.ts';
+
+/** Kysely's view of the schema (migrations/). snake_case as in SQL; rows are mapped explicitly. */
+export interface Database {
+  installation: { id: number; secret_key: Buffer; created_at: Generated<Date> };
+  patients: {
+    id: string;
+    display_name: string | null;
+    time_zone: string;
+    created_at: Generated<Date>;
+  };
+  devices: {
+    id: string;
+    secret_hash: Buffer;
+    model: string | null;
+    enabled: Generated<boolean>;
+    created_at: Generated<Date>;
+  };
+  device_assignments: {
+    id: Generated<string>;
+    device_id: string;
+    patient_id: string;
+    valid_from: Date;
+    valid_to: Date | null;
+    created_at: Generated<Date>;
+  };
+  reading_keys: { device_id: string; reading_id: string; content_hash: string; measured_at: Date };
+  readings: {
+    patient_id: string;
+    device_id: string;
+    reading_id: string;
+    type: string;
+    loinc: string;
+    unit: string;
+    value: number | null;
+    systolic: number | null;
+    diastolic: number | null;
+    pulse: number | null;
+    sent_unit: string;
+    sent_value: number | null;
+    sent_systolic: number | null;
+    sent_diastolic: number | null;
+    context: string | null;
+    measured_at: Date;
+    received_at: Date;
+  };
+  rejections: {
+    id: Generated<string>;
+    device_id: string;
+    reading_id: string | null;
+    reason: string;
+    detail: string;
+    raw: Buffer;
+    fingerprint: string;
+    received_at: ColumnType<Date, Date | string, Date | string>;
+    reprocessed_at: Date | null;
+    outcome: string | null;
+  };
+}
+
+export type Db = Kysely<Database>;
+
+// Return float8 as number (the default); bigint (int8) as string is kept: ids are opaque.
+pg.types.setTypeParser(pg.types.builtins.FLOAT8, Number);
+
+export function createDatabase(url: string, poolSize: number, log: Logger): { db: Db; pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'vitalink',
+  });
+  // An idle client whose server went away emits here; without a listener the process would crash.
+  pool.on('error', (err) => log.warn({ err }, 'idle database connection lost'));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, pool };
+}
+
+/** PostgreSQL error classes worth retrying (conventions.md, "Errors"). */
+export function isRetryableDatabaseError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08')) return true; // connection exception
+    if (code === '40001' || code === '40P01') return true; // serialization failure, deadlock
+    if (code === '57P01' || code === '57P02' || code === '57P03') return true; // shutdown, cannot connect now
+    if (code === '53300') return true; // too many connections
+    // Node socket errors
+    if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) {
+      return true;
+    }
+  }
+  // pg's own messages for a connection that dropped or could not be made in time
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|not queryable/i.test(
+    error.message,
+  );
+}

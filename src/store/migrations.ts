@@ -1,0 +1,36 @@
+import { type Migration, type MigrationProvider, Migrator } from 'kysely';
+import * as initialSchema from '../../migrations/2026-11-22T0900-initial-schema.ts';
+import type { Logger } from '../logger.ts';
+import type { Db } from './database.ts';
+
+/**
+ * Migrations are listed here, in order, rather than read from a folder at run
+ * time, so that they work the same from source, from a bundle and in tests.
+ */
+const migrations: Record<string, Migration> = {
+  '2026-11-22T0900-initial-schema': initialSchema,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export interface MigrationReport {
+  applied: string[];
+}
+
+export async function migrateToLatest(db: Db, log: Logger): Promise<MigrationReport> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'vitalink_migrations',
+    migrationLockTableName: 'vitalink_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (const name of applied) log.info({ migration: name }, 'migration applied');
+  const failed = (results ?? []).find((r) => r.status === 'Error');
+  if (error) {
+    const which = failed ? ` ${failed.migrationName}` : '';
+    throw new Error(`database migration${which} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { applied };
+}

@@ -1,0 +1,76 @@
+import { sql } from 'kysely';
+import type { Db } from './database.ts';
+
+/**
+ * Monthly range partitions of `readings` by measured_at (UTC months). The service
+ * creates them ahead of time, from the oldest acceptable reading to two months
+ * ahead, and the flush checks each batch's months against what it knows exists,
+ * so a reading never meets a missing partition.
+ */
+export class Partitions {
+  readonly #db: Db;
+  readonly #known = new Set<string>();
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  /** Creates the partitions of every month from `fromMs` to `toMs` (inclusive). */
+  async ensureRange(fromMs: number, toMs: number): Promise<string[]> {
+    const created: string[] = [];
+    for (let start = monthStart(fromMs); start <= toMs; start = nextMonthStart(start)) {
+      if (await this.#ensureMonth(start)) created.push(partitionName(start));
+    }
+    return created;
+  }
+
+  /** Creates, if needed, the partitions that the given measured times fall in. */
+  async ensureFor(measuredAt: Iterable<number>): Promise<void> {
+    let missing: Set<number> | undefined;
+    for (const at of measuredAt) {
+      const start = monthStart(at);
+      if (this.#known.has(partitionName(start))) continue;
+      missing ??= new Set();
+      missing.add(start);
+    }
+    if (missing) for (const start of missing) await this.#ensureMonth(start);
+  }
+
+  async #ensureMonth(start: number): Promise<boolean> {
+    const name = partitionName(start);
+    if (this.#known.has(name)) return false;
+    const from = new Date(start).toISOString();
+    const to = new Date(nextMonthStart(start)).toISOString();
+    try {
+      const exists = await sql<{ found: boolean }>`SELECT to_regclass(${name}) IS NOT NULL AS found`.execute(this.#db);
+      if (exists.rows[0]?.found) {
+        this.#known.add(name);
+        return false;
+      }
+      await sql`CREATE TABLE IF NOT EXISTS ${sql.table(name)} PARTITION OF readings FOR VALUES FROM (${sql.lit(from)}) TO (${sql.lit(to)})`.execute(
+        this.#db,
+      );
+    } catch (error) {
+      // Another instance created it meanwhile (duplicate table, or unique violation in the catalog).
+      const code = (error as { code?: string }).code;
+      if (code !== '42P07' && code !== '23505') throw error;
+    }
+    this.#known.add(name);
+    return true;
+  }
+}
+
+export function monthStart(ms: number): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+function nextMonthStart(start: number): number {
+  const d = new Date(start);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+}
+
+export function partitionName(start: number): string {
+  const d = new Date(start);
+  return `readings_${d.getUTCFullYear()}_${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}

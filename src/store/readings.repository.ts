@@ -1,0 +1,192 @@
+import { sql } from 'kysely';
+import type { ValidReading } from '../ingest/reading.ts';
+import type { Db } from './database.ts';
+
+export interface ReadingToStore {
+  readonly deviceId: string;
+  readonly receivedAt: number;
+  readonly reading: ValidReading;
+}
+
+/** What became of one reading: stored, a duplicate of a stored one, or neither. */
+export type StoreStatus =
+  | { status: 'stored' }
+  | { status: 'duplicate' }
+  | { status: 'conflict' }
+  | { status: 'unassigned' };
+
+interface KeyResult {
+  inserted: boolean;
+  assigned: boolean;
+  existingHash: string | null;
+}
+
+/**
+ * Inserts readings, batch-first, in the caller's transaction. One statement does
+ * the work for the whole batch: attribute each reading to the patient its device
+ * was assigned to at `at`, claim (device, reading id) in reading_keys, and insert
+ * the readings whose key it claimed. Readings whose key exists are duplicates
+ * (same content) or conflicts; readings with no assignment at `at` are unassigned.
+ * Returns one status per input, in input order.
+ */
+export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): Promise<StoreStatus[]> {
+  const statuses: StoreStatus[] = new Array(rows.length);
+  if (rows.length === 0) return statuses;
+
+  // The same key twice in one batch: the first goes to the database, the others
+  // are settled against it afterwards (device-protocol.md: duplicate or conflict).
+  const positionOf = new Map<string, number>(); // key → position in `unique`
+  const followers: number[] = [];
+  const unique: number[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const key = `${rows[i].deviceId}\u0000${rows[i].reading.readingId}`;
+    if (positionOf.has(key)) followers.push(i);
+    else {
+      positionOf.set(key, unique.length);
+      unique.push(i);
+    }
+  }
+
+  const n = unique.length;
+  const deviceIds: string[] = new Array(n);
+  const readingIds: string[] = new Array(n);
+  const hashes: string[] = new Array(n);
+  const types: string[] = new Array(n);
+  const loincs: string[] = new Array(n);
+  const units: string[] = new Array(n);
+  const values: (number | null)[] = new Array(n);
+  const systolics: (number | null)[] = new Array(n);
+  const diastolics: (number | null)[] = new Array(n);
+  const pulses: (number | null)[] = new Array(n);
+  const sentUnits: string[] = new Array(n);
+  const sentValues: (number | null)[] = new Array(n);
+  const sentSystolics: (number | null)[] = new Array(n);
+  const sentDiastolics: (number | null)[] = new Array(n);
+  const contexts: (string | null)[] = new Array(n);
+  const measuredAts: number[] = new Array(n);
+  const receivedAts: number[] = new Array(n);
+  for (let j = 0; j < n; j++) {
+    const { deviceId, receivedAt, reading: r } = rows[unique[j]];
+    deviceIds[j] = deviceId;
+    readingIds[j] = r.readingId;
+    hashes[j] = r.contentHash;
+    types[j] = r.type;
+    loincs[j] = r.loinc;
+    units[j] = r.unit;
+    values[j] = r.value;
+    systolics[j] = r.systolic;
+    diastolics[j] = r.diastolic;
+    pulses[j] = r.pulse;
+    sentUnits[j] = r.sentUnit;
+    sentValues[j] = r.sentValue;
+    sentSystolics[j] = r.sentSystolic;
+    sentDiastolics[j] = r.sentDiastolic;
+    contexts[j] = r.context;
+    measuredAts[j] = r.measuredAt;
+    receivedAts[j] = receivedAt;
+  }
+
+  // Data-modifying CTEs run once, to completion, whether or not the final SELECT
+  // reads them; the final SELECT sees reading_keys as it was before the statement,
+  // so `existing_hash` is the hash of a key stored by an earlier transaction.
+  const result = await sql<{ ord: string; inserted: boolean; assigned: boolean; existing_hash: string | null }>`
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${deviceIds}::text[], ${readingIds}::text[], ${hashes}::text[], ${types}::text[], ${loincs}::text[],
+        ${units}::text[], ${values}::float8[], ${systolics}::float8[], ${diastolics}::float8[], ${pulses}::float8[],
+        ${sentUnits}::text[], ${sentValues}::float8[], ${sentSystolics}::float8[], ${sentDiastolics}::float8[],
+        ${contexts}::text[], ${measuredAts}::int8[], ${receivedAts}::int8[]
+      ) WITH ORDINALITY AS t(device_id, reading_id, content_hash, type, loinc, unit, value, systolic, diastolic, pulse,
+                             sent_unit, sent_value, sent_systolic, sent_diastolic, context, measured_ms, received_ms, ord)
+    ),
+    resolved AS (
+      SELECT i.*,
+             timestamptz 'epoch' + i.measured_ms * interval '1 millisecond' AS measured_at,
+             timestamptz 'epoch' + i.received_ms * interval '1 millisecond' AS received_at,
+             a.patient_id
+      FROM input i
+      LEFT JOIN LATERAL (
+        SELECT da.patient_id FROM device_assignments da
+        WHERE da.device_id = i.device_id
+          AND da.valid_from <= timestamptz 'epoch' + i.measured_ms * interval '1 millisecond'
+          AND (da.valid_to IS NULL OR timestamptz 'epoch' + i.measured_ms * interval '1 millisecond' < da.valid_to)
+        ORDER BY da.valid_from DESC
+        LIMIT 1
+      ) a ON true
+    ),
+    claimed AS (
+      INSERT INTO reading_keys (device_id, reading_id, content_hash, measured_at)
+      SELECT device_id, reading_id, content_hash, measured_at FROM resolved WHERE patient_id IS NOT NULL
+      ON CONFLICT DO NOTHING
+      RETURNING device_id, reading_id
+    ),
+    stored AS (
+      INSERT INTO readings (patient_id, device_id, reading_id, type, loinc, unit, value, systolic, diastolic, pulse,
+                            sent_unit, sent_value, sent_systolic, sent_diastolic, context, measured_at, received_at)
+      SELECT r.patient_id, r.device_id, r.reading_id, r.type, r.loinc, r.unit, r.value, r.systolic, r.diastolic, r.pulse,
+             r.sent_unit, r.sent_value, r.sent_systolic, r.sent_diastolic, r.context, r.measured_at, r.received_at
+      FROM resolved r JOIN claimed c USING (device_id, reading_id)
+      RETURNING 1
+    )
+    SELECT r.ord, c.reading_id IS NOT NULL AS inserted, r.patient_id IS NOT NULL AS assigned, k.content_hash AS existing_hash
+    FROM resolved r
+    LEFT JOIN claimed c USING (device_id, reading_id)
+    LEFT JOIN reading_keys k ON k.device_id = r.device_id AND k.reading_id = r.reading_id
+  `.execute(db);
+
+  const keyResults: KeyResult[] = new Array(n);
+  for (const row of result.rows) {
+    keyResults[Number(row.ord) - 1] = {
+      inserted: row.inserted,
+      assigned: row.assigned,
+      existingHash: row.existing_hash,
+    };
+  }
+
+  // A key claimed by a concurrent transaction that committed while this statement
+  // waited on it: not inserted, yet not in this statement's snapshot. Look again.
+  const unseen: number[] = [];
+  for (let j = 0; j < n; j++) {
+    const k = keyResults[j];
+    if (!k.inserted && k.assigned && k.existingHash === null) unseen.push(j);
+  }
+  if (unseen.length > 0) {
+    const found = await sql<{ device_id: string; reading_id: string; content_hash: string }>`
+      SELECT k.device_id, k.reading_id, k.content_hash
+      FROM reading_keys k
+      JOIN unnest(${unseen.map((j) => deviceIds[j])}::text[], ${unseen.map((j) => readingIds[j])}::text[])
+        AS u(device_id, reading_id) USING (device_id, reading_id)
+    `.execute(db);
+    const byKey = new Map(found.rows.map((r) => [`${r.device_id}\u0000${r.reading_id}`, r.content_hash]));
+    for (const j of unseen) {
+      const hash = byKey.get(`${deviceIds[j]}\u0000${readingIds[j]}`);
+      if (hash === undefined) throw new Error('reading key neither inserted nor found; the batch will be retried');
+      keyResults[j].existingHash = hash;
+    }
+  }
+
+  for (let j = 0; j < n; j++) {
+    const k = keyResults[j];
+    statuses[unique[j]] = k.inserted
+      ? { status: 'stored' }
+      : k.existingHash !== null
+        ? k.existingHash === hashes[j]
+          ? { status: 'duplicate' }
+          : { status: 'conflict' }
+        : { status: 'unassigned' };
+  }
+
+  for (const i of followers) {
+    const row = rows[i];
+    const j = positionOf.get(`${row.deviceId}\u0000${row.reading.readingId}`) as number;
+    const first = keyResults[j];
+    const storedHash = first.inserted ? hashes[j] : first.existingHash;
+    statuses[i] =
+      storedHash === null
+        ? { status: 'unassigned' }
+        : storedHash === row.reading.contentHash
+          ? { status: 'duplicate' }
+          : { status: 'conflict' };
+  }
+  return statuses;
+}
