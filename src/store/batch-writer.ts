@@ -11,11 +11,21 @@ import { insertRejections, type RejectionToStore } from './rejections.repository
  * conflict and assignment checks) and rejections. When this resolves, every
  * message of the batch is durably committed and its outcome is known.
  */
-export async function writeBatch(
-  db: Db,
-  partitions: Partitions,
-  messages: PendingMessage[],
-): Promise<MessageOutcome[]> {
+export async function writeBatch(db: Db, partitions: Partitions, messages: PendingMessage[]): Promise<MessageOutcome[]> {
+  await partitions.ensureFor(measuredTimes(messages));
+  return db.transaction().execute((trx) => writeMessages(trx, messages));
+}
+
+function* measuredTimes(messages: PendingMessage[]): Iterable<number> {
+  for (const m of messages) for (const r of m.readings) yield r.measuredAt;
+}
+
+/**
+ * The body of a batch, in the caller's transaction (partitions must exist): also
+ * used by `vitalink rejections reprocess`, so a reprocessed reading goes through
+ * exactly the same checks as a live one.
+ */
+export async function writeMessages(trx: Db, messages: PendingMessage[]): Promise<MessageOutcome[]> {
   const readings: ReadingToStore[] = [];
   const owner: number[] = [];
   const outcomes: MessageOutcome[] = new Array(messages.length);
@@ -27,26 +37,22 @@ export async function writeBatch(
       owner.push(m);
     }
   }
-  await partitions.ensureFor(readings.map((r) => r.reading.measuredAt));
-
-  return db.transaction().execute(async (trx) => {
-    const statuses = await insertReadings(trx, readings);
-    for (let i = 0; i < statuses.length; i++) {
-      const outcome = outcomes[owner[i]];
-      const { status } = statuses[i];
-      if (status === 'stored') outcome.stored++;
-      else if (status === 'duplicate') outcome.duplicates++;
-      else outcome.rejections.push(storageRejection(status, readings[i]));
+  const statuses = await insertReadings(trx, readings);
+  for (let i = 0; i < statuses.length; i++) {
+    const outcome = outcomes[owner[i]];
+    const { status } = statuses[i];
+    if (status === 'stored') outcome.stored++;
+    else if (status === 'duplicate') outcome.duplicates++;
+    else outcome.rejections.push(storageRejection(status, readings[i]));
+  }
+  const rejections: RejectionToStore[] = [];
+  for (let m = 0; m < messages.length; m++) {
+    for (const rejection of outcomes[m].rejections) {
+      rejections.push({ deviceId: messages[m].deviceId, receivedAt: messages[m].receivedAt, rejection });
     }
-    const rejections: RejectionToStore[] = [];
-    for (let m = 0; m < messages.length; m++) {
-      for (const rejection of outcomes[m].rejections) {
-        rejections.push({ deviceId: messages[m].deviceId, receivedAt: messages[m].receivedAt, rejection });
-      }
-    }
-    await insertRejections(trx, rejections);
-    return outcomes;
-  });
+  }
+  await insertRejections(trx, rejections);
+  return outcomes;
 }
 
 function storageRejection(status: 'conflict' | 'unassigned', row: ReadingToStore): Rejection {

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -179,6 +179,11 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const bin = await loadBinaries();
   const as = await runAsUser(log);
   await mkdir(dataDir, { recursive: true });
+  if (as.uid !== undefined) {
+    // The postgres user must be able to pass through the data folder to reach its cluster.
+    const { mode } = await stat(dataDir);
+    if ((mode & 0o011) !== 0o011) await chmod(dataDir, (mode & 0o7777) | 0o011);
+  }
 
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
     log.info({ dir: clusterDir }, 'initialising embedded postgres');

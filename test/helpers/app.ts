@@ -1,0 +1,34 @@
+import { type App, createApp, type RunningPorts } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { TestDatabase } from './database.ts';
+
+export interface TestApp {
+  readonly app: App;
+  readonly ports: RunningPorts;
+  stop(): Promise<void>;
+}
+
+/** The whole service in this process, on ephemeral ports, against a test database. */
+export async function startTestApp(database: TestDatabase, env: Record<string, string> = {}): Promise<TestApp> {
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    MQTT_PORT: '0',
+    HTTP_PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const app = createApp(config, createLogger(config.logLevel, process.stderr));
+  const ports = await app.start();
+  let stopped = false;
+  return {
+    app,
+    ports,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await app.stop();
+    },
+  };
+}
