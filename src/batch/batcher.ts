@@ -114,7 +114,7 @@ export class Batcher {
       const next = this.#waiting[0];
       if (next.cancelled) {
         this.#waiting.shift();
-        next.done(new Error('connection closed before the message was queued'));
+        this.#callSafely(() => next.done(new Error('connection closed before the message was queued')));
         continue;
       }
       if (!this.#hasRoomFor(next)) break;
@@ -183,16 +183,16 @@ export class Batcher {
   async #flush(batch: PendingMessage[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const started = performance.now();
+      let outcomes: MessageOutcome[];
       try {
-        const outcomes = await this.#o.write(batch);
-        this.#o.onCommitted?.(batch, outcomes, (performance.now() - started) / 1000);
-        for (let i = 0; i < batch.length; i++) batch[i].done(null, outcomes[i]);
-        return;
+        outcomes = await this.#o.write(batch);
       } catch (error) {
         const retryable = this.#o.isRetryable(error);
         this.#o.onWriteError?.(error, retryable);
         if (this.#stopped) {
-          for (const m of batch) m.done(new Error('the service stopped before the batch committed'));
+          for (const m of batch) {
+            this.#callSafely(() => m.done(new Error('the service stopped before the batch committed')));
+          }
           return;
         }
         if (!retryable) {
@@ -203,7 +203,7 @@ export class Batcher {
             return;
           }
           this.#o.log.error({ err: error }, 'message cannot be stored, not acknowledged');
-          batch[0].done(error instanceof Error ? error : new Error(String(error)));
+          this.#callSafely(() => batch[0].done(error instanceof Error ? error : new Error(String(error))));
           return;
         }
         const delay = Math.min(this.#o.retryMaxMs!, this.#o.retryBaseMs! * 2 ** Math.min(attempt, 16));
@@ -213,7 +213,22 @@ export class Batcher {
           'batch write failed, retrying',
         );
         await new Promise((r) => setTimeout(r, jittered));
+        continue;
       }
+      // Committed. Outside the try: a throwing callback must not count as a failed
+      // write (that would rewrite the batch and call `done` twice) nor reject here.
+      const seconds = (performance.now() - started) / 1000;
+      this.#callSafely(() => this.#o.onCommitted?.(batch, outcomes, seconds));
+      for (let i = 0; i < batch.length; i++) this.#callSafely(() => batch[i].done(null, outcomes[i]));
+      return;
+    }
+  }
+
+  #callSafely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#o.log.error({ err }, 'a batch callback threw');
     }
   }
 

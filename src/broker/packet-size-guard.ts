@@ -51,7 +51,8 @@ export class PacketLengthTracker {
       this.#lengthBytes++;
       if (b & 0x80) {
         if (this.#lengthBytes === 4) return -1; // MQTT-2.2.3: at most four bytes
-        if (this.#length > this.#maxRemainingLength) return this.#length;
+        // No bound check on a partial length: it would report a lower bound, not the
+        // declared length, and waiting costs at most three more header bytes.
         continue;
       }
       if (this.#length > this.#maxRemainingLength) return this.#length;
