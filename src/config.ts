@@ -9,9 +9,11 @@ import { z } from 'zod';
 const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const portNumber = () =>
   z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
-const port = (fallback: number) => portNumber().default(fallback);
+// Empty counts as unset everywhere: `z.coerce.number()` would read '' as 0 (MQTT_PORT= would pick a random port).
+const port = (fallback: number) => z.preprocess(emptyAsUndefined, portNumber().default(fallback));
 const optionalPort = () => z.preprocess(emptyAsUndefined, portNumber().optional());
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const positiveInt = (fallback: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(fallback));
 
 const envSchema = z
   .object({
@@ -22,7 +24,7 @@ const envSchema = z
         .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string')
         .optional(),
     ),
-    VITALINK_DATA_DIR: z.string().min(1).default('./.vitalink'),
+    VITALINK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.vitalink')),
     MQTT_PORT: port(1883),
     MQTT_TLS_PORT: optionalPort(),
     TLS_CERT_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
@@ -34,10 +36,13 @@ const envSchema = z
       emptyAsUndefined,
       z.string().min(16, 'must be at least 16 characters long').optional(),
     ),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z.preprocess(
+      emptyAsUndefined,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
     // Beyond interfaces.md: tuning, each with its default.
     VITALINK_BATCH_MAX_ROWS: positiveInt(2000),
-    VITALINK_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(0).default(5),
+    VITALINK_BATCH_MAX_WAIT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).default(5)),
     VITALINK_BATCH_MAX_INFLIGHT: positiveInt(2),
     VITALINK_QUEUE_MAX_READINGS: positiveInt(50_000),
     VITALINK_QUEUE_MAX_BYTES: positiveInt(64 * 1024 * 1024),
@@ -47,17 +52,21 @@ const envSchema = z
     VITALINK_MQTT_CONNECT_TIMEOUT_MS: positiveInt(10_000),
     VITALINK_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
   })
-  .superRefine((env, ctx) => {
-    const tlsParts = [env.MQTT_TLS_PORT, env.TLS_CERT_FILE, env.TLS_KEY_FILE];
-    const given = tlsParts.filter((v) => v !== undefined).length;
-    if (given > 0 && given < 3) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['MQTT_TLS_PORT'],
-        message: 'MQTT over TLS needs all three of MQTT_TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE',
-      });
-    }
-  });
+  .superRefine(
+    (env, ctx) => {
+      const tlsParts = [env.MQTT_TLS_PORT, env.TLS_CERT_FILE, env.TLS_KEY_FILE];
+      const given = tlsParts.filter((v) => v !== undefined).length;
+      if (given > 0 && given < 3) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['MQTT_TLS_PORT'],
+          message: 'MQTT over TLS needs all three of MQTT_TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE',
+        });
+      }
+    },
+    // Run even when a variable is invalid, so that every problem is reported at once.
+    { when: () => true },
+  );
 
 export interface Config {
   /** Unset: the embedded PostgreSQL in `dataDir`. */

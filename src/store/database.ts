@@ -76,6 +76,12 @@ export function createDatabase(url: string, poolSize: number, log: Logger): { db
   });
   // An idle client whose server went away emits here; without a listener the process would crash.
   pool.on('error', (err) => log.warn({ err }, 'idle database connection lost'));
+  // A checked-out client whose connection drops between two queries emits 'error'
+  // too; unhandled, it would crash the process. The query in flight (or the next
+  // one) fails and the batcher retries; the pool discards the broken client.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log.warn({ err }, 'database connection lost'));
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool };
 }
