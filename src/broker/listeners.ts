@@ -13,7 +13,7 @@ export interface Listener {
   readonly name: 'mqtt' | 'mqtts' | 'mqtt-ws';
   /** The real port once listening (the configured one, or the one picked for 0). */
   readonly port: number;
-  /** Stops accepting connections; open ones are left to the broker. */
+  /** Stops accepting connections now; open ones are left to the broker to end. */
   close(): Promise<void>;
 }
 
@@ -32,8 +32,14 @@ function listen(server: net.Server, port: number, host: string): Promise<number>
   });
 }
 
+/**
+ * Stops accepting at once. `server.close()` calls back only once every open
+ * connection has ended, which the broker does later in the stop sequence: the
+ * callback is not waited for, or a stop with devices connected would never end.
+ */
 function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
+  server.close();
+  return Promise.resolve();
 }
 
 function prepareSocket(socket: net.Socket): void {

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -166,9 +166,33 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const clusterDir = path.join(dataDir, 'pg');
   const urlFor = (port: number, db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
 
+  const ownerFile = path.join(dataDir, 'postgres.owner');
+  const owned = (port: number): EmbeddedPostgres => {
+    let stopped = false;
+    return {
+      url: urlFor(port, EMBEDDED_DATABASE),
+      owned: true,
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        const bin = await loadBinaries();
+        await run(bin.pg_ctl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '60'], await runAsUser(log));
+        await rm(ownerFile, { force: true });
+        log.info('embedded postgres stopped');
+      },
+    };
+  };
+
   const adopt = async (port: number): Promise<EmbeddedPostgres> => {
     await waitForConnection(urlFor(port, 'postgres'), 30_000);
     await ensureDatabase(urlFor(port, 'postgres'), EMBEDDED_DATABASE);
+    // A server whose starter died (a killed service) has no owner: the adopter
+    // becomes its owner and stops it when done, so it does not run forever.
+    if (!(await ownerAlive(ownerFile))) {
+      await writeFile(ownerFile, String(process.pid));
+      log.info({ port }, 'embedded postgres left running by a stopped process, adopted');
+      return owned(port);
+    }
     log.info({ port }, 'embedded postgres already running, connected');
     return { url: urlFor(port, EMBEDDED_DATABASE), owned: false, stop: async () => {} };
   };
@@ -234,15 +258,23 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   await ensureDatabase(urlFor(port, 'postgres'), EMBEDDED_DATABASE);
   log.info({ port }, 'embedded postgres started');
 
-  let stopped = false;
-  return {
-    url: urlFor(port, EMBEDDED_DATABASE),
-    owned: true,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await run(bin.pg_ctl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '60'], as);
-      log.info('embedded postgres stopped');
-    },
-  };
+  await writeFile(ownerFile, String(process.pid));
+  return owned(port);
+}
+
+async function ownerAlive(ownerFile: string): Promise<boolean> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(ownerFile, 'utf8')).trim());
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

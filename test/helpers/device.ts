@@ -29,7 +29,7 @@ export function connectDevice(
   secret: string,
   options: IClientOptions = {},
 ): Promise<MqttClient> {
-  return mqtt.connectAsync(url, {
+  const client = mqtt.connect(url, {
     clientId: deviceId,
     username: deviceId,
     password: secret,
@@ -37,6 +37,23 @@ export function connectDevice(
     reconnectPeriod: 0,
     connectTimeout: 5_000,
     ...options,
+  });
+  // mqtt.js' connectAsync never settles when the attempt ends with 'close' and no 'error'.
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => {
+      client.removeListener('connect', ok);
+      client.end(true);
+      reject(error);
+    };
+    const ok = () => {
+      client.removeListener('error', fail);
+      client.removeListener('close', closed);
+      resolve(client);
+    };
+    const closed = () => fail(new Error('connection closed before CONNACK'));
+    client.once('connect', ok);
+    client.once('error', fail);
+    client.once('close', closed);
   });
 }
 
@@ -138,8 +155,11 @@ export class StreamingDevice {
   async #connected(): Promise<MqttClient> {
     if (this.#client?.connected) return this.#client;
     await this.#drop();
-    this.#client = await connectDevice(this.#url, this.id, this.#secret, { connectTimeout: 2_000, keepalive: 10 });
-    this.#client.on('error', () => {});
+    const client = await connectDevice(this.#url, this.id, this.#secret, { connectTimeout: 2_000, keepalive: 10 });
+    client.on('error', () => {});
+    // A lost connection fails the publishes waiting on it, so that they are resent on the next one.
+    client.on('close', () => client.end(true));
+    this.#client = client;
     this.connections++;
     return this.#client;
   }
