@@ -80,7 +80,9 @@ function decodeAgain(rejection: StoredRejection, options: DecodeOptions): Decode
     return decodeMessage(rejection.raw, options);
   }
   const outcome = decodeReading(input, options);
-  return outcome.ok ? { readings: [outcome.reading], rejections: [] } : { readings: [], rejections: [outcome.rejection] };
+  return outcome.ok
+    ? { readings: [outcome.reading], rejections: [] }
+    : { readings: [], rejections: [outcome.rejection] };
 }
 
 async function reprocessOne(
@@ -91,7 +93,11 @@ async function reprocessOne(
   now: Date,
 ): Promise<ReprocessedRejection> {
   const receivedAt = rejection.receivedAt.getTime();
-  const decoded = decodeAgain(rejection, { now: receivedAt, maxAgeMs: readingMaxAgeMs, maxFutureMs: DEFAULT_MAX_FUTURE_MS });
+  const decoded = decodeAgain(rejection, {
+    now: receivedAt,
+    maxAgeMs: readingMaxAgeMs,
+    maxFutureMs: DEFAULT_MAX_FUTURE_MS,
+  });
   await partitions.ensureFor(decoded.readings.map((r) => r.measuredAt));
   const message: PendingMessage = {
     deviceId: rejection.deviceId,
@@ -119,7 +125,12 @@ async function reprocessOne(
       return { ...base, outcome: result };
     }
     if (reasons.length === 1 && reasons[0] === rejection.reason && outcome.stored === 0) {
-      await updateOpenRejection(trx, rejection.id, { reason: rejection.reason, detail: outcome.rejections[0].detail }, now);
+      await updateOpenRejection(
+        trx,
+        rejection.id,
+        { reason: rejection.reason, detail: outcome.rejections[0].detail },
+        now,
+      );
       return { ...base, outcome: 'still_rejected' };
     }
     await closeRejection(trx, rejection.id, 'superseded', now);

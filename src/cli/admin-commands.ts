@@ -91,9 +91,7 @@ export async function devicesAssign(config: Config, log: Logger, out: Output, va
       patientId,
       from: assignment.validFrom.toISOString(),
       to: assignment.validTo?.toISOString() ?? null,
-      ended: ended
-        ? { id: ended.id, patientId: ended.patientId, to: ended.validTo?.toISOString() ?? null }
-        : null,
+      ended: ended ? { id: ended.id, patientId: ended.patientId, to: ended.validTo?.toISOString() ?? null } : null,
     };
     const lines = [
       `device ${deviceId} assigned to patient ${patientId} from ${json.from}${json.to ? ` to ${json.to}` : ''}`,

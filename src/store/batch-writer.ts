@@ -11,7 +11,11 @@ import { insertRejections, type RejectionToStore } from './rejections.repository
  * conflict and assignment checks) and rejections. When this resolves, every
  * message of the batch is durably committed and its outcome is known.
  */
-export async function writeBatch(db: Db, partitions: Partitions, messages: PendingMessage[]): Promise<MessageOutcome[]> {
+export async function writeBatch(
+  db: Db,
+  partitions: Partitions,
+  messages: PendingMessage[],
+): Promise<MessageOutcome[]> {
   await partitions.ensureFor(measuredTimes(messages));
   return db.transaction().execute((trx) => writeMessages(trx, messages));
 }

@@ -33,7 +33,9 @@ async function fleet(prefix: string, url: string, n: number): Promise<StreamingD
 }
 
 describe('the service process', () => {
-  it('killed with SIGKILL mid-stream loses no acknowledged reading; after resends every reading is stored once', { timeout: 120_000 }, async () => {
+  it('killed with SIGKILL mid-stream loses no acknowledged reading; after resends every reading is stored once', {
+    timeout: 120_000,
+  }, async () => {
     const mqttPort = await freePort();
     const env = { DATABASE_URL: database.url, MQTT_PORT: String(mqttPort) };
     let service: ServiceProcess = await startService(env);
@@ -71,7 +73,9 @@ describe('the service process', () => {
     }
   });
 
-  it('stopped with SIGTERM mid-stream drains: what it committed is acknowledged, nothing else, and it exits 0', { timeout: 120_000 }, async () => {
+  it('stopped with SIGTERM mid-stream drains: what it committed is acknowledged, nothing else, and it exits 0', {
+    timeout: 120_000,
+  }, async () => {
     const service = await startService({ DATABASE_URL: database.url });
     const devices = await fleet('term-', `mqtt://127.0.0.1:${service.ports.mqtt}`, 4);
     try {
