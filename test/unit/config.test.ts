@@ -1,0 +1,238 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+/** Runs loadConfig expecting a ConfigError, and returns it. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('loadConfig accepted an invalid environment');
+}
+
+describe('loadConfig defaults (interfaces.md, "Environment")', () => {
+  it('uses the documented defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.mqttPort).toBe(1883);
+    expect(config.httpPort).toBe(8080);
+    expect(config.tls).toBeUndefined();
+    expect(config.wsPort).toBeUndefined();
+    expect(config.adminToken).toBeUndefined();
+    expect(config.logLevel).toBe('info');
+    expect(config.host).toBe('127.0.0.1');
+  });
+
+  it('resolves the default data directory ./.vitalink to an absolute path', () => {
+    const config = loadConfig({});
+    expect(path.isAbsolute(config.dataDir)).toBe(true);
+    expect(config.dataDir).toBe(path.join(process.cwd(), '.vitalink'));
+  });
+
+  it('resolves a relative VITALINK_DATA_DIR and keeps an absolute one', () => {
+    expect(loadConfig({ VITALINK_DATA_DIR: 'data/x' }).dataDir).toBe(path.join(process.cwd(), 'data', 'x'));
+    expect(loadConfig({ VITALINK_DATA_DIR: '/var/lib/vitalink' }).dataDir).toBe('/var/lib/vitalink');
+  });
+
+  it('binds to 0.0.0.0 by default when DATABASE_URL is set, and to HOST when given', () => {
+    const url = 'postgres://vitalink@db.example:5432/vitalink';
+    const config = loadConfig({ DATABASE_URL: url });
+    expect(config.databaseUrl).toBe(url);
+    expect(config.host).toBe('0.0.0.0');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://h/db', HOST: '10.0.0.5' }).host).toBe('10.0.0.5');
+    expect(loadConfig({ HOST: '::1' }).host).toBe('::1');
+  });
+
+  it('has the tuning defaults', () => {
+    const config = loadConfig({});
+    expect(config.batch).toEqual({
+      maxRows: 2000,
+      maxWaitMs: 5,
+      maxInflight: 2,
+      queueMaxReadings: 50_000,
+      queueMaxBytes: 64 * 1024 * 1024,
+    });
+    expect(config.readingMaxAgeMs).toBe(90 * 86_400_000);
+  });
+
+  it('reads the variables it is given', () => {
+    const config = loadConfig({
+      MQTT_PORT: '11883',
+      HTTP_PORT: '18080',
+      MQTT_WS_PORT: '18083',
+      LOG_LEVEL: 'debug',
+      VITALINK_ADMIN_TOKEN: 'a-long-enough-admin-token',
+      VITALINK_BATCH_MAX_ROWS: '500',
+    });
+    expect(config.mqttPort).toBe(11883);
+    expect(config.httpPort).toBe(18080);
+    expect(config.wsPort).toBe(18083);
+    expect(config.logLevel).toBe('debug');
+    expect(config.adminToken).toBe('a-long-enough-admin-token');
+    expect(config.batch.maxRows).toBe(500);
+  });
+});
+
+describe('loadConfig ports', () => {
+  it('allows port 0 (a free port) for every listener', () => {
+    const config = loadConfig({
+      MQTT_PORT: '0',
+      HTTP_PORT: '0',
+      MQTT_WS_PORT: '0',
+      MQTT_TLS_PORT: '0',
+      TLS_CERT_FILE: '/etc/tls/cert.pem',
+      TLS_KEY_FILE: '/etc/tls/key.pem',
+    });
+    expect(config.mqttPort).toBe(0);
+    expect(config.httpPort).toBe(0);
+    expect(config.wsPort).toBe(0);
+    expect(config.tls).toEqual({ port: 0, certFile: '/etc/tls/cert.pem', keyFile: '/etc/tls/key.pem' });
+  });
+
+  it.each(['-1', '65536', '1.5', 'abc', '80x'])('refuses MQTT_PORT=%j', (value) => {
+    const error = configError({ MQTT_PORT: value });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toMatch(/^MQTT_PORT: /);
+  });
+
+  it('accepts 65535', () => {
+    expect(loadConfig({ HTTP_PORT: '65535' }).httpPort).toBe(65535);
+  });
+});
+
+describe('loadConfig TLS', () => {
+  const all = { MQTT_TLS_PORT: '8883', TLS_CERT_FILE: '/tls/cert.pem', TLS_KEY_FILE: '/tls/key.pem' };
+
+  it('turns TLS on with all three variables', () => {
+    expect(loadConfig(all).tls).toEqual({ port: 8883, certFile: '/tls/cert.pem', keyFile: '/tls/key.pem' });
+  });
+
+  it.each([
+    ['MQTT_TLS_PORT'],
+    ['TLS_CERT_FILE'],
+    ['TLS_KEY_FILE'],
+    ['MQTT_TLS_PORT', 'TLS_CERT_FILE'],
+    ['MQTT_TLS_PORT', 'TLS_KEY_FILE'],
+    ['TLS_CERT_FILE', 'TLS_KEY_FILE'],
+  ] as const)('refuses TLS with only %s', (...names) => {
+    const env: NodeJS.ProcessEnv = {};
+    for (const n of names) env[n] = all[n];
+    const error = configError(env);
+    expect(error.problems).toHaveLength(1);
+    expect(error.message).toContain('MQTT_TLS_PORT');
+    expect(error.message).toContain('TLS_CERT_FILE');
+    expect(error.message).toContain('TLS_KEY_FILE');
+  });
+});
+
+describe('loadConfig errors', () => {
+  it('reports every problem at once, each by name', () => {
+    const error = configError({
+      MQTT_PORT: 'abc',
+      HTTP_PORT: '70000',
+      LOG_LEVEL: 'loud',
+      VITALINK_ADMIN_TOKEN: 'tok-abc',
+      VITALINK_BATCH_MAX_ROWS: '0',
+      TLS_CERT_FILE: '/tls/cert.pem',
+    });
+    const names = error.problems.map((p) => p.split(':')[0]);
+    expect(names.sort()).toEqual(
+      [
+        'HTTP_PORT',
+        'LOG_LEVEL',
+        'MQTT_PORT',
+        'MQTT_TLS_PORT',
+        'VITALINK_ADMIN_TOKEN',
+        'VITALINK_BATCH_MAX_ROWS',
+      ].sort(),
+    );
+    for (const name of names) expect(error.message).toContain(name);
+    expect(error.name).toBe('ConfigError');
+  });
+
+  it('shows the offending value of an ordinary variable', () => {
+    const error = configError({ MQTT_PORT: 'abc' });
+    expect(error.problems[0]).toContain('"abc"');
+  });
+
+  it('never echoes the DATABASE_URL value, nor the admin token', () => {
+    const url = 'mysql://admin:hunter2-Pa55@db.internal:3306/vitalink';
+    const error = configError({ DATABASE_URL: url, VITALINK_ADMIN_TOKEN: 'tok-abc', MQTT_PORT: 'abc' });
+    expect(error.problems.some((p) => p.startsWith('DATABASE_URL:'))).toBe(true);
+    expect(error.problems.some((p) => p.startsWith('VITALINK_ADMIN_TOKEN:'))).toBe(true);
+    const everything = `${error.message}\n${error.problems.join('\n')}\n${String(error.stack)}`;
+    expect(everything).not.toContain('hunter2');
+    expect(everything).not.toContain('db.internal');
+    expect(everything).not.toContain('mysql://');
+    expect(everything).not.toContain('tok-abc');
+  });
+
+  it('does not echo a valid DATABASE_URL when another variable is wrong', () => {
+    const error = configError({ DATABASE_URL: 'postgres://u:hunter2@db/x', HTTP_PORT: 'no' });
+    expect(error.message).not.toContain('hunter2');
+    expect(error.problems).toHaveLength(1);
+  });
+});
+
+describe('loadConfig result', () => {
+  it('is frozen, deeply', () => {
+    const config = loadConfig({ MQTT_TLS_PORT: '8883', TLS_CERT_FILE: '/c', TLS_KEY_FILE: '/k' });
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.batch)).toBe(true);
+    expect(Object.isFrozen(config.tls)).toBe(true);
+    expect(() => {
+      (config as { mqttPort: number }).mqttPort = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.batch as { maxRows: number }).maxRows = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.tls as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(config.batch.maxRows).toBe(2000);
+  });
+});
+
+describe('loadConfig empty strings', () => {
+  it('treats an empty optional variable as unset', () => {
+    const config = loadConfig({
+      DATABASE_URL: '',
+      HOST: '',
+      MQTT_TLS_PORT: '',
+      TLS_CERT_FILE: '',
+      TLS_KEY_FILE: '',
+      MQTT_WS_PORT: '',
+      VITALINK_ADMIN_TOKEN: '',
+    });
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.tls).toBeUndefined();
+    expect(config.wsPort).toBeUndefined();
+    expect(config.adminToken).toBeUndefined();
+  });
+
+  it('uses the default for an empty variable that has one (MQTT_PORT= must not mean port 0)', () => {
+    const config = loadConfig({
+      MQTT_PORT: '',
+      HTTP_PORT: '',
+      LOG_LEVEL: '',
+      VITALINK_DATA_DIR: '',
+      VITALINK_BATCH_MAX_ROWS: '',
+      VITALINK_BATCH_MAX_WAIT_MS: '',
+    });
+    expect(config.mqttPort).toBe(1883);
+    expect(config.httpPort).toBe(8080);
+    expect(config.logLevel).toBe('info');
+    expect(config.dataDir).toBe(path.join(process.cwd(), '.vitalink'));
+    expect(config.batch.maxRows).toBe(2000);
+    expect(config.batch.maxWaitMs).toBe(5);
+  });
+
+  it('counts an empty TLS variable as missing', () => {
+    const error = configError({ MQTT_TLS_PORT: '8883', TLS_CERT_FILE: '/c', TLS_KEY_FILE: '' });
+    expect(error.problems).toHaveLength(1);
+  });
+});
