@@ -1,0 +1,126 @@
+/**
+ * A quick local load, not the benchmark (that is `vitalink bench`, to come): starts
+ * `vitalink serve` as a child process on a fresh database of the PostgreSQL server
+ * in DATABASE_URL, drives N devices closed-loop for a few seconds, then checks by
+ * counting rows that every acknowledged reading is stored exactly once.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+ *     node scripts/quick-load.ts --devices 20 --duration 10 --per-message 1 --inflight 16
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+import pg from 'pg';
+import { addDevice, addPatient } from '../src/admin/provisioning.ts';
+import { createLogger } from '../src/logger.ts';
+import { createDatabase } from '../src/store/database.ts';
+import { migrateToLatest } from '../src/store/migrations.ts';
+
+const { values } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '20' },
+    duration: { type: 'string', default: '10' },
+    'per-message': { type: 'string', default: '1' },
+    inflight: { type: 'string', default: '16' },
+  },
+});
+const devices = Number(values.devices);
+const durationS = Number(values.duration);
+const perMessage = Number(values['per-message']);
+const inflight = Number(values.inflight);
+const base = process.env.DATABASE_URL;
+if (!base) {
+  process.stderr.write('quick-load: set DATABASE_URL to a PostgreSQL server where a database may be created\n');
+  process.exit(2);
+}
+
+const dbName = `vitalink_load_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: base });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${dbName}`);
+const url = new URL(base);
+url.pathname = `/${dbName}`;
+const log = createLogger('warn', process.stderr);
+const { db } = createDatabase(url.toString(), 2, log);
+await migrateToLatest(db, log);
+const secrets: string[] = [];
+for (let i = 0; i < devices; i++) {
+  await addPatient(db, { id: `load-p${i}` });
+  secrets.push((await addDevice(db, { id: `load-d${i}`, patientId: `load-p${i}` }, new Date(Date.now() - 86_400_000))).secret);
+}
+
+const service = spawn(process.execPath, ['src/main.ts', 'serve'], {
+  env: { ...process.env, DATABASE_URL: url.toString(), MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'info' },
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+const port: number = await new Promise((resolve) => {
+  let buf = '';
+  service.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    const m = /"ports":\{"mqtt":(\d+)/.exec(buf);
+    if (m) resolve(Number(m[1]));
+  });
+});
+
+let acked = 0;
+const latencies: number[] = [];
+const clients: MqttClient[] = [];
+const started = performance.now();
+const deadline = started + durationS * 1000;
+await Promise.all(
+  secrets.map(async (secret, i) => {
+    const id = `load-d${i}`;
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: id,
+      username: id,
+      password: secret,
+      reconnectPeriod: 0,
+    });
+    clients.push(client);
+    let n = 0;
+    await Promise.all(
+      Array.from({ length: inflight }, async () => {
+        while (performance.now() < deadline) {
+          const readings = Array.from({ length: perMessage }, () => ({
+            id: `${id}-${++n}`,
+            type: 'heart_rate',
+            at: Date.now(),
+            value: 70,
+            unit: '/min',
+          }));
+          const t0 = performance.now();
+          await client.publishAsync(`v1/devices/${id}/readings`, JSON.stringify(perMessage === 1 ? readings[0] : { readings }), { qos: 1 });
+          latencies.push(performance.now() - t0);
+          acked += perMessage;
+        }
+      }),
+    );
+  }),
+);
+const elapsed = (performance.now() - started) / 1000;
+for (const c of clients) await c.endAsync();
+service.kill('SIGTERM');
+await new Promise((r) => service.on('exit', r));
+
+const check = new pg.Client({ connectionString: url.toString() });
+await check.connect();
+const counted = await check.query('SELECT count(*)::int AS n, count(DISTINCT (device_id, reading_id))::int AS d FROM readings');
+await check.end();
+latencies.sort((a, b) => a - b);
+const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(1);
+const result = {
+  devices,
+  perMessage,
+  inflight,
+  seconds: Number(elapsed.toFixed(1)),
+  acked,
+  stored: counted.rows[0].n,
+  distinct: counted.rows[0].d,
+  readingsPerSecond: Math.round(acked / elapsed),
+  ackMs: { p50: pct(50), p95: pct(95), p99: pct(99) },
+};
+process.stdout.write(`${JSON.stringify(result)}\n`);
+await db.destroy();
+await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`);
+await admin.end();
