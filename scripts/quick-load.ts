@@ -47,7 +47,9 @@ await migrateToLatest(db, log);
 const secrets: string[] = [];
 for (let i = 0; i < devices; i++) {
   await addPatient(db, { id: `load-p${i}` });
-  secrets.push((await addDevice(db, { id: `load-d${i}`, patientId: `load-p${i}` }, new Date(Date.now() - 86_400_000))).secret);
+  secrets.push(
+    (await addDevice(db, { id: `load-d${i}`, patientId: `load-p${i}` }, new Date(Date.now() - 86_400_000))).secret,
+  );
 }
 
 const service = spawn(process.execPath, ['src/main.ts', 'serve'], {
@@ -90,7 +92,11 @@ await Promise.all(
             unit: '/min',
           }));
           const t0 = performance.now();
-          await client.publishAsync(`v1/devices/${id}/readings`, JSON.stringify(perMessage === 1 ? readings[0] : { readings }), { qos: 1 });
+          await client.publishAsync(
+            `v1/devices/${id}/readings`,
+            JSON.stringify(perMessage === 1 ? readings[0] : { readings }),
+            { qos: 1 },
+          );
           latencies.push(performance.now() - t0);
           acked += perMessage;
         }
@@ -105,10 +111,13 @@ await new Promise((r) => service.on('exit', r));
 
 const check = new pg.Client({ connectionString: url.toString() });
 await check.connect();
-const counted = await check.query('SELECT count(*)::int AS n, count(DISTINCT (device_id, reading_id))::int AS d FROM readings');
+const counted = await check.query(
+  'SELECT count(*)::int AS n, count(DISTINCT (device_id, reading_id))::int AS d FROM readings',
+);
 await check.end();
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(1);
+const pct = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))].toFixed(1);
 const result = {
   devices,
   perMessage,

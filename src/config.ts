@@ -54,13 +54,19 @@ const envSchema = z
   })
   .superRefine(
     (env, ctx) => {
-      const tlsParts = [env.MQTT_TLS_PORT, env.TLS_CERT_FILE, env.TLS_KEY_FILE];
-      const given = tlsParts.filter((v) => v !== undefined).length;
-      if (given > 0 && given < 3) {
+      const tlsParts = {
+        MQTT_TLS_PORT: env.MQTT_TLS_PORT,
+        TLS_CERT_FILE: env.TLS_CERT_FILE,
+        TLS_KEY_FILE: env.TLS_KEY_FILE,
+      };
+      const missing = Object.entries(tlsParts)
+        .filter(([, v]) => v === undefined)
+        .map(([k]) => k);
+      if (missing.length > 0 && missing.length < 3) {
         ctx.addIssue({
           code: 'custom',
-          path: ['MQTT_TLS_PORT'],
-          message: 'MQTT over TLS needs all three of MQTT_TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE',
+          path: [missing[0]],
+          message: `MQTT over TLS needs MQTT_TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE together: set ${missing.join(' and ')} too, or unset the others`,
         });
       }
     },
