@@ -224,6 +224,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
         `could not initialise the embedded PostgreSQL in ${clusterDir}` +
           (as.uid !== undefined ? ' (it runs as the postgres user, which needs to reach that folder)' : '') +
           `; choose another VITALINK_DATA_DIR or set DATABASE_URL. ${(error as Error).message}`,
+        { cause: error },
       );
     }
     await writeFile(
@@ -252,7 +253,9 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     // Another vitalink process may have started it between our check and now.
     const other = await runningPort(clusterDir);
     if (other !== undefined) return adopt(other);
-    throw new Error(`could not start the embedded PostgreSQL (see ${logFile}): ${(error as Error).message}`);
+    throw new Error(`could not start the embedded PostgreSQL (see ${logFile}): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   await waitForConnection(urlFor(port, 'postgres'), 30_000);
   await ensureDatabase(urlFor(port, 'postgres'), EMBEDDED_DATABASE);

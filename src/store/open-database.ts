@@ -51,6 +51,7 @@ export async function openDatabase(
         const why = error instanceof Error ? error.message : String(error);
         throw new Error(
           `could not connect to PostgreSQL at ${describeUrl(url)}: ${why}. Check DATABASE_URL (or unset it to use the embedded database) and try again`,
+          { cause: error },
         );
       }
       log.warn({ attempt, database: describeUrl(url) }, 'database not reachable yet, retrying');

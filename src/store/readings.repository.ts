@@ -10,10 +10,7 @@ export interface ReadingToStore {
 
 /** What became of one reading: stored, a duplicate of a stored one, or neither. */
 export type StoreStatus =
-  | { status: 'stored' }
-  | { status: 'duplicate' }
-  | { status: 'conflict' }
-  | { status: 'unassigned' };
+  { status: 'stored' } | { status: 'duplicate' } | { status: 'conflict' } | { status: 'unassigned' };
 
 interface KeyResult {
   inserted: boolean;

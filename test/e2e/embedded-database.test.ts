@@ -29,55 +29,59 @@ async function countReadings(id: string): Promise<number> {
 }
 
 describe('the embedded database', () => {
-  it('serves, provisions while serving, stores, stops cleanly, and keeps the data for the next start', {
-    timeout: 120_000,
-  }, async () => {
-    // Provisioning before serve ever ran: the CLI starts the database, then stops it.
-    const patient = await runCli(['patients', 'add', '--id', 'p-embedded', '--json'], env);
-    expect(patient.stderr).toBe('');
-    expect(patient.code).toBe(0);
-    expect(existsSync(postmasterPid)).toBe(false);
-
-    let service: ServiceProcess = await startService(env);
-    try {
-      expect(service.ports.mqtt).toBeGreaterThan(0);
-      // Bound to loopback by default when the database is embedded.
-      expect(service.logs.find((l) => l.listener === 'mqtt')).toMatchObject({ host: '127.0.0.1' });
-
-      // While serve runs, the CLI works on the same (running) database.
-      const added = await runCli(['devices', 'add', '--id', 'meter-e2e', '--patient', 'p-embedded', '--json'], env);
-      expect(added.code).toBe(0);
-      const { id, secret } = JSON.parse(added.stdout);
-      expect(id).toBe('meter-e2e');
-
-      const device = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, id, secret);
-      await device.publishAsync(`v1/devices/${id}/readings`, JSON.stringify(heartRate('emb-1')), { qos: 1 });
-      await device.endAsync();
-      expect(await countReadings('emb-1')).toBe(1);
-
-      const ready = await fetch(`http://127.0.0.1:${service.ports.http}/readyz`);
-      expect(ready.status).toBe(200);
-
-      service.child.kill('SIGTERM');
-      expect(await service.exited).toBe(0);
-      // The service started the database, so it stopped it.
+  it(
+    'serves, provisions while serving, stores, stops cleanly, and keeps the data for the next start',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      // Provisioning before serve ever ran: the CLI starts the database, then stops it.
+      const patient = await runCli(['patients', 'add', '--id', 'p-embedded', '--json'], env);
+      expect(patient.stderr).toBe('');
+      expect(patient.code).toBe(0);
       expect(existsSync(postmasterPid)).toBe(false);
 
-      // Killed, the service leaves the database running; the next start adopts it.
-      service = await startService(env);
-      service.child.kill('SIGKILL');
-      await service.exited;
-      expect(existsSync(postmasterPid)).toBe(true);
-      service = await startService(env);
-      expect(service.logs.some((l) => l.msg === 'embedded postgres left running by a stopped process, adopted')).toBe(
-        true,
-      );
-      expect(await countReadings('emb-1')).toBe(1);
-      service.child.kill('SIGTERM');
-      expect(await service.exited).toBe(0);
-      expect(existsSync(postmasterPid)).toBe(false);
-    } finally {
-      service.child.kill('SIGKILL');
-    }
-  });
+      let service: ServiceProcess = await startService(env);
+      try {
+        expect(service.ports.mqtt).toBeGreaterThan(0);
+        // Bound to loopback by default when the database is embedded.
+        expect(service.logs.find((l) => l.listener === 'mqtt')).toMatchObject({ host: '127.0.0.1' });
+
+        // While serve runs, the CLI works on the same (running) database.
+        const added = await runCli(['devices', 'add', '--id', 'meter-e2e', '--patient', 'p-embedded', '--json'], env);
+        expect(added.code).toBe(0);
+        const { id, secret } = JSON.parse(added.stdout);
+        expect(id).toBe('meter-e2e');
+
+        const device = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, id, secret);
+        await device.publishAsync(`v1/devices/${id}/readings`, JSON.stringify(heartRate('emb-1')), { qos: 1 });
+        await device.endAsync();
+        expect(await countReadings('emb-1')).toBe(1);
+
+        const ready = await fetch(`http://127.0.0.1:${service.ports.http}/readyz`);
+        expect(ready.status).toBe(200);
+
+        service.child.kill('SIGTERM');
+        expect(await service.exited).toBe(0);
+        // The service started the database, so it stopped it.
+        expect(existsSync(postmasterPid)).toBe(false);
+
+        // Killed, the service leaves the database running; the next start adopts it.
+        service = await startService(env);
+        service.child.kill('SIGKILL');
+        await service.exited;
+        expect(existsSync(postmasterPid)).toBe(true);
+        service = await startService(env);
+        expect(service.logs.some((l) => l.msg === 'embedded postgres left running by a stopped process, adopted')).toBe(
+          true,
+        );
+        expect(await countReadings('emb-1')).toBe(1);
+        service.child.kill('SIGTERM');
+        expect(await service.exited).toBe(0);
+        expect(existsSync(postmasterPid)).toBe(false);
+      } finally {
+        service.child.kill('SIGKILL');
+      }
+    },
+  );
 });
