@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import { Aggregator } from './aggregation/aggregator.ts';
 import { Batcher } from './batch/batcher.ts';
 import { Broker, type ListeningPorts } from './broker/broker.ts';
 import type { Config } from './config.ts';
@@ -19,7 +20,7 @@ export interface RunningPorts extends ListeningPorts {
 
 export interface App {
   start(): Promise<RunningPorts>;
-  /** Graceful stop: HTTP → broker (stop accepting) → drain the batcher → connections → database. */
+  /** Graceful stop: HTTP → broker (stop accepting) → drain the batcher → connections → jobs → database. */
   stop(): Promise<{ drained: boolean }>;
   readonly metrics: Metrics;
 }
@@ -36,6 +37,7 @@ export function createApp(config: Config, log: Logger): App {
   let broker: Broker | undefined;
   let http: FastifyInstance | undefined;
   let maintenance: NodeJS.Timeout | undefined;
+  let aggregator: Aggregator | undefined;
 
   async function start(): Promise<RunningPorts> {
     database = await openDatabase(config, log, config.dbPoolSize);
@@ -98,6 +100,17 @@ export function createApp(config: Config, log: Logger): App {
     const ports = await broker.start();
     const mqtt = broker;
 
+    aggregator = new Aggregator({
+      db,
+      log: log.child({ component: 'aggregation' }),
+      metrics,
+      intervalMs: config.aggregationIntervalMs,
+      batchSize: 200,
+      refreshEveryMs: 3_600_000,
+      now: Date.now,
+    });
+    aggregator.start();
+
     http = buildHttpServer({
       log,
       metrics,
@@ -144,6 +157,7 @@ export function createApp(config: Config, log: Logger): App {
       }
     }
     await broker?.close();
+    await aggregator?.stop();
     await database?.close().catch((err: unknown) => log.warn({ err }, 'database close failed'));
     log.info({ drained }, 'vitalink stopped');
     return { drained };

@@ -51,6 +51,7 @@ const envSchema = z
     VITALINK_DB_POOL_SIZE: positiveInt(6),
     VITALINK_MQTT_CONNECT_TIMEOUT_MS: positiveInt(10_000),
     VITALINK_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
+    VITALINK_AGGREGATION_INTERVAL_MS: positiveInt(1_000),
   })
   .superRefine(
     (env, ctx) => {
@@ -98,6 +99,8 @@ export interface Config {
   readonly dbPoolSize: number;
   readonly mqttConnectTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  /** Pause of the aggregation job between runs when it has nothing to do. */
+  readonly aggregationIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -147,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPoolSize: e.VITALINK_DB_POOL_SIZE,
     mqttConnectTimeoutMs: e.VITALINK_MQTT_CONNECT_TIMEOUT_MS,
     shutdownTimeoutMs: e.VITALINK_SHUTDOWN_TIMEOUT_MS,
+    aggregationIntervalMs: e.VITALINK_AGGREGATION_INTERVAL_MS,
   };
   return deepFreeze(config);
 }

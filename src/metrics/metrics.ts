@@ -91,8 +91,28 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const aggregationLagSeconds = new Gauge({
+    name: 'vitalink_aggregation_lag_seconds',
+    help: 'Age of the oldest dirty mark waiting for the aggregation job (0 when none)',
+    registers: [registry],
+  });
+  const aggregationLastRun = new Gauge({
+    name: 'vitalink_aggregation_last_run_timestamp_seconds',
+    help: 'When the aggregation job last ran (Unix time)',
+    registers: [registry],
+  });
+  const aggregationRunSeconds = new Histogram({
+    name: 'vitalink_aggregation_run_seconds',
+    help: 'Duration of one aggregation run that had work',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+
   return {
     registry,
+    aggregationLagSeconds,
+    aggregationLastRun,
+    aggregationRunSeconds,
     messagesReceived,
     readingsReceived,
     readingsStored,

@@ -2,6 +2,21 @@ import { type ColumnType, type Generated, Kysely, PostgresDialect } from 'kysely
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 
+interface RollupColumns {
+  patient_id: string;
+  type: string;
+  component: string;
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  sd: number | null;
+  sum: number;
+  first_at: Date;
+  last_at: Date;
+  computed_at: Generated<Date>;
+}
+
 /** Kysely's view of the schema (migrations/). snake_case as in SQL; rows are mapped explicitly. */
 export interface Database {
   installation: { id: number; secret_key: Buffer; created_at: Generated<Date> };
@@ -46,6 +61,27 @@ export interface Database {
     measured_at: Date;
     received_at: Date;
   };
+  aggregation_dirty: {
+    patient_id: string;
+    type: string;
+    day: string;
+    first_marked_at: Generated<Date>;
+    marked_at: Generated<Date>;
+  };
+  indicators_dirty: { patient_id: string; marked_at: Generated<Date> };
+  rollups_daily: RollupColumns & { day: string };
+  rollups_hourly: RollupColumns & { hour_start: Date };
+  patient_indicators: {
+    patient_id: string;
+    key: string;
+    value: number | null;
+    unit: string;
+    from_at: Date;
+    to_at: Date;
+    n: number;
+    sufficient: boolean;
+    computed_at: Date;
+  };
   rejections: {
     id: Generated<string>;
     device_id: string;
@@ -64,6 +100,8 @@ export type Db = Kysely<Database>;
 
 // Return float8 as number (the default); bigint (int8) as string is kept: ids are opaque.
 pg.types.setTypeParser(pg.types.builtins.FLOAT8, Number);
+// A calendar date stays 'YYYY-MM-DD': a Date would put it at midnight in this process' zone.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
 
 export function createDatabase(url: string, poolSize: number, log: Logger): { db: Db; pool: pg.Pool } {
   const pool = new pg.Pool({

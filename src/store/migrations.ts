@@ -1,5 +1,6 @@
 import { type Migration, type MigrationProvider, Migrator } from 'kysely';
 import * as initialSchema from '../../migrations/2026-11-22T0900-initial-schema.ts';
+import * as aggregation from '../../migrations/2026-11-22T1200-aggregation.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -9,6 +10,7 @@ import type { Db } from './database.ts';
  */
 const migrations: Record<string, Migration> = {
   '2026-11-22T0900-initial-schema': initialSchema,
+  '2026-11-22T1200-aggregation': aggregation,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

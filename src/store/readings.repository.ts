@@ -22,7 +22,8 @@ interface KeyResult {
  * Inserts readings, batch-first, in the caller's transaction. One statement does
  * the work for the whole batch: attribute each reading to the patient its device
  * was assigned to at `at`, claim (device, reading id) in reading_keys, and insert
- * the readings whose key it claimed. Readings whose key exists are duplicates
+ * the readings whose key it claimed, and mark the days they fall in as dirty for
+ * aggregation. Readings whose key exists are duplicates
  * (same content) or conflicts; readings with no assignment at `at` are unassigned.
  * Returns one status per input, in input order.
  */
@@ -123,6 +124,17 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
       SELECT r.patient_id, r.device_id, r.reading_id, r.type, r.loinc, r.unit, r.value, r.systolic, r.diastolic, r.pulse,
              r.sent_unit, r.sent_value, r.sent_systolic, r.sent_diastolic, r.context, r.measured_at, r.received_at
       FROM resolved r JOIN claimed c USING (device_id, reading_id)
+      RETURNING patient_id, type, measured_at
+    ),
+    -- What this commit touched, in the same transaction, for the aggregation jobs:
+    -- (patient, type, patient-local day). DO UPDATE takes the mark's row lock, so a
+    -- job (FOR UPDATE SKIP LOCKED) cannot take and clear it before this commits.
+    marked AS (
+      INSERT INTO aggregation_dirty (patient_id, type, day)
+      SELECT DISTINCT s.patient_id, s.type, (s.measured_at AT TIME ZONE p.time_zone)::date
+      FROM stored s JOIN patients p ON p.id = s.patient_id
+      ORDER BY 1, 2, 3
+      ON CONFLICT (patient_id, type, day) DO UPDATE SET marked_at = now()
       RETURNING 1
     )
     SELECT r.ord, c.reading_id IS NOT NULL AS inserted, r.patient_id IS NOT NULL AS assigned, k.content_hash AS existing_hash

@@ -1,0 +1,121 @@
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import {
+  deleteDirtyMarks,
+  deleteIndicatorMarks,
+  loadPatientReadings,
+  markRecentPatientsForRefresh,
+  oldestDirtyAgeSeconds,
+  recomputeRollups,
+  saveIndicators,
+  takeWork,
+} from '../store/aggregation.repository.ts';
+import type { Db } from '../store/database.ts';
+import { computePatientIndicators, INDICATOR_LOOKBACK_MS } from './patient-indicators.ts';
+
+export interface AggregatorOptions {
+  readonly db: Db;
+  readonly log: Logger;
+  readonly metrics?: Metrics;
+  /** Pause between runs when there is nothing left to do. */
+  readonly intervalMs: number;
+  /** Patients taken per transaction (with all their dirty days). */
+  readonly batchSize: number;
+  /** How often every recently active patient gets an indicator refresh (windows move with the clock). */
+  readonly refreshEveryMs: number;
+  readonly now: () => number;
+}
+
+export interface RunResult {
+  marks: number;
+  patients: number;
+}
+
+/**
+ * The aggregation job (architecture.md, decision 6). Each run locks a few
+ * patients that have dirty marks (FOR ... SKIP LOCKED), recomputes the rollups of
+ * their dirty days and their indicators, and deletes the marks, all in one transaction:
+ * if it fails, the marks are still there for the next run. Several instances can
+ * run it at once without doing the same work twice, and nothing is recomputed
+ * from scratch on a timer: a late reading just makes its old day dirty again.
+ *
+ * States: stopped → running (start) → stopping (stop: waits for the run in progress).
+ */
+export class Aggregator {
+  readonly #o: AggregatorOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = true;
+  #lastRefresh = 0;
+
+  constructor(options: AggregatorOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#running;
+  }
+
+  /** One transaction's worth of work. Exposed for tests and for `stop()` to finish cleanly. */
+  async runOnce(): Promise<RunResult> {
+    const { db, batchSize, now } = this.#o;
+    const started = performance.now();
+    const result = await db.transaction().execute(async (trx) => {
+      const { patientIds, marks, refreshIds } = await takeWork(trx, batchSize);
+      if (patientIds.length === 0) return { marks: 0, patients: 0 };
+      await recomputeRollups(trx, marks);
+      const to = now();
+      for (const patientId of patientIds) {
+        const loaded = await loadPatientReadings(trx, patientId, new Date(to - INDICATOR_LOOKBACK_MS), new Date(to));
+        if (!loaded) continue;
+        const indicators = computePatientIndicators(loaded.readings, loaded.timeZone, to);
+        await saveIndicators(trx, patientId, indicators, new Date(to));
+      }
+      await deleteDirtyMarks(trx, marks);
+      await deleteIndicatorMarks(trx, refreshIds);
+      return { marks: marks.length, patients: patientIds.length };
+    });
+    if (result.marks + result.patients > 0) {
+      const ms = Math.round(performance.now() - started);
+      this.#o.metrics?.aggregationRunSeconds.observe(ms / 1000);
+      this.#o.log.debug({ marks: result.marks, patients: result.patients, ms }, 'aggregation run');
+    }
+    return result;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#running = this.#loop().finally(() => {
+        this.#running = undefined;
+      });
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  async #loop(): Promise<void> {
+    let busy = false;
+    try {
+      const t = this.#o.now();
+      if (t - this.#lastRefresh >= this.#o.refreshEveryMs) {
+        await markRecentPatientsForRefresh(this.#o.db, 30);
+        this.#lastRefresh = t;
+      }
+      const result = await this.runOnce();
+      busy = result.patients >= this.#o.batchSize;
+      this.#o.metrics?.aggregationLastRun.set(Date.now() / 1000);
+      this.#o.metrics?.aggregationLagSeconds.set(await oldestDirtyAgeSeconds(this.#o.db));
+    } catch (err) {
+      this.#o.log.warn({ err }, 'aggregation run failed, will retry');
+    }
+    // A full batch means more is waiting: go again at once.
+    this.#schedule(busy ? 0 : this.#o.intervalMs);
+  }
+}

@@ -1,0 +1,23 @@
+/** Alert rules (indicators.md, "Alerts"): catalogue, evaluation and lifecycle, all pure. */
+export {
+  ALERT_RULES,
+  RULE_KEYS,
+  alertRule,
+  effectiveThreshold,
+  isBloodPressureThreshold,
+  isRuleKey,
+  validateThreshold,
+} from './rules.ts';
+export type { AlertRule, BloodPressureThreshold, RuleKey, ThresholdValue, Thresholds } from './rules.ts';
+export {
+  WEIGHT_CHANGE_EPSILON_KG,
+  WEIGHT_RECENT_MS,
+  WEIGHT_WINDOW_MS,
+  evaluateRule,
+  sortReadings,
+} from './evaluate.ts';
+export type { AlertReading, Evaluation, RuleInput } from './evaluate.ts';
+export { EXPECTED_TYPES_WINDOW_MS, expectedTypes } from './expected-types.ts';
+export type { DeviceReading } from './expected-types.ts';
+export { acknowledge, applyAlertAction, isRecordedOccurrence, nextAlertAction } from './lifecycle.ts';
+export type { AcknowledgeResult, AlertAction, AlertState, AlertStatus } from './lifecycle.ts';

@@ -1,0 +1,228 @@
+import { sql } from 'kysely';
+import type { Db } from './database.ts';
+
+/** A (patient, type, patient-local day) that a commit touched. */
+export interface DirtyMark {
+  patientId: string;
+  type: string;
+  day: string;
+}
+
+export interface AggregationWork {
+  /** Patients locked for this transaction: nobody else aggregates them until it ends. */
+  patientIds: string[];
+  /** Their dirty days (rollups to recompute). */
+  marks: DirtyMark[];
+  /** Those of them marked for an indicator refresh only. */
+  refreshIds: string[];
+}
+
+/**
+ * Takes work for one transaction: the patients of the oldest dirty marks (and of
+ * refresh marks), then all the marks of those patients. Patients are locked with
+ * SKIP LOCKED, so several service instances share the work by patient and never
+ * compute the same patient's indicators at once; marks are locked with SKIP
+ * LOCKED too, so a mark that a commit is adding readings to right now is left for
+ * the next run (the commit holds its row lock until it is visible).
+ */
+export async function takeWork(trx: Db, patientLimit: number): Promise<AggregationWork> {
+  const { rows: locked } = await sql<{ id: string }>`
+    SELECT id FROM patients
+    WHERE id IN (
+      (SELECT patient_id FROM aggregation_dirty GROUP BY patient_id ORDER BY min(first_marked_at)
+       LIMIT ${patientLimit * 8})
+      UNION
+      (SELECT patient_id FROM indicators_dirty ORDER BY marked_at LIMIT ${patientLimit})
+    )
+    LIMIT ${patientLimit}
+    FOR NO KEY UPDATE SKIP LOCKED
+  `.execute(trx);
+  const patientIds = locked.map((r) => r.id);
+  if (patientIds.length === 0) return { patientIds, marks: [], refreshIds: [] };
+  const { rows: marks } = await sql<{ patient_id: string; type: string; day: string }>`
+    SELECT patient_id, type, day FROM aggregation_dirty
+    WHERE patient_id = ANY(${patientIds}::text[])
+    ORDER BY patient_id, type, day
+    FOR UPDATE SKIP LOCKED
+  `.execute(trx);
+  const { rows: refresh } = await sql<{ patient_id: string }>`
+    SELECT patient_id FROM indicators_dirty WHERE patient_id = ANY(${patientIds}::text[]) FOR UPDATE SKIP LOCKED
+  `.execute(trx);
+  return {
+    patientIds,
+    marks: marks.map((r) => ({ patientId: r.patient_id, type: r.type, day: r.day })),
+    refreshIds: refresh.map((r) => r.patient_id),
+  };
+}
+
+export async function deleteDirtyMarks(trx: Db, marks: DirtyMark[]): Promise<void> {
+  if (marks.length === 0) return;
+  await sql`
+    DELETE FROM aggregation_dirty d
+    USING unnest(${marks.map((m) => m.patientId)}::text[], ${marks.map((m) => m.type)}::text[], ${marks.map((m) => m.day)}::date[])
+      AS m(patient_id, type, day)
+    WHERE d.patient_id = m.patient_id AND d.type = m.type AND d.day = m.day
+  `.execute(trx);
+}
+
+export async function deleteIndicatorMarks(trx: Db, patientIds: string[]): Promise<void> {
+  if (patientIds.length === 0) return;
+  await sql`DELETE FROM indicators_dirty WHERE patient_id = ANY(${patientIds}::text[])`.execute(trx);
+}
+
+/**
+ * Recomputes the daily and hourly rollups of the marked days from the readings,
+ * replacing what was there. Days and hours are the patient's (IANA zone on the
+ * patient): a local day runs from local midnight to the next local midnight, 23
+ * or 25 hours at the DST changes, and hours are truncated in that zone.
+ * indicators.md, "Daily rollups": count, min, max, mean, sample SD, first and
+ * last reading time, per component for blood pressure, and the sum (for steps).
+ */
+export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<void> {
+  if (marks.length === 0) return;
+  const patientIds = marks.map((m) => m.patientId);
+  const types = marks.map((m) => m.type);
+  const days = marks.map((m) => m.day);
+  const bounds = sql`
+    SELECT m.patient_id, m.type, m.day, p.time_zone,
+           (m.day::timestamp AT TIME ZONE p.time_zone) AS start_at,
+           ((m.day + 1)::timestamp AT TIME ZONE p.time_zone) AS end_at
+    FROM unnest(${patientIds}::text[], ${types}::text[], ${days}::date[]) AS m(patient_id, type, day)
+    JOIN patients p ON p.id = m.patient_id
+  `;
+  await sql`
+    WITH b AS (${bounds})
+    DELETE FROM rollups_daily d USING b
+    WHERE d.patient_id = b.patient_id AND d.type = b.type AND d.day = b.day
+  `.execute(trx);
+  await sql`
+    WITH b AS (${bounds})
+    DELETE FROM rollups_hourly h USING b
+    WHERE h.patient_id = b.patient_id AND h.type = b.type AND h.hour_start >= b.start_at AND h.hour_start < b.end_at
+  `.execute(trx);
+  const components = sql`
+    FROM b
+    JOIN readings r ON r.patient_id = b.patient_id AND r.type = b.type
+                   AND r.measured_at >= b.start_at AND r.measured_at < b.end_at
+    CROSS JOIN LATERAL (VALUES ('value', r.value), ('systolic', r.systolic), ('diastolic', r.diastolic)) AS c(component, v)
+    WHERE c.v IS NOT NULL
+  `;
+  await sql`
+    WITH b AS (${bounds})
+    INSERT INTO rollups_daily (patient_id, type, component, day, count, min, max, mean, sd, sum, first_at, last_at)
+    SELECT b.patient_id, b.type, c.component, b.day, count(*), min(c.v), max(c.v), avg(c.v), stddev_samp(c.v),
+           sum(c.v), min(r.measured_at), max(r.measured_at)
+    ${components}
+    GROUP BY b.patient_id, b.type, c.component, b.day
+  `.execute(trx);
+  await sql`
+    WITH b AS (${bounds})
+    INSERT INTO rollups_hourly (patient_id, type, component, hour_start, count, min, max, mean, sd, sum, first_at, last_at)
+    SELECT b.patient_id, b.type, c.component, date_trunc('hour', r.measured_at, b.time_zone), count(*), min(c.v),
+           max(c.v), avg(c.v), stddev_samp(c.v), sum(c.v), min(r.measured_at), max(r.measured_at)
+    ${components}
+    GROUP BY b.patient_id, b.type, c.component, date_trunc('hour', r.measured_at, b.time_zone)
+  `.execute(trx);
+}
+
+export interface PatientReading {
+  id: string;
+  deviceId: string;
+  type: string;
+  at: number;
+  value: number | null;
+  systolic: number | null;
+  diastolic: number | null;
+}
+
+/** The patient's time zone and readings measured in (since, until]. */
+export async function loadPatientReadings(
+  trx: Db,
+  patientId: string,
+  since: Date,
+  until: Date,
+): Promise<{ timeZone: string; readings: PatientReading[] } | undefined> {
+  const patient = await trx.selectFrom('patients').select('time_zone').where('id', '=', patientId).executeTakeFirst();
+  if (!patient) return undefined;
+  const { rows } = await sql<{
+    reading_id: string;
+    device_id: string;
+    type: string;
+    at_ms: string;
+    value: number | null;
+    systolic: number | null;
+    diastolic: number | null;
+  }>`
+    SELECT reading_id, device_id, type, (extract(epoch FROM measured_at) * 1000)::int8 AS at_ms, value, systolic, diastolic
+    FROM readings
+    WHERE patient_id = ${patientId} AND measured_at > ${since} AND measured_at <= ${until}
+    ORDER BY measured_at, reading_id
+  `.execute(trx);
+  return {
+    timeZone: patient.time_zone,
+    readings: rows.map((r) => ({
+      id: r.reading_id,
+      deviceId: r.device_id,
+      type: r.type,
+      at: Number(r.at_ms),
+      value: r.value,
+      systolic: r.systolic,
+      diastolic: r.diastolic,
+    })),
+  };
+}
+
+export interface IndicatorRow {
+  key: string;
+  value: number | null;
+  unit: string;
+  from: number;
+  to: number;
+  n: number;
+  sufficient: boolean;
+}
+
+/** Replaces the patient's indicators with these (the latest value of each key). */
+export async function saveIndicators(
+  trx: Db,
+  patientId: string,
+  indicators: IndicatorRow[],
+  computedAt: Date,
+): Promise<void> {
+  await sql`DELETE FROM patient_indicators WHERE patient_id = ${patientId}`.execute(trx);
+  if (indicators.length === 0) return;
+  await trx
+    .insertInto('patient_indicators')
+    .values(
+      indicators.map((i) => ({
+        patient_id: patientId,
+        key: i.key,
+        value: i.value,
+        unit: i.unit,
+        from_at: new Date(i.from),
+        to_at: new Date(i.to),
+        n: i.n,
+        sufficient: i.sufficient,
+        computed_at: computedAt,
+      })),
+    )
+    .execute();
+}
+
+/** Marks every patient with a reading in the last `days` days for an indicator refresh. */
+export async function markRecentPatientsForRefresh(db: Db, days: number): Promise<number> {
+  const result = await sql`
+    INSERT INTO indicators_dirty (patient_id)
+    SELECT DISTINCT patient_id FROM rollups_daily WHERE day >= current_date - ${days}::int
+    ON CONFLICT (patient_id) DO NOTHING
+  `.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/** Aggregation lag: the age of the oldest dirty mark, in seconds (0 when none). */
+export async function oldestDirtyAgeSeconds(db: Db): Promise<number> {
+  const { rows } = await sql<{ age: number | null }>`
+    SELECT extract(epoch FROM now() - min(first_marked_at))::float8 AS age FROM aggregation_dirty
+  `.execute(db);
+  return rows[0]?.age ?? 0;
+}
