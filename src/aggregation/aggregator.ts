@@ -11,6 +11,16 @@ import {
   takeWork,
 } from '../store/aggregation.repository.ts';
 import type { Db } from '../store/database.ts';
+import type { PatientReading } from '../store/aggregation.repository.ts';
+import { applyAlertAction } from '../domain/alerts/index.ts';
+import {
+  assignedDeviceIds,
+  insertAlert,
+  loadLatestAlerts,
+  loadThresholds,
+  updateAlert,
+} from '../store/alerts.repository.ts';
+import { planPatientAlerts } from './patient-alerts.ts';
 import { computePatientIndicators, INDICATOR_LOOKBACK_MS } from './patient-indicators.ts';
 
 export interface AggregatorOptions {
@@ -29,6 +39,22 @@ export interface AggregatorOptions {
 export interface RunResult {
   marks: number;
   patients: number;
+  /** Alerts opened or changed by the run. */
+  alertChanges: number;
+}
+
+const DAY_MS = 86_400_000;
+/** Readings before a late reading's day that its alert rules may need. */
+const ALERT_CONTEXT_MS = 4 * DAY_MS;
+
+/** Start (a little before, whatever the zone) of the earliest dirty day of a patient. */
+function earliestDirtyDay(marks: { patientId: string; day: string }[], patientId: string): number {
+  let earliest = Infinity;
+  for (const m of marks) {
+    if (m.patientId !== patientId) continue;
+    earliest = Math.min(earliest, Date.parse(`${m.day}T00:00:00Z`) - DAY_MS);
+  }
+  return earliest;
 }
 
 /**
@@ -69,18 +95,24 @@ export class Aggregator {
     const started = performance.now();
     const result = await db.transaction().execute(async (trx) => {
       const { patientIds, marks, refreshIds } = await takeWork(trx, batchSize);
-      if (patientIds.length === 0) return { marks: 0, patients: 0 };
+      if (patientIds.length === 0) return { marks: 0, patients: 0, alertChanges: 0 };
+      let alerts = 0;
       await recomputeRollups(trx, marks);
       const to = now();
       for (const patientId of patientIds) {
-        const loaded = await loadPatientReadings(trx, patientId, new Date(to - INDICATOR_LOOKBACK_MS), new Date(to));
+        // Far enough back for the indicators' windows, and for a late reading's day
+        // with the context its alert rules need (two in a row, 72 h of weight).
+        const since = Math.min(to - INDICATOR_LOOKBACK_MS, earliestDirtyDay(marks, patientId) - ALERT_CONTEXT_MS);
+        const loaded = await loadPatientReadings(trx, patientId, new Date(since), new Date(to));
         if (!loaded) continue;
-        const indicators = computePatientIndicators(loaded.readings, loaded.timeZone, to);
+        const recent = loaded.readings.filter((r) => r.at > to - INDICATOR_LOOKBACK_MS);
+        const indicators = computePatientIndicators(recent, loaded.timeZone, to);
         await saveIndicators(trx, patientId, indicators, new Date(to));
+        alerts += await this.#evaluateAlerts(trx, patientId, loaded.readings, to);
       }
       await deleteDirtyMarks(trx, marks);
       await deleteIndicatorMarks(trx, refreshIds);
-      return { marks: marks.length, patients: patientIds.length };
+      return { marks: marks.length, patients: patientIds.length, alertChanges: alerts };
     });
     if (result.marks + result.patients > 0) {
       const ms = Math.round(performance.now() - started);
@@ -88,6 +120,43 @@ export class Aggregator {
       this.#o.log.debug({ marks: result.marks, patients: result.patients, ms }, 'aggregation run');
     }
     return result;
+  }
+
+  /** Applies the alert rules of indicators.md to one patient; returns how many alerts changed. */
+  async #evaluateAlerts(trx: Db, patientId: string, readings: PatientReading[], now: number): Promise<number> {
+    const latest = await loadLatestAlerts(trx, patientId);
+    const plans = planPatientAlerts({
+      readings,
+      assignedDeviceIds: await assignedDeviceIds(trx, patientId, new Date(now)),
+      thresholds: await loadThresholds(trx, patientId),
+      latest,
+      now,
+    });
+    let changes = 0;
+    for (const { rule, threshold, evaluation, action } of plans) {
+      if (action.kind === 'none') continue;
+      const current = latest.get(rule);
+      const next = applyAlertAction(current?.state ?? null, action, now, threshold);
+      if (!next) continue;
+      changes++;
+      if (action.kind === 'open') {
+        await insertAlert(trx, patientId, rule, next, action.at);
+        this.#o.log.info({ rule }, 'alert opened');
+      } else if (current) {
+        const event =
+          action.kind === 'update' ? 'updated' : action.kind === 'cleared' ? 'condition_cleared' : 'resolved';
+        await updateAlert(
+          trx,
+          current.id,
+          next,
+          event,
+          now,
+          null,
+          action.kind === 'update' ? evaluation.at : undefined,
+        );
+      }
+    }
+    return changes;
   }
 
   #schedule(delayMs: number): void {

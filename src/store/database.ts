@@ -82,6 +82,29 @@ export interface Database {
     sufficient: boolean;
     computed_at: Date;
   };
+  alert_thresholds: { patient_id: string; rule: string; threshold: unknown; updated_at: Generated<Date> };
+  alerts: {
+    id: Generated<string>;
+    patient_id: string;
+    rule: string;
+    status: 'open' | 'acknowledged' | 'resolved';
+    opened_at: Date;
+    acknowledged_at: Date | null;
+    acknowledged_by: string | null;
+    resolved_at: Date | null;
+    condition_cleared_at: Date | null;
+    occurred_at: Date | null;
+    threshold: unknown;
+    reading_ids: string[];
+  };
+  alert_events: {
+    id: Generated<string>;
+    alert_id: string;
+    at: Date;
+    event: 'opened' | 'updated' | 'condition_cleared' | 'acknowledged' | 'resolved';
+    actor: string | null;
+    reading_ids: string[] | null;
+  };
   rejections: {
     id: Generated<string>;
     device_id: string;

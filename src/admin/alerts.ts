@@ -1,0 +1,54 @@
+import { sql } from 'kysely';
+import { acknowledge, isRuleKey, RULE_KEYS, validateThreshold } from '../domain/alerts/index.ts';
+import { AppError } from '../errors.ts';
+import {
+  deleteThreshold,
+  findAlert,
+  saveThreshold,
+  type StoredAlert,
+  updateAlert,
+} from '../store/alerts.repository.ts';
+import type { Db } from '../store/database.ts';
+import { findPatient } from '../store/patients.repository.ts';
+
+/**
+ * A clinician acknowledges an alert. Serialised with the aggregation job through
+ * the patient's row lock (the job holds it while it evaluates that patient), so
+ * neither acts on a stale alert. An alert whose condition already cleared is
+ * resolved by its acknowledgement (src/domain/alerts/lifecycle.ts).
+ */
+export async function acknowledgeAlert(db: Db, alertId: string, actor: string, now: Date): Promise<StoredAlert> {
+  return db.transaction().execute(async (trx) => {
+    const found = await findAlert(trx, alertId);
+    if (!found) throw new AppError('not_found', `alert ${alertId} does not exist`);
+    await sql`SELECT 1 FROM patients WHERE id = ${found.patientId} FOR NO KEY UPDATE`.execute(trx);
+    const alert = (await findAlert(trx, alertId)) as StoredAlert;
+    const result = acknowledge(alert.state, now.getTime());
+    if (!result.ok) throw new AppError('conflict', result.message);
+    await updateAlert(trx, alert.id, result.state, 'acknowledged', now.getTime(), actor);
+    if (result.state.status === 'resolved') {
+      await updateAlert(trx, alert.id, result.state, 'resolved', now.getTime());
+    }
+    return { ...alert, state: result.state, acknowledgedBy: actor };
+  });
+}
+
+/**
+ * Sets (or, with null, removes) a patient's threshold for a rule. The patient's
+ * indicators and alerts are re-evaluated by the next aggregation run.
+ */
+export async function setPatientThreshold(db: Db, patientId: string, rule: string, value: unknown): Promise<void> {
+  if (!isRuleKey(rule)) {
+    throw new AppError('invalid_input', `rule "${rule}" does not exist; use one of ${RULE_KEYS.join(', ')}`);
+  }
+  if (value !== null) {
+    const problem = validateThreshold(rule, value);
+    if (problem) throw new AppError('invalid_input', problem);
+  }
+  await db.transaction().execute(async (trx) => {
+    if (!(await findPatient(trx, patientId))) throw new AppError('not_found', `patient ${patientId} does not exist`);
+    if (value === null) await deleteThreshold(trx, patientId, rule);
+    else await saveThreshold(trx, patientId, rule, value);
+    await sql`INSERT INTO indicators_dirty (patient_id) VALUES (${patientId}) ON CONFLICT DO NOTHING`.execute(trx);
+  });
+}

@@ -1,0 +1,164 @@
+import { sql } from 'kysely';
+import type { AlertState } from '../domain/alerts/index.ts';
+import type { Db } from './database.ts';
+
+export interface StoredAlert {
+  id: string;
+  patientId: string;
+  rule: string;
+  state: AlertState;
+  occurredAt: Date | null;
+  acknowledgedBy: string | null;
+}
+
+type AlertRow = {
+  id: string;
+  patient_id: string;
+  rule: string;
+  status: 'open' | 'acknowledged' | 'resolved';
+  opened_at: Date;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  resolved_at: Date | null;
+  condition_cleared_at: Date | null;
+  occurred_at: Date | null;
+  threshold: unknown;
+  reading_ids: string[];
+};
+
+const ms = (d: Date | null) => (d === null ? null : d.getTime());
+const date = (n: number | null) => (n === null ? null : new Date(n));
+
+function toStored(r: AlertRow): StoredAlert {
+  return {
+    id: r.id,
+    patientId: r.patient_id,
+    rule: r.rule,
+    occurredAt: r.occurred_at,
+    acknowledgedBy: r.acknowledged_by,
+    state: {
+      status: r.status,
+      openedAt: r.opened_at.getTime(),
+      acknowledgedAt: ms(r.acknowledged_at),
+      resolvedAt: ms(r.resolved_at),
+      conditionClearedAt: ms(r.condition_cleared_at),
+      readingIds: r.reading_ids,
+      threshold: r.threshold as AlertState['threshold'],
+    },
+  };
+}
+
+/** Per-patient threshold overrides, by rule. */
+export async function loadThresholds(db: Db, patientId: string): Promise<Record<string, unknown>> {
+  const rows = await db
+    .selectFrom('alert_thresholds')
+    .select(['rule', 'threshold'])
+    .where('patient_id', '=', patientId)
+    .execute();
+  return Object.fromEntries(rows.map((r) => [r.rule, r.threshold]));
+}
+
+export async function saveThreshold(db: Db, patientId: string, rule: string, threshold: unknown): Promise<void> {
+  await sql`
+    INSERT INTO alert_thresholds (patient_id, rule, threshold) VALUES (${patientId}, ${rule}, ${JSON.stringify(threshold)}::jsonb)
+    ON CONFLICT (patient_id, rule) DO UPDATE SET threshold = EXCLUDED.threshold, updated_at = now()
+  `.execute(db);
+}
+
+export async function deleteThreshold(db: Db, patientId: string, rule: string): Promise<void> {
+  await db.deleteFrom('alert_thresholds').where('patient_id', '=', patientId).where('rule', '=', rule).execute();
+}
+
+/** The latest alert of each rule for a patient, resolved ones included. */
+export async function loadLatestAlerts(db: Db, patientId: string): Promise<Map<string, StoredAlert>> {
+  const { rows } = await sql<AlertRow>`
+    SELECT DISTINCT ON (rule) * FROM alerts WHERE patient_id = ${patientId} ORDER BY rule, id DESC
+  `.execute(db);
+  return new Map(rows.map((r) => [r.rule, toStored(r)]));
+}
+
+export async function findAlert(db: Db, id: string): Promise<StoredAlert | undefined> {
+  if (!/^\d{1,18}$/.test(id)) return undefined;
+  const { rows } = await sql<AlertRow>`SELECT * FROM alerts WHERE id = ${id}`.execute(db);
+  return rows[0] ? toStored(rows[0]) : undefined;
+}
+
+export type AlertEvent = 'opened' | 'updated' | 'condition_cleared' | 'acknowledged' | 'resolved';
+
+export async function insertAlert(
+  db: Db,
+  patientId: string,
+  rule: string,
+  state: AlertState,
+  occurredAt: number | null,
+): Promise<string> {
+  const row = await db
+    .insertInto('alerts')
+    .values({
+      patient_id: patientId,
+      rule,
+      status: state.status,
+      opened_at: new Date(state.openedAt),
+      acknowledged_at: date(state.acknowledgedAt),
+      resolved_at: date(state.resolvedAt),
+      condition_cleared_at: date(state.conditionClearedAt),
+      occurred_at: date(occurredAt),
+      threshold: JSON.stringify(state.threshold),
+      reading_ids: state.readingIds,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  await recordEvent(db, row.id, 'opened', state.openedAt, null, state.readingIds);
+  return row.id;
+}
+
+export async function updateAlert(
+  db: Db,
+  id: string,
+  state: AlertState,
+  event: AlertEvent,
+  at: number,
+  actor: string | null = null,
+  occurredAt?: number | null,
+): Promise<void> {
+  await db
+    .updateTable('alerts')
+    .set({
+      status: state.status,
+      acknowledged_at: date(state.acknowledgedAt),
+      resolved_at: date(state.resolvedAt),
+      condition_cleared_at: date(state.conditionClearedAt),
+      reading_ids: state.readingIds,
+      ...(actor !== null && event === 'acknowledged' ? { acknowledged_by: actor } : {}),
+      ...(occurredAt !== undefined ? { occurred_at: date(occurredAt) } : {}),
+    })
+    .where('id', '=', id)
+    .execute();
+  await recordEvent(db, id, event, at, actor, event === 'updated' ? state.readingIds : null);
+}
+
+async function recordEvent(
+  db: Db,
+  alertId: string,
+  event: AlertEvent,
+  at: number,
+  actor: string | null,
+  readingIds: string[] | null,
+): Promise<void> {
+  await db
+    .insertInto('alert_events')
+    .values({ alert_id: alertId, event, at: new Date(at), actor, reading_ids: readingIds })
+    .execute();
+}
+
+/** Devices assigned to the patient at `at`. */
+export async function assignedDeviceIds(db: Db, patientId: string, at: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('device_assignments')
+    .select('device_id')
+    .where('patient_id', '=', patientId)
+    .where('valid_from', '<=', at)
+    .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', at)]))
+    .execute();
+  return rows.map((r) => r.device_id);
+}
