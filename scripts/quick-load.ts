@@ -2,7 +2,10 @@
  * A quick local load, not the benchmark (that is `vitalink bench`, to come): starts
  * `vitalink serve` as a child process on a fresh database of the PostgreSQL server
  * in DATABASE_URL, drives N devices closed-loop for a few seconds, then checks by
- * counting rows that every acknowledged reading is stored exactly once.
+ * counting rows that every acknowledged reading is stored exactly once. Meanwhile a
+ * probe device sends one SpO2 reading a second, each lower than the last, and the
+ * script measures how long after its PUBACK the patient's spo2_min indicator shows it
+ * (the aggregation lag a clinician would see).
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     node scripts/quick-load.ts --devices 20 --duration 10 --per-message 1 --inflight 16
@@ -44,6 +47,10 @@ url.pathname = `/${dbName}`;
 const log = createLogger('warn', process.stderr);
 const { db } = createDatabase(url.toString(), 2, log);
 await migrateToLatest(db, log);
+await addPatient(db, { id: 'load-probe' });
+const probeSecret = (
+  await addDevice(db, { id: 'load-probe-d', patientId: 'load-probe' }, new Date(Date.now() - 86_400_000))
+).secret;
 const secrets: string[] = [];
 for (let i = 0; i < devices; i++) {
   await addPatient(db, { id: `load-p${i}` });
@@ -65,6 +72,36 @@ const port: number = await new Promise((resolve) => {
   });
 });
 
+const probe = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+  clientId: 'load-probe-d',
+  username: 'load-probe-d',
+  password: probeSecret,
+  reconnectPeriod: 0,
+});
+const freshness: number[] = [];
+const probeDone = (async () => {
+  const check = new pg.Client({ connectionString: url.toString() });
+  await check.connect();
+  for (let i = 0; performance.now() < started + durationS * 1000 - 1000; i++) {
+    const value = 99 - i * 0.1;
+    await probe.publishAsync(
+      'v1/devices/load-probe-d/readings',
+      JSON.stringify({ id: `probe-${i}`, type: 'spo2', at: Date.now(), value, unit: '%' }),
+      { qos: 1 },
+    );
+    const ackedAt = performance.now();
+    for (;;) {
+      const { rows } = await check.query(
+        `SELECT value FROM patient_indicators WHERE patient_id = 'load-probe' AND key = 'spo2_min'`,
+      );
+      if (rows[0] && Math.abs(rows[0].value - value) < 1e-9) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    freshness.push(performance.now() - ackedAt);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  await check.end();
+})();
 let acked = 0;
 const latencies: number[] = [];
 const clients: MqttClient[] = [];
@@ -105,6 +142,8 @@ await Promise.all(
   }),
 );
 const elapsed = (performance.now() - started) / 1000;
+await probeDone;
+await probe.endAsync();
 for (const c of clients) await c.endAsync();
 service.kill('SIGTERM');
 await new Promise((r) => service.on('exit', r));
@@ -128,6 +167,11 @@ const result = {
   distinct: counted.rows[0].d,
   readingsPerSecond: Math.round(acked / elapsed),
   ackMs: { p50: pct(50), p95: pct(95), p99: pct(99) },
+  indicatorFreshnessMs: {
+    probes: freshness.length,
+    p50: Math.round(freshness.sort((a, b) => a - b)[Math.floor(freshness.length / 2)] ?? NaN),
+    max: Math.round(Math.max(...freshness)),
+  },
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
 await db.destroy();

@@ -6,6 +6,8 @@ export interface DirtyMark {
   patientId: string;
   type: string;
   day: string;
+  /** Bumped by every commit that touches the mark. */
+  version: string;
 }
 
 export interface AggregationWork {
@@ -19,11 +21,12 @@ export interface AggregationWork {
 
 /**
  * Takes work for one transaction: the patients of the oldest dirty marks (and of
- * refresh marks), then all the marks of those patients. Patients are locked with
- * SKIP LOCKED, so several service instances share the work by patient and never
- * compute the same patient's indicators at once; marks are locked with SKIP
- * LOCKED too, so a mark that a commit is adding readings to right now is left for
- * the next run (the commit holds its row lock until it is visible).
+ * refresh marks), locked with SKIP LOCKED so that several service instances share
+ * the work by patient and never compute the same patient at once, then all the
+ * marks of those patients. The marks themselves are read, not locked: a commit
+ * adding readings to a day while the job recomputes it is never kept waiting; it
+ * bumps the mark's version, and the job deletes only marks whose version did not
+ * move (deleteDirtyMarks), so such a day is simply recomputed on the next run.
  */
 export async function takeWork(trx: Db, patientLimit: number): Promise<AggregationWork> {
   const { rows: locked } = await sql<{ id: string }>`
@@ -39,29 +42,30 @@ export async function takeWork(trx: Db, patientLimit: number): Promise<Aggregati
   `.execute(trx);
   const patientIds = locked.map((r) => r.id);
   if (patientIds.length === 0) return { patientIds, marks: [], refreshIds: [] };
-  const { rows: marks } = await sql<{ patient_id: string; type: string; day: string }>`
-    SELECT patient_id, type, day FROM aggregation_dirty
+  const { rows: marks } = await sql<{ patient_id: string; type: string; day: string; version: string }>`
+    SELECT patient_id, type, day, version FROM aggregation_dirty
     WHERE patient_id = ANY(${patientIds}::text[])
     ORDER BY patient_id, type, day
-    FOR UPDATE SKIP LOCKED
   `.execute(trx);
   const { rows: refresh } = await sql<{ patient_id: string }>`
     SELECT patient_id FROM indicators_dirty WHERE patient_id = ANY(${patientIds}::text[]) FOR UPDATE SKIP LOCKED
   `.execute(trx);
   return {
     patientIds,
-    marks: marks.map((r) => ({ patientId: r.patient_id, type: r.type, day: r.day })),
+    marks: marks.map((r) => ({ patientId: r.patient_id, type: r.type, day: r.day, version: r.version })),
     refreshIds: refresh.map((r) => r.patient_id),
   };
 }
 
+/** Deletes the marks that no commit touched since they were read (same version). */
 export async function deleteDirtyMarks(trx: Db, marks: DirtyMark[]): Promise<void> {
   if (marks.length === 0) return;
   await sql`
     DELETE FROM aggregation_dirty d
-    USING unnest(${marks.map((m) => m.patientId)}::text[], ${marks.map((m) => m.type)}::text[], ${marks.map((m) => m.day)}::date[])
-      AS m(patient_id, type, day)
-    WHERE d.patient_id = m.patient_id AND d.type = m.type AND d.day = m.day
+    USING unnest(${marks.map((m) => m.patientId)}::text[], ${marks.map((m) => m.type)}::text[],
+                 ${marks.map((m) => m.day)}::date[], ${marks.map((m) => m.version)}::int8[])
+      AS m(patient_id, type, day, version)
+    WHERE d.patient_id = m.patient_id AND d.type = m.type AND d.day = m.day AND d.version = m.version
   `.execute(trx);
 }
 

@@ -67,6 +67,7 @@ export interface Database {
     day: string;
     first_marked_at: Generated<Date>;
     marked_at: Generated<Date>;
+    version: Generated<string>;
   };
   indicators_dirty: { patient_id: string; marked_at: Generated<Date> };
   rollups_daily: RollupColumns & { day: string };

@@ -2,6 +2,7 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely';
 import * as initialSchema from '../../migrations/2026-11-22T0900-initial-schema.ts';
 import * as aggregation from '../../migrations/2026-11-22T1200-aggregation.ts';
 import * as alerts from '../../migrations/2026-11-22T1300-alerts.ts';
+import * as dirtyMarkVersion from '../../migrations/2026-11-22T1400-dirty-mark-version.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-22T0900-initial-schema': initialSchema,
   '2026-11-22T1200-aggregation': aggregation,
   '2026-11-22T1300-alerts': alerts,
+  '2026-11-22T1400-dirty-mark-version': dirtyMarkVersion,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

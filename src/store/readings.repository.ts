@@ -127,14 +127,16 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
       RETURNING patient_id, type, measured_at
     ),
     -- What this commit touched, in the same transaction, for the aggregation jobs:
-    -- (patient, type, patient-local day). DO UPDATE takes the mark's row lock, so a
-    -- job (FOR UPDATE SKIP LOCKED) cannot take and clear it before this commits.
+    -- (patient, type, patient-local day). Bumping the version tells a job that is
+    -- recomputing this day right now that its result misses these readings: it
+    -- then leaves the mark for its next run (src/store/aggregation.repository.ts).
     marked AS (
       INSERT INTO aggregation_dirty (patient_id, type, day)
       SELECT DISTINCT s.patient_id, s.type, (s.measured_at AT TIME ZONE p.time_zone)::date
       FROM stored s JOIN patients p ON p.id = s.patient_id
       ORDER BY 1, 2, 3
-      ON CONFLICT (patient_id, type, day) DO UPDATE SET marked_at = now()
+      ON CONFLICT (patient_id, type, day)
+        DO UPDATE SET marked_at = now(), version = aggregation_dirty.version + 1
       RETURNING 1
     )
     SELECT r.ord, c.reading_id IS NOT NULL AS inserted, r.patient_id IS NOT NULL AS assigned, k.content_hash AS existing_hash

@@ -289,8 +289,14 @@ describe('aggregation from dirty days', () => {
         'the indicator to reflect the reading',
         15_000,
       );
-      const lagMs = Date.now() - acked;
-      expect(lagMs).toBeGreaterThanOrEqual(0);
+      expect(Date.now() - acked).toBeGreaterThanOrEqual(0);
+      // Operators see the aggregation lag, the last run and run durations.
+      const metrics = await (await fetch(`http://127.0.0.1:${service.ports.http}/metrics`)).text();
+      expect(metrics).toMatch(/^vitalink_aggregation_lag_seconds \d/m);
+      expect(Number(/^vitalink_aggregation_last_run_timestamp_seconds (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(
+        Date.now() / 1000 - 60,
+      );
+      expect(Number(/^vitalink_aggregation_run_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
     } finally {
       running = false;
       await Promise.all(load);
