@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { Indicator } from '../domain/indicators/index.ts';
 import type { Db } from './database.ts';
 
 /** A (patient, type, patient-local day) that a commit touched. */
@@ -176,21 +177,11 @@ export async function loadPatientReadings(
   };
 }
 
-export interface IndicatorRow {
-  key: string;
-  value: number | null;
-  unit: string;
-  from: number;
-  to: number;
-  n: number;
-  sufficient: boolean;
-}
-
 /** Replaces the patient's indicators with these (the latest value of each key). */
 export async function saveIndicators(
   trx: Db,
   patientId: string,
-  indicators: IndicatorRow[],
+  indicators: Indicator[],
   computedAt: Date,
 ): Promise<void> {
   await sql`DELETE FROM patient_indicators WHERE patient_id = ${patientId}`.execute(trx);

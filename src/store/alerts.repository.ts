@@ -1,6 +1,6 @@
-import { sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { AlertState } from '../domain/alerts/index.ts';
-import type { Db } from './database.ts';
+import type { Database, Db } from './database.ts';
 
 export interface StoredAlert {
   id: string;
@@ -11,20 +11,7 @@ export interface StoredAlert {
   acknowledgedBy: string | null;
 }
 
-type AlertRow = {
-  id: string;
-  patient_id: string;
-  rule: string;
-  status: 'open' | 'acknowledged' | 'resolved';
-  opened_at: Date;
-  acknowledged_at: Date | null;
-  acknowledged_by: string | null;
-  resolved_at: Date | null;
-  condition_cleared_at: Date | null;
-  occurred_at: Date | null;
-  threshold: unknown;
-  reading_ids: string[];
-};
+type AlertRow = Selectable<Database['alerts']>;
 
 const ms = (d: Date | null) => (d === null ? null : d.getTime());
 const date = (n: number | null) => (n === null ? null : new Date(n));
