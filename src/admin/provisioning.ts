@@ -1,5 +1,6 @@
 import { generateDeviceSecret, hashDeviceSecret } from '../domain/device-secret.ts';
 import { parseMeasuredAt } from '../domain/timestamp.ts';
+import { sql } from 'kysely';
 import { AppError } from '../errors.ts';
 import { DEVICE_ID_PATTERN } from '../ingest/payload.schema.ts';
 import {
@@ -19,12 +20,29 @@ import { findPatient, insertPatient, type PatientRow } from '../store/patients.r
 
 export const DEFAULT_TIME_ZONE = 'Europe/Paris';
 
+/** An IANA zone name (Europe/Paris, UTC), not an offset like +01:00 that PostgreSQL reads backwards. */
+const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_-]*(\/[A-Za-z0-9_+-]+)*$/;
+
 export function isValidTimeZone(zone: string): boolean {
+  if (!ZONE_NAME.test(zone)) return false;
   try {
     new Intl.DateTimeFormat('en', { timeZone: zone });
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * A patient's zone is used by Node (indicators) and by PostgreSQL (rollups): it
+ * must be a name both know, or one of them would fail on every reading.
+ */
+async function checkTimeZone(db: Db, zone: string): Promise<void> {
+  const known =
+    isValidTimeZone(zone) &&
+    (await sql<{ ok: number }>`SELECT 1 AS ok FROM pg_timezone_names WHERE name = ${zone}`.execute(db)).rows.length > 0;
+  if (!known) {
+    throw new AppError('invalid_input', `time zone "${zone}" is not an IANA time zone name; use one like Europe/Paris`);
   }
 }
 

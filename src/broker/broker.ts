@@ -11,6 +11,7 @@ import { type Listener, listenTcp, listenTls, listenWebSocket } from './listener
 import { AckQueue } from './ordered-acks.ts';
 import { guardPacketSize } from './packet-size-guard.ts';
 import { createPublishHook } from './publish-hook.ts';
+import { RejectionPublisher } from './rejection-publisher.ts';
 import { isInsideDeviceNamespace } from './topics.ts';
 
 /**
@@ -18,6 +19,9 @@ import { isInsideDeviceNamespace } from './topics.ts';
  * room for the topic (at most ~90 bytes here) and the fixed fields.
  */
 export const MAX_REMAINING_LENGTH = MAX_PAYLOAD_BYTES + 1024;
+
+/** Rejection messages waiting to be published to one device; beyond, they stay in the database only. */
+const MAX_QUEUED_REJECTIONS_PER_DEVICE = 10_000;
 
 /** Fraction of a device's keepalive that a publish may wait for its PUBACK. */
 const HOLD_FRACTION_OF_KEEPALIVE = 0.75;
@@ -97,7 +101,10 @@ export class Broker {
         now: deps.now,
         acksFor,
         isDraining: () => this.#draining,
-        broker: () => this.aedes,
+        rejections: new RejectionPublisher(() => this.aedes, {
+          maxQueuedPerDevice: MAX_QUEUED_REJECTIONS_PER_DEVICE,
+          onDropped: (count) => deps.metrics.rejectionMessagesDropped.inc(count),
+        }),
       }),
       authorizeSubscribe: (client, sub, callback) => {
         if (isInsideDeviceNamespace(client.id, sub.topic)) return callback(null, sub);

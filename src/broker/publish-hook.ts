@@ -1,13 +1,13 @@
-import type { Aedes, Client, PublishPacket } from 'aedes';
+import type { Client, PublishPacket } from 'aedes';
 import type { Batcher } from '../batch/batcher.ts';
 import type { PendingMessage } from '../batch/pending-message.ts';
 import { DEFAULT_MAX_FUTURE_MS, decodeMessage } from '../ingest/decode.ts';
 import { MAX_PAYLOAD_BYTES } from '../ingest/payload.schema.ts';
-import type { Rejection } from '../ingest/reading.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AckQueue } from './ordered-acks.ts';
-import { readingsTopic, rejectionsTopic } from './topics.ts';
+import type { RejectionPublisher } from './rejection-publisher.ts';
+import { readingsTopic } from './topics.ts';
 
 export interface PublishHookDeps {
   readonly batcher: Batcher;
@@ -17,7 +17,7 @@ export interface PublishHookDeps {
   readonly now: () => number;
   readonly acksFor: (client: Client) => AckQueue;
   readonly isDraining: () => boolean;
-  readonly broker: () => Aedes;
+  readonly rejections: RejectionPublisher;
 }
 
 /**
@@ -36,24 +36,6 @@ export function createPublishHook(deps: PublishHookDeps) {
     metrics.connectionsClosed.labels(reason).inc();
     log.info({ clientId: client.id, reason }, 'publish refused, closing connection');
     callback(new Error(reason));
-  };
-
-  const publishRejections = (deviceId: string, rejections: Rejection[]) => {
-    const broker = deps.broker();
-    const topic = rejectionsTopic(deviceId);
-    for (const r of rejections) {
-      broker.publish(
-        {
-          cmd: 'publish',
-          topic,
-          payload: Buffer.from(JSON.stringify({ id: r.readingId, reason: r.reason, detail: r.detail })),
-          qos: 1,
-          retain: false,
-          dup: false,
-        },
-        noop,
-      );
-    }
   };
 
   return function authorizePublish(
@@ -110,7 +92,7 @@ export function createPublishHook(deps: PublishHookDeps) {
         if (outcome.duplicates > 0) metrics.readingsDuplicate.inc(outcome.duplicates);
         if (outcome.rejections.length > 0) {
           for (const r of outcome.rejections) metrics.readingsRejected.labels(r.reason).inc();
-          publishRejections(deviceId, outcome.rejections);
+          deps.rejections.publish(deviceId, outcome.rejections);
         }
         metrics.ackSeconds.observe((performance.now() - arrived) / 1000);
         acks.settle(ticket, null);
@@ -122,5 +104,3 @@ export function createPublishHook(deps: PublishHookDeps) {
     batcher.submit(message);
   };
 }
-
-function noop(): void {}

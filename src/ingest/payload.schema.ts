@@ -27,7 +27,12 @@ export const readingFieldsSchema = z.object({
   diastolic: measurement.optional(),
   pulse: measurement.optional(),
   unit: z.string(),
-  context: z.string().max(MAX_CONTEXT_LENGTH).optional(),
+  context: z
+    .string()
+    .max(MAX_CONTEXT_LENGTH)
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+    .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, 'must not contain control characters')
+    .optional(),
 });
 
 export type ReadingFields = z.infer<typeof readingFieldsSchema>;

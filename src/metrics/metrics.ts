@@ -91,6 +91,11 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const rejectionMessagesDropped = new Counter({
+    name: 'vitalink_rejection_messages_dropped_total',
+    help: 'Rejection messages not published to a device because too many were waiting (all are in the database)',
+    registers: [registry],
+  });
   const aggregationLagSeconds = new Gauge({
     name: 'vitalink_aggregation_lag_seconds',
     help: 'Age of the oldest dirty mark waiting for the aggregation job (0 when none)',
@@ -110,6 +115,7 @@ export function createMetrics() {
 
   return {
     registry,
+    rejectionMessagesDropped,
     aggregationLagSeconds,
     aggregationLastRun,
     aggregationRunSeconds,

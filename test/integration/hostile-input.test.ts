@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../helpers/app.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectDevice, waitFor } from '../helpers/device.ts';
+import { provisionDevice } from '../helpers/provision.ts';
+
+let database: TestDatabase;
+let service: TestApp;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  service = await startTestApp(database);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await database?.drop();
+});
+
+describe('hostile input from a device', () => {
+  it('is recorded and published one by one without bringing the service down', { timeout: 120_000 }, async () => {
+    const id = 'flood-1';
+    const secret = await provisionDevice(database.db, id);
+    // A persistent session subscribed at QoS 1: Aedes queues every rejection for it.
+    const client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, id, secret, {
+      clean: false,
+      keepalive: 60,
+    });
+    let received = 0;
+    client.on('message', () => {
+      received++;
+    });
+    await client.subscribeAsync(`v1/devices/${id}/rejections`, { qos: 1 });
+    const messages = 100;
+    const payload = JSON.stringify({ readings: Array.from({ length: 1000 }, () => ({})) });
+    await Promise.all(
+      Array.from({ length: messages }, () => client.publishAsync(`v1/devices/${id}/readings`, payload, { qos: 1 })),
+    );
+    // Identical messages are one open rejection per distinct content; each was acknowledged.
+    const { rows } = await database.query(`SELECT count(*)::int AS n FROM rejections WHERE device_id = $1`, [id]);
+    expect(rows[0].n).toBe(1);
+    await waitFor(() => received >= 10_000, 'the rejection messages to arrive', 60_000);
+    // The service is alive and still ingesting.
+    const ready = await fetch(`http://127.0.0.1:${service.ports.http}/readyz`);
+    expect(ready.status).toBe(200);
+    await client.endAsync(true);
+  });
+
+  it('records readings with NUL and control characters as rejections and acknowledges them', async () => {
+    const id = 'nul-1';
+    const secret = await provisionDevice(database.db, id);
+    const client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, id, secret);
+    const base = { at: Date.now(), value: 70, unit: '/min' };
+    await client.publishAsync(
+      `v1/devices/${id}/readings`,
+      JSON.stringify({
+        readings: [
+          { ...base, id: 'n1', type: 'heart_rate', context: '\u0000' },
+          { ...base, id: 'n2', type: 'x\u0000y' },
+          { ...base, id: 'n3', type: 'heart_rate', unit: 'kg\u0000' },
+          { ...base, id: 'n4', type: 'heart_rate' },
+        ],
+      }),
+      { qos: 1 },
+    );
+    await client.publishAsync(`v1/devices/${id}/readings`, Buffer.from('{"id":"\u0000'), { qos: 1 });
+    const { rows } = await database.query(
+      `SELECT reading_id, reason, detail FROM rejections WHERE device_id = $1 ORDER BY id`,
+      [id],
+    );
+    expect(rows.map((r) => [r.reading_id, r.reason])).toEqual([
+      ['n1', 'invalid_reading'],
+      ['n2', 'unknown_type'],
+      ['n3', 'unit'],
+      [null, 'invalid_json'],
+    ]);
+    for (const r of rows) expect(r.detail).not.toMatch(/[\u0000-\u001f]/);
+    const stored = await database.query(`SELECT reading_id FROM readings WHERE device_id = $1`, [id]);
+    expect(stored.rows).toEqual([{ reading_id: 'n4' }]);
+    await client.endAsync();
+  });
+});
+
+describe('patient time zones', () => {
+  it('accepts IANA names known to both Node and PostgreSQL, and nothing else', async () => {
+    const { addPatient } = await import('../../src/admin/provisioning.ts');
+    await expect(addPatient(database.db, { id: 'tz-ok', timeZone: 'America/Santiago' })).resolves.toMatchObject({
+      timeZone: 'America/Santiago',
+    });
+    for (const zone of ['+01:00', 'UTC+1', 'Mars/Olympus', 'Europe/Pariss', '']) {
+      await expect(addPatient(database.db, { id: `tz-bad-${zone.length}`, timeZone: zone })).rejects.toThrow(
+        /not an IANA time zone/,
+      );
+    }
+  });
+});
