@@ -62,12 +62,7 @@ export async function addPatient(
 ): Promise<PatientRow> {
   checkId('patient', input.id);
   const timeZone = input.timeZone ?? DEFAULT_TIME_ZONE;
-  if (!isValidTimeZone(timeZone)) {
-    throw new AppError(
-      'invalid_input',
-      `time zone "${timeZone}" is not an IANA time zone name; use one like Europe/Paris`,
-    );
-  }
+  await checkTimeZone(db, timeZone);
   try {
     return await insertPatient(db, { id: input.id, timeZone, displayName: input.displayName ?? null });
   } catch (error) {
