@@ -8,6 +8,7 @@ import {
   type StoredAlert,
   updateAlert,
 } from '../store/alerts.repository.ts';
+import { markForRefreshAt } from '../store/aggregation.repository.ts';
 import type { Db } from '../store/database.ts';
 import { findPatient } from '../store/patients.repository.ts';
 
@@ -47,8 +48,10 @@ export async function setPatientThreshold(db: Db, patientId: string, rule: strin
   }
   await db.transaction().execute(async (trx) => {
     if (!(await findPatient(trx, patientId))) throw new AppError('not_found', `patient ${patientId} does not exist`);
+    // Wait for a job evaluating this patient, so that its next run sees the new threshold.
+    await sql`SELECT 1 FROM patients WHERE id = ${patientId} FOR NO KEY UPDATE`.execute(trx);
     if (value === null) await deleteThreshold(trx, patientId, rule);
     else await saveThreshold(trx, patientId, rule, value);
-    await sql`INSERT INTO indicators_dirty (patient_id) VALUES (${patientId}) ON CONFLICT DO NOTHING`.execute(trx);
+    await markForRefreshAt(trx, patientId, new Date());
   });
 }

@@ -1,9 +1,11 @@
+import { DEFAULT_MAX_FUTURE_MS } from '../ingest/decode.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import {
   deleteDirtyMarks,
   deleteIndicatorMarks,
   loadPatientReadings,
+  markForRefreshAt,
   markRecentPatientsForRefresh,
   oldestDirtyAgeSeconds,
   recomputeRollups,
@@ -97,21 +99,30 @@ export class Aggregator {
       const { patientIds, marks, refreshIds } = await takeWork(trx, batchSize);
       if (patientIds.length === 0) return { marks: 0, patients: 0, alertChanges: 0 };
       let alerts = 0;
+      const refreshLater: { patientId: string; at: number }[] = [];
       await recomputeRollups(trx, marks);
       const to = now();
       for (const patientId of patientIds) {
         // Far enough back for the indicators' windows, and for a late reading's day
         // with the context its alert rules need (two in a row, 72 h of weight).
         const since = Math.min(to - INDICATOR_LOOKBACK_MS, earliestDirtyDay(marks, patientId) - ALERT_CONTEXT_MS);
-        const loaded = await loadPatientReadings(trx, patientId, new Date(since), new Date(to));
+        // Readings up to 5 minutes ahead of this clock are accepted (device-protocol.md, "Time"):
+        // alert rules see them now; indicator windows end at `to` and take them in later.
+        const until = to + DEFAULT_MAX_FUTURE_MS;
+        const loaded = await loadPatientReadings(trx, patientId, new Date(since), new Date(until));
         if (!loaded) continue;
-        const recent = loaded.readings.filter((r) => r.at > to - INDICATOR_LOOKBACK_MS);
+        const recent = loaded.readings.filter((r) => r.at > to - INDICATOR_LOOKBACK_MS && r.at <= to);
         const indicators = computePatientIndicators(recent, loaded.timeZone, to);
         await saveIndicators(trx, patientId, indicators, new Date(to));
         alerts += await this.#evaluateAlerts(trx, patientId, loaded.readings, to);
+        let ahead = -Infinity;
+        for (const r of loaded.readings) if (r.at > to && r.at > ahead) ahead = r.at;
+        if (ahead > to) refreshLater.push({ patientId, at: ahead });
       }
       await deleteDirtyMarks(trx, marks);
       await deleteIndicatorMarks(trx, refreshIds);
+      // Indicators miss what is still ahead of the clock: come back when it is not.
+      for (const { patientId, at } of refreshLater) await markForRefreshAt(trx, patientId, new Date(at));
       return { marks: marks.length, patients: patientIds.length, alertChanges: alerts };
     });
     if (result.marks + result.patients > 0) {

@@ -36,7 +36,7 @@ export async function takeWork(trx: Db, patientLimit: number): Promise<Aggregati
       (SELECT patient_id FROM aggregation_dirty GROUP BY patient_id ORDER BY min(first_marked_at)
        LIMIT ${patientLimit * 8})
       UNION
-      (SELECT patient_id FROM indicators_dirty ORDER BY marked_at LIMIT ${patientLimit})
+      (SELECT patient_id FROM indicators_dirty WHERE marked_at <= now() ORDER BY marked_at LIMIT ${patientLimit})
     )
     LIMIT ${patientLimit}
     FOR NO KEY UPDATE SKIP LOCKED
@@ -49,7 +49,9 @@ export async function takeWork(trx: Db, patientLimit: number): Promise<Aggregati
     ORDER BY patient_id, type, day
   `.execute(trx);
   const { rows: refresh } = await sql<{ patient_id: string }>`
-    SELECT patient_id FROM indicators_dirty WHERE patient_id = ANY(${patientIds}::text[]) FOR UPDATE SKIP LOCKED
+    SELECT patient_id FROM indicators_dirty
+    WHERE patient_id = ANY(${patientIds}::text[]) AND marked_at <= now()
+    FOR UPDATE SKIP LOCKED
   `.execute(trx);
   return {
     patientIds,
@@ -202,6 +204,14 @@ export async function saveIndicators(
       })),
     )
     .execute();
+}
+
+/** Asks for the patient's indicators to be recomputed once `at` has passed. */
+export async function markForRefreshAt(db: Db, patientId: string, at: Date): Promise<void> {
+  await sql`
+    INSERT INTO indicators_dirty (patient_id, marked_at) VALUES (${patientId}, ${at})
+    ON CONFLICT (patient_id) DO UPDATE SET marked_at = LEAST(indicators_dirty.marked_at, EXCLUDED.marked_at)
+  `.execute(db);
 }
 
 /** Marks every patient with a reading in the last `days` days for an indicator refresh. */

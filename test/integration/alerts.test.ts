@@ -145,6 +145,22 @@ describe('alerts', () => {
     expect(alert.condition_cleared_at).not.toBeNull();
   });
 
+  it('raises an alert at once for a reading dated a little ahead of the server clock', async () => {
+    const client = await device('thermo-ahead-1', 'p-ahead');
+    await client.publishAsync(
+      'v1/devices/thermo-ahead-1/readings',
+      JSON.stringify({ id: 't1', type: 'body_temperature', at: Date.now() + 120_000, value: 39.5, unit: 'Cel' }),
+      { qos: 1 },
+    );
+    await waitFor(async () => (await alerts('p-ahead', 'fever')).length === 1, 'the fever alert');
+    expect(await alerts('p-ahead', 'fever')).toMatchObject([{ status: 'open', reading_ids: ['thermo-ahead-1/t1'] }]);
+    // Its indicators are recomputed once the reading's time has come.
+    const { rows } = await database.query(`SELECT marked_at FROM indicators_dirty WHERE patient_id = 'p-ahead'`);
+    expect(rows).toHaveLength(1);
+    expect((rows[0].marked_at as Date).getTime()).toBeGreaterThan(Date.now());
+    await database.query(`DELETE FROM indicators_dirty WHERE patient_id = 'p-ahead'`);
+  });
+
   it('raises no_data when an expected type has been silent for 48 hours', async () => {
     const client = await device('scale-quiet-1', 'p-quiet');
     await send(client, 'scale-quiet-1', [
