@@ -158,7 +158,10 @@ export function createApp(config: Config, log: Logger): App {
     }
     await broker?.close();
     await aggregator?.stop();
-    await database?.close().catch((err: unknown) => log.warn({ err }, 'database close failed'));
+    // A drain that timed out may have left queries hanging on a dead connection:
+    // do not wait for them forever.
+    const closing = database?.close().catch((err: unknown) => log.warn({ err }, 'database close failed'));
+    await Promise.race([closing, new Promise((r) => setTimeout(r, drained ? 30_000 : 5_000).unref())]);
     log.info({ drained }, 'vitalink stopped');
     return { drained };
   }

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -13,6 +14,13 @@ export interface HttpDeps {
 
 function errorBody(code: string, message: string) {
   return { error: { code, message } };
+}
+
+/** Constant-time comparison of a presented credential with the expected one. */
+function sameSecret(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
 }
 
 function isLoopback(address: string | undefined): boolean {
@@ -62,8 +70,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   // interfaces.md: no auth on loopback; a token otherwise.
   app.get('/metrics', async (request, reply) => {
     if (!isLoopback(request.socket.remoteAddress)) {
-      const auth = request.headers.authorization;
-      if (!deps.adminToken || auth !== `Bearer ${deps.adminToken}`) {
+      if (!deps.adminToken || !sameSecret(request.headers.authorization ?? '', `Bearer ${deps.adminToken}`)) {
         return reply
           .status(401)
           .send(errorBody('unauthorized', 'metrics from outside this machine need an Authorization: Bearer token'));

@@ -133,7 +133,13 @@ export function createDatabase(url: string, poolSize: number, log: Logger): { db
     max: poolSize,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    // A connection whose peer vanished without a reset (a network partition) is
+    // found by TCP keepalive after ~10 s of silence plus the kernel's probes, and a
+    // query that never answers fails after two minutes: either way the batch is
+    // retried on a new connection instead of hanging for hours.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    query_timeout: 120_000,
     application_name: 'vitalink',
   });
   // An idle client whose server went away emits here; without a listener the process would crash.
@@ -163,7 +169,8 @@ export function isRetryableDatabaseError(error: unknown): boolean {
     }
   }
   // pg's own messages for a connection that dropped or could not be made in time
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|not queryable/i.test(
+  if ((error as { retryable?: unknown }).retryable === true) return true;
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection is closed|not queryable/i.test(
     error.message,
   );
 }

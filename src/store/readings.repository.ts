@@ -171,7 +171,11 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
     const byKey = new Map(found.rows.map((r) => [`${r.device_id}\u0000${r.reading_id}`, r.content_hash]));
     for (const j of unseen) {
       const hash = byKey.get(`${deviceIds[j]}\u0000${readingIds[j]}`);
-      if (hash === undefined) throw new Error('reading key neither inserted nor found; the batch will be retried');
+      if (hash === undefined) {
+        throw Object.assign(new Error('reading key neither inserted nor found; the batch will be retried'), {
+          retryable: true,
+        });
+      }
       keyResults[j].existingHash = hash;
     }
   }
