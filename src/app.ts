@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Aggregator } from './aggregation/aggregator.ts';
 import { Batcher } from './batch/batcher.ts';
+import type { PendingMessage } from './batch/pending-message.ts';
+import { cleanDetail, rawReading } from './ingest/decode.ts';
+import type { Rejection } from './ingest/reading.ts';
 import { Broker, type ListeningPorts } from './broker/broker.ts';
 import type { Config } from './config.ts';
 import { buildHttpServer } from './http/server.ts';
@@ -28,6 +31,28 @@ export interface App {
 /** Months of partitions kept ready ahead of the current one. */
 const PARTITIONS_AHEAD_MS = 62 * 86_400_000;
 const PARTITION_MAINTENANCE_MS = 6 * 3_600_000;
+
+/**
+ * A message whose readings PostgreSQL refuses as data (SQLSTATE class 22, which
+ * validation should have caught): its readings become `invalid_reading`
+ * rejections, kept with their raw content for an operator, and the device gets
+ * its PUBACK instead of resending the message forever.
+ */
+function quarantineMessage(message: PendingMessage, error: unknown): PendingMessage | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('22')) return undefined;
+  const rejections: Rejection[] = message.readings.map((r) => ({
+    readingId: r.readingId,
+    reason: 'invalid_reading',
+    detail: `the reading could not be stored (database error ${code}); it is kept for an operator to look at`,
+    raw: rawReading(r.source),
+  }));
+  return {
+    ...message,
+    readings: [],
+    rejections: [...message.rejections.map((r) => ({ ...r, detail: cleanDetail(r.detail) })), ...rejections],
+  };
+}
 
 /** Wiring only: each part is built and tested on its own. */
 export function createApp(config: Config, log: Logger): App {
@@ -73,6 +98,7 @@ export function createApp(config: Config, log: Logger): App {
         metrics.commitSeconds.observe(seconds);
       },
       onWriteError: (_error, retryable) => metrics.batchWriteErrors.labels(String(retryable)).inc(),
+      quarantine: quarantineMessage,
     });
     const queue = batcher;
     const refreshQueueGauges = () => {

@@ -15,6 +15,12 @@ export interface BatcherOptions {
   readonly log: Logger;
   readonly onCommitted?: (messages: PendingMessage[], outcomes: MessageOutcome[], seconds: number) => void;
   readonly onWriteError?: (error: unknown, retryable: boolean) => void;
+  /**
+   * For a message that cannot be written for a reason that will not go away (its
+   * data): a replacement to write instead, recording it as rejections, so that the
+   * device gets its PUBACK rather than resending the message forever.
+   */
+  readonly quarantine?: (message: PendingMessage, error: unknown) => PendingMessage | undefined;
 }
 
 export interface QueueDepth {
@@ -200,6 +206,12 @@ export class Batcher {
             // Find the message that cannot be written: write each on its own.
             this.#o.log.error({ err: error, messages: batch.length }, 'batch failed, writing its messages one by one');
             for (const m of batch) await this.#flush([m]);
+            return;
+          }
+          const replacement = batch[0].readings.length > 0 ? this.#o.quarantine?.(batch[0], error) : undefined;
+          if (replacement) {
+            this.#o.log.error({ err: error }, 'message cannot be stored, recording its readings as rejections');
+            await this.#flush([replacement]);
             return;
           }
           this.#o.log.error({ err: error }, 'message cannot be stored, not acknowledged');

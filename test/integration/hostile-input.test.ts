@@ -94,3 +94,25 @@ describe('patient time zones', () => {
     }
   });
 });
+
+describe('a message the database refuses as data', () => {
+  it('is recorded as rejections and acknowledged, not refused forever', async () => {
+    // A zone PostgreSQL does not know, written behind the service's back: every
+    // commit of this patient's readings fails with SQLSTATE 22023.
+    await database.query(`INSERT INTO patients (id, time_zone) VALUES ('p-broken-tz', 'Nowhere/Atlantis')`);
+    const secret = await provisionDevice(database.db, 'broken-tz-1', 'p-broken-tz');
+    const client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, 'broken-tz-1', secret);
+    await client.publishAsync(
+      'v1/devices/broken-tz-1/readings',
+      JSON.stringify({ id: 'q1', type: 'heart_rate', at: Date.now(), value: 70, unit: '/min' }),
+      { qos: 1 },
+    );
+    const { rows } = await database.query(`SELECT reading_id, reason, detail FROM rejections WHERE device_id = $1`, [
+      'broken-tz-1',
+    ]);
+    expect(rows).toMatchObject([{ reading_id: 'q1', reason: 'invalid_reading' }]);
+    expect(rows[0].detail).toMatch(/22023/);
+    expect((await database.query(`SELECT 1 FROM readings WHERE device_id = 'broken-tz-1'`)).rowCount).toBe(0);
+    await client.endAsync();
+  });
+});

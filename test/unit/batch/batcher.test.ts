@@ -598,3 +598,84 @@ describe('Batcher: drain and abort', () => {
     expect(store.calls).toHaveLength(0);
   });
 });
+
+describe('quarantine of a message whose data cannot be stored', () => {
+  const reading = (id: string) =>
+    ({ readingId: id, source: { id }, measuredAt: 0 }) as unknown as PendingMessage['readings'][number];
+
+  it('writes the replacement instead and acknowledges the original with its outcome', async () => {
+    const written: PendingMessage[][] = [];
+    const done: { error: Error | null; outcome?: MessageOutcome }[] = [];
+    const dataError = Object.assign(new Error('invalid byte sequence'), { code: '22021' });
+    const batcher = new Batcher({
+      write: async (messages) => {
+        written.push(messages);
+        if (messages.some((m) => m.readings.length > 0)) throw dataError;
+        return messages.map((m) => ({ stored: 0, duplicates: 0, rejections: m.rejections }));
+      },
+      isRetryable: () => false,
+      maxRows: 10,
+      maxWaitMs: 0,
+      maxInflight: 1,
+      queueMaxReadings: 100,
+      queueMaxBytes: 1_000_000,
+      log,
+      quarantine: (m, error) => {
+        expect(error).toBe(dataError);
+        const rejections: Rejection[] = m.readings.map((r) => ({
+          readingId: r.readingId,
+          reason: 'invalid_reading',
+          detail: 'quarantined',
+          raw: Buffer.from('{}'),
+        }));
+        return { ...m, readings: [], rejections };
+      },
+    });
+    batcher.submit({
+      deviceId: 'd',
+      receivedAt: 0,
+      readings: [reading('a'), reading('b')],
+      rejections: [],
+      bytes: 10,
+      cancelled: false,
+      done: (error, outcome) => done.push({ error, outcome }),
+    });
+    await batcher.drain();
+    expect(done).toHaveLength(1);
+    expect(done[0].error).toBeNull();
+    expect(done[0].outcome?.rejections.map((r) => [r.readingId, r.reason])).toEqual([
+      ['a', 'invalid_reading'],
+      ['b', 'invalid_reading'],
+    ]);
+    expect(written.map((batch) => batch.map((m) => m.readings.length))).toEqual([[2], [0]]);
+  });
+
+  it('fails the message when there is no replacement', async () => {
+    const done: (Error | null)[] = [];
+    const batcher = new Batcher({
+      write: async () => {
+        throw Object.assign(new Error('constraint'), { code: '23514' });
+      },
+      isRetryable: () => false,
+      maxRows: 10,
+      maxWaitMs: 0,
+      maxInflight: 1,
+      queueMaxReadings: 100,
+      queueMaxBytes: 1_000_000,
+      log,
+      quarantine: () => undefined,
+    });
+    batcher.submit({
+      deviceId: 'd',
+      receivedAt: 0,
+      readings: [reading('a')],
+      rejections: [],
+      bytes: 10,
+      cancelled: false,
+      done: (error) => done.push(error),
+    });
+    await batcher.drain();
+    expect(done).toHaveLength(1);
+    expect(done[0]?.message).toBe('constraint');
+  });
+});
