@@ -109,6 +109,10 @@ export function createApp(config: Config, log: Logger): App {
     };
 
     let installationKey: Buffer | undefined;
+    const installationKeyOnce = async () => {
+      installationKey ??= await loadInstallationKey(db);
+      return installationKey;
+    };
     broker = new Broker({
       config,
       log,
@@ -117,10 +121,7 @@ export function createApp(config: Config, log: Logger): App {
       now: Date.now,
       credentials: {
         find: (id) => findDeviceCredentials(db, id),
-        key: async () => {
-          installationKey ??= await loadInstallationKey(db);
-          return installationKey;
-        },
+        key: installationKeyOnce,
       },
     });
     const ports = await broker.start();
@@ -137,10 +138,13 @@ export function createApp(config: Config, log: Logger): App {
     });
     aggregator.start();
 
-    http = buildHttpServer({
+    http = await buildHttpServer({
       log,
       metrics,
       adminToken: config.adminToken,
+      db,
+      installationKey: installationKeyOnce,
+      now: () => new Date(),
       readiness: async () => {
         const databaseUp = await Promise.race([
           sql`SELECT 1`.execute(db).then(

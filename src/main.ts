@@ -1,5 +1,12 @@
 import { parseArgs } from 'node:util';
-import { devicesAdd, devicesAssign, migrate, patientsAdd, rejectionsReprocess } from './cli/admin-commands.ts';
+import {
+  devicesAdd,
+  devicesAssign,
+  migrate,
+  patientsAdd,
+  rejectionsReprocess,
+  tokensCreate,
+} from './cli/admin-commands.ts';
 import { createOutput, UsageError } from './cli/output.ts';
 import { serve } from './cli/serve.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -15,6 +22,7 @@ Usage:
   vitalink devices add --id ID [--patient ID] [--model TEXT]      prints the device secret once
   vitalink devices assign --id ID --patient ID [--from TIME] [--to TIME]
   vitalink rejections reprocess [--reason REASON] [--device ID]
+  vitalink tokens create --role admin|operator|clinician [--patients ID,...] [--name LABEL]   prints the token once
 
 Options:
   --json      print the result as one JSON object
@@ -34,6 +42,8 @@ const OPTIONS = {
   to: { type: 'string' },
   reason: { type: 'string' },
   device: { type: 'string' },
+  role: { type: 'string' },
+  patients: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -86,6 +96,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'rejections reprocess':
         await rejectionsReprocess(config, log, out, values);
+        return 0;
+      case 'tokens create':
+        await tokensCreate(config, log, out, values);
         return 0;
       default:
         throw new UsageError(`unknown command "${command}"`);

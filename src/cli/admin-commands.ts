@@ -1,5 +1,6 @@
 import { addDevice, addPatient, assignDevice, parseTimeArgument } from '../admin/provisioning.ts';
 import { reprocessRejections } from '../admin/reprocess.ts';
+import { createApiToken } from '../admin/tokens.ts';
 import type { Config } from '../config.ts';
 import { REJECTION_REASONS } from '../ingest/rejection-reason.ts';
 import type { Logger } from '../logger.ts';
@@ -125,5 +126,30 @@ export async function rejectionsReprocess(config: Config, log: Logger, out: Outp
       `${report.items.length} rejection(s) reprocessed: ${c.stored} stored, ${c.duplicate} already stored, ${c.still_rejected} still rejected, ${c.rejected} rejected for another reason`,
     );
     out.result(report, lines.join('\n'));
+  });
+}
+
+export async function tokensCreate(config: Config, log: Logger, out: Output, values: Values): Promise<void> {
+  const role = required(values, 'role', 'tokens create');
+  const patients = optional(values, 'patients');
+  await withDatabase(config, log, async ({ db }) => {
+    const created = await createApiToken(db, {
+      role,
+      patientIds: patients
+        ? patients
+            .split(',')
+            .map((p) => p.trim())
+            .filter(Boolean)
+        : undefined,
+      label: optional(values, 'name'),
+    });
+    out.result(
+      { token: created.token, role: created.role },
+      [
+        `${created.role} token created.`,
+        `token: ${created.token}`,
+        'This token is shown only once: send it as "Authorization: Bearer <token>".',
+      ].join('\n'),
+    );
   });
 }

@@ -1,8 +1,22 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import { AppError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { Db } from '../store/database.ts';
+import { alertsRoutes } from './routes/alerts.routes.ts';
+import { devicesRoutes } from './routes/devices.routes.ts';
+import { patientsRoutes } from './routes/patients.routes.ts';
+import { rejectionsRoutes } from './routes/rejections.routes.ts';
 
 export interface HttpDeps {
   readonly log: Logger;
@@ -10,10 +24,17 @@ export interface HttpDeps {
   readonly adminToken: string | undefined;
   /** Readiness: database reachable and broker listening. */
   readonly readiness: () => Promise<{ database: boolean; broker: boolean }>;
+  readonly db: Db;
+  readonly installationKey: () => Promise<Buffer>;
+  readonly now: () => Date;
 }
 
-function errorBody(code: string, message: string) {
-  return { error: { code, message } };
+function errorBody(code: string, message: string, issues?: { path: string; message: string }[]) {
+  return { error: { code, message, ...(issues ? { issues } : {}) } };
+}
+
+function isLoopback(address: string | undefined): boolean {
+  return address === '::1' || address === '::ffff:127.0.0.1' || !!address?.startsWith('127.');
 }
 
 /** Constant-time comparison of a presented credential with the expected one. */
@@ -23,18 +44,15 @@ function sameSecret(presented: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function isLoopback(address: string | undefined): boolean {
-  return (
-    address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1' || !!address?.startsWith('127.')
-  );
-}
-
 /**
  * The HTTP surface, built without listening so tests can use `inject()`.
- * Errors always have the shape of interfaces.md, `{ error: { code, message } }`,
- * and a 500 never shows an internal message.
+ * Requests and responses go through zod schemas (responses are serialised
+ * through theirs, so nothing outside them can leak), and the OpenAPI document is
+ * generated from the same schemas. Errors always have the shape of
+ * interfaces.md, `{ error: { code, message } }`; a 500 never shows an internal
+ * message.
  */
-export function buildHttpServer(deps: HttpDeps): FastifyInstance {
+export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -42,15 +60,31 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     connectionTimeout: 30_000,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
-  });
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
 
-  app.setErrorHandler((error: Error, request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof AppError) {
       return reply.status(error.status).send(errorBody(error.code, error.message));
     }
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) {
-      return reply.status(status).send(errorBody('bad_request', error.message));
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = error.validation.map((v) => ({
+        path: [error.validationContext, ...String(v.instancePath).split('/').filter(Boolean)].join('.'),
+        message: v.message ?? 'invalid',
+      }));
+      return reply
+        .status(422)
+        .send(
+          errorBody(
+            'invalid_input',
+            `invalid ${error.validationContext}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+            issues,
+          ),
+        );
+    }
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.status(400).send(errorBody('bad_request', error.message));
     }
     request.log.error({ err: error, url: request.routeOptions.url }, 'request failed');
     return reply.status(500).send(errorBody('internal', 'internal error; the service log has the details'));
@@ -59,18 +93,36 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     reply.status(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
   );
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Vitalink API',
+        version: '1',
+        description:
+          'Clinician and operator API of Vitalink. Authorization: Bearer <token> (see `vitalink tokens create`).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
     const checks = await deps.readiness();
     const ready = checks.database && checks.broker;
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
   // interfaces.md: no auth on loopback; a token otherwise.
-  app.get('/metrics', async (request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (!isLoopback(request.socket.remoteAddress)) {
-      if (!deps.adminToken || !sameSecret(request.headers.authorization ?? '', `Bearer ${deps.adminToken}`)) {
+      const presented = request.headers.authorization ?? '';
+      if (!deps.adminToken || !sameSecret(presented, `Bearer ${deps.adminToken}`)) {
         return reply
           .status(401)
           .send(errorBody('unauthorized', 'metrics from outside this machine need an Authorization: Bearer token'));
@@ -79,6 +131,17 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     const text = await deps.metrics.registry.metrics();
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);
   });
+
+  const routeDeps = { db: deps.db, installationKey: deps.installationKey, adminToken: deps.adminToken, now: deps.now };
+  await app.register(
+    async (api) => {
+      patientsRoutes(api, routeDeps);
+      devicesRoutes(api, routeDeps);
+      alertsRoutes(api, routeDeps);
+      rejectionsRoutes(api, routeDeps);
+    },
+    { prefix: '/api/v1' },
+  );
 
   return app;
 }

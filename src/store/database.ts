@@ -106,6 +106,24 @@ export interface Database {
     actor: string | null;
     reading_ids: string[] | null;
   };
+  api_tokens: {
+    id: Generated<string>;
+    token_hash: Buffer;
+    role: 'admin' | 'operator' | 'clinician';
+    patient_ids: string[] | null;
+    label: string | null;
+    created_at: Generated<Date>;
+    revoked_at: Date | null;
+  };
+  audit_log: {
+    id: Generated<string>;
+    at: Generated<Date>;
+    token_id: string | null;
+    role: string;
+    patient_id: string;
+    action: string;
+    detail: unknown;
+  };
   rejections: {
     id: Generated<string>;
     device_id: string;

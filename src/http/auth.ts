@@ -1,0 +1,80 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { findPrincipal, type Principal, type Role } from '../admin/tokens.ts';
+import { AppError } from '../errors.ts';
+import type { Db } from '../store/database.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** Constant-time comparison of a presented credential with the expected one. */
+export function sameSecret(presented: string, expected: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+export interface AuthDeps {
+  readonly db: Db;
+  readonly installationKey: () => Promise<Buffer>;
+  /** VITALINK_ADMIN_TOKEN: accepted as an admin bearer token (bootstrap). */
+  readonly adminToken: string | undefined;
+}
+
+/** Resolves the caller of a request from `Authorization: Bearer <token>`; 401 when absent or unknown. */
+export async function authenticateRequest(deps: AuthDeps, request: FastifyRequest): Promise<Principal> {
+  const header = request.headers.authorization;
+  const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  if (!match) throw new AppError('unauthorized', 'send an API token as "Authorization: Bearer <token>"');
+  const token = match[1];
+  if (deps.adminToken && sameSecret(token, deps.adminToken)) {
+    return { role: 'admin', tokenId: null, patientIds: null };
+  }
+  const principal = await findPrincipal(deps.db, await deps.installationKey(), token);
+  if (!principal)
+    throw new AppError('unauthorized', 'this API token is unknown or revoked; ask an administrator for one');
+  return principal;
+}
+
+/** 403 unless the caller has one of the roles. */
+export function requireRole(principal: Principal, roles: readonly Role[]): void {
+  if (!roles.includes(principal.role)) {
+    throw new AppError('forbidden', `this needs a ${roles.join(' or ')} token; yours is ${principal.role}`);
+  }
+}
+
+/**
+ * A clinician sees only their patients: any other is a 404, never a 403 that
+ * would confirm the patient exists (interfaces.md).
+ */
+export function assertPatientVisible(principal: Principal, patientId: string): void {
+  if (principal.role === 'clinician' && !principal.patientIds?.has(patientId)) {
+    throw new AppError('not_found', `patient ${patientId} does not exist`);
+  }
+}
+
+/** Every clinician read of patient data is written down: who, which patient, what, when. */
+export async function audit(
+  db: Db,
+  principal: Principal,
+  patientIds: readonly string[],
+  action: string,
+  detail?: Record<string, unknown>,
+): Promise<void> {
+  if (principal.role !== 'clinician' || patientIds.length === 0) return;
+  await db
+    .insertInto('audit_log')
+    .values(
+      patientIds.map((patientId) => ({
+        token_id: principal.tokenId,
+        role: principal.role,
+        patient_id: patientId,
+        action,
+        detail: detail ? JSON.stringify(detail) : null,
+      })),
+    )
+    .execute();
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { acknowledgeAlert } from '../../admin/alerts.ts';
+import { AppError } from '../../errors.ts';
+import { findAlert, type StoredAlert } from '../../store/alerts.repository.ts';
+import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
+import { alert, errorBody, idParam, iso, page } from '../schemas.ts';
+import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
+
+const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 422: errorBody };
+
+function toAlert(a: StoredAlert) {
+  return {
+    id: a.id,
+    patientId: a.patientId,
+    rule: a.rule,
+    status: a.state.status,
+    openedAt: iso(a.state.openedAt),
+    acknowledgedAt: a.state.acknowledgedAt === null ? null : iso(a.state.acknowledgedAt),
+    resolvedAt: a.state.resolvedAt === null ? null : iso(a.state.resolvedAt),
+    threshold: a.state.threshold,
+    readingIds: a.state.readingIds,
+  };
+}
+
+/** Alerts of the clinician's patients: list, filter, acknowledge. */
+export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
+  const { db } = deps;
+
+  app.get(
+    '/alerts',
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: "Alerts of the caller's patients, newest first (clinician)",
+        querystring: z.object({
+          status: z.enum(['open', 'acknowledged', 'resolved']).optional(),
+          patient: idParam.optional(),
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+          cursor: z.string().optional(),
+        }),
+        response: { 200: page(alert), ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await authenticateRequest(deps, request);
+      requireRole(principal, ['clinician']);
+      const { status, patient, limit, cursor } = request.query;
+      if (patient !== undefined) assertPatientVisible(principal, patient);
+      let q = db
+        .selectFrom('alerts')
+        .select('id')
+        .where('patient_id', 'in', patient !== undefined ? [patient] : [...(principal.patientIds ?? [])])
+        .orderBy('id', 'desc')
+        .limit(limit + 1);
+      if (status) q = q.where('status', '=', status);
+      const after = decodeCursor(cursor);
+      if (after !== undefined) {
+        if (!/^\d{1,18}$/.test(after)) throw new AppError('bad_request', 'cursor is not one this API returned');
+        q = q.where('id', '<', after);
+      }
+      const ids = (await q.execute()).map((r) => r.id);
+      const alerts: StoredAlert[] = [];
+      for (const id of ids.slice(0, limit)) {
+        const found = await findAlert(db, id);
+        if (found) alerts.push(found);
+      }
+      await audit(db, principal, [...new Set(alerts.map((a) => a.patientId))], 'alerts.list');
+      return {
+        items: alerts.map(toAlert),
+        nextCursor: ids.length > limit ? encodeCursor(alerts[alerts.length - 1].id) : null,
+      };
+    },
+  );
+
+  app.post(
+    '/alerts/:id/acknowledge',
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: 'Acknowledge an alert; one whose condition already cleared is resolved (clinician)',
+        params: z.object({ id: z.string().regex(/^\d{1,18}$/, 'must be an alert id') }),
+        response: { 200: alert, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await authenticateRequest(deps, request);
+      requireRole(principal, ['clinician']);
+      const found = await findAlert(db, request.params.id);
+      if (!found) throw new AppError('not_found', `alert ${request.params.id} does not exist`);
+      // Not one of the clinician's patients: as if the alert did not exist.
+      if (principal.role === 'clinician' && !principal.patientIds?.has(found.patientId)) {
+        throw new AppError('not_found', `alert ${request.params.id} does not exist`);
+      }
+      const actor = principal.tokenId ? `token:${principal.tokenId}` : 'admin';
+      const acknowledged = await acknowledgeAlert(db, found.id, actor, deps.now());
+      await audit(db, principal, [found.patientId], 'alerts.acknowledge', { alertId: found.id });
+      return toAlert(acknowledged);
+    },
+  );
+}

@@ -1,0 +1,234 @@
+import { z } from 'zod';
+import { addPatient } from '../../admin/provisioning.ts';
+import { setPatientThreshold } from '../../admin/alerts.ts';
+import {
+  ALERT_RULES,
+  effectiveThreshold,
+  isRuleKey,
+  RULE_KEYS,
+  type Thresholds,
+  validateThreshold,
+} from '../../domain/alerts/index.ts';
+import { AppError } from '../../errors.ts';
+import { loadThresholds } from '../../store/alerts.repository.ts';
+import { findPatient, type PatientRow } from '../../store/patients.repository.ts';
+import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
+import { errorBody, idParam, indicator, iso, page, patient, threshold } from '../schemas.ts';
+import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
+
+const toPatient = (p: PatientRow) => ({
+  id: p.id,
+  displayName: p.displayName,
+  timeZone: p.timeZone,
+  createdAt: iso(p.createdAt),
+});
+
+const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 422: errorBody };
+
+export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
+  const { db } = deps;
+
+  app.post(
+    '/patients',
+    {
+      schema: {
+        tags: ['patients'],
+        summary: 'Create a patient (admin)',
+        body: z.object({
+          id: idParam,
+          timeZone: z.string().optional().describe('IANA zone, Europe/Paris by default'),
+          displayName: z.string().max(200).optional(),
+        }),
+        response: { 201: patient, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const principal = await authenticateRequest(deps, request);
+      requireRole(principal, ['admin']);
+      const created = await addPatient(db, request.body);
+      return reply.status(201).send(toPatient(created));
+    },
+  );
+
+  app.get(
+    '/patients',
+    {
+      schema: {
+        tags: ['patients'],
+        summary: 'List patients (admin: all; clinician: their own)',
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(500).default(100),
+          cursor: z.string().optional(),
+        }),
+        response: { 200: page(patient), ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await authenticateRequest(deps, request);
+      requireRole(principal, ['admin', 'clinician']);
+      const { limit, cursor } = request.query;
+      let q = db
+        .selectFrom('patients')
+        .select(['id', 'display_name', 'time_zone', 'created_at'])
+        .orderBy('id')
+        .limit(limit + 1);
+      const after = decodeCursor(cursor);
+      if (after !== undefined) q = q.where('id', '>', after);
+      if (principal.role === 'clinician') q = q.where('id', 'in', [...(principal.patientIds ?? [])]);
+      const rows = await q.execute();
+      const items = rows
+        .slice(0, limit)
+        .map((r) =>
+          toPatient({ id: r.id, displayName: r.display_name, timeZone: r.time_zone, createdAt: r.created_at }),
+        );
+      await audit(
+        db,
+        principal,
+        items.map((p) => p.id),
+        'patients.list',
+      );
+      return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null };
+    },
+  );
+
+  app.get(
+    '/patients/:id',
+    {
+      schema: {
+        tags: ['patients'],
+        summary: 'One patient (admin; clinician for their own)',
+        params: z.object({ id: idParam }),
+        response: { 200: patient, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await authenticateRequest(deps, request);
+      requireRole(principal, ['admin', 'clinician']);
+      assertPatientVisible(principal, request.params.id);
+      const found = await findPatient(db, request.params.id);
+      if (!found) throw new AppError('not_found', `patient ${request.params.id} does not exist`);
+      await audit(db, principal, [found.id], 'patients.read');
+      return toPatient(found);
+    },
+  );
+
+  app.get(
+    '/patients/:id/indicators',
+    {
+      schema: {
+        tags: ['indicators'],
+        summary: "The latest value of each of the patient's indicators (clinician)",
+        params: z.object({ id: idParam }),
+        response: { 200: z.object({ patientId: z.string(), indicators: z.array(indicator) }), ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await authenticateRequest(deps, request);
+      requireRole(principal, ['clinician']);
+      const patientId = request.params.id;
+      assertPatientVisible(principal, patientId);
+      if (!(await findPatient(db, patientId))) throw new AppError('not_found', `patient ${patientId} does not exist`);
+      const rows = await db
+        .selectFrom('patient_indicators')
+        .selectAll()
+        .where('patient_id', '=', patientId)
+        .orderBy('key')
+        .execute();
+      await audit(db, principal, [patientId], 'indicators.read');
+      return {
+        patientId,
+        indicators: rows.map((r) => ({
+          key: r.key,
+          value: r.value,
+          unit: r.unit,
+          from: iso(r.from_at),
+          to: iso(r.to_at),
+          n: r.n,
+          sufficient: r.sufficient,
+          computedAt: iso(r.computed_at),
+        })),
+      };
+    },
+  );
+
+  const thresholdsBody = z.object({
+    thresholds: z
+      .array(
+        z.object({
+          rule: z.string(),
+          threshold,
+          default: threshold,
+          overridden: z.boolean(),
+          unit: z.string(),
+        }),
+      )
+      .describe('every alert rule with the threshold in force for this patient'),
+  });
+
+  const readThresholds = async (patientId: string) => {
+    const overrides = await loadThresholds(db, patientId);
+    return {
+      thresholds: ALERT_RULES.map((rule) => ({
+        rule: rule.key,
+        threshold: effectiveThreshold(rule, overrides as Thresholds),
+        default: rule.defaultThreshold,
+        overridden: rule.key in overrides,
+        unit: rule.unit,
+      })),
+    };
+  };
+
+  app.get(
+    '/patients/:id/thresholds',
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: "The patient's alert thresholds (clinician)",
+        params: z.object({ id: idParam }),
+        response: { 200: thresholdsBody, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await authenticateRequest(deps, request);
+      requireRole(principal, ['clinician']);
+      assertPatientVisible(principal, request.params.id);
+      if (!(await findPatient(db, request.params.id))) {
+        throw new AppError('not_found', `patient ${request.params.id} does not exist`);
+      }
+      await audit(db, principal, [request.params.id], 'thresholds.read');
+      return readThresholds(request.params.id);
+    },
+  );
+
+  app.put(
+    '/patients/:id/thresholds',
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: 'Set per-patient alert thresholds; null restores the default (clinician)',
+        params: z.object({ id: idParam }),
+        body: z.record(z.string(), threshold.nullable()).describe('{ "spo2_low": 88, "bp_high": null }'),
+        response: { 200: thresholdsBody, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await authenticateRequest(deps, request);
+      requireRole(principal, ['clinician']);
+      const patientId = request.params.id;
+      assertPatientVisible(principal, patientId);
+      const entries = Object.entries(request.body);
+      if (entries.length === 0) throw new AppError('invalid_input', 'send at least one rule with its threshold');
+      // All or nothing: check every entry before writing any.
+      for (const [rule, value] of entries) {
+        if (!isRuleKey(rule)) {
+          throw new AppError('invalid_input', `rule "${rule}" does not exist; use one of ${RULE_KEYS.join(', ')}`);
+        }
+        const problem = value === null ? undefined : validateThreshold(rule, value);
+        if (problem) throw new AppError('invalid_input', `${rule}: ${problem}`);
+      }
+      for (const [rule, value] of entries) await setPatientThreshold(db, patientId, rule, value);
+      await audit(db, principal, [patientId], 'thresholds.write', { rules: entries.map(([r]) => r) });
+      return readThresholds(patientId);
+    },
+  );
+}

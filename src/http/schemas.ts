@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { REJECTION_REASONS } from '../ingest/rejection-reason.ts';
+
+/** Shapes of interfaces.md, "Shapes that clients rely on". Times are RFC 3339 in UTC. */
+
+export const idParam = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1 to 64 characters of A-Z a-z 0-9 . _ -');
+const time = z.string().describe('RFC 3339, UTC');
+
+export const errorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+
+export const patient = z.object({
+  id: z.string(),
+  displayName: z.string().nullable(),
+  timeZone: z.string(),
+  createdAt: time,
+});
+
+export const assignment = z.object({
+  id: z.string(),
+  deviceId: z.string(),
+  patientId: z.string(),
+  from: time,
+  to: time.nullable(),
+});
+
+export const device = z.object({
+  id: z.string(),
+  model: z.string().nullable(),
+  enabled: z.boolean(),
+  createdAt: time,
+  assignments: z.array(assignment),
+});
+
+export const indicator = z.object({
+  key: z.string(),
+  value: z.number().nullable(),
+  unit: z.string(),
+  from: time,
+  to: time,
+  n: z.number().int(),
+  sufficient: z.boolean(),
+  computedAt: time,
+});
+
+export const threshold = z.union([z.number(), z.object({ systolic: z.number(), diastolic: z.number() })]);
+
+export const alert = z.object({
+  id: z.string(),
+  patientId: z.string(),
+  rule: z.string(),
+  status: z.enum(['open', 'acknowledged', 'resolved']),
+  openedAt: time,
+  acknowledgedAt: time.nullable(),
+  resolvedAt: time.nullable(),
+  threshold,
+  readingIds: z.array(z.string()).describe('"deviceId/readingId" of the reading(s) that raised it'),
+});
+
+export const rejection = z.object({
+  deviceId: z.string(),
+  readingId: z.string().nullable(),
+  reason: z.enum(REJECTION_REASONS),
+  detail: z.string(),
+  receivedAt: time,
+});
+
+export function page<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
+export const iso = (d: Date | number): string => new Date(d).toISOString();
