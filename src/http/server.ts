@@ -16,6 +16,7 @@ import type { Db } from '../store/database.ts';
 import { alertsRoutes } from './routes/alerts.routes.ts';
 import { devicesRoutes } from './routes/devices.routes.ts';
 import { patientsRoutes } from './routes/patients.routes.ts';
+import { readingsRoutes } from './routes/readings.routes.ts';
 import { rejectionsRoutes } from './routes/rejections.routes.ts';
 
 export interface HttpDeps {
@@ -137,6 +138,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     async (api) => {
       patientsRoutes(api, routeDeps);
       devicesRoutes(api, routeDeps);
+      readingsRoutes(api, routeDeps);
       alertsRoutes(api, routeDeps);
       rejectionsRoutes(api, routeDeps);
     },

@@ -1,0 +1,238 @@
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { READING_TYPES } from '../../domain/reading-types.ts';
+import { AppError } from '../../errors.ts';
+import { findPatient } from '../../store/patients.repository.ts';
+import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
+import { errorBody, idParam, iso, page } from '../schemas.ts';
+import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
+
+const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody };
+const readingType = z.enum(READING_TYPES.map((t) => t.type) as [string, ...string[]]);
+const time = z.iso.datetime({ offset: true }).describe('RFC 3339');
+
+const reading = z.object({
+  id: z.string().describe("the device's reading id"),
+  deviceId: z.string(),
+  patientId: z.string(),
+  type: z.string(),
+  at: z.string(),
+  receivedAt: z.string(),
+  unit: z.string().describe('the stored unit'),
+  value: z.number().optional(),
+  systolic: z.number().optional(),
+  diastolic: z.number().optional(),
+  pulse: z.number().optional(),
+});
+
+const stats = z.object({ count: z.number().int(), min: z.number(), max: z.number(), mean: z.number() });
+const bucket = z.object({
+  start: z.string(),
+  end: z.string(),
+  count: z.number().int().optional(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+  mean: z.number().optional(),
+  sum: z.number().optional().describe('steps: the total'),
+  systolic: stats.optional(),
+  diastolic: stats.optional(),
+});
+
+/** The position of the last item of a page: readings sort by (at, device, id), newest first. */
+const readingCursor = z.tuple([z.number().int(), z.string(), z.string()]);
+
+async function visiblePatient(deps: RouteDeps, principal: Awaited<ReturnType<typeof authenticateRequest>>, id: string) {
+  assertPatientVisible(principal, id);
+  const found = await findPatient(deps.db, id);
+  if (!found) throw new AppError('not_found', `patient ${id} does not exist`);
+  return found;
+}
+
+export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
+  const { db } = deps;
+
+  app.get(
+    '/patients/:id/readings',
+    {
+      schema: {
+        tags: ['readings'],
+        summary: 'Raw readings, newest first, in stored units (clinician)',
+        description:
+          'from ≤ at < to. Pages are keyset-paginated: a reading stored after the first page was read never makes another appear twice or vanish.',
+        params: z.object({ id: idParam }),
+        querystring: z.object({
+          type: readingType.optional(),
+          from: time.optional(),
+          to: time.optional(),
+          limit: z.coerce.number().int().min(1).max(1000).default(100),
+          cursor: z.string().optional(),
+        }),
+        response: { 200: page(reading), ...errors },
+      },
+    },
+    async (request) => {
+      const principal = await authenticateRequest(deps, request);
+      requireRole(principal, ['clinician']);
+      const patient = await visiblePatient(deps, principal, request.params.id);
+      const { type, from, to, limit, cursor } = request.query;
+      let after: z.infer<typeof readingCursor> | undefined;
+      const decoded = decodeCursor(cursor);
+      if (decoded !== undefined) {
+        const parsed = readingCursor.safeParse(
+          (() => {
+            try {
+              return JSON.parse(decoded);
+            } catch {
+              return undefined;
+            }
+          })(),
+        );
+        if (!parsed.success) throw new AppError('bad_request', 'cursor is not one this API returned');
+        after = parsed.data;
+      }
+      const { rows } = await sql<{
+        reading_id: string;
+        device_id: string;
+        type: string;
+        unit: string;
+        value: number | null;
+        systolic: number | null;
+        diastolic: number | null;
+        pulse: number | null;
+        at_us: string;
+        measured_at: Date;
+        received_at: Date;
+      }>`
+        SELECT reading_id, device_id, type, unit, value, systolic, diastolic, pulse, measured_at, received_at,
+               (extract(epoch FROM measured_at) * 1000000)::int8 AS at_us
+        FROM readings
+        WHERE patient_id = ${patient.id}
+          ${type ? sql`AND type = ${type}` : sql``}
+          ${from ? sql`AND measured_at >= ${new Date(from)}` : sql``}
+          ${to ? sql`AND measured_at < ${new Date(to)}` : sql``}
+          ${
+            after
+              ? sql`AND (measured_at, device_id, reading_id) < (timestamptz 'epoch' + ${after[0]} * interval '1 microsecond', ${after[1]}, ${after[2]})`
+              : sql``
+          }
+        ORDER BY measured_at DESC, device_id DESC, reading_id DESC
+        LIMIT ${limit + 1}
+      `.execute(db);
+      const items = rows.slice(0, limit);
+      await audit(db, principal, [patient.id], 'readings.read', { type: type ?? null });
+      const last = items[items.length - 1];
+      return {
+        items: items.map((r) => ({
+          id: r.reading_id,
+          deviceId: r.device_id,
+          patientId: patient.id,
+          type: r.type,
+          at: iso(r.measured_at),
+          receivedAt: iso(r.received_at),
+          unit: r.unit,
+          ...(r.type === 'blood_pressure'
+            ? {
+                systolic: r.systolic as number,
+                diastolic: r.diastolic as number,
+                ...(r.pulse !== null ? { pulse: r.pulse } : {}),
+              }
+            : { value: r.value as number }),
+        })),
+        nextCursor:
+          rows.length > limit
+            ? encodeCursor(JSON.stringify([Number(last.at_us), last.device_id, last.reading_id]))
+            : null,
+      };
+    },
+  );
+
+  app.get(
+    '/patients/:id/series',
+    {
+      schema: {
+        tags: ['readings'],
+        summary: "Rollups per hour or per day of the patient's time zone (clinician)",
+        description:
+          'Buckets whose start is in [from, to), oldest first; days are local calendar days (23 or 25 h at DST).',
+        params: z.object({ id: idParam }),
+        querystring: z.object({
+          type: readingType,
+          from: time.optional().describe('default: 7 days before to'),
+          to: time.optional().describe('default: now'),
+          bucket: z.enum(['hour', 'day']).default('day'),
+        }),
+        response: {
+          200: z.object({
+            patientId: z.string(),
+            type: z.string(),
+            bucket: z.string(),
+            timeZone: z.string(),
+            items: z.array(bucket),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const principal = await authenticateRequest(deps, request);
+      requireRole(principal, ['clinician']);
+      const patient = await visiblePatient(deps, principal, request.params.id);
+      const { type, bucket: size } = request.query;
+      const to = request.query.to ? new Date(request.query.to) : deps.now();
+      const from = request.query.from ? new Date(request.query.from) : new Date(to.getTime() - 7 * 86_400_000);
+      if (from >= to) throw new AppError('invalid_input', 'from must be earlier than to');
+      if (to.getTime() - from.getTime() > (size === 'hour' ? 93 : 3700) * 86_400_000) {
+        throw new AppError(
+          'invalid_input',
+          size === 'hour' ? 'at most 93 days of hours at once' : 'at most ten years of days at once',
+        );
+      }
+      const { rows } =
+        size === 'day'
+          ? await sql<{
+              start: Date;
+              end: Date;
+              component: string;
+              count: number;
+              min: number;
+              max: number;
+              mean: number;
+              sum: number;
+            }>`
+              SELECT (day::timestamp AT TIME ZONE ${patient.timeZone}) AS start,
+                     ((day + 1)::timestamp AT TIME ZONE ${patient.timeZone}) AS "end",
+                     component, count, min, max, mean, sum
+              FROM rollups_daily
+              WHERE patient_id = ${patient.id} AND type = ${type}
+                AND (day::timestamp AT TIME ZONE ${patient.timeZone}) >= ${from}
+                AND (day::timestamp AT TIME ZONE ${patient.timeZone}) < ${to}
+              ORDER BY day, component`.execute(db)
+          : await sql<{
+              start: Date;
+              end: Date;
+              component: string;
+              count: number;
+              min: number;
+              max: number;
+              mean: number;
+              sum: number;
+            }>`
+              SELECT hour_start AS start, hour_start + interval '1 hour' AS "end", component, count, min, max, mean, sum
+              FROM rollups_hourly
+              WHERE patient_id = ${patient.id} AND type = ${type} AND hour_start >= ${from} AND hour_start < ${to}
+              ORDER BY hour_start, component`.execute(db);
+      const buckets = new Map<string, z.infer<typeof bucket>>();
+      for (const r of rows) {
+        const key = iso(r.start);
+        const b = buckets.get(key) ?? { start: key, end: iso(r.end) };
+        const s = { count: r.count, min: r.min, max: r.max, mean: r.mean };
+        if (r.component === 'systolic') b.systolic = s;
+        else if (r.component === 'diastolic') b.diastolic = s;
+        else Object.assign(b, s, type === 'steps' ? { sum: r.sum } : {});
+        buckets.set(key, b);
+      }
+      await audit(db, principal, [patient.id], 'series.read', { type, bucket: size });
+      return { patientId: patient.id, type, bucket: size, timeZone: patient.timeZone, items: [...buckets.values()] };
+    },
+  );
+}
