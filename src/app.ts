@@ -54,6 +54,10 @@ function quarantineMessage(message: PendingMessage, error: unknown): PendingMess
   };
 }
 
+function lastRunIso(seconds: number | undefined): string | null {
+  return seconds ? new Date(seconds * 1000).toISOString() : null;
+}
+
 /** Wiring only: each part is built and tested on its own. */
 export function createApp(config: Config, log: Logger): App {
   const metrics = createMetrics();
@@ -96,6 +100,7 @@ export function createApp(config: Config, log: Logger): App {
         for (const m of messages) rows += Math.max(1, m.readings.length + m.rejections.length);
         metrics.batchSize.observe(rows);
         metrics.commitSeconds.observe(seconds);
+        metrics.ingestion.recordBatch(rows, seconds);
       },
       onWriteError: (_error, retryable) => metrics.batchWriteErrors.labels(String(retryable)).inc(),
       quarantine: quarantineMessage,
@@ -126,6 +131,7 @@ export function createApp(config: Config, log: Logger): App {
     });
     const ports = await broker.start();
     const mqtt = broker;
+    const listeningPorts: Partial<RunningPorts> = {};
 
     aggregator = new Aggregator({
       db,
@@ -145,6 +151,21 @@ export function createApp(config: Config, log: Logger): App {
       db,
       installationKey: installationKeyOnce,
       now: () => new Date(),
+      ingestion: async () => {
+        const rejected = await metrics.readingsRejected.get();
+        const depth = queue.depth;
+        return {
+          ...metrics.ingestion.snapshot(),
+          queue: { rows: depth.rows, bytes: depth.bytes, waitingMessages: depth.waiting },
+          connectedDevices: mqtt.connectedDevices,
+          rejectionsByReason: Object.fromEntries(rejected.values.map((v) => [String(v.labels.reason), v.value])),
+          aggregation: {
+            lagSeconds: (await metrics.aggregationLagSeconds.get()).values[0]?.value ?? 0,
+            lastRunAt: lastRunIso((await metrics.aggregationLastRun.get()).values[0]?.value),
+          },
+          listeners: listeningPorts,
+        };
+      },
       readiness: async () => {
         const databaseUp = await Promise.race([
           sql`SELECT 1`.execute(db).then(
@@ -165,6 +186,7 @@ export function createApp(config: Config, log: Logger): App {
     log.info({ listener: 'http', host: config.host, port: httpPort }, 'listening');
 
     const running: RunningPorts = { ...ports, http: httpPort };
+    Object.assign(listeningPorts, running);
     log.info({ ports: running }, 'vitalink started');
     return running;
   }

@@ -88,13 +88,18 @@ export function createPublishHook(deps: PublishHookDeps) {
           acks.settle(ticket, error ?? new Error('message not stored'));
           return;
         }
-        if (outcome.stored > 0) metrics.readingsStored.inc(outcome.stored);
+        if (outcome.stored > 0) {
+          metrics.readingsStored.inc(outcome.stored);
+          metrics.ingestion.recordStored(outcome.stored);
+        }
         if (outcome.duplicates > 0) metrics.readingsDuplicate.inc(outcome.duplicates);
         if (outcome.rejections.length > 0) {
           for (const r of outcome.rejections) metrics.readingsRejected.labels(r.reason).inc();
           deps.rejections.publish(deviceId, outcome.rejections);
         }
-        metrics.ackSeconds.observe((performance.now() - arrived) / 1000);
+        const ackSeconds = (performance.now() - arrived) / 1000;
+        metrics.ackSeconds.observe(ackSeconds);
+        metrics.ingestion.recordAck(ackSeconds);
         acks.settle(ticket, null);
       },
     };

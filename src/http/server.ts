@@ -17,6 +17,7 @@ import { alertsRoutes } from './routes/alerts.routes.ts';
 import { devicesRoutes } from './routes/devices.routes.ts';
 import { patientsRoutes } from './routes/patients.routes.ts';
 import { readingsRoutes } from './routes/readings.routes.ts';
+import { type IngestionReport, opsRoutes } from './routes/ops.routes.ts';
 import { rejectionsRoutes } from './routes/rejections.routes.ts';
 
 export interface HttpDeps {
@@ -28,6 +29,8 @@ export interface HttpDeps {
   readonly db: Db;
   readonly installationKey: () => Promise<Buffer>;
   readonly now: () => Date;
+  /** The figures of GET /api/v1/ops/ingestion. */
+  readonly ingestion: () => Promise<IngestionReport>;
 }
 
 function errorBody(code: string, message: string, issues?: { path: string; message: string }[]) {
@@ -141,6 +144,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       readingsRoutes(api, routeDeps);
       alertsRoutes(api, routeDeps);
       rejectionsRoutes(api, routeDeps);
+      opsRoutes(api, { ...routeDeps, ingestion: deps.ingestion });
     },
     { prefix: '/api/v1' },
   );

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { REJECTION_REASONS } from '../ingest/rejection-reason.ts';
+import { IngestionStats } from './ingestion-stats.ts';
 
 /** Every metric of the service, defined in one place. One registry per service instance. */
 export function createMetrics() {
@@ -115,6 +116,8 @@ export function createMetrics() {
 
   return {
     registry,
+    /** Live figures for GET /api/v1/ops/ingestion. */
+    ingestion: new IngestionStats(),
     rejectionMessagesDropped,
     aggregationLagSeconds,
     aggregationLastRun,
