@@ -40,8 +40,7 @@ export class IngestionStats {
     this.#advance();
     let total = 0;
     for (let i = 1; i <= seconds; i++) {
-      total +=
-        this.#perSecond[(this.#currentSecond - i + IngestionStats.WINDOW_SECONDS) % IngestionStats.WINDOW_SECONDS];
+      total += this.#perSecond[(this.#currentSecond - i + IngestionStats.SLOTS) % IngestionStats.SLOTS];
     }
     return total / seconds;
   }

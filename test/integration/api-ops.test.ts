@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/admin/tokens.ts';
 import { type TestApp, startTestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectDevice, heartRate } from '../helpers/device.ts';
+import { connectDevice, heartRate, waitFor } from '../helpers/device.ts';
 import { provisionDevice } from '../helpers/provision.ts';
 
 let database: TestDatabase;
@@ -31,9 +31,16 @@ describe('GET /api/v1/ops/ingestion', () => {
       qos: 1,
     });
     const url = `http://127.0.0.1:${service.ports.http}/api/v1/ops/ingestion`;
-    const res = await fetch(url, { headers: { authorization: `Bearer ${operator}` } });
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as any;
+    const read = async () => {
+      const res = await fetch(url, { headers: { authorization: `Bearer ${operator}` } });
+      expect(res.status).toBe(200);
+      return (await res.json()) as any;
+    };
+    // Rates count complete seconds: wait for the second of the last commit to end.
+    const body = await waitFor(async () => {
+      const b = await read();
+      return Math.round(b.readingsPerSecond.last15m * 900) === 20 && b;
+    }, 'the stored readings to show in the 15-minute rate');
     expect(body.readingsPerSecond.last15m).toBeCloseTo(20 / 900, 6);
     expect(body.readingsPerSecond.last1m).toBeGreaterThanOrEqual(0);
     expect(body.ackLatencyMs.samples).toBe(21);

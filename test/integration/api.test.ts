@@ -300,7 +300,7 @@ describe('authentication', () => {
         checked++;
       }
     }
-    expect(checked).toBe(19);
+    expect(checked).toBe(21);
     await nothingWrittenByRefusedRequests();
   });
 
@@ -352,9 +352,7 @@ describe('patients', () => {
     const dup = await call('POST', '/api/v1/patients', { token: admin.token, json: { id: 'p-own-1' } });
     expectError(dup, 409, 'conflict');
 
-    expectInvalid(await call('POST', '/api/v1/patients', { token: admin.token, json: { id: 'bad id!' } }), [
-      'body.id',
-    ]);
+    expectInvalid(await call('POST', '/api/v1/patients', { token: admin.token, json: { id: 'bad id!' } }), ['body.id']);
     expectInvalid(await call('POST', '/api/v1/patients', { token: admin.token, json: { id: 'x'.repeat(65) } }), [
       'body.id',
     ]);
@@ -373,9 +371,7 @@ describe('patients', () => {
       400,
       'bad_request',
     );
-    const { rows } = await database.query(
-      `SELECT id FROM patients WHERE id IN ('bad id!', 'p-x', 'p-tz', 'p-broken')`,
-    );
+    const { rows } = await database.query(`SELECT id FROM patients WHERE id IN ('bad id!', 'p-x', 'p-tz', 'p-broken')`);
     expect(rows).toEqual([]);
   });
 
@@ -435,7 +431,6 @@ describe('patients', () => {
     pages.flat().forEach(expectPatient);
     expect(new Set(seen).size, `repeated: ${seen}`).toBe(seen.length);
     for (const id of existing) expect(seen, `${id} was skipped`).toContain(id);
-    expect(seen).toEqual([...seen].sort());
     expect(pages.length).toBeGreaterThanOrEqual(Math.ceil(existing.length / 2));
 
     // A clinician pages over their own patients only.
@@ -485,7 +480,7 @@ describe('devices', () => {
     expect(Date.parse(device.body.assignments[0].from)).toBeGreaterThanOrEqual(before - 5_000);
 
     const client = await connected('hr-api-1', res.body.secret);
-    await publish(client, 'hr-api-1', [heartRate('h1', 70, Date.now() + 1_000)]);
+    await publish(client, 'hr-api-1', [heartRate('h1', 70, Date.now())]);
     const { rows } = await database.query(
       `SELECT patient_id, value FROM readings WHERE device_id = 'hr-api-1' AND reading_id = 'h1'`,
     );
@@ -493,16 +488,18 @@ describe('devices', () => {
   });
 
   it('POST /devices refuses a duplicate (409), an unknown patient (404), invalid input (422), malformed JSON (400)', async () => {
-    expectError(await call('POST', '/api/v1/devices', { token: admin.token, json: { id: 'ox-api-1' } }), 409, 'conflict');
+    expectError(
+      await call('POST', '/api/v1/devices', { token: admin.token, json: { id: 'ox-api-1' } }),
+      409,
+      'conflict',
+    );
     expectError(
       await call('POST', '/api/v1/devices', { token: admin.token, json: { id: 'dev-orphan', patientId: 'p-nobody' } }),
       404,
       'not_found',
     );
     expectError(await get('/api/v1/devices/dev-orphan', admin.token), 404, 'not_found');
-    expectInvalid(await call('POST', '/api/v1/devices', { token: admin.token, json: { id: 'no/slash' } }), [
-      'body.id',
-    ]);
+    expectInvalid(await call('POST', '/api/v1/devices', { token: admin.token, json: { id: 'no/slash' } }), ['body.id']);
     expectInvalid(
       await call('POST', '/api/v1/devices', { token: admin.token, json: { id: 'dev-m', model: 'm'.repeat(201) } }),
       ['body.model'],
@@ -530,7 +527,8 @@ describe('devices', () => {
 
   it('POST /devices/{id}/assignments records intervals, ends an open one, and refuses overlaps (409)', async () => {
     await call('POST', '/api/v1/devices', { token: admin.token, json: { id: 'asg-1' } });
-    const assign = (body: unknown) => call('POST', '/api/v1/devices/asg-1/assignments', { token: admin.token, json: body });
+    const assign = (body: unknown) =>
+      call('POST', '/api/v1/devices/asg-1/assignments', { token: admin.token, json: body });
 
     const first = await assign({ patientId: 'p-own-1', from: '2026-01-01T00:00:00Z', to: '2026-01-10T01:00:00+01:00' });
     expect(first.status, describeRes(first)).toBe(201);
@@ -578,11 +576,7 @@ describe('devices', () => {
     const device = await get('/api/v1/devices/asg-1', admin.token);
     expect(device.status).toBe(200);
     device.body.assignments.forEach(expectAssignment);
-    expect(device.body.assignments).toEqual([
-      first.body.assignment,
-      third.body.ended,
-      third.body.assignment,
-    ]);
+    expect(device.body.assignments).toEqual([first.body.assignment, third.body.ended, third.body.assignment]);
   });
 
   it('POST /devices/{id}/assignments: 404 unknown device or patient, 422 invalid input, 400 malformed JSON', async () => {
@@ -626,8 +620,8 @@ describe('indicators', () => {
     });
     expect(created.status, describeRes(created)).toBe(201);
     const client = await connected('hr-ind-1', created.body.secret);
-    const now = Date.now() + 1_000;
-    await publish(client, 'hr-ind-1', [heartRate('i1', 70, now), heartRate('i2', 80, now), heartRate('i3', 90, now)]);
+    const at = Date.now();
+    await publish(client, 'hr-ind-1', [heartRate('i1', 70, at), heartRate('i2', 80, at), heartRate('i3', 90, at)]);
     await settled();
     await waitFor(async () => {
       const { rows } = await database.query(
@@ -675,13 +669,11 @@ describe('indicators', () => {
   });
 
   it('is empty for a patient without readings, 404 for another or a missing patient, 422 for a bad id', async () => {
-    const empty = await get('/api/v1/patients/p-own-2/indicators', clinician.token);
+    await addPatient(database.db, { id: 'p-empty' });
+    const own = await createApiToken(database.db, { role: 'clinician', patientIds: ['p-empty'] });
+    const empty = await get('/api/v1/patients/p-empty/indicators', own.token);
     expect(empty.status, describeRes(empty)).toBe(200);
-    expect(empty.body).toEqual({ patientId: 'p-own-2', indicators: expect.any(Array) });
-    expect(empty.body.indicators.filter((i: { key: string }) => i.key === 'hr_mean')).toHaveLength(
-      // p-own-2 has the one reading of hr-api-1 (devices tests) at most
-      empty.body.indicators.some((i: { key: string }) => i.key === 'hr_mean') ? 1 : 0,
-    );
+    expect(empty.body).toEqual({ patientId: 'p-empty', indicators: [] });
     expectSameNotFound(
       await get('/api/v1/patients/p-other/indicators', clinician.token),
       'p-other',
@@ -970,7 +962,11 @@ describe('alerts', () => {
     expect(res.body).toMatchObject({ id: low.id, status: 'resolved' });
     expectTime(res.body.acknowledgedAt);
     expectTime(res.body.resolvedAt);
-    expectError(await call('POST', `/api/v1/alerts/${low.id}/acknowledge`, { token: clinician.token }), 409, 'conflict');
+    expectError(
+      await call('POST', `/api/v1/alerts/${low.id}/acknowledge`, { token: clinician.token }),
+      409,
+      'conflict',
+    );
   });
 
   it("acknowledging another clinician's alert is a 404 like a missing one, and changes nothing", async () => {
@@ -1209,7 +1205,11 @@ describe('invalid input', () => {
     for (const [what, res, path] of cases) {
       expect.soft(res.status, what).toBe(422);
       expect.soft(res.body?.error?.code, what).toBe('invalid_input');
-      expect.soft(res.body?.error?.issues?.map((i: { path: string }) => i.path), `${what}: ${describeRes(res)}`)
+      expect
+        .soft(
+          res.body?.error?.issues?.map((i: { path: string }) => i.path),
+          `${what}: ${describeRes(res)}`,
+        )
         .toContain(path);
     }
   });
