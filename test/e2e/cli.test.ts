@@ -274,6 +274,36 @@ describe('vitalink rejections reprocess', () => {
   });
 });
 
+describe('vitalink tokens create', () => {
+  it('prints {token, role} once; the token works on the API; bad roles and patient lists are refused', async () => {
+    await vitalink(['patients', 'add', '--id', 'cli-tok-p']);
+    const created = await vitalink(['tokens', 'create', '--role', 'clinician', '--patients', 'cli-tok-p', '--json']);
+    expect(created.code).toBe(0);
+    const json = JSON.parse(created.stdout);
+    expect(Object.keys(json).sort()).toEqual(['role', 'token']);
+    expect(json.role).toBe('clinician');
+    const res = await fetch(`http://127.0.0.1:${service.ports.http}/api/v1/patients/cli-tok-p`, {
+      headers: { authorization: `Bearer ${json.token}` },
+    });
+    expect(res.status).toBe(200);
+    const { rows } = await database.query(`SELECT token_hash, role, patient_ids FROM api_tokens`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].token_hash.toString('utf8')).not.toContain(json.token); // only a hash is stored
+
+    const [noPatients, badRole, unknownPatient] = await Promise.all([
+      vitalink(['tokens', 'create', '--role', 'clinician']),
+      vitalink(['tokens', 'create', '--role', 'root']),
+      vitalink(['tokens', 'create', '--role', 'clinician', '--patients', 'nobody']),
+    ]);
+    expect(noPatients.code).toBe(1);
+    expect(noPatients.stderr).toMatch(/needs --patients/);
+    expect(badRole.code).toBe(1);
+    expect(badRole.stderr).toMatch(/role must be one of admin, operator, clinician/);
+    expect(unknownPatient.code).toBe(1);
+    expect(unknownPatient.stderr).toMatch(/patient nobody does not exist/);
+  });
+});
+
 describe('command-line mistakes', () => {
   it('exits 2 with a hint for an unknown command, a missing --id, a bad --reason and a bad environment', async () => {
     const [unknown, missingId, badReason, badEnv] = await Promise.all([
@@ -315,6 +345,7 @@ describe('command-line mistakes', () => {
       'devices add',
       'devices assign',
       'rejections reprocess',
+      'tokens create',
     ]) {
       expect(help.stdout).toMatch(new RegExp(`^\\s*vitalink ${command}\\b`, 'm'));
     }

@@ -1207,10 +1207,76 @@ describe('invalid input', () => {
       expect.soft(res.body?.error?.code, what).toBe('invalid_input');
       expect
         .soft(
-          res.body?.error?.issues?.map((i: { path: string }) => i.path),
+          (res.body?.error?.issues ?? []).map((i: { path: string }) => i.path),
           `${what}: ${describeRes(res)}`,
         )
         .toContain(path);
+    }
+  });
+});
+
+// ---------------------------------------------------------------- robustness
+
+describe('robustness', () => {
+  it('authenticates before it validates: a caller without a valid token learns nothing but 401', async () => {
+    const cases: [string, string, unknown][] = [
+      ['POST', '/api/v1/patients', {}],
+      ['GET', '/api/v1/patients/bad*id', undefined],
+      ['PUT', '/api/v1/patients/p-own-1/thresholds', { fever: 'hot' }],
+      ['POST', '/api/v1/devices', { id: 'no/slash' }],
+      ['GET', '/api/v1/alerts?status=closed', undefined],
+      ['POST', '/api/v1/alerts/abc/acknowledge', undefined],
+      ['GET', '/api/v1/rejections?limit=0', undefined],
+    ];
+    for (const [method, path, json] of cases) {
+      const res = await call(method, path, { json });
+      expect.soft(res.status, `${method} ${path} without a token: ${describeRes(res)}`).toBe(401);
+    }
+  });
+
+  it('refuses text that PostgreSQL cannot store (NUL) with a 422, never a 500', async () => {
+    const patient = await call('POST', '/api/v1/patients', {
+      token: admin.token,
+      json: { id: 'p-nul', displayName: 'a\u0000b' },
+    });
+    expect.soft(patient.status, `POST /patients displayName with NUL: ${describeRes(patient)}`).toBe(422);
+    const device = await call('POST', '/api/v1/devices', {
+      token: admin.token,
+      json: { id: 'dev-nul', model: 'a\u0000b' },
+    });
+    expect.soft(device.status, `POST /devices model with NUL: ${describeRes(device)}`).toBe(422);
+  });
+
+  it('answers a patients cursor it never issued with a 400, never a 500', async () => {
+    // "AA" is base64url for a single NUL byte.
+    for (const cursor of ['AA', 'AGFi']) {
+      const res = await get(`/api/v1/patients?cursor=${cursor}`, admin.token);
+      expect.soft(res.status, `GET /api/v1/patients?cursor=${cursor}: ${describeRes(res)}`).toBe(400);
+    }
+  });
+
+  it('PUT thresholds is all or nothing even when the database refuses one of the rules', async () => {
+    // The database refuses any fever threshold of p-own-1: the spo2_low sent with it must not stay either.
+    await database.query(`
+      CREATE FUNCTION refuse_fever() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.patient_id = 'p-own-1' AND NEW.rule = 'fever' THEN RAISE EXCEPTION 'refused for the test'; END IF;
+        RETURN NEW;
+      END $$`);
+    await database.query(`CREATE TRIGGER refuse_fever BEFORE INSERT OR UPDATE ON alert_thresholds
+      FOR EACH ROW EXECUTE FUNCTION refuse_fever()`);
+    try {
+      const res = await call('PUT', '/api/v1/patients/p-own-1/thresholds', {
+        token: clinician.token,
+        json: { spo2_low: 85, fever: 37.5 },
+      });
+      expectError(res, 500, 'internal');
+      expect(res.body.error.message).not.toContain('refused for the test');
+      const { rows } = await database.query(`SELECT rule FROM alert_thresholds WHERE patient_id = 'p-own-1'`);
+      expect(rows, 'thresholds saved by a PUT that failed').toEqual([]);
+    } finally {
+      await database.query(`DROP TRIGGER refuse_fever ON alert_thresholds`);
+      await database.query(`DROP FUNCTION refuse_fever()`);
     }
   });
 });
