@@ -18,10 +18,13 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export class AppError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
+  /** For invalid input: the field of the request body at fault, named in the HTTP error's `issues`. */
+  readonly field: string | undefined;
+  constructor(code: ErrorCode, message: string, options: { field?: string } = {}) {
     super(message);
     this.name = 'AppError';
     this.code = code;
+    this.field = options.field;
   }
   get status(): number {
     return ERROR_STATUS[this.code];

@@ -35,23 +35,36 @@ export async function acknowledgeAlert(db: Db, alertId: string, actor: string, n
 }
 
 /**
- * Sets (or, with null, removes) a patient's threshold for a rule. The patient's
- * indicators and alerts are re-evaluated by the next aggregation run.
+ * Sets (or, with null, removes) a patient's thresholds, all or nothing: every
+ * entry is checked first, then all are written in one transaction, so neither a
+ * bad entry nor the aggregation job ever sees half of the change. The patient's
+ * alerts are re-evaluated by the next aggregation run.
  */
-export async function setPatientThreshold(db: Db, patientId: string, rule: string, value: unknown): Promise<void> {
-  if (!isRuleKey(rule)) {
-    throw new AppError('invalid_input', `rule "${rule}" does not exist; use one of ${RULE_KEYS.join(', ')}`);
-  }
-  if (value !== null) {
-    const problem = validateThreshold(rule, value);
-    if (problem) throw new AppError('invalid_input', problem);
+export async function setPatientThresholds(db: Db, patientId: string, changes: Record<string, unknown>): Promise<void> {
+  const entries = Object.entries(changes);
+  if (entries.length === 0) throw new AppError('invalid_input', 'send at least one rule with its threshold');
+  for (const [rule, value] of entries) {
+    if (!isRuleKey(rule)) {
+      throw new AppError('invalid_input', `rule "${rule}" does not exist; use one of ${RULE_KEYS.join(', ')}`, {
+        field: rule,
+      });
+    }
+    const problem = value === null ? undefined : validateThreshold(rule, value);
+    if (problem) throw new AppError('invalid_input', `${rule}: ${problem}`, { field: rule });
   }
   await db.transaction().execute(async (trx) => {
     if (!(await findPatient(trx, patientId))) throw new AppError('not_found', `patient ${patientId} does not exist`);
-    // Wait for a job evaluating this patient, so that its next run sees the new threshold.
+    // Wait for a job evaluating this patient, so that its next run sees the new thresholds.
     await sql`SELECT 1 FROM patients WHERE id = ${patientId} FOR NO KEY UPDATE`.execute(trx);
-    if (value === null) await deleteThreshold(trx, patientId, rule);
-    else await saveThreshold(trx, patientId, rule, value);
+    for (const [rule, value] of entries) {
+      if (value === null) await deleteThreshold(trx, patientId, rule);
+      else await saveThreshold(trx, patientId, rule, value);
+    }
     await markForRefreshAt(trx, patientId, new Date());
   });
+}
+
+/** One rule's threshold (see setPatientThresholds). */
+export async function setPatientThreshold(db: Db, patientId: string, rule: string, value: unknown): Promise<void> {
+  await setPatientThresholds(db, patientId, { [rule]: value });
 }

@@ -42,7 +42,13 @@ async function checkTimeZone(db: Db, zone: string): Promise<void> {
     isValidTimeZone(zone) &&
     (await sql<{ ok: number }>`SELECT 1 AS ok FROM pg_timezone_names WHERE name = ${zone}`.execute(db)).rows.length > 0;
   if (!known) {
-    throw new AppError('invalid_input', `time zone "${zone}" is not an IANA time zone name; use one like Europe/Paris`);
+    throw new AppError(
+      'invalid_input',
+      `time zone "${zone}" is not an IANA time zone name; use one like Europe/Paris`,
+      {
+        field: 'timeZone',
+      },
+    );
   }
 }
 
@@ -125,6 +131,7 @@ export function parseTimeArgument(name: string, text: string): Date {
     throw new AppError(
       'invalid_input',
       `${name} "${text}" is not a time: use RFC 3339 with an offset (2026-11-22T08:00:00+01:00) or epoch milliseconds`,
+      { field: name.replace(/^--/, '') },
     );
   }
   return new Date(ms);
@@ -140,7 +147,9 @@ export async function assignDevice(
   input: { deviceId: string; patientId: string; from: Date; to: Date | null },
 ): Promise<AssignResult> {
   if (input.to !== null && input.to <= input.from) {
-    throw new AppError('invalid_input', '--to must be later than --from');
+    throw new AppError('invalid_input', 'the end of an assignment (to) must be later than its start (from)', {
+      field: 'to',
+    });
   }
   return db.transaction().execute(async (trx) => {
     if (!(await findDevice(trx, input.deviceId))) {

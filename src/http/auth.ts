@@ -39,6 +39,12 @@ export async function authenticateRequest(deps: AuthDeps, request: FastifyReques
   return principal;
 }
 
+/** The caller, resolved by the API's onRequest hook before any input is validated. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('unauthorized', 'send an API token as "Authorization: Bearer <token>"');
+  return request.principal;
+}
+
 /** 403 unless the caller has one of the roles. */
 export function requireRole(principal: Principal, roles: readonly Role[]): void {
   if (!roles.includes(principal.role)) {

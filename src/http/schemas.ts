@@ -3,6 +3,15 @@ import { REJECTION_REASONS } from '../ingest/rejection-reason.ts';
 
 /** Shapes of interfaces.md, "Shapes that clients rely on". Times are RFC 3339 in UTC. */
 
+/** Free text from a user: printable (PostgreSQL text refuses NUL), bounded. */
+export function text(max: number) {
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  return z
+    .string()
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+}
+
 export const idParam = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1 to 64 characters of A-Z a-z 0-9 . _ -');
 const time = z.string().describe('RFC 3339, UTC');
 
@@ -48,7 +57,7 @@ export const indicator = z.object({
   computedAt: time,
 });
 
-export const threshold = z.union([z.number(), z.object({ systolic: z.number(), diastolic: z.number() })]);
+export const threshold = z.union([z.number(), z.strictObject({ systolic: z.number(), diastolic: z.number() })]);
 
 export const alert = z.object({
   id: z.string(),

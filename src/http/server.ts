@@ -10,11 +10,13 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { AppError } from '../errors.ts';
+import { authenticateRequest } from './auth.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Db } from '../store/database.ts';
 import { alertsRoutes } from './routes/alerts.routes.ts';
 import { devicesRoutes } from './routes/devices.routes.ts';
+import { fhirRoutes } from './routes/fhir.routes.ts';
 import { patientsRoutes } from './routes/patients.routes.ts';
 import { readingsRoutes } from './routes/readings.routes.ts';
 import { type IngestionReport, opsRoutes } from './routes/ops.routes.ts';
@@ -70,7 +72,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof AppError) {
-      return reply.status(error.status).send(errorBody(error.code, error.message));
+      const issues = error.field ? [{ path: `body.${error.field}`, message: error.message }] : undefined;
+      return reply.status(error.status).send(errorBody(error.code, error.message, issues));
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const issues = error.validation.map((v) => ({
@@ -139,6 +142,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   const routeDeps = { db: deps.db, installationKey: deps.installationKey, adminToken: deps.adminToken, now: deps.now };
   await app.register(
     async (api) => {
+      // Who is calling comes first: a request without a valid token is a 401 before its input is looked at.
+      api.addHook('onRequest', async (request) => {
+        request.principal = await authenticateRequest(routeDeps, request);
+      });
       patientsRoutes(api, routeDeps);
       devicesRoutes(api, routeDeps);
       readingsRoutes(api, routeDeps);
@@ -148,6 +155,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     },
     { prefix: '/api/v1' },
   );
+  await app.register(fhirRoutes(routeDeps), { prefix: '/fhir' });
 
   return app;
 }

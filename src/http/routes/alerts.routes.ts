@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { acknowledgeAlert } from '../../admin/alerts.ts';
 import { AppError } from '../../errors.ts';
 import { findAlert, type StoredAlert } from '../../store/alerts.repository.ts';
-import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
+import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
 import { alert, errorBody, idParam, iso, page } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
@@ -42,7 +42,7 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticateRequest(deps, request);
+      const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const { status, patient, limit, cursor } = request.query;
       if (patient !== undefined) assertPatientVisible(principal, patient);
@@ -64,7 +64,10 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
         const found = await findAlert(db, id);
         if (found) alerts.push(found);
       }
-      await audit(db, principal, [...new Set(alerts.map((a) => a.patientId))], 'alerts.list');
+      // A clinician who asked about a patient read that patient's alerts, even if there were none.
+      const read = new Set(alerts.map((a) => a.patientId));
+      if (patient !== undefined) read.add(patient);
+      await audit(db, principal, [...read], 'alerts.list');
       return {
         items: alerts.map(toAlert),
         nextCursor: ids.length > limit ? encodeCursor(alerts[alerts.length - 1].id) : null,
@@ -83,7 +86,7 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticateRequest(deps, request);
+      const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const found = await findAlert(db, request.params.id);
       if (!found) throw new AppError('not_found', `alert ${request.params.id} does not exist`);

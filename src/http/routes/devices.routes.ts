@@ -3,8 +3,8 @@ import { addDevice, assignDevice, parseTimeArgument } from '../../admin/provisio
 import { AppError } from '../../errors.ts';
 import { type AssignmentRow, listAssignments } from '../../store/assignments.repository.ts';
 import { findDevice } from '../../store/devices.repository.ts';
-import { authenticateRequest, requireRole } from '../auth.ts';
-import { assignment, device, errorBody, idParam, iso } from '../schemas.ts';
+import { principalOf, requireRole } from '../auth.ts';
+import { assignment, device, errorBody, idParam, iso, text } from '../schemas.ts';
 import type { RouteDeps, ZodApp } from './context.ts';
 
 const toAssignment = (a: AssignmentRow) => ({
@@ -28,12 +28,12 @@ export function devicesRoutes(app: ZodApp, deps: RouteDeps): void {
       schema: {
         tags: ['devices'],
         summary: 'Provision a device; the secret is in this response only (admin)',
-        body: z.object({ id: idParam, model: z.string().max(200).optional(), patientId: idParam.optional() }),
+        body: z.object({ id: idParam, model: text(200).optional(), patientId: idParam.optional() }),
         response: { 201: z.object({ id: z.string(), secret: z.string() }), ...errors },
       },
     },
     async (request, reply) => {
-      requireRole(await authenticateRequest(deps, request), ['admin']);
+      requireRole(principalOf(request), ['admin']);
       const { device: created, secret } = await addDevice(db, request.body, deps.now());
       return reply.status(201).send({ id: created.id, secret });
     },
@@ -50,7 +50,7 @@ export function devicesRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      requireRole(await authenticateRequest(deps, request), ['admin']);
+      requireRole(principalOf(request), ['admin']);
       const found = await findDevice(db, request.params.id);
       if (!found) throw new AppError('not_found', `device ${request.params.id} does not exist`);
       return {
@@ -75,7 +75,7 @@ export function devicesRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request, reply) => {
-      requireRole(await authenticateRequest(deps, request), ['admin']);
+      requireRole(principalOf(request), ['admin']);
       const { patientId, from, to } = request.body;
       const result = await assignDevice(db, {
         deviceId: request.params.id,

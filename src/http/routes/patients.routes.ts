@@ -1,19 +1,12 @@
 import { z } from 'zod';
 import { addPatient } from '../../admin/provisioning.ts';
-import { setPatientThreshold } from '../../admin/alerts.ts';
-import {
-  ALERT_RULES,
-  effectiveThreshold,
-  isRuleKey,
-  RULE_KEYS,
-  type Thresholds,
-  validateThreshold,
-} from '../../domain/alerts/index.ts';
+import { setPatientThresholds } from '../../admin/alerts.ts';
+import { ALERT_RULES, effectiveThreshold, type Thresholds } from '../../domain/alerts/index.ts';
 import { AppError } from '../../errors.ts';
 import { loadThresholds } from '../../store/alerts.repository.ts';
 import { findPatient, type PatientRow } from '../../store/patients.repository.ts';
-import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
-import { errorBody, idParam, indicator, iso, page, patient, threshold } from '../schemas.ts';
+import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
+import { errorBody, idParam, indicator, iso, page, patient, text, threshold } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
 const toPatient = (p: PatientRow) => ({
@@ -37,13 +30,13 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
         body: z.object({
           id: idParam,
           timeZone: z.string().optional().describe('IANA zone, Europe/Paris by default'),
-          displayName: z.string().max(200).optional(),
+          displayName: text(200).optional(),
         }),
         response: { 201: patient, ...errors },
       },
     },
     async (request, reply) => {
-      const principal = await authenticateRequest(deps, request);
+      const principal = principalOf(request);
       requireRole(principal, ['admin']);
       const created = await addPatient(db, request.body);
       return reply.status(201).send(toPatient(created));
@@ -64,7 +57,7 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticateRequest(deps, request);
+      const principal = principalOf(request);
       requireRole(principal, ['admin', 'clinician']);
       const { limit, cursor } = request.query;
       let q = db
@@ -73,7 +66,10 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
         .orderBy('id')
         .limit(limit + 1);
       const after = decodeCursor(cursor);
-      if (after !== undefined) q = q.where('id', '>', after);
+      if (after !== undefined) {
+        if (!idParam.safeParse(after).success) throw new AppError('bad_request', 'cursor is not one this API returned');
+        q = q.where('id', '>', after);
+      }
       if (principal.role === 'clinician') q = q.where('id', 'in', [...(principal.patientIds ?? [])]);
       const rows = await q.execute();
       const items = rows
@@ -102,7 +98,7 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticateRequest(deps, request);
+      const principal = principalOf(request);
       requireRole(principal, ['admin', 'clinician']);
       assertPatientVisible(principal, request.params.id);
       const found = await findPatient(db, request.params.id);
@@ -123,7 +119,7 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticateRequest(deps, request);
+      const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const patientId = request.params.id;
       assertPatientVisible(principal, patientId);
@@ -189,7 +185,7 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticateRequest(deps, request);
+      const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       assertPatientVisible(principal, request.params.id);
       if (!(await findPatient(db, request.params.id))) {
@@ -212,21 +208,14 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticateRequest(deps, request);
+      const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const patientId = request.params.id;
       assertPatientVisible(principal, patientId);
       const entries = Object.entries(request.body);
       if (entries.length === 0) throw new AppError('invalid_input', 'send at least one rule with its threshold');
-      // All or nothing: check every entry before writing any.
-      for (const [rule, value] of entries) {
-        if (!isRuleKey(rule)) {
-          throw new AppError('invalid_input', `rule "${rule}" does not exist; use one of ${RULE_KEYS.join(', ')}`);
-        }
-        const problem = value === null ? undefined : validateThreshold(rule, value);
-        if (problem) throw new AppError('invalid_input', `${rule}: ${problem}`);
-      }
-      for (const [rule, value] of entries) await setPatientThreshold(db, patientId, rule, value);
+      // All or nothing: every entry is checked, then all are written in one transaction.
+      await setPatientThresholds(db, patientId, request.body);
       await audit(db, principal, [patientId], 'thresholds.write', { rules: entries.map(([r]) => r) });
       return readThresholds(patientId);
     },

@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
+import type { Principal } from '../../admin/tokens.ts';
 import { READING_TYPES } from '../../domain/reading-types.ts';
 import { AppError } from '../../errors.ts';
 import { findPatient } from '../../store/patients.repository.ts';
-import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
+import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, iso, page } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
@@ -41,7 +42,7 @@ const bucket = z.object({
 /** The position of the last item of a page: readings sort by (at, device, id), newest first. */
 const readingCursor = z.tuple([z.number().int(), z.string(), z.string()]);
 
-async function visiblePatient(deps: RouteDeps, principal: Awaited<ReturnType<typeof authenticateRequest>>, id: string) {
+async function visiblePatient(deps: RouteDeps, principal: Principal, id: string) {
   assertPatientVisible(principal, id);
   const found = await findPatient(deps.db, id);
   if (!found) throw new AppError('not_found', `patient ${id} does not exist`);
@@ -71,7 +72,7 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticateRequest(deps, request);
+      const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const patient = await visiblePatient(deps, principal, request.params.id);
       const { type, from, to, limit, cursor } = request.query;
@@ -174,7 +175,7 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const principal = await authenticateRequest(deps, request);
+      const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const patient = await visiblePatient(deps, principal, request.params.id);
       const { type, bucket: size } = request.query;

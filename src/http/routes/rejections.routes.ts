@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { REJECTION_REASONS } from '../../ingest/rejection-reason.ts';
-import { authenticateRequest, requireRole } from '../auth.ts';
+import { principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, iso, page, rejection } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
@@ -25,7 +25,7 @@ export function rejectionsRoutes(app: ZodApp, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      requireRole(await authenticateRequest(deps, request), ['operator', 'admin']);
+      requireRole(principalOf(request), ['operator', 'admin']);
       const { device, reason, limit, cursor } = request.query;
       let q = deps.db
         .selectFrom('rejections')

@@ -1,0 +1,255 @@
+/**
+ * FHIR R4 facade (interfaces.md, "Outside /api/v1"):
+ * GET /fhir/Observation?patient&code&date&_count — a searchset Bundle of the
+ * patient's readings and CGM summary indicators as Observations
+ * (src/fhir/observations.ts), application/fhir+json. Clinician tokens only, for
+ * their patients: any other patient is a 404. Errors are OperationOutcomes.
+ *
+ * Order of the results: the CGM summaries first (in the order of CGM_SUMMARIES),
+ * then the readings newest first, keyset-paginated on (measured time, device,
+ * reading id) as GET /api/v1/patients/{id}/readings, so that readings stored
+ * between two pages never make one appear twice or vanish.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { AppError } from '../../errors.ts';
+import {
+  CGM_INDICATOR_KEYS,
+  CGM_SUMMARIES,
+  cgmObservations,
+  type IndicatorRow,
+  readingObservation,
+  type ReadingRow,
+  readingTypesMatching,
+} from '../../fhir/observations.ts';
+import { issueTypeOf, operationOutcome } from '../../fhir/outcome.ts';
+import {
+  codingMatches,
+  type DateBound,
+  parseCodes,
+  parseCount,
+  parseDates,
+  parsePatient,
+  periodMatches,
+} from '../../fhir/search-params.ts';
+import { FHIR_JSON, type Observation, type SearchsetBundle } from '../../fhir/types.ts';
+import { findPatient } from '../../store/patients.repository.ts';
+import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
+import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
+
+/** Where a page ended: after a CGM summary (its code), or after a reading (at in µs, device, reading id). */
+const cursorSchema = z.union([
+  z.tuple([z.literal('i'), z.string()]),
+  z.tuple([z.literal('r'), z.number().int(), z.string(), z.string()]),
+]);
+type Cursor = z.infer<typeof cursorSchema>;
+
+function parseCursor(raw: string | undefined): Cursor | undefined {
+  const decoded = decodeCursor(raw);
+  if (decoded === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(decoded);
+  } catch {
+    json = undefined;
+  }
+  const parsed = cursorSchema.safeParse(json);
+  if (!parsed.success) throw new AppError('bad_request', '_cursor is not one this server returned');
+  return parsed.data;
+}
+
+function sendFhir(reply: FastifyReply, status: number, body: unknown) {
+  return reply.status(status).header('content-type', FHIR_JSON).send(JSON.stringify(body));
+}
+
+/** The SQL condition of one date bound on readings.measured_at (see periodMatches). */
+function dateCondition(b: DateBound) {
+  const lo = new Date(b.lo);
+  const hi = new Date(b.hi);
+  switch (b.prefix) {
+    case 'eq':
+      return sql`AND measured_at >= ${lo} AND measured_at < ${hi}`;
+    case 'ge':
+      return sql`AND measured_at >= ${lo}`;
+    case 'gt':
+      return sql`AND measured_at >= ${hi}`;
+    case 'le':
+      return sql`AND measured_at < ${hi}`;
+    case 'lt':
+      return sql`AND measured_at < ${lo}`;
+  }
+}
+
+const querystring = z.object({
+  patient: z.string().optional().describe('required: Patient/{id} or {id}'),
+  code: z.string().optional().describe('comma-separated tokens: http://loinc.org|8867-4 or 8867-4'),
+  date: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe('repeatable: eq, ge, gt, le or lt and an RFC 3339 date-time, e.g. ge2024-05-01T00:00:00Z'),
+  _count: z.string().optional().describe('page size, 1 to 1000, default 50'),
+  _cursor: z.string().optional().describe('opaque: from the next link'),
+});
+
+/** Registered with the prefix /fhir: `app.register(fhirRoutes(deps), { prefix: '/fhir' })`. */
+export function fhirRoutes(deps: RouteDeps) {
+  const { db } = deps;
+  return async function fhir(scope: ZodApp): Promise<void> {
+    scope.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+      if (error instanceof AppError) {
+        if (error.status === 401) reply.header('www-authenticate', 'Bearer');
+        return sendFhir(reply, error.status, operationOutcome(issueTypeOf(error.status), error.message));
+      }
+      if (hasZodFastifySchemaValidationErrors(error)) {
+        const detail = error.validation
+          .map((v) => `${String(v.instancePath).split('/').filter(Boolean).join('.') || 'query'}: ${v.message}`)
+          .join('; ');
+        return sendFhir(reply, 400, operationOutcome('invalid', `invalid search parameters: ${detail}`));
+      }
+      if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+        return sendFhir(reply, 400, operationOutcome('invalid', error.message));
+      }
+      request.log.error({ err: error, url: request.routeOptions.url }, 'FHIR request failed');
+      return sendFhir(reply, 500, operationOutcome('exception', 'internal error; the service log has the details'));
+    });
+    scope.setNotFoundHandler((request, reply) =>
+      sendFhir(
+        reply,
+        404,
+        operationOutcome('not-found', `no FHIR interaction for ${request.method} ${request.url.split('?')[0]}`),
+      ),
+    );
+
+    // Who is calling comes first: a request without a valid token is a 401 before its parameters are looked at.
+    scope.addHook('onRequest', async (request) => {
+      request.principal = await authenticateRequest(deps, request);
+    });
+
+    scope.route({
+      method: 'GET',
+      url: '/Observation',
+      schema: {
+        tags: ['fhir'],
+        summary: 'FHIR R4 search of Observations: readings and CGM summaries (clinician)',
+        description:
+          'A searchset Bundle (application/fhir+json) of vital-signs Observations (LOINC codes, UCUM units) and CGM summary Observations (HL7 CGM IG codes). Errors are OperationOutcomes.',
+        querystring,
+      },
+      handler: async (request, reply) => {
+        const principal = request.principal ?? (await authenticateRequest(deps, request));
+        requireRole(principal, ['clinician']);
+        const q = request.query;
+        const patientId = parsePatient(q.patient);
+        const codes = parseCodes(q.code);
+        const dates = parseDates(q.date);
+        const count = parseCount(q._count);
+        const cursor = parseCursor(q._cursor);
+        assertPatientVisible(principal, patientId);
+        const patient = await findPatient(db, patientId);
+        if (!patient) throw new AppError('not_found', `patient ${patientId} does not exist`);
+
+        const matches = (codings: readonly { system: string; code: string }[]) =>
+          codes === undefined || codingMatches(codes, codings);
+        const types = readingTypesMatching(matches);
+
+        // CGM summaries: few, filtered here.
+        const indicatorRows: IndicatorRow[] = await db
+          .selectFrom('patient_indicators')
+          .select(['key', 'value', 'unit', 'from_at', 'to_at', 'n', 'sufficient', 'computed_at'])
+          .where('patient_id', '=', patient.id)
+          .where('key', 'in', [...CGM_INDICATOR_KEYS])
+          .execute();
+        const summaries = cgmObservations(patient.id, indicatorRows).filter(
+          (s) => matches(s.observation.code.coding) && dates.every((d) => periodMatches(d, s.from, s.to)),
+        );
+
+        const where = sql`WHERE patient_id = ${patient.id} AND type = ANY(${types}::text[]) ${sql.join(
+          dates.map(dateCondition),
+          sql` `,
+        )}`;
+        const readingCount =
+          types.length === 0
+            ? 0
+            : Number(
+                (await sql<{ n: string }>`SELECT count(*) AS n FROM readings ${where}`.execute(db)).rows[0]?.n ?? 0,
+              );
+
+        const entries: Observation[] = [];
+        let next: Cursor | undefined;
+        // The CGM summaries not yet given (none once the readings have begun).
+        const after = cursor === undefined ? -1 : cursor[0] === 'i' ? summaryIndex(cursor[1]) : Infinity;
+        const pending = summaries.filter((s) => s.index > after);
+        const taken = pending.slice(0, count);
+        entries.push(...taken.map((s) => s.observation));
+        const room = count - taken.length;
+        if (room === 0) {
+          if (pending.length > taken.length || readingCount > 0) next = ['i', taken[taken.length - 1].code];
+        } else if (readingCount > 0) {
+          const keyset = cursor?.[0] === 'r' ? cursor : undefined;
+          const { rows } = await sql<ReadingRow & { at_us: string }>`
+            SELECT reading_id, device_id, type, unit, value, systolic, diastolic, pulse, measured_at, received_at,
+                   (extract(epoch FROM measured_at) * 1000000)::int8 AS at_us
+            FROM readings
+            ${where}
+            ${
+              keyset
+                ? sql`AND (measured_at, device_id, reading_id) < (timestamptz 'epoch' + ${keyset[1]} * interval '1 microsecond', ${keyset[2]}, ${keyset[3]})`
+                : sql``
+            }
+            ORDER BY measured_at DESC, device_id DESC, reading_id DESC
+            LIMIT ${room + 1}
+          `.execute(db);
+          const page = rows.slice(0, room);
+          entries.push(...page.map((r) => readingObservation(patient.id, r)));
+          const last = page[page.length - 1];
+          if (rows.length > room) next = ['r', Number(last.at_us), last.device_id, last.reading_id];
+        }
+
+        await audit(db, principal, [patient.id], 'fhir.observation.search', {
+          code: q.code ?? null,
+          date: dates.length > 0 ? (Array.isArray(q.date) ? q.date : [q.date]) : null,
+          count: entries.length,
+        });
+
+        const base = `${request.protocol}://${request.host}`;
+        const self = `${base}${request.url}`;
+        const links: SearchsetBundle['link'] = [{ relation: 'self', url: self }];
+        if (next) {
+          const params = new URLSearchParams({ patient: `Patient/${patient.id}` });
+          if (q.code !== undefined) params.set('code', q.code);
+          for (const d of q.date === undefined ? [] : Array.isArray(q.date) ? q.date : [q.date]) {
+            params.append('date', d);
+          }
+          params.set('_count', String(count));
+          params.set('_cursor', encodeCursor(JSON.stringify(next)));
+          links.push({ relation: 'next', url: `${base}/fhir/Observation?${params}` });
+        }
+        const bundle: SearchsetBundle = {
+          resourceType: 'Bundle',
+          id: randomUUID(),
+          meta: { lastUpdated: deps.now().toISOString() },
+          type: 'searchset',
+          total: summaries.length + readingCount,
+          link: links,
+          entry: entries.map((resource) => ({
+            fullUrl: `${base}/fhir/Observation/${resource.id}`,
+            resource,
+            search: { mode: 'match' },
+          })),
+        };
+        return sendFhir(reply, 200, bundle);
+      },
+    });
+  };
+}
+
+function summaryIndex(code: string): number {
+  const i = CGM_SUMMARY_CODES.indexOf(code);
+  if (i === -1) throw new AppError('bad_request', '_cursor is not one this server returned');
+  return i;
+}
+
+const CGM_SUMMARY_CODES: readonly string[] = CGM_SUMMARIES.map((s) => s.code);

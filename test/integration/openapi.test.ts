@@ -1,0 +1,136 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type TestApp, startTestApp } from '../helpers/app.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+
+/** GET /openapi.json and /docs (interfaces.md, "Outside /api/v1"). */
+
+const ROUTES_DIR = fileURLToPath(new URL('../../src/http/routes/', import.meta.url));
+
+/** Every route of src/http/routes, as the OpenAPI document must name it. */
+const API_ROUTES = [
+  'GET /api/v1/alerts',
+  'POST /api/v1/alerts/{id}/acknowledge',
+  'POST /api/v1/devices',
+  'GET /api/v1/devices/{id}',
+  'POST /api/v1/devices/{id}/assignments',
+  'GET /api/v1/patients',
+  'POST /api/v1/patients',
+  'GET /api/v1/patients/{id}',
+  'GET /api/v1/patients/{id}/indicators',
+  'GET /api/v1/patients/{id}/readings',
+  'GET /api/v1/patients/{id}/series',
+  'GET /api/v1/patients/{id}/thresholds',
+  'PUT /api/v1/patients/{id}/thresholds',
+  'GET /api/v1/rejections',
+  'GET /api/v1/ops/ingestion',
+];
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
+
+let database: TestDatabase;
+let service: TestApp;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  service = await startTestApp(database);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await database?.drop();
+});
+
+const url = (p: string) => `http://127.0.0.1:${service.ports.http}${p}`;
+
+async function openapi(): Promise<any> {
+  const res = await fetch(url('/openapi.json'));
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  return res.json();
+}
+
+/** "METHOD /path" of every operation of the document under /api/v1. */
+function operations(doc: any): string[] {
+  const found: string[] = [];
+  for (const [p, item] of Object.entries<Record<string, unknown>>(doc.paths ?? {})) {
+    if (!p.startsWith('/api/v1/')) continue;
+    for (const method of Object.keys(item)) {
+      if (METHODS.includes(method)) found.push(`${method.toUpperCase()} ${p}`);
+    }
+  }
+  return found.sort();
+}
+
+describe('OpenAPI', () => {
+  it('GET /openapi.json is a valid OpenAPI 3 document', async () => {
+    const doc = await openapi();
+    expect(doc.openapi).toMatch(/^3\./);
+    const validator = new Validator();
+    const result = await validator.validate(doc);
+    expect(result.errors, JSON.stringify(result.errors, null, 2)).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(validator.version).toMatch(/^3\./);
+  });
+
+  it('the validator does refuse an invalid document', async () => {
+    // So that the test above could fail: the same document with an operation lacking `responses`.
+    const doc = await openapi();
+    const first = Object.values<any>(doc.paths)[0];
+    const method = Object.keys(first).find((m) => METHODS.includes(m))!;
+    delete first[method].responses;
+    expect((await new Validator().validate(doc)).valid).toBe(false);
+  });
+
+  it('lists exactly the /api/v1 routes of src/http/routes', async () => {
+    expect(operations(await openapi())).toEqual([...API_ROUTES].sort());
+  });
+
+  it('the list above is the one in src/http/routes', () => {
+    // A route added to src/http/routes must be added to API_ROUTES (and so checked in the document).
+    const declared: string[] = [];
+    for (const file of readdirSync(ROUTES_DIR).filter((f) => f.endsWith('.routes.ts'))) {
+      const source = readFileSync(path.join(ROUTES_DIR, file), 'utf8');
+      for (const m of source.matchAll(/\bapp\.(get|post|put|patch|delete)\(\s*'([^']+)'/g)) {
+        declared.push(`${m[1].toUpperCase()} /api/v1${m[2].replace(/:([A-Za-z_]+)/g, '{$1}')}`);
+      }
+    }
+    expect(declared.sort()).toEqual([...API_ROUTES].sort());
+  });
+
+  it('describes each operation with its parameters, responses and the bearer scheme', async () => {
+    const doc = await openapi();
+    expect(doc.components?.securitySchemes?.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const op of API_ROUTES) {
+      const [method, p] = op.split(' ');
+      const operation = doc.paths[p][method.toLowerCase()];
+      const codes = Object.keys(operation.responses);
+      expect(
+        codes.some((c) => c === '200' || c === '201'),
+        `${op} has a success response`,
+      ).toBe(true);
+      expect(codes, `${op} documents 401`).toContain('401');
+      if (p.includes('{id}')) {
+        expect(
+          operation.parameters?.some((x: any) => x.in === 'path' && x.name === 'id' && x.required === true),
+          `${op} documents its id`,
+        ).toBe(true);
+      }
+    }
+    expect(doc.paths['/openapi.json']).toBeUndefined();
+  });
+});
+
+describe('/docs', () => {
+  it('answers 200 with HTML', async () => {
+    const res = await fetch(url('/docs'));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toMatch(/<html/i);
+    expect(html.toLowerCase()).toContain('swagger');
+  });
+});
