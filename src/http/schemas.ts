@@ -4,12 +4,11 @@ import { REJECTION_REASONS } from '../ingest/rejection-reason.ts';
 /** Shapes of interfaces.md, "Shapes that clients rely on". Times are RFC 3339 in UTC. */
 
 /** Free text from a user: printable (PostgreSQL text refuses NUL), bounded. */
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
+
 export function text(max: number) {
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  return z
-    .string()
-    .max(max)
-    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters');
+  return z.string().max(max).regex(PRINTABLE, 'must not contain control characters');
 }
 
 export const idParam = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1 to 64 characters of A-Z a-z 0-9 . _ -');
