@@ -1,0 +1,288 @@
+/**
+ * Vitalink readings and CGM indicators as FHIR R4 Observations.
+ *
+ * Readings follow the R4 vital-signs profiles where one applies
+ * (https://hl7.org/fhir/R4/observation-vitalsigns.html): category vital-signs,
+ * the LOINC code of device-protocol.md ("Types"), effectiveDateTime = the
+ * measured time, valueQuantity in UCUM (code and unit = the stored unit). Blood
+ * pressure is one Observation 85354-9 with the components 8480-6 and 8462-4 (and
+ * 8867-4 when the cuff sent a pulse). Glucose is category laboratory, steps
+ * activity. SpO2 carries 2708-6, the code the oxygensat profile requires, beside
+ * 59408-5 (pulse oximetry).
+ */
+import { createHash } from 'node:crypto';
+import { LOINC_DIASTOLIC, LOINC_SYSTOLIC } from '../domain/reading-types.ts';
+import {
+  CGM_SUMMARY_SYSTEM,
+  type CodeableConcept,
+  type Coding,
+  LOINC_SYSTEM,
+  type Observation,
+  OBSERVATION_CATEGORY_SYSTEM,
+  type Quantity,
+  UCUM_SYSTEM,
+} from './types.ts';
+
+const LOINC_HEART_RATE = '8867-4';
+
+type Category = 'vital-signs' | 'laboratory' | 'activity';
+
+const CATEGORY_DISPLAY: Record<Category, string> = {
+  'vital-signs': 'Vital Signs',
+  laboratory: 'Laboratory',
+  activity: 'Activity',
+};
+
+function category(c: Category): CodeableConcept[] {
+  return [
+    {
+      coding: [{ system: OBSERVATION_CATEGORY_SYSTEM, code: c, display: CATEGORY_DISPLAY[c] }],
+      text: CATEGORY_DISPLAY[c],
+    },
+  ];
+}
+
+const loinc = (code: string, display?: string): Coding => ({
+  system: LOINC_SYSTEM,
+  code,
+  ...(display ? { display } : {}),
+});
+
+interface TypeCoding {
+  readonly coding: Coding[];
+  readonly text: string;
+  readonly category: Category;
+  /** The R4 vital-signs profile, where one applies. */
+  readonly profile?: string;
+}
+
+const VS = 'http://hl7.org/fhir/StructureDefinition/';
+
+/** By reading type: the codes of device-protocol.md, "Types". */
+export const READING_CODES: Readonly<Record<string, TypeCoding>> = {
+  heart_rate: {
+    coding: [loinc('8867-4', 'Heart rate')],
+    text: 'Heart rate',
+    category: 'vital-signs',
+    profile: `${VS}heartrate`,
+  },
+  spo2: {
+    coding: [
+      loinc('2708-6', 'Oxygen saturation in Arterial blood'),
+      loinc('59408-5', 'Oxygen saturation in Arterial blood by Pulse oximetry'),
+    ],
+    text: 'Oxygen saturation (SpO2)',
+    category: 'vital-signs',
+    profile: `${VS}oxygensat`,
+  },
+  blood_pressure: {
+    coding: [loinc('85354-9', 'Blood pressure panel with all children optional')],
+    text: 'Blood pressure',
+    category: 'vital-signs',
+    profile: `${VS}bp`,
+  },
+  body_weight: {
+    coding: [loinc('29463-7', 'Body weight')],
+    text: 'Body weight',
+    category: 'vital-signs',
+    profile: `${VS}bodyweight`,
+  },
+  body_temperature: {
+    coding: [loinc('8310-5', 'Body temperature')],
+    text: 'Body temperature',
+    category: 'vital-signs',
+    profile: `${VS}bodytemp`,
+  },
+  respiratory_rate: {
+    coding: [loinc('9279-1', 'Respiratory rate')],
+    text: 'Respiratory rate',
+    category: 'vital-signs',
+    profile: `${VS}resprate`,
+  },
+  blood_glucose: { coding: [loinc('41653-7')], text: 'Blood glucose (meter)', category: 'laboratory' },
+  cgm_glucose: { coding: [loinc('99504-3')], text: 'Glucose (continuous glucose monitor)', category: 'laboratory' },
+  steps: { coding: [loinc('55423-8')], text: 'Steps', category: 'activity' },
+};
+
+/** A stable, opaque FHIR id ([A-Za-z0-9-.]{1,64}) from the parts that identify a resource. */
+export function opaqueId(prefix: string, ...parts: string[]): string {
+  return `${prefix}-${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 40)}`;
+}
+
+export const ucum = (value: number, unit: string): Quantity => ({ value, unit, system: UCUM_SYSTEM, code: unit });
+
+export interface ReadingRow {
+  readonly reading_id: string;
+  readonly device_id: string;
+  readonly type: string;
+  readonly unit: string;
+  readonly value: number | null;
+  readonly systolic: number | null;
+  readonly diastolic: number | null;
+  readonly pulse: number | null;
+  readonly measured_at: Date;
+  readonly received_at: Date;
+}
+
+export function readingObservation(patientId: string, r: ReadingRow): Observation {
+  const coded = READING_CODES[r.type] ?? { coding: [], text: r.type, category: 'vital-signs' as const };
+  const base: Observation = {
+    resourceType: 'Observation',
+    id: opaqueId('r', r.device_id, r.reading_id),
+    ...(coded.profile ? { meta: { profile: [coded.profile] } } : {}),
+    identifier: [{ system: `urn:vitalink:device:${r.device_id}`, value: r.reading_id }],
+    status: 'final',
+    category: category(coded.category),
+    code: { coding: coded.coding, text: coded.text },
+    subject: { reference: `Patient/${patientId}` },
+    effectiveDateTime: r.measured_at.toISOString(),
+    issued: r.received_at.toISOString(),
+    device: { reference: `Device/${r.device_id}` },
+  };
+  if (r.type === 'blood_pressure') {
+    base.component = [
+      {
+        code: { coding: [loinc(LOINC_SYSTOLIC, 'Systolic blood pressure')], text: 'Systolic blood pressure' },
+        valueQuantity: ucum(r.systolic as number, r.unit),
+      },
+      {
+        code: { coding: [loinc(LOINC_DIASTOLIC, 'Diastolic blood pressure')], text: 'Diastolic blood pressure' },
+        valueQuantity: ucum(r.diastolic as number, r.unit),
+      },
+    ];
+    if (r.pulse !== null) {
+      base.component.push({
+        code: { coding: [loinc(LOINC_HEART_RATE, 'Heart rate')], text: 'Pulse' },
+        valueQuantity: ucum(r.pulse, '/min'),
+      });
+    }
+  } else {
+    base.valueQuantity = ucum(r.value as number, r.unit);
+  }
+  return base;
+}
+
+/** The reading types whose Observation.code has a coding that `matches`. */
+export function readingTypesMatching(matches: (codings: readonly Coding[]) => boolean): string[] {
+  return Object.entries(READING_CODES)
+    .filter(([, c]) => matches(c.coding))
+    .map(([type]) => type);
+}
+
+// ---------------------------------------------------------------------------
+// CGM summary indicators (indicators.md) as the summary Observations of the HL7
+// CGM IG (http://hl7.org/fhir/uv/cgm), coded with its temporary code system and,
+// beside it, the LOINC code that its ConceptMap CGMSummaryToLoinc marks as
+// published (97507-8, 97510-2, 97506-0, 104638-2). The other LOINC codes of that
+// map were "expected" at the time and the IG itself leaves them out, so do we.
+//
+// The IG's ranges are those of the international consensus (Battelino 2019):
+// very low < 54, low 54–69, target 70–180, high 181–250, very high > 250 mg/dL.
+// Vitalink's tbr_70 is % < 70 *including* < 54 (level 1+2) and tar_180 is % > 180
+// including > 250, so neither is the IG's time-in-low / time-in-high:
+//   time-in-very-low  = tbr_54                (same meaning)
+//   time-in-low       = tbr_70 − tbr_54       (derived; same readings and window)
+//   time-in-target    = tir_70_180            (same meaning, 70 and 180 included)
+//   time-in-high      = tar_180 − tar_250     (derived; same readings and window)
+//   time-in-very-high = tar_250               (same meaning)
+// tbr_70 and tar_180 themselves are not emitted: there is no code for them.
+// cgm_mean → mean-glucose-mass-per-volume (mg/dL), gmi → gmi (%), glucose_cv →
+// cv (%), sensor_active → sensor-active-percentage (%). Indicators whose value is
+// null (no data) are not emitted. Category laboratory, as the IG's profiles
+// (derived from US Core laboratory result observations).
+// ---------------------------------------------------------------------------
+
+export interface IndicatorRow {
+  readonly key: string;
+  readonly value: number | null;
+  readonly unit: string;
+  readonly from_at: Date;
+  readonly to_at: Date;
+  readonly n: number;
+  readonly sufficient: boolean;
+  readonly computed_at: Date;
+}
+
+interface CgmSummary {
+  readonly code: string;
+  readonly display: string;
+  readonly loinc?: string;
+  readonly unit: '%' | 'mg/dL';
+  /** The indicator giving the window, n and sufficiency. */
+  readonly source: string;
+  /** Subtracted from the source's value. */
+  readonly minus?: string;
+}
+
+export const CGM_SUMMARIES: readonly CgmSummary[] = [
+  {
+    code: 'mean-glucose-mass-per-volume',
+    display: 'Mean Glucose (Mass per Volume)',
+    loinc: '97507-8',
+    unit: 'mg/dL',
+    source: 'cgm_mean',
+  },
+  { code: 'time-in-very-low', display: 'Time in Very Low Range (%)', unit: '%', source: 'tbr_54' },
+  { code: 'time-in-low', display: 'Time in Low Range (%)', unit: '%', source: 'tbr_70', minus: 'tbr_54' },
+  { code: 'time-in-target', display: 'Time in Target Range (%)', loinc: '97510-2', unit: '%', source: 'tir_70_180' },
+  { code: 'time-in-high', display: 'Time in High Range (%)', unit: '%', source: 'tar_180', minus: 'tar_250' },
+  { code: 'time-in-very-high', display: 'Time in Very High Range (%)', unit: '%', source: 'tar_250' },
+  { code: 'gmi', display: 'Glucose Management Indicator (GMI)', loinc: '97506-0', unit: '%', source: 'gmi' },
+  { code: 'cv', display: 'Coefficient of Variation (CV)', loinc: '104638-2', unit: '%', source: 'glucose_cv' },
+  { code: 'sensor-active-percentage', display: 'Sensor Active Percentage', unit: '%', source: 'sensor_active' },
+];
+
+export function cgmSummaryCodings(s: CgmSummary): Coding[] {
+  return [{ system: CGM_SUMMARY_SYSTEM, code: s.code, display: s.display }, ...(s.loinc ? [loinc(s.loinc)] : [])];
+}
+
+/** A CGM summary Observation with its position in CGM_SUMMARIES (the order of the search results). */
+export interface CgmObservation {
+  readonly index: number;
+  readonly code: string;
+  readonly from: number;
+  readonly to: number;
+  readonly observation: Observation;
+}
+
+export function cgmObservations(patientId: string, rows: readonly IndicatorRow[]): CgmObservation[] {
+  const byKey = new Map(rows.map((r) => [r.key, r]));
+  const out: CgmObservation[] = [];
+  CGM_SUMMARIES.forEach((s, index) => {
+    const source = byKey.get(s.source);
+    if (!source || source.value === null) return;
+    let value = source.value;
+    if (s.minus !== undefined) {
+      const minus = byKey.get(s.minus);
+      if (!minus || minus.value === null || minus.to_at.getTime() !== source.to_at.getTime()) return;
+      value = Math.max(0, value - minus.value);
+    }
+    const observation: Observation = {
+      resourceType: 'Observation',
+      id: opaqueId('cgm', patientId, s.code),
+      status: 'final',
+      category: category('laboratory'),
+      code: { coding: cgmSummaryCodings(s), text: s.display },
+      subject: { reference: `Patient/${patientId}` },
+      effectivePeriod: { start: source.from_at.toISOString(), end: source.to_at.toISOString() },
+      issued: source.computed_at.toISOString(),
+      valueQuantity: ucum(value, s.unit),
+      ...(source.sufficient
+        ? {}
+        : {
+            note: [
+              {
+                text: `Insufficient CGM data in this period (${source.n} readings; sensor active below 70 %): interpret with caution.`,
+              },
+            ],
+          }),
+    };
+    out.push({ index, code: s.code, from: source.from_at.getTime(), to: source.to_at.getTime(), observation });
+  });
+  return out;
+}
+
+/** The indicator keys that the CGM summaries read. */
+export const CGM_INDICATOR_KEYS: readonly string[] = [
+  ...new Set(CGM_SUMMARIES.flatMap((s) => (s.minus ? [s.source, s.minus] : [s.source]))),
+];
