@@ -22,7 +22,6 @@ import {
   cgmObservations,
   type IndicatorRow,
   readingObservation,
-  type ReadingRow,
   readingTypesMatching,
 } from '../../fhir/observations.ts';
 import { issueTypeOf, operationOutcome } from '../../fhir/outcome.ts';
@@ -37,6 +36,7 @@ import {
 } from '../../fhir/search-params.ts';
 import { FHIR_JSON, type Observation, type SearchsetBundle } from '../../fhir/types.ts';
 import { findPatient } from '../../store/patients.repository.ts';
+import { readingsPage } from '../../store/readings-page.ts';
 import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
@@ -189,23 +189,14 @@ export function fhirRoutes(deps: RouteDeps) {
           if (pending.length > taken.length || readingCount > 0) next = ['i', taken[taken.length - 1].code];
         } else if (readingCount > 0) {
           const keyset = cursor?.[0] === 'r' ? cursor : undefined;
-          const { rows } = await sql<ReadingRow & { at_us: string }>`
-            SELECT reading_id, device_id, type, unit, value, systolic, diastolic, pulse, measured_at, received_at,
-                   (extract(epoch FROM measured_at) * 1000000)::int8 AS at_us
-            FROM readings
-            ${where}
-            ${
-              keyset
-                ? sql`AND (measured_at, device_id, reading_id) < (timestamptz 'epoch' + ${keyset[1]} * interval '1 microsecond', ${keyset[2]}, ${keyset[3]})`
-                : sql``
-            }
-            ORDER BY measured_at DESC, device_id DESC, reading_id DESC
-            LIMIT ${room + 1}
-          `.execute(db);
-          const page = rows.slice(0, room);
+          const { rows: page, next: after } = await readingsPage(
+            db,
+            where,
+            keyset ? [keyset[1], keyset[2], keyset[3]] : undefined,
+            room,
+          );
           entries.push(...page.map((r) => readingObservation(patient.id, r)));
-          const last = page[page.length - 1];
-          if (rows.length > room) next = ['r', Number(last.at_us), last.device_id, last.reading_id];
+          if (after) next = ['r', ...after];
         }
 
         await audit(db, principal, [patient.id], 'fhir.observation.search', {

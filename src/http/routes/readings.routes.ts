@@ -4,6 +4,7 @@ import type { Principal } from '../../admin/tokens.ts';
 import { READING_TYPES } from '../../domain/reading-types.ts';
 import { AppError } from '../../errors.ts';
 import { findPatient } from '../../store/patients.repository.ts';
+import { readingsPage } from '../../store/readings-page.ts';
 import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, iso, page } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
@@ -38,6 +39,17 @@ const bucket = z.object({
   systolic: stats.optional(),
   diastolic: stats.optional(),
 });
+
+interface BucketRow {
+  start: Date;
+  end: Date;
+  component: string;
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  sum: number;
+}
 
 /** The position of the last item of a page: readings sort by (at, device, id), newest first. */
 const readingCursor = z.tuple([z.number().int(), z.string(), z.string()]);
@@ -91,37 +103,12 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
         if (!parsed.success) throw new AppError('bad_request', 'cursor is not one this API returned');
         after = parsed.data;
       }
-      const { rows } = await sql<{
-        reading_id: string;
-        device_id: string;
-        type: string;
-        unit: string;
-        value: number | null;
-        systolic: number | null;
-        diastolic: number | null;
-        pulse: number | null;
-        at_us: string;
-        measured_at: Date;
-        received_at: Date;
-      }>`
-        SELECT reading_id, device_id, type, unit, value, systolic, diastolic, pulse, measured_at, received_at,
-               (extract(epoch FROM measured_at) * 1000000)::int8 AS at_us
-        FROM readings
-        WHERE patient_id = ${patient.id}
-          ${type ? sql`AND type = ${type}` : sql``}
-          ${from ? sql`AND measured_at >= ${new Date(from)}` : sql``}
-          ${to ? sql`AND measured_at < ${new Date(to)}` : sql``}
-          ${
-            after
-              ? sql`AND (measured_at, device_id, reading_id) < (timestamptz 'epoch' + ${after[0]} * interval '1 microsecond', ${after[1]}, ${after[2]})`
-              : sql``
-          }
-        ORDER BY measured_at DESC, device_id DESC, reading_id DESC
-        LIMIT ${limit + 1}
-      `.execute(db);
-      const items = rows.slice(0, limit);
+      const where = sql`WHERE patient_id = ${patient.id}
+        ${type ? sql`AND type = ${type}` : sql``}
+        ${from ? sql`AND measured_at >= ${new Date(from)}` : sql``}
+        ${to ? sql`AND measured_at < ${new Date(to)}` : sql``}`;
+      const { rows: items, next } = await readingsPage(db, where, after, limit);
       await audit(db, principal, [patient.id], 'readings.read', { type: type ?? null });
-      const last = items[items.length - 1];
       return {
         items: items.map((r) => ({
           id: r.reading_id,
@@ -139,10 +126,7 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
               }
             : { value: r.value as number }),
         })),
-        nextCursor:
-          rows.length > limit
-            ? encodeCursor(JSON.stringify([Number(last.at_us), last.device_id, last.reading_id]))
-            : null,
+        nextCursor: next ? encodeCursor(JSON.stringify(next)) : null,
       };
     },
   );
@@ -190,16 +174,7 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
       }
       const { rows } =
         size === 'day'
-          ? await sql<{
-              start: Date;
-              end: Date;
-              component: string;
-              count: number;
-              min: number;
-              max: number;
-              mean: number;
-              sum: number;
-            }>`
+          ? await sql<BucketRow>`
               SELECT (day::timestamp AT TIME ZONE ${patient.timeZone}) AS start,
                      ((day + 1)::timestamp AT TIME ZONE ${patient.timeZone}) AS "end",
                      component, count, min, max, mean, sum
@@ -208,16 +183,7 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
                 AND (day::timestamp AT TIME ZONE ${patient.timeZone}) >= ${from}
                 AND (day::timestamp AT TIME ZONE ${patient.timeZone}) < ${to}
               ORDER BY day, component`.execute(db)
-          : await sql<{
-              start: Date;
-              end: Date;
-              component: string;
-              count: number;
-              min: number;
-              max: number;
-              mean: number;
-              sum: number;
-            }>`
+          : await sql<BucketRow>`
               SELECT hour_start AS start, hour_start + interval '1 hour' AS "end", component, count, min, max, mean, sum
               FROM rollups_hourly
               WHERE patient_id = ${patient.id} AND type = ${type} AND hour_start >= ${from} AND hour_start < ${to}
