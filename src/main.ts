@@ -8,6 +8,7 @@ import {
   tokensCreate,
 } from './cli/admin-commands.ts';
 import { createOutput, UsageError } from './cli/output.ts';
+import { bench } from './cli/bench.ts';
 import { serve } from './cli/serve.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { AppError } from './errors.ts';
@@ -22,6 +23,8 @@ Usage:
   vitalink devices add --id ID [--patient ID] [--model TEXT]      prints the device secret once
   vitalink devices assign --id ID --patient ID [--from TIME] [--to TIME]
   vitalink rejections reprocess [--reason REASON] [--device ID]
+  vitalink bench [--devices N] [--duration S] [--readings-per-message K] [--rate R] [--inflight W]
+                 [--connections-only N] [--mosquitto URL] [--json]          the load benchmark
   vitalink tokens create --role admin|operator|clinician [--patients ID,...] [--name LABEL]   prints the token once
 
 Options:
@@ -49,6 +52,8 @@ const OPTIONS = {
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
+  // `bench` has options of its own (simulators/bench/bench.ts).
+  if (argv[0] === 'bench' && !argv.includes('--help')) return runBenchCommand(argv.slice(1));
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -111,6 +116,19 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof AppError) {
       process.stderr.write(`vitalink: ${error.message}\n`);
       return 1;
+    }
+    process.stderr.write(`vitalink: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+async function runBenchCommand(args: string[]): Promise<number> {
+  try {
+    return await bench(loadConfig(), args);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      process.stderr.write(`vitalink: ${error.message}\nRun \`vitalink --help\` for the commands.\n`);
+      return 2;
     }
     process.stderr.write(`vitalink: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

@@ -334,6 +334,14 @@ describe('command-line mistakes', () => {
     expect((await database.query(`SELECT 1 FROM patients WHERE id = 'cli-env'`)).rowCount).toBe(0);
   });
 
+  it('bench refuses bad options before starting anything', async () => {
+    const bad = await vitalink(['bench', '--devices', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--devices must be a positive number');
+    const unknown = await vitalink(['bench', '--nope']);
+    expect(unknown.code).toBe(2);
+  });
+
   it('--help exits 0 and lists every command', async () => {
     const help = await vitalink(['--help']);
     expect(help.code).toBe(0);
@@ -346,6 +354,7 @@ describe('command-line mistakes', () => {
       'devices assign',
       'rejections reprocess',
       'tokens create',
+      'bench',
     ]) {
       expect(help.stdout).toMatch(new RegExp(`^\\s*vitalink ${command}\\b`, 'm'));
     }
