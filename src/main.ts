@@ -10,6 +10,7 @@ import {
 import { createOutput, UsageError } from './cli/output.ts';
 import { bench } from './cli/bench.ts';
 import { serve } from './cli/serve.ts';
+import { simulate } from './cli/simulate.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { AppError } from './errors.ts';
 import { createLogger } from './logger.ts';
@@ -23,6 +24,8 @@ Usage:
   vitalink devices add --id ID [--patient ID] [--model TEXT]      prints the device secret once
   vitalink devices assign --id ID --patient ID [--from TIME] [--to TIME]
   vitalink rejections reprocess [--reason REASON] [--device ID]
+  vitalink simulate --url mqtt://HOST:PORT [--persona NAME|all] [--patients N] [--seed S]
+                 [--days D | --speed X --duration S] [--fault-<kind> RATE ...] [--json]   device simulators
   vitalink bench [--devices N] [--duration S] [--readings-per-message K] [--rate R] [--inflight W]
                  [--connections-only N] [--mosquitto URL] [--json]          the load benchmark
   vitalink tokens create --role admin|operator|clinician [--patients ID,...] [--name LABEL]   prints the token once
@@ -52,8 +55,10 @@ const OPTIONS = {
 } as const;
 
 export async function main(argv: string[]): Promise<number> {
-  // `bench` has options of its own (simulators/bench/bench.ts).
-  if (argv[0] === 'bench' && !argv.includes('--help')) return runBenchCommand(argv.slice(1));
+  // `bench` and `simulate` have options of their own (simulators/).
+  if ((argv[0] === 'bench' || argv[0] === 'simulate') && !argv.includes('--help')) {
+    return runOwnOptionsCommand(argv[0], argv.slice(1));
+  }
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>>;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -122,9 +127,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runBenchCommand(args: string[]): Promise<number> {
+async function runOwnOptionsCommand(command: 'bench' | 'simulate', args: string[]): Promise<number> {
   try {
-    return await bench(loadConfig(), args);
+    return await (command === 'bench' ? bench : simulate)(loadConfig(), args);
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {
       process.stderr.write(`vitalink: ${error.message}\nRun \`vitalink --help\` for the commands.\n`);

@@ -340,6 +340,9 @@ describe('command-line mistakes', () => {
     expect(bad.stderr).toContain('--devices must be a positive number');
     const unknown = await vitalink(['bench', '--nope']);
     expect(unknown.code).toBe(2);
+    const noUrl = await vitalink(['simulate', '--days', '1']);
+    expect(noUrl.code).toBe(2);
+    expect(noUrl.stderr).toContain('--url');
   });
 
   it('--help exits 0 and lists every command', async () => {
@@ -355,6 +358,7 @@ describe('command-line mistakes', () => {
       'rejections reprocess',
       'tokens create',
       'bench',
+      'simulate',
     ]) {
       expect(help.stdout).toMatch(new RegExp(`^\\s*vitalink ${command}\\b`, 'm'));
     }

@@ -1,0 +1,445 @@
+/**
+ * `vitalink simulate`: a fleet of simulated devices (the personas' patients) against
+ * a running service's MQTT broker. Devices are provisioned directly in the
+ * service's database (src/admin/provisioning.ts), then each one is a real MQTT
+ * client (see device.ts).
+ *
+ * Time modes:
+ * - backfill (`--days D`, the default with D = 14): the last D days of history,
+ *   [now − D days, now), uploaded as a device syncing its memory would, in messages
+ *   of at most 1000 readings: the latest batch first, then the rest oldest first.
+ *   Latest first, so that the service never sees a type whose newest reading is
+ *   days old while the backlog drains: oldest first would open a (true, but for a
+ *   patient monitored throughout, spurious) `no_data` alert mid-upload.
+ * - live (`--speed X --duration S`): for S seconds of wall time the simulated clock
+ *   runs X times faster. The service rejects readings more than 5 minutes in the
+ *   future, so the simulated window ends at the start of the run: it is
+ *   [start − S·X, start), and at wall time start + t the devices publish the
+ *   readings measured up to start − (S − t)·X, every tick. With X = 1 that is real
+ *   time, S seconds behind. S·X must stay under the service's maximum age (90 days).
+ *
+ * Faults (`--fault-*` RATE, 0..1) are injected as faults.ts describes; the summary
+ * lists exactly what was injected and what the service must therefore have
+ * recorded (`expected`).
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { setPatientThresholds } from '../../src/admin/alerts.ts';
+import { addDevice, addPatient, DEFAULT_TIME_ZONE } from '../../src/admin/provisioning.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createDatabase } from '../../src/store/database.ts';
+import type { ProtocolReading } from '../models/common.ts';
+import { createRng, type Rng } from '../models/random.ts';
+import { type Persona, PERSONAS, personaReadings } from '../personas/index.ts';
+import { SimulatedDevice } from './device.ts';
+import {
+  emptyFaultCounts,
+  FAULT_KINDS,
+  FAULT_REASON,
+  type FaultCounts,
+  type FaultRates,
+  planMessages,
+} from './faults.ts';
+
+export { FAULT_KINDS, type FaultCounts, type FaultKind, type FaultRates } from './faults.ts';
+
+const DAY = 86_400_000;
+const MAX_BATCH = 1000;
+const WINDOW = 8;
+const CONNECT_CONCURRENCY = 50;
+const LIVE_TICK_MS = 250;
+const DRAIN_TIMEOUT_MS = 60_000;
+const REJECTION_WAIT_MS = 5_000;
+
+export interface SimulateOptions {
+  /** The service's MQTT URL, mqtt://host:port. */
+  readonly url: string;
+  /** The service's database, where the devices are provisioned. */
+  readonly databaseUrl?: string;
+  /** Persona keys (heart_failure or heart-failure), or 'all'. Default all. */
+  readonly personas?: readonly string[] | 'all';
+  /** Patients per persona (default 1). */
+  readonly patients?: number;
+  readonly seed?: string;
+  /** Backfill mode: days of history (default 14 when speed is unset). */
+  readonly days?: number;
+  /** Live mode: simulated seconds per wall second. */
+  readonly speed?: number;
+  /** Live mode: wall seconds (default 10). */
+  readonly durationS?: number;
+  readonly faults?: FaultRates;
+  /** Readings per message, at most 1000 (default 1000 in backfill, all of a tick in live mode). */
+  readonly batchSize?: number;
+  readonly timeZone?: string;
+  /** Prefix of the patient and device ids (default `sim-<4 random hex>`), so runs never collide. */
+  readonly prefix?: string;
+  readonly json?: boolean;
+  /** Progress lines on stderr every second (default true). */
+  readonly progress?: boolean;
+}
+
+export interface SimulateIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export interface SimulateSummary {
+  mode: 'backfill' | 'live';
+  seed: string;
+  prefix: string;
+  personas: string[];
+  patients: string[];
+  devices: number;
+  window: { start: string; end: string };
+  speed?: number;
+  durationS?: number;
+  elapsedMs: number;
+  messages: { published: number; acked: number; resent: number };
+  readings: { published: number; acked: number; resent: number };
+  reconnects: number;
+  faults: FaultCounts;
+  /** What the service must hold once every message is acknowledged. */
+  expected: {
+    /** Rows in `readings` (each valid reading id once). */
+    stored: number;
+    /** Readings the service must recognise as duplicates (resends after a reconnect may add more). */
+    duplicates: number;
+    /** Rows in `rejections`, by reason. */
+    rejections: Record<string, number>;
+  };
+  /** Messages the devices received on their rejections topics, by reason. */
+  rejectionsReceived: Record<string, number>;
+  /** Every message acknowledged and every expected rejection received. */
+  ok: boolean;
+}
+
+function personaName(key: string): string {
+  return key.replace(/_/g, '-');
+}
+
+function findPersonas(names: readonly string[] | 'all' | undefined): Persona[] {
+  if (names === undefined || names === 'all') return [...PERSONAS];
+  return names.map((name) => {
+    const key = name.replace(/-/g, '_');
+    const p = PERSONAS.find((x) => x.key === key);
+    if (!p) {
+      throw new RangeError(
+        `unknown persona "${name}"; use one of ${PERSONAS.map((x) => personaName(x.key)).join(', ')} or all`,
+      );
+    }
+    return p;
+  });
+}
+
+/** Parses `vitalink simulate` arguments (after the command word). */
+export function parseSimulateArgs(args: string[]): SimulateOptions {
+  const faultOptions = Object.fromEntries(
+    FAULT_KINDS.map((k) => [`fault-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, { type: 'string' as const }]),
+  );
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      url: { type: 'string' },
+      'database-url': { type: 'string' },
+      persona: { type: 'string', default: 'all' },
+      patients: { type: 'string', default: '1' },
+      seed: { type: 'string' },
+      days: { type: 'string' },
+      speed: { type: 'string' },
+      duration: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'time-zone': { type: 'string' },
+      prefix: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      ...faultOptions,
+    },
+  });
+  const v = values as Record<string, string | boolean | undefined>;
+  const num = (name: string) => {
+    const text = v[name] as string | undefined;
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0) throw new RangeError(`--${name} must be a positive number (got "${text}")`);
+    return n;
+  };
+  if (typeof v.url !== 'string') throw new RangeError('--url mqtt://host:port is required');
+  const faults: FaultRates = {};
+  for (const k of FAULT_KINDS) {
+    const name = `fault-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const text = v[name] as string | undefined;
+    if (text === undefined) continue;
+    const rate = Number(text);
+    if (!Number.isFinite(rate) || rate < 0 || rate > 1) throw new RangeError(`--${name} must be a rate in 0..1`);
+    faults[k] = rate;
+  }
+  const persona = v.persona as string;
+  return {
+    url: v.url,
+    databaseUrl: (v['database-url'] as string | undefined) ?? process.env.DATABASE_URL,
+    personas: persona === 'all' ? 'all' : persona.split(','),
+    patients: num('patients'),
+    seed: v.seed as string | undefined,
+    days: num('days'),
+    speed: num('speed'),
+    durationS: num('duration'),
+    batchSize: num('batch-size'),
+    timeZone: v['time-zone'] as string | undefined,
+    prefix: v.prefix as string | undefined,
+    json: v.json as boolean,
+    faults,
+  };
+}
+
+function checkOptions(o: SimulateOptions): void {
+  if (!/^mqtts?:\/\//.test(o.url)) throw new RangeError(`--url must be mqtt://host:port (got "${o.url}")`);
+  if (!o.databaseUrl) throw new RangeError('--database-url (or DATABASE_URL) is required to provision the devices');
+  const int = (name: string, v: number | undefined) => {
+    if (v !== undefined && (!Number.isInteger(v) || v <= 0)) throw new RangeError(`${name} must be a positive integer`);
+  };
+  int('patients', o.patients);
+  int('batchSize', o.batchSize);
+  if (o.batchSize !== undefined && o.batchSize > MAX_BATCH) throw new RangeError(`batchSize must be ≤ ${MAX_BATCH}`);
+  if (o.speed !== undefined && o.days !== undefined)
+    throw new RangeError('--days (backfill) and --speed (live) exclude each other');
+  const span = o.speed !== undefined ? (o.durationS ?? 10) * o.speed * 1000 : (o.days ?? 14) * DAY;
+  if (span > 89 * DAY)
+    throw new RangeError('the simulated window must stay under 89 days (the service rejects older readings)');
+  for (const [k, rate] of Object.entries(o.faults ?? {})) {
+    if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new RangeError(`unknown fault ${k}`);
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`fault ${k} must be a rate in 0..1`);
+  }
+}
+
+interface Patient {
+  id: string;
+  /** The id the readings are generated for (independent of the prefix: same seed, same readings). */
+  modelId: string;
+  persona: Persona;
+  devices: Map<string, SimulatedDevice>;
+}
+
+const sum = (a: Record<string, number>, b: Record<string, number>) => {
+  for (const [k, v] of Object.entries(b)) a[k] = (a[k] ?? 0) + v;
+  return a;
+};
+
+export async function runSimulate(options: SimulateOptions, io: SimulateIo): Promise<SimulateSummary> {
+  checkOptions(options);
+  const personas = findPersonas(options.personas);
+  const patientsPerPersona = options.patients ?? 1;
+  const seed = options.seed ?? '1';
+  const prefix = options.prefix ?? `sim-${randomBytes(2).toString('hex')}`;
+  const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
+  const live = options.speed !== undefined;
+  const speed = options.speed ?? 1;
+  const durationS = options.durationS ?? 10;
+  const started = Date.now();
+  const windowEnd = started;
+  const windowStart = live ? started - durationS * speed * 1000 : started - (options.days ?? 14) * DAY;
+  const batchSize = options.batchSize ?? MAX_BATCH;
+  const rates = options.faults ?? {};
+  const counts = emptyFaultCounts();
+  const rng: Rng = createRng(`${seed}/faults`);
+  let failure: Error | undefined;
+  const onFailure = (error: Error) => {
+    failure ??= error;
+  };
+
+  // ------------------------------------------------------------ provisioning
+  const patients: Patient[] = [];
+  const log = createLogger('silent');
+  const { db } = createDatabase(options.databaseUrl!, 4, log);
+  try {
+    for (const persona of personas) {
+      for (let n = 1; n <= patientsPerPersona; n++) {
+        const modelId = `${personaName(persona.key)}-${n}`;
+        const id = `${prefix}-${modelId}`;
+        await addPatient(db, { id, timeZone, displayName: `${persona.key} ${n} (simulated)` });
+        if (Object.keys(persona.thresholds).length > 0) {
+          await setPatientThresholds(db, id, persona.thresholds as Record<string, unknown>);
+        }
+        const devices = new Map<string, SimulatedDevice>();
+        for (const spec of persona.devices) {
+          const deviceId = `${id}-${spec.suffix}`;
+          const { secret } = await addDevice(
+            db,
+            { id: deviceId, model: spec.kind, patientId: id },
+            new Date(windowStart - DAY),
+          );
+          devices.set(
+            spec.suffix,
+            new SimulatedDevice({ id: deviceId, secret, url: options.url, window: WINDOW, onFailure }),
+          );
+        }
+        patients.push({ id, modelId, persona, devices });
+      }
+    }
+  } finally {
+    await db.destroy();
+  }
+  const devices = patients.flatMap((p) => [...p.devices.values()]);
+
+  // ------------------------------------------------------------ progress
+  let valid = 0;
+  const totals = () => {
+    const t = { published: 0, acked: 0, rejections: 0, connected: 0 };
+    for (const d of devices) {
+      t.published += d.stats.readingsPublished;
+      t.acked += d.stats.readingsAcked;
+      t.rejections += d.rejectionsReceived;
+      if (d.isConnected) t.connected++;
+    }
+    return t;
+  };
+  let last = totals();
+  let lastAt = Date.now();
+  const progress =
+    options.progress === false
+      ? undefined
+      : setInterval(() => {
+          const now = Date.now();
+          const t = totals();
+          const dt = Math.max(1, now - lastAt) / 1000;
+          io.err(
+            `simulate: ${((now - started) / 1000).toFixed(0)} s, devices ${t.connected}/${devices.length} connected, ` +
+              `sent ${Math.round((t.published - last.published) / dt)}/s, acked ${Math.round((t.acked - last.acked) / dt)}/s, ` +
+              `rejections ${t.rejections - last.rejections} (total: sent ${t.published}, acked ${t.acked}, rejections ${t.rejections})`,
+          );
+          last = t;
+          lastAt = now;
+        }, 1000);
+
+  const readingsOf = (p: Patient, start: number, end: number) =>
+    personaReadings(p.persona, { seed, patientId: p.modelId, timeZone, start, end, origin: windowStart });
+
+  const enqueue = (p: Patient, start: number, end: number) => {
+    for (const dr of readingsOf(p, start, end)) {
+      const suffix = dr.device.suffix;
+      const device = p.devices.get(suffix)!;
+      if (dr.readings.length === 0) continue;
+      const plan = planMessages(device.id, dr.readings as ProtocolReading[], {
+        rates,
+        rng: rng.fork(device.id, start),
+        batchSize,
+        now: Date.now,
+        counts,
+        latestFirst: !live,
+      });
+      valid += plan.valid;
+      device.enqueue(plan.messages);
+    }
+  };
+
+  try {
+    // ---------------------------------------------------------- connect
+    for (let i = 0; i < devices.length; i += CONNECT_CONCURRENCY) {
+      await Promise.all(devices.slice(i, i + CONNECT_CONCURRENCY).map((d) => d.connect()));
+    }
+
+    // ---------------------------------------------------------- drive
+    if (!live) {
+      for (const p of patients) enqueue(p, windowStart, windowEnd);
+    } else {
+      let simulated = windowStart;
+      const wallStart = Date.now();
+      for (;;) {
+        const elapsed = Math.min(Date.now() - wallStart, durationS * 1000);
+        const until = Math.min(windowEnd, windowStart + elapsed * speed);
+        if (until > simulated) {
+          for (const p of patients) enqueue(p, simulated, until);
+          simulated = until;
+        }
+        if (failure) throw failure;
+        if (elapsed >= durationS * 1000) break;
+        await new Promise((r) => setTimeout(r, LIVE_TICK_MS));
+      }
+    }
+    const drained = Promise.all(devices.map((d) => d.idle()));
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    let done = false;
+    void drained.then(() => (done = true));
+    while (!done && !failure && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (failure) throw failure;
+
+    // Rejection messages follow their PUBACK: give them a moment to arrive.
+    const expectedRejections = expectedRejectionCounts(counts);
+    const expectedTotal = Object.values(expectedRejections).reduce((a, b) => a + b, 0);
+    const rejectionDeadline = Date.now() + REJECTION_WAIT_MS;
+    while (totals().rejections < expectedTotal && Date.now() < rejectionDeadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    if (progress) clearInterval(progress);
+    await Promise.all(devices.map((d) => d.stop()));
+  }
+
+  const stat = (k: keyof SimulatedDevice['stats']) => devices.reduce((a, d) => a + (d.stats[k] as number), 0);
+  const rejectionsReceived = devices.reduce<Record<string, number>>((a, d) => sum(a, d.stats.rejections), {});
+  const expectedRejections = expectedRejectionCounts(counts);
+  const allAcked = devices.every((d) => d.pending === 0);
+  const summary: SimulateSummary = {
+    mode: live ? 'live' : 'backfill',
+    seed,
+    prefix,
+    personas: personas.map((p) => personaName(p.key)),
+    patients: patients.map((p) => p.id),
+    devices: devices.length,
+    window: { start: new Date(windowStart).toISOString(), end: new Date(windowEnd).toISOString() },
+    ...(live ? { speed, durationS } : {}),
+    elapsedMs: Date.now() - started,
+    messages: { published: stat('messagesPublished'), acked: stat('messagesAcked'), resent: stat('messagesResent') },
+    readings: { published: stat('readingsPublished'), acked: stat('readingsAcked'), resent: stat('readingsResent') },
+    reconnects: stat('reconnects'),
+    faults: counts,
+    expected: { stored: valid, duplicates: counts.duplicate.count, rejections: expectedRejections },
+    rejectionsReceived,
+    ok: allAcked && sameCounts(rejectionsReceived, expectedRejections),
+  };
+  for (const line of formatSummary(summary)) io.out(line);
+  if (options.json) io.out(JSON.stringify(summary));
+  return summary;
+}
+
+function expectedRejectionCounts(counts: FaultCounts): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [kind, reason] of Object.entries(FAULT_REASON)) {
+    const n = counts[kind as keyof typeof FAULT_REASON].count;
+    if (n > 0) out[reason] = (out[reason] ?? 0) + n;
+  }
+  return out;
+}
+
+function sameCounts(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].every((k) => (a[k] ?? 0) === (b[k] ?? 0));
+}
+
+function formatSummary(s: SimulateSummary): string[] {
+  const rows: [string, string][] = [
+    ['mode', s.mode + (s.mode === 'live' ? ` (×${s.speed}, ${s.durationS} s)` : '')],
+    ['window', `${s.window.start} → ${s.window.end}`],
+    ['personas', s.personas.join(', ')],
+    ['patients / devices', `${s.patients.length} / ${s.devices}`],
+    ['readings published', String(s.readings.published)],
+    ['readings acked', String(s.readings.acked)],
+    ['readings resent', String(s.readings.resent)],
+    ['reconnects', String(s.reconnects)],
+    ['expected stored', String(s.expected.stored)],
+    ['expected duplicates', String(s.expected.duplicates)],
+  ];
+  for (const k of FAULT_KINDS) {
+    if (s.faults[k].count > 0) rows.push([`fault ${k}`, String(s.faults[k].count)]);
+  }
+  const reasons = new Set([...Object.keys(s.expected.rejections), ...Object.keys(s.rejectionsReceived)]);
+  for (const r of [...reasons].sort()) {
+    rows.push([
+      `rejections ${r}`,
+      `${s.rejectionsReceived[r] ?? 0} received / ${s.expected.rejections[r] ?? 0} expected`,
+    ]);
+  }
+  rows.push(['elapsed', `${(s.elapsedMs / 1000).toFixed(1)} s`]);
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return [`vitalink simulate${s.ok ? '' : ' — INCOMPLETE'}`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)];
+}

@@ -1,0 +1,213 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSimulateArgs, runSimulate, type SimulateSummary } from '../../simulators/fleet/simulate.ts';
+import { PERSONAS } from '../../simulators/personas/index.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+
+let database: TestDatabase;
+let service: TestApp;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  service = await startTestApp(database, {
+    VITALINK_AGGREGATION_INTERVAL_MS: '100',
+    VITALINK_READING_MAX_AGE_DAYS: '90',
+  });
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await database?.drop();
+});
+
+async function simulate(args: string[]): Promise<{ summary: SimulateSummary; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const options = parseSimulateArgs(['--url', `mqtt://127.0.0.1:${service.ports.mqtt}`, '--json', ...args]);
+  const summary = await runSimulate(
+    { ...options, databaseUrl: database.url },
+    { out: (l) => out.push(l), err: (l) => err.push(l) },
+  );
+  // The JSON summary is the last line of stdout.
+  expect(JSON.parse(out.at(-1)!)).toEqual(JSON.parse(JSON.stringify(summary)));
+  return { summary, out, err };
+}
+
+async function count(sql: string, values: unknown[]): Promise<number> {
+  const { rows } = await database.query<{ n: string }>(sql, values);
+  return Number(rows[0].n);
+}
+
+const storedReadings = (prefix: string) =>
+  count(`SELECT count(*) AS n FROM readings WHERE device_id LIKE $1`, [`${prefix}-%`]);
+
+async function rejectionsByReason(prefix: string): Promise<Record<string, number>> {
+  const { rows } = await database.query<{ reason: string; n: string }>(
+    `SELECT reason, count(*) AS n FROM rejections WHERE device_id LIKE $1 GROUP BY reason`,
+    [`${prefix}-%`],
+  );
+  return Object.fromEntries(rows.map((r) => [r.reason, Number(r.n)]));
+}
+
+async function rejectedIds(prefix: string, reason: string): Promise<string[]> {
+  const { rows } = await database.query<{ device_id: string; reading_id: string }>(
+    `SELECT device_id, reading_id FROM rejections WHERE device_id LIKE $1 AND reason = $2`,
+    [`${prefix}-%`, reason],
+  );
+  return rows.map((r) => `${r.device_id}/${r.reading_id}`).sort();
+}
+
+const ids = (readings: { deviceId: string; id: string }[]) => readings.map((r) => `${r.deviceId}/${r.id}`).sort();
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until the aggregation job has nothing left to do for these patients. */
+async function aggregationSettled(patients: string[]): Promise<void> {
+  await waitFor(
+    async () =>
+      (await count(`SELECT count(*) AS n FROM aggregation_dirty WHERE patient_id = ANY($1)`, [patients])) === 0 &&
+      (await count(`SELECT count(*) AS n FROM indicators_dirty WHERE patient_id = ANY($1)`, [patients])) === 0,
+    30_000,
+    'aggregation to settle',
+  );
+}
+
+async function alertRules(patientId: string): Promise<string[]> {
+  const { rows } = await database.query<{ rule: string }>(
+    `SELECT DISTINCT rule FROM alerts WHERE patient_id = $1 AND status = 'open' ORDER BY rule`,
+    [patientId],
+  );
+  return rows.map((r) => r.rule);
+}
+
+function expectComplete(summary: SimulateSummary): void {
+  expect(summary.ok).toBe(true);
+  expect(summary.readings.acked).toBe(summary.readings.published);
+  expect(summary.messages.acked).toBe(summary.messages.published);
+}
+
+describe('vitalink simulate, backfill', () => {
+  it('uploads 14 days of a heart-failure patient; every reading is stored and only weight_gain opens', async () => {
+    const { summary, out } = await simulate(['--days', '14', '--persona', 'heart-failure', '--seed', '7']);
+    expectComplete(summary);
+    expect(summary.mode).toBe('backfill');
+    expect(summary.patients).toHaveLength(1);
+    expect(summary.readings.acked).toBeGreaterThan(14 * 500);
+    expect(summary.expected.stored).toBe(summary.readings.acked);
+    expect(out.some((l) => l.includes('readings acked'))).toBe(true);
+    expect(await storedReadings(summary.prefix)).toBe(summary.readings.acked);
+    expect(await rejectionsByReason(summary.prefix)).toEqual({});
+    const [patient] = summary.patients;
+    await waitFor(async () => (await alertRules(patient)).includes('weight_gain'), 30_000, 'the weight_gain alert');
+    await aggregationSettled([patient]);
+    expect(await alertRules(patient)).toEqual(['weight_gain']);
+  });
+
+  it('uploads 14 days of every other persona; each raises exactly its expected alerts', async () => {
+    const others = PERSONAS.filter((p) => p.key !== 'heart_failure');
+    const names = others.map((p) => p.key.replace(/_/g, '-'));
+    const { summary } = await simulate(['--days', '14', '--persona', names.join(','), '--seed', '7']);
+    expectComplete(summary);
+    expect(await storedReadings(summary.prefix)).toBe(summary.readings.acked);
+    expect(await rejectionsByReason(summary.prefix)).toEqual({});
+    await aggregationSettled(summary.patients);
+    // Alerts may still be opening in the run that cleaned the last dirty mark: settle twice.
+    await new Promise((r) => setTimeout(r, 500));
+    await aggregationSettled(summary.patients);
+    for (const [i, persona] of others.entries()) {
+      expect(await alertRules(summary.patients[i]), persona.key).toEqual([...persona.expectedAlerts].sort());
+    }
+  });
+});
+
+describe('vitalink simulate, live', () => {
+  it('runs accelerated time over a window ending at the start of the run, every reading acknowledged', async () => {
+    const { summary, err } = await simulate(['--speed', '3600', '--duration', '2.5', '--persona', 'copd']);
+    expectComplete(summary);
+    expect(summary.mode).toBe('live');
+    expect(Date.parse(summary.window.end) - Date.parse(summary.window.start)).toBe(2.5 * 3600 * 1000);
+    expect(summary.readings.acked).toBeGreaterThan(0);
+    expect(await storedReadings(summary.prefix)).toBe(summary.readings.acked);
+    expect(err.some((l) => /devices \d+\/3 connected/.test(l))).toBe(true);
+  });
+});
+
+describe('vitalink simulate, faults', () => {
+  const small = ['--days', '1', '--persona', 'heart-failure', '--batch-size', '50', '--seed', '3'];
+
+  it.each([
+    ['--fault-wrong-unit', 'wrongUnit', 'unit'],
+    ['--fault-out-of-range', 'outOfRange', 'out_of_range'],
+    ['--fault-future', 'future', 'future'],
+    ['--fault-conflict', 'conflict', 'conflict'],
+  ] as const)('%s: the service records exactly the announced rejections', async (flag, kind, reason) => {
+    const { summary } = await simulate([...small, flag, '0.2']);
+    expectComplete(summary);
+    const injected = summary.faults[kind];
+    expect(injected.count).toBeGreaterThan(10);
+    expect(summary.expected.rejections).toEqual({ [reason]: injected.count });
+    expect(await rejectionsByReason(summary.prefix)).toEqual({ [reason]: injected.count });
+    expect(await rejectedIds(summary.prefix, reason)).toEqual(ids(injected.readings));
+    expect(summary.rejectionsReceived).toEqual({ [reason]: injected.count });
+    expect(await storedReadings(summary.prefix)).toBe(summary.expected.stored);
+  });
+
+  it('--fault-malformed-json 1: one invalid_json rejection per malformed message', async () => {
+    const { summary } = await simulate([...small, '--fault-malformed-json', '1']);
+    expectComplete(summary);
+    expect(summary.faults.malformedJson.count).toBe(summary.messages.published / 2);
+    expect(await rejectionsByReason(summary.prefix)).toEqual({ invalid_json: summary.faults.malformedJson.count });
+    expect(await storedReadings(summary.prefix)).toBe(summary.expected.stored);
+    expect(summary.expected.stored).toBe(summary.readings.acked);
+  });
+
+  it('--fault-duplicate 0.2: duplicates are acknowledged, not stored twice, not rejected', async () => {
+    const { summary } = await simulate([...small, '--fault-duplicate', '0.2']);
+    expectComplete(summary);
+    expect(summary.faults.duplicate.count).toBeGreaterThan(10);
+    expect(summary.readings.acked).toBe(summary.expected.stored + summary.faults.duplicate.count);
+    expect(await storedReadings(summary.prefix)).toBe(summary.expected.stored);
+    expect(await rejectionsByReason(summary.prefix)).toEqual({});
+  });
+
+  it('--fault-out-of-order 0.2: late readings are stored', async () => {
+    const { summary } = await simulate([...small, '--fault-out-of-order', '0.2']);
+    expectComplete(summary);
+    expect(summary.faults.outOfOrder.count).toBeGreaterThan(10);
+    expect(await storedReadings(summary.prefix)).toBe(summary.readings.acked);
+    const late = ids(summary.faults.outOfOrder.readings);
+    const { rows } = await database.query<{ k: string }>(
+      `SELECT device_id || '/' || reading_id AS k FROM readings WHERE device_id LIKE $1 AND device_id || '/' || reading_id = ANY($2)`,
+      [`${summary.prefix}-%`, late],
+    );
+    expect(rows.map((r) => r.k).sort()).toEqual(late);
+    expect(await rejectionsByReason(summary.prefix)).toEqual({});
+  });
+
+  it('--fault-reconnect 0.2: dropped connections, unacknowledged readings resent, nothing lost or doubled', async () => {
+    const { summary } = await simulate([...small, '--fault-reconnect', '0.2']);
+    expectComplete(summary);
+    expect(summary.faults.reconnect.count).toBeGreaterThan(2);
+    expect(summary.reconnects).toBe(summary.faults.reconnect.count);
+    expect(summary.messages.resent).toBeGreaterThanOrEqual(summary.faults.reconnect.count);
+    expect(await storedReadings(summary.prefix)).toBe(summary.readings.acked);
+    expect(summary.expected.stored).toBe(summary.readings.acked);
+    expect(await rejectionsByReason(summary.prefix)).toEqual({});
+  });
+});
+
+describe('parseSimulateArgs', () => {
+  it('requires --url and checks fault rates', () => {
+    expect(() => parseSimulateArgs([])).toThrow(/--url/);
+    expect(() => parseSimulateArgs(['--url', 'mqtt://x:1', '--fault-future', '2'])).toThrow(/0\.\.1/);
+    const o = parseSimulateArgs(['--url', 'mqtt://x:1', '--fault-malformed-json', '0.5', '--persona', 'copd']);
+    expect(o.faults).toEqual({ malformedJson: 0.5 });
+    expect(o.personas).toEqual(['copd']);
+  });
+});
