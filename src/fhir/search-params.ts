@@ -1,3 +1,4 @@
+import { parseRfc3339 } from '../domain/timestamp.ts';
 /**
  * The search parameters of GET /fhir/Observation (FHIR R4 search,
  * https://hl7.org/fhir/R4/search.html): `patient`, `code` (token), `date`
@@ -88,7 +89,8 @@ export function parseDate(raw: string): DateBound {
   value = value.replace(/ (\d{2}:\d{2})$/, '+$1');
   const m = DATE_TIME.exec(value);
   const lo = m ? Date.parse(value) : NaN;
-  if (!m || Number.isNaN(lo) || Number(m[2]) > 12 || Number(m[3]) > 31 || Number(m[4]) > 23) {
+  // parseRfc3339 refuses impossible dates (31 February) that Date.parse would roll over.
+  if (!m || Number.isNaN(lo) || parseRfc3339(value) === undefined) {
     throw new AppError(
       'bad_request',
       `date: "${raw}" is not a prefix (eq, ge, gt, le, lt) and an RFC 3339 date-time such as ge2024-05-01T00:00:00Z`,

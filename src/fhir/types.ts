@@ -74,7 +74,8 @@ export interface SearchsetBundle {
   id: string;
   meta: { lastUpdated: string };
   type: 'searchset';
-  total: number;
+  /** On the first page only. */
+  total?: number;
   link: BundleLink[];
   entry: BundleEntry[];
 }

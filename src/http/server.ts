@@ -90,6 +90,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
           ),
         );
     }
+    if (error.statusCode === 413) return reply.status(413).send(errorBody('payload_too_large', error.message));
+    if (error.statusCode === 415) return reply.status(415).send(errorBody('unsupported_media_type', error.message));
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.status(400).send(errorBody('bad_request', error.message));
     }

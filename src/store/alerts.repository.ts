@@ -70,6 +70,14 @@ export async function findAlert(db: Db, id: string): Promise<StoredAlert | undef
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
+/** Alerts by id, in the order of `ids` (one query). */
+export async function findAlerts(db: Db, ids: string[]): Promise<StoredAlert[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await sql<AlertRow>`SELECT * FROM alerts WHERE id = ANY(${ids}::int8[])`.execute(db);
+  const byId = new Map(rows.map((r) => [r.id, toStored(r)]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
 export type AlertEvent = 'opened' | 'updated' | 'condition_cleared' | 'acknowledged' | 'resolved';
 
 export async function insertAlert(

@@ -179,6 +179,15 @@ describe('readings and series over HTTP', () => {
       'querystring.type',
     ]);
     expect((await get('/patients/p-api-1/readings?cursor=garbage')).status).toBe(400);
+    const forged = Buffer.from(JSON.stringify([1, 'a\u0000', 'b'])).toString('base64url');
+    expect((await get(`/patients/p-api-1/readings?cursor=${forged}`)).status).toBe(400);
+    const big = await fetch(`${base()}/patients`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${clinician}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'x', displayName: 'y'.repeat(2 * 1024 * 1024) }),
+    });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as any).error.code).toBe('payload_too_large');
     const { rows } = await database.query(
       `SELECT DISTINCT action FROM audit_log WHERE patient_id = 'p-api-1' AND role = 'clinician' ORDER BY action`,
     );

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { acknowledgeAlert } from '../../admin/alerts.ts';
 import { AppError } from '../../errors.ts';
-import { findAlert, type StoredAlert } from '../../store/alerts.repository.ts';
+import { findAlert, findAlerts, type StoredAlert } from '../../store/alerts.repository.ts';
 import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
 import { alert, errorBody, idParam, iso, page } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
@@ -59,11 +59,7 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
         q = q.where('id', '<', after);
       }
       const ids = (await q.execute()).map((r) => r.id);
-      const alerts: StoredAlert[] = [];
-      for (const id of ids.slice(0, limit)) {
-        const found = await findAlert(db, id);
-        if (found) alerts.push(found);
-      }
+      const alerts = await findAlerts(db, ids.slice(0, limit));
       // A clinician who asked about a patient read that patient's alerts, even if there were none.
       const read = new Set(alerts.map((a) => a.patientId));
       if (patient !== undefined) read.add(patient);

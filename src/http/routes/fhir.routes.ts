@@ -38,12 +38,14 @@ import { FHIR_JSON, type Observation, type SearchsetBundle } from '../../fhir/ty
 import { findPatient } from '../../store/patients.repository.ts';
 import { readingsPage } from '../../store/readings-page.ts';
 import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
+import { READING_ID_PATTERN } from '../../ingest/payload.schema.ts';
+import { idParam } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
 /** Where a page ended: after a CGM summary (its code), or after a reading (at in µs, device, reading id). */
 const cursorSchema = z.union([
-  z.tuple([z.literal('i'), z.string()]),
-  z.tuple([z.literal('r'), z.number().int(), z.string(), z.string()]),
+  z.tuple([z.literal('i'), z.string().regex(/^[a-z0-9-]{1,64}$/)]),
+  z.tuple([z.literal('r'), z.number().int(), idParam, z.string().regex(READING_ID_PATTERN)]),
 ]);
 type Cursor = z.infer<typeof cursorSchema>;
 
@@ -170,12 +172,19 @@ export function fhirRoutes(deps: RouteDeps) {
           dates.map(dateCondition),
           sql` `,
         )}`;
+        // The total is counted on the first page only (Bundle.total is optional): counting on
+        // every page would scan all the patient's matching readings each time.
         const readingCount =
           types.length === 0
             ? 0
-            : Number(
-                (await sql<{ n: string }>`SELECT count(*) AS n FROM readings ${where}`.execute(db)).rows[0]?.n ?? 0,
-              );
+            : cursor === undefined
+              ? Number(
+                  (await sql<{ n: string }>`SELECT count(*) AS n FROM readings ${where}`.execute(db)).rows[0]?.n ?? 0,
+                )
+              : (await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM readings ${where}) AS any`.execute(db))
+                    .rows[0]?.any
+                ? 1
+                : 0;
 
         const entries: Observation[] = [];
         let next: Cursor | undefined;
@@ -223,7 +232,7 @@ export function fhirRoutes(deps: RouteDeps) {
           id: randomUUID(),
           meta: { lastUpdated: deps.now().toISOString() },
           type: 'searchset',
-          total: summaries.length + readingCount,
+          ...(cursor === undefined ? { total: summaries.length + readingCount } : {}),
           link: links,
           entry: entries.map((resource) => ({
             fullUrl: `${base}/fhir/Observation/${resource.id}`,

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Principal } from '../../admin/tokens.ts';
 import { READING_TYPES } from '../../domain/reading-types.ts';
+import { READING_ID_PATTERN } from '../../ingest/payload.schema.ts';
 import { AppError } from '../../errors.ts';
 import { findPatient } from '../../store/patients.repository.ts';
 import { readingsPage } from '../../store/readings-page.ts';
@@ -52,7 +53,7 @@ interface BucketRow {
 }
 
 /** The position of the last item of a page: readings sort by (at, device, id), newest first. */
-const readingCursor = z.tuple([z.number().int(), z.string(), z.string()]);
+const readingCursor = z.tuple([z.number().int(), idParam, z.string().regex(READING_ID_PATTERN)]);
 
 async function visiblePatient(deps: RouteDeps, principal: Principal, id: string) {
   assertPatientVisible(principal, id);
