@@ -190,9 +190,11 @@ describe('vitalink simulate, faults', () => {
     expect(await rejectionsByReason(summary.prefix)).toEqual({});
   });
 
-  it('--fault-reconnect 0.2: dropped connections, unacknowledged readings resent, nothing lost or doubled', async () => {
-    const { summary } = await simulate([...small, '--fault-reconnect', '0.2']);
+  it('--fault-reconnect 0.5: dropped connections, unacknowledged readings resent, nothing lost or doubled', async () => {
+    // Seven days and a high rate: how many messages one day holds depends on the time of day.
+    const { summary } = await simulate([...small, '--days', '7', '--fault-reconnect', '0.5']);
     expectComplete(summary);
+    expect(summary.messages.published).toBeGreaterThan(20);
     expect(summary.faults.reconnect.count).toBeGreaterThan(2);
     expect(summary.reconnects).toBe(summary.faults.reconnect.count);
     expect(summary.messages.resent).toBeGreaterThanOrEqual(summary.faults.reconnect.count);
