@@ -138,35 +138,47 @@ describe('aggregation from dirty days', () => {
 
   it('puts readings in the right patient-local day and hour on the DST days of Europe/Paris', async () => {
     const client = await device('scale-dst-1', 'p-dst');
-    const year = new Date().getUTCFullYear();
-    // 29 March: 23 hours (02:00 → 03:00). 25 October: 25 hours (03:00 → 02:00).
-    const spring = `${year}-03-29`;
-    const autumn = `${year}-10-25`;
+    // Europe/Paris changes clock on the last Sunday of March (a 23-hour day: 02:00 → 03:00)
+    // and of October (a 25-hour day: 03:00 → 02:00). The most recent past ones are used.
+    const lastSunday = (y: number, month: number) => {
+      const d = new Date(Date.UTC(y, month + 1, 0));
+      d.setUTCDate(d.getUTCDate() - d.getUTCDay());
+      return d.toISOString().slice(0, 10);
+    };
+    const mostRecent = (month: number) => {
+      const y = new Date().getUTCFullYear();
+      const thisYear = lastSunday(y, month);
+      return Date.parse(`${thisYear}T12:00:00Z`) < Date.now() - DAY ? thisYear : lastSunday(y - 1, month);
+    };
+    const shift = (day: string, days: number) =>
+      new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
+    const spring = mostRecent(2);
+    const autumn = mostRecent(9);
     const w = (id: string, at: string, value: number): Reading => ({ id, type: 'heart_rate', at, value, unit: '/min' });
     const inRange = (iso: string) => Date.parse(iso) > Date.now() - 399 * DAY && Date.parse(iso) < Date.now();
     const readings = [
-      w('s0', `${year}-03-28T23:59:00+01:00`, 60), // day before
-      w('s1', `${year}-03-29T00:00:00+01:00`, 61), // first minute of the short day
-      w('s2', `${year}-03-29T01:59:00+01:00`, 62),
-      w('s3', `${year}-03-29T03:00:00+02:00`, 63), // right after the jump
-      w('s4', `${year}-03-29T23:59:00+02:00`, 64), // last minute of the short day
-      w('s5', `${year}-03-30T00:00:00+02:00`, 65), // next day
-      w('a1', `${year}-10-25T02:30:00+02:00`, 70), // 02:30 the first time
-      w('a2', `${year}-10-25T02:30:00+01:00`, 71), // 02:30 again, an hour later
-      w('a3', `${year}-10-25T23:59:00+01:00`, 72),
-      w('a4', `${year}-10-24T23:59:00+02:00`, 73), // day before
+      w('s0', `${shift(spring, -1)}T23:59:00+01:00`, 60), // day before
+      w('s1', `${spring}T00:00:00+01:00`, 61), // first minute of the short day
+      w('s2', `${spring}T01:59:00+01:00`, 62),
+      w('s3', `${spring}T03:00:00+02:00`, 63), // right after the jump
+      w('s4', `${spring}T23:59:00+02:00`, 64), // last minute of the short day
+      w('s5', `${shift(spring, 1)}T00:00:00+02:00`, 65), // next day
+      w('a1', `${autumn}T02:30:00+02:00`, 70), // 02:30 the first time
+      w('a2', `${autumn}T02:30:00+01:00`, 71), // 02:30 again, an hour later
+      w('a3', `${autumn}T23:59:00+01:00`, 72),
+      w('a4', `${shift(autumn, -1)}T23:59:00+02:00`, 73), // day before
     ].filter((r) => inRange(r.at as string));
-    expect(readings.length).toBeGreaterThanOrEqual(4); // the autumn day at least is within 400 days
+    expect(readings.length).toBe(10); // both days are within the last 400 days
     await publish(client, 'scale-dst-1', readings);
     await settled();
     const days = Object.fromEntries((await daily('p-dst', 'heart_rate')).map((r) => [r.day, r]));
-    if (readings.some((r) => r.id === 's1')) {
+    {
       expect(days[spring]).toMatchObject({ count: 4, min: 61, max: 64 });
-      expect(days[`${year}-03-28`]).toMatchObject({ count: 1 });
-      expect(days[`${year}-03-30`]).toMatchObject({ count: 1 });
+      expect(days[shift(spring, -1)]).toMatchObject({ count: 1 });
+      expect(days[shift(spring, 1)]).toMatchObject({ count: 1 });
     }
     expect(days[autumn]).toMatchObject({ count: 3, min: 70, max: 72 });
-    expect(days[`${year}-10-24`]).toMatchObject({ count: 1, min: 73 });
+    expect(days[shift(autumn, -1)]).toMatchObject({ count: 1, min: 73 });
     // The repeated hour 02:00 is two hours, not one.
     const { rows } = await database.query(
       `SELECT hour_start, count FROM rollups_hourly WHERE patient_id = 'p-dst' AND type = 'heart_rate'

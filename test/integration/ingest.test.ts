@@ -27,7 +27,9 @@ const topic = `v1/devices/${DEVICE}/readings`;
 
 describe('ingestion', () => {
   it('stores one reading with its LOINC code and stored unit, attributed to the assigned patient', async () => {
-    const at = '2026-11-20T08:15:00+01:00';
+    // Two days ago at 08:15 in +01:00, written with its offset as a device would.
+    const day = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
+    const at = `${day}T08:15:00+01:00`;
     await device.publishAsync(topic, JSON.stringify(heartRate('one-1', 72, at)), { qos: 1 });
     const { rows } = await database.query(
       `SELECT patient_id, device_id, type, loinc, unit, value, sent_unit, sent_value, measured_at, received_at
@@ -44,7 +46,7 @@ describe('ingestion', () => {
       sent_unit: '/min',
       sent_value: 72,
     });
-    expect((rows[0].measured_at as Date).toISOString()).toBe('2026-11-20T07:15:00.000Z');
+    expect((rows[0].measured_at as Date).toISOString()).toBe(`${day}T07:15:00.000Z`);
   });
 
   it('stores a batch of 1000 readings once each, converted to the stored unit', async () => {
