@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Aedes } from 'aedes';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectClient } from '../mqtt-connect.ts';
 
 /**
  * The MQTT side of `vitalink bench`: closed-loop QoS 1 publishers, and the figure
@@ -101,33 +102,8 @@ function checkPositive(name: string, value: number, integer: boolean): void {
   }
 }
 
-/** Resolves on CONNACK; rejects on error or close before it (mqtt.js' connectAsync can hang on the latter). */
 function connect(url: string, options: IClientOptions): Promise<MqttClient> {
-  const client = mqtt.connect(url, {
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 5_000,
-    clean: true,
-    ...options,
-  });
-  return new Promise((resolve, reject) => {
-    const fail = (error: Error) => {
-      client.removeListener('connect', ok);
-      client.removeListener('error', fail);
-      client.removeListener('close', closed);
-      client.end(true);
-      reject(error);
-    };
-    const ok = () => {
-      client.removeListener('error', fail);
-      client.removeListener('close', closed);
-      resolve(client);
-    };
-    const closed = () => fail(new Error(`connection to ${url} closed before CONNACK`));
-    client.once('connect', ok);
-    client.once('error', fail);
-    client.once('close', closed);
-  });
+  return connectClient(url, { connectTimeout: 5_000, ...options });
 }
 
 /**

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectClient } from '../mqtt-connect.ts';
 import pg from 'pg';
 import { addDevice, addPatient } from '../../src/admin/provisioning.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -263,34 +264,7 @@ function sampleRss(pid: number, everyMs = 200): { stop(): Promise<number> } {
 
 // ---------------------------------------------------------------- MQTT clients
 
-/** Resolves on CONNACK; rejects on error or close before it. */
-function connect(url: string, options: IClientOptions): Promise<MqttClient> {
-  const client = mqtt.connect(url, {
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    clean: true,
-    ...options,
-  });
-  return new Promise((resolve, reject) => {
-    const fail = (error: Error) => {
-      client.removeListener('connect', ok);
-      client.removeListener('error', fail);
-      client.removeListener('close', closed);
-      client.end(true);
-      reject(error);
-    };
-    const ok = () => {
-      client.removeListener('error', fail);
-      client.removeListener('close', closed);
-      resolve(client);
-    };
-    const closed = () => fail(new Error(`connection to ${url} closed before CONNACK`));
-    client.once('connect', ok);
-    client.once('error', fail);
-    client.once('close', closed);
-  });
-}
+const connect = connectClient;
 
 async function connectAll(url: string, credentials: readonly { id: string; secret: string }[]): Promise<MqttClient[]> {
   const clients: MqttClient[] = [];

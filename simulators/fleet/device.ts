@@ -4,7 +4,8 @@
  * device-protocol.md, it keeps every message until its PUBACK and resends those
  * still unacknowledged after a reconnect; it listens on its rejections topic.
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
+import { connectClient } from '../mqtt-connect.ts';
 import type { PlannedMessage } from './faults.ts';
 
 export interface DeviceStats {
@@ -178,33 +179,7 @@ export class SimulatedDevice {
   }
 }
 
-/** Resolves on CONNACK; rejects on error or close before it. */
+/** Connects a device with its credentials (client id = username = device id). */
 export function openClient(url: string, id: string, secret: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, {
-    protocolVersion: 4,
-    reconnectPeriod: 0,
-    connectTimeout: 10_000,
-    clean: true,
-    clientId: id,
-    username: id,
-    password: secret,
-  });
-  return new Promise((resolve, reject) => {
-    const fail = (error: Error) => {
-      client.removeListener('connect', ok);
-      client.removeListener('error', fail);
-      client.removeListener('close', closed);
-      client.end(true);
-      reject(error);
-    };
-    const ok = () => {
-      client.removeListener('error', fail);
-      client.removeListener('close', closed);
-      resolve(client);
-    };
-    const closed = () => fail(new Error(`connection of ${id} to ${url} closed before CONNACK`));
-    client.once('connect', ok);
-    client.once('error', fail);
-    client.once('close', closed);
-  });
+  return connectClient(url, { clientId: id, username: id, password: secret });
 }

@@ -1,4 +1,5 @@
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import { connectClient } from '../../simulators/mqtt-connect.ts';
 
 export interface Reading {
   id: string;
@@ -29,31 +30,12 @@ export function connectDevice(
   secret: string,
   options: IClientOptions = {},
 ): Promise<MqttClient> {
-  const client = mqtt.connect(url, {
+  return connectClient(url, {
     clientId: deviceId,
     username: deviceId,
     password: secret,
-    protocolVersion: 4,
-    reconnectPeriod: 0,
     connectTimeout: 5_000,
     ...options,
-  });
-  // mqtt.js' connectAsync never settles when the attempt ends with 'close' and no 'error'.
-  return new Promise((resolve, reject) => {
-    const fail = (error: Error) => {
-      client.removeListener('connect', ok);
-      client.end(true);
-      reject(error);
-    };
-    const ok = () => {
-      client.removeListener('error', fail);
-      client.removeListener('close', closed);
-      resolve(client);
-    };
-    const closed = () => fail(new Error('connection closed before CONNACK'));
-    client.once('connect', ok);
-    client.once('error', fail);
-    client.once('close', closed);
   });
 }
 
