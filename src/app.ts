@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Aggregator } from './aggregation/aggregator.ts';
 import { Batcher } from './batch/batcher.ts';
-import type { PendingMessage } from './batch/pending-message.ts';
+import { messageRows, type PendingMessage } from './batch/pending-message.ts';
 import { cleanDetail, rawReading } from './ingest/decode.ts';
 import type { Rejection } from './ingest/reading.ts';
 import { Broker, type ListeningPorts } from './broker/broker.ts';
@@ -97,7 +97,7 @@ export function createApp(config: Config, log: Logger): App {
       log: batchLog,
       onCommitted: (messages, _outcomes, seconds) => {
         let rows = 0;
-        for (const m of messages) rows += Math.max(1, m.readings.length + m.rejections.length);
+        for (const m of messages) rows += messageRows(m);
         metrics.batchSize.observe(rows);
         metrics.commitSeconds.observe(seconds);
         metrics.ingestion.recordBatch(rows, seconds);

@@ -2,6 +2,7 @@
  * Patient-local time for the simulators, with Intl only (no clock): local hour of
  * day, local calendar days, and the instants of local wall-clock times, DST included.
  */
+import { wallClockMs } from '../../src/domain/indicators/local-day.ts';
 import { createRng, deriveSeed, type Seed } from './random.ts';
 
 export const SECOND = 1000;
@@ -9,33 +10,9 @@ export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The local wall-clock time of `at` as if it were UTC, epoch ms (seconds precision). */
+/** The local wall-clock time of `at` read as if it were UTC, epoch ms. */
 function wallClock(at: number, timeZone: string): number {
-  const p: Record<string, number> = {};
-  for (const part of formatter(timeZone).formatToParts(at)) {
-    if (part.type !== 'literal') p[part.type] = Number(part.value);
-  }
-  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) + (((at % SECOND) + SECOND) % SECOND);
+  return wallClockMs(at, timeZone);
 }
 
 /** Offset of the time zone from UTC at `at`, ms (e.g. 3 600 000 for Paris in winter). */

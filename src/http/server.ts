@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -10,7 +9,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { AppError } from '../errors.ts';
-import { authenticateRequest } from './auth.ts';
+import { authenticateRequest, sameSecret } from './auth.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Db } from '../store/database.ts';
@@ -41,13 +40,6 @@ function errorBody(code: string, message: string, issues?: { path: string; messa
 
 function isLoopback(address: string | undefined): boolean {
   return address === '::1' || address === '::ffff:127.0.0.1' || !!address?.startsWith('127.');
-}
-
-/** Constant-time comparison of a presented credential with the expected one. */
-function sameSecret(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 /**

@@ -59,6 +59,12 @@ function utcMs(year: number, month: number, day: number, hour = 0, minute = 0, s
   return d.getTime();
 }
 
+/** The local wall-clock time of `at` in `timeZone`, read as if it were UTC (epoch ms, milliseconds kept). */
+export function wallClockMs(at: number, timeZone: string): number {
+  const w = wallClock(at, timeZone);
+  return utcMs(w.year, w.month, w.day, w.hour, w.minute, w.second) + (((at % 1000) + 1000) % 1000);
+}
+
 /** Offset of the zone at `at` (local wall clock − UTC), in ms, to the second. */
 function offsetMs(at: number, timeZone: string): number {
   const w = wallClock(at, timeZone);

@@ -6,6 +6,8 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { AppError } from '../../errors.ts';
 import type { Db } from '../../store/database.ts';
 import type { AuthDeps } from '../auth.ts';
 
@@ -30,4 +32,23 @@ export function encodeCursor(key: string): string {
 export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   return Buffer.from(cursor, 'base64url').toString('utf8');
+}
+
+/** A structured cursor (JSON inside the opaque string); 400 when it is not one this API issued. */
+export function decodeJsonCursor<T>(
+  cursor: string | undefined,
+  schema: z.ZodType<T>,
+  refusal = 'cursor is not one this API returned',
+): T | undefined {
+  const decoded = decodeCursor(cursor);
+  if (decoded === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(decoded);
+  } catch {
+    json = undefined;
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw new AppError('bad_request', refusal);
+  return parsed.data;
 }

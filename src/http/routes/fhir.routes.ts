@@ -40,7 +40,7 @@ import { readingsPage } from '../../store/readings-page.ts';
 import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
 import { READING_ID_PATTERN } from '../../ingest/payload.schema.ts';
 import { idParam } from '../schemas.ts';
-import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
+import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
 /** Where a page ended: after a CGM summary (its code), or after a reading (at in µs, device, reading id). */
 const cursorSchema = z.union([
@@ -50,17 +50,7 @@ const cursorSchema = z.union([
 type Cursor = z.infer<typeof cursorSchema>;
 
 function parseCursor(raw: string | undefined): Cursor | undefined {
-  const decoded = decodeCursor(raw);
-  if (decoded === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(decoded);
-  } catch {
-    json = undefined;
-  }
-  const parsed = cursorSchema.safeParse(json);
-  if (!parsed.success) throw new AppError('bad_request', '_cursor is not one this server returned');
-  return parsed.data;
+  return decodeJsonCursor(raw, cursorSchema, '_cursor is not one this server returned');
 }
 
 function sendFhir(reply: FastifyReply, status: number, body: unknown) {

@@ -8,7 +8,7 @@ import { findPatient } from '../../store/patients.repository.ts';
 import { readingsPage } from '../../store/readings-page.ts';
 import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, iso, page } from '../schemas.ts';
-import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
+import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody };
 const readingType = z.enum(READING_TYPES.map((t) => t.type) as [string, ...string[]]);
@@ -89,21 +89,7 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
       requireRole(principal, ['clinician']);
       const patient = await visiblePatient(deps, principal, request.params.id);
       const { type, from, to, limit, cursor } = request.query;
-      let after: z.infer<typeof readingCursor> | undefined;
-      const decoded = decodeCursor(cursor);
-      if (decoded !== undefined) {
-        const parsed = readingCursor.safeParse(
-          (() => {
-            try {
-              return JSON.parse(decoded);
-            } catch {
-              return undefined;
-            }
-          })(),
-        );
-        if (!parsed.success) throw new AppError('bad_request', 'cursor is not one this API returned');
-        after = parsed.data;
-      }
+      const after = decodeJsonCursor(cursor, readingCursor);
       const where = sql`WHERE patient_id = ${patient.id}
         ${type ? sql`AND type = ${type}` : sql``}
         ${from ? sql`AND measured_at >= ${new Date(from)}` : sql``}
