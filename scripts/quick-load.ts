@@ -63,12 +63,12 @@ const service = spawn(process.execPath, ['src/main.ts', 'serve'], {
   env: { ...process.env, DATABASE_URL: url.toString(), MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'info' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
-const port: number = await new Promise((resolve) => {
+const { port, httpPort } = await new Promise<{ port: number; httpPort: number }>((resolve) => {
   let buf = '';
   service.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
-    const m = /"ports":\{"mqtt":(\d+)/.exec(buf);
-    if (m) resolve(Number(m[1]));
+    const m = /"ports":\{"mqtt":(\d+).*?"http":(\d+)/.exec(buf);
+    if (m) resolve({ port: Number(m[1]), httpPort: Number(m[2]) });
   });
 });
 
@@ -90,7 +90,8 @@ const probeDone = (async () => {
       { qos: 1 },
     );
     const ackedAt = performance.now();
-    for (;;) {
+    // Gives up after 10 s (aggregation slowed down or switched off with VITALINK_AGGREGATION_INTERVAL_MS).
+    for (; performance.now() - ackedAt < 10_000;) {
       const { rows } = await check.query(
         `SELECT value FROM patient_indicators WHERE patient_id = 'load-probe' AND key = 'spo2_min'`,
       );
@@ -145,6 +146,16 @@ const elapsed = (performance.now() - started) / 1000;
 await probeDone;
 await probe.endAsync();
 for (const c of clients) await c.endAsync();
+// The service's own view of its batches: mean rows per commit and mean commit time.
+const metricsText = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metricsText)?.[1] ?? NaN);
+const batches = {
+  count: metric('vitalink_batch_rows_count'),
+  meanRows: Math.round(metric('vitalink_batch_rows_sum') / metric('vitalink_batch_rows_count')),
+  meanCommitMs: Number(
+    ((metric('vitalink_batch_commit_seconds_sum') / metric('vitalink_batch_commit_seconds_count')) * 1000).toFixed(1),
+  ),
+};
 service.kill('SIGTERM');
 await new Promise((r) => service.on('exit', r));
 
@@ -167,6 +178,7 @@ const result = {
   distinct: counted.rows[0].d,
   readingsPerSecond: Math.round(acked / elapsed),
   ackMs: { p50: pct(50), p95: pct(95), p99: pct(99) },
+  batches,
   indicatorFreshnessMs: {
     probes: freshness.length,
     p50: Math.round(freshness.sort((a, b) => a - b)[Math.floor(freshness.length / 2)] ?? NaN),

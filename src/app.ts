@@ -138,6 +138,7 @@ export function createApp(config: Config, log: Logger): App {
       log: log.child({ component: 'aggregation' }),
       metrics,
       intervalMs: config.aggregationIntervalMs,
+      maxBusyShare: config.aggregationMaxBusyShare,
       batchSize: 200,
       refreshEveryMs: 3_600_000,
       now: Date.now,

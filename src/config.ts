@@ -52,6 +52,10 @@ const envSchema = z
     VITALINK_MQTT_CONNECT_TIMEOUT_MS: positiveInt(10_000),
     VITALINK_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
     VITALINK_AGGREGATION_INTERVAL_MS: positiveInt(1_000),
+    VITALINK_AGGREGATION_MAX_BUSY_PCT: z.preprocess(
+      emptyAsUndefined,
+      z.coerce.number().int().min(1).max(100).default(25),
+    ),
   })
   .superRefine(
     (env, ctx) => {
@@ -101,6 +105,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Pause of the aggregation job between runs when it has nothing to do. */
   readonly aggregationIntervalMs: number;
+  /** Fraction of wall time the aggregation job may spend running (it pauses in proportion to its last run). */
+  readonly aggregationMaxBusyShare: number;
 }
 
 export class ConfigError extends Error {
@@ -151,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mqttConnectTimeoutMs: e.VITALINK_MQTT_CONNECT_TIMEOUT_MS,
     shutdownTimeoutMs: e.VITALINK_SHUTDOWN_TIMEOUT_MS,
     aggregationIntervalMs: e.VITALINK_AGGREGATION_INTERVAL_MS,
+    aggregationMaxBusyShare: e.VITALINK_AGGREGATION_MAX_BUSY_PCT / 100,
   };
   return deepFreeze(config);
 }

@@ -35,6 +35,13 @@ export interface AggregatorOptions {
   readonly batchSize: number;
   /** How often every recently active patient gets an indicator refresh (windows move with the clock). */
   readonly refreshEveryMs: number;
+  /**
+   * Fraction of wall time (0..1] the job may spend running, backlog or not: after a
+   * run of T ms it pauses at least T × (1 / share − 1). Ingestion comes first; under
+   * a flood indicators lag (vitalink_aggregation_lag_seconds says by how much)
+   * instead of the job taking the cores from the devices' commits. Default 1.
+   */
+  readonly maxBusyShare?: number;
   readonly now: () => number;
 }
 
@@ -57,6 +64,21 @@ function earliestDirtyDay(marks: { patientId: string; day: string }[], patientId
     earliest = Math.min(earliest, Date.parse(`${m.day}T00:00:00Z`) - DAY_MS);
   }
   return earliest;
+}
+
+/**
+ * When the job runs next: at once while a backlog remains, after `intervalMs`
+ * otherwise, and in either case not before a pause that keeps its share of wall
+ * time at or under `maxBusyShare` (a run of T ms is followed by T × (1/share − 1)).
+ */
+export function nextRunDelayMs(o: {
+  lastRunMs: number;
+  backlog: boolean;
+  intervalMs: number;
+  maxBusyShare: number;
+}): number {
+  const pause = o.lastRunMs * (1 / o.maxBusyShare - 1);
+  return o.backlog ? pause : Math.max(pause, o.intervalMs);
 }
 
 /**
@@ -182,6 +204,7 @@ export class Aggregator {
 
   async #loop(): Promise<void> {
     let busy = false;
+    const started = performance.now();
     try {
       const t = this.#o.now();
       if (t - this.#lastRefresh >= this.#o.refreshEveryMs) {
@@ -195,7 +218,13 @@ export class Aggregator {
     } catch (err) {
       this.#o.log.warn({ err }, 'aggregation run failed, will retry');
     }
-    // A full batch means more is waiting: go again at once.
-    this.#schedule(busy ? 0 : this.#o.intervalMs);
+    this.#schedule(
+      nextRunDelayMs({
+        lastRunMs: performance.now() - started,
+        backlog: busy,
+        intervalMs: this.#o.intervalMs,
+        maxBusyShare: this.#o.maxBusyShare ?? 1,
+      }),
+    );
   }
 }

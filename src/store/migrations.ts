@@ -4,6 +4,7 @@ import * as aggregation from '../../migrations/2026-11-22T1200-aggregation.ts';
 import * as alerts from '../../migrations/2026-11-22T1300-alerts.ts';
 import * as dirtyMarkVersion from '../../migrations/2026-11-22T1400-dirty-mark-version.ts';
 import * as apiTokens from '../../migrations/2026-11-22T1500-api-tokens.ts';
+import * as leanIngestIndexes from '../../migrations/2026-11-22T1600-lean-ingest-indexes.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-22T1300-alerts': alerts,
   '2026-11-22T1400-dirty-mark-version': dirtyMarkVersion,
   '2026-11-22T1500-api-tokens': apiTokens,
+  '2026-11-22T1600-lean-ingest-indexes': leanIngestIndexes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

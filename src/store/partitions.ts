@@ -10,6 +10,9 @@ import type { Db } from './database.ts';
 export class Partitions {
   readonly #db: Db;
   readonly #known = new Set<string>();
+  /** The month of the last reading found in a known partition. */
+  #lastFrom = 0;
+  #lastTo = 0;
 
   constructor(db: Db) {
     this.#db = db;
@@ -28,8 +31,14 @@ export class Partitions {
   async ensureFor(measuredAt: Iterable<number>): Promise<void> {
     let missing: Set<number> | undefined;
     for (const at of measuredAt) {
+      // Nearly every reading falls in the month of the one before it.
+      if (at >= this.#lastFrom && at < this.#lastTo) continue;
       const start = monthStart(at);
-      if (this.#known.has(partitionName(start))) continue;
+      if (this.#known.has(partitionName(start))) {
+        this.#lastFrom = start;
+        this.#lastTo = nextMonthStart(start);
+        continue;
+      }
       missing ??= new Set();
       missing.add(start);
     }

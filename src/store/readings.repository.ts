@@ -13,10 +13,13 @@ export type StoreStatus =
   { status: 'stored' } | { status: 'duplicate' } | { status: 'conflict' } | { status: 'unassigned' };
 
 interface KeyResult {
-  inserted: boolean;
-  assigned: boolean;
+  readonly inserted: boolean;
+  readonly assigned: boolean;
   existingHash: string | null;
 }
+
+/** What a reading the statement did not return became. */
+const STORED: KeyResult = Object.freeze({ inserted: true, assigned: true, existingHash: null });
 
 /**
  * Inserts readings, batch-first, in the caller's transaction. One statement does
@@ -87,7 +90,7 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   // Data-modifying CTEs run once, to completion, whether or not the final SELECT
   // reads them; the final SELECT sees reading_keys as it was before the statement,
   // so `existing_hash` is the hash of a key stored by an earlier transaction.
-  const result = await sql<{ ord: string; inserted: boolean; assigned: boolean; existing_hash: string | null }>`
+  const result = await sql<{ ord: string; assigned: boolean; existing_hash: string | null }>`
     WITH input AS (
       SELECT * FROM unnest(
         ${deviceIds}::text[], ${readingIds}::text[], ${hashes}::text[], ${types}::text[], ${loincs}::text[],
@@ -139,19 +142,20 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
         DO UPDATE SET marked_at = now(), version = aggregation_dirty.version + 1
       RETURNING 1
     )
-    SELECT r.ord, c.reading_id IS NOT NULL AS inserted, r.patient_id IS NOT NULL AS assigned, k.content_hash AS existing_hash
+    -- Only the readings this statement did not store come back (the common case is
+    -- none), each with the hash of the key already stored, if any: one index probe
+    -- each (a join here made PostgreSQL hash all of reading_keys).
+    SELECT r.ord, r.patient_id IS NOT NULL AS assigned,
+           (SELECT rk.content_hash FROM reading_keys rk
+            WHERE rk.device_id = r.device_id AND rk.reading_id = r.reading_id) AS existing_hash
     FROM resolved r
-    LEFT JOIN claimed c USING (device_id, reading_id)
-    LEFT JOIN reading_keys k ON k.device_id = r.device_id AND k.reading_id = r.reading_id
+    WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.device_id = r.device_id AND c.reading_id = r.reading_id)
   `.execute(db);
 
   const keyResults: KeyResult[] = new Array(n);
+  for (let j = 0; j < n; j++) keyResults[j] = STORED;
   for (const row of result.rows) {
-    keyResults[Number(row.ord) - 1] = {
-      inserted: row.inserted,
-      assigned: row.assigned,
-      existingHash: row.existing_hash,
-    };
+    keyResults[Number(row.ord) - 1] = { inserted: false, assigned: row.assigned, existingHash: row.existing_hash };
   }
 
   // A key claimed by a concurrent transaction that committed while this statement

@@ -56,6 +56,17 @@ describe('loadConfig defaults (interfaces.md, "Environment")', () => {
       queueMaxBytes: 64 * 1024 * 1024,
     });
     expect(config.readingMaxAgeMs).toBe(90 * 86_400_000);
+    expect(config.aggregationMaxBusyShare).toBe(0.25);
+  });
+
+  it('takes the aggregation busy share in percent, 1 to 100', () => {
+    expect(loadConfig({ VITALINK_AGGREGATION_MAX_BUSY_PCT: '100' }).aggregationMaxBusyShare).toBe(1);
+    expect(loadConfig({ VITALINK_AGGREGATION_MAX_BUSY_PCT: '10' }).aggregationMaxBusyShare).toBe(0.1);
+    for (const bad of ['0', '101', '12.5', 'half']) {
+      expect(configError({ VITALINK_AGGREGATION_MAX_BUSY_PCT: bad }).problems[0]).toMatch(
+        /^VITALINK_AGGREGATION_MAX_BUSY_PCT/,
+      );
+    }
   });
 
   it('reads the variables it is given', () => {

@@ -1,0 +1,119 @@
+/**
+ * The store alone, without MQTT: writes batches of decoded readings through the
+ * service's own writeBatch, `--writers` at once, for `--duration` seconds, and prints
+ * rows/s and the mean commit time. Separates the database's share of a bench figure
+ * from the broker's.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+ *     node scripts/store-load.ts --batch 120 --writers 2 --duration 5
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import type { PendingMessage } from '../src/batch/pending-message.ts';
+import { addDevice, addPatient } from '../src/admin/provisioning.ts';
+import { decodeMessage } from '../src/ingest/decode.ts';
+import { createLogger } from '../src/logger.ts';
+import { writeBatch } from '../src/store/batch-writer.ts';
+import { createDatabase } from '../src/store/database.ts';
+import { migrateToLatest } from '../src/store/migrations.ts';
+import { Partitions } from '../src/store/partitions.ts';
+
+const { values } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '20' },
+    batch: { type: 'string', default: '120' },
+    'per-message': { type: 'string', default: '1' },
+    writers: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '5' },
+  },
+});
+const devices = Number(values.devices);
+const batchRows = Number(values.batch);
+const perMessage = Number(values['per-message']);
+const writers = Number(values.writers);
+const durationMs = Number(values.duration) * 1000;
+const base = process.env.DATABASE_URL;
+if (!base) {
+  process.stderr.write('store-load: set DATABASE_URL to a PostgreSQL server where a database may be created\n');
+  process.exit(2);
+}
+
+const dbName = `vitalink_store_${randomBytes(4).toString('hex')}`;
+const admin = new pg.Client({ connectionString: base });
+await admin.connect();
+await admin.query(`CREATE DATABASE ${dbName}`);
+if (process.env.STORE_LOAD_EXPLAIN) {
+  // Plans of slow statements go to the server's log (auto_explain).
+  await admin.query(`ALTER DATABASE ${dbName} SET session_preload_libraries = 'auto_explain'`);
+  await admin.query(`ALTER DATABASE ${dbName} SET auto_explain.log_min_duration = 30`);
+  await admin.query(`ALTER DATABASE ${dbName} SET auto_explain.log_analyze = on`);
+  await admin.query(`ALTER DATABASE ${dbName} SET auto_explain.log_buffers = on`);
+}
+if (process.env.STORE_LOAD_LOG_DURATIONS) {
+  // Every statement's server-side duration goes to the server's log.
+  await admin.query(`ALTER DATABASE ${dbName} SET log_min_duration_statement = 0`);
+}
+const url = new URL(base);
+url.pathname = `/${dbName}`;
+const log = createLogger('warn', process.stderr);
+const { db } = createDatabase(url.toString(), writers + 1, log);
+try {
+  await migrateToLatest(db, log);
+  for (let i = 0; i < devices; i++) {
+    await addPatient(db, { id: `p${i}` });
+    await addDevice(db, { id: `d${i}`, patientId: `p${i}` }, new Date(Date.now() - 86_400_000));
+  }
+  const partitions = new Partitions(db);
+  const counters = new Array<number>(devices).fill(0);
+  const nextBatch = (): PendingMessage[] => {
+    const messages: PendingMessage[] = [];
+    const now = Date.now();
+    for (let m = 0; m < batchRows / perMessage; m++) {
+      const d = m % devices;
+      const readings = Array.from({ length: perMessage }, () => ({
+        id: `r${++counters[d]}`,
+        type: 'heart_rate',
+        at: now,
+        value: 70,
+        unit: '/min',
+      }));
+      const payload = Buffer.from(JSON.stringify(perMessage === 1 ? readings[0] : { readings }));
+      const decoded = decodeMessage(payload, { now, maxAgeMs: 90 * 86_400_000, maxFutureMs: 300_000 });
+      messages.push({
+        deviceId: `d${d}`,
+        receivedAt: now,
+        ...decoded,
+        bytes: payload.length,
+        cancelled: false,
+        done: () => {},
+      });
+    }
+    return messages;
+  };
+  let rows = 0;
+  let commits = 0;
+  let commitMs = 0;
+  const deadline = performance.now() + durationMs;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (performance.now() < deadline) {
+        const batch = nextBatch();
+        const t0 = performance.now();
+        const outcomes = await writeBatch(db, partitions, batch);
+        commitMs += performance.now() - t0;
+        commits++;
+        for (const o of outcomes) rows += o.stored;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(
+    `${JSON.stringify({ batchRows, perMessage, writers, rowsPerSecond: Math.round(rows / seconds), commits, meanCommitMs: Number((commitMs / commits).toFixed(2)) })}\n`,
+  );
+} finally {
+  await db.destroy();
+  await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`);
+  await admin.end();
+}
