@@ -22,11 +22,24 @@ export const errorBody = z.object({
   }),
 });
 
+export const patientSummary = z
+  .object({
+    openAlerts: z.number().int().describe('alerts not yet acknowledged'),
+    worstAlert: z
+      .object({ rule: z.string(), severity: z.enum(['critical', 'high', 'moderate', 'low']) })
+      .nullable()
+      .describe('the most urgent of the open alerts'),
+    lastReadingAt: time.nullable(),
+    adherenceDays: z.number().nullable().describe('days with at least one reading in the last 30'),
+  })
+  .describe("what a worklist shows next to the patient's name");
+
 export const patient = z.object({
   id: z.string(),
   displayName: z.string().nullable(),
   timeZone: z.string(),
   createdAt: time,
+  summary: patientSummary,
 });
 
 export const assignment = z.object({

@@ -16,6 +16,7 @@ import type { Db } from '../store/database.ts';
 import { alertsRoutes } from './routes/alerts.routes.ts';
 import { devicesRoutes } from './routes/devices.routes.ts';
 import { fhirRoutes } from './routes/fhir.routes.ts';
+import { meRoutes } from './routes/me.routes.ts';
 import { patientsRoutes } from './routes/patients.routes.ts';
 import { readingsRoutes } from './routes/readings.routes.ts';
 import { type IngestionReport, opsRoutes } from './routes/ops.routes.ts';
@@ -140,6 +141,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       api.addHook('onRequest', async (request) => {
         request.principal = await authenticateRequest(routeDeps, request);
       });
+      meRoutes(api);
       patientsRoutes(api, routeDeps);
       devicesRoutes(api, routeDeps);
       readingsRoutes(api, routeDeps);

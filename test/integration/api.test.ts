@@ -139,10 +139,13 @@ function expectSameNotFound(forOther: Res, otherId: string, forMissing: Res, mis
 }
 
 function expectPatient(p: any): void {
-  expectKeys(p, ['id', 'displayName', 'timeZone', 'createdAt']);
+  expectKeys(p, ['id', 'displayName', 'timeZone', 'createdAt', 'summary']);
   expect(p.id).toBeTypeOf('string');
   expect(p.timeZone).toBeTypeOf('string');
   expectTime(p.createdAt);
+  expectKeys(p.summary, ['openAlerts', 'worstAlert', 'lastReadingAt', 'adherenceDays']);
+  expect(p.summary.openAlerts).toBeTypeOf('number');
+  if (p.summary.lastReadingAt !== null) expectTime(p.summary.lastReadingAt);
 }
 
 function expectAlert(a: any): void {

@@ -17,6 +17,7 @@ const API_ROUTES = [
   'POST /api/v1/devices',
   'GET /api/v1/devices/{id}',
   'POST /api/v1/devices/{id}/assignments',
+  'GET /api/v1/me',
   'GET /api/v1/patients',
   'POST /api/v1/patients',
   'GET /api/v1/patients/{id}',

@@ -6,9 +6,11 @@ export {
   effectiveThreshold,
   isBloodPressureThreshold,
   isRuleKey,
+  SEVERITY_RANK,
   validateThreshold,
+  worstRule,
 } from './rules.ts';
-export type { AlertRule, BloodPressureThreshold, RuleKey, ThresholdValue, Thresholds } from './rules.ts';
+export type { AlertRule, AlertSeverity, BloodPressureThreshold, RuleKey, ThresholdValue, Thresholds } from './rules.ts';
 export {
   WEIGHT_CHANGE_EPSILON_KG,
   WEIGHT_RECENT_MS,

@@ -27,8 +27,19 @@ export type ThresholdValue = number | BloodPressureThreshold;
 /** Per-patient overrides of the default thresholds (indicators.md line 49). */
 export type Thresholds = Partial<Record<RuleKey, ThresholdValue>>;
 
+/**
+ * How urgent an open alert of a rule is, for ordering a worklist (indicators.md
+ * gives no ranking; this is ours): critical = act today (level 2 hypoglycaemia,
+ * hypertensive crisis), high = likely decompensation, moderate = to review,
+ * low = a monitoring gap.
+ */
+export type AlertSeverity = 'critical' | 'high' | 'moderate' | 'low';
+
+export const SEVERITY_RANK: Readonly<Record<AlertSeverity, number>> = { critical: 3, high: 2, moderate: 1, low: 0 };
+
 export interface AlertRule {
   readonly key: RuleKey;
+  readonly severity: AlertSeverity;
   /** The reading types the rule reads; `no_data` reads whichever types are expected. */
   readonly types: readonly ReadingType[];
   readonly defaultThreshold: ThresholdValue;
@@ -41,6 +52,7 @@ const rules: readonly AlertRule[] = [
   // indicators.md line 56: `spo2_low` — any SpO2 reading ≤ 92 % (override e.g. 88 % for COPD)
   {
     key: 'spo2_low',
+    severity: 'high',
     types: ['spo2'],
     defaultThreshold: 92,
     unit: '%',
@@ -50,6 +62,7 @@ const rules: readonly AlertRule[] = [
   // the change being latest − earliest weight in the 72 h ending at a reading
   {
     key: 'weight_gain',
+    severity: 'high',
     types: ['body_weight'],
     defaultThreshold: 2.0,
     unit: 'kg',
@@ -59,6 +72,7 @@ const rules: readonly AlertRule[] = [
   // indicators.md line 58: `bp_high` — one reading ≥ 180 systolic or ≥ 110 diastolic
   {
     key: 'bp_high',
+    severity: 'critical',
     types: ['blood_pressure'],
     defaultThreshold: { systolic: 180, diastolic: 110 },
     unit: 'mm[Hg]',
@@ -68,6 +82,7 @@ const rules: readonly AlertRule[] = [
   // indicators.md line 59: `fever` — temperature ≥ 38.0 °C
   {
     key: 'fever',
+    severity: 'moderate',
     types: ['body_temperature'],
     defaultThreshold: 38.0,
     unit: 'Cel',
@@ -76,6 +91,7 @@ const rules: readonly AlertRule[] = [
   // indicators.md line 60: `hypoglycemia` — glucose (meter or CGM) < 54 mg/dL (override e.g. 70)
   {
     key: 'hypoglycemia',
+    severity: 'critical',
     types: ['blood_glucose', 'cgm_glucose'],
     defaultThreshold: 54,
     unit: 'mg/dL',
@@ -85,6 +101,7 @@ const rules: readonly AlertRule[] = [
   // (meter and CGM readings form one series, ordered by time)
   {
     key: 'hyperglycemia',
+    severity: 'high',
     types: ['blood_glucose', 'cgm_glucose'],
     defaultThreshold: 250,
     unit: 'mg/dL',
@@ -94,6 +111,7 @@ const rules: readonly AlertRule[] = [
   // indicators.md line 62: `tachycardia` — heart rate > 120 for 2 readings in a row
   {
     key: 'tachycardia',
+    severity: 'high',
     types: ['heart_rate'],
     defaultThreshold: 120,
     unit: '/min',
@@ -102,6 +120,7 @@ const rules: readonly AlertRule[] = [
   // indicators.md line 62: `bradycardia` — heart rate < 40 for 2 readings in a row
   {
     key: 'bradycardia',
+    severity: 'high',
     types: ['heart_rate'],
     defaultThreshold: 40,
     unit: '/min',
@@ -111,6 +130,7 @@ const rules: readonly AlertRule[] = [
   // expected: a type that a device now assigned to the patient sent in the last 30 days
   {
     key: 'no_data',
+    severity: 'low',
     types: [],
     defaultThreshold: 48,
     unit: 'h',
@@ -190,4 +210,20 @@ export function effectiveThreshold(rule: RuleKey | AlertRule, overrides: Thresho
   const override = overrides?.[r.key];
   if (override !== undefined && validateThreshold(r, override) === undefined) return override;
   return r.defaultThreshold;
+}
+
+/** The most urgent of some rules (highest severity, then catalogue order); null for none. */
+export function worstRule(keys: Iterable<RuleKey>): { rule: RuleKey; severity: AlertSeverity } | null {
+  let worst: AlertRule | undefined;
+  for (const key of keys) {
+    const rule = alertRule(key);
+    if (
+      !worst ||
+      SEVERITY_RANK[rule.severity] > SEVERITY_RANK[worst.severity] ||
+      (SEVERITY_RANK[rule.severity] === SEVERITY_RANK[worst.severity] && rules.indexOf(rule) < rules.indexOf(worst))
+    ) {
+      worst = rule;
+    }
+  }
+  return worst ? { rule: worst.key, severity: worst.severity } : null;
 }

@@ -1,0 +1,98 @@
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addPatient } from '../../src/admin/provisioning.ts';
+import { createApiToken } from '../../src/admin/tokens.ts';
+import { type TestApp, startTestApp } from '../helpers/app.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectDevice, type Reading, waitFor } from '../helpers/device.ts';
+import { provisionDevice } from '../helpers/provision.ts';
+
+const ADMIN_TOKEN = 'bootstrap-admin-token-for-the-summary-tests';
+const MINUTE = 60_000;
+
+let database: TestDatabase;
+let service: TestApp;
+let client: MqttClient;
+let clinician: string;
+let operator: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  service = await startTestApp(database, {
+    VITALINK_ADMIN_TOKEN: ADMIN_TOKEN,
+    VITALINK_AGGREGATION_INTERVAL_MS: '100',
+  });
+  const secret = await provisionDevice(database.db, 'sum-d1', 'sum-p1');
+  await addPatient(database.db, { id: 'sum-quiet' });
+  clinician = (await createApiToken(database.db, { role: 'clinician', patientIds: ['sum-p1', 'sum-quiet'] })).token;
+  operator = (await createApiToken(database.db, { role: 'operator' })).token;
+  client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, 'sum-d1', secret);
+});
+
+afterAll(async () => {
+  await client?.endAsync(true).catch(() => {});
+  await service?.stop();
+  await database?.drop();
+});
+
+async function get(path: string, token: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${service.ports.http}/api/v1${path}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function publish(readings: Reading[]): Promise<void> {
+  await client.publishAsync('v1/devices/sum-d1/readings', JSON.stringify({ readings }), { qos: 1 });
+}
+
+describe('GET /api/v1/me', () => {
+  it('tells each token its role, and a clinician their patients', async () => {
+    expect((await get('/me', ADMIN_TOKEN)).body).toEqual({ role: 'admin', patientIds: null });
+    expect((await get('/me', operator)).body).toEqual({ role: 'operator', patientIds: null });
+    expect((await get('/me', clinician)).body).toEqual({ role: 'clinician', patientIds: ['sum-p1', 'sum-quiet'] });
+  });
+
+  it('is a 401 without a token', async () => {
+    const res = await fetch(`http://127.0.0.1:${service.ports.http}/api/v1/me`);
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('patient summaries', () => {
+  it('are empty for a patient with no readings and no alerts', async () => {
+    const { body } = await get('/patients/sum-quiet', clinician);
+    expect(body.summary).toEqual({ openAlerts: 0, worstAlert: null, lastReadingAt: null, adherenceDays: null });
+  });
+
+  it('count open alerts, name the most urgent, and give the last reading and adherence', async () => {
+    const now = Date.now();
+    const last = now - 2 * MINUTE;
+    await publish([
+      { id: 's1', type: 'spo2', at: now - 10 * MINUTE, value: 85, unit: '%' },
+      { id: 'b1', type: 'blood_pressure', at: now - 5 * MINUTE, systolic: 190, diastolic: 100, unit: 'mm[Hg]' },
+      { id: 'h1', type: 'heart_rate', at: last, value: 70, unit: '/min' },
+    ]);
+    const summary = await waitFor(async () => {
+      const { body } = await get('/patients', clinician);
+      const p = body.items.find((i: any) => i.id === 'sum-p1');
+      return p?.summary.openAlerts === 2 && p.summary.adherenceDays !== null ? p.summary : undefined;
+    }, 'the spo2_low and bp_high alerts and the adherence indicator');
+    // bp_high (critical) is more urgent than spo2_low (high).
+    expect(summary.worstAlert).toEqual({ rule: 'bp_high', severity: 'critical' });
+    expect(Date.parse(summary.lastReadingAt)).toBe(last);
+    expect(summary.adherenceDays).toBe(1);
+
+    // Acknowledged alerts are no longer open: the worst is now spo2_low.
+    const alerts = await get('/alerts?patient=sum-p1&status=open', clinician);
+    const bp = alerts.body.items.find((a: any) => a.rule === 'bp_high');
+    const ack = await fetch(`http://127.0.0.1:${service.ports.http}/api/v1/alerts/${bp.id}/acknowledge`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${clinician}` },
+    });
+    expect(ack.status).toBe(200);
+    const after = (await get('/patients/sum-p1', clinician)).body.summary;
+    expect(after.openAlerts).toBe(1);
+    expect(after.worstAlert).toEqual({ rule: 'spo2_low', severity: 'high' });
+  });
+});
