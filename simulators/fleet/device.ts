@@ -64,6 +64,11 @@ export class SimulatedDevice {
     return this.connected;
   }
 
+  /** Messages published and not yet acknowledged. */
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
   get pending(): number {
     return this.queue.length + this.inflight.size;
   }

@@ -22,6 +22,7 @@
  * lists exactly what was injected and what the service must therefore have
  * recorded (`expected`).
  */
+import { type ProgressFigures, progressLine, progressLines } from '../progress.ts';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { setPatientThresholds } from '../../src/admin/alerts.ts';
@@ -81,6 +82,8 @@ export interface SimulateOptions {
 export interface SimulateIo {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** On a terminal: redraws the progress block in place (without it, a line a second goes to `err`). */
+  status?: (lines: string[]) => void;
 }
 
 export interface SimulateSummary {
@@ -283,33 +286,50 @@ export async function runSimulate(options: SimulateOptions, io: SimulateIo): Pro
 
   // ------------------------------------------------------------ progress
   let valid = 0;
+  let planned = 0;
   const totals = () => {
-    const t = { published: 0, acked: 0, rejections: 0, connected: 0 };
+    const t = { published: 0, acked: 0, resent: 0, reconnects: 0, inFlight: 0, connected: 0 };
+    const rejections: Record<string, number> = {};
     for (const d of devices) {
       t.published += d.stats.readingsPublished;
       t.acked += d.stats.readingsAcked;
-      t.rejections += d.rejectionsReceived;
+      t.resent += d.stats.readingsResent;
+      t.reconnects += d.stats.reconnects;
+      t.inFlight += d.inFlight;
       if (d.isConnected) t.connected++;
+      sum(rejections, d.stats.rejections);
     }
-    return t;
+    return { ...t, rejections, rejectionTotal: Object.values(rejections).reduce((a, b) => a + b, 0) };
   };
   let last = totals();
   let lastAt = Date.now();
-  const progress =
-    options.progress === false
-      ? undefined
-      : setInterval(() => {
-          const now = Date.now();
-          const t = totals();
-          const dt = Math.max(1, now - lastAt) / 1000;
-          io.err(
-            `simulate: ${((now - started) / 1000).toFixed(0)} s, devices ${t.connected}/${devices.length} connected, ` +
-              `sent ${Math.round((t.published - last.published) / dt)}/s, acked ${Math.round((t.acked - last.acked) / dt)}/s, ` +
-              `rejections ${t.rejections - last.rejections} (total: sent ${t.published}, acked ${t.acked}, rejections ${t.rejections})`,
-          );
-          last = t;
-          lastAt = now;
-        }, 1000);
+  const showProgress = () => {
+    const now = Date.now();
+    const t = totals();
+    const dt = Math.max(1, now - lastAt) / 1000;
+    const elapsedS = (now - started) / 1000;
+    const figures: ProgressFigures = {
+      mode: live ? 'live' : 'backfill',
+      elapsedS,
+      done: live ? elapsedS / durationS : planned > 0 ? t.acked / planned : 0,
+      devices: devices.length,
+      connected: t.connected,
+      planned,
+      published: t.published,
+      acked: t.acked,
+      sentPerS: (t.published - last.published) / dt,
+      ackedPerS: (t.acked - last.acked) / dt,
+      inFlight: t.inFlight,
+      resent: t.resent,
+      reconnects: t.reconnects,
+      rejections: t.rejections,
+    };
+    if (io.status) io.status(progressLines(figures));
+    else io.err(progressLine(figures));
+    last = t;
+    lastAt = now;
+  };
+  const progress = options.progress === false ? undefined : setInterval(showProgress, io.status ? 250 : 1000);
 
   const readingsOf = (p: Patient, start: number, end: number) =>
     personaReadings(p.persona, { seed, patientId: p.modelId, timeZone, start, end, origin: windowStart });
@@ -328,6 +348,7 @@ export async function runSimulate(options: SimulateOptions, io: SimulateIo): Pro
         latestFirst: !live,
       });
       valid += plan.valid;
+      for (const m of plan.messages) planned += m.readings;
       device.enqueue(plan.messages);
     }
   };
@@ -367,11 +388,14 @@ export async function runSimulate(options: SimulateOptions, io: SimulateIo): Pro
     const expectedRejections = expectedRejectionCounts(counts);
     const expectedTotal = Object.values(expectedRejections).reduce((a, b) => a + b, 0);
     const rejectionDeadline = Date.now() + REJECTION_WAIT_MS;
-    while (totals().rejections < expectedTotal && Date.now() < rejectionDeadline) {
+    while (totals().rejectionTotal < expectedTotal && Date.now() < rejectionDeadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
   } finally {
-    if (progress) clearInterval(progress);
+    if (progress) {
+      clearInterval(progress);
+      if (io.status) showProgress(); // the final figures stay on screen above the summary
+    }
     await Promise.all(devices.map((d) => d.stop()));
   }
 

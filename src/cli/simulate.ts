@@ -1,4 +1,5 @@
 import { parseSimulateArgs, runSimulate } from '../../simulators/fleet/simulate.ts';
+import { TerminalBlock } from '../../simulators/progress.ts';
 import type { Config } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { startEmbeddedPostgres } from '../store/embedded-postgres.ts';
@@ -24,12 +25,15 @@ export async function simulate(config: Config, args: string[]): Promise<number> 
     ? undefined
     : await startEmbeddedPostgres(config.dataDir, createLogger('warn', process.stderr));
   databaseUrl ??= embedded?.url;
+  // On a terminal, the progress is a block redrawn in place; otherwise a line a second.
+  const status = process.stderr.isTTY ? new TerminalBlock(process.stderr) : undefined;
   try {
     const summary = await runSimulate(
       { ...options, databaseUrl },
       {
         out: (line) => process.stdout.write(`${line}\n`),
         err: (line) => process.stderr.write(`${line}\n`),
+        ...(status ? { status: (lines: string[]) => status.render(lines) } : {}),
       },
     );
     return summary.ok ? 0 : 1;
