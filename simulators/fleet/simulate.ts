@@ -361,7 +361,11 @@ export async function runSimulate(options: SimulateOptions, io: SimulateIo): Pro
 
     // ---------------------------------------------------------- drive
     if (!live) {
-      for (const p of patients) enqueue(p, windowStart, windowEnd);
+      for (const p of patients) {
+        enqueue(p, windowStart, windowEnd);
+        // Generating a long history takes a while: let the devices publish and the progress show meanwhile.
+        await new Promise((r) => setImmediate(r));
+      }
     } else {
       let simulated = windowStart;
       const wallStart = Date.now();
