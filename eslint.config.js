@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.vitalink/', 'coverage/', 'test-results/', 'dist/'] },
+  { ignores: ['node_modules/', '.vitalink/', 'coverage/', 'test-results/', 'dist/', 'dashboard/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

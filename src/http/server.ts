@@ -10,6 +10,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { AppError } from '../errors.ts';
 import { authenticateRequest, sameSecret } from './auth.ts';
+import { dashboardRoutes } from './dashboard.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Db } from '../store/database.ts';
@@ -152,6 +153,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     { prefix: '/api/v1' },
   );
   await app.register(fhirRoutes(routeDeps), { prefix: '/fhir' });
+  await app.register(dashboardRoutes());
 
   return app;
 }

@@ -1,0 +1,192 @@
+/**
+ * The shell: the login until a token is accepted, then the header (who you are,
+ * the views your role may open, sign out) and the view of the hash route.
+ * Clinicians land on the patient list, operators on the operator view, admins on
+ * the patient list.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, onUnauthorized } from './api.ts';
+import { t, type MessageKey } from './i18n.ts';
+import { navigate, useRoute } from './router.ts';
+import { clearToken, readToken, setCurrentRole, storeToken } from './session.ts';
+import type { Me, Role } from './types.ts';
+import { ErrorBox, Loading } from './components/status.tsx';
+import { LoginView } from './views/login.tsx';
+import { OpsView } from './views/ops.tsx';
+import { PatientListView } from './views/patient-list.tsx';
+import { PatientPage } from './views/patient-page.tsx';
+
+const ROLE_LABEL: Record<Role, MessageKey> = {
+  admin: 'roleAdmin',
+  operator: 'roleOperator',
+  clinician: 'roleClinician',
+};
+
+function landing(role: Role): string {
+  return role === 'operator' ? '/ops' : '/patients';
+}
+
+type Session =
+  { state: 'signed-out' } | { state: 'checking' } | { state: 'in'; me: Me } | { state: 'error'; error: unknown };
+
+export function App() {
+  const route = useRoute();
+  const [session, setSession] = useState<Session>(() =>
+    readToken() ? { state: 'checking' } : { state: 'signed-out' },
+  );
+  const [notice, setNotice] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
+
+  // A token kept in this tab: check it and learn who we are.
+  useEffect(() => {
+    if (session.state !== 'checking') return;
+    api.get<Me>('/me').then(
+      (me) => {
+        setCurrentRole(me.role);
+        setSession({ state: 'in', me });
+      },
+      (error: unknown) => {
+        if (error instanceof ApiError && error.status === 401) return; // onUnauthorized handles it
+        setSession({ state: 'error', error });
+      },
+    );
+  }, [session.state, attempt]);
+
+  useEffect(
+    () =>
+      onUnauthorized(() => {
+        setCurrentRole(null);
+        setNotice(t('sessionEnded'));
+        setSession({ state: 'signed-out' });
+      }),
+    [],
+  );
+
+  // The start page goes where the role lands; any other address is kept through a login.
+  useEffect(() => {
+    if (session.state === 'in' && (route.name === 'home' || route.name === 'login')) {
+      navigate(landing(session.me.role));
+    }
+  }, [session, route]);
+
+  useEffect(() => {
+    const titles: Record<string, string> = {
+      login: t('loginTitle'),
+      patients: t('patientsTitle'),
+      patient: t('patientsTitle'),
+      ops: t('opsTitle'),
+    };
+    document.title = `${titles[route.name] ?? ''}${titles[route.name] ? ' · ' : ''}${t('appName')}`;
+  }, [route]);
+
+  const signIn = (token: string, me: Me) => {
+    storeToken(token);
+    setCurrentRole(me.role);
+    setNotice(null);
+    setSession({ state: 'in', me });
+    if (route.name === 'home' || route.name === 'login') navigate(landing(me.role));
+  };
+
+  const signOut = () => {
+    clearToken();
+    setCurrentRole(null);
+    setNotice(t('signedOut'));
+    setSession({ state: 'signed-out' });
+    navigate('/login');
+  };
+
+  if (session.state === 'signed-out') {
+    return (
+      <main id="main">
+        <LoginView notice={notice} onSignedIn={signIn} />
+      </main>
+    );
+  }
+  if (session.state === 'checking') {
+    return (
+      <main id="main">
+        <Loading />
+      </main>
+    );
+  }
+  if (session.state === 'error') {
+    return (
+      <main id="main">
+        <ErrorBox error={session.error} onRetry={() => (setSession({ state: 'checking' }), setAttempt(attempt + 1))} />
+      </main>
+    );
+  }
+
+  const { me } = session;
+  const canPatients = me.role === 'clinician' || me.role === 'admin';
+  const canOps = me.role === 'operator' || me.role === 'admin';
+  const n = me.patientIds?.length ?? 0;
+  const current = route.name === 'patient' ? 'patients' : route.name;
+
+  return (
+    <>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
+        {t('skipToContent')}
+      </a>
+      <header class="topbar">
+        <a class="brand" href={`#${landing(me.role)}`}>
+          <span class="logo" aria-hidden="true" />
+          {t('appName')}
+        </a>
+        <nav aria-label={t('appName')}>
+          <ul>
+            {canPatients && (
+              <li>
+                <a href="#/patients" aria-current={current === 'patients' ? 'page' : undefined}>
+                  {t('navPatients')}
+                </a>
+              </li>
+            )}
+            {canOps && (
+              <li>
+                <a href="#/ops" aria-current={current === 'ops' ? 'page' : undefined}>
+                  {t('navOps')}
+                </a>
+              </li>
+            )}
+          </ul>
+        </nav>
+        <div class="who" data-testid="who">
+          <span>
+            {t('signedInAs', { role: t(ROLE_LABEL[me.role]) })}
+            {me.role === 'clinician' && (
+              <span class="muted"> · {n === 1 ? t('signedInPatient') : t('signedInPatients', { n })}</span>
+            )}
+          </span>
+          <button type="button" class="button secondary small" onClick={signOut}>
+            {t('signOut')}
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <View route={route} />
+      </main>
+    </>
+  );
+}
+
+function View({ route }: { route: ReturnType<typeof useRoute> }) {
+  switch (route.name) {
+    case 'patients':
+      return <PatientListView />;
+    case 'patient':
+      return <PatientPage key={route.id} id={route.id} />;
+    case 'ops':
+      return <OpsView />;
+    case 'home':
+    case 'login':
+      return <Loading />;
+    case 'unknown':
+      return (
+        <div class="error-box" role="alert">
+          <p>{t('unknownPage', { path: route.path })}</p>
+          <a href="#/">{t('goHome')}</a>
+        </div>
+      );
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * One reading type of one patient over a range: each reading for the short ranges
+ * (24 h, 7 d), the daily min–max band with the daily mean for the long ones
+ * (14, 30, 90 d), blood pressure as systolic and diastolic together, steps as bars,
+ * and the patient's alert thresholds as dashed horizontal lines.
+ */
+import { useMemo } from 'preact/hooks';
+import uPlot from 'uplot';
+import { digitsOf, fmtDateTime, fmtNumber } from '../format.ts';
+import { ruleLabel, t, typeLabel, unitLabel } from '../i18n.ts';
+import type { Bucket, Reading, ThresholdEntry } from '../types.ts';
+import { Chart, COLORS, median, timeAxis, tzDate, valueAxis, withGaps } from './chart.tsx';
+
+export type RangeKey = '24h' | '7d' | '14d' | '30d' | '90d';
+
+export const RANGES: readonly { key: RangeKey; days: number; raw: boolean }[] = [
+  { key: '24h', days: 1, raw: true },
+  { key: '7d', days: 7, raw: true },
+  { key: '14d', days: 14, raw: false },
+  { key: '30d', days: 30, raw: false },
+  { key: '90d', days: 90, raw: false },
+];
+
+export function rangeLabel(key: RangeKey): string {
+  return t(`range${key}` as 'range24h');
+}
+
+export type ChartData = { kind: 'raw'; readings: Reading[]; truncated: boolean } | { kind: 'daily'; buckets: Bucket[] };
+
+/** The alert rules whose thresholds are drawn on a type's chart (weight_gain is relative: no line). */
+export const TYPE_RULES: Readonly<Record<string, readonly string[]>> = {
+  spo2: ['spo2_low'],
+  blood_pressure: ['bp_high'],
+  body_temperature: ['fever'],
+  blood_glucose: ['hypoglycemia', 'hyperglycemia'],
+  cgm_glucose: ['hypoglycemia', 'hyperglycemia'],
+  heart_rate: ['tachycardia', 'bradycardia'],
+};
+
+interface Line {
+  label: string;
+  value: number;
+}
+
+export function thresholdLines(type: string, thresholds: readonly ThresholdEntry[]): Line[] {
+  const lines: Line[] = [];
+  for (const rule of TYPE_RULES[type] ?? []) {
+    const entry = thresholds.find((e) => e.rule === rule);
+    if (!entry) continue;
+    const v = entry.threshold;
+    if (typeof v === 'number') lines.push({ label: ruleLabel(rule), value: v });
+    else {
+      lines.push({ label: `${ruleLabel(rule)}, ${t('seriesSystolic').toLowerCase()}`, value: v.systolic });
+      lines.push({ label: `${ruleLabel(rule)}, ${t('seriesDiastolic').toLowerCase()}`, value: v.diastolic });
+    }
+  }
+  return lines;
+}
+
+interface Props {
+  type: string;
+  unit: string;
+  range: RangeKey;
+  /** Epoch ms of the range drawn. */
+  from: number;
+  to: number;
+  timeZone: string;
+  data: ChartData;
+  thresholds: readonly ThresholdEntry[];
+}
+
+const HOUR = 3600;
+
+function valueSeries(label: string, stroke: string, digits: number, extra: Partial<uPlot.Series> = {}): uPlot.Series {
+  return {
+    label,
+    stroke,
+    width: 1.5,
+    value: (_u, v) => (v === null || v === undefined ? t('none') : fmtNumber(v, digits)),
+    ...extra,
+  };
+}
+
+function thresholdSeries(line: Line, digits: number): uPlot.Series {
+  return valueSeries(
+    t('thresholdSeries', { rule: line.label, value: fmtNumber(line.value, digits) }),
+    COLORS.threshold,
+    digits,
+    {
+      dash: [6, 4],
+      width: 1.5,
+      points: { show: false },
+    },
+  );
+}
+
+/** uPlot's padded range, widened around a single value (one weight reading would otherwise span 0–180). */
+const valueRange: uPlot.Range.Function = (_u, min, max) => {
+  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  if (max - min < 1e-9) {
+    const pad = Math.max(1, Math.abs(min) * 0.05);
+    return [min - pad, max + pad];
+  }
+  return uPlot.rangeNum(min, max, 0.1, true);
+};
+
+const stepsRange: uPlot.Range.Function = (_u, _min, max) => [0, Math.max(10, (max ?? 0) * 1.1)];
+
+const bars = uPlot.paths.bars!({ size: [0.6, 40], align: 0 });
+
+export function ReadingChart({ type, unit, range, from, to, timeZone, data, thresholds }: Props) {
+  const digits = digitsOf(type);
+  const lines = useMemo(() => thresholdLines(type, thresholds), [type, thresholds]);
+  const isBp = type === 'blood_pressure';
+  const isSteps = type === 'steps';
+  const u = unitLabel(unit);
+
+  const built = useMemo(() => {
+    const xs: number[] = [];
+    const ys: (number | null)[][] = [];
+    const series: uPlot.Series[] = [
+      {
+        label: data.kind === 'raw' ? t('seriesTime') : t('seriesDay'),
+        value: (_u, v) => (v === null || v === undefined ? t('none') : fmtDateTime(v * 1000, timeZone)),
+      },
+    ];
+    const bands: uPlot.Band[] = [];
+    let summary: string;
+    const rangeText = rangeLabel(range);
+    const typeText = typeLabel(type);
+
+    if (data.kind === 'raw') {
+      const readings = [...data.readings].reverse(); // the API gives newest first
+      const n = readings.length;
+      const points = { show: n <= 150, size: 5 };
+      for (const r of readings) xs.push(Date.parse(r.at) / 1000);
+      if (isBp) {
+        ys.push(
+          readings.map((r) => r.systolic ?? null),
+          readings.map((r) => r.diastolic ?? null),
+        );
+        series.push(
+          valueSeries(t('seriesSystolic'), COLORS.systolic, 0, { points: { ...points, fill: COLORS.systolic } }),
+          valueSeries(t('seriesDiastolic'), COLORS.diastolic, 0, { points: { ...points, fill: COLORS.diastolic } }),
+        );
+        const sys = readings.map((r) => r.systolic ?? NaN);
+        const dia = readings.map((r) => r.diastolic ?? NaN);
+        summary = t('chartSummaryBp', {
+          type: typeText,
+          range: rangeText,
+          n,
+          sysMin: fmtNumber(Math.min(...sys), 0),
+          sysMax: fmtNumber(Math.max(...sys), 0),
+          diaMin: fmtNumber(Math.min(...dia), 0),
+          diaMax: fmtNumber(Math.max(...dia), 0),
+          unit: u,
+        });
+      } else {
+        const values = readings.map((r) => r.value ?? null);
+        ys.push(values);
+        series.push(
+          isSteps
+            ? valueSeries(typeText, COLORS.primary, 0, {
+                paths: bars,
+                fill: COLORS.primaryBand,
+                points: { show: false },
+              })
+            : valueSeries(typeText, COLORS.primary, digits, { points: { ...points, fill: COLORS.primary } }),
+        );
+        const nums = values.filter((v): v is number => v !== null);
+        summary = t('chartSummaryRaw', {
+          type: typeText,
+          range: rangeText,
+          n,
+          min: fmtNumber(Math.min(...nums), digits),
+          max: fmtNumber(Math.max(...nums), digits),
+          mean: fmtNumber(nums.reduce((a, b) => a + b, 0) / (nums.length || 1), digits),
+          unit: u,
+        });
+      }
+    } else {
+      const buckets = data.buckets;
+      for (const b of buckets) xs.push(Date.parse(b.start) / 1000);
+      if (isBp) {
+        const sys = buckets.map((b) => b.systolic);
+        const dia = buckets.map((b) => b.diastolic);
+        ys.push(
+          sys.map((s) => s?.max ?? null),
+          sys.map((s) => s?.min ?? null),
+          sys.map((s) => s?.mean ?? null),
+          dia.map((s) => s?.max ?? null),
+          dia.map((s) => s?.min ?? null),
+          dia.map((s) => s?.mean ?? null),
+        );
+        const thin = { width: 1, points: { show: false } };
+        series.push(
+          valueSeries(`${t('seriesSystolic')} max`, COLORS.systolicBand, 0, thin),
+          valueSeries(`${t('seriesSystolic')} min`, COLORS.systolicBand, 0, thin),
+          valueSeries(t('seriesSystolicMean'), COLORS.systolic, 0, { width: 2, points: { show: true, size: 5 } }),
+          valueSeries(`${t('seriesDiastolic')} max`, COLORS.diastolicBand, 0, thin),
+          valueSeries(`${t('seriesDiastolic')} min`, COLORS.diastolicBand, 0, thin),
+          valueSeries(t('seriesDiastolicMean'), COLORS.diastolic, 0, { width: 2, points: { show: true, size: 5 } }),
+        );
+        bands.push({ series: [1, 2], fill: COLORS.systolicBand }, { series: [4, 5], fill: COLORS.diastolicBand });
+        const n = buckets.reduce((a, b) => a + (b.systolic?.count ?? 0), 0);
+        summary = t('chartSummaryBp', {
+          type: typeText,
+          range: rangeText,
+          n,
+          sysMin: fmtNumber(Math.min(...sys.map((s) => s?.min ?? NaN).filter(Number.isFinite)), 0),
+          sysMax: fmtNumber(Math.max(...sys.map((s) => s?.max ?? NaN).filter(Number.isFinite)), 0),
+          diaMin: fmtNumber(Math.min(...dia.map((s) => s?.min ?? NaN).filter(Number.isFinite)), 0),
+          diaMax: fmtNumber(Math.max(...dia.map((s) => s?.max ?? NaN).filter(Number.isFinite)), 0),
+          unit: u,
+        });
+      } else if (isSteps) {
+        ys.push(buckets.map((b) => b.sum ?? null));
+        series.push(
+          valueSeries(t('seriesDailyTotal'), COLORS.primary, 0, {
+            paths: bars,
+            fill: COLORS.primaryBand,
+            points: { show: false },
+          }),
+        );
+        const sums = buckets.map((b) => b.sum ?? 0);
+        summary = t('chartSummaryDaily', {
+          type: typeText,
+          range: rangeText,
+          days: buckets.length,
+          min: fmtNumber(Math.min(...sums), 0),
+          max: fmtNumber(Math.max(...sums), 0),
+          mean: fmtNumber(sums.reduce((a, b) => a + b, 0) / (sums.length || 1), 0),
+          unit: u,
+        });
+      } else {
+        ys.push(
+          buckets.map((b) => b.max ?? null),
+          buckets.map((b) => b.min ?? null),
+          buckets.map((b) => b.mean ?? null),
+        );
+        const thin = { width: 1, points: { show: false } };
+        series.push(
+          valueSeries(t('seriesMax'), COLORS.primaryBand, digits, thin),
+          valueSeries(t('seriesMin'), COLORS.primaryBand, digits, thin),
+          valueSeries(t('seriesMean'), COLORS.primary, digits, { width: 2, points: { show: true, size: 5 } }),
+        );
+        bands.push({ series: [1, 2], fill: COLORS.primaryBand });
+        const count = buckets.reduce((a, b) => a + (b.count ?? 0), 0);
+        const mean = buckets.reduce((a, b) => a + (b.mean ?? 0) * (b.count ?? 0), 0) / (count || 1);
+        summary = t('chartSummaryDaily', {
+          type: typeText,
+          range: rangeText,
+          days: buckets.length,
+          min: fmtNumber(Math.min(...buckets.map((b) => b.min ?? NaN).filter(Number.isFinite)), digits),
+          max: fmtNumber(Math.max(...buckets.map((b) => b.max ?? NaN).filter(Number.isFinite)), digits),
+          mean: fmtNumber(mean, digits),
+          unit: u,
+        });
+      }
+    }
+
+    // Break lines over holes in the data (a sensor off, days without a reading).
+    const step = data.kind === 'raw' ? median(xs.slice(1).map((x, i) => x - xs[i])) : 86_400;
+    const maxGap = data.kind === 'raw' ? Math.max(5 * step, 3 * HOUR) : 1.6 * 86_400;
+    const [gx, gy] = isSteps ? [xs, ys] : withGaps(xs, ys, maxGap);
+
+    if (lines.length > 0) {
+      // Threshold lines run across the whole range, not only between the first and last reading.
+      const start = from / 1000;
+      const end = to / 1000;
+      if (gx.length === 0 || gx[0] > start) {
+        gx.unshift(start);
+        for (const y of gy) y.unshift(null);
+      }
+      if (gx[gx.length - 1] < end) {
+        gx.push(end);
+        for (const y of gy) y.push(null);
+      }
+    }
+    for (const line of lines) {
+      gy.push(gx.map(() => line.value));
+      series.push(thresholdSeries(line, digits));
+    }
+    if (lines.length > 0) {
+      summary += ` ${t('chartThresholds', {
+        list: lines.map((l) => `${l.label} ${fmtNumber(l.value, digits)} ${u}`).join(', '),
+      })}`;
+    }
+
+    const options: Omit<uPlot.Options, 'width' | 'height'> = {
+      series,
+      bands,
+      tzDate: tzDate(timeZone),
+      scales: {
+        x: { time: true, range: [from / 1000, to / 1000] },
+        y: { range: isSteps ? stepsRange : valueRange },
+      },
+      axes: [timeAxis(timeZone), valueAxis(u, digits)],
+      legend: { live: true },
+      cursor: { drag: { x: false, y: false } },
+    };
+    return { options, data: [gx, ...gy] as uPlot.AlignedData, summary, empty: xs.length === 0 };
+    // Rebuilt when what is drawn changes; the threshold lines' values are part of it.
+  }, [data, type, range, from, to, timeZone, lines, isBp, isSteps, digits, u]);
+
+  if (built.empty) {
+    return (
+      <p class="empty" data-testid={`chart-empty-${type}`}>
+        {t('noReadingsInRange')}
+      </p>
+    );
+  }
+  return <Chart options={built.options} data={built.data} label={built.summary} testId={`chart-${type}`} />;
+}

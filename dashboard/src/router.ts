@@ -1,0 +1,42 @@
+/**
+ * Hash routes, so that serving stays a single index.html:
+ * #/login, #/patients, #/patients/:id, #/ops.
+ */
+import { useEffect, useState } from 'preact/hooks';
+
+export type Route =
+  | { name: 'home' }
+  | { name: 'login' }
+  | { name: 'patients' }
+  | { name: 'patient'; id: string }
+  | { name: 'ops' }
+  | { name: 'unknown'; path: string };
+
+export function parseRoute(hash: string): Route {
+  const path = hash.replace(/^#/, '') || '/';
+  if (path === '/' || path === '') return { name: 'home' };
+  if (path === '/login') return { name: 'login' };
+  if (path === '/patients') return { name: 'patients' };
+  if (path === '/ops') return { name: 'ops' };
+  const m = /^\/patients\/([^/]+)$/.exec(path);
+  if (m) return { name: 'patient', id: decodeURIComponent(m[1]) };
+  return { name: 'unknown', path };
+}
+
+export function navigate(path: string): void {
+  if (location.hash !== `#${path}`) location.hash = path;
+}
+
+export function patientHref(id: string): string {
+  return `#/patients/${encodeURIComponent(id)}`;
+}
+
+export function useRoute(): Route {
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const update = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', update);
+    return () => removeEventListener('hashchange', update);
+  }, []);
+  return route;
+}

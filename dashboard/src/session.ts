@@ -1,0 +1,37 @@
+/**
+ * The API token of this browser tab: typed once at the login, kept in
+ * sessionStorage (gone when the tab closes, never shared with other tabs), sent
+ * as `Authorization: Bearer`.
+ */
+const KEY = 'vitalink.token';
+
+export function readToken(): string | null {
+  try {
+    return sessionStorage.getItem(KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function storeToken(token: string): void {
+  sessionStorage.setItem(KEY, token);
+}
+
+export function clearToken(): void {
+  try {
+    sessionStorage.removeItem(KEY);
+  } catch {
+    // storage unavailable: nothing was kept
+  }
+}
+
+let role: string | null = null;
+
+/** The role of the signed-in token, from GET /api/v1/me (for messages such as 403s). */
+export function currentRole(): string | null {
+  return role;
+}
+
+export function setCurrentRole(value: string | null): void {
+  role = value;
+}

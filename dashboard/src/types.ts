@@ -1,0 +1,140 @@
+/** Shapes of the public API (interfaces.md, "Shapes that clients rely on"), as the dashboard reads them. */
+
+export type Role = 'admin' | 'operator' | 'clinician';
+
+export interface Me {
+  role: Role;
+  patientIds: string[] | null;
+}
+
+export type Severity = 'critical' | 'high' | 'moderate' | 'low';
+
+export interface PatientSummary {
+  openAlerts: number;
+  worstAlert: { rule: string; severity: Severity } | null;
+  lastReadingAt: string | null;
+  adherenceDays: number | null;
+}
+
+export interface Patient {
+  id: string;
+  displayName: string | null;
+  timeZone: string;
+  createdAt: string;
+  /** Present on every patient of the API; optional so an older service still renders. */
+  summary?: PatientSummary;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface Reading {
+  id: string;
+  deviceId: string;
+  patientId: string;
+  type: string;
+  at: string;
+  receivedAt: string;
+  unit: string;
+  value?: number;
+  systolic?: number;
+  diastolic?: number;
+  pulse?: number;
+}
+
+export interface Stats {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+}
+
+export interface Bucket {
+  start: string;
+  end: string;
+  count?: number;
+  min?: number;
+  max?: number;
+  mean?: number;
+  sum?: number;
+  systolic?: Stats;
+  diastolic?: Stats;
+}
+
+export interface Series {
+  patientId: string;
+  type: string;
+  bucket: string;
+  timeZone: string;
+  items: Bucket[];
+}
+
+export interface Indicator {
+  key: string;
+  value: number | null;
+  unit: string;
+  from: string;
+  to: string;
+  n: number;
+  sufficient: boolean;
+  computedAt: string;
+}
+
+export type ThresholdValue = number | { systolic: number; diastolic: number };
+
+export interface ThresholdEntry {
+  rule: string;
+  threshold: ThresholdValue;
+  default: ThresholdValue;
+  overridden: boolean;
+  unit: string;
+}
+
+export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+
+export interface Alert {
+  id: string;
+  patientId: string;
+  rule: string;
+  status: AlertStatus;
+  openedAt: string;
+  acknowledgedAt: string | null;
+  resolvedAt: string | null;
+  threshold: ThresholdValue;
+  readingIds: string[];
+}
+
+export interface Rejection {
+  deviceId: string;
+  readingId: string | null;
+  reason: string;
+  detail: string;
+  receivedAt: string;
+}
+
+export interface Latency {
+  samples: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export interface IngestionReport {
+  readingsPerSecond: { last1s: number; last1m: number; last15m: number };
+  ackLatencyMs: Latency;
+  batchRows: Latency;
+  commitMs: Latency;
+  queue: { rows: number; bytes: number; waitingMessages: number };
+  connectedDevices: number;
+  rejectionsByReason: Record<string, number>;
+  aggregation: { lagSeconds: number; lastRunAt: string | null };
+  listeners: { mqtt?: number; mqtts?: number; mqttWs?: number; http?: number };
+}
+
+export interface Readiness {
+  status: 'ready' | 'not_ready';
+  checks: { database: boolean; broker: boolean };
+}

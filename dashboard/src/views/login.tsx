@@ -1,0 +1,79 @@
+/** The login: one labelled password field for the API token, checked with GET /api/v1/me. */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError } from '../api.ts';
+import { t } from '../i18n.ts';
+import type { Me } from '../types.ts';
+import { errorText } from '../components/status.tsx';
+
+export function LoginView({
+  notice,
+  onSignedIn,
+}: {
+  notice: string | null;
+  onSignedIn: (token: string, me: Me) => void;
+}) {
+  const [token, setToken] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => input.current?.focus(), []);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const value = token.trim();
+    if (!value) {
+      setError(t('tokenRequired'));
+      input.current?.focus();
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const me = await api.getWithToken<Me>('/me', value);
+      onSignedIn(value, me);
+    } catch (e) {
+      setError(e instanceof ApiError && e.status === 401 ? t('tokenRefused') : errorText(e));
+      input.current?.focus();
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div class="login">
+      <form class="card login-card" onSubmit={submit} noValidate data-testid="login-form">
+        <h1>{t('loginTitle')}</h1>
+        <p>{t('loginIntro')}</p>
+        {notice && (
+          <p class="notice" role="status">
+            {notice}
+          </p>
+        )}
+        <label for="token">{t('tokenLabel')}</label>
+        <input
+          id="token"
+          name="token"
+          type="password"
+          ref={input}
+          value={token}
+          autoComplete="off"
+          spellcheck={false}
+          aria-invalid={error ? 'true' : undefined}
+          aria-describedby={error ? 'token-help token-error' : 'token-help'}
+          onInput={(e) => setToken((e.currentTarget as HTMLInputElement).value)}
+        />
+        <p id="token-help" class="muted small">
+          {t('tokenHelp')}
+        </p>
+        {error && (
+          <p id="token-error" class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" class="button" disabled={busy}>
+          {busy ? t('signingIn') : t('signIn')}
+        </button>
+      </form>
+    </div>
+  );
+}

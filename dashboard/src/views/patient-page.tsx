@@ -1,0 +1,369 @@
+/**
+ * One patient: alerts, a chart per reading type over a chosen range, glucose
+ * (time in ranges, ambulatory glucose profile), indicators and the thresholds
+ * editor. Everything in the patient's time zone.
+ *
+ * Which types the patient has: the daily series of the last 90 days, one request
+ * per type, which also are the data of the long ranges (14, 30, 90 d). The short
+ * ranges (24 h, 7 d) read the raw readings, page after page, up to a cap.
+ */
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { api, ApiError, getAll } from '../api.ts';
+import { fmtDateTime, fmtRelative } from '../format.ts';
+import { t, typeLabel, unitLabel } from '../i18n.ts';
+import type { Alert, Bucket, Indicator, Patient, Reading, Series, ThresholdEntry } from '../types.ts';
+import { AgpChart, glucoseProfile } from '../components/agp-chart.tsx';
+import { AlertsPanel, SeverityBadge, RULE_SEVERITY, SEVERITY_RANK } from '../components/alerts-panel.tsx';
+import { IndicatorsPanel } from '../components/indicators-panel.tsx';
+import { type ChartData, RANGES, type RangeKey, rangeLabel, ReadingChart } from '../components/reading-chart.tsx';
+import { ErrorBox, Loading } from '../components/status.tsx';
+import { ThresholdsEditor } from '../components/thresholds-editor.tsx';
+import { TirBar } from '../components/tir-bar.tsx';
+
+const DAY = 86_400_000;
+const MAX_RAW_READINGS = 12_000;
+const MAX_AGP_READINGS = 6_000;
+
+/** The stored unit of each type (device-protocol.md), in the order a clinician scans them. */
+const TYPES: readonly { type: string; unit: string }[] = [
+  { type: 'blood_pressure', unit: 'mm[Hg]' },
+  { type: 'heart_rate', unit: '/min' },
+  { type: 'spo2', unit: '%' },
+  { type: 'respiratory_rate', unit: '/min' },
+  { type: 'body_temperature', unit: 'Cel' },
+  { type: 'body_weight', unit: 'kg' },
+  { type: 'cgm_glucose', unit: 'mg/dL' },
+  { type: 'blood_glucose', unit: 'mg/dL' },
+  { type: 'steps', unit: '{steps}' },
+];
+
+type Load<T> = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ready'; value: T };
+
+const loading = { state: 'loading' } as const;
+
+function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]): [Load<T>, (v: T) => void, () => void] {
+  const [result, setResult] = useState<Load<T>>(loading);
+  const [attempt, setAttempt] = useState(0);
+  useEffect(() => {
+    const abort = new AbortController();
+    setResult(loading);
+    load(abort.signal).then(
+      (value) => setResult({ state: 'ready', value }),
+      (error: unknown) => {
+        if ((error as Error).name !== 'AbortError') setResult({ state: 'error', error });
+      },
+    );
+    return () => abort.abort();
+  }, [...deps, attempt]);
+  return [result, (value: T) => setResult({ state: 'ready', value }), () => setAttempt((a) => a + 1)];
+}
+
+export function PatientPage({ id }: { id: string }) {
+  const path = `/patients/${encodeURIComponent(id)}`;
+  const [patient] = useLoad((s) => api.get<Patient>(path, undefined, s), [id]);
+  const [thresholds, setThresholds, retryThresholds] = useLoad(
+    (s) => api.get<{ thresholds: ThresholdEntry[] }>(`${path}/thresholds`, undefined, s).then((r) => r.thresholds),
+    [id],
+  );
+  const [indicators, , retryIndicators] = useLoad(
+    (s) => api.get<{ indicators: Indicator[] }>(`${path}/indicators`, undefined, s).then((r) => r.indicators),
+    [id],
+  );
+  const [alerts, setAlerts, retryAlerts] = useLoad(
+    (s) => getAll<Alert>('/alerts', { patient: id, limit: 500 }, 2000, s).then((r) => r.items),
+    [id],
+  );
+  const [loadedAt] = useState(() => Date.now());
+  // Daily series of the last 90 days for every type: which types the patient has, and the long ranges.
+  const [daily, , retryDaily] = useLoad(
+    async (signal) => {
+      const from = new Date(loadedAt - 90 * DAY).toISOString();
+      const to = new Date(loadedAt + 60_000).toISOString();
+      const all = await Promise.all(
+        TYPES.map(({ type }) =>
+          api
+            .get<Series>(`${path}/series`, { type, bucket: 'day', from, to }, signal)
+            .then((r) => [type, r.items] as const),
+        ),
+      );
+      return new Map<string, Bucket[]>(all.filter(([, items]) => items.length > 0));
+    },
+    [id],
+  );
+
+  const [range, setRange] = useState<RangeKey>('24h');
+  const [rangeEnd, setRangeEnd] = useState(loadedAt);
+  const spec = RANGES.find((r) => r.key === range)!;
+  const rangeStart = rangeEnd - spec.days * DAY;
+  const presentTypes = useMemo(
+    () => (daily.state === 'ready' ? TYPES.filter(({ type }) => daily.value.has(type)) : []),
+    [daily],
+  );
+
+  // Raw readings of the short ranges, per type.
+  const [raw] = useLoad(
+    async (signal) => {
+      if (!spec.raw || presentTypes.length === 0) return new Map<string, ChartData>();
+      const from = new Date(rangeStart).toISOString();
+      const to = new Date(rangeEnd + 60_000).toISOString();
+      const all = await Promise.all(
+        presentTypes.map(({ type }) =>
+          getAll<Reading>(`${path}/readings`, { type, from, to, limit: 1000 }, MAX_RAW_READINGS, signal).then(
+            (r) => [type, { kind: 'raw', readings: r.items, truncated: r.truncated } as ChartData] as const,
+          ),
+        ),
+      );
+      return new Map<string, ChartData>(all);
+    },
+    [id, range, rangeEnd, presentTypes],
+  );
+
+  const hasCgm = daily.state === 'ready' && daily.value.has('cgm_glucose');
+  const [cgm] = useLoad(
+    async (signal) => {
+      if (!hasCgm) return [] as Reading[];
+      const from = new Date(loadedAt - 14 * DAY).toISOString();
+      const to = new Date(loadedAt + 60_000).toISOString();
+      return (
+        await getAll<Reading>(
+          `${path}/readings`,
+          { type: 'cgm_glucose', from, to, limit: 1000 },
+          MAX_AGP_READINGS,
+          signal,
+        )
+      ).items;
+    },
+    [id, hasCgm],
+  );
+
+  const chooseRange = (key: RangeKey) => {
+    setRange(key);
+    setRangeEnd(Date.now());
+  };
+
+  const onAlertChange = useCallback(
+    (changed: Alert) => {
+      if (alerts.state === 'ready') setAlerts(alerts.value.map((a) => (a.id === changed.id ? changed : a)));
+    },
+    [alerts, setAlerts],
+  );
+
+  if (patient.state === 'loading') return <Loading />;
+  if (patient.state === 'error') return <ErrorBox error={patient.error} needed="neededClinicianOrAdmin" />;
+  const p = patient.value;
+  const tz = p.timeZone;
+  const thresholdList = thresholds.state === 'ready' ? thresholds.value : [];
+  const openAlerts = alerts.state === 'ready' ? alerts.value.filter((a) => a.status === 'open') : [];
+  const worst = openAlerts
+    .map((a) => RULE_SEVERITY[a.rule])
+    .filter(Boolean)
+    .sort((a, b) => SEVERITY_RANK[b] - SEVERITY_RANK[a])[0];
+
+  // A token that may read the patient but not its clinical data (an admin's): one message, not five.
+  const forbidden = [thresholds, indicators, alerts, daily].find(
+    (l) => l.state === 'error' && l.error instanceof ApiError && l.error.status === 403,
+  );
+
+  const chartData = (type: string): ChartData | 'loading' | { error: unknown } => {
+    if (spec.raw) {
+      if (raw.state === 'loading') return 'loading';
+      if (raw.state === 'error') return { error: raw.error };
+      return raw.value.get(type) ?? { kind: 'raw', readings: [], truncated: false };
+    }
+    if (daily.state !== 'ready') return 'loading';
+    const buckets = (daily.value.get(type) ?? []).filter((b) => Date.parse(b.end) > rangeStart);
+    return { kind: 'daily', buckets };
+  };
+
+  return (
+    <article class="patient" aria-labelledby="patient-title" data-testid="patient-page">
+      <p>
+        <a href="#/patients">← {t('backToList')}</a>
+      </p>
+      <header class="patient-header">
+        <h1 id="patient-title">{p.displayName ?? p.id}</h1>
+        <dl class="facts">
+          <div>
+            <dt>Id</dt>
+            <dd>{p.id}</dd>
+          </div>
+          <div>
+            <dt>{t('timeZone')}</dt>
+            <dd>{tz}</dd>
+          </div>
+          <div>
+            <dt>{t('lastReading')}</dt>
+            <dd>
+              {p.summary?.lastReadingAt
+                ? `${fmtRelative(p.summary.lastReadingAt)} (${fmtDateTime(p.summary.lastReadingAt, tz)})`
+                : t('never')}
+            </dd>
+          </div>
+          <div>
+            <dt>{t('colAlerts')}</dt>
+            <dd data-testid="open-alert-count">
+              {alerts.state === 'ready' ? openAlerts.length : t('none')} <SeverityBadge severity={worst} />
+            </dd>
+          </div>
+        </dl>
+        <nav class="section-nav" aria-label={t('sections')}>
+          <a href="#" data-target="alerts-section" onClick={jump}>
+            {t('sectionAlerts')}
+          </a>
+          <a href="#" data-target="charts-section" onClick={jump}>
+            {t('sectionCharts')}
+          </a>
+          {hasCgm && (
+            <a href="#" data-target="glucose-section" onClick={jump}>
+              {t('sectionGlucose')}
+            </a>
+          )}
+          <a href="#" data-target="indicators-section" onClick={jump}>
+            {t('sectionIndicators')}
+          </a>
+          <a href="#" data-target="thresholds-section" onClick={jump}>
+            {t('sectionThresholds')}
+          </a>
+        </nav>
+      </header>
+
+      {forbidden && forbidden.state === 'error' ? (
+        <ErrorBox error={forbidden.error} needed="neededClinician" />
+      ) : (
+        <>
+          <section id="alerts-section" class="card" aria-labelledby="alerts-title" tabIndex={-1}>
+            <h2 id="alerts-title">{t('alertsTitle')}</h2>
+            {alerts.state === 'loading' && <Loading />}
+            {alerts.state === 'error' && <ErrorBox error={alerts.error} onRetry={retryAlerts} />}
+            {alerts.state === 'ready' && (
+              <AlertsPanel alerts={alerts.value} thresholds={thresholdList} timeZone={tz} onChange={onAlertChange} />
+            )}
+          </section>
+
+          <section id="charts-section" class="card" aria-labelledby="charts-title" tabIndex={-1}>
+            <div class="section-head">
+              <h2 id="charts-title">{t('sectionCharts')}</h2>
+              <fieldset class="ranges" data-testid="range-selector">
+                <legend>{t('rangeLabel')}</legend>
+                {RANGES.map((r) => (
+                  <label key={r.key} class={r.key === range ? 'range checked' : 'range'}>
+                    <input
+                      type="radio"
+                      name="range"
+                      value={r.key}
+                      checked={r.key === range}
+                      onChange={() => chooseRange(r.key)}
+                    />
+                    {rangeLabel(r.key)}
+                  </label>
+                ))}
+              </fieldset>
+            </div>
+            <p class="muted small">
+              {spec.raw ? t('rawPoints') : t('dailyBands')} · {fmtDateTime(rangeStart, tz)} –{' '}
+              {fmtDateTime(rangeEnd, tz)} ({tz})
+            </p>
+            {daily.state === 'loading' && <Loading />}
+            {daily.state === 'error' && <ErrorBox error={daily.error} onRetry={retryDaily} />}
+            {daily.state === 'ready' && presentTypes.length === 0 && <p class="empty">{t('noReadingTypes')}</p>}
+            <div class="charts">
+              {presentTypes.map(({ type, unit }) => {
+                const data = chartData(type);
+                return (
+                  <figure
+                    key={type}
+                    class="chart-card"
+                    data-testid={`figure-${type}`}
+                    data-range={typeof data === 'object' && 'kind' in data ? range : 'loading'}
+                  >
+                    <figcaption>
+                      <h3>{typeLabel(type)}</h3>
+                      <span class="muted">{unitLabel(unit)}</span>
+                    </figcaption>
+                    {data === 'loading' && <Loading />}
+                    {typeof data === 'object' && 'error' in data && <ErrorBox error={data.error} />}
+                    {typeof data === 'object' && 'kind' in data && (
+                      <>
+                        <ReadingChart
+                          type={type}
+                          unit={unit}
+                          range={range}
+                          from={rangeStart}
+                          to={rangeEnd}
+                          timeZone={tz}
+                          data={data}
+                          thresholds={thresholdList}
+                        />
+                        {data.kind === 'raw' && data.truncated && (
+                          <p class="muted small">{t('truncatedReadings', { n: data.readings.length })}</p>
+                        )}
+                      </>
+                    )}
+                  </figure>
+                );
+              })}
+            </div>
+          </section>
+
+          {(hasCgm || (indicators.state === 'ready' && indicators.value.some((i) => i.key === 'tir_70_180'))) && (
+            <section id="glucose-section" class="card" aria-labelledby="glucose-title" tabIndex={-1}>
+              <h2 id="glucose-title">{t('glucoseTitle')}</h2>
+              <div class="glucose">
+                <div class="glucose-tir">
+                  <h3>{t('tirTitle')}</h3>
+                  {indicators.state === 'loading' && <Loading />}
+                  {indicators.state === 'error' && <ErrorBox error={indicators.error} onRetry={retryIndicators} />}
+                  {indicators.state === 'ready' && <TirBar indicators={indicators.value} timeZone={tz} />}
+                </div>
+                <figure class="glucose-agp" data-testid="figure-agp">
+                  <figcaption>
+                    <h3>{t('agpTitle')}</h3>
+                  </figcaption>
+                  {cgm.state === 'loading' && <Loading />}
+                  {cgm.state === 'error' && <ErrorBox error={cgm.error} />}
+                  {cgm.state === 'ready' && <Agp readings={cgm.value} timeZone={tz} />}
+                </figure>
+              </div>
+            </section>
+          )}
+
+          <section id="indicators-section" class="card" aria-labelledby="indicators-title" tabIndex={-1}>
+            <h2 id="indicators-title">{t('indicatorsTitle')}</h2>
+            {indicators.state === 'loading' && <Loading />}
+            {indicators.state === 'error' && <ErrorBox error={indicators.error} onRetry={retryIndicators} />}
+            {indicators.state === 'ready' && <IndicatorsPanel indicators={indicators.value} timeZone={tz} />}
+          </section>
+
+          <section id="thresholds-section" class="card" aria-labelledby="thresholds-title" tabIndex={-1}>
+            <h2 id="thresholds-title">{t('thresholdsTitle')}</h2>
+            {thresholds.state === 'loading' && <Loading />}
+            {thresholds.state === 'error' && <ErrorBox error={thresholds.error} onRetry={retryThresholds} />}
+            {thresholds.state === 'ready' && (
+              <ThresholdsEditor patientId={p.id} thresholds={thresholds.value} onSaved={setThresholds} />
+            )}
+          </section>
+        </>
+      )}
+    </article>
+  );
+}
+
+/** In-page links that do not touch the hash (it holds the route): scroll and move focus. */
+function jump(event: MouseEvent) {
+  event.preventDefault();
+  const target = document.getElementById((event.currentTarget as HTMLElement).dataset.target ?? '');
+  if (!target) return;
+  target.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  target.focus({ preventScroll: true });
+}
+
+function Agp({ readings, timeZone }: { readings: Reading[]; timeZone: string }) {
+  const profile = useMemo(() => glucoseProfile(readings, timeZone), [readings, timeZone]);
+  if (profile.n === 0) return <p class="empty">{t('agpNone')}</p>;
+  return (
+    <>
+      <AgpChart profile={profile} />
+      <p class="muted small">{t('agpWindow', { days: profile.days, n: profile.n, tz: timeZone })}</p>
+    </>
+  );
+}
