@@ -13,8 +13,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import pg from 'pg';
+import { connectClient } from '../simulators/mqtt-connect.ts';
 import { addDevice, addPatient } from '../src/admin/provisioning.ts';
 import { createLogger } from '../src/logger.ts';
 import { createDatabase } from '../src/store/database.ts';
@@ -72,11 +73,10 @@ const { port, httpPort } = await new Promise<{ port: number; httpPort: number }>
   });
 });
 
-const probe = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+const probe = await connectClient(`mqtt://127.0.0.1:${port}`, {
   clientId: 'load-probe-d',
   username: 'load-probe-d',
   password: probeSecret,
-  reconnectPeriod: 0,
 });
 const freshness: number[] = [];
 const probeDone = (async () => {
@@ -111,12 +111,7 @@ const deadline = started + durationS * 1000;
 await Promise.all(
   secrets.map(async (secret, i) => {
     const id = `load-d${i}`;
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
-      clientId: id,
-      username: id,
-      password: secret,
-      reconnectPeriod: 0,
-    });
+    const client = await connectClient(`mqtt://127.0.0.1:${port}`, { clientId: id, username: id, password: secret });
     clients.push(client);
     let n = 0;
     await Promise.all(
