@@ -6,7 +6,7 @@
  */
 import type { MqttClient } from 'mqtt';
 import { connectClient } from '../mqtt-connect.ts';
-import type { PlannedMessage } from './faults.ts';
+import { type PlannedMessage, SLOW_CONSUMER_PAUSE_MS } from './faults.ts';
 
 export interface DeviceStats {
   messagesPublished: number;
@@ -24,6 +24,7 @@ interface Outgoing extends PlannedMessage {
   seq: number;
   acked: boolean;
   dropped: boolean;
+  paused: boolean;
 }
 
 const RECONNECT_ATTEMPTS = 20;
@@ -104,7 +105,7 @@ export class SimulatedDevice {
   }
 
   enqueue(messages: readonly PlannedMessage[]): void {
-    for (const m of messages) this.queue.push({ ...m, seq: ++this.seq, acked: false, dropped: false });
+    for (const m of messages) this.queue.push({ ...m, seq: ++this.seq, acked: false, dropped: false, paused: false });
     this.pump();
   }
 
@@ -152,6 +153,13 @@ export class SimulatedDevice {
       }
       this.pump();
     });
+    if (m.pauseAfter && !m.paused) {
+      // A device that stops reading: its PUBACKs and rejection messages wait unread in the socket.
+      m.paused = true;
+      const stream = client.stream;
+      stream.pause();
+      setTimeout(() => stream.resume(), SLOW_CONSUMER_PAUSE_MS).unref();
+    }
     if (m.dropAfter && !m.dropped) {
       m.dropped = true;
       // Drop the TCP connection without DISCONNECT, before the PUBACK can arrive.

@@ -14,7 +14,9 @@ export const FAULT_KINDS = [
   'duplicate',
   'conflict',
   'outOfOrder',
+  'clockSkew',
   'reconnect',
+  'slowConsumer',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -22,7 +24,15 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 export type FaultRates = Partial<Record<FaultKind, number>>;
 
 /** The reading-level faults, in the order they are drawn: a reading gets at most one. */
-export const READING_FAULTS = ['wrongUnit', 'outOfRange', 'future', 'duplicate', 'conflict', 'outOfOrder'] as const;
+export const READING_FAULTS = [
+  'wrongUnit',
+  'outOfRange',
+  'future',
+  'duplicate',
+  'conflict',
+  'outOfOrder',
+  'clockSkew',
+] as const;
 type ReadingFault = (typeof READING_FAULTS)[number];
 
 export interface InjectedReading {
@@ -31,19 +41,27 @@ export interface InjectedReading {
 }
 
 /**
- * What was injected. `malformedJson` and `reconnect` are per message (an extra
- * unparseable message before a real one; a dropped connection right after a
- * publish, before its PUBACK); the others per reading, at most one per reading.
+ * What was injected. `malformedJson`, `reconnect` and `slowConsumer` are per
+ * message (an extra unparseable message before a real one; a dropped connection
+ * right after a publish, before its PUBACK; the device stops reading its socket
+ * for a while after a publish); the others per reading, at most one per reading.
  */
 export interface FaultCounts {
   malformedJson: { count: number };
   reconnect: { count: number };
+  slowConsumer: { count: number };
   wrongUnit: { count: number; readings: InjectedReading[] };
   outOfRange: { count: number; readings: InjectedReading[] };
   future: { count: number; readings: InjectedReading[] };
   duplicate: { count: number; readings: InjectedReading[] };
   conflict: { count: number; readings: InjectedReading[] };
   outOfOrder: { count: number; readings: InjectedReading[] };
+  /**
+   * Readings stamped by a clock running CLOCK_SKEW_MS ahead. Those that land past
+   * the service's 5-minute future bound are `rejected` (reason `future`); the
+   * others are stored, at the wrong time, as a real skewed device's would be.
+   */
+  clockSkew: { count: number; readings: InjectedReading[]; rejected: InjectedReading[] };
 }
 
 export function emptyFaultCounts(): FaultCounts {
@@ -51,12 +69,14 @@ export function emptyFaultCounts(): FaultCounts {
   return {
     malformedJson: { count: 0 },
     reconnect: { count: 0 },
+    slowConsumer: { count: 0 },
     wrongUnit: r(),
     outOfRange: r(),
     future: r(),
     duplicate: r(),
     conflict: r(),
     outOfOrder: r(),
+    clockSkew: { ...r(), rejected: [] },
   };
 }
 
@@ -86,6 +106,22 @@ const WRONG_UNIT: Record<string, string> = {
 const OUT_OF_RANGE_VALUE = 1_000_000;
 const FUTURE_OFFSET_MS = 60 * 60_000;
 
+/** How far ahead a skewed device's clock runs (a clock left on the wrong zone's summer time, say). */
+export const CLOCK_SKEW_MS = 60 * 60_000;
+/** The service's bound on readings ahead of its clock (device-protocol.md, "Time"). */
+const SERVICE_FUTURE_BOUND_MS = 5 * 60_000;
+/**
+ * A skewed reading is announced `future` only when it is this far past the bound
+ * when planned, so that it still is when the message is delivered (a backfill may
+ * take minutes), and announced stored only when it is a minute inside the bound.
+ * Readings between the two are sent unskewed: their outcome would depend on timing.
+ */
+const SKEW_REJECTED_MARGIN_MS = 10 * 60_000;
+const SKEW_STORED_MARGIN_MS = 60_000;
+
+/** A device that stops reading its socket holds its PUBACKs unread this long. */
+export const SLOW_CONSUMER_PAUSE_MS = 1_500;
+
 export interface PlannedMessage {
   payload: Buffer;
   /** Reading objects in the payload (0 for a malformed message). */
@@ -94,6 +130,8 @@ export interface PlannedMessage {
   barrier: boolean;
   /** Drop the connection right after publishing it (the reconnect fault). */
   dropAfter: boolean;
+  /** Stop reading the socket for SLOW_CONSUMER_PAUSE_MS right after publishing it (the slow-consumer fault). */
+  pauseAfter: boolean;
 }
 
 export interface PlanResult {
@@ -155,6 +193,13 @@ export function planMessages(
         break;
       }
     }
+    let skewedAt = 0;
+    if (fault === 'clockSkew') {
+      skewedAt = r.at + CLOCK_SKEW_MS;
+      const bound = o.now() + SERVICE_FUTURE_BOUND_MS;
+      const decided = skewedAt > bound + SKEW_REJECTED_MARGIN_MS || skewedAt < bound - SKEW_STORED_MARGIN_MS;
+      if (!decided) fault = undefined;
+    }
     if (fault !== undefined) {
       counts[fault].count++;
       counts[fault].readings.push({ deviceId, id: r.id });
@@ -189,6 +234,11 @@ export function planMessages(
         followups.push(r);
         valid++;
         break;
+      case 'clockSkew':
+        main.push({ ...r, at: skewedAt });
+        if (skewedAt > o.now() + SERVICE_FUTURE_BOUND_MS) counts.clockSkew.rejected.push({ deviceId, id: r.id });
+        else valid++;
+        break;
     }
   }
   const messages: PlannedMessage[] = [];
@@ -200,12 +250,15 @@ export function planMessages(
         readings: 0,
         barrier,
         dropAfter: false,
+        pauseAfter: false,
       });
       barrier = false;
     }
     const dropAfter = (rates.reconnect ?? 0) > 0 && rng.chance(rates.reconnect!);
     if (dropAfter) counts.reconnect.count++;
-    messages.push({ payload: encode(batch), readings: batch.length, barrier, dropAfter });
+    const pauseAfter = !dropAfter && (rates.slowConsumer ?? 0) > 0 && rng.chance(rates.slowConsumer!);
+    if (pauseAfter) counts.slowConsumer.count++;
+    messages.push({ payload: encode(batch), readings: batch.length, barrier, dropAfter, pauseAfter });
   };
   const batches = chunk(main, batchSize);
   if (o.latestFirst && batches.length > 1) batches.unshift(batches.pop()!);

@@ -436,6 +436,8 @@ function expectedRejectionCounts(counts: FaultCounts): Record<string, number> {
     const n = counts[kind as keyof typeof FAULT_REASON].count;
     if (n > 0) out[reason] = (out[reason] ?? 0) + n;
   }
+  // Skewed readings are rejected only when the skew takes them past the future bound.
+  if (counts.clockSkew.rejected.length > 0) out.future = (out.future ?? 0) + counts.clockSkew.rejected.length;
   return out;
 }
 

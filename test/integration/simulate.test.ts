@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSimulateArgs, runSimulate, type SimulateSummary } from '../../simulators/fleet/simulate.ts';
+import { CLOCK_SKEW_MS, SLOW_CONSUMER_PAUSE_MS } from '../../simulators/fleet/faults.ts';
 import { PERSONAS } from '../../simulators/personas/index.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -199,6 +200,42 @@ describe('vitalink simulate, faults', () => {
     expect(summary.reconnects).toBe(summary.faults.reconnect.count);
     expect(summary.messages.resent).toBeGreaterThanOrEqual(summary.faults.reconnect.count);
     expect(await storedReadings(summary.prefix)).toBe(summary.readings.acked);
+    expect(summary.expected.stored).toBe(summary.readings.acked);
+    expect(await rejectionsByReason(summary.prefix)).toEqual({});
+  });
+  it('--fault-clock-skew 0.3: skewed readings past the future bound are rejected, the others stored at the skewed time', async () => {
+    // A day ending now: the last hour's readings, an hour ahead, land in the future.
+    const { summary } = await simulate([...small, '--fault-clock-skew', '0.3']);
+    expectComplete(summary);
+    const skew = summary.faults.clockSkew;
+    expect(skew.count).toBeGreaterThan(10);
+    expect(skew.rejected.length).toBeGreaterThan(0);
+    expect(skew.rejected.length).toBeLessThan(skew.count);
+    expect(summary.expected.rejections).toEqual({ future: skew.rejected.length });
+    expect(await rejectionsByReason(summary.prefix)).toEqual({ future: skew.rejected.length });
+    expect(await rejectedIds(summary.prefix, 'future')).toEqual(ids(skew.rejected));
+    expect(await storedReadings(summary.prefix)).toBe(summary.expected.stored);
+    // The stored skewed readings carry the skewed time, an hour after the true one.
+    const rejected = new Set(ids(skew.rejected));
+    const stored = skew.readings.filter((r) => !rejected.has(`${r.deviceId}/${r.id}`));
+    const { rows } = await database.query<{ k: string; reading_id: string; at_ms: string }>(
+      `SELECT device_id || '/' || reading_id AS k, reading_id, (extract(epoch FROM measured_at) * 1000)::int8 AS at_ms
+       FROM readings WHERE device_id || '/' || reading_id = ANY($1)`,
+      [ids(stored)],
+    );
+    expect(rows.map((r) => r.k).sort()).toEqual(ids(stored));
+    // Reading ids end with the true measurement time (simulators/models/common.ts).
+    for (const r of rows) expect(Number(r.at_ms) - Number(r.reading_id.split('-').at(-1))).toBe(CLOCK_SKEW_MS);
+  });
+
+  it('--fault-slow-consumer 0.3: devices that stop reading get every PUBACK once they read again, nothing lost', async () => {
+    const { summary } = await simulate([...small, '--fault-slow-consumer', '0.3']);
+    expectComplete(summary);
+    expect(summary.faults.slowConsumer.count).toBeGreaterThan(0);
+    // The pauses happened: the run lasted at least one of them.
+    expect(summary.elapsedMs).toBeGreaterThanOrEqual(SLOW_CONSUMER_PAUSE_MS);
+    expect(summary.reconnects).toBe(0);
+    expect(await storedReadings(summary.prefix)).toBe(summary.expected.stored);
     expect(summary.expected.stored).toBe(summary.readings.acked);
     expect(await rejectionsByReason(summary.prefix)).toEqual({});
   });
