@@ -6,23 +6,6 @@
 import type { ProtocolReading } from '../models/common.ts';
 import type { Rng } from '../models/random.ts';
 
-export const FAULT_KINDS = [
-  'malformedJson',
-  'wrongUnit',
-  'outOfRange',
-  'future',
-  'duplicate',
-  'conflict',
-  'outOfOrder',
-  'clockSkew',
-  'reconnect',
-  'slowConsumer',
-] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
-
-/** Rates in 0..1 (see FaultCounts for the unit each one applies to). */
-export type FaultRates = Partial<Record<FaultKind, number>>;
-
 /** The reading-level faults, in the order they are drawn: a reading gets at most one. */
 export const READING_FAULTS = [
   'wrongUnit',
@@ -33,6 +16,14 @@ export const READING_FAULTS = [
   'outOfOrder',
   'clockSkew',
 ] as const;
+
+/** Every fault: the message-level ones around the reading-level ones. */
+export const FAULT_KINDS = ['malformedJson', ...READING_FAULTS, 'reconnect', 'slowConsumer'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Rates in 0..1 (see FaultCounts for the unit each one applies to). */
+export type FaultRates = Partial<Record<FaultKind, number>>;
+
 type ReadingFault = (typeof READING_FAULTS)[number];
 
 export interface InjectedReading {
