@@ -99,7 +99,7 @@ beforeAll(async () => {
         0 &&
       (await count(`SELECT count(*) AS n FROM alerts WHERE patient_id = $1 AND status = 'open'`, [t1d])) >= 2 &&
       (await count(`SELECT count(*) AS n FROM alerts WHERE patient_id = $1 AND status = 'open'`, [hypertension])) >= 1,
-    40_000,
+    60_000,
     'the aggregation of the simulated data',
   );
 
@@ -116,7 +116,7 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-}, 90_000);
+}, 120_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -173,6 +173,16 @@ async function newPage(locale = 'en-GB'): Promise<{ context: BrowserContext; pag
   return { context, page, errors };
 }
 
+/** Runs a step; when it fails, a screenshot of the page as it was goes beside the others (FAILED-name.png). */
+async function step<T>(page: Page, name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    await page.screenshot({ path: path.join(SHOTS, `FAILED-${name}.png`), fullPage: true }).catch(() => {});
+    throw error;
+  }
+}
+
 async function logIn(page: Page, token: string): Promise<void> {
   await page.goto(`${base}/`);
   await page.getByLabel(/API token|Jeton d’API/).fill(token);
@@ -197,6 +207,7 @@ describe('the dashboard, served by the service', () => {
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toContain('immutable');
     expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    expect((await asset.text()).length).toBeGreaterThan(10_000);
     // Not behind the API's token check, and not in the OpenAPI document.
     const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(openapi.paths).some((p) => p === '/' || p.startsWith('/assets'))).toBe(false);
@@ -242,6 +253,10 @@ describe('clinician views', () => {
     await page.getByRole('button', { name: /^Patient/ }).click();
     expect(await page.locator('th[aria-sort="ascending"]').textContent()).toContain('Patient');
     await shot(page, '02-patient-list');
+    // A tablet held upright: the list still fits, nothing overlaps.
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await shot(page, '02b-patient-list-tablet');
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   it('opens a patient with simulated data: charts drawn, 24 h then 30 d redrawn', { timeout: 30_000 }, async () => {
@@ -310,6 +325,7 @@ describe('clinician views', () => {
     await form.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => form.getByTestId('threshold-error').textContent()).toMatch(/fever/);
     expect(await input.getAttribute('aria-invalid')).toBe('true');
+    await form.screenshot({ path: path.join(SHOTS, '07a-threshold-refused.png') });
 
     await input.fill('37.8');
     await form.getByRole('button', { name: 'Save' }).click();
@@ -348,10 +364,14 @@ describe('in French', () => {
   it('the patient page speaks French, with French dates and numbers', async () => {
     const { context, page, errors } = await newPage('fr-FR');
     try {
-      await logIn(page, clinicianToken);
-      await page.waitForURL(/#\/patients$/);
-      await page.goto(`${base}/#/patients/${t1d}`);
-      await page.locator('[data-testid="figure-cgm_glucose"][data-range="24h"] canvas').waitFor();
+      await step(page, 'fr-login', async () => {
+        await logIn(page, clinicianToken);
+        await page.waitForURL(/#\/patients$/);
+      });
+      await step(page, 'fr-patient', async () => {
+        await page.getByRole('link', { name: /type1_diabetes/ }).click();
+        await page.locator('[data-testid="figure-cgm_glucose"][data-range="24h"] canvas').waitFor({ timeout: 15_000 });
+      });
       expect(await page.locator('html').getAttribute('lang')).toBe('fr');
       expect(await page.getByRole('heading', { name: 'Mesures' }).count()).toBe(1);
       expect(await page.getByRole('radio', { name: '30 jours' }).count()).toBe(1);

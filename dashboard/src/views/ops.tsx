@@ -194,7 +194,8 @@ export function OpsView() {
     <section aria-labelledby="ops-title" class="ops" data-testid="ops">
       <div class="section-head">
         <h1 id="ops-title">{t('opsTitle')}</h1>
-        <p class="muted small" role="status" aria-live="polite">
+        {/* Not a live region: it changes every second. A pause is announced below. */}
+        <p class="muted small">
           {paused
             ? t('paused')
             : updatedAt
@@ -202,6 +203,9 @@ export function OpsView() {
               : t('loading')}
         </p>
       </div>
+      <p class="visually-hidden" role="status" aria-live="polite">
+        {paused ? t('paused') : ''}
+      </p>
       {reportError !== null && (
         <p class="error-box" role="alert">
           {t('pollFailing', { message: errorText(reportError) })}

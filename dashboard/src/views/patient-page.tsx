@@ -9,10 +9,12 @@
  */
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, getAll } from '../api.ts';
+import { currentRole } from '../session.ts';
 import { fmtDateTime, fmtRelative } from '../format.ts';
 import { t, typeLabel, unitLabel } from '../i18n.ts';
 import type { Alert, Bucket, Indicator, Patient, Reading, Series, ThresholdEntry } from '../types.ts';
-import { AgpChart, glucoseProfile } from '../components/agp-chart.tsx';
+import { AgpChart } from '../components/agp-chart.tsx';
+import { glucoseProfile } from '../glucose-profile.ts';
 import { AlertsPanel, SeverityBadge, RULE_SEVERITY, SEVERITY_RANK } from '../components/alerts-panel.tsx';
 import { IndicatorsPanel } from '../components/indicators-panel.tsx';
 import { type ChartData, RANGES, type RangeKey, rangeLabel, ReadingChart } from '../components/reading-chart.tsx';
@@ -58,19 +60,32 @@ function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[]):
   return [result, (value: T) => setResult({ state: 'ready', value }), () => setAttempt((a) => a + 1)];
 }
 
+/** The clinical endpoints answer clinicians only: other roles are told so without a dozen 403s. */
+function clinicianOnly(): Promise<never> {
+  return Promise.reject(new ApiError(403, 'forbidden', 'this needs a clinician token'));
+}
+
 export function PatientPage({ id }: { id: string }) {
   const path = `/patients/${encodeURIComponent(id)}`;
+  const clinician = currentRole() === 'clinician';
   const [patient] = useLoad((s) => api.get<Patient>(path, undefined, s), [id]);
   const [thresholds, setThresholds, retryThresholds] = useLoad(
-    (s) => api.get<{ thresholds: ThresholdEntry[] }>(`${path}/thresholds`, undefined, s).then((r) => r.thresholds),
+    (s) =>
+      clinician
+        ? api.get<{ thresholds: ThresholdEntry[] }>(`${path}/thresholds`, undefined, s).then((r) => r.thresholds)
+        : clinicianOnly(),
     [id],
   );
   const [indicators, , retryIndicators] = useLoad(
-    (s) => api.get<{ indicators: Indicator[] }>(`${path}/indicators`, undefined, s).then((r) => r.indicators),
+    (s) =>
+      clinician
+        ? api.get<{ indicators: Indicator[] }>(`${path}/indicators`, undefined, s).then((r) => r.indicators)
+        : clinicianOnly(),
     [id],
   );
   const [alerts, setAlerts, retryAlerts] = useLoad(
-    (s) => getAll<Alert>('/alerts', { patient: id, limit: 500 }, 2000, s).then((r) => r.items),
+    (s) =>
+      clinician ? getAll<Alert>('/alerts', { patient: id, limit: 500 }, 2000, s).then((r) => r.items) : clinicianOnly(),
     [id],
   );
   const [loadedAt] = useState(() => Date.now());
@@ -206,7 +221,7 @@ export function PatientPage({ id }: { id: string }) {
             </dd>
           </div>
         </dl>
-        <nav class="section-nav" aria-label={t('sections')}>
+        <nav class="section-nav" aria-label={t('sections')} hidden={!clinician}>
           <a href="#" data-target="alerts-section" onClick={jump}>
             {t('sectionAlerts')}
           </a>
