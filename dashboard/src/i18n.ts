@@ -88,6 +88,7 @@ const en = {
 
   // patient page
   backToList: 'All patients',
+  patientId: 'Id',
   timeZone: 'Time zone',
   lastReading: 'Last reading',
   sections: 'Sections',
@@ -249,7 +250,7 @@ const en = {
   colReceived: 'Received',
   updatedAt: 'Updated {at}',
   paused: 'Paused while this tab is hidden.',
-  pollFailing: 'The service does not answer ({message}); retrying every few seconds.',
+  pollFailing: 'The figures are not updating: {message} Retrying every second.',
   listeners: 'Listeners',
   seconds: '{n} s',
   ms: '{n} ms',
@@ -319,6 +320,7 @@ const fr: Record<MessageKey, string> = {
   pageSize: 'Lignes par page',
 
   backToList: 'Tous les patients',
+  patientId: 'Identifiant',
   timeZone: 'Fuseau horaire',
   lastReading: 'Dernière mesure',
   sections: 'Sections',
@@ -478,7 +480,7 @@ const fr: Record<MessageKey, string> = {
   colReceived: 'Reçu',
   updatedAt: 'Mis à jour à {at}',
   paused: 'En pause tant que cet onglet est masqué.',
-  pollFailing: 'Le service ne répond pas ({message}) ; nouvel essai dans quelques secondes.',
+  pollFailing: 'Les chiffres ne se mettent plus à jour : {message} Nouvel essai chaque seconde.',
   listeners: 'Écoutes',
   seconds: '{n} s',
   ms: '{n} ms',

@@ -177,13 +177,12 @@ export function OpsView() {
   const chartData = useMemo<uPlot.AlignedData>(() => [history.x, history.y], [history]);
   const peak = history.y.length ? Math.max(...history.y) : 0;
 
-  if (report === null && reportError !== null) {
-    const forbidden = reportError instanceof ApiError && reportError.status === 403;
+  // A token that may not read these figures: say which role may. Any other failure keeps the view, with a banner.
+  if (report === null && reportError instanceof ApiError && reportError.status === 403) {
     return (
       <section aria-labelledby="ops-title">
         <h1 id="ops-title">{t('opsTitle')}</h1>
         <ErrorBox error={reportError} needed="neededOperatorOrAdmin" />
-        {!forbidden && <p class="muted">{t('pollFailing', { message: errorText(reportError) })}</p>}
       </section>
     );
   }
@@ -191,7 +190,7 @@ export function OpsView() {
   const r = report;
   const reasons = r ? Object.entries(r.rejectionsByReason).filter(([, n]) => n > 0) : [];
   return (
-    <section aria-labelledby="ops-title" class="ops" data-testid="ops">
+    <section aria-labelledby="ops-title" class={reportError === null ? 'ops' : 'ops stale'} data-testid="ops">
       <div class="section-head">
         <h1 id="ops-title">{t('opsTitle')}</h1>
         {/* Not a live region: it changes every second. A pause is announced below. */}

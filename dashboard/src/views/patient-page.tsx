@@ -199,7 +199,7 @@ export function PatientPage({ id }: { id: string }) {
         <h1 id="patient-title">{p.displayName ?? p.id}</h1>
         <dl class="facts">
           <div>
-            <dt>Id</dt>
+            <dt>{t('patientId')}</dt>
             <dd>{p.id}</dd>
           </div>
           <div>
