@@ -4,7 +4,7 @@
  * Clinicians land on the patient list, operators on the operator view, admins on
  * the patient list.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, onUnauthorized } from './api.ts';
 import { t, type MessageKey } from './i18n.ts';
 import { navigate, useRoute } from './router.ts';
@@ -68,6 +68,17 @@ export function App() {
       navigate(landing(session.me.role));
     }
   }, [session, route]);
+
+  // A new view: start reading at its top, with the focus on the main region (not on a link that vanished).
+  const firstRoute = useRef(true);
+  useEffect(() => {
+    if (firstRoute.current) {
+      firstRoute.current = false;
+      return;
+    }
+    window.scrollTo(0, 0);
+    document.getElementById('main')?.focus({ preventScroll: true });
+  }, [route]);
 
   useEffect(() => {
     const titles: Record<string, string> = {

@@ -358,6 +358,14 @@ describe('clinician views', () => {
     await shot(page, '08-patient-blood-pressure-14d');
     expect(unexpected(errors)).toEqual([]);
   });
+
+  it('a token the service no longer accepts brings back the login with a message', async () => {
+    await page.evaluate(() => sessionStorage.setItem('vitalink.token', 'vlk_revoked-or-never-issued-token'));
+    await page.reload();
+    await page.getByLabel('API token').waitFor();
+    expect(await page.getByTestId('login-form').textContent()).toContain('The service refused your token');
+    expect(await page.evaluate(() => sessionStorage.getItem('vitalink.token'))).toBeNull();
+  });
 });
 
 describe('in French', () => {
