@@ -7,6 +7,7 @@ export {
   isBloodPressureThreshold,
   isRuleKey,
   SEVERITY_RANK,
+  THRESHOLD_LIMITS,
   validateThreshold,
   worstRule,
 } from './rules.ts';

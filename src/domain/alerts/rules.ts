@@ -173,10 +173,45 @@ function positiveNumberError(value: unknown, what: string, unit: string): string
   return undefined;
 }
 
+interface Limits {
+  readonly min: number;
+  readonly max: number;
+}
+
 /**
- * Checks a per-patient threshold for a rule: a positive finite number in the rule's
- * unit, or for `bp_high` an object with exactly a positive `systolic` and a positive
- * `diastolic`. Returns a sentence describing the problem, or undefined when valid.
+ * The thresholds a clinician may set, in each rule's unit: wide enough for any
+ * patient-specific target, narrow enough that a slip (fever at 100 °C, SpO2 at 150 %)
+ * is refused instead of silently switching the alert off or on for good.
+ */
+export const THRESHOLD_LIMITS: Readonly<Record<Exclude<RuleKey, 'bp_high'>, Limits>> & {
+  readonly bp_high: { readonly systolic: Limits; readonly diastolic: Limits };
+} = {
+  spo2_low: { min: 70, max: 99 },
+  weight_gain: { min: 0.5, max: 10 },
+  bp_high: { systolic: { min: 120, max: 250 }, diastolic: { min: 70, max: 150 } },
+  fever: { min: 37, max: 41 },
+  hypoglycemia: { min: 40, max: 100 },
+  hyperglycemia: { min: 140, max: 500 },
+  tachycardia: { min: 80, max: 220 },
+  bradycardia: { min: 25, max: 70 },
+  no_data: { min: 1, max: 720 },
+};
+
+function thresholdError(value: unknown, what: string, unit: string, limits: Limits): string | undefined {
+  const invalid = positiveNumberError(value, what, unit);
+  if (invalid) return invalid;
+  const v = value as number;
+  if (v < limits.min || v > limits.max) {
+    return `${what} must be between ${limits.min} and ${limits.max} ${unit} (got ${v}).`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks a per-patient threshold for a rule: a finite number in the rule's unit
+ * within THRESHOLD_LIMITS, or for `bp_high` an object with exactly `systolic` and
+ * `diastolic`, each within its limits. Returns a sentence describing the problem,
+ * or undefined when valid.
  */
 export function validateThreshold(rule: RuleKey | AlertRule, value: unknown): string | undefined {
   const r = alertRule(rule);
@@ -191,12 +226,13 @@ export function validateThreshold(rule: RuleKey | AlertRule, value: unknown): st
     }
     if (!('systolic' in fields)) return 'The threshold of bp_high needs a systolic value.';
     if (!('diastolic' in fields)) return 'The threshold of bp_high needs a diastolic value.';
+    const limits = THRESHOLD_LIMITS.bp_high;
     return (
-      positiveNumberError(fields.systolic, 'The systolic threshold of bp_high', r.unit) ??
-      positiveNumberError(fields.diastolic, 'The diastolic threshold of bp_high', r.unit)
+      thresholdError(fields.systolic, 'The systolic threshold of bp_high', r.unit, limits.systolic) ??
+      thresholdError(fields.diastolic, 'The diastolic threshold of bp_high', r.unit, limits.diastolic)
     );
   }
-  return positiveNumberError(value, `The threshold of ${r.key}`, r.unit);
+  return thresholdError(value, `The threshold of ${r.key}`, r.unit, THRESHOLD_LIMITS[r.key]);
 }
 
 /**

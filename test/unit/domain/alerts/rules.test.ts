@@ -69,6 +69,24 @@ describe('effectiveThreshold', () => {
   });
 });
 
+describe('validateThreshold limits', () => {
+  it('refuses thresholds outside the plausible limits, naming them', () => {
+    expect(validateThreshold('fever', 100)).toBe('The threshold of fever must be between 37 and 41 Cel (got 100).');
+    expect(validateThreshold('spo2_low', 150)).toBe('The threshold of spo2_low must be between 70 and 99 % (got 150).');
+    expect(validateThreshold('no_data', 0.5)).toMatch(/between 1 and 720 h/);
+    expect(validateThreshold('bp_high', { systolic: 400, diastolic: 110 })).toBe(
+      'The systolic threshold of bp_high must be between 120 and 250 mm[Hg] (got 400).',
+    );
+    expect(validateThreshold('bp_high', { systolic: 180, diastolic: 60 })).toMatch(/diastolic .* between 70 and 150/);
+  });
+
+  it('accepts the limits themselves and every default', () => {
+    expect(validateThreshold('fever', 37)).toBeUndefined();
+    expect(validateThreshold('fever', 41)).toBeUndefined();
+    for (const rule of ALERT_RULES) expect(validateThreshold(rule, rule.defaultThreshold)).toBeUndefined();
+  });
+});
+
 describe('validateThreshold', () => {
   it('accepts positive numbers, fractions included', () => {
     expect(validateThreshold('spo2_low', 88)).toBeUndefined();
