@@ -75,6 +75,7 @@ export const alert = z.object({
   id: z.string(),
   patientId: z.string(),
   rule: z.string(),
+  severity: z.enum(['critical', 'high', 'moderate', 'low']).describe("the rule's urgency, for ordering a worklist"),
   status: z.enum(['open', 'acknowledged', 'resolved']),
   openedAt: time,
   acknowledgedAt: time.nullable(),

@@ -8,6 +8,8 @@ export class IngestionStats {
   static readonly WINDOW_SECONDS = 900;
   /** The complete seconds of the window and the current, partial one. */
   static readonly SLOTS = IngestionStats.WINDOW_SECONDS + 1;
+  /** The seconds of the per-second series in the snapshot (the operator view's chart). */
+  static readonly RECENT_SECONDS = 120;
   readonly #perSecond = new Float64Array(IngestionStats.SLOTS);
   #currentSecond = 0;
   readonly #acks = new Ring(4096);
@@ -45,9 +47,22 @@ export class IngestionStats {
     return total / seconds;
   }
 
+  /** Readings stored in each of the last `seconds` complete seconds, oldest first, from the start of the first. */
+  recent(seconds: number): { from: number; perSecond: number[] } {
+    if (seconds < 1 || seconds > IngestionStats.WINDOW_SECONDS) throw new RangeError('recent window out of range');
+    this.#advance();
+    const perSecond: number[] = new Array(seconds);
+    for (let i = 0; i < seconds; i++) {
+      perSecond[i] = this.#perSecond[(this.#currentSecond - seconds + i + IngestionStats.SLOTS) % IngestionStats.SLOTS];
+    }
+    return { from: (this.#currentSecond - seconds) * 1000, perSecond };
+  }
+
   snapshot() {
+    const recent = this.recent(IngestionStats.RECENT_SECONDS);
     return {
       readingsPerSecond: { last1s: this.rate(1), last1m: this.rate(60), last15m: this.rate(900) },
+      recent: { from: new Date(recent.from).toISOString(), perSecond: recent.perSecond },
       ackLatencyMs: percentiles(this.#acks.values(), 1000),
       batchRows: percentiles(this.#batchRows.values(), 1),
       commitMs: percentiles(this.#commitSeconds.values(), 1000),

@@ -42,6 +42,10 @@ describe('GET /api/v1/ops/ingestion', () => {
       return Math.round(b.readingsPerSecond.last15m * 900) === 20 && b;
     }, 'the stored readings to show in the 15-minute rate');
     expect(body.readingsPerSecond.last15m).toBeCloseTo(20 / 900, 6);
+    // The last two minutes second by second hold the same 20 readings.
+    expect(body.recent.perSecond).toHaveLength(120);
+    expect(body.recent.perSecond.reduce((a: number, b: number) => a + b, 0)).toBe(20);
+    expect(Date.parse(body.recent.from) % 1000).toBe(0);
     expect(body.readingsPerSecond.last1m).toBeGreaterThanOrEqual(0);
     expect(body.ackLatencyMs.samples).toBe(21);
     expect(body.ackLatencyMs.p99).toBeGreaterThan(0);

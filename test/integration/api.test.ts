@@ -153,6 +153,7 @@ function expectAlert(a: any): void {
     'id',
     'patientId',
     'rule',
+    'severity',
     'status',
     'openedAt',
     'acknowledgedAt',

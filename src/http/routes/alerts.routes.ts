@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { acknowledgeAlert } from '../../admin/alerts.ts';
+import { alertRule, isRuleKey } from '../../domain/alerts/index.ts';
 import { AppError } from '../../errors.ts';
 import { findAlert, findAlerts, type StoredAlert } from '../../store/alerts.repository.ts';
 import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
@@ -13,6 +14,7 @@ function toAlert(a: StoredAlert) {
     id: a.id,
     patientId: a.patientId,
     rule: a.rule,
+    severity: isRuleKey(a.rule) ? alertRule(a.rule).severity : 'low',
     status: a.state.status,
     openedAt: iso(a.state.openedAt),
     acknowledgedAt: a.state.acknowledgedAt === null ? null : iso(a.state.acknowledgedAt),

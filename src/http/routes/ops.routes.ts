@@ -13,6 +13,9 @@ const latency = z.object({
 
 export const ingestionReport = z.object({
   readingsPerSecond: z.object({ last1s: z.number(), last1m: z.number(), last15m: z.number() }),
+  recent: z
+    .object({ from: z.string(), perSecond: z.array(z.number()) })
+    .describe('readings stored in each of the last 120 complete seconds, oldest first, the first starting at `from`'),
   ackLatencyMs: latency.describe('publish → PUBACK, the latest 4096 messages'),
   batchRows: latency.describe('rows per committed batch, the latest 512 batches'),
   commitMs: latency.describe('time to write and commit a batch, the latest 512 batches'),

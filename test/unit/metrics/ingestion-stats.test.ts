@@ -22,6 +22,21 @@ describe('IngestionStats', () => {
     expect(stats.rate(900)).toBe(0);
   });
 
+  it('gives the last complete seconds one by one, oldest first, with the start of the first', () => {
+    let now = 1_000_000_000_000; // a whole second
+    const stats = new IngestionStats(() => now);
+    stats.recordStored(7);
+    now += 1000;
+    stats.recordStored(3);
+    stats.recordStored(2);
+    now += 1500; // into the third second, which is not complete
+    stats.recordStored(100);
+    expect(stats.recent(3)).toEqual({ from: 1_000_000_000_000 - 1000, perSecond: [0, 7, 5] });
+    expect(stats.snapshot().recent.perSecond).toHaveLength(IngestionStats.RECENT_SECONDS);
+    expect(stats.snapshot().recent.perSecond.slice(-2)).toEqual([7, 5]);
+    expect(() => stats.recent(0)).toThrow(RangeError);
+  });
+
   it('reports latency percentiles of the latest samples', () => {
     const stats = new IngestionStats(() => 0);
     for (let i = 1; i <= 100; i++) stats.recordAck(i / 1000);
