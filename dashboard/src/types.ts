@@ -98,6 +98,7 @@ export interface Alert {
   id: string;
   patientId: string;
   rule: string;
+  severity: Severity;
   status: AlertStatus;
   openedAt: string;
   acknowledgedAt: string | null;
@@ -124,6 +125,8 @@ export interface Latency {
 
 export interface IngestionReport {
   readingsPerSecond: { last1s: number; last1m: number; last15m: number };
+  /** Readings stored in each of the last 120 complete seconds, oldest first, the first starting at `from`. */
+  recent: { from: string; perSecond: number[] };
   ackLatencyMs: Latency;
   batchRows: Latency;
   commitMs: Latency;

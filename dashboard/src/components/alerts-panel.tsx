@@ -11,19 +11,6 @@ import { ruleLabel, severityLabel, statusLabel, t } from '../i18n.ts';
 import type { Alert, Severity, ThresholdEntry } from '../types.ts';
 import { errorText } from './status.tsx';
 
-/** The severity of each rule, as src/domain/alerts/rules.ts ranks them for worklists. */
-export const RULE_SEVERITY: Readonly<Record<string, Severity>> = {
-  spo2_low: 'high',
-  weight_gain: 'high',
-  bp_high: 'critical',
-  fever: 'moderate',
-  hypoglycemia: 'critical',
-  hyperglycemia: 'high',
-  tachycardia: 'high',
-  bradycardia: 'high',
-  no_data: 'low',
-};
-
 export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { critical: 3, high: 2, moderate: 1, low: 0 };
 
 export function SeverityBadge({ severity }: { severity: Severity | undefined }) {
@@ -53,7 +40,7 @@ function AlertRow({
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const severity = RULE_SEVERITY[alert.rule];
+  const severity = alert.severity;
   const rule = ruleLabel(alert.rule);
   const acknowledge = async () => {
     setBusy(true);
@@ -108,7 +95,7 @@ export function AlertsPanel({ alerts, thresholds, timeZone, onChange }: Props) {
   const [firstOpen] = useState(() => new Set(alerts.filter((a) => a.status === 'open').map((a) => a.id)));
   const [message, setMessage] = useState('');
   const unitOf = (rule: string) => thresholds.find((e) => e.rule === rule)?.unit ?? '';
-  const urgency = (a: Alert) => SEVERITY_RANK[RULE_SEVERITY[a.rule] ?? 'low'];
+  const urgency = (a: Alert) => SEVERITY_RANK[a.severity];
   const main = alerts
     .filter((a) => a.status === 'open' || firstOpen.has(a.id))
     .sort((a, b) => urgency(b) - urgency(a) || b.openedAt.localeCompare(a.openedAt));

@@ -117,12 +117,9 @@ export function OpsView() {
       setReport(r);
       setReportError(null);
       setUpdatedAt(now);
-      setHistory((h) => {
-        const x = [...h.x, now / 1000];
-        const y = [...h.y, r.readingsPerSecond.last1s];
-        const keep = x.findIndex((s) => s >= now / 1000 - HISTORY_S);
-        return { x: x.slice(keep), y: y.slice(keep) };
-      });
+      // The service keeps the last two minutes second by second: the chart is full from the first poll.
+      const from = Date.parse(r.recent.from) / 1000;
+      setHistory({ x: r.recent.perSecond.map((_, i) => from + i + 1), y: r.recent.perSecond });
     } catch (e) {
       setReportError(e);
       throw e;

@@ -15,7 +15,7 @@ import { t, typeLabel, unitLabel } from '../i18n.ts';
 import type { Alert, Bucket, Indicator, Patient, Reading, Series, ThresholdEntry } from '../types.ts';
 import { AgpChart } from '../components/agp-chart.tsx';
 import { glucoseProfile } from '../glucose-profile.ts';
-import { AlertsPanel, SeverityBadge, RULE_SEVERITY, SEVERITY_RANK } from '../components/alerts-panel.tsx';
+import { AlertsPanel, SeverityBadge, SEVERITY_RANK } from '../components/alerts-panel.tsx';
 import { IndicatorsPanel } from '../components/indicators-panel.tsx';
 import { type ChartData, RANGES, type RangeKey, rangeLabel, ReadingChart } from '../components/reading-chart.tsx';
 import { ErrorBox, Loading } from '../components/status.tsx';
@@ -169,10 +169,7 @@ export function PatientPage({ id }: { id: string }) {
   const tz = p.timeZone;
   const thresholdList = thresholds.state === 'ready' ? thresholds.value : [];
   const openAlerts = alerts.state === 'ready' ? alerts.value.filter((a) => a.status === 'open') : [];
-  const worst = openAlerts
-    .map((a) => RULE_SEVERITY[a.rule])
-    .filter(Boolean)
-    .sort((a, b) => SEVERITY_RANK[b] - SEVERITY_RANK[a])[0];
+  const worst = openAlerts.map((a) => a.severity).sort((a, b) => SEVERITY_RANK[b] - SEVERITY_RANK[a])[0];
 
   // A token that may read the patient but not its clinical data (an admin's): one message, not five.
   const forbidden = [thresholds, indicators, alerts, daily].find(
