@@ -62,9 +62,10 @@ function Row({ indicator, timeZone }: { indicator: Indicator; timeZone: string }
 
 export function IndicatorsPanel({ indicators, timeZone }: { indicators: readonly Indicator[]; timeZone: string }) {
   if (indicators.length === 0) return <p class="empty">{t('noIndicators')}</p>;
-  // Indicators with no reading at all in their window (a type this patient is not monitored for) are folded.
-  const measured = indicators.filter((i) => i.n > 0 || i.value !== null);
-  const unmeasured = indicators.filter((i) => !(i.n > 0 || i.value !== null));
+  // Indicators with no reading at all in their window (a type this patient is not monitored for) are folded,
+  // whatever their value: "sensor active 0 %" of a patient without a CGM says nothing about them.
+  const measured = indicators.filter((i) => i.n > 0);
+  const unmeasured = indicators.filter((i) => i.n === 0);
   return (
     <div data-testid="indicators">
       {measured.length > 0 ? <IndicatorTable indicators={measured} timeZone={timeZone} /> : null}
