@@ -19,7 +19,14 @@ export function parseRoute(hash: string): Route {
   if (path === '/patients') return { name: 'patients' };
   if (path === '/ops') return { name: 'ops' };
   const m = /^\/patients\/([^/]+)$/.exec(path);
-  if (m) return { name: 'patient', id: decodeURIComponent(m[1]) };
+  if (m) {
+    // A hand-edited address may hold a malformed escape (%E0): an unknown page, not a blank app.
+    try {
+      return { name: 'patient', id: decodeURIComponent(m[1]) };
+    } catch {
+      return { name: 'unknown', path };
+    }
+  }
   return { name: 'unknown', path };
 }
 

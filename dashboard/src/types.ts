@@ -22,7 +22,8 @@ export interface Patient {
   timeZone: string;
   createdAt: string;
   /** Present on every patient of the API; optional so an older service still renders. */
-  summary?: PatientSummary;
+  /** Null for an admin token: clinical data is for clinicians. */
+  summary: PatientSummary | null;
 }
 
 export interface Page<T> {

@@ -174,6 +174,8 @@ export function planMessages(
   const { rates, rng, batchSize, counts } = o;
   const main: ProtocolReading[] = [];
   const followups: ProtocolReading[] = [];
+  /** Clock-skew candidates, settled once it is known which message carries them. */
+  const skews: { index: number; reading: ProtocolReading; skewedAt: number }[] = [];
   let valid = 0;
   for (const r of readings) {
     let fault: ReadingFault | undefined;
@@ -191,7 +193,7 @@ export function planMessages(
       const decided = skewedAt > bound + SKEW_REJECTED_MARGIN_MS || skewedAt < bound - SKEW_STORED_MARGIN_MS;
       if (!decided) fault = undefined;
     }
-    if (fault !== undefined) {
+    if (fault !== undefined && fault !== 'clockSkew') {
       counts[fault].count++;
       counts[fault].readings.push({ deviceId, id: r.id });
     }
@@ -226,11 +228,26 @@ export function planMessages(
         valid++;
         break;
       case 'clockSkew':
-        main.push({ ...r, at: skewedAt });
-        if (skewedAt > o.now() + SERVICE_FUTURE_BOUND_MS) counts.clockSkew.rejected.push({ deviceId, id: r.id });
-        else valid++;
+        skews.push({ index: main.length, reading: r, skewedAt });
+        main.push(r);
         break;
     }
+  }
+  // Backfill sends the latest readings first, then the rest oldest first; live mode sends as it goes.
+  const firstSent = o.latestFirst ? Math.max(0, main.length - batchSize) : 0;
+  for (const { index, reading, skewedAt } of skews) {
+    const rejected = skewedAt > o.now() + SERVICE_FUTURE_BOUND_MS;
+    // A reading announced `future` must reach the service within the margin: in a backfill
+    // only the first message is sure to. One that would go later is sent as it is.
+    if (rejected && index < firstSent) {
+      valid++;
+      continue;
+    }
+    main[index] = { ...reading, at: skewedAt };
+    counts.clockSkew.count++;
+    counts.clockSkew.readings.push({ deviceId, id: reading.id });
+    if (rejected) counts.clockSkew.rejected.push({ deviceId, id: reading.id });
+    else valid++;
   }
   const messages: PlannedMessage[] = [];
   const push = (batch: ProtocolReading[], barrier: boolean) => {
@@ -251,8 +268,8 @@ export function planMessages(
     if (pauseAfter) counts.slowConsumer.count++;
     messages.push({ payload: encode(batch), readings: batch.length, barrier, dropAfter, pauseAfter });
   };
-  const batches = chunk(main, batchSize);
-  if (o.latestFirst && batches.length > 1) batches.unshift(batches.pop()!);
+  const batches =
+    firstSent > 0 ? [main.slice(firstSent), ...chunk(main.slice(0, firstSent), batchSize)] : chunk(main, batchSize);
   for (const batch of batches) push(batch, false);
   chunk(followups, batchSize).forEach((batch, i) => push(batch, i === 0));
   return { messages, valid };

@@ -77,9 +77,13 @@ export function nextRunDelayMs(o: {
   intervalMs: number;
   maxBusyShare: number;
 }): number {
-  const pause = o.lastRunMs * (1 / o.maxBusyShare - 1);
+  // Capped, so that one very long run cannot hold indicators and alerts back for long.
+  const pause = Math.min(o.lastRunMs * (1 / o.maxBusyShare - 1), MAX_PAUSE_INTERVALS * o.intervalMs);
   return o.backlog ? pause : Math.max(pause, o.intervalMs);
 }
+
+/** The longest pause the busy share may impose, in intervals. */
+const MAX_PAUSE_INTERVALS = 10;
 
 /**
  * The aggregation job (architecture.md, decision 6). Each run locks a few
@@ -204,6 +208,7 @@ export class Aggregator {
 
   async #loop(): Promise<void> {
     let busy = false;
+    let failed = false;
     const started = performance.now();
     try {
       const t = this.#o.now();
@@ -217,10 +222,12 @@ export class Aggregator {
       this.#o.metrics?.aggregationLagSeconds.set(await oldestDirtyAgeSeconds(this.#o.db));
     } catch (err) {
       this.#o.log.warn({ err }, 'aggregation run failed, will retry');
+      failed = true;
     }
     this.#schedule(
       nextRunDelayMs({
-        lastRunMs: performance.now() - started,
+        // A failed run (the database away, say) did no work to make up for: retry after the interval.
+        lastRunMs: failed ? 0 : performance.now() - started,
         backlog: busy,
         intervalMs: this.#o.intervalMs,
         maxBusyShare: this.#o.maxBusyShare ?? 1,

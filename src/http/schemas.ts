@@ -39,7 +39,9 @@ export const patient = z.object({
   displayName: z.string().nullable(),
   timeZone: z.string(),
   createdAt: time,
-  summary: patientSummary,
+  summary: patientSummary
+    .nullable()
+    .describe('clinical: for clinician tokens only (null for an admin, who provisions but does not care for patients)'),
 });
 
 export const assignment = z.object({

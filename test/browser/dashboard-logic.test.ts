@@ -139,3 +139,12 @@ describe('zoneOffsetMinutes', () => {
     expect(zoneOffsetMinutes('Europe/Paris', Date.UTC(2026, 2, 29, 1, 0))).toBe(120);
   });
 });
+
+describe('routes', () => {
+  it('reads the patient id of the address, and a malformed escape is an unknown page, not an error', async () => {
+    const { parseRoute } = await import('../../dashboard/src/router.ts');
+    expect(parseRoute('#/patients/sim-1%2Fx')).toEqual({ name: 'patient', id: 'sim-1/x' });
+    expect(parseRoute('#/patients/%E0')).toEqual({ name: 'unknown', path: '/patients/%E0' });
+    expect(parseRoute('')).toEqual({ name: 'home' });
+  });
+});

@@ -95,4 +95,10 @@ describe('patient summaries', () => {
     expect(after.openAlerts).toBe(1);
     expect(after.worstAlert).toEqual({ rule: 'spo2_low', severity: 'high' });
   });
+
+  it('are clinical data: an admin token gets the patients without them', async () => {
+    expect((await get('/patients/sum-p1', ADMIN_TOKEN)).body.summary).toBeNull();
+    const list = await get('/patients', ADMIN_TOKEN);
+    expect(list.body.items.map((p: any) => p.summary)).toEqual(list.body.items.map(() => null));
+  });
 });

@@ -214,7 +214,12 @@ function thresholdError(value: unknown, what: string, unit: string, limits: Limi
  * or undefined when valid.
  */
 export function validateThreshold(rule: RuleKey | AlertRule, value: unknown): string | undefined {
-  const r = alertRule(rule);
+  return checkThreshold(alertRule(rule), value, true);
+}
+
+function checkThreshold(r: AlertRule, value: unknown, withLimits: boolean): string | undefined {
+  const check = (v: unknown, what: string, limits: Limits) =>
+    withLimits ? thresholdError(v, what, r.unit, limits) : positiveNumberError(v, what, r.unit);
   if (r.key === 'bp_high') {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       return `The threshold of bp_high must be an object with systolic and diastolic (${r.unit}).`;
@@ -228,23 +233,24 @@ export function validateThreshold(rule: RuleKey | AlertRule, value: unknown): st
     if (!('diastolic' in fields)) return 'The threshold of bp_high needs a diastolic value.';
     const limits = THRESHOLD_LIMITS.bp_high;
     return (
-      thresholdError(fields.systolic, 'The systolic threshold of bp_high', r.unit, limits.systolic) ??
-      thresholdError(fields.diastolic, 'The diastolic threshold of bp_high', r.unit, limits.diastolic)
+      check(fields.systolic, 'The systolic threshold of bp_high', limits.systolic) ??
+      check(fields.diastolic, 'The diastolic threshold of bp_high', limits.diastolic)
     );
   }
-  return thresholdError(value, `The threshold of ${r.key}`, r.unit, THRESHOLD_LIMITS[r.key]);
+  return check(value, `The threshold of ${r.key}`, THRESHOLD_LIMITS[r.key]);
 }
 
 /**
- * The threshold that applies to a patient: the override when there is a valid one,
- * else the rule's default. An override that fails `validateThreshold` (overrides are
- * validated when written, so this means a corrupt value) falls back to the default
- * rather than stopping the evaluation of every other rule.
+ * The threshold that applies to a patient: the override when there is a usable one,
+ * else the rule's default. The limits are checked when an override is written, not
+ * here: an override saved before they existed keeps applying. Only a corrupt value
+ * (not a positive number of the right shape) falls back to the default, rather than
+ * stopping the evaluation of every other rule.
  */
 export function effectiveThreshold(rule: RuleKey | AlertRule, overrides: Thresholds | undefined): ThresholdValue {
   const r = alertRule(rule);
   const override = overrides?.[r.key];
-  if (override !== undefined && validateThreshold(r, override) === undefined) return override;
+  if (override !== undefined && checkThreshold(r, override, false) === undefined) return override;
   return r.defaultThreshold;
 }
 

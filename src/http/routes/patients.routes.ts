@@ -3,23 +3,26 @@ import { addPatient } from '../../admin/provisioning.ts';
 import { setPatientThresholds } from '../../admin/alerts.ts';
 import { ALERT_RULES, effectiveThreshold, type Thresholds } from '../../domain/alerts/index.ts';
 import { AppError } from '../../errors.ts';
+import type { Principal } from '../../admin/tokens.ts';
 import { loadThresholds } from '../../store/alerts.repository.ts';
+import type { Db } from '../../store/database.ts';
 import { type PatientSummary, patientSummaries } from '../../store/patient-summaries.repository.ts';
 import { findPatient, type PatientRow } from '../../store/patients.repository.ts';
 import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, indicator, iso, page, patient, text, threshold } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
-const toPatient = (p: PatientRow, summary: PatientSummary | undefined) => {
-  const s = summary ?? { openAlerts: 0, worstAlert: null, lastReadingAt: null, adherenceDays: null };
-  return {
-    id: p.id,
-    displayName: p.displayName,
-    timeZone: p.timeZone,
-    createdAt: iso(p.createdAt),
-    summary: { ...s, lastReadingAt: s.lastReadingAt ? iso(s.lastReadingAt) : null },
-  };
-};
+const toPatient = (p: PatientRow, summary: PatientSummary | null) => ({
+  id: p.id,
+  displayName: p.displayName,
+  timeZone: p.timeZone,
+  createdAt: iso(p.createdAt),
+  summary: summary && { ...summary, lastReadingAt: summary.lastReadingAt ? iso(summary.lastReadingAt) : null },
+});
+
+/** Alerts, last reading and adherence are clinical data: for clinicians (audited), not for admins. */
+const summariesFor = (db: Db, principal: Principal, ids: string[]) =>
+  principal.role === 'clinician' ? patientSummaries(db, ids) : Promise.resolve(new Map<string, PatientSummary>());
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 422: errorBody };
 
@@ -44,7 +47,7 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       const principal = principalOf(request);
       requireRole(principal, ['admin']);
       const created = await addPatient(db, request.body);
-      return reply.status(201).send(toPatient(created, undefined));
+      return reply.status(201).send(toPatient(created, null));
     },
   );
 
@@ -75,20 +78,20 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
         if (!idParam.safeParse(after).success) throw new AppError('bad_request', 'cursor is not one this API returned');
         q = q.where('id', '>', after);
       }
-      if (principal.role === 'clinician' && principal.patientIds?.size) {
-        q = q.where('id', 'in', [...principal.patientIds]);
-      }
+      // Fails closed: a clinician sees their listed patients and no other.
+      if (principal.role === 'clinician') q = q.where('id', 'in', [...(principal.patientIds ?? [''])]);
       // A clinician token with no patients sees an empty list.
       const rows = principal.role === 'clinician' && principal.patientIds?.size === 0 ? [] : await q.execute();
       const shown = rows.slice(0, limit);
-      const summaries = await patientSummaries(
+      const summaries = await summariesFor(
         db,
+        principal,
         shown.map((r) => r.id),
       );
       const items = shown.map((r) =>
         toPatient(
           { id: r.id, displayName: r.display_name, timeZone: r.time_zone, createdAt: r.created_at },
-          summaries.get(r.id),
+          summaries.get(r.id) ?? null,
         ),
       );
       await audit(
@@ -117,9 +120,9 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       assertPatientVisible(principal, request.params.id);
       const found = await findPatient(db, request.params.id);
       if (!found) throw new AppError('not_found', `patient ${request.params.id} does not exist`);
-      const summaries = await patientSummaries(db, [found.id]);
+      const summaries = await summariesFor(db, principal, [found.id]);
       await audit(db, principal, [found.id], 'patients.read');
-      return toPatient(found, summaries.get(found.id));
+      return toPatient(found, summaries.get(found.id) ?? null);
     },
   );
 

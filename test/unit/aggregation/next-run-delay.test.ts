@@ -16,4 +16,8 @@ describe('nextRunDelayMs', () => {
     expect(nextRunDelayMs({ lastRunMs: 400, backlog: false, intervalMs: 1000, maxBusyShare: 0.25 })).toBe(1200);
     expect(nextRunDelayMs({ lastRunMs: 100, backlog: true, intervalMs: 1000, maxBusyShare: 0.5 })).toBe(100);
   });
+
+  it('never pauses longer than ten intervals', () => {
+    expect(nextRunDelayMs({ lastRunMs: 60_000, backlog: true, intervalMs: 1000, maxBusyShare: 0.25 })).toBe(10_000);
+  });
 });

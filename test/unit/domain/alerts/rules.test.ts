@@ -80,6 +80,12 @@ describe('validateThreshold limits', () => {
     expect(validateThreshold('bp_high', { systolic: 180, diastolic: 60 })).toMatch(/diastolic .* between 70 and 150/);
   });
 
+  it('keeps applying an override saved before the limits existed (limits are checked on write)', () => {
+    expect(effectiveThreshold('hypoglycemia', { hypoglycemia: 110 })).toBe(110);
+    expect(effectiveThreshold('no_data', { no_data: 1000 })).toBe(1000);
+    expect(effectiveThreshold('no_data', { no_data: -3 })).toBe(48);
+  });
+
   it('accepts the limits themselves and every default', () => {
     expect(validateThreshold('fever', 37)).toBeUndefined();
     expect(validateThreshold('fever', 41)).toBeUndefined();
