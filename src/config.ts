@@ -54,7 +54,7 @@ const envSchema = z
     VITALINK_AGGREGATION_INTERVAL_MS: positiveInt(1_000),
     VITALINK_AGGREGATION_MAX_BUSY_PCT: z.preprocess(
       emptyAsUndefined,
-      z.coerce.number().int().min(1).max(100).default(100),
+      z.coerce.number().int().min(1).max(100).default(25),
     ),
   })
   .superRefine(

@@ -39,7 +39,8 @@ export interface AggregatorOptions {
    * Fraction of wall time (0..1] the job may spend running, backlog or not: after a
    * run of T ms it pauses at least T × (1 / share − 1). Ingestion comes first; under
    * a flood indicators lag (vitalink_aggregation_lag_seconds says by how much)
-   * instead of the job taking the cores from the devices' commits. Default 1.
+   * instead of the job taking the cores from the devices' commits. Default 1 (the service sets
+   * VITALINK_AGGREGATION_MAX_BUSY_PCT, 25 % by default).
    */
   readonly maxBusyShare?: number;
   readonly now: () => number;
@@ -69,7 +70,7 @@ function earliestDirtyDay(marks: { patientId: string; day: string }[], patientId
 /**
  * When the job runs next: at once while a backlog remains, after `intervalMs`
  * otherwise, and in either case not before a pause that keeps its share of wall
- * time at or under `maxBusyShare` (a run of T ms is followed by T × (1/share − 1)).
+ * time at or under `maxBusyShare` (a run of T ms is followed by T × (1/share − 1), at most ten intervals).
  */
 export function nextRunDelayMs(o: {
   lastRunMs: number;

@@ -56,7 +56,7 @@ describe('loadConfig defaults (interfaces.md, "Environment")', () => {
       queueMaxBytes: 64 * 1024 * 1024,
     });
     expect(config.readingMaxAgeMs).toBe(90 * 86_400_000);
-    expect(config.aggregationMaxBusyShare).toBe(1);
+    expect(config.aggregationMaxBusyShare).toBe(0.25);
   });
 
   it('takes the aggregation busy share in percent, 1 to 100', () => {
