@@ -38,18 +38,15 @@ export class IngestionStats {
 
   /** Readings stored per second, averaged over the last `seconds` complete seconds. */
   rate(seconds: number): number {
-    if (seconds < 1 || seconds > IngestionStats.WINDOW_SECONDS) throw new RangeError('rate window out of range');
-    this.#advance();
     let total = 0;
-    for (let i = 1; i <= seconds; i++) {
-      total += this.#perSecond[(this.#currentSecond - i + IngestionStats.SLOTS) % IngestionStats.SLOTS];
-    }
+    for (const n of this.recent(seconds).perSecond) total += n;
     return total / seconds;
   }
 
   /** Readings stored in each of the last `seconds` complete seconds, oldest first, from the start of the first. */
   recent(seconds: number): { from: number; perSecond: number[] } {
-    if (seconds < 1 || seconds > IngestionStats.WINDOW_SECONDS) throw new RangeError('recent window out of range');
+    if (seconds < 1 || seconds > IngestionStats.WINDOW_SECONDS)
+      throw new RangeError('window out of range: 1 to 900 seconds');
     this.#advance();
     const perSecond: number[] = new Array(seconds);
     for (let i = 0; i < seconds; i++) {

@@ -51,7 +51,11 @@ export async function patientSummaries(db: Db, patientIds: readonly string[]): P
   ]);
   for (const id of ids) out.set(id, { ...EMPTY });
   const rulesOf = new Map<string, string[]>();
-  for (const a of alerts) rulesOf.set(a.patient_id, [...(rulesOf.get(a.patient_id) ?? []), a.rule]);
+  for (const a of alerts) {
+    const rules = rulesOf.get(a.patient_id);
+    if (rules) rules.push(a.rule);
+    else rulesOf.set(a.patient_id, [a.rule]);
+  }
   for (const [id, rules] of rulesOf) {
     const s = out.get(id)!;
     s.openAlerts = rules.length;

@@ -256,14 +256,11 @@ export function effectiveThreshold(rule: RuleKey | AlertRule, overrides: Thresho
 
 /** The most urgent of some rules (highest severity, then catalogue order); null for none. */
 export function worstRule(keys: Iterable<RuleKey>): { rule: RuleKey; severity: AlertSeverity } | null {
+  const present = new Set(keys);
   let worst: AlertRule | undefined;
-  for (const key of keys) {
-    const rule = alertRule(key);
-    if (
-      !worst ||
-      SEVERITY_RANK[rule.severity] > SEVERITY_RANK[worst.severity] ||
-      (SEVERITY_RANK[rule.severity] === SEVERITY_RANK[worst.severity] && rules.indexOf(rule) < rules.indexOf(worst))
-    ) {
+  // In catalogue order, so that only a strictly more urgent rule replaces an earlier one.
+  for (const rule of rules) {
+    if (present.has(rule.key) && (!worst || SEVERITY_RANK[rule.severity] > SEVERITY_RANK[worst.severity])) {
       worst = rule;
     }
   }

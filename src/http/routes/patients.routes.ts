@@ -78,10 +78,10 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
         if (!idParam.safeParse(after).success) throw new AppError('bad_request', 'cursor is not one this API returned');
         q = q.where('id', '>', after);
       }
-      // Fails closed: a clinician sees their listed patients and no other.
-      if (principal.role === 'clinician') q = q.where('id', 'in', [...(principal.patientIds ?? [''])]);
-      // A clinician token with no patients sees an empty list.
-      const rows = principal.role === 'clinician' && principal.patientIds?.size === 0 ? [] : await q.execute();
+      // A clinician sees their listed patients and no other; '' (no patient has that id)
+      // keeps the list non-empty, so a token without patients sees none rather than an error.
+      if (principal.role === 'clinician') q = q.where('id', 'in', ['', ...(principal.patientIds ?? [])]);
+      const rows = await q.execute();
       const shown = rows.slice(0, limit);
       const summaries = await summariesFor(
         db,
