@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import pg from 'pg';
 import { connectClient } from '../simulators/mqtt-connect.ts';
-import { addDevice, addPatient } from '../src/admin/provisioning.ts';
+import { addDevice, addPatient } from '../src/actions/provisioning.ts';
 import { createLogger } from '../src/logger.ts';
 import { createDatabase } from '../src/store/database.ts';
 import { migrateToLatest } from '../src/store/migrations.ts';

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import type { PendingMessage } from '../src/batch/pending-message.ts';
-import { addDevice, addPatient } from '../src/admin/provisioning.ts';
+import { addDevice, addPatient } from '../src/actions/provisioning.ts';
 import { decodeMessage } from '../src/ingest/decode.ts';
 import { createLogger } from '../src/logger.ts';
 import { writeBatch } from '../src/store/batch-writer.ts';

@@ -4,7 +4,7 @@ import { Aggregator } from './aggregation/aggregator.ts';
 import { Batcher } from './batch/batcher.ts';
 import { messageRows, type PendingMessage } from './batch/pending-message.ts';
 import { cleanDetail, rawReading } from './ingest/decode.ts';
-import type { Rejection } from './ingest/reading.ts';
+import type { Rejection } from './domain/reading.ts';
 import { Broker, type ListeningPorts } from './broker/broker.ts';
 import type { Config } from './config.ts';
 import { buildHttpServer } from './http/server.ts';
@@ -14,7 +14,7 @@ import { writeBatch } from './store/batch-writer.ts';
 import { isRetryableDatabaseError } from './store/database.ts';
 import { findDeviceCredentials, loadInstallationKey } from './store/devices.repository.ts';
 import { migrateToLatest } from './store/migrations.ts';
-import { type OpenDatabase, openDatabase } from './store/open-database.ts';
+import { type OpenDatabase, openDatabase } from './database-server/open-database.ts';
 import { Partitions } from './store/partitions.ts';
 
 export interface RunningPorts extends ListeningPorts {

@@ -25,8 +25,8 @@
 import { type ProgressFigures, progressLine, progressLines } from '../progress.ts';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { setPatientThresholds } from '../../src/admin/alerts.ts';
-import { addDevice, addPatient, DEFAULT_TIME_ZONE } from '../../src/admin/provisioning.ts';
+import { setPatientThresholds } from '../../src/actions/alerts.ts';
+import { addDevice, addPatient, DEFAULT_TIME_ZONE } from '../../src/actions/provisioning.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createDatabase } from '../../src/store/database.ts';
 import type { ProtocolReading } from '../models/common.ts';

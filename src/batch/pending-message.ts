@@ -1,4 +1,4 @@
-import type { Rejection, ValidReading } from '../ingest/reading.ts';
+import type { Rejection, ValidReading } from '../domain/reading.ts';
 
 /** What became of a message once its batch committed. */
 export interface MessageOutcome {

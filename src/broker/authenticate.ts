@@ -1,6 +1,6 @@
 import type { Client } from 'aedes';
 import { verifyDeviceSecret } from '../domain/device-secret.ts';
-import { DEVICE_ID_PATTERN } from '../ingest/payload.schema.ts';
+import { DEVICE_ID_PATTERN } from '../domain/protocol.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import type { Batcher } from '../batch/batcher.ts';
 import type { Config } from '../config.ts';
-import { MAX_PAYLOAD_BYTES } from '../ingest/payload.schema.ts';
+import { MAX_PAYLOAD_BYTES } from '../domain/protocol.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { ConnectRefused, type CredentialStore, createAuthenticator } from './authenticate.ts';

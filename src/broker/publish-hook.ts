@@ -2,7 +2,7 @@ import type { Client, PublishPacket } from 'aedes';
 import type { Batcher } from '../batch/batcher.ts';
 import type { PendingMessage } from '../batch/pending-message.ts';
 import { DEFAULT_MAX_FUTURE_MS, decodeMessage } from '../ingest/decode.ts';
-import { MAX_PAYLOAD_BYTES } from '../ingest/payload.schema.ts';
+import { MAX_PAYLOAD_BYTES } from '../domain/protocol.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AckQueue } from './ordered-acks.ts';

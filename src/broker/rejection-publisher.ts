@@ -1,5 +1,5 @@
 import type { Aedes } from 'aedes';
-import type { Rejection } from '../ingest/reading.ts';
+import type { Rejection } from '../domain/reading.ts';
 import { rejectionsTopic } from './topics.ts';
 
 /**

@@ -1,11 +1,11 @@
-import { addDevice, addPatient, assignDevice, parseTimeArgument } from '../admin/provisioning.ts';
-import { reprocessRejections } from '../admin/reprocess.ts';
-import { createApiToken } from '../admin/tokens.ts';
+import { addDevice, addPatient, assignDevice, parseTimeArgument } from '../actions/provisioning.ts';
+import { reprocessRejections } from '../actions/reprocess.ts';
+import { createApiToken } from '../actions/tokens.ts';
 import type { Config } from '../config.ts';
-import { REJECTION_REASONS } from '../ingest/rejection-reason.ts';
+import { REJECTION_REASONS } from '../domain/rejection-reasons.ts';
 import type { Logger } from '../logger.ts';
 import { migrateToLatest } from '../store/migrations.ts';
-import { type OpenDatabase, openDatabase } from '../store/open-database.ts';
+import { type OpenDatabase, openDatabase } from '../database-server/open-database.ts';
 import { Partitions } from '../store/partitions.ts';
 import { type Output, UsageError } from './output.ts';
 

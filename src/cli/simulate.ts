@@ -2,7 +2,7 @@ import { parseSimulateArgs, runSimulate } from '../../simulators/fleet/simulate.
 import { TerminalBlock } from '../../simulators/progress.ts';
 import type { Config } from '../config.ts';
 import { createLogger } from '../logger.ts';
-import { startEmbeddedPostgres } from '../store/embedded-postgres.ts';
+import { startEmbeddedPostgres } from '../database-server/embedded-postgres.ts';
 import { UsageError } from './output.ts';
 
 /**

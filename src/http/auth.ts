@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { findPrincipal, type Principal, type Role } from '../admin/tokens.ts';
+import { findPrincipal, type Principal, type Role } from '../actions/tokens.ts';
 import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { REJECTION_REASONS } from '../ingest/rejection-reason.ts';
+import { REJECTION_REASONS } from '../domain/rejection-reasons.ts';
 
 /** Shapes of interfaces.md, "Shapes that clients rely on". Times are RFC 3339 in UTC. */
 

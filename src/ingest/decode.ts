@@ -2,9 +2,10 @@ import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
 import { acceptedUnits, inRange, PULSE_RANGE, type ReadingTypeSpec, readingTypeSpec } from '../domain/reading-types.ts';
 import { parseMeasuredAt } from '../domain/timestamp.ts';
-import { describeIssues, MAX_READINGS_PER_MESSAGE, READING_ID_PATTERN, readingFieldsSchema } from './payload.schema.ts';
-import type { DecodedMessage, Rejection, ValidReading } from './reading.ts';
-import type { RejectionReason } from './rejection-reason.ts';
+import { MAX_READINGS_PER_MESSAGE, READING_ID_PATTERN } from '../domain/protocol.ts';
+import { describeIssues, readingFieldsSchema } from './payload.schema.ts';
+import type { DecodedMessage, Rejection, ValidReading } from '../domain/reading.ts';
+import type { RejectionReason } from '../domain/rejection-reasons.ts';
 
 export interface DecodeOptions {
   /** The service's clock, epoch milliseconds. */

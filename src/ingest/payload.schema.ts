@@ -1,13 +1,5 @@
 import { z } from 'zod';
-
-/** device-protocol.md, "Identity": 1 to 64 characters of A-Z a-z 0-9 . _ - */
-export const DEVICE_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
-/** device-protocol.md, "A reading object": 1 to 64 characters of A-Z a-z 0-9 . _ : - */
-export const READING_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
-
-export const MAX_READINGS_PER_MESSAGE = 1000;
-export const MAX_PAYLOAD_BYTES = 256 * 1024;
-export const MAX_CONTEXT_LENGTH = 64;
+import { MAX_CONTEXT_LENGTH, READING_ID_PATTERN } from '../domain/protocol.ts';
 
 // zod 4's z.number() refuses NaN and ±Infinity: "Numbers must be finite".
 const measurement = z.number();

@@ -1,5 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { REJECTION_REASONS } from '../ingest/rejection-reason.ts';
+import { REJECTION_REASONS } from '../domain/rejection-reasons.ts';
 import { IngestionStats } from './ingestion-stats.ts';
 
 /** Every metric of the service, defined in one place. One registry per service instance. */

@@ -1,6 +1,6 @@
 import type { MessageOutcome, PendingMessage } from '../batch/pending-message.ts';
 import { rawReading } from '../ingest/decode.ts';
-import type { Rejection } from '../ingest/reading.ts';
+import type { Rejection } from '../domain/reading.ts';
 import type { Db } from './database.ts';
 import type { Partitions } from './partitions.ts';
 import { insertReadings, type ReadingToStore } from './readings.repository.ts';

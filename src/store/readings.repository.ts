@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { ValidReading } from '../ingest/reading.ts';
+import type { ValidReading } from '../domain/reading.ts';
 import type { Db } from './database.ts';
 
 export interface ReadingToStore {

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Rejection } from '../ingest/reading.ts';
-import type { RejectionReason } from '../ingest/rejection-reason.ts';
+import type { Rejection } from '../domain/reading.ts';
+import type { RejectionReason } from '../domain/rejection-reasons.ts';
 import type { Db } from './database.ts';
 
 export interface RejectionToStore {

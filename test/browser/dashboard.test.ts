@@ -14,7 +14,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { build } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runSimulate, type SimulateSummary } from '../../simulators/fleet/simulate.ts';
-import { createApiToken } from '../../src/admin/tokens.ts';
+import { createApiToken } from '../../src/actions/tokens.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { ROOT, type ServiceProcess, startService } from '../helpers/service.ts';
 

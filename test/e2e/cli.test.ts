@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addPatient, assignDevice } from '../../src/admin/provisioning.ts';
+import { addPatient, assignDevice } from '../../src/actions/provisioning.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { connectDevice, heartRate } from '../helpers/device.ts';

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { createLogger } from '../../src/logger.ts';
 import { createDatabase } from '../../src/store/database.ts';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/store/embedded-postgres.ts';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../../src/database-server/embedded-postgres.ts';
 import { migrateToLatest } from '../../src/store/migrations.ts';
 
 declare module 'vitest' {

@@ -1,4 +1,4 @@
-import { addDevice, addPatient } from '../../src/admin/provisioning.ts';
+import { addDevice, addPatient } from '../../src/actions/provisioning.ts';
 import type { Db } from '../../src/store/database.ts';
 import { findPatient } from '../../src/store/patients.repository.ts';
 

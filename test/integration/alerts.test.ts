@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acknowledgeAlert, setPatientThreshold } from '../../src/admin/alerts.ts';
+import { acknowledgeAlert, setPatientThreshold } from '../../src/actions/alerts.ts';
 import { Aggregator } from '../../src/aggregation/aggregator.ts';
 import { AppError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';

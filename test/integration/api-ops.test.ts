@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiToken } from '../../src/admin/tokens.ts';
+import { createApiToken } from '../../src/actions/tokens.ts';
 import { type TestApp, startTestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { connectDevice, heartRate, waitFor } from '../helpers/device.ts';

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiToken } from '../../src/admin/tokens.ts';
+import { createApiToken } from '../../src/actions/tokens.ts';
 import { type TestApp, startTestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { connectDevice, type Reading, waitFor } from '../helpers/device.ts';

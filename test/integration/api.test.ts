@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addPatient } from '../../src/admin/provisioning.ts';
-import { createApiToken } from '../../src/admin/tokens.ts';
+import { addPatient } from '../../src/actions/provisioning.ts';
+import { createApiToken } from '../../src/actions/tokens.ts';
 import { type TestApp, startTestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { connectDevice, heartRate, type Reading, waitFor } from '../helpers/device.ts';

@@ -83,7 +83,7 @@ describe('hostile input from a device', () => {
 
 describe('patient time zones', () => {
   it('accepts IANA names known to both Node and PostgreSQL, and nothing else', async () => {
-    const { addPatient } = await import('../../src/admin/provisioning.ts');
+    const { addPatient } = await import('../../src/actions/provisioning.ts');
     await expect(addPatient(database.db, { id: 'tz-ok', timeZone: 'America/Santiago' })).resolves.toMatchObject({
       timeZone: 'America/Santiago',
     });

@@ -1,8 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addPatient, assignDevice } from '../../src/admin/provisioning.ts';
-import { reprocessRejections } from '../../src/admin/reprocess.ts';
-import { REJECTION_REASONS } from '../../src/ingest/rejection-reason.ts';
+import { addPatient, assignDevice } from '../../src/actions/provisioning.ts';
+import { reprocessRejections } from '../../src/actions/reprocess.ts';
+import { REJECTION_REASONS } from '../../src/domain/rejection-reasons.ts';
 import { Partitions } from '../../src/store/partitions.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { acknowledgeAlert } from '../../admin/alerts.ts';
+import { acknowledgeAlert } from '../../actions/alerts.ts';
 import { alertRule, isRuleKey } from '../../domain/alerts/index.ts';
 import { AppError } from '../../errors.ts';
 import { findAlert, findAlerts, type StoredAlert } from '../../store/alerts.repository.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { addDevice, assignDevice, parseTimeArgument } from '../../admin/provisioning.ts';
+import { addDevice, assignDevice, parseTimeArgument } from '../../actions/provisioning.ts';
 import { AppError } from '../../errors.ts';
 import { type AssignmentRow, listAssignments } from '../../store/assignments.repository.ts';
 import { findDevice } from '../../store/devices.repository.ts';

@@ -38,7 +38,7 @@ import { FHIR_JSON, type Observation, type SearchsetBundle } from '../../fhir/ty
 import { findPatient } from '../../store/patients.repository.ts';
 import { readingsPage } from '../../store/readings-page.ts';
 import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
-import { READING_ID_PATTERN } from '../../ingest/payload.schema.ts';
+import { READING_ID_PATTERN } from '../../domain/protocol.ts';
 import { idParam } from '../schemas.ts';
 import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { addPatient } from '../../admin/provisioning.ts';
-import { setPatientThresholds } from '../../admin/alerts.ts';
+import { addPatient } from '../../actions/provisioning.ts';
+import { setPatientThresholds } from '../../actions/alerts.ts';
 import { ALERT_RULES, effectiveThreshold, type Thresholds } from '../../domain/alerts/index.ts';
 import { AppError } from '../../errors.ts';
-import type { Principal } from '../../admin/tokens.ts';
+import type { Principal } from '../../actions/tokens.ts';
 import { loadThresholds } from '../../store/alerts.repository.ts';
 import type { Db } from '../../store/database.ts';
 import { type PatientSummary, patientSummaries } from '../../store/patient-summaries.repository.ts';

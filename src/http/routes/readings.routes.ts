@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { Principal } from '../../admin/tokens.ts';
+import type { Principal } from '../../actions/tokens.ts';
 import { READING_TYPES } from '../../domain/reading-types.ts';
-import { READING_ID_PATTERN } from '../../ingest/payload.schema.ts';
+import { READING_ID_PATTERN } from '../../domain/protocol.ts';
 import { AppError } from '../../errors.ts';
 import { findPatient } from '../../store/patients.repository.ts';
 import { readingsPage } from '../../store/readings-page.ts';

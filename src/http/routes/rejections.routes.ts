@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
-import { REJECTION_REASONS } from '../../ingest/rejection-reason.ts';
+import { REJECTION_REASONS } from '../../domain/rejection-reasons.ts';
 import { principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, iso, page, rejection } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Batcher, type BatcherOptions } from '../../../src/batch/batcher.ts';
 import type { MessageOutcome, PendingMessage } from '../../../src/batch/pending-message.ts';
-import type { Rejection } from '../../../src/ingest/reading.ts';
+import type { Rejection } from '../../../src/domain/reading.ts';
 import { createLogger } from '../../../src/logger.ts';
 
 const log = createLogger('silent');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type DecodeOptions, decodeMessage } from '../../../src/ingest/decode.ts';
-import type { DecodedMessage, Rejection, ValidReading } from '../../../src/ingest/reading.ts';
-import type { RejectionReason } from '../../../src/ingest/rejection-reason.ts';
+import type { DecodedMessage, Rejection, ValidReading } from '../../../src/domain/reading.ts';
+import type { RejectionReason } from '../../../src/domain/rejection-reasons.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ALERT_RULES, effectiveThreshold, evaluateRule, type RuleKey } from '../../../src/domain/alerts/index.ts';
 import { decodeReading } from '../../../src/ingest/decode.ts';
-import { READING_ID_PATTERN } from '../../../src/ingest/payload.schema.ts';
+import { READING_ID_PATTERN } from '../../../src/domain/protocol.ts';
 import type { ProtocolReading } from '../../../simulators/models/common.ts';
 import { DAY, MINUTE } from '../../../simulators/models/time.ts';
 import {

@@ -1,5 +1,5 @@
-import type { ReadingType } from '../domain/reading-types.ts';
-import type { RejectionReason } from './rejection-reason.ts';
+import type { ReadingType } from './reading-types.ts';
+import type { RejectionReason } from './rejection-reasons.ts';
 
 /** A reading that passed validation, converted to its stored unit. */
 export interface ValidReading {

@@ -2,7 +2,7 @@ import { generateDeviceSecret, hashDeviceSecret } from '../domain/device-secret.
 import { parseMeasuredAt } from '../domain/timestamp.ts';
 import { sql } from 'kysely';
 import { AppError } from '../errors.ts';
-import { DEVICE_ID_PATTERN } from '../ingest/payload.schema.ts';
+import { DEVICE_ID_PATTERN } from '../domain/protocol.ts';
 import {
   type AssignmentRow,
   endAssignment,

@@ -1,7 +1,7 @@
 import type { PendingMessage } from '../batch/pending-message.ts';
 import { DEFAULT_MAX_FUTURE_MS, type DecodeOptions, decodeMessage, decodeReading } from '../ingest/decode.ts';
-import type { DecodedMessage } from '../ingest/reading.ts';
-import type { RejectionReason } from '../ingest/rejection-reason.ts';
+import type { DecodedMessage } from '../domain/reading.ts';
+import type { RejectionReason } from '../domain/rejection-reasons.ts';
 import { writeMessages } from '../store/batch-writer.ts';
 import type { Db } from '../store/database.ts';
 import type { Partitions } from '../store/partitions.ts';

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { createDatabase, type Db, isRetryableDatabaseError } from './database.ts';
+import { createDatabase, type Db, isRetryableDatabaseError } from '../store/database.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
 
 export interface OpenDatabase {
