@@ -6,6 +6,8 @@ import { MAX_READINGS_PER_MESSAGE, READING_ID_PATTERN } from '../domain/protocol
 import { describeIssues, readingFieldsSchema } from './payload.schema.ts';
 import type { DecodedMessage, Rejection, ValidReading } from '../domain/reading.ts';
 import type { RejectionReason } from '../domain/rejection-reasons.ts';
+import { rawReading } from '../domain/raw-reading.ts';
+import { cleanDetail } from '../domain/rejection-detail.ts';
 
 export interface DecodeOptions {
   /** The service's clock, epoch milliseconds. */
@@ -230,38 +232,6 @@ function messageRejected(reason: RejectionReason, detail: string, payload: Buffe
 
 function rejected(readingId: string | null, reason: RejectionReason, detail: string, input: unknown): ReadingOutcome {
   return { ok: false, rejection: { readingId, reason, detail: cleanDetail(detail), raw: rawReading(input) } };
-}
-
-// C0 and C1 control characters, NUL included: PostgreSQL text refuses NUL, and none belongs in a sentence.
-// eslint-disable-next-line no-control-regex -- a control-character class is the point here
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
-const MAX_DETAIL_LENGTH = 500;
-
-/** A detail quotes what the device sent: keep it printable and short. */
-export function cleanDetail(detail: string): string {
-  const printable = detail.replace(CONTROL_CHARACTERS, '\uFFFD');
-  return printable.length > MAX_DETAIL_LENGTH ? `${printable.slice(0, MAX_DETAIL_LENGTH - 1)}…` : printable;
-}
-
-const READING_FIELDS = ['id', 'type', 'at', 'value', 'systolic', 'diastolic', 'pulse', 'unit', 'context'];
-
-/**
- * The bytes kept for a rejected reading: the reading object as JSON. An object
- * too deeply nested to serialise (extra fields are ignored, but a device may
- * still send them) is kept with the protocol's fields only: this never throws.
- */
-export function rawReading(input: unknown): Buffer {
-  try {
-    return Buffer.from(JSON.stringify(input) ?? 'null', 'utf8');
-  } catch {
-    if (!isPlainObject(input)) return Buffer.from('null');
-    const known: Record<string, unknown> = {};
-    for (const k of READING_FIELDS) {
-      const v = input[k];
-      if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') known[k] = v;
-    }
-    return Buffer.from(JSON.stringify(known), 'utf8');
-  }
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

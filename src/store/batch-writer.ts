@@ -1,5 +1,5 @@
 import type { MessageOutcome, PendingMessage } from '../batch/pending-message.ts';
-import { rawReading } from '../ingest/decode.ts';
+import { rawReading } from '../domain/raw-reading.ts';
 import type { Rejection } from '../domain/reading.ts';
 import type { Db } from './database.ts';
 import type { Partitions } from './partitions.ts';
