@@ -1,6 +1,7 @@
 import type { Client } from 'aedes';
 import { verifyDeviceSecret } from '../domain/device-secret.ts';
 import { DEVICE_ID_PATTERN } from '../domain/protocol.ts';
+import type { RefusalReason } from '../domain/refusal-reasons.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
@@ -11,8 +12,8 @@ export const SERVER_UNAVAILABLE = 3;
 
 export class ConnectRefused extends Error {
   readonly returnCode: number;
-  readonly reason: string;
-  constructor(returnCode: number, reason: string) {
+  readonly reason: RefusalReason;
+  constructor(returnCode: number, reason: RefusalReason) {
     super(reason);
     this.returnCode = returnCode;
     this.reason = reason;
@@ -36,7 +37,7 @@ export function createAuthenticator(store: CredentialStore, log: Logger, metrics
     username: string | undefined,
     password: Buffer | undefined,
   ): Promise<void> {
-    const refuse = (code: number, reason: string): never => {
+    const refuse = (code: number, reason: RefusalReason): never => {
       metrics.connectionsRefused.labels(reason).inc();
       log.info({ clientId: client.id, reason }, 'connection refused');
       throw new ConnectRefused(code, reason);

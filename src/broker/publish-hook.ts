@@ -2,6 +2,7 @@ import type { Client, PublishPacket } from 'aedes';
 import type { Batcher } from '../batch/batcher.ts';
 import type { PendingMessage } from '../batch/pending-message.ts';
 import { DEFAULT_MAX_FUTURE_MS, decodeMessage } from '../ingest/decode.ts';
+import type { CloseReason } from '../domain/close-reasons.ts';
 import { MAX_PAYLOAD_BYTES } from '../domain/protocol.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -32,7 +33,7 @@ export interface PublishHookDeps {
 export function createPublishHook(deps: PublishHookDeps) {
   const { batcher, metrics, log } = deps;
 
-  const refuse = (client: Client, reason: string, callback: (error?: Error | null) => void) => {
+  const refuse = (client: Client, reason: CloseReason, callback: (error?: Error | null) => void) => {
     metrics.connectionsClosed.labels(reason).inc();
     log.info({ clientId: client.id, reason }, 'publish refused, closing connection');
     callback(new Error(reason));

@@ -1,6 +1,20 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CloseReason } from '../domain/close-reasons.ts';
+import type { RefusalReason } from '../domain/refusal-reasons.ts';
 import { REJECTION_REASONS } from '../domain/rejection-reasons.ts';
 import { IngestionStats } from './ingestion-stats.ts';
+
+/**
+ * A counter whose one label takes only the members of a catalogue (reasons of
+ * the pure domain): a reason outside the catalogue does not compile.
+ */
+export type ReasonCounter<R extends string> = Omit<Counter<'reason'>, 'labels'> & {
+  labels(reason: R): Counter.Internal;
+};
+
+function byReason<R extends string>(counter: Counter<'reason'>): ReasonCounter<R> {
+  return counter;
+}
 
 /** Every metric of the service, defined in one place. One registry per service instance. */
 export function createMetrics() {
@@ -79,18 +93,22 @@ export function createMetrics() {
     help: 'Devices connected to the embedded broker',
     registers: [registry],
   });
-  const connectionsRefused = new Counter({
-    name: 'vitalink_connections_refused_total',
-    help: 'CONNECTs refused, by reason',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
-  const connectionsClosed = new Counter({
-    name: 'vitalink_connections_closed_total',
-    help: 'Connections closed by the service, by reason',
-    labelNames: ['reason'] as const,
-    registers: [registry],
-  });
+  const connectionsRefused = byReason<RefusalReason>(
+    new Counter({
+      name: 'vitalink_connections_refused_total',
+      help: 'CONNECTs refused, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+  );
+  const connectionsClosed = byReason<CloseReason>(
+    new Counter({
+      name: 'vitalink_connections_closed_total',
+      help: 'Connections closed by the service, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+  );
 
   const rejectionMessagesDropped = new Counter({
     name: 'vitalink_rejection_messages_dropped_total',

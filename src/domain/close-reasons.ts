@@ -1,0 +1,17 @@
+/**
+ * Why the service closed a device's connection: the `reason` label of
+ * `vitalink_connections_closed_total` and of the broker's log lines. A reason
+ * outside this catalogue does not compile.
+ */
+export const CLOSE_REASONS = [
+  /** A publish on a topic other than the device's own readings topic (device-protocol.md, "Topics"). */
+  'publish_not_authorized',
+  /** A publish payload over the protocol's 256 KiB (device-protocol.md, "Payload"). */
+  'payload_too_large',
+  /** An MQTT packet declaring a length over the bound, refused before it is buffered. */
+  'packet_too_large',
+  /** A publish held unacknowledged longer than its bound (architecture.md, decision 3). */
+  'ack_hold_timeout',
+] as const;
+
+export type CloseReason = (typeof CLOSE_REASONS)[number];

@@ -1,0 +1,21 @@
+/**
+ * Why the service refused a CONNECT (device-protocol.md, "Identity") or a
+ * SUBSCRIBE: the `reason` label of `vitalink_connections_refused_total` and of
+ * the broker's log lines. A reason outside this catalogue does not compile.
+ */
+export const REFUSAL_REASONS = [
+  'missing_credentials',
+  'invalid_username',
+  'unknown_device',
+  'wrong_secret',
+  'device_disabled',
+  'client_id_mismatch',
+  /** The credential lookup failed: CONNACK 3, server unavailable. */
+  'database_unavailable',
+  /** The authenticator failed in an unexpected way (never counted: a fallback for the CONNACK). */
+  'authentication_failed',
+  /** A subscription outside the device's namespace (SUBACK 0x80; the connection stays open). */
+  'subscribe_not_authorized',
+] as const;
+
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
