@@ -10,11 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import type { PendingMessage } from '../src/batch/pending-message.ts';
 import { addDevice, addPatient } from '../src/actions/provisioning.ts';
 import { decodeMessage } from '../src/ingest/decode.ts';
 import { createLogger } from '../src/logger.ts';
-import { writeBatch } from '../src/store/batch-writer.ts';
+import { type MessageToStore, writeBatch } from '../src/store/reading-sink.ts';
 import { createDatabase } from '../src/store/database.ts';
 import { migrateToLatest } from '../src/store/migrations.ts';
 import { Partitions } from '../src/store/partitions.ts';
@@ -66,8 +65,8 @@ try {
   }
   const partitions = new Partitions(db);
   const counters = new Array<number>(devices).fill(0);
-  const nextBatch = (): PendingMessage[] => {
-    const messages: PendingMessage[] = [];
+  const nextBatch = (): MessageToStore[] => {
+    const messages: MessageToStore[] = [];
     const now = Date.now();
     for (let m = 0; m < batchRows / perMessage; m++) {
       const d = m % devices;
@@ -84,9 +83,6 @@ try {
         deviceId: `d${d}`,
         receivedAt: now,
         ...decoded,
-        bytes: payload.length,
-        cancelled: false,
-        done: () => {},
       });
     }
     return messages;

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Aggregator } from './aggregation/aggregator.ts';
-import { Batcher } from './batch/batcher.ts';
-import { messageRows, type PendingMessage } from './batch/pending-message.ts';
+import { Batcher, itemRows } from './batch/batcher.ts';
+import type { PendingMessage } from './ingest/pending-message.ts';
 import { rawReading } from './domain/raw-reading.ts';
 import { cleanDetail } from './domain/rejection-detail.ts';
 import type { Rejection } from './domain/reading.ts';
@@ -11,7 +11,7 @@ import type { Config } from './config.ts';
 import { buildHttpServer } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { writeBatch } from './store/batch-writer.ts';
+import { writeBatch } from './store/reading-sink.ts';
 import { isRetryableDatabaseError } from './store/database.ts';
 import { findDeviceCredentials, loadInstallationKey } from './store/devices.repository.ts';
 import { migrateToLatest } from './store/migrations.ts';
@@ -63,7 +63,7 @@ function lastRunIso(seconds: number | undefined): string | null {
 export function createApp(config: Config, log: Logger): App {
   const metrics = createMetrics();
   let database: OpenDatabase | undefined;
-  let batcher: Batcher | undefined;
+  let batcher: Batcher<PendingMessage> | undefined;
   let broker: Broker | undefined;
   let http: FastifyInstance | undefined;
   let maintenance: NodeJS.Timeout | undefined;
@@ -87,7 +87,7 @@ export function createApp(config: Config, log: Logger): App {
     maintenance.unref();
 
     const batchLog = log.child({ component: 'batcher' });
-    batcher = new Batcher({
+    batcher = new Batcher<PendingMessage>({
       write: (messages) => writeBatch(db, partitions, messages),
       isRetryable: isRetryableDatabaseError,
       maxRows: config.batch.maxRows,
@@ -98,7 +98,7 @@ export function createApp(config: Config, log: Logger): App {
       log: batchLog,
       onCommitted: (messages, _outcomes, seconds) => {
         let rows = 0;
-        for (const m of messages) rows += messageRows(m);
+        for (const m of messages) rows += itemRows(m);
         metrics.batchSize.observe(rows);
         metrics.commitSeconds.observe(seconds);
         metrics.ingestion.recordBatch(rows, seconds);

@@ -1,8 +1,7 @@
-import type { PendingMessage } from '../batch/pending-message.ts';
 import { DEFAULT_MAX_FUTURE_MS, type DecodeOptions, decodeMessage, decodeReading } from '../ingest/decode.ts';
 import type { DecodedMessage } from '../domain/reading.ts';
 import type { RejectionReason } from '../domain/rejection-reasons.ts';
-import { writeMessages } from '../store/batch-writer.ts';
+import { type MessageToStore, writeMessages } from '../store/reading-sink.ts';
 import type { Db } from '../store/database.ts';
 import type { Partitions } from '../store/partitions.ts';
 import {
@@ -99,14 +98,11 @@ async function reprocessOne(
     maxFutureMs: DEFAULT_MAX_FUTURE_MS,
   });
   await partitions.ensureFor(decoded.readings.map((r) => r.measuredAt));
-  const message: PendingMessage = {
+  const message: MessageToStore = {
     deviceId: rejection.deviceId,
     receivedAt,
     readings: decoded.readings,
     rejections: decoded.rejections,
-    bytes: rejection.raw.length,
-    cancelled: false,
-    done: () => {},
   };
   return db.transaction().execute(async (trx) => {
     const [outcome] = await writeMessages(trx, [message]);

@@ -1,9 +1,32 @@
 import type { Logger } from '../logger.ts';
-import { type MessageOutcome, messageRows, type PendingMessage } from './pending-message.ts';
 
-export interface BatcherOptions {
-  /** Writes one batch in one transaction; resolves once committed, one outcome per message. */
-  readonly write: (messages: PendingMessage[]) => Promise<MessageOutcome[]>;
+/**
+ * What the batcher queues: something that adds rows to a batch (one per reading
+ * or rejection it holds, at least one) and bytes to the queue, that may be
+ * cancelled while it waits for room, and that is told its outcome once.
+ */
+export interface BatchItem<O> {
+  readonly readings: ArrayLike<unknown>;
+  readonly rejections: ArrayLike<unknown>;
+  /** Counted against the queue's byte bound. */
+  readonly bytes: number;
+  /** Set when nobody waits for it any more: dropped unwritten if it is still waiting for room. */
+  cancelled: boolean;
+  /** Called once: after the commit that holds it, or with the error that prevents it. */
+  done(error: Error | null, outcome?: O): void;
+}
+
+/** The outcome an item is told. */
+export type OutcomeOf<M> = M extends BatchItem<infer O> ? O : never;
+
+/** Rows an item adds to a batch: one per reading or rejection. */
+export function itemRows(m: BatchItem<unknown>): number {
+  return Math.max(1, m.readings.length + m.rejections.length);
+}
+
+export interface BatcherOptions<M extends BatchItem<unknown>> {
+  /** Writes one batch in one transaction; resolves once committed, one outcome per item. */
+  readonly write: (items: M[]) => Promise<OutcomeOf<M>[]>;
   readonly isRetryable: (error: unknown) => boolean;
   readonly maxRows: number;
   readonly maxWaitMs: number;
@@ -13,14 +36,14 @@ export interface BatcherOptions {
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
   readonly log: Logger;
-  readonly onCommitted?: (messages: PendingMessage[], outcomes: MessageOutcome[], seconds: number) => void;
+  readonly onCommitted?: (items: M[], outcomes: OutcomeOf<M>[], seconds: number) => void;
   readonly onWriteError?: (error: unknown, retryable: boolean) => void;
   /**
    * For a message that cannot be written for a reason that will not go away (its
    * data): a replacement to write instead, recording it as rejections, so that the
    * device gets its PUBACK rather than resending the message forever.
    */
-  readonly quarantine?: (message: PendingMessage, error: unknown) => PendingMessage | undefined;
+  readonly quarantine?: (item: M, error: unknown) => M | undefined;
 }
 
 export interface QueueDepth {
@@ -44,12 +67,19 @@ export interface QueueDepth {
  * socket and TCP pushes back on the device; nothing is dropped. A write that
  * fails for a retryable reason (the database went away) is retried with capped
  * backoff, holding every callback: no message is acknowledged uncommitted.
+ *
+ * Generic over what it batches (BatchItem): the ingest path queues its pending
+ * messages and hands each batch to the store's sink through `write`.
+ *
+ * States: accepting → draining (`drain`: everything queued is flushed at once,
+ * still accepting) → stopped (`abort`: whatever is still queued is failed,
+ * retries end, new items are refused).
  */
-export class Batcher {
-  readonly #o: BatcherOptions;
-  #pending: PendingMessage[] = [];
+export class Batcher<M extends BatchItem<unknown>> {
+  readonly #o: BatcherOptions<M>;
+  #pending: M[] = [];
   #pendingRows = 0;
-  #waiting: PendingMessage[] = [];
+  #waiting: M[] = [];
   #admittedRows = 0;
   #admittedBytes = 0;
   #inflight = 0;
@@ -59,7 +89,7 @@ export class Batcher {
   #stopped = false;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(options: BatcherOptions) {
+  constructor(options: BatcherOptions<M>) {
     this.#o = { retryBaseMs: 50, retryMaxMs: 5_000, ...options };
   }
 
@@ -67,7 +97,7 @@ export class Batcher {
     return { rows: this.#admittedRows, bytes: this.#admittedBytes, waiting: this.#waiting.length };
   }
 
-  submit(message: PendingMessage): void {
+  submit(message: M): void {
     if (this.#stopped) {
       message.done(new Error('the service is stopping'));
       return;
@@ -97,17 +127,17 @@ export class Batcher {
     this.#waiting = [];
   }
 
-  #hasRoomFor(m: PendingMessage): boolean {
+  #hasRoomFor(m: M): boolean {
     // An empty queue takes any message, so one larger than the caps still goes through.
     if (this.#admittedRows === 0) return true;
     return (
-      this.#admittedRows + messageRows(m) <= this.#o.queueMaxReadings &&
+      this.#admittedRows + itemRows(m) <= this.#o.queueMaxReadings &&
       this.#admittedBytes + m.bytes <= this.#o.queueMaxBytes
     );
   }
 
-  #admit(m: PendingMessage): void {
-    const rows = messageRows(m);
+  #admit(m: M): void {
+    const rows = itemRows(m);
     if (this.#pending.length === 0) this.#oldestPendingAt = performance.now();
     this.#pending.push(m);
     this.#pendingRows += rows;
@@ -153,11 +183,11 @@ export class Batcher {
     this.#notifyIfIdle();
   }
 
-  #takeBatch(): PendingMessage[] {
+  #takeBatch(): M[] {
     let rows = 0;
     let count = 0;
     while (count < this.#pending.length) {
-      const r = messageRows(this.#pending[count]);
+      const r = itemRows(this.#pending[count]);
       if (count > 0 && rows + r > this.#o.maxRows) break;
       rows += r;
       count++;
@@ -168,14 +198,14 @@ export class Batcher {
     return batch;
   }
 
-  #startFlush(batch: PendingMessage[]): void {
+  #startFlush(batch: M[]): void {
     this.#inflight++;
     void this.#flush(batch).finally(() => {
       this.#inflight--;
       let rows = 0;
       let bytes = 0;
       for (const m of batch) {
-        rows += messageRows(m);
+        rows += itemRows(m);
         bytes += m.bytes;
       }
       this.#admittedRows -= rows;
@@ -186,10 +216,10 @@ export class Batcher {
   }
 
   /** Writes a batch until it commits; never rejects. */
-  async #flush(batch: PendingMessage[]): Promise<void> {
+  async #flush(batch: M[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const started = performance.now();
-      let outcomes: MessageOutcome[];
+      let outcomes: OutcomeOf<M>[];
       try {
         outcomes = await this.#o.write(batch);
       } catch (error) {

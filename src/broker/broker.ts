@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import type { Batcher } from '../batch/batcher.ts';
+import type { PendingMessage } from '../ingest/pending-message.ts';
 import type { Config } from '../config.ts';
 import { MAX_PAYLOAD_BYTES } from '../domain/protocol.ts';
 import type { Logger } from '../logger.ts';
@@ -31,7 +32,7 @@ export interface BrokerDeps {
   readonly config: Config;
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly batcher: Batcher;
+  readonly batcher: Batcher<PendingMessage>;
   readonly credentials: CredentialStore;
   readonly now: () => number;
 }

@@ -1,6 +1,6 @@
 import type { Client, PublishPacket } from 'aedes';
 import type { Batcher } from '../batch/batcher.ts';
-import type { PendingMessage } from '../batch/pending-message.ts';
+import type { PendingMessage } from '../ingest/pending-message.ts';
 import { DEFAULT_MAX_FUTURE_MS, decodeMessage } from '../ingest/decode.ts';
 import type { CloseReason } from '../domain/close-reasons.ts';
 import { MAX_PAYLOAD_BYTES } from '../domain/protocol.ts';
@@ -11,7 +11,7 @@ import type { RejectionPublisher } from './rejection-publisher.ts';
 import { readingsTopic } from './topics.ts';
 
 export interface PublishHookDeps {
-  readonly batcher: Batcher;
+  readonly batcher: Batcher<PendingMessage>;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly readingMaxAgeMs: number;

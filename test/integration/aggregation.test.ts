@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Aggregator } from '../../src/aggregation/aggregator.ts';
 import { decodeReading } from '../../src/ingest/decode.ts';
 import { createLogger } from '../../src/logger.ts';
-import { writeBatch } from '../../src/store/batch-writer.ts';
+import { writeBatch } from '../../src/store/reading-sink.ts';
 import { Partitions } from '../../src/store/partitions.ts';
 import { type TestApp, startTestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -218,9 +218,6 @@ describe('aggregation from dirty days', () => {
                 receivedAt: now,
                 readings,
                 rejections: [],
-                bytes: 0,
-                cancelled: false,
-                done: () => {},
               },
             ]);
           }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Batcher, type BatcherOptions } from '../../../src/batch/batcher.ts';
-import type { MessageOutcome, PendingMessage } from '../../../src/batch/pending-message.ts';
+import type { PendingMessage } from '../../../src/ingest/pending-message.ts';
+import type { MessageOutcome } from '../../../src/store/reading-sink.ts';
 import type { Rejection } from '../../../src/domain/reading.ts';
 import { createLogger } from '../../../src/logger.ts';
 
@@ -136,12 +137,12 @@ function message(id: string, rows = 1, bytes = 10): TestMessage {
   };
 }
 
-const batchers: Batcher[] = [];
+const batchers: Batcher<PendingMessage>[] = [];
 
 function createBatcher(
-  store: { write: BatcherOptions['write']; committed: Set<string> },
-  options: Partial<BatcherOptions> = {},
-): Batcher {
+  store: { write: BatcherOptions<PendingMessage>['write']; committed: Set<string> },
+  options: Partial<BatcherOptions<PendingMessage>> = {},
+): Batcher<PendingMessage> {
   storeForDone = store;
   const b = new Batcher({
     write: store.write,
@@ -607,7 +608,7 @@ describe('quarantine of a message whose data cannot be stored', () => {
     const written: PendingMessage[][] = [];
     const done: { error: Error | null; outcome?: MessageOutcome }[] = [];
     const dataError = Object.assign(new Error('invalid byte sequence'), { code: '22021' });
-    const batcher = new Batcher({
+    const batcher = new Batcher<PendingMessage>({
       write: async (messages) => {
         written.push(messages);
         if (messages.some((m) => m.readings.length > 0)) throw dataError;
@@ -652,7 +653,7 @@ describe('quarantine of a message whose data cannot be stored', () => {
 
   it('fails the message when there is no replacement', async () => {
     const done: (Error | null)[] = [];
-    const batcher = new Batcher({
+    const batcher = new Batcher<PendingMessage>({
       write: async () => {
         throw Object.assign(new Error('constraint'), { code: '23514' });
       },

@@ -1,10 +1,40 @@
-import type { MessageOutcome, PendingMessage } from '../batch/pending-message.ts';
 import { rawReading } from '../domain/raw-reading.ts';
-import type { Rejection } from '../domain/reading.ts';
+import type { Rejection, ValidReading } from '../domain/reading.ts';
 import type { Db } from './database.ts';
 import type { Partitions } from './partitions.ts';
 import { insertReadings, type ReadingToStore } from './readings.repository.ts';
 import { insertRejections, type RejectionToStore } from './rejections.repository.ts';
+
+/** One message as the store takes it: a device's readings and rejections, received at one time. */
+export interface MessageToStore {
+  readonly deviceId: string;
+  /** Epoch milliseconds at which the service received the message. */
+  readonly receivedAt: number;
+  readonly readings: ValidReading[];
+  readonly rejections: Rejection[];
+}
+
+/** What became of a message once its batch committed. */
+export interface MessageOutcome {
+  stored: number;
+  duplicates: number;
+  /** Every rejection recorded for the message: validation, unassigned and conflict. */
+  rejections: Rejection[];
+}
+
+/**
+ * Where the group-commit batcher hands each batch (architecture.md, decision 2):
+ * `write` resolves once the batch is committed, with one outcome per message in
+ * the batch's order.
+ */
+export interface ReadingSink {
+  write(messages: readonly MessageToStore[]): Promise<MessageOutcome[]>;
+}
+
+/** The sink of the service: batches go to PostgreSQL, into partitions it makes sure exist. */
+export function createReadingSink(db: Db, partitions: Partitions): ReadingSink {
+  return { write: (messages) => writeBatch(db, partitions, messages) };
+}
 
 /**
  * Writes one batch of messages in one transaction: readings (with duplicate,
@@ -14,7 +44,7 @@ import { insertRejections, type RejectionToStore } from './rejections.repository
 export async function writeBatch(
   db: Db,
   partitions: Partitions,
-  messages: PendingMessage[],
+  messages: readonly MessageToStore[],
 ): Promise<MessageOutcome[]> {
   await partitions.ensureFor(measuredTimes(messages));
   // Most batches hold valid readings only. Their readings go in one statement, which
@@ -26,7 +56,7 @@ export async function writeBatch(
   return db.transaction().execute((trx) => writeMessages(trx, messages));
 }
 
-function* measuredTimes(messages: PendingMessage[]): Iterable<number> {
+function* measuredTimes(messages: readonly MessageToStore[]): Iterable<number> {
   for (const m of messages) for (const r of m.readings) yield r.measuredAt;
 }
 
@@ -35,7 +65,7 @@ function* measuredTimes(messages: PendingMessage[]): Iterable<number> {
  * used by `vitalink rejections reprocess`, so a reprocessed reading goes through
  * exactly the same checks as a live one.
  */
-export async function writeMessages(trx: Db, messages: PendingMessage[]): Promise<MessageOutcome[]> {
+export async function writeMessages(trx: Db, messages: readonly MessageToStore[]): Promise<MessageOutcome[]> {
   const readings: ReadingToStore[] = [];
   const owner: number[] = [];
   const outcomes: MessageOutcome[] = new Array(messages.length);
