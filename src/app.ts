@@ -1,17 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Aggregator } from './aggregation/aggregator.ts';
-import { Batcher, itemRows } from './batch/batcher.ts';
-import type { PendingMessage } from './ingest/pending-message.ts';
-import { rawReading } from './domain/raw-reading.ts';
-import { cleanDetail } from './domain/rejection-detail.ts';
-import type { Rejection } from './domain/reading.ts';
+import { createIngest, type Ingest } from './ingest/ingest.ts';
 import { Broker, type ListeningPorts } from './broker/broker.ts';
 import type { Config } from './config.ts';
 import { buildHttpServer } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { writeBatch } from './store/reading-sink.ts';
+import { createReadingSink } from './store/reading-sink.ts';
 import { isRetryableDatabaseError } from './store/database.ts';
 import { findDeviceCredentials, loadInstallationKey } from './store/devices.repository.ts';
 import { migrateToLatest } from './store/migrations.ts';
@@ -33,28 +29,6 @@ export interface App {
 const PARTITIONS_AHEAD_MS = 62 * 86_400_000;
 const PARTITION_MAINTENANCE_MS = 6 * 3_600_000;
 
-/**
- * A message whose readings PostgreSQL refuses as data (SQLSTATE class 22, which
- * validation should have caught): its readings become `invalid_reading`
- * rejections, kept with their raw content for an operator, and the device gets
- * its PUBACK instead of resending the message forever.
- */
-function quarantineMessage(message: PendingMessage, error: unknown): PendingMessage | undefined {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string' || !code.startsWith('22')) return undefined;
-  const rejections: Rejection[] = message.readings.map((r) => ({
-    readingId: r.readingId,
-    reason: 'invalid_reading',
-    detail: `the reading could not be stored (database error ${code}); it is kept for an operator to look at`,
-    raw: rawReading(r.source),
-  }));
-  return {
-    ...message,
-    readings: [],
-    rejections: [...message.rejections.map((r) => ({ ...r, detail: cleanDetail(r.detail) })), ...rejections],
-  };
-}
-
 function lastRunIso(seconds: number | undefined): string | null {
   return seconds ? new Date(seconds * 1000).toISOString() : null;
 }
@@ -63,7 +37,7 @@ function lastRunIso(seconds: number | undefined): string | null {
 export function createApp(config: Config, log: Logger): App {
   const metrics = createMetrics();
   let database: OpenDatabase | undefined;
-  let batcher: Batcher<PendingMessage> | undefined;
+  let ingest: Ingest | undefined;
   let broker: Broker | undefined;
   let http: FastifyInstance | undefined;
   let maintenance: NodeJS.Timeout | undefined;
@@ -86,27 +60,16 @@ export function createApp(config: Config, log: Logger): App {
     }, PARTITION_MAINTENANCE_MS);
     maintenance.unref();
 
-    const batchLog = log.child({ component: 'batcher' });
-    batcher = new Batcher<PendingMessage>({
-      write: (messages) => writeBatch(db, partitions, messages),
+    ingest = createIngest({
+      sink: createReadingSink(db, partitions),
       isRetryable: isRetryableDatabaseError,
-      maxRows: config.batch.maxRows,
-      maxWaitMs: config.batch.maxWaitMs,
-      maxInflight: config.batch.maxInflight,
-      queueMaxReadings: config.batch.queueMaxReadings,
-      queueMaxBytes: config.batch.queueMaxBytes,
-      log: batchLog,
-      onCommitted: (messages, _outcomes, seconds) => {
-        let rows = 0;
-        for (const m of messages) rows += itemRows(m);
-        metrics.batchSize.observe(rows);
-        metrics.commitSeconds.observe(seconds);
-        metrics.ingestion.recordBatch(rows, seconds);
-      },
-      onWriteError: (_error, retryable) => metrics.batchWriteErrors.labels(String(retryable)).inc(),
-      quarantine: quarantineMessage,
+      batch: config.batch,
+      readingMaxAgeMs: config.readingMaxAgeMs,
+      metrics,
+      log,
+      onRejections: (deviceId, rejections) => broker?.publishRejections(deviceId, rejections),
     });
-    const queue = batcher;
+    const queue = ingest;
     const refreshQueueGauges = () => {
       const depth = queue.depth;
       metrics.queueRows.set(depth.rows);
@@ -123,7 +86,7 @@ export function createApp(config: Config, log: Logger): App {
       config,
       log,
       metrics,
-      batcher,
+      ingest,
       now: Date.now,
       credentials: {
         find: (id) => findDeviceCredentials(db, id),
@@ -199,13 +162,13 @@ export function createApp(config: Config, log: Logger): App {
     await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await broker?.stopAccepting();
     let drained = true;
-    if (batcher) {
+    if (ingest) {
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownTimeoutMs).unref());
-      const result = await Promise.race([batcher.drain().then(() => 'drained' as const), timeout]);
+      const result = await Promise.race([ingest.drain().then(() => 'drained' as const), timeout]);
       if (result === 'timeout') {
         drained = false;
-        log.error({ queued: batcher.depth }, 'drain timed out; unacknowledged messages will be resent by devices');
-        batcher.abort(new Error('the service stopped before the message was stored'));
+        log.error({ queued: ingest.depth }, 'drain timed out; unacknowledged messages will be resent by devices');
+        ingest.abort(new Error('the service stopped before the message was stored'));
       } else {
         log.info('batcher drained, every committed message acknowledged');
       }

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
-import type { Batcher } from '../batch/batcher.ts';
-import type { PendingMessage } from '../ingest/pending-message.ts';
 import type { Config } from '../config.ts';
 import { MAX_PAYLOAD_BYTES } from '../domain/protocol.ts';
+import type { Rejection } from '../domain/reading.ts';
+import type { Ingest } from '../ingest/ingest.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { ConnectRefused, type CredentialStore, createAuthenticator } from './authenticate.ts';
@@ -32,7 +32,7 @@ export interface BrokerDeps {
   readonly config: Config;
   readonly log: Logger;
   readonly metrics: Metrics;
-  readonly batcher: Batcher<PendingMessage>;
+  readonly ingest: Pick<Ingest, 'submit'>;
   readonly credentials: CredentialStore;
   readonly now: () => number;
 }
@@ -48,6 +48,12 @@ export interface ListeningPorts {
  * facts"): every hook is overridden, a device reaches only its own topics, and
  * packets over the size bound are refused before they are buffered.
  *
+ * It adapts Aedes only: listeners, authentication, the ACL, the frame-size
+ * guard, ordered acks per connection and their hold bound, cancellation when a
+ * connection closes, draining. What becomes of a payload is ingest/'s (the
+ * publish hook calls `ingest.submit`); committed rejections come back through
+ * `publishRejections`.
+ *
  * States: created → listening (start) → draining (stopAccepting: no new
  * connections, publishes held unacknowledged) → closed (close).
  */
@@ -60,12 +66,17 @@ export class Broker {
   #keepalive = new WeakMap<Client, number>();
   #draining = false;
   #holdTimer: NodeJS.Timeout | undefined;
+  readonly #rejections: RejectionPublisher;
 
   constructor(deps: BrokerDeps) {
     this.#d = deps;
     this.#log = deps.log.child({ component: 'broker' });
     const authenticate = createAuthenticator(deps.credentials, this.#log, deps.metrics);
     const log = this.#log;
+    this.#rejections = new RejectionPublisher(() => this.aedes, {
+      maxQueuedPerDevice: MAX_QUEUED_REJECTIONS_PER_DEVICE,
+      onDropped: (count) => deps.metrics.rejectionMessagesDropped.inc(count),
+    });
     const acksFor = (client: Client): AckQueue => {
       let q = this.#acks.get(client);
       if (!q) {
@@ -95,17 +106,12 @@ export class Broker {
         );
       },
       authorizePublish: createPublishHook({
-        batcher: deps.batcher,
+        ingest: deps.ingest,
         metrics: deps.metrics,
         log: this.#log,
-        readingMaxAgeMs: deps.config.readingMaxAgeMs,
         now: deps.now,
         acksFor,
         isDraining: () => this.#draining,
-        rejections: new RejectionPublisher(() => this.aedes, {
-          maxQueuedPerDevice: MAX_QUEUED_REJECTIONS_PER_DEVICE,
-          onDropped: (count) => deps.metrics.rejectionMessagesDropped.inc(count),
-        }),
       }),
       authorizeSubscribe: (client, sub, callback) => {
         if (isInsideDeviceNamespace(client.id, sub.topic)) return callback(null, sub);
@@ -129,6 +135,11 @@ export class Broker {
     this.aedes.on('connectionError', (_client, err) => {
       log.debug({ error: err.message }, 'connection error before CONNECT');
     });
+  }
+
+  /** Publishes a committed message's rejections on the device's rejections topic (device-protocol.md, "Rejections"). */
+  publishRejections(deviceId: string, rejections: Rejection[]): void {
+    this.#rejections.publish(deviceId, rejections);
   }
 
   get draining(): boolean {

@@ -1,37 +1,32 @@
 import type { Client, PublishPacket } from 'aedes';
-import type { Batcher } from '../batch/batcher.ts';
-import type { PendingMessage } from '../ingest/pending-message.ts';
-import { DEFAULT_MAX_FUTURE_MS, decodeMessage } from '../ingest/decode.ts';
 import type { CloseReason } from '../domain/close-reasons.ts';
 import { MAX_PAYLOAD_BYTES } from '../domain/protocol.ts';
+import type { Ingest } from '../ingest/ingest.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AckQueue } from './ordered-acks.ts';
-import type { RejectionPublisher } from './rejection-publisher.ts';
 import { readingsTopic } from './topics.ts';
 
 export interface PublishHookDeps {
-  readonly batcher: Batcher<PendingMessage>;
+  readonly ingest: Pick<Ingest, 'submit'>;
   readonly metrics: Metrics;
   readonly log: Logger;
-  readonly readingMaxAgeMs: number;
   readonly now: () => number;
   readonly acksFor: (client: Client) => AckQueue;
   readonly isDraining: () => boolean;
-  readonly rejections: RejectionPublisher;
 }
 
 /**
- * The path of a publish (architecture.md, decision 1). Aedes sends the PUBACK
- * (or PUBREC) right after this hook calls back, so the hook checks the topic,
- * decodes and validates, hands the message to the batcher and calls back only
- * once the batch holding it has committed, in arrival order per connection.
- * Only an ACL violation (or a payload over the protocol's size) fails the hook,
- * which closes the connection; invalid readings are stored as rejections and
- * acknowledged like valid ones.
+ * The MQTT side of a publish (architecture.md, decision 1). Aedes sends the
+ * PUBACK (or PUBREC) right after this hook calls back, so the hook checks the
+ * topic and the payload size, hands the payload to ingest/ and calls back only
+ * once ingest replies (the batch holding it has committed), in arrival order per
+ * connection (AckQueue). Only an ACL violation (or a payload over the protocol's
+ * size) fails the hook, which closes the connection; invalid readings are stored
+ * as rejections and acknowledged like valid ones.
  */
 export function createPublishHook(deps: PublishHookDeps) {
-  const { batcher, metrics, log } = deps;
+  const { ingest, metrics, log } = deps;
 
   const refuse = (client: Client, reason: CloseReason, callback: (error?: Error | null) => void) => {
     metrics.connectionsClosed.labels(reason).inc();
@@ -67,46 +62,16 @@ export function createPublishHook(deps: PublishHookDeps) {
     // Draining for a stop: hold it; the connection closes without an ack and the device resends later.
     if (deps.isDraining()) return;
 
-    const receivedAt = deps.now();
-    const decoded = decodeMessage(payload, {
-      now: receivedAt,
-      maxAgeMs: deps.readingMaxAgeMs,
-      maxFutureMs: DEFAULT_MAX_FUTURE_MS,
+    const submission = ingest.submit(client.id, payload, deps.now(), (error) => {
+      if (error) {
+        acks.settle(ticket, error);
+        return;
+      }
+      const ackSeconds = (performance.now() - arrived) / 1000;
+      metrics.ackSeconds.observe(ackSeconds);
+      metrics.ingestion.recordAck(ackSeconds);
+      acks.settle(ticket, null);
     });
-    metrics.messagesReceived.inc();
-    metrics.readingsReceived.inc(decoded.readings.length + decoded.rejections.length);
-
-    const deviceId = client.id;
-    const message: PendingMessage = {
-      deviceId,
-      receivedAt,
-      readings: decoded.readings,
-      rejections: decoded.rejections,
-      bytes: payload.length,
-      cancelled: false,
-      done: (error, outcome) => {
-        if (error || !outcome) {
-          acks.settle(ticket, error ?? new Error('message not stored'));
-          return;
-        }
-        if (outcome.stored > 0) {
-          metrics.readingsStored.inc(outcome.stored);
-          metrics.ingestion.recordStored(outcome.stored);
-        }
-        if (outcome.duplicates > 0) metrics.readingsDuplicate.inc(outcome.duplicates);
-        if (outcome.rejections.length > 0) {
-          for (const r of outcome.rejections) metrics.readingsRejected.labels(r.reason).inc();
-          deps.rejections.publish(deviceId, outcome.rejections);
-        }
-        const ackSeconds = (performance.now() - arrived) / 1000;
-        metrics.ackSeconds.observe(ackSeconds);
-        metrics.ingestion.recordAck(ackSeconds);
-        acks.settle(ticket, null);
-      },
-    };
-    ticket.onAbandon = () => {
-      message.cancelled = true;
-    };
-    batcher.submit(message);
+    ticket.onAbandon = () => submission.cancel();
   };
 }

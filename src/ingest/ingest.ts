@@ -1,0 +1,164 @@
+import { Batcher, itemRows, type QueueDepth } from '../batch/batcher.ts';
+import type { Config } from '../config.ts';
+import type { Rejection } from '../domain/reading.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { MessageOutcome, ReadingSink } from '../store/reading-sink.ts';
+import { DEFAULT_MAX_FUTURE_MS, decodeMessage } from './decode.ts';
+import type { PendingMessage } from './pending-message.ts';
+import { quarantineMessage } from './quarantine.ts';
+
+/** Called once per submitted message: its outcome after the commit that holds it, or the error that prevents it. */
+export type IngestReply = (error: Error | null, outcome?: MessageOutcome) => void;
+
+/** What `submit` returns: the caller cancels when nobody waits for the outcome any more (the connection closed). */
+export interface Submission {
+  cancel(): void;
+}
+
+export interface IngestOptions {
+  /** Where committed batches go (store/). */
+  readonly sink: ReadingSink;
+  /** Which write errors are retried (the database went away) rather than surfaced. */
+  readonly isRetryable: (error: unknown) => boolean;
+  readonly batch: Config['batch'];
+  /** device-protocol.md, "Time": readings older than this are `too_old`. */
+  readonly readingMaxAgeMs: number;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** The rejections of a committed message, for the device (the broker publishes them on its rejections topic). */
+  readonly onRejections: (deviceId: string, rejections: Rejection[]) => void;
+}
+
+export interface Ingest {
+  /**
+   * Decodes and validates one payload, queues it for the group commit and calls
+   * `reply` once the batch holding it has committed (architecture.md, decision 1).
+   * `receivedAt` (epoch ms) is the service's clock for the protocol's time checks.
+   */
+  submit(deviceId: string, payload: Buffer, receivedAt: number, reply: IngestReply): Submission;
+  /** Rows, bytes and waiting messages of the queue (ops report, queue gauges). */
+  readonly depth: QueueDepth;
+  /** Flushes everything queued, then resolves (graceful stop). */
+  drain(): Promise<void>;
+  /** Fails whatever is still queued (after a drain that timed out). */
+  abort(reason: Error): void;
+}
+
+/** A message on its way: the pending message, the caller's reply, and the submission handle. */
+interface IngestMessage extends PendingMessage, Submission {
+  readonly reply: IngestReply;
+}
+
+/**
+ * The path of a message, from its payload to its outcome (one home per step):
+ *
+ *   submit: decode + validate (decode.ts) → pending message → batcher (batch/,
+ *   group commit into the store's sink, quarantine.ts for data PostgreSQL
+ *   refuses) → outcome: metrics of stored / duplicate / rejected, rejections
+ *   handed to `onRejections`, then `reply`.
+ *
+ * The broker (broker/publish-hook.ts) is the MQTT caller: it holds the PUBACK
+ * until `reply`, in arrival order per connection, and cancels the submission
+ * when the connection closes. Backpressure is the batcher's: a message that
+ * does not fit the queue waits with its reply uncalled (decision 3).
+ *
+ * Hot path: one object per message. `done` and `cancel` are shared functions
+ * that read the message through `this` (the batcher calls `m.done(...)`, and a
+ * quarantine replacement is a copy that keeps them), so the only closure per
+ * message is the caller's `reply`. A callback rather than a promise: no promise
+ * and no microtask per message at tens of thousands of messages a second.
+ *
+ * Where the next two features plug in, one call each:
+ * - Revocation (a disabled device's publishes are never acknowledged as stored
+ *   after the moment it was disabled): in `done` below, before the outcome is
+ *   replied, one check `revoked(deviceId)`; when true, reply with an error
+ *   instead (the broker then closes the connection unacknowledged). Checking
+ *   after the commit covers a device disabled while its message was queued; a
+ *   check at the top of `submit` may also refuse at once, but the one in `done`
+ *   is the one that makes the guarantee.
+ * - HTTPS ingestion (POST /api/v1/devices/{id}/readings, answered after commit
+ *   with per-reading outcomes): the route calls `submit(id, body, Date.now(),
+ *   reply)` with a reply that resolves its response, so its messages share the
+ *   batches of MQTT traffic. Per-reading statuses: MessageOutcome carries the
+ *   rejections with their reading ids and reasons, and counts of stored and
+ *   duplicate readings; the route needs the ids of duplicates too, which
+ *   store/reading-sink.ts `writeMessages` has per reading from insertReadings
+ *   and would add to MessageOutcome.
+ */
+export function createIngest(options: IngestOptions): Ingest {
+  const { metrics, readingMaxAgeMs, onRejections } = options;
+  const log = options.log;
+
+  const batcher = new Batcher<PendingMessage>({
+    write: (messages) => options.sink.write(messages),
+    isRetryable: options.isRetryable,
+    maxRows: options.batch.maxRows,
+    maxWaitMs: options.batch.maxWaitMs,
+    maxInflight: options.batch.maxInflight,
+    queueMaxReadings: options.batch.queueMaxReadings,
+    queueMaxBytes: options.batch.queueMaxBytes,
+    log: log.child({ component: 'batcher' }),
+    onCommitted: (messages, _outcomes, seconds) => {
+      let rows = 0;
+      for (const m of messages) rows += itemRows(m);
+      metrics.batchSize.observe(rows);
+      metrics.commitSeconds.observe(seconds);
+      metrics.ingestion.recordBatch(rows, seconds);
+    },
+    onWriteError: (_error, retryable) => metrics.batchWriteErrors.labels(String(retryable)).inc(),
+    quarantine: quarantineMessage,
+  });
+
+  /** The outcome step: shared by every message, called by the batcher as `message.done(...)`. */
+  function done(this: IngestMessage, error: Error | null, outcome?: MessageOutcome): void {
+    if (error || !outcome) {
+      this.reply(error ?? new Error('message not stored'));
+      return;
+    }
+    if (outcome.stored > 0) {
+      metrics.readingsStored.inc(outcome.stored);
+      metrics.ingestion.recordStored(outcome.stored);
+    }
+    if (outcome.duplicates > 0) metrics.readingsDuplicate.inc(outcome.duplicates);
+    if (outcome.rejections.length > 0) {
+      for (const r of outcome.rejections) metrics.readingsRejected.labels(r.reason).inc();
+      onRejections(this.deviceId, outcome.rejections);
+    }
+    this.reply(null, outcome);
+  }
+
+  function cancel(this: IngestMessage): void {
+    this.cancelled = true;
+  }
+
+  return {
+    submit(deviceId, payload, receivedAt, reply) {
+      const decoded = decodeMessage(payload, {
+        now: receivedAt,
+        maxAgeMs: readingMaxAgeMs,
+        maxFutureMs: DEFAULT_MAX_FUTURE_MS,
+      });
+      metrics.messagesReceived.inc();
+      metrics.readingsReceived.inc(decoded.readings.length + decoded.rejections.length);
+      const message: IngestMessage = {
+        deviceId,
+        receivedAt,
+        readings: decoded.readings,
+        rejections: decoded.rejections,
+        bytes: payload.length,
+        cancelled: false,
+        reply,
+        done,
+        cancel,
+      };
+      batcher.submit(message);
+      return message;
+    },
+    get depth() {
+      return batcher.depth;
+    },
+    drain: () => batcher.drain(),
+    abort: (reason) => batcher.abort(reason),
+  };
+}
