@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { Aggregator } from './aggregation/aggregator.ts';
 import { createIngest, type Ingest } from './ingest/ingest.ts';
 import { Broker, type ListeningPorts } from './broker/broker.ts';
@@ -12,7 +11,10 @@ import { isRetryableDatabaseError } from './store/database.ts';
 import { findDeviceCredentials, loadInstallationKey } from './store/devices.repository.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { type OpenDatabase, openDatabase } from './database-server/open-database.ts';
-import { Partitions } from './store/partitions.ts';
+import { PartitionMaintenance, Partitions } from './store/partitions.ts';
+import { pingDatabase } from './store/database-ping.ts';
+import { buildOpsReport } from './metrics/ops-report.ts';
+import { refreshQueueGauges } from './metrics/queue-gauges.ts';
 
 export interface RunningPorts extends ListeningPorts {
   http: number;
@@ -25,14 +27,6 @@ export interface App {
   readonly metrics: Metrics;
 }
 
-/** Months of partitions kept ready ahead of the current one. */
-const PARTITIONS_AHEAD_MS = 62 * 86_400_000;
-const PARTITION_MAINTENANCE_MS = 6 * 3_600_000;
-
-function lastRunIso(seconds: number | undefined): string | null {
-  return seconds ? new Date(seconds * 1000).toISOString() : null;
-}
-
 /** Wiring only: each part is built and tested on its own. */
 export function createApp(config: Config, log: Logger): App {
   const metrics = createMetrics();
@@ -40,7 +34,7 @@ export function createApp(config: Config, log: Logger): App {
   let ingest: Ingest | undefined;
   let broker: Broker | undefined;
   let http: FastifyInstance | undefined;
-  let maintenance: NodeJS.Timeout | undefined;
+  let maintenance: PartitionMaintenance | undefined;
   let aggregator: Aggregator | undefined;
 
   async function start(): Promise<RunningPorts> {
@@ -49,16 +43,8 @@ export function createApp(config: Config, log: Logger): App {
     await migrateToLatest(db, log);
 
     const partitions = new Partitions(db);
-    const ensurePartitions = async () => {
-      const now = Date.now();
-      const created = await partitions.ensureRange(now - config.readingMaxAgeMs, now + PARTITIONS_AHEAD_MS);
-      if (created.length > 0) log.info({ partitions: created }, 'reading partitions created');
-    };
-    await ensurePartitions();
-    maintenance = setInterval(() => {
-      ensurePartitions().catch((err: unknown) => log.warn({ err }, 'partition maintenance failed, will retry'));
-    }, PARTITION_MAINTENANCE_MS);
-    maintenance.unref();
+    maintenance = new PartitionMaintenance(partitions, { maxAgeMs: config.readingMaxAgeMs, log });
+    await maintenance.start();
 
     ingest = createIngest({
       sink: createReadingSink(db, partitions),
@@ -70,12 +56,6 @@ export function createApp(config: Config, log: Logger): App {
       onRejections: (deviceId, rejections) => broker?.publishRejections(deviceId, rejections),
     });
     const queue = ingest;
-    const refreshQueueGauges = () => {
-      const depth = queue.depth;
-      metrics.queueRows.set(depth.rows);
-      metrics.queueBytes.set(depth.bytes);
-      metrics.queueWaiting.set(depth.waiting);
-    };
 
     let installationKey: Buffer | undefined;
     const installationKeyOnce = async () => {
@@ -116,34 +96,11 @@ export function createApp(config: Config, log: Logger): App {
       db,
       installationKey: installationKeyOnce,
       now: () => new Date(),
-      ingestion: async () => {
-        const rejected = await metrics.readingsRejected.get();
-        const depth = queue.depth;
-        return {
-          ...metrics.ingestion.snapshot(),
-          queue: { rows: depth.rows, bytes: depth.bytes, waitingMessages: depth.waiting },
-          connectedDevices: mqtt.connectedDevices,
-          rejectionsByReason: Object.fromEntries(rejected.values.map((v) => [String(v.labels.reason), v.value])),
-          aggregation: {
-            lagSeconds: (await metrics.aggregationLagSeconds.get()).values[0]?.value ?? 0,
-            lastRunAt: lastRunIso((await metrics.aggregationLastRun.get()).values[0]?.value),
-          },
-          listeners: listeningPorts,
-        };
-      },
-      readiness: async () => {
-        const databaseUp = await Promise.race([
-          sql`SELECT 1`.execute(db).then(
-            () => true,
-            () => false,
-          ),
-          new Promise<boolean>((r) => setTimeout(() => r(false), 2_000).unref()),
-        ]);
-        return { database: databaseUp, broker: mqtt.listening };
-      },
+      ingestion: () => buildOpsReport({ metrics, queue, broker: mqtt, listeners: listeningPorts }),
+      readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
     });
     http.addHook('onRequest', async (request) => {
-      if (request.url === '/metrics') refreshQueueGauges();
+      if (request.url === '/metrics') refreshQueueGauges(metrics, queue.depth);
     });
     await http.listen({ port: config.httpPort, host: config.host });
     const address = http.server.address();
@@ -157,22 +114,12 @@ export function createApp(config: Config, log: Logger): App {
   }
 
   async function stop(): Promise<{ drained: boolean }> {
+    // conventions.md, "Shape of a module": shutdown is the mirror of start-up.
     log.info('stopping: no new connections or publishes');
-    if (maintenance) clearInterval(maintenance);
+    maintenance?.stop();
     await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await broker?.stopAccepting();
-    let drained = true;
-    if (ingest) {
-      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.shutdownTimeoutMs).unref());
-      const result = await Promise.race([ingest.drain().then(() => 'drained' as const), timeout]);
-      if (result === 'timeout') {
-        drained = false;
-        log.error({ queued: ingest.depth }, 'drain timed out; unacknowledged messages will be resent by devices');
-        ingest.abort(new Error('the service stopped before the message was stored'));
-      } else {
-        log.info('batcher drained, every committed message acknowledged');
-      }
-    }
+    const { drained } = (await ingest?.stop(config.shutdownTimeoutMs)) ?? { drained: true };
     await broker?.close();
     await aggregator?.stop();
     // A drain that timed out may have left queries hanging on a dead connection:

@@ -39,10 +39,13 @@ export interface Ingest {
   submit(deviceId: string, payload: Buffer, receivedAt: number, reply: IngestReply): Submission;
   /** Rows, bytes and waiting messages of the queue (ops report, queue gauges). */
   readonly depth: QueueDepth;
-  /** Flushes everything queued, then resolves (graceful stop). */
-  drain(): Promise<void>;
-  /** Fails whatever is still queued (after a drain that timed out). */
-  abort(reason: Error): void;
+  /**
+   * Graceful stop (once the broker stopped taking publishes in): flushes
+   * everything queued, each message replied after its commit. What is not
+   * committed within `timeoutMs` is failed (not acknowledged: devices resend it
+   * later) and `drained` is false.
+   */
+  stop(timeoutMs: number): Promise<{ drained: boolean }>;
 }
 
 /** A message on its way: the pending message, the caller's reply, and the submission handle. */
@@ -158,7 +161,16 @@ export function createIngest(options: IngestOptions): Ingest {
     get depth() {
       return batcher.depth;
     },
-    drain: () => batcher.drain(),
-    abort: (reason) => batcher.abort(reason),
+    async stop(timeoutMs) {
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
+      const result = await Promise.race([batcher.drain().then(() => 'drained' as const), timeout]);
+      if (result === 'drained') {
+        log.info('batcher drained, every committed message acknowledged');
+        return { drained: true };
+      }
+      log.error({ queued: batcher.depth }, 'drain timed out; unacknowledged messages will be resent by devices');
+      batcher.abort(new Error('the service stopped before the message was stored'));
+      return { drained: false };
+    },
   };
 }

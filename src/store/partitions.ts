@@ -1,5 +1,10 @@
 import { sql } from 'kysely';
+import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
+
+/** Months of partitions kept ready ahead of the current one. */
+const PARTITIONS_AHEAD_MS = 62 * 86_400_000;
+const PARTITION_MAINTENANCE_MS = 6 * 3_600_000;
 
 /**
  * Monthly range partitions of `readings` by measured_at (UTC months). The service
@@ -66,6 +71,52 @@ export class Partitions {
     }
     this.#known.add(name);
     return true;
+  }
+}
+
+/**
+ * Keeps the partitions of every acceptable reading ready: from `maxAgeMs` ago
+ * (device-protocol.md, "Time": older readings are refused) to two months ahead,
+ * once at start and then every six hours, logging the partitions it created.
+ *
+ * States: created → running (start: the first pass is awaited, its failure
+ * fails the start; later passes log their failure and retry at the next one)
+ * → stopped (stop).
+ */
+export class PartitionMaintenance {
+  readonly #partitions: Pick<Partitions, 'ensureRange'>;
+  readonly #maxAgeMs: number;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    partitions: Pick<Partitions, 'ensureRange'>,
+    options: { maxAgeMs: number; log: Logger; now?: () => number },
+  ) {
+    this.#partitions = partitions;
+    this.#maxAgeMs = options.maxAgeMs;
+    this.#log = options.log;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async start(): Promise<void> {
+    await this.#ensure();
+    this.#timer = setInterval(() => {
+      this.#ensure().catch((err: unknown) => this.#log.warn({ err }, 'partition maintenance failed, will retry'));
+    }, PARTITION_MAINTENANCE_MS);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #ensure(): Promise<void> {
+    const now = this.#now();
+    const created = await this.#partitions.ensureRange(now - this.#maxAgeMs, now + PARTITIONS_AHEAD_MS);
+    if (created.length > 0) this.#log.info({ partitions: created }, 'reading partitions created');
   }
 }
 

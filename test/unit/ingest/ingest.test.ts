@@ -64,8 +64,8 @@ function submit(ingest: Ingest, deviceId: string, body: unknown) {
 
 const heartRate = (id: string) => ({ id, type: 'heart_rate', at: NOW - 60_000, value: 70, unit: '/min' });
 
-afterEach(() => {
-  for (const i of ingests.splice(0)) i.abort(new Error('test over'));
+afterEach(async () => {
+  for (const i of ingests.splice(0)) await i.stop(0);
 });
 
 describe('createIngest: the path of a message', () => {
@@ -133,7 +133,7 @@ describe('createIngest: the path of a message', () => {
     );
     expect(ingest.depth).toEqual({ rows: 1, bytes: expect.any(Number), waiting: 1 });
     waiting.cancel();
-    await ingest.drain();
+    expect(await ingest.stop(60_000)).toEqual({ drained: true });
     expect([...sink.stored]).toEqual(['dev-5/a']);
     expect(replies).toEqual([
       ['a', null],
