@@ -12,6 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import { LOINC_DIASTOLIC, LOINC_SYSTOLIC } from '../domain/reading-types.ts';
+import type { StoredIndicator } from '../store/indicators.repository.ts';
+import type { StoredReading } from '../store/readings-page.ts';
 import {
   CGM_SUMMARY_SYSTEM,
   type CodeableConcept,
@@ -111,33 +113,20 @@ export function opaqueId(prefix: string, ...parts: string[]): string {
 
 export const ucum = (value: number, unit: string): Quantity => ({ value, unit, system: UCUM_SYSTEM, code: unit });
 
-export interface ReadingRow {
-  readonly reading_id: string;
-  readonly device_id: string;
-  readonly type: string;
-  readonly unit: string;
-  readonly value: number | null;
-  readonly systolic: number | null;
-  readonly diastolic: number | null;
-  readonly pulse: number | null;
-  readonly measured_at: Date;
-  readonly received_at: Date;
-}
-
-export function readingObservation(patientId: string, r: ReadingRow): Observation {
+export function readingObservation(patientId: string, r: StoredReading): Observation {
   const coded = READING_CODES[r.type] ?? { coding: [], text: r.type, category: 'vital-signs' as const };
   const base: Observation = {
     resourceType: 'Observation',
-    id: opaqueId('r', r.device_id, r.reading_id),
+    id: opaqueId('r', r.deviceId, r.readingId),
     ...(coded.profile ? { meta: { profile: [coded.profile] } } : {}),
-    identifier: [{ system: `urn:vitalink:device:${r.device_id}`, value: r.reading_id }],
+    identifier: [{ system: `urn:vitalink:device:${r.deviceId}`, value: r.readingId }],
     status: 'final',
     category: category(coded.category),
     code: { coding: coded.coding, text: coded.text },
     subject: { reference: `Patient/${patientId}` },
-    effectiveDateTime: r.measured_at.toISOString(),
-    issued: r.received_at.toISOString(),
-    device: { reference: `Device/${r.device_id}` },
+    effectiveDateTime: r.measuredAt.toISOString(),
+    issued: r.receivedAt.toISOString(),
+    device: { reference: `Device/${r.deviceId}` },
   };
   if (r.type === 'blood_pressure') {
     base.component = [
@@ -192,17 +181,6 @@ export function readingTypesMatching(matches: (codings: readonly Coding[]) => bo
 // (derived from US Core laboratory result observations).
 // ---------------------------------------------------------------------------
 
-export interface IndicatorRow {
-  readonly key: string;
-  readonly value: number | null;
-  readonly unit: string;
-  readonly from_at: Date;
-  readonly to_at: Date;
-  readonly n: number;
-  readonly sufficient: boolean;
-  readonly computed_at: Date;
-}
-
 interface CgmSummary {
   readonly code: string;
   readonly display: string;
@@ -245,8 +223,8 @@ export interface CgmObservation {
   readonly observation: Observation;
 }
 
-export function cgmObservations(patientId: string, rows: readonly IndicatorRow[]): CgmObservation[] {
-  const byKey = new Map(rows.map((r) => [r.key, r]));
+export function cgmObservations(patientId: string, indicators: readonly StoredIndicator[]): CgmObservation[] {
+  const byKey = new Map(indicators.map((r) => [r.key, r]));
   const out: CgmObservation[] = [];
   CGM_SUMMARIES.forEach((s, index) => {
     const source = byKey.get(s.source);
@@ -254,7 +232,7 @@ export function cgmObservations(patientId: string, rows: readonly IndicatorRow[]
     let value = source.value;
     if (s.minus !== undefined) {
       const minus = byKey.get(s.minus);
-      if (!minus || minus.value === null || minus.to_at.getTime() !== source.to_at.getTime()) return;
+      if (!minus || minus.value === null || minus.to.getTime() !== source.to.getTime()) return;
       value = Math.max(0, value - minus.value);
     }
     const observation: Observation = {
@@ -264,8 +242,8 @@ export function cgmObservations(patientId: string, rows: readonly IndicatorRow[]
       category: category('laboratory'),
       code: { coding: cgmSummaryCodings(s), text: s.display },
       subject: { reference: `Patient/${patientId}` },
-      effectivePeriod: { start: source.from_at.toISOString(), end: source.to_at.toISOString() },
-      issued: source.computed_at.toISOString(),
+      effectivePeriod: { start: source.from.toISOString(), end: source.to.toISOString() },
+      issued: source.computedAt.toISOString(),
       valueQuantity: ucum(value, s.unit),
       ...(source.sufficient
         ? {}
@@ -277,7 +255,7 @@ export function cgmObservations(patientId: string, rows: readonly IndicatorRow[]
             ],
           }),
     };
-    out.push({ index, code: s.code, from: source.from_at.getTime(), to: source.to_at.getTime(), observation });
+    out.push({ index, code: s.code, from: source.from.getTime(), to: source.to.getTime(), observation });
   });
   return out;
 }
