@@ -11,7 +11,16 @@
  * 59408-5 (pulse oximetry).
  */
 import { createHash } from 'node:crypto';
-import { LOINC_DIASTOLIC, LOINC_SYSTOLIC } from '../domain/reading-types.ts';
+import {
+  BLOOD_PRESSURE_COMPONENTS,
+  isReadingType,
+  type ObservationCategory,
+  READING_TYPE_NAMES,
+  READING_TYPES,
+  type ReadingType,
+  type ReadingTypeSpec,
+} from '../domain/reading-types.ts';
+import type { IndicatorKey } from '../domain/indicators/indicator-keys.ts';
 import type { StoredIndicator } from '../store/indicators.repository.ts';
 import type { StoredReading } from '../store/readings-page.ts';
 import {
@@ -25,17 +34,13 @@ import {
   UCUM_SYSTEM,
 } from './types.ts';
 
-const LOINC_HEART_RATE = '8867-4';
-
-type Category = 'vital-signs' | 'laboratory' | 'activity';
-
-const CATEGORY_DISPLAY: Record<Category, string> = {
+const CATEGORY_DISPLAY: Record<ObservationCategory, string> = {
   'vital-signs': 'Vital Signs',
   laboratory: 'Laboratory',
   activity: 'Activity',
 };
 
-function category(c: Category): CodeableConcept[] {
+function category(c: ObservationCategory): CodeableConcept[] {
   return [
     {
       coding: [{ system: OBSERVATION_CATEGORY_SYSTEM, code: c, display: CATEGORY_DISPLAY[c] }],
@@ -53,58 +58,27 @@ const loinc = (code: string, display?: string): Coding => ({
 interface TypeCoding {
   readonly coding: Coding[];
   readonly text: string;
-  readonly category: Category;
+  readonly category: ObservationCategory;
   /** The R4 vital-signs profile, where one applies. */
   readonly profile?: string;
 }
 
 const VS = 'http://hl7.org/fhir/StructureDefinition/';
 
-/** By reading type: the codes of device-protocol.md, "Types". */
-export const READING_CODES: Readonly<Record<string, TypeCoding>> = {
-  heart_rate: {
-    coding: [loinc('8867-4', 'Heart rate')],
-    text: 'Heart rate',
-    category: 'vital-signs',
-    profile: `${VS}heartrate`,
-  },
-  spo2: {
-    coding: [
-      loinc('2708-6', 'Oxygen saturation in Arterial blood'),
-      loinc('59408-5', 'Oxygen saturation in Arterial blood by Pulse oximetry'),
-    ],
-    text: 'Oxygen saturation (SpO2)',
-    category: 'vital-signs',
-    profile: `${VS}oxygensat`,
-  },
-  blood_pressure: {
-    coding: [loinc('85354-9', 'Blood pressure panel with all children optional')],
-    text: 'Blood pressure',
-    category: 'vital-signs',
-    profile: `${VS}bp`,
-  },
-  body_weight: {
-    coding: [loinc('29463-7', 'Body weight')],
-    text: 'Body weight',
-    category: 'vital-signs',
-    profile: `${VS}bodyweight`,
-  },
-  body_temperature: {
-    coding: [loinc('8310-5', 'Body temperature')],
-    text: 'Body temperature',
-    category: 'vital-signs',
-    profile: `${VS}bodytemp`,
-  },
-  respiratory_rate: {
-    coding: [loinc('9279-1', 'Respiratory rate')],
-    text: 'Respiratory rate',
-    category: 'vital-signs',
-    profile: `${VS}resprate`,
-  },
-  blood_glucose: { coding: [loinc('41653-7')], text: 'Blood glucose (meter)', category: 'laboratory' },
-  cgm_glucose: { coding: [loinc('99504-3')], text: 'Glucose (continuous glucose monitor)', category: 'laboratory' },
-  steps: { coding: [loinc('55423-8')], text: 'Steps', category: 'activity' },
-};
+function typeCoding(spec: ReadingTypeSpec): TypeCoding {
+  const { codings, text, category, profile } = spec.observation;
+  return {
+    coding: codings.map((c) => loinc(c.code, c.display)),
+    text,
+    category,
+    ...(profile ? { profile: `${VS}${profile}` } : {}),
+  };
+}
+
+/** By reading type: the codes of device-protocol.md, "Types", from the catalogue of reading types. */
+export const READING_CODES: Readonly<Record<ReadingType, TypeCoding>> = Object.fromEntries(
+  READING_TYPES.map((spec) => [spec.type, typeCoding(spec)]),
+) as Record<ReadingType, TypeCoding>;
 
 /** A stable, opaque FHIR id ([A-Za-z0-9-.]{1,64}) from the parts that identify a resource. */
 export function opaqueId(prefix: string, ...parts: string[]): string {
@@ -114,7 +88,9 @@ export function opaqueId(prefix: string, ...parts: string[]): string {
 export const ucum = (value: number, unit: string): Quantity => ({ value, unit, system: UCUM_SYSTEM, code: unit });
 
 export function readingObservation(patientId: string, r: StoredReading): Observation {
-  const coded = READING_CODES[r.type] ?? { coding: [], text: r.type, category: 'vital-signs' as const };
+  const coded: TypeCoding = isReadingType(r.type)
+    ? READING_CODES[r.type]
+    : { coding: [], text: r.type, category: 'vital-signs' };
   const base: Observation = {
     resourceType: 'Observation',
     id: opaqueId('r', r.deviceId, r.readingId),
@@ -129,20 +105,21 @@ export function readingObservation(patientId: string, r: StoredReading): Observa
     device: { reference: `Device/${r.deviceId}` },
   };
   if (r.type === 'blood_pressure') {
+    const { systolic, diastolic, pulse } = BLOOD_PRESSURE_COMPONENTS;
     base.component = [
       {
-        code: { coding: [loinc(LOINC_SYSTOLIC, 'Systolic blood pressure')], text: 'Systolic blood pressure' },
+        code: { coding: [loinc(systolic.code, systolic.display)], text: systolic.text },
         valueQuantity: ucum(r.systolic as number, r.unit),
       },
       {
-        code: { coding: [loinc(LOINC_DIASTOLIC, 'Diastolic blood pressure')], text: 'Diastolic blood pressure' },
+        code: { coding: [loinc(diastolic.code, diastolic.display)], text: diastolic.text },
         valueQuantity: ucum(r.diastolic as number, r.unit),
       },
     ];
     if (r.pulse !== null) {
       base.component.push({
-        code: { coding: [loinc(LOINC_HEART_RATE, 'Heart rate')], text: 'Pulse' },
-        valueQuantity: ucum(r.pulse, '/min'),
+        code: { coding: [loinc(pulse.code, pulse.display)], text: pulse.text },
+        valueQuantity: ucum(r.pulse, pulse.unit),
       });
     }
   } else {
@@ -152,10 +129,8 @@ export function readingObservation(patientId: string, r: StoredReading): Observa
 }
 
 /** The reading types whose Observation.code has a coding that `matches`. */
-export function readingTypesMatching(matches: (codings: readonly Coding[]) => boolean): string[] {
-  return Object.entries(READING_CODES)
-    .filter(([, c]) => matches(c.coding))
-    .map(([type]) => type);
+export function readingTypesMatching(matches: (codings: readonly Coding[]) => boolean): ReadingType[] {
+  return READING_TYPE_NAMES.filter((type) => matches(READING_CODES[type].coding));
 }
 
 // ---------------------------------------------------------------------------
@@ -187,9 +162,9 @@ interface CgmSummary {
   readonly loinc?: string;
   readonly unit: '%' | 'mg/dL';
   /** The indicator giving the window, n and sufficiency. */
-  readonly source: string;
+  readonly source: IndicatorKey;
   /** Subtracted from the source's value. */
-  readonly minus?: string;
+  readonly minus?: IndicatorKey;
 }
 
 export const CGM_SUMMARIES: readonly CgmSummary[] = [
@@ -261,6 +236,6 @@ export function cgmObservations(patientId: string, indicators: readonly StoredIn
 }
 
 /** The indicator keys that the CGM summaries read. */
-export const CGM_INDICATOR_KEYS: readonly string[] = [
+export const CGM_INDICATOR_KEYS: readonly IndicatorKey[] = [
   ...new Set(CGM_SUMMARIES.flatMap((s) => (s.minus ? [s.source, s.minus] : [s.source]))),
 ];
