@@ -48,7 +48,7 @@ export interface AlertRule {
   readonly description: string;
 }
 
-const rules: readonly AlertRule[] = [
+const rules = [
   // indicators.md line 56: `spo2_low` — any SpO2 reading ≤ 92 % (override e.g. 88 % for COPD)
   {
     key: 'spo2_low',
@@ -137,7 +137,12 @@ const rules: readonly AlertRule[] = [
     description:
       'No reading for the threshold (default 48 hours) of a type that a device now assigned to the patient sent in the last 30 days.',
   },
-];
+] as const satisfies readonly AlertRule[];
+
+// Every RuleKey has its rule: a key added to the union without one does not compile.
+type RulesWithoutEntry = Exclude<RuleKey, (typeof rules)[number]['key']>;
+const everyRuleKeyHasARule: [RulesWithoutEntry] extends [never] ? true : RulesWithoutEntry = true;
+void everyRuleKeyHasARule;
 
 export const ALERT_RULES: readonly AlertRule[] = rules;
 
