@@ -33,7 +33,9 @@ export type Thresholds = Partial<Record<RuleKey, ThresholdValue>>;
  * hypertensive crisis), high = likely decompensation, moderate = to review,
  * low = a monitoring gap.
  */
-export type AlertSeverity = 'critical' | 'high' | 'moderate' | 'low';
+export const ALERT_SEVERITIES = ['critical', 'high', 'moderate', 'low'] as const;
+
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
 export const SEVERITY_RANK: Readonly<Record<AlertSeverity, number>> = { critical: 3, high: 2, moderate: 1, low: 0 };
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { acknowledgeAlert } from '../../actions/alerts.ts';
-import { alertRule, isRuleKey } from '../../domain/alerts/index.ts';
+import { ALERT_STATUSES, alertRule, isRuleKey } from '../../domain/alerts/index.ts';
 import { AppError } from '../../errors.ts';
 import { findAlert, findAlerts, listAlertIds, type StoredAlert } from '../../store/alerts.repository.ts';
 import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
@@ -35,7 +35,7 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
         tags: ['alerts'],
         summary: "Alerts of the caller's patients, newest first (clinician)",
         querystring: z.object({
-          status: z.enum(['open', 'acknowledged', 'resolved']).optional(),
+          status: z.enum(ALERT_STATUSES).optional(),
           patient: idParam.optional(),
           limit: z.coerce.number().int().min(1).max(500).default(100),
           cursor: z.string().optional(),

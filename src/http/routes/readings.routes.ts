@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Principal } from '../../actions/tokens.ts';
-import { READING_TYPES } from '../../domain/reading-types.ts';
+import { READING_TYPE_NAMES, type ReadingType } from '../../domain/reading-types.ts';
 import { READING_ID_PATTERN } from '../../domain/protocol.ts';
 import { AppError } from '../../errors.ts';
 import { findPatient } from '../../store/patients.repository.ts';
@@ -11,7 +11,7 @@ import { errorBody, idParam, iso, page } from '../schemas.ts';
 import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody };
-const readingType = z.enum(READING_TYPES.map((t) => t.type) as [string, ...string[]]);
+const readingType = z.enum(READING_TYPE_NAMES as [ReadingType, ...ReadingType[]]);
 const time = z.iso.datetime({ offset: true }).describe('RFC 3339');
 
 const reading = z.object({
