@@ -2,6 +2,7 @@
  * Numbers and dates with Intl, in the browser's locale and, for a patient's data,
  * in the patient's time zone. Formatters are cached: building one is the slow part.
  */
+import { isReadingType, type ReadingType } from '../../src/domain/reading-types.ts';
 import { lang, locale, t, unitLabel } from './i18n.ts';
 import type { ThresholdValue } from './types.ts';
 
@@ -50,14 +51,21 @@ export function fmtInteger(value: number | null | undefined): string {
 }
 
 /** Decimals that suit a reading type's values. */
+/** Decimals a value of each type is shown with. */
+const DIGITS: Readonly<Record<ReadingType, number>> = {
+  heart_rate: 0,
+  spo2: 0,
+  blood_pressure: 0,
+  body_weight: 1,
+  body_temperature: 1,
+  blood_glucose: 0,
+  cgm_glucose: 0,
+  respiratory_rate: 0,
+  steps: 0,
+};
+
 export function digitsOf(type: string): number {
-  switch (type) {
-    case 'body_temperature':
-    case 'body_weight':
-      return 1;
-    default:
-      return 0;
-  }
+  return isReadingType(type) ? DIGITS[type] : 0;
 }
 
 export function fmtValue(value: number | null | undefined, unit: string, digits = 1): string {

@@ -2,7 +2,16 @@
  * French and English, chosen from the browser's language (navigator.languages):
  * a small dictionary, no library. Dates and numbers are formatted by Intl with
  * the browser's locale (format.ts).
+ *
+ * The labels of each vocabulary (reading types, alert rules and severities,
+ * indicator keys, rejection reasons) are keyed by its type from src/domain, so a
+ * member added there without its labels in both languages does not compile.
  */
+import type { AlertStatus } from '../../src/domain/alerts/lifecycle.ts';
+import type { AlertSeverity, RuleKey } from '../../src/domain/alerts/rules.ts';
+import type { IndicatorKey } from '../../src/domain/indicators/indicator-keys.ts';
+import type { ReadingType } from '../../src/domain/reading-types.ts';
+import type { RejectionReason } from '../../src/domain/rejection-reasons.ts';
 
 export type Lang = 'en' | 'fr';
 
@@ -495,13 +504,14 @@ export function t(key: MessageKey, vars?: Record<string, string | number>): stri
   return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
 }
 
-type Labels = Record<string, { en: string; fr: string }>;
+type Labels<K extends string = string> = Readonly<Record<K, { en: string; fr: string }>>;
 
+/** The label of a key the API sent; a key this dashboard does not know is shown as is. */
 function label(table: Labels, key: string): string {
-  return table[key]?.[lang] ?? key;
+  return Object.hasOwn(table, key) ? table[key][lang] : key;
 }
 
-const readingTypes: Labels = {
+const readingTypes: Labels<ReadingType> = {
   heart_rate: { en: 'Heart rate', fr: 'Fréquence cardiaque' },
   spo2: { en: 'SpO2', fr: 'SpO2' },
   blood_pressure: { en: 'Blood pressure', fr: 'Pression artérielle' },
@@ -513,7 +523,7 @@ const readingTypes: Labels = {
   steps: { en: 'Steps', fr: 'Pas' },
 };
 
-const rules: Labels = {
+const rules: Labels<RuleKey> = {
   spo2_low: { en: 'Low SpO2', fr: 'SpO2 basse' },
   weight_gain: { en: 'Weight gain', fr: 'Prise de poids' },
   bp_high: { en: 'High blood pressure', fr: 'Pression artérielle élevée' },
@@ -525,7 +535,7 @@ const rules: Labels = {
   no_data: { en: 'No data', fr: 'Absence de données' },
 };
 
-const ruleHelp: Labels = {
+const ruleHelp: Labels<RuleKey> = {
   spo2_low: { en: 'any SpO2 reading at or below', fr: 'toute mesure de SpO2 inférieure ou égale à' },
   weight_gain: { en: 'weight gain within 72 h above', fr: 'prise de poids en 72 h supérieure à' },
   bp_high: {
@@ -546,20 +556,20 @@ const ruleHelp: Labels = {
   no_data: { en: 'no reading of an expected type for', fr: 'aucune mesure d’un type attendu pendant' },
 };
 
-const severities: Labels = {
+const severities: Labels<AlertSeverity> = {
   critical: { en: 'critical', fr: 'critique' },
   high: { en: 'high', fr: 'élevée' },
   moderate: { en: 'moderate', fr: 'modérée' },
   low: { en: 'low', fr: 'faible' },
 };
 
-const statuses: Labels = {
+const statuses: Labels<AlertStatus> = {
   open: { en: 'open', fr: 'ouverte' },
   acknowledged: { en: 'acknowledged', fr: 'acquittée' },
   resolved: { en: 'resolved', fr: 'résolue' },
 };
 
-const indicators: Labels = {
+const indicators: Labels<IndicatorKey> = {
   cgm_mean: { en: 'Mean glucose', fr: 'Glucose moyen' },
   gmi: { en: 'GMI (glucose management indicator)', fr: 'GMI (indicateur de gestion du glucose)' },
   glucose_cv: { en: 'Glucose variability (CV, target ≤ 36 %)', fr: 'Variabilité glycémique (CV, cible ≤ 36 %)' },
@@ -584,7 +594,7 @@ const indicators: Labels = {
   adherence_days: { en: 'Days with a reading', fr: 'Jours avec une mesure' },
 };
 
-const reasons: Labels = {
+const reasons: Labels<RejectionReason> = {
   invalid_json: { en: 'invalid JSON', fr: 'JSON invalide' },
   invalid_shape: { en: 'invalid message shape', fr: 'message mal formé' },
   invalid_reading: { en: 'invalid reading', fr: 'mesure invalide' },

@@ -1,4 +1,6 @@
 /** Shapes of the public API (interfaces.md, "Shapes that clients rely on"), as the dashboard reads them. */
+import type { AlertStatus as DomainAlertStatus } from '../../src/domain/alerts/lifecycle.ts';
+import type { AlertSeverity } from '../../src/domain/alerts/rules.ts';
 
 export type Role = 'admin' | 'operator' | 'clinician';
 
@@ -7,7 +9,8 @@ export interface Me {
   patientIds: string[] | null;
 }
 
-export type Severity = 'critical' | 'high' | 'moderate' | 'low';
+/** src/domain/alerts/rules.ts */
+export type Severity = AlertSeverity;
 
 export interface PatientSummary {
   openAlerts: number;
@@ -93,7 +96,8 @@ export interface ThresholdEntry {
   unit: string;
 }
 
-export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+/** src/domain/alerts/lifecycle.ts */
+export type AlertStatus = DomainAlertStatus;
 
 export interface Alert {
   id: string;

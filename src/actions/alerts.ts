@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { acknowledge, isRuleKey, RULE_KEYS, validateThreshold } from '../domain/alerts/index.ts';
 import { AppError } from '../errors.ts';
 import {
@@ -10,7 +9,7 @@ import {
 } from '../store/alerts.repository.ts';
 import { markForRefreshAt } from '../store/aggregation.repository.ts';
 import type { Db } from '../store/database.ts';
-import { findPatient } from '../store/patients.repository.ts';
+import { findPatient, lockPatient } from '../store/patients.repository.ts';
 
 /**
  * A clinician acknowledges an alert. Serialised with the aggregation job through
@@ -22,7 +21,7 @@ export async function acknowledgeAlert(db: Db, alertId: string, actor: string, n
   return db.transaction().execute(async (trx) => {
     const found = await findAlert(trx, alertId);
     if (!found) throw new AppError('not_found', `alert ${alertId} does not exist`);
-    await sql`SELECT 1 FROM patients WHERE id = ${found.patientId} FOR NO KEY UPDATE`.execute(trx);
+    await lockPatient(trx, found.patientId);
     const alert = (await findAlert(trx, alertId)) as StoredAlert;
     const result = acknowledge(alert.state, now.getTime());
     if (!result.ok) throw new AppError('conflict', result.message);
@@ -55,7 +54,7 @@ export async function setPatientThresholds(db: Db, patientId: string, changes: R
   await db.transaction().execute(async (trx) => {
     if (!(await findPatient(trx, patientId))) throw new AppError('not_found', `patient ${patientId} does not exist`);
     // Wait for a job evaluating this patient, so that its next run sees the new thresholds.
-    await sql`SELECT 1 FROM patients WHERE id = ${patientId} FOR NO KEY UPDATE`.execute(trx);
+    await lockPatient(trx, patientId);
     for (const [rule, value] of entries) {
       if (value === null) await deleteThreshold(trx, patientId, rule);
       else await saveThreshold(trx, patientId, rule, value);

@@ -1,6 +1,5 @@
 import { generateDeviceSecret, hashDeviceSecret } from '../domain/device-secret.ts';
 import { parseMeasuredAt } from '../domain/timestamp.ts';
-import { sql } from 'kysely';
 import { AppError } from '../errors.ts';
 import { DEVICE_ID_PATTERN } from '../domain/protocol.ts';
 import {
@@ -12,6 +11,7 @@ import {
 import type { Db } from '../store/database.ts';
 import { type DeviceRow, findDevice, insertDevice, loadInstallationKey } from '../store/devices.repository.ts';
 import { findPatient, insertPatient, type PatientRow } from '../store/patients.repository.ts';
+import { isTimeZoneKnown } from '../store/time-zones.repository.ts';
 
 /**
  * Provisioning of patients, devices and assignments: the rules shared by the CLI
@@ -45,9 +45,7 @@ const zonesKnownToPostgres = new Set<string>();
  */
 async function checkTimeZone(db: Db, zone: string): Promise<void> {
   if (zonesKnownToPostgres.has(zone)) return;
-  const known =
-    isValidTimeZone(zone) &&
-    (await sql<{ ok: number }>`SELECT 1 AS ok FROM pg_timezone_names WHERE name = ${zone}`.execute(db)).rows.length > 0;
+  const known = isValidTimeZone(zone) && (await isTimeZoneKnown(db, zone));
   if (!known) {
     throw new AppError(
       'invalid_input',

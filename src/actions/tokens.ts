@@ -3,6 +3,8 @@ import { hashDeviceSecret } from '../domain/device-secret.ts';
 import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
 import { loadInstallationKey } from '../store/devices.repository.ts';
+import { existingPatientIds } from '../store/patients.repository.ts';
+import { findActiveToken, insertApiToken } from '../store/tokens.repository.ts';
 
 export const ROLES = ['admin', 'operator', 'clinician'] as const;
 export type Role = (typeof ROLES)[number];
@@ -37,8 +39,8 @@ export async function createApiToken(
     throw new AppError('invalid_input', '--patients is only for clinician tokens');
   }
   if (patientIds.length > 0) {
-    const found = await db.selectFrom('patients').select('id').where('id', 'in', patientIds).execute();
-    const missing = patientIds.filter((id) => !found.some((f) => f.id === id));
+    const found = await existingPatientIds(db, patientIds);
+    const missing = patientIds.filter((id) => !found.includes(id));
     if (missing.length > 0) {
       throw new AppError(
         'not_found',
@@ -48,32 +50,23 @@ export async function createApiToken(
   }
   const token = generateApiToken();
   const key = await loadInstallationKey(db);
-  const row = await db
-    .insertInto('api_tokens')
-    .values({
-      token_hash: hashDeviceSecret(key, token),
-      role,
-      patient_ids: role === 'clinician' ? [...new Set(patientIds)] : null,
-      label: input.label ?? null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { token, role, id: row.id };
+  const id = await insertApiToken(db, {
+    tokenHash: hashDeviceSecret(key, token),
+    role,
+    patientIds: role === 'clinician' ? [...new Set(patientIds)] : null,
+    label: input.label ?? null,
+  });
+  return { token, role, id };
 }
 
 /** The principal of a presented token, or undefined when it is unknown or revoked. */
 export async function findPrincipal(db: Db, key: Buffer, token: string): Promise<Principal | undefined> {
   if (token.length < 16 || token.length > 200) return undefined;
-  const row = await db
-    .selectFrom('api_tokens')
-    .select(['id', 'role', 'patient_ids'])
-    .where('token_hash', '=', hashDeviceSecret(key, token))
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
+  const row = await findActiveToken(db, hashDeviceSecret(key, token));
   if (!row) return undefined;
   return {
     role: row.role,
     tokenId: row.id,
-    patientIds: row.role === 'clinician' ? new Set(row.patient_ids ?? []) : null,
+    patientIds: row.role === 'clinician' ? new Set(row.patientIds ?? []) : null,
   };
 }

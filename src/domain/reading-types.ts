@@ -32,6 +32,29 @@ export interface ReadingTypeSpec {
   readonly diastolicRange?: Range;
   /** Allowed values of `context`; undefined means any short text. */
   readonly contexts?: readonly string[];
+  /** How a FHIR R4 Observation codes a reading of this type (src/fhir/observations.ts). */
+  readonly observation: ObservationCoding;
+}
+
+export interface LoincCoding {
+  readonly code: string;
+  readonly display?: string;
+}
+
+/** The category of an Observation (http://terminology.hl7.org/CodeSystem/observation-category). */
+export type ObservationCategory = 'vital-signs' | 'laboratory' | 'activity';
+
+export interface ObservationCoding {
+  /** LOINC codings of Observation.code, in the order they are sent. */
+  readonly codings: readonly LoincCoding[];
+  readonly text: string;
+  readonly category: ObservationCategory;
+  /**
+   * The R4 vital-signs profile where one applies
+   * (https://hl7.org/fhir/R4/observation-vitalsigns.html): the last segment of
+   * http://hl7.org/fhir/StructureDefinition/{profile}.
+   */
+  readonly profile?: string;
 }
 
 // device-protocol.md, "Conversions"
@@ -51,75 +74,145 @@ export const GLUCOSE_CONTEXTS = ['fasting', 'before_meal', 'after_meal', 'bedtim
 /** LOINC codes of the blood pressure components (device-protocol.md). */
 export const LOINC_SYSTOLIC = '8480-6';
 export const LOINC_DIASTOLIC = '8462-4';
+/** The pulse a cuff sends with blood pressure: a heart rate component of the Observation. */
+export const LOINC_HEART_RATE = '8867-4';
+
+/** The components of a blood pressure Observation, in the stored unit mm[Hg]; the pulse one in /min. */
+export const BLOOD_PRESSURE_COMPONENTS = {
+  systolic: { code: LOINC_SYSTOLIC, display: 'Systolic blood pressure', text: 'Systolic blood pressure' },
+  diastolic: { code: LOINC_DIASTOLIC, display: 'Diastolic blood pressure', text: 'Diastolic blood pressure' },
+  pulse: { code: LOINC_HEART_RATE, display: 'Heart rate', text: 'Pulse', unit: '/min' },
+} as const;
 /** Pulse sent with a blood pressure reading is checked against the heart rate range. */
 export const PULSE_RANGE: Range = { min: 20, max: 300 };
 
-const specs: readonly ReadingTypeSpec[] = [
-  {
-    type: 'heart_rate',
+type Spec = Omit<ReadingTypeSpec, 'type'>;
+
+const loinc = (code: string, display?: string): LoincCoding => (display ? { code, display } : { code });
+
+// Keyed by ReadingType: a type added to the union without its spec (or its FHIR
+// coding) does not compile.
+const specs = {
+  heart_rate: {
     loinc: '8867-4',
     storedUnit: '/min',
     units: { '/min': identity },
     range: { min: 20, max: 300 },
+    observation: {
+      codings: [loinc('8867-4', 'Heart rate')],
+      text: 'Heart rate',
+      category: 'vital-signs',
+      profile: 'heartrate',
+    },
   },
-  { type: 'spo2', loinc: '59408-5', storedUnit: '%', units: { '%': identity }, range: { min: 50, max: 100 } },
-  {
-    type: 'blood_pressure',
+  spo2: {
+    loinc: '59408-5',
+    storedUnit: '%',
+    units: { '%': identity },
+    range: { min: 50, max: 100 },
+    // The oxygensat profile requires 2708-6; 59408-5 (pulse oximetry) beside it.
+    observation: {
+      codings: [
+        loinc('2708-6', 'Oxygen saturation in Arterial blood'),
+        loinc('59408-5', 'Oxygen saturation in Arterial blood by Pulse oximetry'),
+      ],
+      text: 'Oxygen saturation (SpO2)',
+      category: 'vital-signs',
+      profile: 'oxygensat',
+    },
+  },
+  blood_pressure: {
     loinc: '85354-9',
     storedUnit: 'mm[Hg]',
     units: { 'mm[Hg]': identity, kPa: kpaToMmHg },
     range: { min: 50, max: 300 },
     diastolicRange: { min: 20, max: 200 },
+    observation: {
+      codings: [loinc('85354-9', 'Blood pressure panel with all children optional')],
+      text: 'Blood pressure',
+      category: 'vital-signs',
+      profile: 'bp',
+    },
   },
-  {
-    type: 'body_weight',
+  body_weight: {
     loinc: '29463-7',
     storedUnit: 'kg',
     units: { kg: identity, g: gToKg, '[lb_av]': lbToKg },
     range: { min: 0.5, max: 500 },
+    observation: {
+      codings: [loinc('29463-7', 'Body weight')],
+      text: 'Body weight',
+      category: 'vital-signs',
+      profile: 'bodyweight',
+    },
   },
-  {
-    type: 'body_temperature',
+  body_temperature: {
     loinc: '8310-5',
     storedUnit: 'Cel',
     units: { Cel: identity, '[degF]': fahrenheitToCelsius },
     range: { min: 25, max: 45 },
+    observation: {
+      codings: [loinc('8310-5', 'Body temperature')],
+      text: 'Body temperature',
+      category: 'vital-signs',
+      profile: 'bodytemp',
+    },
   },
-  {
-    type: 'blood_glucose',
+  blood_glucose: {
     loinc: '41653-7',
     storedUnit: 'mg/dL',
     units: { 'mg/dL': identity, 'mmol/L': mmolToMgDl },
     range: { min: 10, max: 1000 },
     contexts: GLUCOSE_CONTEXTS,
+    observation: { codings: [loinc('41653-7')], text: 'Blood glucose (meter)', category: 'laboratory' },
   },
-  {
-    type: 'cgm_glucose',
+  cgm_glucose: {
     loinc: '99504-3',
     storedUnit: 'mg/dL',
     units: { 'mg/dL': identity, 'mmol/L': mmolToMgDl },
     range: { min: 20, max: 500 },
     contexts: GLUCOSE_CONTEXTS,
+    observation: {
+      codings: [loinc('99504-3')],
+      text: 'Glucose (continuous glucose monitor)',
+      category: 'laboratory',
+    },
   },
-  {
-    type: 'respiratory_rate',
+  respiratory_rate: {
     loinc: '9279-1',
     storedUnit: '/min',
     units: { '/min': identity },
     range: { min: 2, max: 80 },
+    observation: {
+      codings: [loinc('9279-1', 'Respiratory rate')],
+      text: 'Respiratory rate',
+      category: 'vital-signs',
+      profile: 'resprate',
+    },
   },
-  {
-    type: 'steps',
+  steps: {
     loinc: '55423-8',
     storedUnit: '{steps}',
     units: { '{steps}': identity },
     range: { min: 0, max: 100000 },
+    observation: { codings: [loinc('55423-8')], text: 'Steps', category: 'activity' },
   },
-];
+} as const satisfies Record<ReadingType, Spec>;
 
-const byType = new Map<string, ReadingTypeSpec>(specs.map((s) => [s.type, s]));
+/** The reading types in the order of device-protocol.md, "Types". */
+export const READING_TYPES: readonly ReadingTypeSpec[] = Object.entries(specs).map(([type, spec]) => ({
+  type: type as ReadingType,
+  ...spec,
+}));
 
-export const READING_TYPES: readonly ReadingTypeSpec[] = specs;
+/** The names alone, same order. */
+export const READING_TYPE_NAMES: readonly ReadingType[] = READING_TYPES.map((s) => s.type);
+
+export function isReadingType(type: string): type is ReadingType {
+  return Object.hasOwn(specs, type);
+}
+
+const byType = new Map<string, ReadingTypeSpec>(READING_TYPES.map((s) => [s.type, s]));
 
 export function readingTypeSpec(type: string): ReadingTypeSpec | undefined {
   return byType.get(type);

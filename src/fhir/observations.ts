@@ -11,7 +11,18 @@
  * 59408-5 (pulse oximetry).
  */
 import { createHash } from 'node:crypto';
-import { LOINC_DIASTOLIC, LOINC_SYSTOLIC } from '../domain/reading-types.ts';
+import {
+  BLOOD_PRESSURE_COMPONENTS,
+  isReadingType,
+  type ObservationCategory,
+  READING_TYPE_NAMES,
+  READING_TYPES,
+  type ReadingType,
+  type ReadingTypeSpec,
+} from '../domain/reading-types.ts';
+import type { IndicatorKey } from '../domain/indicators/indicator-keys.ts';
+import type { StoredIndicator } from '../store/indicators.repository.ts';
+import type { StoredReading } from '../store/readings-page.ts';
 import {
   CGM_SUMMARY_SYSTEM,
   type CodeableConcept,
@@ -23,17 +34,13 @@ import {
   UCUM_SYSTEM,
 } from './types.ts';
 
-const LOINC_HEART_RATE = '8867-4';
-
-type Category = 'vital-signs' | 'laboratory' | 'activity';
-
-const CATEGORY_DISPLAY: Record<Category, string> = {
+const CATEGORY_DISPLAY: Record<ObservationCategory, string> = {
   'vital-signs': 'Vital Signs',
   laboratory: 'Laboratory',
   activity: 'Activity',
 };
 
-function category(c: Category): CodeableConcept[] {
+function category(c: ObservationCategory): CodeableConcept[] {
   return [
     {
       coding: [{ system: OBSERVATION_CATEGORY_SYSTEM, code: c, display: CATEGORY_DISPLAY[c] }],
@@ -51,58 +58,27 @@ const loinc = (code: string, display?: string): Coding => ({
 interface TypeCoding {
   readonly coding: Coding[];
   readonly text: string;
-  readonly category: Category;
+  readonly category: ObservationCategory;
   /** The R4 vital-signs profile, where one applies. */
   readonly profile?: string;
 }
 
 const VS = 'http://hl7.org/fhir/StructureDefinition/';
 
-/** By reading type: the codes of device-protocol.md, "Types". */
-export const READING_CODES: Readonly<Record<string, TypeCoding>> = {
-  heart_rate: {
-    coding: [loinc('8867-4', 'Heart rate')],
-    text: 'Heart rate',
-    category: 'vital-signs',
-    profile: `${VS}heartrate`,
-  },
-  spo2: {
-    coding: [
-      loinc('2708-6', 'Oxygen saturation in Arterial blood'),
-      loinc('59408-5', 'Oxygen saturation in Arterial blood by Pulse oximetry'),
-    ],
-    text: 'Oxygen saturation (SpO2)',
-    category: 'vital-signs',
-    profile: `${VS}oxygensat`,
-  },
-  blood_pressure: {
-    coding: [loinc('85354-9', 'Blood pressure panel with all children optional')],
-    text: 'Blood pressure',
-    category: 'vital-signs',
-    profile: `${VS}bp`,
-  },
-  body_weight: {
-    coding: [loinc('29463-7', 'Body weight')],
-    text: 'Body weight',
-    category: 'vital-signs',
-    profile: `${VS}bodyweight`,
-  },
-  body_temperature: {
-    coding: [loinc('8310-5', 'Body temperature')],
-    text: 'Body temperature',
-    category: 'vital-signs',
-    profile: `${VS}bodytemp`,
-  },
-  respiratory_rate: {
-    coding: [loinc('9279-1', 'Respiratory rate')],
-    text: 'Respiratory rate',
-    category: 'vital-signs',
-    profile: `${VS}resprate`,
-  },
-  blood_glucose: { coding: [loinc('41653-7')], text: 'Blood glucose (meter)', category: 'laboratory' },
-  cgm_glucose: { coding: [loinc('99504-3')], text: 'Glucose (continuous glucose monitor)', category: 'laboratory' },
-  steps: { coding: [loinc('55423-8')], text: 'Steps', category: 'activity' },
-};
+function typeCoding(spec: ReadingTypeSpec): TypeCoding {
+  const { codings, text, category, profile } = spec.observation;
+  return {
+    coding: codings.map((c) => loinc(c.code, c.display)),
+    text,
+    category,
+    ...(profile ? { profile: `${VS}${profile}` } : {}),
+  };
+}
+
+/** By reading type: the codes of device-protocol.md, "Types", from the catalogue of reading types. */
+export const READING_CODES: Readonly<Record<ReadingType, TypeCoding>> = Object.fromEntries(
+  READING_TYPES.map((spec) => [spec.type, typeCoding(spec)]),
+) as Record<ReadingType, TypeCoding>;
 
 /** A stable, opaque FHIR id ([A-Za-z0-9-.]{1,64}) from the parts that identify a resource. */
 export function opaqueId(prefix: string, ...parts: string[]): string {
@@ -111,49 +87,39 @@ export function opaqueId(prefix: string, ...parts: string[]): string {
 
 export const ucum = (value: number, unit: string): Quantity => ({ value, unit, system: UCUM_SYSTEM, code: unit });
 
-export interface ReadingRow {
-  readonly reading_id: string;
-  readonly device_id: string;
-  readonly type: string;
-  readonly unit: string;
-  readonly value: number | null;
-  readonly systolic: number | null;
-  readonly diastolic: number | null;
-  readonly pulse: number | null;
-  readonly measured_at: Date;
-  readonly received_at: Date;
-}
-
-export function readingObservation(patientId: string, r: ReadingRow): Observation {
-  const coded = READING_CODES[r.type] ?? { coding: [], text: r.type, category: 'vital-signs' as const };
+export function readingObservation(patientId: string, r: StoredReading): Observation {
+  const coded: TypeCoding = isReadingType(r.type)
+    ? READING_CODES[r.type]
+    : { coding: [], text: r.type, category: 'vital-signs' };
   const base: Observation = {
     resourceType: 'Observation',
-    id: opaqueId('r', r.device_id, r.reading_id),
+    id: opaqueId('r', r.deviceId, r.readingId),
     ...(coded.profile ? { meta: { profile: [coded.profile] } } : {}),
-    identifier: [{ system: `urn:vitalink:device:${r.device_id}`, value: r.reading_id }],
+    identifier: [{ system: `urn:vitalink:device:${r.deviceId}`, value: r.readingId }],
     status: 'final',
     category: category(coded.category),
     code: { coding: coded.coding, text: coded.text },
     subject: { reference: `Patient/${patientId}` },
-    effectiveDateTime: r.measured_at.toISOString(),
-    issued: r.received_at.toISOString(),
-    device: { reference: `Device/${r.device_id}` },
+    effectiveDateTime: r.measuredAt.toISOString(),
+    issued: r.receivedAt.toISOString(),
+    device: { reference: `Device/${r.deviceId}` },
   };
   if (r.type === 'blood_pressure') {
+    const { systolic, diastolic, pulse } = BLOOD_PRESSURE_COMPONENTS;
     base.component = [
       {
-        code: { coding: [loinc(LOINC_SYSTOLIC, 'Systolic blood pressure')], text: 'Systolic blood pressure' },
+        code: { coding: [loinc(systolic.code, systolic.display)], text: systolic.text },
         valueQuantity: ucum(r.systolic as number, r.unit),
       },
       {
-        code: { coding: [loinc(LOINC_DIASTOLIC, 'Diastolic blood pressure')], text: 'Diastolic blood pressure' },
+        code: { coding: [loinc(diastolic.code, diastolic.display)], text: diastolic.text },
         valueQuantity: ucum(r.diastolic as number, r.unit),
       },
     ];
     if (r.pulse !== null) {
       base.component.push({
-        code: { coding: [loinc(LOINC_HEART_RATE, 'Heart rate')], text: 'Pulse' },
-        valueQuantity: ucum(r.pulse, '/min'),
+        code: { coding: [loinc(pulse.code, pulse.display)], text: pulse.text },
+        valueQuantity: ucum(r.pulse, pulse.unit),
       });
     }
   } else {
@@ -163,10 +129,8 @@ export function readingObservation(patientId: string, r: ReadingRow): Observatio
 }
 
 /** The reading types whose Observation.code has a coding that `matches`. */
-export function readingTypesMatching(matches: (codings: readonly Coding[]) => boolean): string[] {
-  return Object.entries(READING_CODES)
-    .filter(([, c]) => matches(c.coding))
-    .map(([type]) => type);
+export function readingTypesMatching(matches: (codings: readonly Coding[]) => boolean): ReadingType[] {
+  return READING_TYPE_NAMES.filter((type) => matches(READING_CODES[type].coding));
 }
 
 // ---------------------------------------------------------------------------
@@ -192,26 +156,15 @@ export function readingTypesMatching(matches: (codings: readonly Coding[]) => bo
 // (derived from US Core laboratory result observations).
 // ---------------------------------------------------------------------------
 
-export interface IndicatorRow {
-  readonly key: string;
-  readonly value: number | null;
-  readonly unit: string;
-  readonly from_at: Date;
-  readonly to_at: Date;
-  readonly n: number;
-  readonly sufficient: boolean;
-  readonly computed_at: Date;
-}
-
 interface CgmSummary {
   readonly code: string;
   readonly display: string;
   readonly loinc?: string;
   readonly unit: '%' | 'mg/dL';
   /** The indicator giving the window, n and sufficiency. */
-  readonly source: string;
+  readonly source: IndicatorKey;
   /** Subtracted from the source's value. */
-  readonly minus?: string;
+  readonly minus?: IndicatorKey;
 }
 
 export const CGM_SUMMARIES: readonly CgmSummary[] = [
@@ -245,8 +198,8 @@ export interface CgmObservation {
   readonly observation: Observation;
 }
 
-export function cgmObservations(patientId: string, rows: readonly IndicatorRow[]): CgmObservation[] {
-  const byKey = new Map(rows.map((r) => [r.key, r]));
+export function cgmObservations(patientId: string, indicators: readonly StoredIndicator[]): CgmObservation[] {
+  const byKey = new Map(indicators.map((r) => [r.key, r]));
   const out: CgmObservation[] = [];
   CGM_SUMMARIES.forEach((s, index) => {
     const source = byKey.get(s.source);
@@ -254,7 +207,7 @@ export function cgmObservations(patientId: string, rows: readonly IndicatorRow[]
     let value = source.value;
     if (s.minus !== undefined) {
       const minus = byKey.get(s.minus);
-      if (!minus || minus.value === null || minus.to_at.getTime() !== source.to_at.getTime()) return;
+      if (!minus || minus.value === null || minus.to.getTime() !== source.to.getTime()) return;
       value = Math.max(0, value - minus.value);
     }
     const observation: Observation = {
@@ -264,8 +217,8 @@ export function cgmObservations(patientId: string, rows: readonly IndicatorRow[]
       category: category('laboratory'),
       code: { coding: cgmSummaryCodings(s), text: s.display },
       subject: { reference: `Patient/${patientId}` },
-      effectivePeriod: { start: source.from_at.toISOString(), end: source.to_at.toISOString() },
-      issued: source.computed_at.toISOString(),
+      effectivePeriod: { start: source.from.toISOString(), end: source.to.toISOString() },
+      issued: source.computedAt.toISOString(),
       valueQuantity: ucum(value, s.unit),
       ...(source.sufficient
         ? {}
@@ -277,12 +230,12 @@ export function cgmObservations(patientId: string, rows: readonly IndicatorRow[]
             ],
           }),
     };
-    out.push({ index, code: s.code, from: source.from_at.getTime(), to: source.to_at.getTime(), observation });
+    out.push({ index, code: s.code, from: source.from.getTime(), to: source.to.getTime(), observation });
   });
   return out;
 }
 
 /** The indicator keys that the CGM summaries read. */
-export const CGM_INDICATOR_KEYS: readonly string[] = [
+export const CGM_INDICATOR_KEYS: readonly IndicatorKey[] = [
   ...new Set(CGM_SUMMARIES.flatMap((s) => (s.minus ? [s.source, s.minus] : [s.source]))),
 ];

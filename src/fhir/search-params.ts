@@ -127,6 +127,30 @@ export function periodMatches(bound: DateBound, start: number, end: number): boo
   }
 }
 
+/**
+ * The conditions on a reading's measured time that select the readings whose
+ * instant matches a bound (periodMatches with start = end), ANDed.
+ */
+export function measuredAtBounds(b: DateBound): { op: '>=' | '<'; at: Date }[] {
+  const lo = new Date(b.lo);
+  const hi = new Date(b.hi);
+  switch (b.prefix) {
+    case 'eq':
+      return [
+        { op: '>=', at: lo },
+        { op: '<', at: hi },
+      ];
+    case 'ge':
+      return [{ op: '>=', at: lo }];
+    case 'gt':
+      return [{ op: '>=', at: hi }];
+    case 'le':
+      return [{ op: '<', at: hi }];
+    case 'lt':
+      return [{ op: '<', at: lo }];
+  }
+}
+
 export function parseCount(value: string | undefined): number {
   if (value === undefined) return DEFAULT_COUNT;
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_COUNT) {

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { findPrincipal, type Principal, type Role } from '../actions/tokens.ts';
 import { AppError } from '../errors.ts';
+import { insertAuditEntries } from '../store/audit.repository.ts';
 import type { Db } from '../store/database.ts';
 
 declare module 'fastify' {
@@ -71,16 +72,14 @@ export async function audit(
   detail?: Record<string, unknown>,
 ): Promise<void> {
   if (principal.role !== 'clinician' || patientIds.length === 0) return;
-  await db
-    .insertInto('audit_log')
-    .values(
-      patientIds.map((patientId) => ({
-        token_id: principal.tokenId,
-        role: principal.role,
-        patient_id: patientId,
-        action,
-        detail: detail ? JSON.stringify(detail) : null,
-      })),
-    )
-    .execute();
+  await insertAuditEntries(
+    db,
+    patientIds.map((patientId) => ({
+      tokenId: principal.tokenId,
+      role: principal.role,
+      patientId,
+      action,
+      detail: detail ?? null,
+    })),
+  );
 }

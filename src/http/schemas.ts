@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALERT_SEVERITIES, ALERT_STATUSES } from '../domain/alerts/index.ts';
 import { REJECTION_REASONS } from '../domain/rejection-reasons.ts';
 
 /** Shapes of interfaces.md, "Shapes that clients rely on". Times are RFC 3339 in UTC. */
@@ -26,7 +27,7 @@ export const patientSummary = z
   .object({
     openAlerts: z.number().int().describe('alerts not yet acknowledged'),
     worstAlert: z
-      .object({ rule: z.string(), severity: z.enum(['critical', 'high', 'moderate', 'low']) })
+      .object({ rule: z.string(), severity: z.enum(ALERT_SEVERITIES) })
       .nullable()
       .describe('the most urgent of the open alerts'),
     lastReadingAt: time.nullable(),
@@ -77,8 +78,8 @@ export const alert = z.object({
   id: z.string(),
   patientId: z.string(),
   rule: z.string(),
-  severity: z.enum(['critical', 'high', 'moderate', 'low']).describe("the rule's urgency, for ordering a worklist"),
-  status: z.enum(['open', 'acknowledged', 'resolved']),
+  severity: z.enum(ALERT_SEVERITIES).describe("the rule's urgency, for ordering a worklist"),
+  status: z.enum(ALERT_STATUSES),
   openedAt: time,
   acknowledgedAt: time.nullable(),
   resolvedAt: time.nullable(),

@@ -78,6 +78,25 @@ export async function findAlerts(db: Db, ids: string[]): Promise<StoredAlert[]> 
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
+/**
+ * Ids of alerts of some patients, newest first (ids are increasing), optionally
+ * of one status and older than `beforeId`; up to `limit`.
+ */
+export async function listAlertIds(
+  db: Db,
+  options: { patientIds: readonly string[]; status?: AlertState['status']; beforeId?: string; limit: number },
+): Promise<string[]> {
+  let q = db
+    .selectFrom('alerts')
+    .select('id')
+    .where('patient_id', 'in', [...options.patientIds])
+    .orderBy('id', 'desc')
+    .limit(options.limit);
+  if (options.status) q = q.where('status', '=', options.status);
+  if (options.beforeId !== undefined) q = q.where('id', '<', options.beforeId);
+  return (await q.execute()).map((r) => r.id);
+}
+
 export type AlertEvent = 'opened' | 'updated' | 'condition_cleared' | 'acknowledged' | 'resolved';
 
 export async function insertAlert(

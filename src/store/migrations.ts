@@ -21,6 +21,9 @@ const migrations: Record<string, Migration> = {
   '2026-11-22T1600-lean-ingest-indexes': leanIngestIndexes,
 };
 
+/** The registered migrations' names (file names without `.ts`), in order. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(migrations);
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 export interface MigrationReport {

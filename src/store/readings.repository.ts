@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { ValidReading } from '../domain/reading.ts';
 import type { Db } from './database.ts';
+import { type ReadingFilter, readingFilterSql } from './reading-filter.ts';
 
 export interface ReadingToStore {
   readonly deviceId: string;
@@ -208,4 +209,18 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
           : { status: 'conflict' };
   }
   return statuses;
+}
+
+/** How many readings match (GET /fhir/Observation's Bundle.total, first page only). */
+export async function countReadings(db: Db, filter: ReadingFilter): Promise<number> {
+  const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM readings ${readingFilterSql(filter)}`.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Whether any reading matches (one index probe, where a count would scan them all). */
+export async function hasReadings(db: Db, filter: ReadingFilter): Promise<boolean> {
+  const { rows } = await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM readings ${readingFilterSql(
+    filter,
+  )}) AS any`.execute(db);
+  return rows[0]?.any ?? false;
 }

@@ -67,6 +67,40 @@ export async function listOpenRejections(
   }));
 }
 
+/** A recorded rejection as operators list it. */
+export interface ListedRejection {
+  id: string;
+  deviceId: string;
+  readingId: string | null;
+  reason: RejectionReason;
+  detail: string;
+  receivedAt: Date;
+}
+
+/** Rejections, newest first, optionally of one device or reason and older than `beforeId`; up to `limit`. */
+export async function listRejections(
+  db: Db,
+  filter: { deviceId?: string; reason?: RejectionReason; beforeId?: string; limit: number },
+): Promise<ListedRejection[]> {
+  let q = db
+    .selectFrom('rejections')
+    .select(['id', 'device_id', 'reading_id', 'reason', 'detail', 'received_at'])
+    .orderBy('id', 'desc')
+    .limit(filter.limit);
+  if (filter.deviceId) q = q.where('device_id', '=', filter.deviceId);
+  if (filter.reason) q = q.where('reason', '=', filter.reason);
+  if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
+  const rows = await q.execute();
+  return rows.map((r) => ({
+    id: r.id,
+    deviceId: r.device_id,
+    readingId: r.reading_id,
+    reason: r.reason as RejectionReason,
+    detail: r.detail,
+    receivedAt: r.received_at,
+  }));
+}
+
 /** Closes a rejection that reprocessing turned into a reading (or found to be a duplicate). */
 export async function closeRejection(db: Db, id: string, outcome: string, now: Date): Promise<void> {
   await db.updateTable('rejections').set({ outcome, reprocessed_at: now }).where('id', '=', id).execute();

@@ -8,10 +8,9 @@ import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api.ts';
 import { fmtDateTime, fmtThreshold } from '../format.ts';
 import { ruleLabel, severityLabel, statusLabel, t } from '../i18n.ts';
+import { SEVERITY_RANK } from '../../../src/domain/alerts/rules.ts';
 import type { Alert, Severity, ThresholdEntry } from '../types.ts';
 import { errorText } from './status.tsx';
-
-export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { critical: 3, high: 2, moderate: 1, low: 0 };
 
 export function SeverityBadge({ severity }: { severity: Severity | undefined }) {
   if (!severity) return null;

@@ -7,19 +7,49 @@
  */
 import { fmtDateTime, fmtFixed, fmtInteger } from '../format.ts';
 import { indicatorLabel, lang, locale, t, unitLabel, type MessageKey } from '../i18n.ts';
+import { INDICATOR_KEYS, type IndicatorKey } from '../../../src/domain/indicators/indicator-keys.ts';
 import type { Indicator } from '../types.ts';
 
-const GROUPS: readonly { title: MessageKey; keys: readonly string[] }[] = [
-  {
-    title: 'groupGlucose',
-    keys: ['cgm_mean', 'gmi', 'glucose_cv', 'tir_70_180', 'tbr_70', 'tbr_54', 'tar_180', 'tar_250', 'sensor_active'],
-  },
-  { title: 'groupBp', keys: ['bp_mean_systolic', 'bp_mean_diastolic', 'bp_above_threshold'] },
-  { title: 'groupWeight', keys: ['weight_change_72h', 'weight_change_7d'] },
-  { title: 'groupSpo2', keys: ['spo2_min', 'spo2_mean', 'spo2_below_90'] },
-  { title: 'groupHr', keys: ['hr_min', 'hr_mean', 'hr_max'] },
-  { title: 'groupTemp', keys: ['temp_max'] },
-];
+type GroupTitle = 'groupGlucose' | 'groupBp' | 'groupWeight' | 'groupSpo2' | 'groupHr' | 'groupTemp' | 'groupAdherence';
+
+/** The group each indicator is shown in; adherence (with its per-type keys) is grouped apart, below. */
+const GROUP_OF: Readonly<Record<IndicatorKey, GroupTitle>> = {
+  cgm_mean: 'groupGlucose',
+  gmi: 'groupGlucose',
+  glucose_cv: 'groupGlucose',
+  tir_70_180: 'groupGlucose',
+  tbr_70: 'groupGlucose',
+  tbr_54: 'groupGlucose',
+  tar_180: 'groupGlucose',
+  tar_250: 'groupGlucose',
+  sensor_active: 'groupGlucose',
+  bp_mean_systolic: 'groupBp',
+  bp_mean_diastolic: 'groupBp',
+  bp_above_threshold: 'groupBp',
+  weight_change_72h: 'groupWeight',
+  weight_change_7d: 'groupWeight',
+  spo2_min: 'groupSpo2',
+  spo2_mean: 'groupSpo2',
+  spo2_below_90: 'groupSpo2',
+  hr_min: 'groupHr',
+  hr_mean: 'groupHr',
+  hr_max: 'groupHr',
+  temp_max: 'groupTemp',
+  adherence_days: 'groupAdherence',
+};
+
+/** The groups in the order of their first key in indicators.md, each with its keys in that order. */
+const GROUPS: readonly { title: MessageKey; keys: readonly IndicatorKey[] }[] = (() => {
+  const groups = new Map<GroupTitle, IndicatorKey[]>();
+  for (const key of INDICATOR_KEYS) {
+    const title = GROUP_OF[key];
+    if (title === 'groupAdherence') continue;
+    const keys = groups.get(title);
+    if (keys) keys.push(key);
+    else groups.set(title, [key]);
+  }
+  return [...groups].map(([title, keys]) => ({ title, keys }));
+})();
 
 const signed = new Intl.NumberFormat(locale, {
   minimumFractionDigits: 1,

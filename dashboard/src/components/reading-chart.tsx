@@ -9,6 +9,8 @@ import uPlot from 'uplot';
 import { digitsOf, fmtDateTime, fmtNumber } from '../format.ts';
 import { ruleLabel, t, typeLabel, unitLabel } from '../i18n.ts';
 import type { Bucket, Reading, ThresholdEntry } from '../types.ts';
+import type { RuleKey } from '../../../src/domain/alerts/rules.ts';
+import { isReadingType, type ReadingType } from '../../../src/domain/reading-types.ts';
 import { Chart, COLORS, median, timeAxis, tzDate, valueAxis, withGaps } from './chart.tsx';
 
 export type RangeKey = '24h' | '7d' | '14d' | '30d' | '90d';
@@ -28,13 +30,16 @@ export function rangeLabel(key: RangeKey): string {
 export type ChartData = { kind: 'raw'; readings: Reading[]; truncated: boolean } | { kind: 'daily'; buckets: Bucket[] };
 
 /** The alert rules whose thresholds are drawn on a type's chart (weight_gain is relative: no line). */
-export const TYPE_RULES: Readonly<Record<string, readonly string[]>> = {
+export const TYPE_RULES: Readonly<Record<ReadingType, readonly RuleKey[]>> = {
   spo2: ['spo2_low'],
   blood_pressure: ['bp_high'],
   body_temperature: ['fever'],
   blood_glucose: ['hypoglycemia', 'hyperglycemia'],
   cgm_glucose: ['hypoglycemia', 'hyperglycemia'],
   heart_rate: ['tachycardia', 'bradycardia'],
+  body_weight: [],
+  respiratory_rate: [],
+  steps: [],
 };
 
 interface Line {
@@ -44,7 +49,7 @@ interface Line {
 
 export function thresholdLines(type: string, thresholds: readonly ThresholdEntry[]): Line[] {
   const lines: Line[] = [];
-  for (const rule of TYPE_RULES[type] ?? []) {
+  for (const rule of isReadingType(type) ? TYPE_RULES[type] : []) {
     const entry = thresholds.find((e) => e.rule === rule);
     if (!entry) continue;
     const v = entry.threshold;

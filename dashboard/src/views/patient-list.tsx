@@ -10,7 +10,8 @@ import { fmtDateTime, fmtRelative } from '../format.ts';
 import { locale, ruleLabel, t, type MessageKey } from '../i18n.ts';
 import { patientHref } from '../router.ts';
 import type { Patient } from '../types.ts';
-import { SEVERITY_RANK, SeverityBadge } from '../components/alerts-panel.tsx';
+import { SEVERITY_RANK } from '../../../src/domain/alerts/rules.ts';
+import { SeverityBadge } from '../components/alerts-panel.tsx';
 import { ErrorBox, Loading } from '../components/status.tsx';
 
 type SortKey = 'name' | 'timeZone' | 'alerts' | 'lastReading' | 'adherence';

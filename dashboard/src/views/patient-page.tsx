@@ -15,7 +15,9 @@ import { t, typeLabel, unitLabel } from '../i18n.ts';
 import type { Alert, Bucket, Indicator, Patient, Reading, Series, ThresholdEntry } from '../types.ts';
 import { AgpChart } from '../components/agp-chart.tsx';
 import { glucoseProfile } from '../glucose-profile.ts';
-import { AlertsPanel, SeverityBadge, SEVERITY_RANK } from '../components/alerts-panel.tsx';
+import { SEVERITY_RANK } from '../../../src/domain/alerts/rules.ts';
+import { READING_TYPES, type ReadingType } from '../../../src/domain/reading-types.ts';
+import { AlertsPanel, SeverityBadge } from '../components/alerts-panel.tsx';
 import { IndicatorsPanel } from '../components/indicators-panel.tsx';
 import { type ChartData, RANGES, type RangeKey, rangeLabel, ReadingChart } from '../components/reading-chart.tsx';
 import { ErrorBox, Loading } from '../components/status.tsx';
@@ -26,18 +28,24 @@ const DAY = 86_400_000;
 const MAX_RAW_READINGS = 12_000;
 const MAX_AGP_READINGS = 6_000;
 
-/** The stored unit of each type (device-protocol.md), in the order a clinician scans them. */
-const TYPES: readonly { type: string; unit: string }[] = [
-  { type: 'blood_pressure', unit: 'mm[Hg]' },
-  { type: 'heart_rate', unit: '/min' },
-  { type: 'spo2', unit: '%' },
-  { type: 'respiratory_rate', unit: '/min' },
-  { type: 'body_temperature', unit: 'Cel' },
-  { type: 'body_weight', unit: 'kg' },
-  { type: 'cgm_glucose', unit: 'mg/dL' },
-  { type: 'blood_glucose', unit: 'mg/dL' },
-  { type: 'steps', unit: '{steps}' },
-];
+/** Where each type's chart stands on the page: in the order a clinician scans them. */
+const CHART_POSITION: Readonly<Record<ReadingType, number>> = {
+  blood_pressure: 0,
+  heart_rate: 1,
+  spo2: 2,
+  respiratory_rate: 3,
+  body_temperature: 4,
+  body_weight: 5,
+  cgm_glucose: 6,
+  blood_glucose: 7,
+  steps: 8,
+};
+
+/** Every reading type with its stored unit (device-protocol.md), in chart order. */
+const TYPES: readonly { type: ReadingType; unit: string }[] = READING_TYPES.map((s) => ({
+  type: s.type,
+  unit: s.storedUnit,
+})).sort((a, b) => CHART_POSITION[a.type] - CHART_POSITION[b.type]);
 
 type Load<T> = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ready'; value: T };
 

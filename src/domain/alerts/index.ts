@@ -1,6 +1,7 @@
 /** Alert rules (indicators.md, "Alerts"): catalogue, evaluation and lifecycle, all pure. */
 export {
   ALERT_RULES,
+  ALERT_SEVERITIES,
   RULE_KEYS,
   alertRule,
   effectiveThreshold,
@@ -22,5 +23,5 @@ export {
 export type { AlertReading, Evaluation, RuleInput } from './evaluate.ts';
 export { EXPECTED_TYPES_WINDOW_MS, expectedTypes } from './expected-types.ts';
 export type { DeviceReading } from './expected-types.ts';
-export { acknowledge, applyAlertAction, isRecordedOccurrence, nextAlertAction } from './lifecycle.ts';
+export { ALERT_STATUSES, acknowledge, applyAlertAction, isRecordedOccurrence, nextAlertAction } from './lifecycle.ts';
 export type { AcknowledgeResult, AlertAction, AlertState, AlertStatus } from './lifecycle.ts';

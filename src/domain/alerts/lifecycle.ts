@@ -38,7 +38,9 @@ import type { ErrorCode } from '../../errors.ts';
 import type { Evaluation } from './evaluate.ts';
 import type { ThresholdValue } from './rules.ts';
 
-export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
+
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 export type AlertState = {
   status: AlertStatus;

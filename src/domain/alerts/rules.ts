@@ -33,7 +33,9 @@ export type Thresholds = Partial<Record<RuleKey, ThresholdValue>>;
  * hypertensive crisis), high = likely decompensation, moderate = to review,
  * low = a monitoring gap.
  */
-export type AlertSeverity = 'critical' | 'high' | 'moderate' | 'low';
+export const ALERT_SEVERITIES = ['critical', 'high', 'moderate', 'low'] as const;
+
+export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
 
 export const SEVERITY_RANK: Readonly<Record<AlertSeverity, number>> = { critical: 3, high: 2, moderate: 1, low: 0 };
 
@@ -48,7 +50,7 @@ export interface AlertRule {
   readonly description: string;
 }
 
-const rules: readonly AlertRule[] = [
+const rules = [
   // indicators.md line 56: `spo2_low` — any SpO2 reading ≤ 92 % (override e.g. 88 % for COPD)
   {
     key: 'spo2_low',
@@ -137,7 +139,12 @@ const rules: readonly AlertRule[] = [
     description:
       'No reading for the threshold (default 48 hours) of a type that a device now assigned to the patient sent in the last 30 days.',
   },
-];
+] as const satisfies readonly AlertRule[];
+
+// Every RuleKey has its rule: a key added to the union without one does not compile.
+type RulesWithoutEntry = Exclude<RuleKey, (typeof rules)[number]['key']>;
+const everyRuleKeyHasARule: [RulesWithoutEntry] extends [never] ? true : RulesWithoutEntry = true;
+void everyRuleKeyHasARule;
 
 export const ALERT_RULES: readonly AlertRule[] = rules;
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { acknowledgeAlert } from '../../actions/alerts.ts';
-import { alertRule, isRuleKey } from '../../domain/alerts/index.ts';
+import { ALERT_STATUSES, alertRule, isRuleKey } from '../../domain/alerts/index.ts';
 import { AppError } from '../../errors.ts';
-import { findAlert, findAlerts, type StoredAlert } from '../../store/alerts.repository.ts';
+import { findAlert, findAlerts, listAlertIds, type StoredAlert } from '../../store/alerts.repository.ts';
 import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
 import { alert, errorBody, idParam, iso, page } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
@@ -35,7 +35,7 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
         tags: ['alerts'],
         summary: "Alerts of the caller's patients, newest first (clinician)",
         querystring: z.object({
-          status: z.enum(['open', 'acknowledged', 'resolved']).optional(),
+          status: z.enum(ALERT_STATUSES).optional(),
           patient: idParam.optional(),
           limit: z.coerce.number().int().min(1).max(500).default(100),
           cursor: z.string().optional(),
@@ -48,19 +48,16 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
       requireRole(principal, ['clinician']);
       const { status, patient, limit, cursor } = request.query;
       if (patient !== undefined) assertPatientVisible(principal, patient);
-      let q = db
-        .selectFrom('alerts')
-        .select('id')
-        .where('patient_id', 'in', patient !== undefined ? [patient] : [...(principal.patientIds ?? [])])
-        .orderBy('id', 'desc')
-        .limit(limit + 1);
-      if (status) q = q.where('status', '=', status);
       const after = decodeCursor(cursor);
-      if (after !== undefined) {
-        if (!/^\d{1,18}$/.test(after)) throw new AppError('bad_request', 'cursor is not one this API returned');
-        q = q.where('id', '<', after);
+      if (after !== undefined && !/^\d{1,18}$/.test(after)) {
+        throw new AppError('bad_request', 'cursor is not one this API returned');
       }
-      const ids = (await q.execute()).map((r) => r.id);
+      const ids = await listAlertIds(db, {
+        patientIds: patient !== undefined ? [patient] : [...(principal.patientIds ?? [])],
+        status,
+        beforeId: after,
+        limit: limit + 1,
+      });
       const alerts = await findAlerts(db, ids.slice(0, limit));
       // A clinician who asked about a patient read that patient's alerts, even if there were none.
       const read = new Set(alerts.map((a) => a.patientId));

@@ -13,21 +13,19 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { sql } from 'kysely';
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import {
   CGM_INDICATOR_KEYS,
   CGM_SUMMARIES,
   cgmObservations,
-  type IndicatorRow,
   readingObservation,
   readingTypesMatching,
 } from '../../fhir/observations.ts';
 import { issueTypeOf, operationOutcome } from '../../fhir/outcome.ts';
 import {
   codingMatches,
-  type DateBound,
+  measuredAtBounds,
   parseCodes,
   parseCount,
   parseDates,
@@ -35,8 +33,11 @@ import {
   periodMatches,
 } from '../../fhir/search-params.ts';
 import { FHIR_JSON, type Observation, type SearchsetBundle } from '../../fhir/types.ts';
+import { findIndicators } from '../../store/indicators.repository.ts';
 import { findPatient } from '../../store/patients.repository.ts';
+import type { ReadingFilter } from '../../store/reading-filter.ts';
 import { readingsPage } from '../../store/readings-page.ts';
+import { countReadings, hasReadings } from '../../store/readings.repository.ts';
 import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
 import { READING_ID_PATTERN } from '../../domain/protocol.ts';
 import { idParam } from '../schemas.ts';
@@ -55,24 +56,6 @@ function parseCursor(raw: string | undefined): Cursor | undefined {
 
 function sendFhir(reply: FastifyReply, status: number, body: unknown) {
   return reply.status(status).header('content-type', FHIR_JSON).send(JSON.stringify(body));
-}
-
-/** The SQL condition of one date bound on readings.measured_at (see periodMatches). */
-function dateCondition(b: DateBound) {
-  const lo = new Date(b.lo);
-  const hi = new Date(b.hi);
-  switch (b.prefix) {
-    case 'eq':
-      return sql`AND measured_at >= ${lo} AND measured_at < ${hi}`;
-    case 'ge':
-      return sql`AND measured_at >= ${lo}`;
-    case 'gt':
-      return sql`AND measured_at >= ${hi}`;
-    case 'le':
-      return sql`AND measured_at < ${hi}`;
-    case 'lt':
-      return sql`AND measured_at < ${lo}`;
-  }
 }
 
 const querystring = z.object({
@@ -148,31 +131,24 @@ export function fhirRoutes(deps: RouteDeps) {
         const types = readingTypesMatching(matches);
 
         // CGM summaries: few, filtered here.
-        const indicatorRows: IndicatorRow[] = await db
-          .selectFrom('patient_indicators')
-          .select(['key', 'value', 'unit', 'from_at', 'to_at', 'n', 'sufficient', 'computed_at'])
-          .where('patient_id', '=', patient.id)
-          .where('key', 'in', [...CGM_INDICATOR_KEYS])
-          .execute();
-        const summaries = cgmObservations(patient.id, indicatorRows).filter(
+        const indicators = await findIndicators(db, patient.id, CGM_INDICATOR_KEYS);
+        const summaries = cgmObservations(patient.id, indicators).filter(
           (s) => matches(s.observation.code.coding) && dates.every((d) => periodMatches(d, s.from, s.to)),
         );
 
-        const where = sql`WHERE patient_id = ${patient.id} AND type = ANY(${types}::text[]) ${sql.join(
-          dates.map(dateCondition),
-          sql` `,
-        )}`;
+        const filter: ReadingFilter = {
+          patientId: patient.id,
+          type: types,
+          measuredAt: dates.flatMap(measuredAtBounds),
+        };
         // The total is counted on the first page only (Bundle.total is optional): counting on
         // every page would scan all the patient's matching readings each time.
         const readingCount =
           types.length === 0
             ? 0
             : cursor === undefined
-              ? Number(
-                  (await sql<{ n: string }>`SELECT count(*) AS n FROM readings ${where}`.execute(db)).rows[0]?.n ?? 0,
-                )
-              : (await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM readings ${where}) AS any`.execute(db))
-                    .rows[0]?.any
+              ? await countReadings(db, filter)
+              : (await hasReadings(db, filter))
                 ? 1
                 : 0;
 
@@ -188,9 +164,9 @@ export function fhirRoutes(deps: RouteDeps) {
           if (pending.length > taken.length || readingCount > 0) next = ['i', taken[taken.length - 1].code];
         } else if (readingCount > 0) {
           const keyset = cursor?.[0] === 'r' ? cursor : undefined;
-          const { rows: page, next: after } = await readingsPage(
+          const { readings: page, next: after } = await readingsPage(
             db,
-            where,
+            filter,
             keyset ? [keyset[1], keyset[2], keyset[3]] : undefined,
             room,
           );

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROLES } from '../../actions/tokens.ts';
 import { principalOf } from '../auth.ts';
 import { errorBody } from '../schemas.ts';
 import type { ZodApp } from './context.ts';
@@ -13,7 +14,7 @@ export function meRoutes(app: ZodApp): void {
         summary: "The caller's role and, for a clinician, their patients",
         response: {
           200: z.object({
-            role: z.enum(['admin', 'operator', 'clinician']),
+            role: z.enum(ROLES),
             patientIds: z.array(z.string()).nullable().describe('null: not limited to a list (admin, operator)'),
           }),
           401: errorBody,

@@ -7,7 +7,8 @@ import type { Principal } from '../../actions/tokens.ts';
 import { loadThresholds } from '../../store/alerts.repository.ts';
 import type { Db } from '../../store/database.ts';
 import { type PatientSummary, patientSummaries } from '../../store/patient-summaries.repository.ts';
-import { findPatient, type PatientRow } from '../../store/patients.repository.ts';
+import { listIndicators } from '../../store/indicators.repository.ts';
+import { findPatient, listPatients, type PatientRow } from '../../store/patients.repository.ts';
 import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, indicator, iso, page, patient, text, threshold } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
@@ -68,32 +69,24 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       const principal = principalOf(request);
       requireRole(principal, ['admin', 'clinician']);
       const { limit, cursor } = request.query;
-      let q = db
-        .selectFrom('patients')
-        .select(['id', 'display_name', 'time_zone', 'created_at'])
-        .orderBy('id')
-        .limit(limit + 1);
       const after = decodeCursor(cursor);
-      if (after !== undefined) {
-        if (!idParam.safeParse(after).success) throw new AppError('bad_request', 'cursor is not one this API returned');
-        q = q.where('id', '>', after);
+      if (after !== undefined && !idParam.safeParse(after).success) {
+        throw new AppError('bad_request', 'cursor is not one this API returned');
       }
       // A clinician sees their listed patients and no other; '' (no patient has that id)
       // keeps the list non-empty, so a token without patients sees none rather than an error.
-      if (principal.role === 'clinician') q = q.where('id', 'in', ['', ...(principal.patientIds ?? [])]);
-      const rows = await q.execute();
+      const rows = await listPatients(db, {
+        limit: limit + 1,
+        afterId: after,
+        onlyIds: principal.role === 'clinician' ? ['', ...(principal.patientIds ?? [])] : undefined,
+      });
       const shown = rows.slice(0, limit);
       const summaries = await summariesFor(
         db,
         principal,
         shown.map((r) => r.id),
       );
-      const items = shown.map((r) =>
-        toPatient(
-          { id: r.id, displayName: r.display_name, timeZone: r.time_zone, createdAt: r.created_at },
-          summaries.get(r.id) ?? null,
-        ),
-      );
+      const items = shown.map((r) => toPatient(r, summaries.get(r.id) ?? null));
       await audit(
         db,
         principal,
@@ -142,24 +135,19 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       const patientId = request.params.id;
       assertPatientVisible(principal, patientId);
       if (!(await findPatient(db, patientId))) throw new AppError('not_found', `patient ${patientId} does not exist`);
-      const rows = await db
-        .selectFrom('patient_indicators')
-        .selectAll()
-        .where('patient_id', '=', patientId)
-        .orderBy('key')
-        .execute();
+      const indicators = await listIndicators(db, patientId);
       await audit(db, principal, [patientId], 'indicators.read');
       return {
         patientId,
-        indicators: rows.map((r) => ({
+        indicators: indicators.map((r) => ({
           key: r.key,
           value: r.value,
           unit: r.unit,
-          from: iso(r.from_at),
-          to: iso(r.to_at),
+          from: iso(r.from),
+          to: iso(r.to),
           n: r.n,
           sufficient: r.sufficient,
-          computedAt: iso(r.computed_at),
+          computedAt: iso(r.computedAt),
         })),
       };
     },

@@ -1,17 +1,17 @@
-import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Principal } from '../../actions/tokens.ts';
-import { READING_TYPES } from '../../domain/reading-types.ts';
+import { READING_TYPE_NAMES, type ReadingType } from '../../domain/reading-types.ts';
 import { READING_ID_PATTERN } from '../../domain/protocol.ts';
 import { AppError } from '../../errors.ts';
 import { findPatient } from '../../store/patients.repository.ts';
 import { readingsPage } from '../../store/readings-page.ts';
+import { listDailyRollups, listHourlyRollups } from '../../store/rollups.repository.ts';
 import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, iso, page } from '../schemas.ts';
 import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody };
-const readingType = z.enum(READING_TYPES.map((t) => t.type) as [string, ...string[]]);
+const readingType = z.enum(READING_TYPE_NAMES as [ReadingType, ...ReadingType[]]);
 const time = z.iso.datetime({ offset: true }).describe('RFC 3339');
 
 const reading = z.object({
@@ -40,17 +40,6 @@ const bucket = z.object({
   systolic: stats.optional(),
   diastolic: stats.optional(),
 });
-
-interface BucketRow {
-  start: Date;
-  end: Date;
-  component: string;
-  count: number;
-  min: number;
-  max: number;
-  mean: number;
-  sum: number;
-}
 
 /** The position of the last item of a page: readings sort by (at, device, id), newest first. */
 const readingCursor = z.tuple([z.number().int(), idParam, z.string().regex(READING_ID_PATTERN)]);
@@ -90,20 +79,28 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
       const patient = await visiblePatient(deps, principal, request.params.id);
       const { type, from, to, limit, cursor } = request.query;
       const after = decodeJsonCursor(cursor, readingCursor);
-      const where = sql`WHERE patient_id = ${patient.id}
-        ${type ? sql`AND type = ${type}` : sql``}
-        ${from ? sql`AND measured_at >= ${new Date(from)}` : sql``}
-        ${to ? sql`AND measured_at < ${new Date(to)}` : sql``}`;
-      const { rows: items, next } = await readingsPage(db, where, after, limit);
+      const { readings: items, next } = await readingsPage(
+        db,
+        {
+          patientId: patient.id,
+          type,
+          measuredAt: [
+            ...(from ? [{ op: '>=' as const, at: new Date(from) }] : []),
+            ...(to ? [{ op: '<' as const, at: new Date(to) }] : []),
+          ],
+        },
+        after,
+        limit,
+      );
       await audit(db, principal, [patient.id], 'readings.read', { type: type ?? null });
       return {
         items: items.map((r) => ({
-          id: r.reading_id,
-          deviceId: r.device_id,
+          id: r.readingId,
+          deviceId: r.deviceId,
           patientId: patient.id,
           type: r.type,
-          at: iso(r.measured_at),
-          receivedAt: iso(r.received_at),
+          at: iso(r.measuredAt),
+          receivedAt: iso(r.receivedAt),
           unit: r.unit,
           ...(r.type === 'blood_pressure'
             ? {
@@ -159,22 +156,10 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
           size === 'hour' ? 'at most 93 days of hours at once' : 'at most ten years of days at once',
         );
       }
-      const { rows } =
+      const rows =
         size === 'day'
-          ? await sql<BucketRow>`
-              SELECT (day::timestamp AT TIME ZONE ${patient.timeZone}) AS start,
-                     ((day + 1)::timestamp AT TIME ZONE ${patient.timeZone}) AS "end",
-                     component, count, min, max, mean, sum
-              FROM rollups_daily
-              WHERE patient_id = ${patient.id} AND type = ${type}
-                AND (day::timestamp AT TIME ZONE ${patient.timeZone}) >= ${from}
-                AND (day::timestamp AT TIME ZONE ${patient.timeZone}) < ${to}
-              ORDER BY day, component`.execute(db)
-          : await sql<BucketRow>`
-              SELECT hour_start AS start, hour_start + interval '1 hour' AS "end", component, count, min, max, mean, sum
-              FROM rollups_hourly
-              WHERE patient_id = ${patient.id} AND type = ${type} AND hour_start >= ${from} AND hour_start < ${to}
-              ORDER BY hour_start, component`.execute(db);
+          ? await listDailyRollups(db, patient, type, from, to)
+          : await listHourlyRollups(db, patient.id, type, from, to);
       const buckets = new Map<string, z.infer<typeof bucket>>();
       for (const r of rows) {
         const key = iso(r.start);

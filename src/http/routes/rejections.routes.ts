@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.ts';
 import { REJECTION_REASONS } from '../../domain/rejection-reasons.ts';
+import { listRejections } from '../../store/rejections.repository.ts';
 import { principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, iso, page, rejection } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
@@ -27,27 +28,19 @@ export function rejectionsRoutes(app: ZodApp, deps: RouteDeps): void {
     async (request) => {
       requireRole(principalOf(request), ['operator', 'admin']);
       const { device, reason, limit, cursor } = request.query;
-      let q = deps.db
-        .selectFrom('rejections')
-        .select(['id', 'device_id', 'reading_id', 'reason', 'detail', 'received_at'])
-        .orderBy('id', 'desc')
-        .limit(limit + 1);
-      if (device) q = q.where('device_id', '=', device);
-      if (reason) q = q.where('reason', '=', reason);
       const after = decodeCursor(cursor);
-      if (after !== undefined) {
-        if (!/^\d{1,18}$/.test(after)) throw new AppError('bad_request', 'cursor is not one this API returned');
-        q = q.where('id', '<', after);
+      if (after !== undefined && !/^\d{1,18}$/.test(after)) {
+        throw new AppError('bad_request', 'cursor is not one this API returned');
       }
-      const rows = await q.execute();
+      const rows = await listRejections(deps.db, { deviceId: device, reason, beforeId: after, limit: limit + 1 });
       const items = rows.slice(0, limit);
       return {
         items: items.map((r) => ({
-          deviceId: r.device_id,
-          readingId: r.reading_id,
-          reason: r.reason as (typeof REJECTION_REASONS)[number],
+          deviceId: r.deviceId,
+          readingId: r.readingId,
+          reason: r.reason,
           detail: r.detail,
-          receivedAt: iso(r.received_at),
+          receivedAt: iso(r.receivedAt),
         })),
         nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null,
       };

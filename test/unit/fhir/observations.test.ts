@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
-import { cgmObservations, type IndicatorRow, readingObservation } from '../../../src/fhir/observations.ts';
+import { cgmObservations, readingObservation } from '../../../src/fhir/observations.ts';
+import type { StoredIndicator } from '../../../src/store/indicators.repository.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -26,10 +27,10 @@ function loadFhirSchema(): Ajv {
 
 const at = new Date('2024-05-01T10:00:00.123Z');
 const row = {
-  reading_id: 'r-1',
-  device_id: 'cuff-1',
-  measured_at: at,
-  received_at: new Date('2024-05-01T10:00:02Z'),
+  readingId: 'r-1',
+  deviceId: 'cuff-1',
+  measuredAt: at,
+  receivedAt: new Date('2024-05-01T10:00:02Z'),
   value: null,
   systolic: null,
   diastolic: null,
@@ -38,15 +39,15 @@ const row = {
 
 const from = new Date('2024-04-17T10:00:00Z');
 const to = new Date('2024-05-01T10:00:00Z');
-const ind = (key: string, value: number | null, unit = '%', sufficient = true): IndicatorRow => ({
+const ind = (key: string, value: number | null, unit = '%', sufficient = true): StoredIndicator => ({
   key,
   value,
   unit,
-  from_at: from,
-  to_at: to,
+  from,
+  to,
   n: 3000,
   sufficient,
-  computed_at: to,
+  computedAt: to,
 });
 
 describe('readings as Observations', () => {
@@ -83,7 +84,7 @@ describe('readings as Observations', () => {
   it('ids are stable and differ between readings', () => {
     const a = readingObservation('p-1', { ...row, type: 'heart_rate', unit: '/min', value: 60 });
     const b = readingObservation('p-1', { ...row, type: 'heart_rate', unit: '/min', value: 61 });
-    const c = readingObservation('p-1', { ...row, reading_id: 'r-2', type: 'heart_rate', unit: '/min', value: 60 });
+    const c = readingObservation('p-1', { ...row, readingId: 'r-2', type: 'heart_rate', unit: '/min', value: 60 });
     expect(a.id).toBe(b.id);
     expect(a.id).not.toBe(c.id);
     expect(a.valueQuantity).toEqual({ value: 60, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' });

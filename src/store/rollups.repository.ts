@@ -1,0 +1,51 @@
+import { sql } from 'kysely';
+import type { Db } from './database.ts';
+
+/** One component of one rollup bucket (hour or patient-local day). */
+export interface RollupBucket {
+  start: Date;
+  end: Date;
+  /** 'value', or 'systolic' / 'diastolic' for blood pressure. */
+  component: string;
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  sum: number;
+}
+
+/** Daily rollups whose local day starts in [from, to), in the patient's time zone, oldest first. */
+export async function listDailyRollups(
+  db: Db,
+  patient: { id: string; timeZone: string },
+  type: string,
+  from: Date,
+  to: Date,
+): Promise<RollupBucket[]> {
+  const { rows } = await sql<RollupBucket>`
+    SELECT (day::timestamp AT TIME ZONE ${patient.timeZone}) AS start,
+           ((day + 1)::timestamp AT TIME ZONE ${patient.timeZone}) AS "end",
+           component, count, min, max, mean, sum
+    FROM rollups_daily
+    WHERE patient_id = ${patient.id} AND type = ${type}
+      AND (day::timestamp AT TIME ZONE ${patient.timeZone}) >= ${from}
+      AND (day::timestamp AT TIME ZONE ${patient.timeZone}) < ${to}
+    ORDER BY day, component`.execute(db);
+  return rows;
+}
+
+/** Hourly rollups whose hour starts in [from, to), oldest first. */
+export async function listHourlyRollups(
+  db: Db,
+  patientId: string,
+  type: string,
+  from: Date,
+  to: Date,
+): Promise<RollupBucket[]> {
+  const { rows } = await sql<RollupBucket>`
+    SELECT hour_start AS start, hour_start + interval '1 hour' AS "end", component, count, min, max, mean, sum
+    FROM rollups_hourly
+    WHERE patient_id = ${patientId} AND type = ${type} AND hour_start >= ${from} AND hour_start < ${to}
+    ORDER BY hour_start, component`.execute(db);
+  return rows;
+}
