@@ -1,0 +1,30 @@
+import { type Config, loadConfig } from '../config.ts';
+import { type OpenDatabase, openDatabase } from '../database-server/open-database.ts';
+import { createLogger, type Logger } from '../logger.ts';
+import { migrateToLatest } from '../store/migrations.ts';
+
+export interface CommandDatabase extends OpenDatabase {
+  readonly config: Config;
+  readonly log: Logger;
+}
+
+/**
+ * Every admin command works on the same database as `serve` (interfaces.md):
+ * DATABASE_URL, or the embedded one in VITALINK_DATA_DIR, migrated first unless
+ * the command is `migrate` itself. Its logs go to stderr, warnings only, so that
+ * stdout holds the result alone.
+ */
+export async function withDatabase<T>(
+  work: (database: CommandDatabase) => Promise<T>,
+  options: { migrate: boolean } = { migrate: true },
+): Promise<T> {
+  const config = loadConfig();
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr);
+  const database = await openDatabase(config, log, 2, 10_000);
+  try {
+    if (options.migrate) await migrateToLatest(database.db, log);
+    return await work({ ...database, config, log });
+  } finally {
+    await database.close();
+  }
+}
