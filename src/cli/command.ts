@@ -3,7 +3,9 @@ import { UsageError } from './output.ts';
 
 /**
  * One `vitalink` command: what `vitalink <name> --help` prints and what it runs.
- * src/main.ts loads a command's module only when that command is asked for.
+ * src/main.ts loads a command's module only when that command is asked for, and a
+ * command imports what it runs with (actions, the database, the service) inside
+ * run(), so that its --help loads nothing but its declaration.
  */
 export interface Command {
   /** The command words, e.g. `devices add`. */

@@ -1,4 +1,3 @@
-import { addDevice, assignDevice, parseTimeArgument } from '../actions/provisioning.ts';
 import { defineCommand, JSON_OPTION } from './command.ts';
 import { createOutput } from './output.ts';
 import { withDatabase } from './with-database.ts';
@@ -16,6 +15,7 @@ export const devicesAdd = defineCommand({
   },
   async run(values) {
     const out = createOutput(values.json === true);
+    const { addDevice } = await import('../actions/provisioning.ts');
     await withDatabase(async ({ db }) => {
       const { device, secret, assignment } = await addDevice(
         db,
@@ -48,6 +48,7 @@ export const devicesAssign = defineCommand({
   notes: TIMES,
   async run(values) {
     const out = createOutput(values.json === true);
+    const { assignDevice, parseTimeArgument } = await import('../actions/provisioning.ts');
     const deviceId = values.id;
     const patientId = values.patient;
     const from = values.from ? parseTimeArgument('--from', values.from) : new Date();

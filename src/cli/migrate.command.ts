@@ -1,4 +1,3 @@
-import { migrateToLatest } from '../store/migrations.ts';
 import { defineCommand, JSON_OPTION } from './command.ts';
 import { createOutput } from './output.ts';
 import { withDatabase } from './with-database.ts';
@@ -9,6 +8,7 @@ export const migrate = defineCommand({
   options: { json: JSON_OPTION },
   async run(values) {
     const out = createOutput(values.json === true);
+    const { migrateToLatest } = await import('../store/migrations.ts');
     await withDatabase(
       async ({ db, log }) => {
         const { applied } = await migrateToLatest(db, log);

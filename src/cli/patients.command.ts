@@ -1,4 +1,3 @@
-import { addPatient } from '../actions/provisioning.ts';
 import { defineCommand, JSON_OPTION } from './command.ts';
 import { createOutput } from './output.ts';
 import { withDatabase } from './with-database.ts';
@@ -14,6 +13,7 @@ export const patientsAdd = defineCommand({
   },
   async run(values) {
     const out = createOutput(values.json === true);
+    const { addPatient } = await import('../actions/provisioning.ts');
     await withDatabase(async ({ db }) => {
       const p = await addPatient(db, { id: values.id, timeZone: values.tz, displayName: values.name });
       out.result(

@@ -1,6 +1,4 @@
-import { reprocessRejections } from '../actions/reprocess.ts';
 import { REJECTION_REASONS } from '../domain/rejection-reasons.ts';
-import { Partitions } from '../store/partitions.ts';
 import { defineCommand, JSON_OPTION } from './command.ts';
 import { createOutput, UsageError } from './output.ts';
 import { withDatabase } from './with-database.ts';
@@ -19,6 +17,10 @@ export const rejectionsReprocess = defineCommand({
     if (reason !== undefined && !(REJECTION_REASONS as readonly string[]).includes(reason)) {
       throw new UsageError(`--reason must be one of ${REJECTION_REASONS.join(', ')}`);
     }
+    const [{ reprocessRejections }, { Partitions }] = await Promise.all([
+      import('../actions/reprocess.ts'),
+      import('../store/partitions.ts'),
+    ]);
     await withDatabase(async ({ db, config }) => {
       const report = await reprocessRejections(
         db,

@@ -1,6 +1,5 @@
-import { createApp } from '../app.ts';
-import { type Config, loadConfig } from '../config.ts';
-import { createLogger, type Logger } from '../logger.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
 import { defineCommand } from './command.ts';
 
 export const serve = defineCommand({
@@ -11,7 +10,9 @@ export const serve = defineCommand({
     'SIGINT or SIGTERM drains (stop accepting, flush, acknowledge, close) and exits 0; a second signal exits at once.\n' +
     'Configuration comes from the environment (DATABASE_URL, VITALINK_DATA_DIR, MQTT_PORT,\n' +
     'HTTP_PORT, HOST, LOG_LEVEL, ...): see the README.',
-  run() {
+  // The service's modules (fastify, aedes, ...) load when it runs, not for --help.
+  async run() {
+    const [{ loadConfig }, { createLogger }] = await Promise.all([import('../config.ts'), import('../logger.ts')]);
     const config = loadConfig();
     return runService(config, createLogger(config.logLevel));
   },
@@ -23,6 +24,7 @@ export const serve = defineCommand({
  * second signal exits at once.
  */
 async function runService(config: Config, log: Logger): Promise<number> {
+  const { createApp } = await import('../app.ts');
   const app = createApp(config, log);
   let stopping: Promise<{ drained: boolean }> | undefined;
   let resolveExit: (code: number) => void = () => {};

@@ -1,4 +1,3 @@
-import { createApiToken } from '../actions/tokens.ts';
 import { defineCommand } from './command.ts';
 import { createOutput } from './output.ts';
 import { withDatabase } from './with-database.ts';
@@ -14,6 +13,7 @@ export const tokensCreate = defineCommand({
   },
   async run(values) {
     const out = createOutput(values.json === true);
+    const { createApiToken } = await import('../actions/tokens.ts');
     await withDatabase(async ({ db }) => {
       const created = await createApiToken(db, {
         role: values.role,
