@@ -19,8 +19,9 @@ RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund
 COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
-# src/cli imports the simulators (vitalink simulate, vitalink bench): without them the service does not start.
-COPY simulators ./simulators
+# No simulators/: the development tools (vitalink simulate, vitalink bench) are loaded only when
+# asked for, and answer that they are available from a clone of the repository
+# (test/e2e/product-without-tools.test.ts).
 COPY --from=dashboard /app/dashboard/dist ./dashboard/dist
 USER node
 EXPOSE 1883 8080

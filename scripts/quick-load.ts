@@ -10,16 +10,14 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     node scripts/quick-load.ts --devices 20 --duration 10 --per-message 1 --inflight 16
  */
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import pg from 'pg';
+import { createScratchDatabase } from '../simulators/harness/scratch-database.ts';
+import { startService } from '../simulators/harness/service-process.ts';
 import { connectClient } from '../simulators/mqtt-connect.ts';
-import { addDevice, addPatient } from '../src/actions/provisioning.ts';
+import { openProvisioner } from '../src/cli/provisioner.ts';
 import { createLogger } from '../src/logger.ts';
-import { createDatabase } from '../src/store/database.ts';
-import { migrateToLatest } from '../src/store/migrations.ts';
 
 const { values } = parseArgs({
   options: {
@@ -39,39 +37,25 @@ if (!base) {
   process.exit(2);
 }
 
-const dbName = `vitalink_load_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: base });
-await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
-const url = new URL(base);
-url.pathname = `/${dbName}`;
-const log = createLogger('warn', process.stderr);
-const { db } = createDatabase(url.toString(), 2, log);
-await migrateToLatest(db, log);
-await addPatient(db, { id: 'load-probe' });
+const scratch = await createScratchDatabase(base, { prefix: 'vitalink_load' });
+const url = scratch.url;
+const provisioner = await openProvisioner(url, createLogger('warn', process.stderr), { migrate: true });
+await provisioner.addPatient({ id: 'load-probe' });
 const probeSecret = (
-  await addDevice(db, { id: 'load-probe-d', patientId: 'load-probe' }, new Date(Date.now() - 86_400_000))
+  await provisioner.addDevice({ id: 'load-probe-d', patientId: 'load-probe' }, new Date(Date.now() - 86_400_000))
 ).secret;
 const secrets: string[] = [];
 for (let i = 0; i < devices; i++) {
-  await addPatient(db, { id: `load-p${i}` });
+  await provisioner.addPatient({ id: `load-p${i}` });
   secrets.push(
-    (await addDevice(db, { id: `load-d${i}`, patientId: `load-p${i}` }, new Date(Date.now() - 86_400_000))).secret,
+    (await provisioner.addDevice({ id: `load-d${i}`, patientId: `load-p${i}` }, new Date(Date.now() - 86_400_000)))
+      .secret,
   );
 }
+await provisioner.close();
 
-const service = spawn(process.execPath, ['src/main.ts', 'serve'], {
-  env: { ...process.env, DATABASE_URL: url.toString(), MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'info' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const { port, httpPort } = await new Promise<{ port: number; httpPort: number }>((resolve) => {
-  let buf = '';
-  service.stdout.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const m = /"ports":\{"mqtt":(\d+).*?"http":(\d+)/.exec(buf);
-    if (m) resolve({ port: Number(m[1]), httpPort: Number(m[2]) });
-  });
-});
+const service = await startService({ DATABASE_URL: url }, { keepLogs: false });
+const { mqtt: port, http: httpPort } = service.ports;
 
 const probe = await connectClient(`mqtt://127.0.0.1:${port}`, {
   clientId: 'load-probe-d',
@@ -80,7 +64,7 @@ const probe = await connectClient(`mqtt://127.0.0.1:${port}`, {
 });
 const freshness: number[] = [];
 const probeDone = (async () => {
-  const check = new pg.Client({ connectionString: url.toString() });
+  const check = new pg.Client({ connectionString: url });
   await check.connect();
   for (let i = 0; performance.now() < started + durationS * 1000 - 1000; i++) {
     const value = 99 - i * 0.1;
@@ -151,10 +135,9 @@ const batches = {
     ((metric('vitalink_batch_commit_seconds_sum') / metric('vitalink_batch_commit_seconds_count')) * 1000).toFixed(1),
   ),
 };
-service.kill('SIGTERM');
-await new Promise((r) => service.on('exit', r));
+await service.stop();
 
-const check = new pg.Client({ connectionString: url.toString() });
+const check = new pg.Client({ connectionString: url });
 await check.connect();
 const counted = await check.query(
   'SELECT count(*)::int AS n, count(DISTINCT (device_id, reading_id))::int AS d FROM readings',
@@ -181,6 +164,4 @@ const result = {
   },
 };
 process.stdout.write(`${JSON.stringify(result)}\n`);
-await db.destroy();
-await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`);
-await admin.end();
+await scratch.drop();

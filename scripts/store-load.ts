@@ -7,9 +7,9 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     node scripts/store-load.ts --batch 120 --writers 2 --duration 5
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { createScratchDatabase } from '../simulators/harness/scratch-database.ts';
 import { addDevice, addPatient } from '../src/actions/provisioning.ts';
 import { decodeMessage } from '../src/ingest/decode.ts';
 import { createLogger } from '../src/logger.ts';
@@ -38,10 +38,10 @@ if (!base) {
   process.exit(2);
 }
 
-const dbName = `vitalink_store_${randomBytes(4).toString('hex')}`;
+const scratch = await createScratchDatabase(base, { prefix: 'vitalink_store' });
+const dbName = scratch.name;
 const admin = new pg.Client({ connectionString: base });
 await admin.connect();
-await admin.query(`CREATE DATABASE ${dbName}`);
 if (process.env.STORE_LOAD_EXPLAIN) {
   // Plans of slow statements go to the server's log (auto_explain).
   await admin.query(`ALTER DATABASE ${dbName} SET session_preload_libraries = 'auto_explain'`);
@@ -53,10 +53,9 @@ if (process.env.STORE_LOAD_LOG_DURATIONS) {
   // Every statement's server-side duration goes to the server's log.
   await admin.query(`ALTER DATABASE ${dbName} SET log_min_duration_statement = 0`);
 }
-const url = new URL(base);
-url.pathname = `/${dbName}`;
+await admin.end();
 const log = createLogger('warn', process.stderr);
-const { db } = createDatabase(url.toString(), writers + 1, log);
+const { db } = createDatabase(scratch.url, writers + 1, log);
 try {
   await migrateToLatest(db, log);
   for (let i = 0; i < devices; i++) {
@@ -110,6 +109,5 @@ try {
   );
 } finally {
   await db.destroy();
-  await admin.query(`DROP DATABASE ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await scratch.drop();
 }

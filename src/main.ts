@@ -1,139 +1,141 @@
-import { parseArgs } from 'node:util';
-import {
-  devicesAdd,
-  devicesAssign,
-  migrate,
-  patientsAdd,
-  rejectionsReprocess,
-  tokensCreate,
-} from './cli/admin-commands.ts';
-import { createOutput, UsageError } from './cli/output.ts';
-import { bench } from './cli/bench.ts';
-import { serve } from './cli/serve.ts';
-import { simulate } from './cli/simulate.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { existsSync } from 'node:fs';
+import type { Command } from './cli/command.ts';
+import { UsageError } from './cli/output.ts';
 import { AppError } from './errors.ts';
-import { createLogger } from './logger.ts';
 
-const USAGE = `vitalink: remote patient monitoring ingestion service
+/**
+ * The `vitalink` command: a table of commands, each module imported only when its
+ * command runs, so that `serve` never loads the development tools (simulators/)
+ * and `--help` or an admin command loads neither fastify nor aedes.
+ */
+interface Entry {
+  readonly summary: string;
+  load(): Promise<Command>;
+  /** A development tool: it needs simulators/, present in a clone of the repository only. */
+  readonly tool?: boolean;
+}
 
-Usage:
-  vitalink serve                                   broker + ingestion + HTTP, until SIGINT/SIGTERM
-  vitalink migrate                                 apply pending database migrations
-  vitalink patients add --id ID [--tz ZONE] [--name NAME]
-  vitalink devices add --id ID [--patient ID] [--model TEXT]      prints the device secret once
-  vitalink devices assign --id ID --patient ID [--from TIME] [--to TIME]
-  vitalink rejections reprocess [--reason REASON] [--device ID]
-  vitalink simulate --url mqtt://HOST:PORT [--persona NAME|all] [--patients N] [--seed S]
-                 [--days D | --speed X --duration S] [--fault-<kind> RATE ...] [--json]   device simulators
-  vitalink bench [--devices N] [--duration S] [--readings-per-message K] [--rate R] [--inflight W]
-                 [--connections-only N] [--mosquitto URL] [--json]          the load benchmark
-  vitalink tokens create --role admin|operator|clinician [--patients ID,...] [--name LABEL]   prints the token once
+const COMMANDS: Record<string, Entry> = {
+  serve: {
+    summary: 'broker + ingestion + aggregation jobs + HTTP API and dashboard, until SIGINT/SIGTERM',
+    load: () => import('./cli/serve.command.ts').then((m) => m.serve),
+  },
+  migrate: {
+    summary: 'applies pending database migrations and exits',
+    load: () => import('./cli/migrate.command.ts').then((m) => m.migrate),
+  },
+  'patients add': {
+    summary: 'creates a patient',
+    load: () => import('./cli/patients.command.ts').then((m) => m.patientsAdd),
+  },
+  'devices add': {
+    summary: 'provisions a device; prints its secret once',
+    load: () => import('./cli/devices.command.ts').then((m) => m.devicesAdd),
+  },
+  'devices assign': {
+    summary: 'records an assignment of a device to a patient',
+    load: () => import('./cli/devices.command.ts').then((m) => m.devicesAssign),
+  },
+  'rejections reprocess': {
+    summary: 're-runs rejected readings through validation',
+    load: () => import('./cli/rejections.command.ts').then((m) => m.rejectionsReprocess),
+  },
+  'tokens create': {
+    summary: 'prints an API token once',
+    load: () => import('./cli/tokens.command.ts').then((m) => m.tokensCreate),
+  },
+  simulate: {
+    summary: 'device simulators against a running service (development tool)',
+    load: () => import('./cli/simulate.command.ts').then((m) => m.simulate),
+    tool: true,
+  },
+  bench: {
+    summary: 'the load benchmark (development tool)',
+    load: () => import('./cli/bench.command.ts').then((m) => m.bench),
+    tool: true,
+  },
+};
 
-Options:
-  --json      print the result as one JSON object
-  --help      this text
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  return [
+    'vitalink: remote patient monitoring ingestion service',
+    '',
+    'Usage:',
+    ...Object.entries(COMMANDS).map(([name, e]) => `  vitalink ${name.padEnd(width)}  ${e.summary}`),
+    '',
+    '`vitalink <command> --help` shows the options of a command. Most commands print',
+    'their result as one JSON object with --json.',
+    '',
+    'Configuration comes from the environment (DATABASE_URL, VITALINK_DATA_DIR, MQTT_PORT,',
+    'HTTP_PORT, ...): see the README.',
+  ].join('\n');
+}
 
-Times are RFC 3339 with an offset (2026-11-22T08:00:00+01:00) or epoch milliseconds.
-Configuration comes from the environment (DATABASE_URL, VITALINK_DATA_DIR, MQTT_PORT,
-HTTP_PORT, ...): see the README.`;
+const isHelp = (arg: string) => arg === '--help' || arg === '-h';
+const hint = (name?: string) =>
+  name
+    ? `Run \`vitalink ${name} --help\` for its options, \`vitalink --help\` for the commands.`
+    : 'Run `vitalink --help` for the commands.';
 
-const OPTIONS = {
-  id: { type: 'string' },
-  tz: { type: 'string' },
-  name: { type: 'string' },
-  patient: { type: 'string' },
-  model: { type: 'string' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-  reason: { type: 'string' },
-  device: { type: 'string' },
-  role: { type: 'string' },
-  patients: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** The command named by the first one or two words of argv. */
+function findCommand(argv: string[]): { name: string; entry: Entry } | undefined {
+  for (const words of [2, 1]) {
+    const name = argv.slice(0, words).join(' ');
+    if (argv.length >= words && Object.hasOwn(COMMANDS, name)) return { name, entry: COMMANDS[name] };
+  }
+  return undefined;
+}
+
+/** simulators/ ships with the repository, not with an installation (Dockerfile). */
+function toolsInstalled(): boolean {
+  return existsSync(new URL('../simulators/', import.meta.url));
+}
 
 export async function main(argv: string[]): Promise<number> {
-  // `bench` and `simulate` have options of their own (simulators/).
-  if ((argv[0] === 'bench' || argv[0] === 'simulate') && !argv.includes('--help')) {
-    return runOwnOptionsCommand(argv[0], argv.slice(1));
+  if (argv.length === 0 || isHelp(argv[0]) || argv[0] === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return argv.length === 0 ? 2 : 0;
   }
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; args: string[] }>>;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    process.stderr.write(`vitalink: ${(error as Error).message}\nRun \`vitalink --help\` for the commands.\n`);
+  const found = findCommand(argv);
+  if (!found) {
+    const group = Object.keys(COMMANDS).filter((name) => name.startsWith(`${argv[0]} `));
+    const words = argv[0].startsWith('-') ? argv[0] : argv.slice(0, group.length > 0 ? 2 : 1).join(' ');
+    const known =
+      group.length > 0 ? `; \`vitalink ${argv[0]}\` takes one of: ${group.map((g) => g.split(' ')[1]).join(', ')}` : '';
+    process.stderr.write(`vitalink: unknown command "${words}"${known}\n${hint()}\n`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  const command = positionals.join(' ');
-  if (values.help || command === '' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return values.help || command === 'help' ? 0 : 2;
+  const { name, entry } = found;
+  const args = argv.slice(name.split(' ').length);
+  if (entry.tool && !toolsInstalled()) {
+    process.stderr.write(
+      `vitalink: \`vitalink ${name}\` is a development tool: it is available from a clone of the repository, ` +
+        'not in this installation (no simulators/ folder).\n',
+    );
+    return 1;
   }
-
-  let config: ReturnType<typeof loadConfig>;
   try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`vitalink: ${error.message}\nFix these environment variables and try again.\n`);
-      return 2;
+    const command = await entry.load();
+    if (args.some(isHelp)) {
+      process.stdout.write(`${await command.help()}\n`);
+      return 0;
     }
-    throw error;
-  }
-
-  const out = createOutput(values.json === true);
-  try {
-    if (command === 'serve') {
-      return await serve(config, createLogger(config.logLevel));
-    }
-    // Other commands keep stdout for their result: their logs go to stderr, warnings only.
-    const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr);
-    switch (command) {
-      case 'migrate':
-        await migrate(config, log, out);
-        return 0;
-      case 'patients add':
-        await patientsAdd(config, log, out, values);
-        return 0;
-      case 'devices add':
-        await devicesAdd(config, log, out, values);
-        return 0;
-      case 'devices assign':
-        await devicesAssign(config, log, out, values);
-        return 0;
-      case 'rejections reprocess':
-        await rejectionsReprocess(config, log, out, values);
-        return 0;
-      case 'tokens create':
-        await tokensCreate(config, log, out, values);
-        return 0;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
+    return await command.run(args);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`vitalink: ${error.message}\nRun \`vitalink --help\` for the commands.\n`);
+      process.stderr.write(`vitalink: ${error.message}\n${hint(name)}\n`);
+      return 2;
+    }
+    // config.ts (zod) is loaded by the commands that need it, not for --help.
+    const { ConfigError } = await import('./config.ts');
+    if (error instanceof ConfigError) {
+      process.stderr.write(`vitalink: ${error.message}\nFix these environment variables and try again.\n`);
       return 2;
     }
     if (error instanceof AppError) {
       process.stderr.write(`vitalink: ${error.message}\n`);
       return 1;
-    }
-    process.stderr.write(`vitalink: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
-  }
-}
-
-async function runOwnOptionsCommand(command: 'bench' | 'simulate', args: string[]): Promise<number> {
-  try {
-    return await (command === 'bench' ? bench : simulate)(loadConfig(), args);
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError) {
-      process.stderr.write(`vitalink: ${error.message}\nRun \`vitalink --help\` for the commands.\n`);
-      return 2;
     }
     process.stderr.write(`vitalink: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;

@@ -1,19 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
-import { connectClient } from '../mqtt-connect.ts';
 import pg from 'pg';
-import { addDevice, addPatient } from '../../src/actions/provisioning.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createDatabase } from '../../src/store/database.ts';
-import { startEmbeddedPostgres } from '../../src/database-server/embedded-postgres.ts';
-import { migrateToLatest } from '../../src/store/migrations.ts';
+import { createScratchDatabase } from '../harness/scratch-database.ts';
+import { type ServiceProcess, startService } from '../harness/service-process.ts';
+import { connectClient } from '../mqtt-connect.ts';
+import type { DatabaseServer, Provisioner } from '../provisioner.ts';
 import { measureBareBrokerCeiling, publishClosedLoop } from './bare-broker-ceiling.ts';
 import { measurePostgresCeilings } from './postgres-ceiling.ts';
 
@@ -52,6 +48,14 @@ export interface BenchOptions {
   readonly ceilingBatchSizes?: readonly number[];
 }
 
+/** What the bench needs from the product, passed in by `vitalink bench` (src/cli/bench.command.ts). */
+export interface BenchProduct {
+  /** Migrates a fresh database to the latest schema and opens a provisioner on it. */
+  openProvisioner(databaseUrl: string): Promise<Provisioner>;
+  /** Starts a temporary PostgreSQL with its data in `dataDir` (used without a database URL). */
+  startDatabaseServer(dataDir: string): Promise<DatabaseServer>;
+}
+
 export interface BenchIo {
   out: (line: string) => void;
   err: (line: string) => void;
@@ -80,8 +84,6 @@ export interface BenchResult {
   connectionsOnly?: { devices: number; serviceRssMb: number; rssPerConnectionKb: number };
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = path.join(ROOT, 'src', 'main.ts');
 const DEFAULT_INFLIGHT = 16;
 const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ, 100 on every Linux the service targets
 const DRAIN_TIMEOUT_MS = 15_000;
@@ -139,86 +141,22 @@ function checkOptions(o: BenchOptions): void {
   }
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 // ---------------------------------------------------------------- the service process
 
-interface Service {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly mqttPort: number;
-  readonly exited: Promise<number | null>;
-  stderrTail(): string;
-}
-
-function startService(databaseUrl: string, dataDir: string, timeoutMs = 60_000): Promise<Service> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    VITALINK_DATA_DIR: dataDir,
-    MQTT_PORT: '0',
-    HTTP_PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-  };
-  for (const name of ['MQTT_TLS_PORT', 'TLS_CERT_FILE', 'TLS_KEY_FILE', 'MQTT_WS_PORT']) delete env[name];
-  const child = spawn(process.execPath, [MAIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    let started = false;
-    let buffered = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the service did not start in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    // Keep reading stdout after the start line, so the service never blocks on a full pipe.
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (started) return;
-      buffered += chunk.toString();
-      let nl = buffered.indexOf('\n');
-      while (nl >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        nl = buffered.indexOf('\n');
-        let entry: { msg?: string; ports?: { mqtt?: number } };
-        try {
-          entry = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        if (entry.msg === 'vitalink started' && typeof entry.ports?.mqtt === 'number') {
-          started = true;
-          buffered = '';
-          clearTimeout(timer);
-          resolve({ child, pid: child.pid!, mqttPort: entry.ports.mqtt, exited, stderrTail: () => stderr });
-          return;
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      if (!started) reject(new Error(`the service exited with code ${code} before starting; stderr: ${stderr}`));
-    });
-  });
-}
-
-async function stopService(service: Service, timeoutMs = 60_000): Promise<number | null> {
-  if (service.child.exitCode !== null || service.child.signalCode !== null) return service.exited;
-  service.child.kill('SIGTERM');
-  const timer = setTimeout(() => service.child.kill('SIGKILL'), timeoutMs);
-  try {
-    return await service.exited;
-  } finally {
-    clearTimeout(timer);
-  }
+/** `vitalink serve` on the bench's database, plain MQTT only, its logs read but not kept. */
+function startBenchService(databaseUrl: string, dataDir: string): Promise<ServiceProcess> {
+  return startService(
+    {
+      DATABASE_URL: databaseUrl,
+      VITALINK_DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      MQTT_TLS_PORT: undefined,
+      TLS_CERT_FILE: undefined,
+      TLS_KEY_FILE: undefined,
+      MQTT_WS_PORT: undefined,
+    },
+    { keepLogs: false },
+  );
 }
 
 /** CPU time (user + system) of a process in seconds, from /proc/<pid>/stat. */
@@ -429,13 +367,12 @@ function percentiles(values: number[]): BenchResult['ackLatencyMs'] {
 
 // ---------------------------------------------------------------- the bench
 
-export async function runBench(options: BenchOptions, io: BenchIo): Promise<BenchResult> {
+export async function runBench(options: BenchOptions, io: BenchIo, product: BenchProduct): Promise<BenchResult> {
   checkOptions(options);
   const perMessage = options.readingsPerMessage ?? 1;
   const inflight = options.inflight ?? DEFAULT_INFLIGHT;
   const durationMs = options.durationS * 1000;
   const ceilingMs = options.ceilingDurationMs ?? Math.min(options.durationS, 5) * 1000;
-  const log = createLogger('warn', process.stderr);
   const run = randomBytes(3).toString('hex');
   const cleanups: (() => Promise<void>)[] = [];
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'vitalink-bench-'));
@@ -447,68 +384,56 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
     // The database: a scratch one on the given server, or an embedded server of its own.
     let url: string;
     if (options.databaseUrl) {
-      const name = `vitalink_bench_${run}_${randomBytes(3).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: options.databaseUrl });
-      await admin.connect();
-      try {
-        await admin.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await admin.end();
-      }
-      cleanups.push(async () => {
-        const c = new pg.Client({ connectionString: options.databaseUrl });
-        await c.connect();
-        try {
-          await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        } finally {
-          await c.end();
-        }
+      const scratch = await createScratchDatabase(options.databaseUrl, {
+        prefix: 'vitalink_bench',
+        name: `vitalink_bench_${run}_${randomBytes(3).toString('hex')}`,
       });
-      url = withDatabase(options.databaseUrl, name);
-      io.err(`bench: scratch database ${name}`);
+      cleanups.push(() => scratch.drop());
+      url = scratch.url;
+      io.err(`bench: scratch database ${scratch.name}`);
     } else {
       io.err('bench: starting an embedded PostgreSQL');
-      const embedded = await startEmbeddedPostgres(path.join(tmp, 'data'), log);
-      cleanups.push(() => embedded.stop());
-      url = embedded.url;
+      const server = await product.startDatabaseServer(path.join(tmp, 'data'));
+      cleanups.push(() => server.stop());
+      url = server.url;
     }
 
     // Devices, each with its patient, assigned from a day ago.
     const idle = options.connectionsOnly ?? 0;
     io.err(`bench: provisioning ${options.devices + idle} devices`);
-    const { db } = createDatabase(url, 4, log);
+    const provisioner = await product.openProvisioner(url);
     const devices: { id: string; secret: string }[] = [];
     const idleDevices: { id: string; secret: string }[] = [];
     try {
-      await migrateToLatest(db, log);
       const from = new Date(Date.now() - 86_400_000);
       const provision = async (prefix: string, count: number, into: { id: string; secret: string }[]) => {
         for (let i = 0; i < count; i++) {
           const id = `bench-${run}-${prefix}${i}`;
-          await addPatient(db, { id: `${id}-p` });
-          into.push({ id, secret: (await addDevice(db, { id, patientId: `${id}-p` }, from)).secret });
+          await provisioner.addPatient({ id: `${id}-p` });
+          into.push({ id, secret: (await provisioner.addDevice({ id, patientId: `${id}-p` }, from)).secret });
         }
       };
       await provision('d', options.devices, devices);
       await provision('idle', idle, idleDevices);
     } finally {
-      await db.destroy();
+      await provisioner.close();
     }
 
-    const service = await startService(url, path.join(tmp, 'service'));
+    const service = await startBenchService(url, path.join(tmp, 'service'));
+    const pid = service.child.pid!;
     cleanups.push(async () => {
-      await stopService(service);
+      await service.stop();
     });
-    const brokerUrl = `mqtt://127.0.0.1:${service.mqttPort}`;
+    const brokerUrl = `mqtt://127.0.0.1:${service.ports.mqtt}`;
 
     let connectionsOnly: BenchResult['connectionsOnly'];
     if (idle > 0) {
       io.err(`bench: connecting ${idle} idle devices`);
       await new Promise((r) => setTimeout(r, 500));
-      const before = await rssMb(service.pid);
+      const before = await rssMb(pid);
       const idleClients = await connectAll(brokerUrl, idleDevices);
       await new Promise((r) => setTimeout(r, 1000));
-      const after = await rssMb(service.pid);
+      const after = await rssMb(pid);
       await Promise.all(idleClients.map((c) => c.endAsync().catch(() => {})));
       connectionsOnly = {
         devices: idle,
@@ -529,12 +454,12 @@ export async function runBench(options: BenchOptions, io: BenchIo): Promise<Benc
       driven = await drive(
         clients,
         devices.map((d) => d.id),
-        { durationMs, perMessage, inflight, rate: options.rate, pid: service.pid },
+        { durationMs, perMessage, inflight, rate: options.rate, pid },
       );
     } finally {
       await Promise.all(clients.map((c) => c.endAsync().catch(() => {})));
     }
-    const code = await stopService(service);
+    const code = await service.stop();
     if (code !== 0) io.err(`bench: the service exited with code ${code}; stderr: ${service.stderrTail()}`);
 
     // Verification: every acked reading stored, and no (device, reading id) stored twice.

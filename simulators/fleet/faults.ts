@@ -21,6 +21,11 @@ export const READING_FAULTS = [
 export const FAULT_KINDS = ['malformedJson', ...READING_FAULTS, 'reconnect', 'slowConsumer'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/** The command-line option of a fault: `wrongUnit` → `fault-wrong-unit`. */
+export function faultOptionName(kind: FaultKind): string {
+  return `fault-${kind.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
 /** Rates in 0..1 (see FaultCounts for the unit each one applies to). */
 export type FaultRates = Partial<Record<FaultKind, number>>;
 

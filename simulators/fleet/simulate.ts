@@ -1,8 +1,8 @@
 /**
  * `vitalink simulate`: a fleet of simulated devices (the personas' patients) against
  * a running service's MQTT broker. Devices are provisioned directly in the
- * service's database (src/admin/provisioning.ts), then each one is a real MQTT
- * client (see device.ts).
+ * service's database through the Provisioner the caller passes in (the CLI builds
+ * it from the product's actions), then each one is a real MQTT client (see device.ts).
  *
  * Time modes:
  * - backfill (`--days D`, the default with D = 14): the last D days of history,
@@ -25,24 +25,22 @@
 import { type ProgressFigures, progressLine, progressLines } from '../progress.ts';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { setPatientThresholds } from '../../src/actions/alerts.ts';
-import { addDevice, addPatient, DEFAULT_TIME_ZONE } from '../../src/actions/provisioning.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createDatabase } from '../../src/store/database.ts';
 import type { ProtocolReading } from '../models/common.ts';
 import { createRng, type Rng } from '../models/random.ts';
 import { type Persona, PERSONAS, personaReadings } from '../personas/index.ts';
+import type { Provisioner } from '../provisioner.ts';
 import { SimulatedDevice } from './device.ts';
 import {
   emptyFaultCounts,
   FAULT_KINDS,
   FAULT_REASON,
+  faultOptionName,
   type FaultCounts,
   type FaultRates,
   planMessages,
 } from './faults.ts';
 
-export { FAULT_KINDS, type FaultCounts, type FaultKind, type FaultRates } from './faults.ts';
+export { FAULT_KINDS, type FaultCounts, type FaultKind, type FaultRates, faultOptionName } from './faults.ts';
 
 const DAY = 86_400_000;
 const MAX_BATCH = 1000;
@@ -55,7 +53,7 @@ const REJECTION_WAIT_MS = 5_000;
 export interface SimulateOptions {
   /** The service's MQTT URL, mqtt://host:port. */
   readonly url: string;
-  /** The service's database, where the devices are provisioned. */
+  /** The service's database, where the caller's Provisioner provisions the devices (`--database-url`). */
   readonly databaseUrl?: string;
   /** Persona keys (heart_failure or heart-failure), or 'all'. Default all. */
   readonly personas?: readonly string[] | 'all';
@@ -116,7 +114,7 @@ export interface SimulateSummary {
   ok: boolean;
 }
 
-function personaName(key: string): string {
+export function personaName(key: string): string {
   return key.replace(/_/g, '-');
 }
 
@@ -136,9 +134,7 @@ function findPersonas(names: readonly string[] | 'all' | undefined): Persona[] {
 
 /** Parses `vitalink simulate` arguments (after the command word). */
 export function parseSimulateArgs(args: string[]): SimulateOptions {
-  const faultOptions = Object.fromEntries(
-    FAULT_KINDS.map((k) => [`fault-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, { type: 'string' as const }]),
-  );
+  const faultOptions = Object.fromEntries(FAULT_KINDS.map((k) => [faultOptionName(k), { type: 'string' as const }]));
   const { values } = parseArgs({
     args,
     strict: true,
@@ -170,7 +166,7 @@ export function parseSimulateArgs(args: string[]): SimulateOptions {
   if (typeof v.url !== 'string') throw new RangeError('--url mqtt://host:port is required');
   const faults: FaultRates = {};
   for (const k of FAULT_KINDS) {
-    const name = `fault-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const name = faultOptionName(k);
     const text = v[name] as string | undefined;
     if (text === undefined) continue;
     const rate = Number(text);
@@ -197,7 +193,6 @@ export function parseSimulateArgs(args: string[]): SimulateOptions {
 
 function checkOptions(o: SimulateOptions): void {
   if (!/^mqtts?:\/\//.test(o.url)) throw new RangeError(`--url must be mqtt://host:port (got "${o.url}")`);
-  if (!o.databaseUrl) throw new RangeError('--database-url (or DATABASE_URL) is required to provision the devices');
   const int = (name: string, v: number | undefined) => {
     if (v !== undefined && (!Number.isInteger(v) || v <= 0)) throw new RangeError(`${name} must be a positive integer`);
   };
@@ -228,13 +223,18 @@ const sum = (a: Record<string, number>, b: Record<string, number>) => {
   return a;
 };
 
-export async function runSimulate(options: SimulateOptions, io: SimulateIo): Promise<SimulateSummary> {
+/** Runs the fleet; `provisioner` (opened and closed by the caller) provisions it in the service's database. */
+export async function runSimulate(
+  options: SimulateOptions,
+  io: SimulateIo,
+  provisioner: Provisioner,
+): Promise<SimulateSummary> {
   checkOptions(options);
   const personas = findPersonas(options.personas);
   const patientsPerPersona = options.patients ?? 1;
   const seed = options.seed ?? '1';
   const prefix = options.prefix ?? `sim-${randomBytes(2).toString('hex')}`;
-  const timeZone = options.timeZone ?? DEFAULT_TIME_ZONE;
+  const timeZone = options.timeZone ?? provisioner.defaultTimeZone;
   const live = options.speed !== undefined;
   const speed = options.speed ?? 1;
   const durationS = options.durationS ?? 10;
@@ -252,35 +252,28 @@ export async function runSimulate(options: SimulateOptions, io: SimulateIo): Pro
 
   // ------------------------------------------------------------ provisioning
   const patients: Patient[] = [];
-  const log = createLogger('silent');
-  const { db } = createDatabase(options.databaseUrl!, 4, log);
-  try {
-    for (const persona of personas) {
-      for (let n = 1; n <= patientsPerPersona; n++) {
-        const modelId = `${personaName(persona.key)}-${n}`;
-        const id = `${prefix}-${modelId}`;
-        await addPatient(db, { id, timeZone, displayName: `${persona.key} ${n} (simulated)` });
-        if (Object.keys(persona.thresholds).length > 0) {
-          await setPatientThresholds(db, id, persona.thresholds as Record<string, unknown>);
-        }
-        const devices = new Map<string, SimulatedDevice>();
-        for (const spec of persona.devices) {
-          const deviceId = `${id}-${spec.suffix}`;
-          const { secret } = await addDevice(
-            db,
-            { id: deviceId, model: spec.kind, patientId: id },
-            new Date(windowStart - DAY),
-          );
-          devices.set(
-            spec.suffix,
-            new SimulatedDevice({ id: deviceId, secret, url: options.url, window: WINDOW, onFailure }),
-          );
-        }
-        patients.push({ id, modelId, persona, devices });
+  for (const persona of personas) {
+    for (let n = 1; n <= patientsPerPersona; n++) {
+      const modelId = `${personaName(persona.key)}-${n}`;
+      const id = `${prefix}-${modelId}`;
+      await provisioner.addPatient({ id, timeZone, displayName: `${persona.key} ${n} (simulated)` });
+      if (Object.keys(persona.thresholds).length > 0) {
+        await provisioner.setThresholds(id, persona.thresholds);
       }
+      const devices = new Map<string, SimulatedDevice>();
+      for (const spec of persona.devices) {
+        const deviceId = `${id}-${spec.suffix}`;
+        const { secret } = await provisioner.addDevice(
+          { id: deviceId, model: spec.kind, patientId: id },
+          new Date(windowStart - DAY),
+        );
+        devices.set(
+          spec.suffix,
+          new SimulatedDevice({ id: deviceId, secret, url: options.url, window: WINDOW, onFailure }),
+        );
+      }
+      patients.push({ id, modelId, persona, devices });
     }
-  } finally {
-    await db.destroy();
   }
   const devices = patients.flatMap((p) => [...p.devices.values()]);
 

@@ -13,10 +13,23 @@ import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runSimulate, type SimulateSummary } from '../../simulators/fleet/simulate.ts';
+import {
+  runSimulate as runFleet,
+  type SimulateIo,
+  type SimulateOptions,
+  type SimulateSummary,
+} from '../../simulators/fleet/simulate.ts';
 import { createApiToken } from '../../src/actions/tokens.ts';
+import { openProvisioner } from '../../src/cli/provisioner.ts';
+import { createLogger } from '../../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { ROOT, type ServiceProcess, startService } from '../helpers/service.ts';
+
+/** The simulators, provisioning in this file's database (simulators/provisioner.ts). */
+async function runSimulate(options: SimulateOptions, io: SimulateIo): Promise<SimulateSummary> {
+  const provisioner = await openProvisioner(options.databaseUrl!, createLogger('silent'));
+  return runFleet(options, io, provisioner).finally(() => provisioner.close());
+}
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-results', 'screenshots');

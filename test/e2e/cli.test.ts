@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FAULT_KINDS, faultOptionName } from '../../simulators/fleet/faults.ts';
+import { PERSONAS } from '../../simulators/personas/index.ts';
 import { addPatient, assignDevice } from '../../src/actions/provisioning.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -362,5 +364,63 @@ describe('command-line mistakes', () => {
     ]) {
       expect(help.stdout).toMatch(new RegExp(`^\\s*vitalink ${command}\\b`, 'm'));
     }
+  });
+});
+
+describe('per-command help', () => {
+  const COMMANDS: Record<string, string[]> = {
+    serve: [],
+    migrate: ['--json'],
+    'patients add': ['--id ID', '--tz ZONE', '--name NAME', '--json'],
+    'devices add': ['--id ID', '--patient ID', '--model TEXT', '--json'],
+    'devices assign': ['--id ID', '--patient ID', '--from TIME', '--to TIME', '--json'],
+    'rejections reprocess': ['--reason REASON', '--device ID', '--json'],
+    'tokens create': ['--role admin|operator|clinician', '--patients ID,...', '--name LABEL', '--json'],
+    simulate: ['--url mqtt://HOST:PORT', '--persona', '--days D', '--speed X', '--fault-wrong-unit RATE', '--json'],
+    bench: ['--devices N', '--duration S', '--readings-per-message K', '--rate R', '--mosquitto URL', '--json'],
+  };
+
+  it('`vitalink <command> --help` exits 0 with that command’s summary, usage and options, not the global usage', async () => {
+    const global = await vitalink(['--help']);
+    const names = Object.keys(COMMANDS);
+    const helps = await Promise.all(names.map((name) => vitalink([...name.split(' '), '--help'])));
+    names.forEach((name, i) => {
+      const help = helps[i];
+      expect(help.code, name).toBe(0);
+      expect(help.stderr, name).toBe('');
+      // The summary is the one `vitalink --help` lists for it.
+      const summary = new RegExp(`^\\s*vitalink ${name}\\s{2,}(.+)$`, 'm').exec(global.stdout)?.[1];
+      expect(summary, name).toBeDefined();
+      expect(help.stdout.split('\n')[0]).toBe(`vitalink ${name}: ${summary}`);
+      expect(help.stdout).toMatch(new RegExp(`^Usage:\\n  vitalink ${name}\\b`, 'm'));
+      for (const option of [...COMMANDS[name], '--help']) expect(help.stdout, name).toContain(option);
+      // Only its own usage: no other command's.
+      for (const other of names.filter((n) => n !== name && !n.startsWith(`${name} `))) {
+        expect(help.stdout, `${name} --help mentions ${other}`).not.toMatch(new RegExp(`vitalink ${other}\\b`));
+      }
+    });
+  }, 90_000);
+
+  it('simulate --help lists the personas and fault kinds from the simulators’ catalogues', async () => {
+    const help = await vitalink(['simulate', '--help']);
+    expect(help.code).toBe(0);
+    for (const persona of PERSONAS) expect(help.stdout).toContain(persona.key.replace(/_/g, '-'));
+    for (const kind of FAULT_KINDS) expect(help.stdout).toContain(`--${faultOptionName(kind)} RATE`);
+  });
+
+  it('exits 2 for an unknown command or a command group without its subcommand', async () => {
+    const [unknown, group, unknownSub] = await Promise.all([
+      vitalink(['frobnicate', '--help']),
+      vitalink(['devices']),
+      vitalink(['devices', 'frobnicate']),
+    ]);
+    for (const result of [unknown, group, unknownSub]) {
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('vitalink --help');
+    }
+    expect(unknown.stderr).toContain('frobnicate');
+    expect(group.stderr).toMatch(/add, assign/);
+    expect(unknownSub.stderr).toContain('devices frobnicate');
   });
 });

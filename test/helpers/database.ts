@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { databaseUrlFor } from '../../simulators/harness/scratch-database.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createDatabase, type Db } from '../../src/store/database.ts';
 
@@ -11,12 +12,6 @@ export interface TestDatabase {
   /** Runs one SQL statement on a fresh connection (for assertions and locks). */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
   drop(): Promise<void>;
-}
-
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
 }
 
 /** A database of its own for a test file, cloned from the migrated template. */
@@ -37,7 +32,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     }
   }
   await admin.end();
-  const url = withDatabase(adminUrl, name);
+  const url = databaseUrlFor(adminUrl, name);
   const { db } = createDatabase(url, 4, createLogger('silent'));
   return {
     url,

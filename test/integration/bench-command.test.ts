@@ -2,6 +2,10 @@ import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { startBareBroker } from '../../simulators/bench/bare-broker-ceiling.ts';
 import { type BenchOptions, type BenchResult, parseBenchArgs, runBench } from '../../simulators/bench/bench.ts';
+import { createBenchProduct } from '../../src/cli/bench.command.ts';
+import { createLogger } from '../../src/logger.ts';
+
+const product = createBenchProduct(createLogger('warn', process.stderr));
 
 const SHORT_CEILINGS = { ceilingDurationMs: 150, ceilingConnections: [1], ceilingBatchSizes: [1000] } as const;
 
@@ -11,6 +15,7 @@ async function bench(options: Omit<BenchOptions, 'databaseUrl'>) {
   const result = await runBench(
     { ...SHORT_CEILINGS, ...options, databaseUrl: inject('pgAdminUrl') },
     { out: (l) => out.push(l), err: (l) => err.push(l) },
+    product,
   );
   const scratch = err.map((l) => /scratch database (\w+)/.exec(l)?.[1]).find(Boolean);
   return { result, out, err, scratch };
@@ -133,6 +138,7 @@ describe('vitalink bench', () => {
     const result = await runBench(
       { ...SHORT_CEILINGS, devices: 3, durationS: 1, readingsPerMessage: 1 },
       { out: () => {}, err: (l) => err.push(l) },
+      product,
     );
     expect(err.some((l) => /embedded PostgreSQL/.test(l))).toBe(true);
     expectVerified(result, 1);
@@ -173,7 +179,7 @@ describe('vitalink bench', () => {
   });
 
   it('refuses a non-integer device count before touching anything', async () => {
-    await expect(runBench({ devices: 1.5, durationS: 1 }, { out: () => {}, err: () => {} })).rejects.toThrow(
+    await expect(runBench({ devices: 1.5, durationS: 1 }, { out: () => {}, err: () => {} }, product)).rejects.toThrow(
       RangeError,
     );
   });

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSimulateArgs, runSimulate, type SimulateSummary } from '../../simulators/fleet/simulate.ts';
 import { CLOCK_SKEW_MS, SLOW_CONSUMER_PAUSE_MS } from '../../simulators/fleet/faults.ts';
 import { PERSONAS } from '../../simulators/personas/index.ts';
+import { openProvisioner } from '../../src/cli/provisioner.ts';
+import { createLogger } from '../../src/logger.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 
@@ -25,10 +27,12 @@ async function simulate(args: string[]): Promise<{ summary: SimulateSummary; out
   const out: string[] = [];
   const err: string[] = [];
   const options = parseSimulateArgs(['--url', `mqtt://127.0.0.1:${service.ports.mqtt}`, '--json', ...args]);
+  const provisioner = await openProvisioner(database.url, createLogger('silent'));
   const summary = await runSimulate(
     { ...options, databaseUrl: database.url },
     { out: (l) => out.push(l), err: (l) => err.push(l) },
-  );
+    provisioner,
+  ).finally(() => provisioner.close());
   // The JSON summary is the last line of stdout.
   expect(JSON.parse(out.at(-1)!)).toEqual(JSON.parse(JSON.stringify(summary)));
   return { summary, out, err };

@@ -1,13 +1,30 @@
-import { createApp } from '../app.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { defineCommand } from './command.ts';
+
+export const serve = defineCommand({
+  name: 'serve',
+  summary: 'broker + ingestion + aggregation jobs + HTTP API and dashboard, until SIGINT/SIGTERM',
+  options: {},
+  notes:
+    'SIGINT or SIGTERM drains (stop accepting, flush, acknowledge, close) and exits 0; a second signal exits at once.\n' +
+    'Configuration comes from the environment (DATABASE_URL, VITALINK_DATA_DIR, MQTT_PORT,\n' +
+    'HTTP_PORT, HOST, LOG_LEVEL, ...): see the README.',
+  // The service's modules (fastify, aedes, ...) load when it runs, not for --help.
+  async run() {
+    const [{ loadConfig }, { createLogger }] = await Promise.all([import('../config.ts'), import('../logger.ts')]);
+    const config = loadConfig();
+    return runService(config, createLogger(config.logLevel));
+  },
+});
 
 /**
  * `vitalink serve`: runs until SIGINT or SIGTERM, then drains (stop accepting,
  * flush, acknowledge, close) and exits 0; exits 1 if the drain timed out. A
  * second signal exits at once.
  */
-export async function serve(config: Config, log: Logger): Promise<number> {
+async function runService(config: Config, log: Logger): Promise<number> {
+  const { createApp } = await import('../app.ts');
   const app = createApp(config, log);
   let stopping: Promise<{ drained: boolean }> | undefined;
   let resolveExit: (code: number) => void = () => {};

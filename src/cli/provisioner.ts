@@ -1,0 +1,45 @@
+import { setPatientThresholds } from '../actions/alerts.ts';
+import { addDevice, addPatient, DEFAULT_TIME_ZONE } from '../actions/provisioning.ts';
+import type { Logger } from '../logger.ts';
+import { createDatabase } from '../store/database.ts';
+import { migrateToLatest } from '../store/migrations.ts';
+
+/**
+ * The product's provisioning actions behind the narrow interface the tools
+ * declare (simulators/provisioner.ts, matched structurally: src/ does not import
+ * simulators/). Built by `vitalink simulate` and `vitalink bench`, and by tests.
+ */
+export interface ActionsProvisioner {
+  readonly defaultTimeZone: string;
+  addPatient(patient: { id: string; timeZone?: string; displayName?: string }): Promise<void>;
+  addDevice(device: { id: string; patientId: string; model?: string }, from: Date): Promise<{ secret: string }>;
+  setThresholds(patientId: string, thresholds: Record<string, unknown>): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A provisioner on `databaseUrl`, migrated to the latest schema first when `migrate` is set (a fresh database). */
+export async function openProvisioner(
+  databaseUrl: string,
+  log: Logger,
+  options: { migrate: boolean } = { migrate: false },
+): Promise<ActionsProvisioner> {
+  const { db } = createDatabase(databaseUrl, 4, log);
+  try {
+    if (options.migrate) await migrateToLatest(db, log);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return {
+    defaultTimeZone: DEFAULT_TIME_ZONE,
+    async addPatient(patient) {
+      await addPatient(db, patient);
+    },
+    async addDevice(device, from) {
+      const { secret } = await addDevice(db, device, from);
+      return { secret };
+    },
+    setThresholds: (patientId, thresholds) => setPatientThresholds(db, patientId, thresholds),
+    close: () => db.destroy(),
+  };
+}

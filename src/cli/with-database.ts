@@ -1,0 +1,36 @@
+import type { Config } from '../config.ts';
+import type { OpenDatabase } from '../database-server/open-database.ts';
+import type { Logger } from '../logger.ts';
+
+export interface CommandDatabase extends OpenDatabase {
+  readonly config: Config;
+  readonly log: Logger;
+}
+
+/**
+ * Every admin command works on the same database as `serve` (interfaces.md):
+ * DATABASE_URL, or the embedded one in VITALINK_DATA_DIR, migrated first unless
+ * the command is `migrate` itself. Its logs go to stderr, warnings only, so that
+ * stdout holds the result alone. The database modules (config's zod, Kysely, pg,
+ * pino) are imported here, when a command runs, so that its --help loads none.
+ */
+export async function withDatabase<T>(
+  work: (database: CommandDatabase) => Promise<T>,
+  options: { migrate: boolean } = { migrate: true },
+): Promise<T> {
+  const [{ loadConfig }, { openDatabase }, { createLogger }, { migrateToLatest }] = await Promise.all([
+    import('../config.ts'),
+    import('../database-server/open-database.ts'),
+    import('../logger.ts'),
+    import('../store/migrations.ts'),
+  ]);
+  const config = loadConfig();
+  const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr);
+  const database = await openDatabase(config, log, 2, 10_000);
+  try {
+    if (options.migrate) await migrateToLatest(database.db, log);
+    return await work({ ...database, config, log });
+  } finally {
+    await database.close();
+  }
+}
