@@ -68,7 +68,7 @@ describe('audit', () => {
       expect(res.status, `${method} ${path}`).toBeLessThan(500);
     }
     for (const headers of [undefined, { authorization: `Bearer ${who.clinician.token}` }]) {
-      const metrics = await fetch(`http://127.0.0.1:${t.ports.http}/metrics`, { headers });
+      const metrics = await fetch(`${t.httpUrl}/metrics`, { headers });
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toContain('# TYPE');
     }
