@@ -215,10 +215,15 @@ export class ServiceContext extends DatabaseContext {
   /**
    * Connects with a device's credentials (test/helpers/device.ts). The fixture
    * closes the client at the end of the test that opened it, or after the file
-   * when it was opened in beforeAll.
+   * when it was opened in beforeAll. `url`: another listener (mqtts://, ws://).
    */
-  async connectDevice(deviceId: string, secret: string, options: IClientOptions = {}): Promise<MqttClient> {
-    const client = await connectDevice(this.mqttUrl, deviceId, secret, options);
+  async connectDevice(
+    deviceId: string,
+    secret: string,
+    options: IClientOptions = {},
+    url = this.mqttUrl,
+  ): Promise<MqttClient> {
+    const client = await connectDevice(url, deviceId, secret, options);
     this.tracker.track(mqttClosable(`mqtt client ${deviceId}`, client), { released: true });
     return client;
   }
