@@ -15,14 +15,14 @@ import { build } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runSimulate, type SimulateSummary } from '../../simulators/fleet/simulate.ts';
 import { createApiToken } from '../../src/actions/tokens.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { useTestDatabase } from '../fixture.ts';
 import { ROOT, type ServiceProcess, startService } from '../helpers/service.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
 const ADMIN_TOKEN = 'browser-test-admin-token-0123456789';
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let service: ServiceProcess | undefined;
 let browser: Browser | undefined;
 let base: string;
@@ -66,7 +66,6 @@ beforeAll(async () => {
   // The bundle the service serves, built from the current source (never a stale one).
   await build({ root: path.join(ROOT, 'dashboard'), logLevel: 'warn' });
 
-  database = await createTestDatabase();
   service = await startService({
     DATABASE_URL: database.url,
     VITALINK_ADMIN_TOKEN: ADMIN_TOKEN,
@@ -127,7 +126,6 @@ afterAll(async () => {
     service.child.kill('SIGTERM');
     await service.exited;
   }
-  await database?.drop();
 });
 
 interface Canvas {
