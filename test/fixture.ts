@@ -50,6 +50,11 @@ export interface ApiClient {
   put(path: string, json: unknown, options?: CallOptions): Promise<ApiResponse>;
 }
 
+/**
+ * What a test file gets from `useTestDatabase()`. States: empty until the
+ * fixture's beforeAll (reading `database`, `db` or `url` then throws), built
+ * during the file, dropped by its afterAll.
+ */
 export class DatabaseContext {
   protected readonly tracker = new LeakTracker();
   #database: TestDatabase | undefined;
@@ -166,6 +171,11 @@ export interface TestServiceOptions {
   afterStop?: () => Promise<void>;
 }
 
+/**
+ * What a test file gets from `useTestService()`: the database context plus the
+ * service, running from the fixture's beforeAll (after the database and
+ * `beforeStart`) until its afterAll (before the database is dropped).
+ */
 export class ServiceContext extends DatabaseContext {
   #service: TestApp | undefined;
   readonly adminToken: string;
