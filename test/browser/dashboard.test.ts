@@ -22,7 +22,7 @@ import {
 import { createApiToken } from '../../src/actions/tokens.ts';
 import { openProvisioner } from '../../src/cli/provisioner.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { useTestDatabase } from '../fixture.ts';
 import { ROOT, type ServiceProcess, startService } from '../helpers/service.ts';
 
 /** The simulators, provisioning in this file's database (simulators/provisioner.ts). */
@@ -35,7 +35,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
 const ADMIN_TOKEN = 'browser-test-admin-token-0123456789';
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let service: ServiceProcess | undefined;
 let browser: Browser | undefined;
 let base: string;
@@ -79,7 +79,6 @@ beforeAll(async () => {
   // The bundle the service serves, built from the current source (never a stale one).
   await build({ root: path.join(ROOT, 'dashboard'), logLevel: 'warn' });
 
-  database = await createTestDatabase();
   service = await startService({
     DATABASE_URL: database.url,
     VITALINK_ADMIN_TOKEN: ADMIN_TOKEN,
@@ -140,7 +139,6 @@ afterAll(async () => {
     service.child.kill('SIGTERM');
     await service.exited;
   }
-  await database?.drop();
 });
 
 interface Canvas {

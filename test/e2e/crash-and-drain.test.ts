@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../fixture.ts';
 import { StreamingDevice, waitFor } from '../helpers/device.ts';
 import { freePort } from '../helpers/free-port.ts';
-import { provisionDevice } from '../helpers/provision.ts';
 import { type ServiceProcess, startService } from '../helpers/service.ts';
 
-let database: TestDatabase;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-
-afterAll(async () => {
-  await database?.drop();
-});
+const database = useTestDatabase();
 
 async function storedIds(prefix: string): Promise<{ ids: Set<string>; rows: number }> {
   const { rows } = await database.query<{ device_id: string; reading_id: string }>(
@@ -27,7 +18,7 @@ async function fleet(prefix: string, url: string, n: number): Promise<StreamingD
   const devices: StreamingDevice[] = [];
   for (let i = 0; i < n; i++) {
     const id = `${prefix}${i}`;
-    devices.push(new StreamingDevice(url, id, await provisionDevice(database.db, id)));
+    devices.push(new StreamingDevice(url, id, await database.provisionDevice(id)));
   }
   return devices;
 }

@@ -1,58 +1,35 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../../src/aggregation/aggregator.ts';
 import { decodeReading } from '../../src/ingest/decode.ts';
 import { createLogger } from '../../src/logger.ts';
 import { writeBatch } from '../../src/store/reading-sink.ts';
 import { Partitions } from '../../src/store/partitions.ts';
-import { type TestApp, startTestApp } from '../helpers/app.ts';
+import { useTestService } from '../fixture.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectDevice, type Reading, waitFor } from '../helpers/device.ts';
+import { type Reading, waitFor } from '../helpers/device.ts';
 import { provisionDevice } from '../helpers/provision.ts';
 
 const DAY = 86_400_000;
-let database: TestDatabase;
-let service: TestApp;
-const clients: MqttClient[] = [];
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startTestApp(database, {
+const t = useTestService({
+  env: {
     VITALINK_AGGREGATION_INTERVAL_MS: '100',
     // Old enough for the DST days of this year's spring.
     VITALINK_READING_MAX_AGE_DAYS: '400',
-  });
-});
-
-afterAll(async () => {
-  for (const c of clients) await c.endAsync(true);
-  await service?.stop();
-  await database?.drop();
+  },
 });
 
 async function device(id: string, patientId: string, tz = 'Europe/Paris'): Promise<MqttClient> {
-  await database.query(`INSERT INTO patients (id, time_zone) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [patientId, tz]);
-  const secret = await provisionDevice(database.db, id, patientId, new Date(Date.now() - 400 * DAY));
-  const client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, id, secret);
-  clients.push(client);
-  return client;
+  await t.query(`INSERT INTO patients (id, time_zone) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [patientId, tz]);
+  const secret = await t.provisionDevice(id, patientId, new Date(Date.now() - 400 * DAY));
+  return t.connectDevice(id, secret);
 }
 
-async function publish(client: MqttClient, deviceId: string, readings: Reading[]): Promise<void> {
-  await client.publishAsync(`v1/devices/${deviceId}/readings`, JSON.stringify({ readings }), { qos: 1 });
-}
-
-async function settled(): Promise<void> {
-  await waitFor(async () => {
-    const { rows } = await database.query(
-      `SELECT (SELECT count(*) FROM aggregation_dirty) + (SELECT count(*) FROM indicators_dirty) AS n`,
-    );
-    return Number(rows[0].n) === 0;
-  }, 'the aggregation job to take every dirty mark');
-}
+const publish = (client: MqttClient, deviceId: string, readings: Reading[]) => t.publish(client, deviceId, readings);
+const settled = () => t.settled();
 
 async function daily(patientId: string, type: string, component = 'value') {
-  const { rows } = await database.query(
+  const { rows } = await t.query(
     `SELECT day, count, min, max, mean, sd, sum FROM rollups_daily
      WHERE patient_id = $1 AND type = $2 AND component = $3 ORDER BY day`,
     [patientId, type, component],
@@ -61,7 +38,7 @@ async function daily(patientId: string, type: string, component = 'value') {
 }
 
 async function indicator(patientId: string, key: string) {
-  const { rows } = await database.query(
+  const { rows } = await t.query(
     `SELECT value, n, sufficient, unit, from_at, to_at FROM patient_indicators WHERE patient_id = $1 AND key = $2`,
     [patientId, key],
   );
@@ -180,7 +157,7 @@ describe('aggregation from dirty days', () => {
     expect(days[autumn]).toMatchObject({ count: 3, min: 70, max: 72 });
     expect(days[shift(autumn, -1)]).toMatchObject({ count: 1, min: 73 });
     // The repeated hour 02:00 is two hours, not one.
-    const { rows } = await database.query(
+    const { rows } = await t.query(
       `SELECT hour_start, count FROM rollups_hourly WHERE patient_id = 'p-dst' AND type = 'heart_rate'
        AND hour_start >= $1 AND hour_start < $2 ORDER BY hour_start`,
       [`${autumn}T00:00:00+02:00`, `${autumn}T04:00:00+01:00`],
@@ -300,7 +277,7 @@ describe('aggregation from dirty days', () => {
       );
       expect(Date.now() - acked).toBeGreaterThanOrEqual(0);
       // Operators see the aggregation lag, the last run and run durations.
-      const metrics = await (await fetch(`http://127.0.0.1:${service.ports.http}/metrics`)).text();
+      const metrics = await (await fetch(`${t.httpUrl}/metrics`)).text();
       expect(metrics).toMatch(/^vitalink_aggregation_lag_seconds \d/m);
       expect(Number(/^vitalink_aggregation_last_run_timestamp_seconds (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(
         Date.now() / 1000 - 60,

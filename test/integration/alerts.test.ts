@@ -1,49 +1,24 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { acknowledgeAlert, setPatientThreshold } from '../../src/actions/alerts.ts';
 import { Aggregator } from '../../src/aggregation/aggregator.ts';
 import { AppError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
-import { type TestApp, startTestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectDevice, type Reading, waitFor } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
+import { useTestService } from '../fixture.ts';
+import { type Reading, waitFor } from '../helpers/device.ts';
 
 const HOUR = 3_600_000;
-let database: TestDatabase;
-let service: TestApp;
-const clients: MqttClient[] = [];
+const t = useTestService({ env: { VITALINK_AGGREGATION_INTERVAL_MS: '100' } });
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startTestApp(database, { VITALINK_AGGREGATION_INTERVAL_MS: '100' });
-});
-
-afterAll(async () => {
-  for (const c of clients) await c.endAsync(true);
-  await service?.stop();
-  await database?.drop();
-});
-
-async function device(id: string, patientId: string): Promise<MqttClient> {
-  const secret = await provisionDevice(database.db, id, patientId);
-  const client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, id, secret);
-  clients.push(client);
-  return client;
-}
+const device = (id: string, patientId: string) => t.device(id, patientId);
 
 async function send(client: MqttClient, deviceId: string, readings: Reading[]): Promise<void> {
-  await client.publishAsync(`v1/devices/${deviceId}/readings`, JSON.stringify({ readings }), { qos: 1 });
-  await waitFor(async () => {
-    const { rows } = await database.query(
-      `SELECT (SELECT count(*) FROM aggregation_dirty) + (SELECT count(*) FROM indicators_dirty) AS n`,
-    );
-    return Number(rows[0].n) === 0;
-  }, 'the aggregation job');
+  await t.publish(client, deviceId, readings);
+  await t.settled();
 }
 
 async function alerts(patientId: string, rule: string) {
-  const { rows } = await database.query(
+  const { rows } = await t.query(
     `SELECT id, status, reading_ids, threshold, condition_cleared_at, acknowledged_by FROM alerts
      WHERE patient_id = $1 AND rule = $2 ORDER BY id`,
     [patientId, rule],
@@ -52,7 +27,7 @@ async function alerts(patientId: string, rule: string) {
 }
 
 async function events(alertId: string): Promise<string[]> {
-  const { rows } = await database.query(`SELECT event FROM alert_events WHERE alert_id = $1 ORDER BY id`, [alertId]);
+  const { rows } = await t.query(`SELECT event FROM alert_events WHERE alert_id = $1 ORDER BY id`, [alertId]);
   return rows.map((r) => r.event);
 }
 
@@ -77,9 +52,9 @@ describe('alerts', () => {
     expect(list).toHaveLength(1);
     expect(list[0].reading_ids).toEqual(['ox-alert-1/s2']);
 
-    const acked = await acknowledgeAlert(database.db, String(alert.id), 'dr-martin', new Date());
+    const acked = await acknowledgeAlert(t.db, String(alert.id), 'dr-martin', new Date());
     expect(acked.state.status).toBe('acknowledged');
-    await expect(acknowledgeAlert(database.db, String(alert.id), 'dr-martin', new Date())).rejects.toThrow(AppError);
+    await expect(acknowledgeAlert(t.db, String(alert.id), 'dr-martin', new Date())).rejects.toThrow(AppError);
 
     // The condition clears: the acknowledged alert resolves.
     await send(client, 'ox-alert-1', [spo2('s3', 97, Date.now() - 10_000)]);
@@ -100,20 +75,20 @@ describe('alerts', () => {
     const [alert] = await alerts('p-alert-2', 'spo2_low');
     expect(alert.status).toBe('open');
     expect(alert.condition_cleared_at).not.toBeNull();
-    const acked = await acknowledgeAlert(database.db, String(alert.id), 'dr-b', new Date());
+    const acked = await acknowledgeAlert(t.db, String(alert.id), 'dr-b', new Date());
     expect(acked.state.status).toBe('resolved');
   });
 
   it('uses per-patient thresholds', async () => {
     const client = await device('ox-copd-1', 'p-copd');
-    await setPatientThreshold(database.db, 'p-copd', 'spo2_low', 88);
+    await setPatientThreshold(t.db, 'p-copd', 'spo2_low', 88);
     await send(client, 'ox-copd-1', [spo2('c1', 90)]);
     expect(await alerts('p-copd', 'spo2_low')).toEqual([]);
     await send(client, 'ox-copd-1', [spo2('c2', 87, Date.now() - 30_000)]);
     expect(await alerts('p-copd', 'spo2_low')).toMatchObject([{ status: 'open', threshold: 88 }]);
-    await expect(setPatientThreshold(database.db, 'p-copd', 'spo2_low', -1)).rejects.toThrow(AppError);
-    await expect(setPatientThreshold(database.db, 'p-copd', 'nonsense', 1)).rejects.toThrow(/does not exist/);
-    await expect(setPatientThreshold(database.db, 'nobody', 'spo2_low', 90)).rejects.toThrow(/patient nobody/);
+    await expect(setPatientThreshold(t.db, 'p-copd', 'spo2_low', -1)).rejects.toThrow(AppError);
+    await expect(setPatientThreshold(t.db, 'p-copd', 'nonsense', 1)).rejects.toThrow(/does not exist/);
+    await expect(setPatientThreshold(t.db, 'nobody', 'spo2_low', 90)).rejects.toThrow(/patient nobody/);
   });
 
   it('raises hyperglycemia only for two readings in a row, meter and sensor together', async () => {
@@ -155,10 +130,10 @@ describe('alerts', () => {
     await waitFor(async () => (await alerts('p-ahead', 'fever')).length === 1, 'the fever alert');
     expect(await alerts('p-ahead', 'fever')).toMatchObject([{ status: 'open', reading_ids: ['thermo-ahead-1/t1'] }]);
     // Its indicators are recomputed once the reading's time has come.
-    const { rows } = await database.query(`SELECT marked_at FROM indicators_dirty WHERE patient_id = 'p-ahead'`);
+    const { rows } = await t.query(`SELECT marked_at FROM indicators_dirty WHERE patient_id = 'p-ahead'`);
     expect(rows).toHaveLength(1);
     expect((rows[0].marked_at as Date).getTime()).toBeGreaterThan(Date.now());
-    await database.query(`DELETE FROM indicators_dirty WHERE patient_id = 'p-ahead'`);
+    await t.query(`DELETE FROM indicators_dirty WHERE patient_id = 'p-ahead'`);
   });
 
   it('raises no_data when an expected type has been silent for 48 hours', async () => {
@@ -169,7 +144,7 @@ describe('alerts', () => {
     expect(await alerts('p-quiet', 'no_data')).toEqual([]);
     // The same data, evaluated 49 hours later by a job whose clock says so.
     const later = new Aggregator({
-      db: database.db,
+      db: t.db,
       log: createLogger('silent'),
       intervalMs: 10,
       batchSize: 10,
@@ -178,7 +153,7 @@ describe('alerts', () => {
     });
     // The service's own job may take the refresh mark first: mark again until this job has run.
     await waitFor(async () => {
-      await database.query(`INSERT INTO indicators_dirty (patient_id) VALUES ('p-quiet') ON CONFLICT DO NOTHING`);
+      await t.query(`INSERT INTO indicators_dirty (patient_id) VALUES ('p-quiet') ON CONFLICT DO NOTHING`);
       await later.runOnce();
       return (await alerts('p-quiet', 'no_data')).length > 0;
     }, 'the later job to evaluate the patient');

@@ -1,36 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiToken } from '../../src/actions/tokens.ts';
-import { type TestApp, startTestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectDevice, heartRate, waitFor } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestService } from '../fixture.ts';
+import { heartRate, waitFor } from '../helpers/device.ts';
 
-let database: TestDatabase;
-let service: TestApp;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startTestApp(database);
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await database?.drop();
-});
+const t = useTestService();
 
 describe('GET /api/v1/ops/ingestion', () => {
   it('shows throughput, latencies, queue, devices, rejections, aggregation and ports to operators', async () => {
-    const secret = await provisionDevice(database.db, 'ops-dev-1', 'p-ops');
-    const operator = (await createApiToken(database.db, { role: 'operator' })).token;
-    const clinician = (await createApiToken(database.db, { role: 'clinician', patientIds: ['p-ops'] })).token;
-    const client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, 'ops-dev-1', secret);
+    const secret = await t.provisionDevice('ops-dev-1', 'p-ops');
+    const operator = (await t.createToken('operator')).token;
+    const clinician = (await t.createToken('clinician', ['p-ops'])).token;
+    const client = await t.connectDevice('ops-dev-1', secret);
     for (let i = 0; i < 20; i++) {
       await client.publishAsync('v1/devices/ops-dev-1/readings', JSON.stringify(heartRate(`o${i}`)), { qos: 1 });
     }
     await client.publishAsync('v1/devices/ops-dev-1/readings', JSON.stringify({ ...heartRate('bad'), unit: 'kg' }), {
       qos: 1,
     });
-    const url = `http://127.0.0.1:${service.ports.http}/api/v1/ops/ingestion`;
+    const url = `${t.httpUrl}/api/v1/ops/ingestion`;
     const read = async () => {
       const res = await fetch(url, { headers: { authorization: `Bearer ${operator}` } });
       expect(res.status).toBe(200);
@@ -53,12 +39,12 @@ describe('GET /api/v1/ops/ingestion', () => {
     expect(body.queue).toEqual({ rows: 0, bytes: 0, waitingMessages: 0 });
     expect(body.connectedDevices).toBe(1);
     expect(body.rejectionsByReason).toMatchObject({ unit: 1, future: 0 });
-    expect(body.listeners).toMatchObject({ mqtt: service.ports.mqtt, http: service.ports.http });
+    expect(body.listeners).toMatchObject({ mqtt: t.ports.mqtt, http: t.ports.http });
     expect(body.aggregation.lagSeconds).toBeGreaterThanOrEqual(0);
 
     expect((await fetch(url, { headers: { authorization: `Bearer ${clinician}` } })).status).toBe(403);
     expect((await fetch(url)).status).toBe(401);
-    const audit = await database.query(`SELECT count(*)::int AS n FROM audit_log`);
+    const audit = await t.query(`SELECT count(*)::int AS n FROM audit_log`);
     expect(audit.rows[0].n).toBe(0);
     await client.endAsync();
   });

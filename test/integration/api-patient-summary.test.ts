@@ -1,50 +1,25 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addPatient } from '../../src/actions/provisioning.ts';
-import { createApiToken } from '../../src/actions/tokens.ts';
-import { type TestApp, startTestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectDevice, type Reading, waitFor } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestService } from '../fixture.ts';
+import { type Reading, waitFor } from '../helpers/device.ts';
 
 const ADMIN_TOKEN = 'bootstrap-admin-token-for-the-summary-tests';
 const MINUTE = 60_000;
 
-let database: TestDatabase;
-let service: TestApp;
+const t = useTestService({ adminToken: ADMIN_TOKEN, env: { VITALINK_AGGREGATION_INTERVAL_MS: '100' } });
 let client: MqttClient;
 let clinician: string;
 let operator: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startTestApp(database, {
-    VITALINK_ADMIN_TOKEN: ADMIN_TOKEN,
-    VITALINK_AGGREGATION_INTERVAL_MS: '100',
-  });
-  const secret = await provisionDevice(database.db, 'sum-d1', 'sum-p1');
-  await addPatient(database.db, { id: 'sum-quiet' });
-  clinician = (await createApiToken(database.db, { role: 'clinician', patientIds: ['sum-p1', 'sum-quiet'] })).token;
-  operator = (await createApiToken(database.db, { role: 'operator' })).token;
-  client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, 'sum-d1', secret);
+  client = await t.device('sum-d1', 'sum-p1');
+  await t.addPatient('sum-quiet');
+  clinician = (await t.createToken('clinician', ['sum-p1', 'sum-quiet'])).token;
+  operator = (await t.createToken('operator')).token;
 });
 
-afterAll(async () => {
-  await client?.endAsync(true).catch(() => {});
-  await service?.stop();
-  await database?.drop();
-});
-
-async function get(path: string, token: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${service.ports.http}/api/v1${path}`, {
-    headers: { authorization: `Bearer ${token}` },
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-async function publish(readings: Reading[]): Promise<void> {
-  await client.publishAsync('v1/devices/sum-d1/readings', JSON.stringify({ readings }), { qos: 1 });
-}
+const get = (path: string, token: string) => t.api.get(`/api/v1${path}`, { token });
+const publish = (readings: Reading[]) => t.publish(client, 'sum-d1', readings);
 
 describe('GET /api/v1/me', () => {
   it('tells each token its role, and a clinician their patients', async () => {
@@ -54,7 +29,7 @@ describe('GET /api/v1/me', () => {
   });
 
   it('is a 401 without a token', async () => {
-    const res = await fetch(`http://127.0.0.1:${service.ports.http}/api/v1/me`);
+    const res = await fetch(`${t.httpUrl}/api/v1/me`);
     expect(res.status).toBe(401);
   });
 });
@@ -86,7 +61,7 @@ describe('patient summaries', () => {
     // Acknowledged alerts are no longer open: the worst is now spo2_low.
     const alerts = await get('/alerts?patient=sum-p1&status=open', clinician);
     const bp = alerts.body.items.find((a: any) => a.rule === 'bp_high');
-    const ack = await fetch(`http://127.0.0.1:${service.ports.http}/api/v1/alerts/${bp.id}/acknowledge`, {
+    const ack = await fetch(`${t.httpUrl}/api/v1/alerts/${bp.id}/acknowledge`, {
       method: 'POST',
       headers: { authorization: `Bearer ${clinician}` },
     });

@@ -1,47 +1,27 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiToken } from '../../src/actions/tokens.ts';
-import { type TestApp, startTestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectDevice, type Reading, waitFor } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestService } from '../fixture.ts';
+import { type Reading, waitFor } from '../helpers/device.ts';
 
 const HOUR = 3_600_000;
-let database: TestDatabase;
-let service: TestApp;
+const t = useTestService({ env: { VITALINK_AGGREGATION_INTERVAL_MS: '100' } });
 let client: MqttClient;
 let clinician: string;
 let operator: string;
-const base = () => `http://127.0.0.1:${service.ports.http}/api/v1`;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startTestApp(database, { VITALINK_AGGREGATION_INTERVAL_MS: '100' });
-  const secret = await provisionDevice(database.db, 'cuff-api-1', 'p-api-1');
-  await provisionDevice(database.db, 'cuff-api-2', 'p-api-2');
-  clinician = (await createApiToken(database.db, { role: 'clinician', patientIds: ['p-api-1'] })).token;
-  operator = (await createApiToken(database.db, { role: 'operator' })).token;
-  client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, 'cuff-api-1', secret);
+  client = await t.device('cuff-api-1', 'p-api-1');
+  await t.provisionDevice('cuff-api-2', 'p-api-2');
+  clinician = (await t.createToken('clinician', ['p-api-1'])).token;
+  operator = (await t.createToken('operator')).token;
 });
 
-afterAll(async () => {
-  await client?.endAsync();
-  await service?.stop();
-  await database?.drop();
-});
-
-async function get(path: string, token = clinician) {
-  const res = await fetch(`${base()}${path}`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, body: (await res.json()) as any };
-}
-
-async function publish(readings: Reading[]) {
-  await client.publishAsync('v1/devices/cuff-api-1/readings', JSON.stringify({ readings }), { qos: 1 });
-}
+const get = (path: string, token = clinician) => t.api.get(`/api/v1${path}`, { token });
+const publish = (readings: Reading[]) => t.publish(client, 'cuff-api-1', readings);
 
 async function settled() {
   await waitFor(async () => {
-    const { rows } = await database.query(
+    const { rows } = await t.query(
       `SELECT (SELECT count(*) FROM aggregation_dirty) + (SELECT count(*) FROM indicators_dirty WHERE marked_at <= now()) AS n`,
     );
     return Number(rows[0].n) === 0;
@@ -181,18 +161,18 @@ describe('readings and series over HTTP', () => {
     expect((await get('/patients/p-api-1/readings?cursor=garbage')).status).toBe(400);
     const forged = Buffer.from(JSON.stringify([1, 'a\u0000', 'b'])).toString('base64url');
     expect((await get(`/patients/p-api-1/readings?cursor=${forged}`)).status).toBe(400);
-    const big = await fetch(`${base()}/patients`, {
+    const big = await fetch(`${t.httpUrl}/api/v1/patients`, {
       method: 'POST',
       headers: { authorization: `Bearer ${clinician}`, 'content-type': 'application/json' },
       body: JSON.stringify({ id: 'x', displayName: 'y'.repeat(2 * 1024 * 1024) }),
     });
     expect(big.status).toBe(413);
     expect(((await big.json()) as any).error.code).toBe('payload_too_large');
-    const { rows } = await database.query(
+    const { rows } = await t.query(
       `SELECT DISTINCT action FROM audit_log WHERE patient_id = 'p-api-1' AND role = 'clinician' ORDER BY action`,
     );
     expect(rows.map((r) => r.action)).toEqual(['indicators.read', 'readings.read', 'series.read']);
-    const other = await database.query(`SELECT count(*)::int AS n FROM audit_log WHERE patient_id <> 'p-api-1'`);
+    const other = await t.query(`SELECT count(*)::int AS n FROM audit_log WHERE patient_id <> 'p-api-1'`);
     expect(other.rows[0].n).toBe(0);
   });
 });

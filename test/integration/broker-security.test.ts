@@ -1,20 +1,15 @@
 import net from 'node:net';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectDevice, heartRate, waitFor } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useTestService } from '../fixture.ts';
+import { heartRate, waitFor } from '../helpers/device.ts';
 
 /**
  * device-protocol.md, "Transport", "Identity", "Topics" and "Payload": what the
  * broker refuses, and that a refusal stores nothing.
  */
 
-let database: TestDatabase;
-let service: TestApp;
-let mqttUrl: string;
 const secrets: Record<string, string> = {};
 
 /** Devices, one or more per test, so that "nothing stored for this device" is exact. */
@@ -38,34 +33,26 @@ const rejectionsTopic = (id: string) => `v1/devices/${id}/rejections`;
 const KiB = 1024;
 const MAX_PAYLOAD = 256 * KiB;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  for (const id of [AUTH, DISABLED, ACL, VICTIM, SUB, SIZE, SIZE_OK, V5, WILL, TWICE, METRICS, OTHER]) {
-    secrets[id] = await provisionDevice(database.db, id);
-  }
-  await database.query('UPDATE devices SET enabled = false WHERE id = $1', [DISABLED]);
-  service = await startTestApp(database);
-  mqttUrl = `mqtt://127.0.0.1:${service.ports.mqtt}`;
+// The devices exist before the service starts.
+const t = useTestService({
+  beforeStart: async (fixture) => {
+    for (const id of [AUTH, DISABLED, ACL, VICTIM, SUB, SIZE, SIZE_OK, V5, WILL, TWICE, METRICS, OTHER]) {
+      secrets[id] = await fixture.provisionDevice(id);
+    }
+    await fixture.query('UPDATE devices SET enabled = false WHERE id = $1', [DISABLED]);
+  },
 });
 
-afterAll(async () => {
-  await service?.stop();
-  await database?.drop();
-});
-
-/** Every mqtt.js client a test opens, ended after the test whatever happened. */
-const open: MqttClient[] = [];
+/** Every raw socket a test opens, destroyed after the test whatever happened (the fixture ends its MQTT clients). */
 const sockets: net.Socket[] = [];
 
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.endAsync(true).catch(() => {})));
+afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy();
 });
 
 async function connect(id: string, options: IClientOptions = {}): Promise<MqttClient> {
-  const client = await connectDevice(mqttUrl, id, secrets[id], options);
+  const client = await t.connectDevice(id, secrets[id], options);
   client.on('error', () => {});
-  open.push(client);
   return client;
 }
 
@@ -87,8 +74,8 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 async function storedFor(deviceId: string): Promise<{ readings: number; rejections: number }> {
-  const r = await database.query('SELECT count(*)::int AS n FROM readings WHERE device_id = $1', [deviceId]);
-  const j = await database.query('SELECT count(*)::int AS n FROM rejections WHERE device_id = $1', [deviceId]);
+  const r = await t.query('SELECT count(*)::int AS n FROM readings WHERE device_id = $1', [deviceId]);
+  const j = await t.query('SELECT count(*)::int AS n FROM rejections WHERE device_id = $1', [deviceId]);
   return { readings: r.rows[0].n, rejections: j.rows[0].n };
 }
 
@@ -221,8 +208,7 @@ async function refusedConnect(
     connectTimeout: 5_000,
   };
   try {
-    const client = await mqtt.connectAsync(mqttUrl, options);
-    open.push(client);
+    await t.mqttClient(options);
   } catch (error) {
     return error as { code?: number; message: string };
   }
@@ -230,7 +216,7 @@ async function refusedConnect(
 }
 
 async function metricsText(): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${service.ports.http}/metrics`);
+  const res = await fetch(`${t.httpUrl}/metrics`);
   expect(res.status).toBe(200);
   return res.text();
 }
@@ -254,7 +240,7 @@ describe('CONNECT refusals (device-protocol.md, "Identity")', () => {
 
       // The same CONNECT by hand, with a reading publish right behind it in the
       // same write: the server answers only the CONNACK, then closes the connection.
-      const raw = await openRaw(service.ports.mqtt);
+      const raw = await openRaw(t.ports.mqtt);
       raw.socket.write(
         Buffer.concat([
           connectPacket({
@@ -276,13 +262,13 @@ describe('CONNECT refusals (device-protocol.md, "Identity")', () => {
     const client = await connect(AUTH);
     expect(client.connected).toBe(true);
     await client.endAsync();
-    await database.query('UPDATE devices SET enabled = true WHERE id = $1', [DISABLED]);
+    await t.query('UPDATE devices SET enabled = true WHERE id = $1', [DISABLED]);
     try {
       const enabled = await connect(DISABLED);
       expect(enabled.connected).toBe(true);
       await enabled.endAsync();
     } finally {
-      await database.query('UPDATE devices SET enabled = false WHERE id = $1', [DISABLED]);
+      await t.query('UPDATE devices SET enabled = false WHERE id = $1', [DISABLED]);
     }
     await expectNothingStored(AUTH, DISABLED);
   });
@@ -369,7 +355,7 @@ describe('topic authorization (device-protocol.md, "Topics")', () => {
 
 describe('packet size (device-protocol.md, "Payload" and "Rejections")', () => {
   it('closes a connection that declares a 200 MB packet before CONNECT, without waiting for the body', async () => {
-    const raw = await openRaw(service.ports.mqtt);
+    const raw = await openRaw(t.ports.mqtt);
     // PUBLISH QoS 0, remaining length 200 MiB as a four-byte variable byte integer.
     let length = 200 * 1024 * 1024;
     const varint: number[] = [];
@@ -418,7 +404,7 @@ describe('packet size (device-protocol.md, "Payload" and "Rejections")', () => {
       throw new Error('the connection was closed instead of the PUBACK');
     });
     await Promise.race([client.publishAsync(readingsTopic(SIZE_OK), payload, { qos: 1 }), gone]);
-    const { rows } = await database.query('SELECT reading_id FROM readings WHERE device_id = $1 ORDER BY reading_id', [
+    const { rows } = await t.query('SELECT reading_id FROM readings WHERE device_id = $1 ORDER BY reading_id', [
       SIZE_OK,
     ]);
     expect(rows.map((r) => r.reading_id)).toEqual(['size-256k-a', 'size-256k-b']);
@@ -444,7 +430,7 @@ describe('protocol version (device-protocol.md, "Transport")', () => {
     expect(error.message).toBe('Connection refused: Unacceptable protocol version');
 
     // The exact bytes, written by hand: a 3.1.1 CONNACK with return code 1, then the close.
-    const raw = await openRaw(service.ports.mqtt);
+    const raw = await openRaw(t.ports.mqtt);
     raw.socket.write(
       Buffer.concat([
         connectPacket({
@@ -481,7 +467,7 @@ describe('will messages', () => {
     // A reading published afterwards is committed after anything the will could have caused.
     const again = await connect(WILL);
     await again.publishAsync(readingsTopic(WILL), JSON.stringify(heartRate('after-will-1')), { qos: 1 });
-    const { rows } = await database.query('SELECT reading_id FROM readings WHERE device_id = $1', [WILL]);
+    const { rows } = await t.query('SELECT reading_id FROM readings WHERE device_id = $1', [WILL]);
     expect(rows.map((r) => r.reading_id)).toEqual(['after-will-1']);
     expect((await storedFor(WILL)).rejections).toBe(0);
   });
@@ -503,9 +489,7 @@ describe('session takeover', () => {
     const third = await connect(TWICE);
     await within(secondGone, 5_000, 'the second connection closing');
     await third.publishAsync(readingsTopic(TWICE), JSON.stringify(heartRate('twice-3')), { qos: 1 });
-    const { rows } = await database.query('SELECT reading_id FROM readings WHERE device_id = $1 ORDER BY reading_id', [
-      TWICE,
-    ]);
+    const { rows } = await t.query('SELECT reading_id FROM readings WHERE device_id = $1 ORDER BY reading_id', [TWICE]);
     expect(rows.map((r) => r.reading_id)).toEqual(['twice-1', 'twice-2', 'twice-3']);
   });
 });
@@ -522,7 +506,7 @@ describe('metrics', () => {
     acl.publish(readingsTopic(VICTIM), JSON.stringify(heartRate('metrics-acl')), { qos: 1 }, () => {});
     await within(aclGone, 5_000, 'the connection closing');
 
-    const raw = await openRaw(service.ports.mqtt);
+    const raw = await openRaw(t.ports.mqtt);
     raw.socket.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]));
     await within(raw.closed, 2_000, 'the server closing the connection');
 

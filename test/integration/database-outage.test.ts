@@ -1,42 +1,36 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestService } from '../fixture.ts';
 import { StreamingDevice, waitFor } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
-let database: TestDatabase;
 let proxy: TcpProxy;
-let service: TestApp;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const u = new URL(database.url);
-  proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
-  await proxy.start();
+const t = useTestService({
   // The service reaches PostgreSQL only through the proxy the test controls.
-  service = await startTestApp(database, { DATABASE_URL: proxy.rewrite(database.url) });
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await proxy?.close();
-  await database?.drop();
+  env: async (database) => {
+    const u = new URL(database.url);
+    proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
+    await proxy.start();
+    return { DATABASE_URL: proxy.rewrite(database.url) };
+  },
+  afterStop: async () => {
+    await proxy?.close();
+  },
 });
 
 async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${service.ports.http}/metrics`)).text();
+  const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
   const m = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }
 
 describe('PostgreSQL unreachable mid-stream', () => {
   it('loses no acknowledged reading, stores none twice, and recovers without a restart', async () => {
-    const url = `mqtt://127.0.0.1:${service.ports.mqtt}`;
+    const url = t.mqttUrl;
     const devices: StreamingDevice[] = [];
     for (let i = 0; i < 4; i++) {
       const id = `outage-dev-${i}`;
-      devices.push(new StreamingDevice(url, id, await provisionDevice(database.db, id)));
+      devices.push(new StreamingDevice(url, id, await t.provisionDevice(id)));
     }
     for (const d of devices) d.start(10, 4);
     await waitFor(() => devices.every((d) => d.acked.size >= 100), 'the stream to get going');
@@ -48,7 +42,7 @@ describe('PostgreSQL unreachable mid-stream', () => {
     // batches that committed just before the cut may still arrive).
     const ackedDuringOutage = devices.reduce((n, d) => n + d.acked.size - (ackedAtCut.get(d.id) ?? 0), 0);
     expect(ackedDuringOutage).toBeLessThan(200);
-    const ready = await fetch(`http://127.0.0.1:${service.ports.http}/readyz`);
+    const ready = await fetch(`${t.httpUrl}/readyz`);
     expect(ready.status).toBe(503);
 
     proxy.restore();
@@ -60,7 +54,7 @@ describe('PostgreSQL unreachable mid-stream', () => {
     for (const d of devices) await d.stop();
     for (const d of devices) await d.flushUnacked();
 
-    const { rows } = await database.query<{ device_id: string; reading_id: string }>(
+    const { rows } = await t.query<{ device_id: string; reading_id: string }>(
       `SELECT device_id, reading_id FROM readings WHERE device_id LIKE 'outage-dev-%'`,
     );
     const stored = new Set(rows.map((r) => `${r.device_id}/${r.reading_id}`));
@@ -73,7 +67,7 @@ describe('PostgreSQL unreachable mid-stream', () => {
     }
     expect(rows.length).toBe(sent);
     expect(await metric('vitalink_batch_write_errors_total\\{retryable="true"\\}')).toBeGreaterThan(0);
-    expect((await fetch(`http://127.0.0.1:${service.ports.http}/readyz`)).status).toBe(200);
+    expect((await fetch(`${t.httpUrl}/readyz`)).status).toBe(200);
     for (const d of devices) await d.close();
   });
 });

@@ -1,15 +1,11 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { collectRejections, connectDevice, heartRate, type Rejected, waitFor } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestService } from '../fixture.ts';
+import { collectRejections, heartRate, type Rejected, waitFor } from '../helpers/device.ts';
 
 const MINUTE = 60_000;
 
-let database: TestDatabase;
-let service: TestApp;
-const clients: MqttClient[] = [];
+const t = useTestService();
 
 interface Connection {
   readonly deviceId: string;
@@ -20,21 +16,9 @@ interface Connection {
   readonly pubacks: number[];
 }
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startTestApp(database);
-});
-
-afterAll(async () => {
-  for (const c of clients) await c.endAsync().catch(() => {});
-  await service?.stop();
-  await database?.drop();
-});
-
 /** A new MQTT connection for the device, subscribed to its rejections topic. */
 async function connect(deviceId: string, secret: string): Promise<Connection> {
-  const client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, deviceId, secret);
-  clients.push(client);
+  const client = await t.connectDevice(deviceId, secret);
   const pubacks: number[] = [];
   client.on('packetreceive', (packet) => {
     if (packet.cmd === 'puback' && packet.messageId !== undefined) pubacks.push(packet.messageId);
@@ -55,7 +39,7 @@ async function publish(connection: Connection, message: unknown): Promise<void> 
 }
 
 async function metric(name: string): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${service.ports.http}/metrics`);
+  const res = await fetch(`${t.httpUrl}/metrics`);
   expect(res.status).toBe(200);
   const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(await res.text());
   expect(m, `${name} in /metrics`).not.toBeNull();
@@ -63,7 +47,7 @@ async function metric(name: string): Promise<number> {
 }
 
 async function readingsOf(deviceId: string, readingId: string) {
-  const { rows } = await database.query(
+  const { rows } = await t.query(
     'SELECT patient_id, value, measured_at FROM readings WHERE device_id = $1 AND reading_id = $2',
     [deviceId, readingId],
   );
@@ -71,7 +55,7 @@ async function readingsOf(deviceId: string, readingId: string) {
 }
 
 async function rejectionsOf(deviceId: string) {
-  const { rows } = await database.query<{ reading_id: string | null; reason: string; detail: string; raw: Buffer }>(
+  const { rows } = await t.query<{ reading_id: string | null; reason: string; detail: string; raw: Buffer }>(
     'SELECT reading_id, reason, detail, raw FROM rejections WHERE device_id = $1 ORDER BY id',
     [deviceId],
   );
@@ -93,7 +77,7 @@ function recentSecond(minutesAgo: number): number {
 
 describe('duplicates and conflicts', () => {
   it('acknowledges a reading resent after a reconnect and stores it once', async () => {
-    const secret = await provisionDevice(database.db, 'dup-resend');
+    const secret = await t.provisionDevice('dup-resend');
     const reading = heartRate('r-1', 72, recentSecond(3));
     const duplicatesBefore = await metric('vitalink_readings_duplicate_total');
     const storedBefore = await metric('vitalink_readings_stored_total');
@@ -116,7 +100,7 @@ describe('duplicates and conflicts', () => {
   });
 
   it('stores once a reading published several times without waiting for its PUBACK', async () => {
-    const secret = await provisionDevice(database.db, 'dup-burst');
+    const secret = await t.provisionDevice('dup-burst');
     const device = await connect('dup-burst', secret);
     const message = { readings: [heartRate('p-1', 80, recentSecond(5)), heartRate('p-2', 81, recentSecond(5))] };
     const duplicatesBefore = await metric('vitalink_readings_duplicate_total');
@@ -130,7 +114,7 @@ describe('duplicates and conflicts', () => {
   });
 
   it('treats the same id and instant written in another offset, or in epoch ms, as a duplicate', async () => {
-    const secret = await provisionDevice(database.db, 'dup-offset');
+    const secret = await t.provisionDevice('dup-offset');
     const device = await connect('dup-offset', secret);
     const at = recentSecond(10);
     const duplicatesBefore = await metric('vitalink_readings_duplicate_total');
@@ -149,7 +133,7 @@ describe('duplicates and conflicts', () => {
   });
 
   it('keeps the first of two readings with the same id and different values, and rejects the second as conflict', async () => {
-    const secret = await provisionDevice(database.db, 'dup-conflict');
+    const secret = await t.provisionDevice('dup-conflict');
     const device = await connect('dup-conflict', secret);
     const at = recentSecond(4);
     const conflicting = heartRate('c-1', 91, at);
@@ -172,7 +156,7 @@ describe('duplicates and conflicts', () => {
   });
 
   it('stores one row for the same reading twice in one batch', async () => {
-    const secret = await provisionDevice(database.db, 'dup-batch-same');
+    const secret = await t.provisionDevice('dup-batch-same');
     const device = await connect('dup-batch-same', secret);
     const reading = heartRate('b-1', 75, recentSecond(2));
     const duplicatesBefore = await metric('vitalink_readings_duplicate_total');
@@ -187,7 +171,7 @@ describe('duplicates and conflicts', () => {
   });
 
   it('stores the first and rejects the second of one id with two contents in one batch', async () => {
-    const secret = await provisionDevice(database.db, 'dup-batch-diff');
+    const secret = await t.provisionDevice('dup-batch-diff');
     const device = await connect('dup-batch-diff', secret);
     const at = recentSecond(2);
     const second = heartRate('d-1', 101, at);
@@ -205,8 +189,8 @@ describe('duplicates and conflicts', () => {
   });
 
   it('keeps the reading ids of two devices independent', async () => {
-    const secretA = await provisionDevice(database.db, 'dup-dev-a', 'patient-a');
-    const secretB = await provisionDevice(database.db, 'dup-dev-b', 'patient-b');
+    const secretA = await t.provisionDevice('dup-dev-a', 'patient-a');
+    const secretB = await t.provisionDevice('dup-dev-b', 'patient-b');
     const a = await connect('dup-dev-a', secretA);
     const b = await connect('dup-dev-b', secretB);
     const at = recentSecond(1);
@@ -214,7 +198,7 @@ describe('duplicates and conflicts', () => {
     await publish(a, heartRate('shared-1', 61, at));
     await publish(b, heartRate('shared-1', 62, at));
 
-    const { rows } = await database.query(
+    const { rows } = await t.query(
       `SELECT device_id, patient_id, value FROM readings WHERE reading_id = 'shared-1' ORDER BY device_id`,
     );
     expect(rows).toEqual([

@@ -2,12 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv } from 'ajv';
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiToken } from '../../src/actions/tokens.ts';
-import { type TestApp, startTestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectDevice, type Reading, waitFor } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestService } from '../fixture.ts';
+import { type Reading, waitFor } from '../helpers/device.ts';
 
 /** GET /fhir/Observation (interfaces.md, "Outside /api/v1"), end to end from MQTT. */
 
@@ -17,8 +14,7 @@ const UCUM = 'http://unitsofmeasure.org';
 const CGM = 'http://hl7.org/fhir/uv/cgm/CodeSystem/cgm-summary-codes-temporary';
 const require = createRequire(import.meta.url);
 
-let database: TestDatabase;
-let service: TestApp;
+const t = useTestService({ env: { VITALINK_AGGREGATION_INTERVAL_MS: '100' } });
 let cuff: MqttClient;
 let sensor: MqttClient;
 let clinician: string;
@@ -41,15 +37,13 @@ function bundleValidator() {
 const CGM_VALUES = [40, 50, 60, 65, 100, 120, 150, 170, 200, 240, 260, 300];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startTestApp(database, { VITALINK_AGGREGATION_INTERVAL_MS: '100' });
-  const cuffSecret = await provisionDevice(database.db, 'fhir-cuff-1', 'p-fhir-1');
-  const sensorSecret = await provisionDevice(database.db, 'fhir-cgm-1', 'p-fhir-1');
-  await provisionDevice(database.db, 'fhir-cuff-2', 'p-fhir-2');
-  clinician = (await createApiToken(database.db, { role: 'clinician', patientIds: ['p-fhir-1'] })).token;
-  operator = (await createApiToken(database.db, { role: 'operator' })).token;
-  cuff = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, 'fhir-cuff-1', cuffSecret);
-  sensor = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, 'fhir-cgm-1', sensorSecret);
+  const cuffSecret = await t.provisionDevice('fhir-cuff-1', 'p-fhir-1');
+  const sensorSecret = await t.provisionDevice('fhir-cgm-1', 'p-fhir-1');
+  await t.provisionDevice('fhir-cuff-2', 'p-fhir-2');
+  clinician = (await t.createToken('clinician', ['p-fhir-1'])).token;
+  operator = (await t.createToken('operator')).token;
+  cuff = await t.connectDevice('fhir-cuff-1', cuffSecret);
+  sensor = await t.connectDevice('fhir-cgm-1', sensorSecret);
   const readings: Reading[] = [
     { id: 'hr-1', type: 'heart_rate', at: t0, value: 72, unit: '/min' },
     { id: 'bp-1', type: 'blood_pressure', at: t0 + HOUR, systolic: 16, diastolic: 10, pulse: 70, unit: 'kPa' },
@@ -68,17 +62,8 @@ beforeAll(async () => {
   await sensor.publishAsync('v1/devices/fhir-cgm-1/readings', JSON.stringify({ readings: cgm }), { qos: 1 });
 });
 
-afterAll(async () => {
-  await cuff?.endAsync();
-  await sensor?.endAsync();
-  await service?.stop();
-  await database?.drop();
-});
-
 async function get(pathAndQuery: string, token: string | null = clinician) {
-  const url = pathAndQuery.startsWith('http')
-    ? pathAndQuery
-    : `http://127.0.0.1:${service.ports.http}/fhir/Observation${pathAndQuery}`;
+  const url = pathAndQuery.startsWith('http') ? pathAndQuery : `${t.httpUrl}/fhir/Observation${pathAndQuery}`;
   const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any };
 }
@@ -197,7 +182,7 @@ describe('GET /fhir/Observation', () => {
     const expected = resources(all.body).map((r) => r.id);
     expect(all.body.link.some((l: any) => l.relation === 'next')).toBe(false);
     const seen: string[] = [];
-    let url: string | undefined = `http://127.0.0.1:${service.ports.http}/fhir/Observation?patient=p-fhir-1&_count=4`;
+    let url: string | undefined = `${t.httpUrl}/fhir/Observation?patient=p-fhir-1&_count=4`;
     let pages = 0;
     while (url) {
       const { status, body } = await get(url);
@@ -312,7 +297,7 @@ describe('GET /fhir/Observation', () => {
       expect(r.status, q).toBe(400);
       outcome(r.body, 'invalid');
     }
-    const { rows } = await database.query(
+    const { rows } = await t.query(
       `SELECT DISTINCT patient_id, action FROM audit_log WHERE role = 'clinician' ORDER BY patient_id`,
     );
     expect(rows).toEqual([{ patient_id: 'p-fhir-1', action: 'fhir.observation.search' }]);

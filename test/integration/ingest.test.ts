@@ -1,26 +1,20 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectDevice, heartRate } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestService } from '../fixture.ts';
+import { heartRate } from '../helpers/device.ts';
 
-let database: TestDatabase;
-let service: TestApp;
-let device: MqttClient;
 const DEVICE = 'cuff-ingest-1';
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const secret = await provisionDevice(database.db, DEVICE, 'patient-ingest');
-  service = await startTestApp(database);
-  device = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, DEVICE, secret);
+let secret: string;
+let device: MqttClient;
+// The device exists before the service starts.
+const t = useTestService({
+  beforeStart: async (fixture) => {
+    secret = await fixture.provisionDevice(DEVICE, 'patient-ingest');
+  },
 });
 
-afterAll(async () => {
-  await device?.endAsync();
-  await service?.stop();
-  await database?.drop();
+beforeAll(async () => {
+  device = await t.connectDevice(DEVICE, secret);
 });
 
 const topic = `v1/devices/${DEVICE}/readings`;
@@ -31,7 +25,7 @@ describe('ingestion', () => {
     const day = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
     const at = `${day}T08:15:00+01:00`;
     await device.publishAsync(topic, JSON.stringify(heartRate('one-1', 72, at)), { qos: 1 });
-    const { rows } = await database.query(
+    const { rows } = await t.query(
       `SELECT patient_id, device_id, type, loinc, unit, value, sent_unit, sent_value, measured_at, received_at
        FROM readings WHERE reading_id = 'one-1'`,
     );
@@ -61,7 +55,7 @@ describe('ingestion', () => {
       unit: 'kPa',
     }));
     await device.publishAsync(topic, JSON.stringify({ readings }), { qos: 1 });
-    const { rows } = await database.query(
+    const { rows } = await t.query(
       `SELECT count(*)::int AS n, count(DISTINCT reading_id)::int AS ids, min(systolic) AS sys, max(diastolic) AS dia,
               min(unit) AS unit, min(sent_unit) AS sent_unit, min(sent_systolic) AS sent_sys, min(loinc) AS loinc
        FROM readings WHERE reading_id LIKE 'bp-%'`,
@@ -86,7 +80,7 @@ describe('ingestion', () => {
       }),
       { qos: 1 },
     );
-    const { rows } = await database.query(
+    const { rows } = await t.query(
       `SELECT reading_id, value, unit, sent_value, sent_unit, context FROM readings
        WHERE reading_id IN ('g-1', 'w-1', 't-1') ORDER BY reading_id`,
     );
@@ -101,13 +95,13 @@ describe('ingestion', () => {
 
   it('stores QoS 0 and QoS 2 publishes too', async () => {
     await device.publishAsync(topic, JSON.stringify(heartRate('q2-1')), { qos: 2 });
-    const q2 = await database.query(`SELECT 1 FROM readings WHERE reading_id = 'q2-1'`);
+    const q2 = await t.query(`SELECT 1 FROM readings WHERE reading_id = 'q2-1'`);
     expect(q2.rowCount).toBe(1);
     await device.publishAsync(topic, JSON.stringify(heartRate('q0-1')), { qos: 0 });
     const deadline = Date.now() + 5_000;
     let found = 0;
     while (Date.now() < deadline && found === 0) {
-      found = (await database.query(`SELECT 1 FROM readings WHERE reading_id = 'q0-1'`)).rowCount ?? 0;
+      found = (await t.query(`SELECT 1 FROM readings WHERE reading_id = 'q0-1'`)).rowCount ?? 0;
       if (!found) await new Promise((r) => setTimeout(r, 50));
     }
     expect(found).toBe(1);
@@ -115,7 +109,7 @@ describe('ingestion', () => {
 
   it('processes a retained publish like any other and does not retain it', async () => {
     await device.publishAsync(topic, JSON.stringify(heartRate('ret-1')), { qos: 1, retain: true });
-    expect((await database.query(`SELECT 1 FROM readings WHERE reading_id = 'ret-1'`)).rowCount).toBe(1);
+    expect((await t.query(`SELECT 1 FROM readings WHERE reading_id = 'ret-1'`)).rowCount).toBe(1);
     const received: string[] = [];
     device.on('message', (t) => received.push(t));
     await device.subscribeAsync(topic, { qos: 1 });
@@ -144,11 +138,11 @@ describe('ingestion', () => {
   });
 
   it('counts what it received and stored in /metrics', async () => {
-    const res = await fetch(`http://127.0.0.1:${service.ports.http}/metrics`);
+    const res = await fetch(`${t.httpUrl}/metrics`);
     expect(res.status).toBe(200);
     const text = await res.text();
     const stored = Number(/^vitalink_readings_stored_total (\d+)/m.exec(text)?.[1]);
-    const { rows } = await database.query(`SELECT count(*)::int AS n FROM readings`);
+    const { rows } = await t.query(`SELECT count(*)::int AS n FROM readings`);
     expect(stored).toBe(rows[0].n);
     expect(text).toMatch(/^vitalink_connected_devices 1$/m);
     expect(text).toMatch(/^vitalink_batch_commit_seconds_count \d+/m);
@@ -156,8 +150,8 @@ describe('ingestion', () => {
   });
 
   it('answers /healthz and /readyz', async () => {
-    expect((await fetch(`http://127.0.0.1:${service.ports.http}/healthz`)).status).toBe(200);
-    const ready = await fetch(`http://127.0.0.1:${service.ports.http}/readyz`);
+    expect((await fetch(`${t.httpUrl}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${t.httpUrl}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { database: true, broker: true } });
   });

@@ -2,9 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestApp, startTestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestService } from '../fixture.ts';
 
 /** GET /openapi.json and /docs (interfaces.md, "Outside /api/v1"). */
 
@@ -32,20 +31,9 @@ const API_ROUTES = [
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
 
-let database: TestDatabase;
-let service: TestApp;
+const t = useTestService();
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startTestApp(database);
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await database?.drop();
-});
-
-const url = (p: string) => `http://127.0.0.1:${service.ports.http}${p}`;
+const url = (p: string) => `${t.httpUrl}${p}`;
 
 async function openapi(): Promise<any> {
   const res = await fetch(url('/openapi.json'));

@@ -2,35 +2,31 @@ import net from 'node:net';
 import type { MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestService } from '../fixture.ts';
+import { startTestApp } from '../helpers/app.ts';
+import { createTestDatabase } from '../helpers/database.ts';
 import { connectDevice, heartRate, waitFor } from '../helpers/device.ts';
 import { provisionDevice } from '../helpers/provision.ts';
 
-let database: TestDatabase;
-let service: TestApp;
 let device: MqttClient;
 const DEVICE = 'oximeter-ack-1';
 const topic = `v1/devices/${DEVICE}/readings`;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  const secret = await provisionDevice(database.db, DEVICE);
-  service = await startTestApp(database);
-  device = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, DEVICE, secret, { keepalive: 60 });
+let secret: string;
+// The device exists before the service starts.
+const t = useTestService({
+  beforeStart: async (fixture) => {
+    secret = await fixture.provisionDevice(DEVICE);
+  },
 });
 
-afterAll(async () => {
-  await device?.endAsync(true);
-  await service?.stop();
-  await database?.drop();
+beforeAll(async () => {
+  device = await t.connectDevice(DEVICE, secret, { keepalive: 60 });
 });
 
 /** Holds a lock that blocks every insert into `table` until release(). */
 async function lockTable(table: string): Promise<{ release(): Promise<void> }> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
+  const client = await t.pgClient();
   await client.query('BEGIN');
   await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
   let released = false;
@@ -45,7 +41,7 @@ async function lockTable(table: string): Promise<{ release(): Promise<void> }> {
 }
 
 async function countReadings(id: string): Promise<number> {
-  const { rows } = await database.query(`SELECT count(*)::int AS n FROM readings WHERE reading_id = $1`, [id]);
+  const { rows } = await t.query(`SELECT count(*)::int AS n FROM readings WHERE reading_id = $1`, [id]);
   return rows[0].n;
 }
 
@@ -78,7 +74,7 @@ describe('a PUBACK means committed', () => {
     expect(acked).toBe(false);
     await lock.release();
     await published;
-    const { rows } = await database.query(`SELECT reason FROM rejections WHERE reading_id = 'held-bad'`);
+    const { rows } = await t.query(`SELECT reason FROM rejections WHERE reading_id = 'held-bad'`);
     expect(rows).toEqual([{ reason: 'unit' }]);
   });
 
@@ -86,9 +82,9 @@ describe('a PUBACK means committed', () => {
     // Two PUBLISH packets in one TCP write reach Aedes in one read, so both hooks
     // run at once and their batches may commit in any order.
     const id = 'raw-order-1';
-    const secret = await provisionDevice(database.db, id);
+    const secret = await t.provisionDevice(id);
     // One message per batch, so that the two messages are written by two transactions.
-    const app = await startTestApp(database, { VITALINK_BATCH_MAX_ROWS: '1' });
+    const app = await startTestApp(t.database, { VITALINK_BATCH_MAX_ROWS: '1' });
     const socket = net.connect(app.ports.mqtt, '127.0.0.1');
     const parser = mqttPacket.parser({ protocolVersion: 4 });
     const received: mqttPacket.Packet[] = [];
@@ -129,7 +125,7 @@ describe('a PUBACK means committed', () => {
         ]),
       );
       await waitFor(async () => {
-        const { rowCount } = await database.query(`SELECT 1 FROM rejections WHERE reading_id = 'raw-free'`);
+        const { rowCount } = await t.query(`SELECT 1 FROM rejections WHERE reading_id = 'raw-free'`);
         return rowCount === 1;
       }, 'the second message to commit');
       await new Promise((r) => setTimeout(r, 300));

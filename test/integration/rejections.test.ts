@@ -1,22 +1,18 @@
 import type { MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addPatient, assignDevice } from '../../src/actions/provisioning.ts';
 import { reprocessRejections } from '../../src/actions/reprocess.ts';
 import { REJECTION_REASONS } from '../../src/domain/rejection-reasons.ts';
 import { Partitions } from '../../src/store/partitions.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { collectRejections, connectDevice, heartRate, type Rejected, waitFor } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
+import { useTestService } from '../fixture.ts';
+import { collectRejections, heartRate, type Rejected, waitFor } from '../helpers/device.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const MAX_AGE_MS = 90 * DAY;
 
-let database: TestDatabase;
-let service: TestApp;
-const clients: MqttClient[] = [];
+const t = useTestService();
 
 interface Device {
   readonly id: string;
@@ -30,9 +26,8 @@ interface Device {
 
 /** A provisioned, connected device subscribed to its rejections topic. */
 async function connectNewDevice(id: string, assignedFrom?: Date): Promise<Device> {
-  const secret = await provisionDevice(database.db, id, `patient-${id}`, assignedFrom);
-  const client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, id, secret);
-  clients.push(client);
+  const secret = await t.provisionDevice(id, `patient-${id}`, assignedFrom);
+  const client = await t.connectDevice(id, secret);
   const pubacks: number[] = [];
   client.on('packetreceive', (packet) => {
     if (packet.cmd === 'puback' && packet.messageId !== undefined) pubacks.push(packet.messageId);
@@ -51,19 +46,8 @@ async function publish(device: Device, payload: string | Buffer): Promise<void> 
   device.pubacks.splice(at, 1);
 }
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  service = await startTestApp(database);
-});
-
-afterAll(async () => {
-  for (const c of clients) await c.endAsync().catch(() => {});
-  await service?.stop();
-  await database?.drop();
-});
-
 async function rejectedMetrics(): Promise<Record<string, number>> {
-  const res = await fetch(`http://127.0.0.1:${service.ports.http}/metrics`);
+  const res = await fetch(`${t.httpUrl}/metrics`);
   expect(res.status).toBe(200);
   const text = await res.text();
   const counts: Record<string, number> = {};
@@ -85,7 +69,7 @@ interface RejectionRow {
 }
 
 async function rejectionRows(deviceId: string): Promise<RejectionRow[]> {
-  const { rows } = await database.query<RejectionRow>(
+  const { rows } = await t.query<RejectionRow>(
     'SELECT id, device_id, reading_id, reason, detail, raw, outcome, reprocessed_at FROM rejections WHERE device_id = $1 ORDER BY id',
     [deviceId],
   );
@@ -93,7 +77,7 @@ async function rejectionRows(deviceId: string): Promise<RejectionRow[]> {
 }
 
 async function storedReadings(deviceId: string, readingId: string) {
-  const { rows } = await database.query(
+  const { rows } = await t.query(
     'SELECT patient_id, value, measured_at FROM readings WHERE device_id = $1 AND reading_id = $2',
     [deviceId, readingId],
   );
@@ -310,7 +294,7 @@ describe('rejections in a batch and on resend', () => {
     expectedRejected.unknown_type++;
     expectedRejected.invalid_reading++;
 
-    const { rows: stored } = await database.query(
+    const { rows: stored } = await t.query(
       'SELECT reading_id, type, value FROM readings WHERE device_id = $1 ORDER BY reading_id',
       [device.id],
     );
@@ -417,22 +401,16 @@ describe('reprocessing rejections', () => {
     ]);
 
     // Assignments never overlap: the earlier one ends where the current one starts.
-    await addPatient(database.db, { id: 'patient-earlier' });
-    await assignDevice(database.db, {
+    await addPatient(t.db, { id: 'patient-earlier' });
+    await assignDevice(t.db, {
       deviceId: device.id,
       patientId: 'patient-earlier',
       from: new Date(measured - HOUR),
       to: assignedFrom,
     });
 
-    const partitions = new Partitions(database.db);
-    const first = await reprocessRejections(
-      database.db,
-      partitions,
-      { deviceId: device.id },
-      MAX_AGE_MS,
-      () => new Date(),
-    );
+    const partitions = new Partitions(t.db);
+    const first = await reprocessRejections(t.db, partitions, { deviceId: device.id }, MAX_AGE_MS, () => new Date());
     expect(first.counts).toEqual({ stored: 1, duplicate: 0, still_rejected: 1, rejected: 0 });
     expect(first.items.map((i) => [i.readingId, i.previousReason, i.outcome])).toEqual([
       ['rp-1', 'unassigned', 'stored'],
@@ -453,13 +431,7 @@ describe('reprocessing rejections', () => {
     expect(after[0].reprocessed_at).toBeInstanceOf(Date);
     expect(after[1].reprocessed_at).toBeInstanceOf(Date);
 
-    const second = await reprocessRejections(
-      database.db,
-      partitions,
-      { deviceId: device.id },
-      MAX_AGE_MS,
-      () => new Date(),
-    );
+    const second = await reprocessRejections(t.db, partitions, { deviceId: device.id }, MAX_AGE_MS, () => new Date());
     expect(second.counts).toEqual({ stored: 0, duplicate: 0, still_rejected: 1, rejected: 0 });
     expect(second.items.map((i) => i.readingId)).toEqual(['rp-2']);
     const again = await rejectionRows(device.id);

@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { useTestService } from '../fixture.ts';
+import { startTestApp } from '../helpers/app.ts';
 import { connectDevice, heartRate } from '../helpers/device.ts';
-import { provisionDevice } from '../helpers/provision.ts';
 
 /** device-protocol.md, "Transport": MQTT over TLS and over WebSocket (path /mqtt). */
 
@@ -15,8 +14,6 @@ const TLS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../f
 const TLS_CERT_FILE = path.join(TLS_DIR, 'cert.pem');
 const TLS_KEY_FILE = path.join(TLS_DIR, 'key.pem');
 
-let database: TestDatabase;
-let service: TestApp;
 const secrets: Record<string, string> = {};
 
 const TLS_DEVICE = 'tr-tls-1';
@@ -27,27 +24,17 @@ const TLS_BIG = 'tr-tls-big-1';
 
 const readingsTopic = (id: string) => `v1/devices/${id}/readings`;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  for (const id of [TLS_DEVICE, TLS_BIG, WS_DEVICE, WS_BIG, PLAIN])
-    secrets[id] = await provisionDevice(database.db, id);
-  service = await startTestApp(database, { MQTT_TLS_PORT: '0', TLS_CERT_FILE, TLS_KEY_FILE, MQTT_WS_PORT: '0' });
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await database?.drop();
-});
-
-const open: MqttClient[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.endAsync(true).catch(() => {})));
+// The devices exist before the service starts.
+const t = useTestService({
+  env: { MQTT_TLS_PORT: '0', TLS_CERT_FILE, TLS_KEY_FILE, MQTT_WS_PORT: '0' },
+  beforeStart: async (fixture) => {
+    for (const id of [TLS_DEVICE, TLS_BIG, WS_DEVICE, WS_BIG, PLAIN]) secrets[id] = await fixture.provisionDevice(id);
+  },
 });
 
 async function connect(url: string, id: string, options: Parameters<typeof connectDevice>[3] = {}) {
-  const client = await connectDevice(url, id, secrets[id], options);
+  const client = await t.connectDevice(id, secrets[id], options, url);
   client.on('error', () => {});
-  open.push(client);
   return client;
 }
 
@@ -68,12 +55,12 @@ async function publishOversizeAndWaitForClose(client: MqttClient, deviceId: stri
 async function expectNothingStored(deviceId: string): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
   expect(await readingIds(deviceId)).toEqual([]);
-  const { rows } = await database.query('SELECT count(*)::int AS n FROM rejections WHERE device_id = $1', [deviceId]);
+  const { rows } = await t.query('SELECT count(*)::int AS n FROM rejections WHERE device_id = $1', [deviceId]);
   expect(rows[0].n).toBe(0);
 }
 
 async function readingIds(deviceId: string): Promise<string[]> {
-  const { rows } = await database.query('SELECT reading_id FROM readings WHERE device_id = $1 ORDER BY reading_id', [
+  const { rows } = await t.query('SELECT reading_id FROM readings WHERE device_id = $1 ORDER BY reading_id', [
     deviceId,
   ]);
   return rows.map((r) => r.reading_id);
@@ -81,12 +68,12 @@ async function readingIds(deviceId: string): Promise<string[]> {
 
 describe('MQTT over TLS', () => {
   it('listens on its own port, distinct from the plain one', () => {
-    expect(service.ports.mqtts).toBeGreaterThan(0);
-    expect(service.ports.mqtts).not.toBe(service.ports.mqtt);
+    expect(t.ports.mqtts).toBeGreaterThan(0);
+    expect(t.ports.mqtts).not.toBe(t.ports.mqtt);
   });
 
   it('stores a reading published over TLS, with the certificate verified against the fixture', async () => {
-    const client = await connect(`mqtts://127.0.0.1:${service.ports.mqtts}`, TLS_DEVICE, {
+    const client = await connect(`mqtts://127.0.0.1:${t.ports.mqtts}`, TLS_DEVICE, {
       ca: readFileSync(TLS_CERT_FILE),
       servername: 'localhost',
       rejectUnauthorized: true,
@@ -99,7 +86,7 @@ describe('MQTT over TLS', () => {
   });
 
   it('closes a TLS connection that publishes 300 KiB, storing nothing', async () => {
-    const client = await connect(`mqtts://127.0.0.1:${service.ports.mqtts}`, TLS_BIG, {
+    const client = await connect(`mqtts://127.0.0.1:${t.ports.mqtts}`, TLS_BIG, {
       ca: readFileSync(TLS_CERT_FILE),
       servername: 'localhost',
     });
@@ -108,36 +95,39 @@ describe('MQTT over TLS', () => {
   });
 
   it('refuses wrong credentials over TLS too', async () => {
-    const error = await connectDevice(`mqtts://127.0.0.1:${service.ports.mqtts}`, TLS_DEVICE, 'not-the-secret', {
-      ca: readFileSync(TLS_CERT_FILE),
-      servername: 'localhost',
-    }).then(
-      (c) => {
-        open.push(c);
-        throw new Error('connected with a wrong secret');
-      },
-      (e: unknown) => e as { code?: number },
-    );
+    const error = await t
+      .connectDevice(
+        TLS_DEVICE,
+        'not-the-secret',
+        { ca: readFileSync(TLS_CERT_FILE), servername: 'localhost' },
+        `mqtts://127.0.0.1:${t.ports.mqtts}`,
+      )
+      .then(
+        () => {
+          throw new Error('connected with a wrong secret');
+        },
+        (e: unknown) => e as { code?: number },
+      );
     expect(error.code).toBe(4);
   });
 });
 
 describe('MQTT over WebSocket', () => {
   it('stores a reading published over WebSocket on /mqtt', async () => {
-    expect(service.ports.mqttWs).toBeGreaterThan(0);
-    const client = await connect(`ws://127.0.0.1:${service.ports.mqttWs}/mqtt`, WS_DEVICE);
+    expect(t.ports.mqttWs).toBeGreaterThan(0);
+    const client = await connect(`ws://127.0.0.1:${t.ports.mqttWs}/mqtt`, WS_DEVICE);
     await client.publishAsync(readingsTopic(WS_DEVICE), JSON.stringify(heartRate('ws-1', 66)), { qos: 1 });
     expect(await readingIds(WS_DEVICE)).toEqual(['ws-1']);
   });
 
   it('closes a WebSocket connection that publishes 300 KiB, storing nothing', async () => {
-    const client = await connect(`ws://127.0.0.1:${service.ports.mqttWs}/mqtt`, WS_BIG);
+    const client = await connect(`ws://127.0.0.1:${t.ports.mqttWs}/mqtt`, WS_BIG);
     await publishOversizeAndWaitForClose(client, WS_BIG);
     await expectNothingStored(WS_BIG);
   });
 
   it('answers plain HTTP on the WebSocket port with 426, pointing at /mqtt', async () => {
-    const res = await fetch(`http://127.0.0.1:${service.ports.mqttWs}/`);
+    const res = await fetch(`http://127.0.0.1:${t.ports.mqttWs}/`);
     expect(res.status).toBe(426);
     expect(await res.text()).toContain('/mqtt');
   });
@@ -177,7 +167,7 @@ describe('listener configuration', () => {
   });
 
   it('opens no TLS or WebSocket listener when MQTT_TLS_PORT and MQTT_WS_PORT are unset', async () => {
-    const plain = await startTestApp(database);
+    const plain = await startTestApp(t.database);
     try {
       expect(plain.ports.mqtt).toBeGreaterThan(0);
       expect(plain.ports.mqtts).toBeUndefined();
