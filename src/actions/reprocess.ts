@@ -1,4 +1,5 @@
-import { DEFAULT_MAX_FUTURE_MS, type DecodeOptions, decodeMessage, decodeReading } from '../ingest/decode.ts';
+import { MAX_FUTURE_MS } from '../domain/protocol.ts';
+import { type DecodeOptions, decodeMessage, decodeReading } from '../ingest/decode.ts';
 import type { DecodedMessage } from '../domain/reading.ts';
 import type { RejectionReason } from '../domain/rejection-reasons.ts';
 import { type MessageToStore, writeMessages } from '../store/reading-sink.ts';
@@ -95,7 +96,7 @@ async function reprocessOne(
   const decoded = decodeAgain(rejection, {
     now: receivedAt,
     maxAgeMs: readingMaxAgeMs,
-    maxFutureMs: DEFAULT_MAX_FUTURE_MS,
+    maxFutureMs: MAX_FUTURE_MS,
   });
   await partitions.ensureFor(decoded.readings.map((r) => r.measuredAt));
   const message: MessageToStore = {

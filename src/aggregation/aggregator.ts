@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_FUTURE_MS } from '../ingest/decode.ts';
+import { MAX_FUTURE_MS } from '../domain/protocol.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import {
@@ -135,7 +135,7 @@ export class Aggregator {
         const since = Math.min(to - INDICATOR_LOOKBACK_MS, earliestDirtyDay(marks, patientId) - ALERT_CONTEXT_MS);
         // Readings up to 5 minutes ahead of this clock are accepted (device-protocol.md, "Time"):
         // alert rules see them now; indicator windows end at `to` and take them in later.
-        const until = to + DEFAULT_MAX_FUTURE_MS;
+        const until = to + MAX_FUTURE_MS;
         const loaded = await loadPatientReadings(trx, patientId, new Date(since), new Date(until));
         if (!loaded) continue;
         const recent = loaded.readings.filter((r) => r.at > to - INDICATOR_LOOKBACK_MS && r.at <= to);

@@ -13,3 +13,6 @@ export const MAX_READINGS_PER_MESSAGE = 1000;
 /** device-protocol.md, "Payload": at most 256 KiB per message. */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 export const MAX_CONTEXT_LENGTH = 64;
+
+/** device-protocol.md, "Time": `at` more than 5 minutes after the service's clock is rejected `future`. */
+export const MAX_FUTURE_MS = 5 * 60_000;

@@ -18,8 +18,6 @@ export interface DecodeOptions {
   readonly maxFutureMs: number;
 }
 
-export const DEFAULT_MAX_FUTURE_MS = 5 * 60_000;
-
 const UTF8_BOM = 0xfeff;
 
 type ReadingOutcome = { ok: true; reading: ValidReading } | { ok: false; rejection: Rejection };

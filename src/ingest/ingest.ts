@@ -4,7 +4,8 @@ import type { Rejection } from '../domain/reading.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { MessageOutcome, ReadingSink } from '../store/reading-sink.ts';
-import { DEFAULT_MAX_FUTURE_MS, decodeMessage } from './decode.ts';
+import { MAX_FUTURE_MS } from '../domain/protocol.ts';
+import { decodeMessage } from './decode.ts';
 import type { PendingMessage } from './pending-message.ts';
 import { quarantineMessage } from './quarantine.ts';
 
@@ -140,7 +141,7 @@ export function createIngest(options: IngestOptions): Ingest {
       const decoded = decodeMessage(payload, {
         now: receivedAt,
         maxAgeMs: readingMaxAgeMs,
-        maxFutureMs: DEFAULT_MAX_FUTURE_MS,
+        maxFutureMs: MAX_FUTURE_MS,
       });
       metrics.messagesReceived.inc();
       metrics.readingsReceived.inc(decoded.readings.length + decoded.rejections.length);
