@@ -7,6 +7,8 @@ FROM node:24-slim AS dashboard
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY dashboard ./dashboard
+# The dashboard's labels are keyed by the domain's vocabularies (src/domain, pure modules).
+COPY src ./src
 RUN npm ci --no-audit --no-fund
 
 FROM node:24-slim
