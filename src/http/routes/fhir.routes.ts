@@ -67,6 +67,10 @@ const querystring = z.object({
     .describe('repeatable: eq, ge, gt, le or lt and an RFC 3339 date-time, e.g. ge2024-05-01T00:00:00Z'),
   _count: z.string().optional().describe('page size, 1 to 1000, default 50'),
   _cursor: z.string().optional().describe('opaque: from the next link'),
+  _total: z
+    .enum(['none', 'estimate', 'accurate'])
+    .optional()
+    .describe('accurate or estimate: Bundle.total on the first page (counts every match); none (default): no total'),
 });
 
 /** Registered with the prefix /fhir: `app.register(fhirRoutes(deps), { prefix: '/fhir' })`. */
@@ -141,12 +145,14 @@ export function fhirRoutes(deps: RouteDeps) {
           type: types,
           measuredAt: dates.flatMap(measuredAtBounds),
         };
-        // The total is counted on the first page only (Bundle.total is optional): counting on
-        // every page would scan all the patient's matching readings each time.
+        // FHIR R4 search, `_total`: Bundle.total is optional. Counting reads every matching
+        // reading of the patient's history, so it is done only when the client asks for it
+        // (and on the first page only); otherwise one index probe says whether any remain.
+        const wantsTotal = cursor === undefined && (q._total === 'accurate' || q._total === 'estimate');
         const readingCount =
           types.length === 0
             ? 0
-            : cursor === undefined
+            : wantsTotal
               ? await countReadings(db, filter)
               : (await hasReadings(db, filter))
                 ? 1
@@ -198,7 +204,7 @@ export function fhirRoutes(deps: RouteDeps) {
           id: randomUUID(),
           meta: { lastUpdated: deps.now().toISOString() },
           type: 'searchset',
-          ...(cursor === undefined ? { total: summaries.length + readingCount } : {}),
+          ...(wantsTotal ? { total: summaries.length + readingCount } : {}),
           link: links,
           entry: entries.map((resource) => ({
             fullUrl: `${base}/fhir/Observation/${resource.id}`,
