@@ -28,6 +28,10 @@ export async function listDailyRollups(
            component, count, min, max, mean, sum
     FROM rollups_daily
     WHERE patient_id = ${patient.id} AND type = ${type}
+      -- The same range on the key's own column, so the index reads the days asked for and not
+      -- the patient's whole history (a local day starting in [from, to) lies in these dates).
+      AND day >= (${from}::timestamptz AT TIME ZONE ${patient.timeZone})::date
+      AND day <= (${to}::timestamptz AT TIME ZONE ${patient.timeZone})::date
       AND (day::timestamp AT TIME ZONE ${patient.timeZone}) >= ${from}
       AND (day::timestamp AT TIME ZONE ${patient.timeZone}) < ${to}
     ORDER BY day, component`.execute(db);

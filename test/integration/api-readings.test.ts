@@ -122,6 +122,20 @@ describe('readings and series over HTTP', () => {
       const hours = (Date.parse(b.end) - Date.parse(b.start)) / HOUR;
       expect([23, 24, 25]).toContain(hours);
     }
+    // [from, to) on each local day's start (Europe/Paris), at the edges of the range.
+    const first = day.body.items[0];
+    const range = async (from: number, to: number) =>
+      (
+        await get(
+          `/patients/p-api-1/series?type=blood_pressure&bucket=day&from=${new Date(from).toISOString()}&to=${new Date(to).toISOString()}`,
+        )
+      ).body.items.map((b: { start: string }) => b.start);
+    const start = Date.parse(first.start);
+    expect(await range(start, start + 1)).toEqual([first.start]);
+    expect(await range(start - 36 * HOUR, start + 1)).toContain(first.start);
+    expect(await range(start + 1, start + 36 * HOUR)).not.toContain(first.start);
+    expect(await range(start - 36 * HOUR, start)).not.toContain(first.start);
+
     const hour = await get('/patients/p-api-1/series?type=heart_rate&bucket=hour');
     const counts = hour.body.items.map((b: { count: number }) => b.count);
     expect(counts.reduce((a: number, b: number) => a + b, 0)).toBe(9);
