@@ -232,10 +232,13 @@ describe('vitalink simulate, faults', () => {
     for (const r of rows) expect(Number(r.at_ms) - Number(r.reading_id.split('-').at(-1))).toBe(CLOCK_SKEW_MS);
   });
 
-  it('--fault-slow-consumer 0.3: devices that stop reading get every PUBACK once they read again, nothing lost', async () => {
-    const { summary } = await simulate([...small, '--fault-slow-consumer', '0.3']);
+  it('--fault-slow-consumer 1: devices that stop reading get every PUBACK once they read again, nothing lost', async () => {
+    const { summary } = await simulate([...small, '--fault-slow-consumer', '1']);
     expectComplete(summary);
-    expect(summary.faults.slowConsumer.count).toBeGreaterThan(0);
+    // Every message pauses its device: at rate 0.3 a one-day window ending at some hours
+    // of the day planned no pause at all, and the test proved nothing (CI, 2026-12-02).
+    expect(summary.messages.published).toBeGreaterThan(0);
+    expect(summary.faults.slowConsumer.count).toBe(summary.messages.published);
     // The pauses happened: the run lasted at least one of them.
     expect(summary.elapsedMs).toBeGreaterThanOrEqual(SLOW_CONSUMER_PAUSE_MS);
     expect(summary.reconnects).toBe(0);
