@@ -160,15 +160,14 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
         size === 'day'
           ? await listDailyRollups(db, patient, type, from, to)
           : await listHourlyRollups(db, patient.id, type, from, to);
-      const buckets = new Map<string, z.infer<typeof bucket>>();
+      const buckets = new Map<number, z.infer<typeof bucket>>();
       for (const r of rows) {
-        const key = iso(r.start);
-        const b = buckets.get(key) ?? { start: key, end: iso(r.end) };
+        const b = buckets.get(r.startMs) ?? { start: iso(r.startMs), end: iso(r.endMs) };
         const s = { count: r.count, min: r.min, max: r.max, mean: r.mean };
         if (r.component === 'systolic') b.systolic = s;
         else if (r.component === 'diastolic') b.diastolic = s;
         else Object.assign(b, s, type === 'steps' ? { sum: r.sum } : {});
-        buckets.set(key, b);
+        buckets.set(r.startMs, b);
       }
       await audit(db, principal, [patient.id], 'series.read', { type, bucket: size });
       return { patientId: patient.id, type, bucket: size, timeZone: patient.timeZone, items: [...buckets.values()] };
