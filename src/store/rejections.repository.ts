@@ -31,14 +31,37 @@ export async function insertRejections(db: Db, rows: readonly RejectionToStore[]
   `.execute(db);
 }
 
-export interface StoredRejection {
+/** A recorded rejection as operators list it. */
+export interface ListedRejection {
   id: string;
   deviceId: string;
   readingId: string | null;
   reason: RejectionReason;
   detail: string;
-  raw: Buffer;
   receivedAt: Date;
+}
+
+/** An open rejection with the payload reprocessing decodes again. */
+export interface StoredRejection extends ListedRejection {
+  raw: Buffer;
+}
+
+function listedRejection(r: {
+  id: string;
+  device_id: string;
+  reading_id: string | null;
+  reason: string;
+  detail: string;
+  received_at: Date;
+}): ListedRejection {
+  return {
+    id: r.id,
+    deviceId: r.device_id,
+    readingId: r.reading_id,
+    reason: r.reason as RejectionReason,
+    detail: r.detail,
+    receivedAt: r.received_at,
+  };
 }
 
 /** Open (not yet reprocessed into a reading) rejections, oldest first. */
@@ -56,25 +79,7 @@ export async function listOpenRejections(
   if (filter.deviceId) q = q.where('device_id', '=', filter.deviceId);
   if (filter.afterId) q = q.where('id', '>', filter.afterId);
   const rows = await q.execute();
-  return rows.map((r) => ({
-    id: r.id,
-    deviceId: r.device_id,
-    readingId: r.reading_id,
-    reason: r.reason as RejectionReason,
-    detail: r.detail,
-    raw: r.raw,
-    receivedAt: r.received_at,
-  }));
-}
-
-/** A recorded rejection as operators list it. */
-export interface ListedRejection {
-  id: string;
-  deviceId: string;
-  readingId: string | null;
-  reason: RejectionReason;
-  detail: string;
-  receivedAt: Date;
+  return rows.map((r) => ({ ...listedRejection(r), raw: r.raw }));
 }
 
 /** Rejections, newest first, optionally of one device or reason and older than `beforeId`; up to `limit`. */
@@ -91,14 +96,7 @@ export async function listRejections(
   if (filter.reason) q = q.where('reason', '=', filter.reason);
   if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
   const rows = await q.execute();
-  return rows.map((r) => ({
-    id: r.id,
-    deviceId: r.device_id,
-    readingId: r.reading_id,
-    reason: r.reason as RejectionReason,
-    detail: r.detail,
-    receivedAt: r.received_at,
-  }));
+  return rows.map(listedRejection);
 }
 
 /** Closes a rejection that reprocessing turned into a reading (or found to be a duplicate). */
