@@ -15,6 +15,7 @@ import { PartitionMaintenance, Partitions } from './store/partitions.ts';
 import { pingDatabase } from './store/database-ping.ts';
 import { buildOpsReport } from './metrics/ops-report.ts';
 import { refreshQueueGauges } from './metrics/queue-gauges.ts';
+import { RetentionJob } from './actions/retention-job.ts';
 
 export interface RunningPorts extends ListeningPorts {
   http: number;
@@ -36,6 +37,7 @@ export function createApp(config: Config, log: Logger): App {
   let http: FastifyInstance | undefined;
   let maintenance: PartitionMaintenance | undefined;
   let aggregator: Aggregator | undefined;
+  let retention: RetentionJob | undefined;
 
   async function start(): Promise<RunningPorts> {
     database = await openDatabase(config, log, config.dbPoolSize);
@@ -89,6 +91,18 @@ export function createApp(config: Config, log: Logger): App {
     });
     aggregator.start();
 
+    if (config.retention.intervalMs > 0) {
+      retention = new RetentionJob({
+        db,
+        settings: config.retention,
+        intervalMs: config.retention.intervalMs,
+        log: log.child({ component: 'retention' }),
+        metrics,
+        now: Date.now,
+      });
+      retention.start();
+    }
+
     http = await buildHttpServer({
       log,
       metrics,
@@ -122,6 +136,7 @@ export function createApp(config: Config, log: Logger): App {
     const { drained } = (await ingest?.stop(config.shutdownTimeoutMs)) ?? { drained: true };
     await broker?.close();
     await aggregator?.stop();
+    await retention?.stop();
     // A drain that timed out may have left queries hanging on a dead connection:
     // do not wait for them forever.
     const closing = database?.close().catch((err: unknown) => log.warn({ err }, 'database close failed'));

@@ -1,4 +1,5 @@
 import { MAX_FUTURE_MS } from '../domain/protocol.ts';
+import { keysBefore } from '../domain/retention.ts';
 import { type DecodeOptions, decodeMessage, decodeReading } from '../ingest/decode.ts';
 import type { DecodedMessage } from '../domain/reading.ts';
 import type { RejectionReason } from '../domain/rejection-reasons.ts';
@@ -41,7 +42,9 @@ export interface ReprocessReport {
  * Runs recorded rejections through validation and storage again, through the
  * same code as live messages. Times are checked against the moment the
  * rejection was first received, so a reading kept for weeks as `unassigned`
- * is not turned away as `too_old` for having waited.
+ * is not turned away as `too_old` for having waited; but not before the horizon
+ * of duplicate keys (src/domain/retention.ts): older keys may have been removed,
+ * and such a reading could then be stored twice.
  */
 export async function reprocessRejections(
   db: Db,
@@ -97,6 +100,7 @@ async function reprocessOne(
     now: receivedAt,
     maxAgeMs: readingMaxAgeMs,
     maxFutureMs: MAX_FUTURE_MS,
+    notBefore: keysBefore(now.getTime(), readingMaxAgeMs),
   });
   await partitions.ensureFor(decoded.readings.map((r) => r.measuredAt));
   const message: MessageToStore = {
