@@ -90,14 +90,7 @@ export async function pruneKeysOfPartition(
   for (let from = 0; from < pages; from += PAGES_PER_BATCH) {
     if (signal?.aborted) return { removed, complete: false };
     const to = from + PAGES_PER_BATCH;
-    const result = await sql`
-      DELETE FROM reading_keys k
-      USING (
-        SELECT device_id, reading_id FROM ${sql.table(partition.name)}
-        WHERE ctid >= ${`(${from},0)`}::tid AND ctid < ${`(${to},0)`}::tid
-      ) r
-      WHERE k.device_id = r.device_id COLLATE "C" AND k.reading_id = r.reading_id COLLATE "C"
-    `.execute(conn);
+    const result = await deleteKeysOfPages(partition.name, from, to).execute(conn);
     removed += Number(result.numAffectedRows ?? 0);
   }
   await sql`
@@ -106,6 +99,22 @@ export async function pruneKeysOfPartition(
                                       pruned_at = now()
   `.execute(conn);
   return { removed, complete: true };
+}
+
+/**
+ * One statement of key removal: the readings on pages [from, to) of a partition
+ * (a TID range scan), each key found by its own probe of reading_keys' primary key
+ * (a correlated sub-query runs once per row; a join lets PostgreSQL hash all of
+ * reading_keys, as it did at 3M keys), then deleted by TID. Exported for the plan
+ * check in scripts/retention-load.ts.
+ */
+export function deleteKeysOfPages(partitionName: string, from: number, to: number) {
+  return sql`
+    DELETE FROM reading_keys WHERE ctid = ANY (ARRAY(
+      SELECT (SELECT k.ctid FROM reading_keys k
+              WHERE k.device_id = r.device_id COLLATE "C" AND k.reading_id = r.reading_id COLLATE "C")
+      FROM ${sql.table(partitionName)} r
+      WHERE r.ctid >= ${`(${from},0)`}::tid AND r.ctid < ${`(${to},0)`}::tid))`;
 }
 
 /**
