@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { applyRetention } from '../../src/actions/retention.ts';
 import { reprocessRejections } from '../../src/actions/reprocess.ts';
-import { DAY_MS, type RetentionSettings } from '../../src/domain/retention.ts';
+import { DAY_MS, type RetentionSettings, utcMonthStart } from '../../src/domain/retention.ts';
 import { decodeMessage } from '../../src/ingest/decode.ts';
 import { writeBatch } from '../../src/store/reading-sink.ts';
-import { Partitions } from '../../src/store/partitions.ts';
+import { partitionMonth, Partitions } from '../../src/store/partitions.ts';
 import { releaseRetentionLock, tryRetentionLock } from '../../src/store/retention.repository.ts';
 import { useTestDatabase } from '../fixture.ts';
 import { heartRate } from '../helpers/device.ts';
@@ -248,5 +248,23 @@ describe('one run at a time', () => {
     const report = await applyRetention(t.db, settings(), { dryRun: false, now: NOW });
     expect(report.skipped).toBe(false);
     expect(await ids('rejections', 'reading_id', `device_id = 'lk-dev'`)).toEqual([]);
+  });
+});
+
+describe('partition counts', () => {
+  it('stay bounded when the service creates months ahead and retention drops old ones, month after month', async () => {
+    const maxAgeMs = 90 * DAY_MS;
+    const p = new Partitions(t.db);
+    for (let month = 0; month < 24; month++) {
+      const now = NOW + month * 30.5 * DAY_MS;
+      // What PartitionMaintenance does every six hours (its range is pinned in test/unit/store).
+      await p.ensureRange(now - maxAgeMs, now + 62 * DAY_MS);
+      await applyRetention(t.db, settings({ readingsDays: 97 }), { dryRun: false, now });
+      const names = await partitions();
+      // From the month of now − 97 days to the month of now + 62 days: 159 days touch at most 7 months.
+      expect(names.length).toBeLessThanOrEqual(7);
+      const oldestKept = utcMonthStart(now - 97 * DAY_MS);
+      expect(names.map((n) => partitionMonth(n)!).filter((m) => m < oldestKept)).toEqual([]);
+    }
   });
 });
