@@ -14,7 +14,7 @@ export const retention = defineCommand({
     'The policy comes from the environment (README, "Retention"): VITALINK_RETENTION_READINGS_DAYS',
     '(unset or 0: readings are kept forever), VITALINK_RETENTION_REJECTIONS_DAYS (180),',
     'VITALINK_RETENTION_AUDIT_DAYS (3650); duplicate keys follow VITALINK_READING_MAX_AGE_DAYS.',
-    '`vitalink serve` also applies it on a schedule (VITALINK_RETENTION_INTERVAL_MS).',
+    'The service (`serve`) also applies it on a schedule (VITALINK_RETENTION_INTERVAL_MS).',
   ].join('\n'),
   async run(values) {
     const out = createOutput(values.json === true);
