@@ -16,6 +16,7 @@ import { pingDatabase } from './store/database-ping.ts';
 import { buildOpsReport } from './metrics/ops-report.ts';
 import { refreshQueueGauges } from './metrics/queue-gauges.ts';
 import { RetentionJob } from './actions/retention-job.ts';
+import { prunedKeysHorizon } from './store/retention.repository.ts';
 
 export interface RunningPorts extends ListeningPorts {
   http: number;
@@ -47,12 +48,15 @@ export function createApp(config: Config, log: Logger): App {
     const partitions = new Partitions(db);
     maintenance = new PartitionMaintenance(partitions, { maxAgeMs: config.readingMaxAgeMs, log });
     await maintenance.start();
+    // Readings before the newest month whose keys retention removed are too_old (README, "Retention").
+    let keysHorizon = (await prunedKeysHorizon(db)) ?? undefined;
 
     ingest = createIngest({
       sink: createReadingSink(db, partitions),
       isRetryable: isRetryableDatabaseError,
       batch: config.batch,
       readingMaxAgeMs: config.readingMaxAgeMs,
+      keysHorizon: () => keysHorizon,
       metrics,
       log,
       onRejections: (deviceId, rejections) => broker?.publishRejections(deviceId, rejections),
@@ -99,6 +103,9 @@ export function createApp(config: Config, log: Logger): App {
         log: log.child({ component: 'retention' }),
         metrics,
         now: Date.now,
+        onKeysHorizon: (horizon) => {
+          keysHorizon = horizon ?? undefined;
+        },
       });
       retention.start();
     }

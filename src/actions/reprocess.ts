@@ -6,6 +6,7 @@ import type { RejectionReason } from '../domain/rejection-reasons.ts';
 import { type MessageToStore, writeMessages } from '../store/reading-sink.ts';
 import type { Db } from '../store/database.ts';
 import type { Partitions } from '../store/partitions.ts';
+import { prunedKeysHorizon } from '../store/retention.repository.ts';
 import {
   closeRejection,
   listOpenRejections,
@@ -57,13 +58,15 @@ export async function reprocessRejections(
     items: [],
     counts: { stored: 0, duplicate: 0, still_rejected: 0, rejected: 0 },
   };
+  // Keys of readings before this are gone, even if the window was raised since they went.
+  const horizon = (await prunedKeysHorizon(db)) ?? -Infinity;
   let afterId: string | undefined;
   for (;;) {
     const page = await listOpenRejections(db, { ...filter, limit: 500, afterId });
     if (page.length === 0) break;
     afterId = page[page.length - 1].id;
     for (const rejection of page) {
-      const item = await reprocessOne(db, partitions, rejection, readingMaxAgeMs, now());
+      const item = await reprocessOne(db, partitions, rejection, readingMaxAgeMs, horizon, now());
       report.items.push(item);
       report.counts[item.outcome]++;
     }
@@ -93,6 +96,7 @@ async function reprocessOne(
   partitions: Partitions,
   rejection: StoredRejection,
   readingMaxAgeMs: number,
+  horizon: number,
   now: Date,
 ): Promise<ReprocessedRejection> {
   const receivedAt = rejection.receivedAt.getTime();
@@ -100,7 +104,7 @@ async function reprocessOne(
     now: receivedAt,
     maxAgeMs: readingMaxAgeMs,
     maxFutureMs: MAX_FUTURE_MS,
-    notBefore: keysBefore(now.getTime(), readingMaxAgeMs),
+    notBefore: Math.max(keysBefore(now.getTime(), readingMaxAgeMs), horizon),
   });
   await partitions.ensureFor(decoded.readings.map((r) => r.measuredAt));
   const message: MessageToStore = {

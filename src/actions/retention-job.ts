@@ -2,6 +2,7 @@ import type { RetentionSettings } from '../domain/retention.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Db } from '../store/database.ts';
+import { prunedKeysHorizon } from '../store/retention.repository.ts';
 import { applyRetention, type RetentionReport, retentionCounts } from './retention.ts';
 
 /** The first scheduled run comes this long after start (or after one interval, if shorter). */
@@ -15,6 +16,11 @@ export interface RetentionJobOptions {
   readonly log: Logger;
   readonly metrics: Pick<Metrics, 'retentionRemoved' | 'retentionRuns' | 'retentionLastRun'>;
   readonly now: () => number;
+  /**
+   * After every run, applied or skipped (another instance may have removed keys):
+   * the end of the newest month whose keys are gone, for ingestion's time check.
+   */
+  readonly onKeysHorizon?: (horizon: number | null) => void;
 }
 
 /**
@@ -61,6 +67,17 @@ export class RetentionJob {
   }
 
   async #run(): Promise<void> {
+    await this.#apply();
+    if (this.#o.onKeysHorizon) {
+      try {
+        this.#o.onKeysHorizon(await prunedKeysHorizon(this.#o.db));
+      } catch (err) {
+        this.#o.log.warn({ err }, 'retention could not read the keys horizon, will retry at the next interval');
+      }
+    }
+  }
+
+  async #apply(): Promise<void> {
     const { log, metrics } = this.#o;
     let report: RetentionReport;
     try {

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { nextUtcMonthStart } from '../domain/retention.ts';
 import type { Db } from './database.ts';
 import { partitionMonth } from './partitions.ts';
 
@@ -61,6 +62,16 @@ export async function listReadingPartitions(db: Db): Promise<ReadingPartition[]>
 export async function listPrunedKeyMonths(db: Db): Promise<Set<number>> {
   const { rows } = await sql<{ month: Date }>`SELECT month FROM reading_keys_pruned`.execute(db);
   return new Set(rows.map((r) => r.month.getTime()));
+}
+
+/**
+ * The end of the newest month whose keys were removed (epoch ms), or null: no key
+ * of a reading measured before it is left, whatever the acceptance window says now.
+ */
+export async function prunedKeysHorizon(db: Db): Promise<number | null> {
+  const { rows } = await sql<{ month: Date | null }>`SELECT max(month) AS month FROM reading_keys_pruned`.execute(db);
+  const month = rows[0]?.month;
+  return month ? nextUtcMonthStart(month.getTime()) : null;
 }
 
 export async function countPartitionRows(db: Db, name: string): Promise<number> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DAY_MS } from '../../src/domain/retention.ts';
+import { DAY_MS, utcMonthStart } from '../../src/domain/retention.ts';
 import { decodeMessage } from '../../src/ingest/decode.ts';
 import { Partitions } from '../../src/store/partitions.ts';
 import { writeBatch } from '../../src/store/reading-sink.ts';
@@ -9,6 +9,8 @@ import { collectRejections, heartRate, waitFor } from '../helpers/device.ts';
 const started = Date.now();
 const OLD_AT = started - 200 * DAY_MS;
 const RECENT_AT = started - 30 * DAY_MS;
+/** In a month whose keys are recorded as removed, yet within today's 90-day window. */
+const RAISED_AT = started - 75 * DAY_MS;
 let secret = '';
 
 /** Stores a reading as the service did when it arrived, back when it was measured. */
@@ -26,6 +28,10 @@ const t = useTestService({
     secret = await ctx.provisionDevice('svc-d1', 'svc-p1', new Date(started - 300 * DAY_MS));
     await storedBack(ctx, 'old-1', OLD_AT);
     await storedBack(ctx, 'recent-1', RECENT_AT);
+    // As if the keys of that month (inside today's window) had been removed under a shorter window.
+    await ctx.query(`INSERT INTO reading_keys_pruned (month, keys_removed) VALUES ($1, 0)`, [
+      new Date(utcMonthStart(RAISED_AT)),
+    ]);
     await ctx.query(
       `INSERT INTO rejections (device_id, reading_id, reason, detail, raw, fingerprint, received_at)
        VALUES ('svc-d1', 'rj-old', 'out_of_range', 'x', '\\x00', 'svc-old', $1)`,
@@ -76,6 +82,18 @@ describe('the scheduled retention run in serve', () => {
     expect(await count(`SELECT count(*)::int AS n FROM readings WHERE reading_id = 'old-1'`)).toBe(1);
     expect(await count(`SELECT count(*)::int AS n FROM readings WHERE reading_id = 'recent-1'`)).toBe(1);
     expect(await count(`SELECT count(*)::int AS n FROM reading_keys WHERE reading_id = 'old-1'`)).toBe(0);
+    await client.endAsync();
+  });
+
+  it('refuses readings before the newest month whose keys were removed, even inside a window raised since', async () => {
+    const client = await t.connectDevice('svc-d1', secret);
+    const rejections = await collectRejections(client, 'svc-d1');
+    await t.publish(client, 'svc-d1', [heartRate('raised-1', 72, RAISED_AT)]);
+    await waitFor(() => rejections.length > 0, 'the rejection message');
+    expect(rejections).toEqual([
+      { id: 'raised-1', reason: 'too_old', detail: expect.stringMatching(/recognises duplicates/) },
+    ]);
+    expect(await count(`SELECT count(*)::int AS n FROM readings WHERE reading_id = 'raised-1'`)).toBe(0);
     await client.endAsync();
   });
 
