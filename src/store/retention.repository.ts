@@ -26,8 +26,11 @@ export interface ReadingPartition {
   readonly name: string;
   /** UTC month start. */
   readonly month: number;
-  /** Left half-detached by an interrupted DETACH … CONCURRENTLY. */
-  readonly detachPending: boolean;
+  /**
+   * `attached`; `pending`: left half-detached by an interrupted DETACH …
+   * CONCURRENTLY; `detached`: detached by a run that could not drop it.
+   */
+  readonly state: 'attached' | 'pending' | 'detached';
 }
 
 /** Takes the retention lock if free; false when another session holds it. */
@@ -42,18 +45,22 @@ export async function releaseRetentionLock(conn: Db): Promise<void> {
   await sql`SELECT pg_advisory_unlock(${RETENTION_LOCK_KEY}::bigint)`.execute(conn);
 }
 
-/** The month partitions of readings (named by partitions.ts), oldest first. */
+/**
+ * The month partitions of readings (named by partitions.ts), oldest first, and
+ * the tables of such months that a run detached but could not drop.
+ */
 export async function listReadingPartitions(db: Db): Promise<ReadingPartition[]> {
-  const { rows } = await sql<{ name: string; detach_pending: boolean }>`
+  const { rows } = await sql<{ name: string; detach_pending: boolean | null }>`
     SELECT c.relname AS name, i.inhdetachpending AS detach_pending
-    FROM pg_inherits i
-    JOIN pg_class c ON c.oid = i.inhrelid
-    WHERE i.inhparent = 'readings'::regclass
+    FROM pg_class c
+    LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'readings'::regclass
+    WHERE c.relname ~ '^readings_[0-9]{4}_[0-9]{2}$' AND c.relkind = 'r' AND pg_table_is_visible(c.oid)
   `.execute(db);
   const partitions: ReadingPartition[] = [];
   for (const row of rows) {
     const month = partitionMonth(row.name);
-    if (month !== null) partitions.push({ name: row.name, month, detachPending: row.detach_pending });
+    const state = row.detach_pending === null ? 'detached' : row.detach_pending ? 'pending' : 'attached';
+    if (month !== null) partitions.push({ name: row.name, month, state });
   }
   return partitions.sort((a, b) => a.month - b.month);
 }
@@ -131,7 +138,8 @@ export function deleteKeysOfPages(partitionName: string, from: number, to: numbe
 /**
  * Detaches a partition without blocking the writes and reads of other months
  * (DETACH … CONCURRENTLY waits for the queries that may use it, not the other way
- * round), then drops it. A detach interrupted earlier is finished (FINALIZE).
+ * round), then drops it. A detach interrupted earlier is finished (FINALIZE), and
+ * a table detached by a run that could not drop it is dropped.
  * Waits at most `lockTimeoutMs` for a lock: on timeout it throws, and the next run
  * finishes the job.
  */
@@ -139,8 +147,9 @@ export async function dropPartition(conn: Db, partition: ReadingPartition, lockT
   const table = sql.table(partition.name);
   await sql`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, false)`.execute(conn);
   try {
-    if (partition.detachPending) await sql`ALTER TABLE readings DETACH PARTITION ${table} FINALIZE`.execute(conn);
-    else await sql`ALTER TABLE readings DETACH PARTITION ${table} CONCURRENTLY`.execute(conn);
+    if (partition.state === 'pending') await sql`ALTER TABLE readings DETACH PARTITION ${table} FINALIZE`.execute(conn);
+    if (partition.state === 'attached')
+      await sql`ALTER TABLE readings DETACH PARTITION ${table} CONCURRENTLY`.execute(conn);
     await sql`DROP TABLE ${table}`.execute(conn);
   } finally {
     await sql`RESET lock_timeout`.execute(conn);

@@ -187,6 +187,19 @@ describe('retention of readings, their rollups and their duplicate keys', () => 
   });
 });
 
+describe('a partition left detached', () => {
+  it('by a run that could not drop it is dropped by the next one, keys first', async () => {
+    await t.provisionDevice('ret-d4', 'ret-detached', new Date('2025-01-01T00:00:00Z'));
+    await store('ret-d4', 'd-1', '2025-02-10T08:00:00Z');
+    await t.query('ALTER TABLE readings DETACH PARTITION readings_2025_02');
+    const report = await applyRetention(t.db, settings(), { dryRun: false, now: NOW });
+    expect(report.readings.partitions).toContain('readings_2025_02');
+    expect(report.readingKeys.months).toContain('2025-02');
+    expect((await t.query(`SELECT to_regclass('readings_2025_02') IS NULL AS gone`)).rows[0].gone).toBe(true);
+    expect(await ids('reading_keys', 'reading_id', `device_id = 'ret-d4'`)).toEqual([]);
+  });
+});
+
 describe('retention of rejections and of the audit log', () => {
   it('deletes what is older than its cutoff, in batches, and keeps the rest', async () => {
     const old = new Date(NOW - 181 * DAY_MS);
