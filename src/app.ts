@@ -15,6 +15,8 @@ import { PartitionMaintenance, Partitions } from './store/partitions.ts';
 import { pingDatabase } from './store/database-ping.ts';
 import { buildOpsReport } from './metrics/ops-report.ts';
 import { refreshQueueGauges } from './metrics/queue-gauges.ts';
+import { RetentionJob } from './actions/retention-job.ts';
+import { prunedKeysHorizon } from './store/retention.repository.ts';
 
 export interface RunningPorts extends ListeningPorts {
   http: number;
@@ -36,6 +38,7 @@ export function createApp(config: Config, log: Logger): App {
   let http: FastifyInstance | undefined;
   let maintenance: PartitionMaintenance | undefined;
   let aggregator: Aggregator | undefined;
+  let retention: RetentionJob | undefined;
 
   async function start(): Promise<RunningPorts> {
     database = await openDatabase(config, log, config.dbPoolSize);
@@ -45,12 +48,15 @@ export function createApp(config: Config, log: Logger): App {
     const partitions = new Partitions(db);
     maintenance = new PartitionMaintenance(partitions, { maxAgeMs: config.readingMaxAgeMs, log });
     await maintenance.start();
+    // Readings before the newest month whose keys retention removed are too_old (README, "Retention").
+    let keysHorizon = (await prunedKeysHorizon(db)) ?? undefined;
 
     ingest = createIngest({
       sink: createReadingSink(db, partitions),
       isRetryable: isRetryableDatabaseError,
       batch: config.batch,
       readingMaxAgeMs: config.readingMaxAgeMs,
+      keysHorizon: () => keysHorizon,
       metrics,
       log,
       onRejections: (deviceId, rejections) => broker?.publishRejections(deviceId, rejections),
@@ -89,6 +95,21 @@ export function createApp(config: Config, log: Logger): App {
     });
     aggregator.start();
 
+    if (config.retention.intervalMs > 0) {
+      retention = new RetentionJob({
+        db,
+        settings: config.retention,
+        intervalMs: config.retention.intervalMs,
+        log: log.child({ component: 'retention' }),
+        metrics,
+        now: Date.now,
+        onKeysHorizon: (horizon) => {
+          keysHorizon = horizon ?? undefined;
+        },
+      });
+      retention.start();
+    }
+
     http = await buildHttpServer({
       log,
       metrics,
@@ -122,6 +143,7 @@ export function createApp(config: Config, log: Logger): App {
     const { drained } = (await ingest?.stop(config.shutdownTimeoutMs)) ?? { drained: true };
     await broker?.close();
     await aggregator?.stop();
+    await retention?.stop();
     // A drain that timed out may have left queries hanging on a dead connection:
     // do not wait for them forever.
     const closing = database?.close().catch((err: unknown) => log.warn({ err }, 'database close failed'));

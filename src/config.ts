@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { minimumReadingsDays, type RetentionSettings } from './domain/retention.ts';
 
 /**
  * Configuration from the environment (interfaces.md, "Environment"), parsed once
@@ -12,6 +13,16 @@ const portNumber = () =>
 // Empty counts as unset everywhere: `z.coerce.number()` would read '' as 0 (MQTT_PORT= would pick a random port).
 const port = (fallback: number) => z.preprocess(emptyAsUndefined, portNumber().default(fallback));
 const optionalPort = () => z.preprocess(emptyAsUndefined, portNumber().optional());
+// Retention in days: 0 means forever (unset too, for readings).
+const retentionDays = (fallback: number) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int('must be a whole number of days')
+      .min(0, 'must be 0 (keep forever) or a number of days')
+      .default(fallback),
+  );
 const positiveInt = (fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(fallback));
 
@@ -56,6 +67,14 @@ const envSchema = z
       emptyAsUndefined,
       z.coerce.number().int().min(1).max(100).default(25),
     ),
+    // README, "Retention". Readings are medical facts: deleting them is an explicit choice.
+    VITALINK_RETENTION_READINGS_DAYS: retentionDays(0),
+    VITALINK_RETENTION_REJECTIONS_DAYS: retentionDays(180),
+    VITALINK_RETENTION_AUDIT_DAYS: retentionDays(3650),
+    VITALINK_RETENTION_INTERVAL_MS: z.preprocess(
+      emptyAsUndefined,
+      z.coerce.number().int().min(0, 'must be 0 (no scheduled run) or milliseconds').default(86_400_000),
+    ),
   })
   .superRefine(
     (env, ctx) => {
@@ -73,6 +92,18 @@ const envSchema = z
           path: [missing[0]],
           message: `MQTT over TLS needs MQTT_TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE together: set ${missing.join(' and ')} too, or unset the others`,
         });
+      }
+      const readingsDays = env.VITALINK_RETENTION_READINGS_DAYS;
+      const maxAge = env.VITALINK_READING_MAX_AGE_DAYS;
+      if (typeof readingsDays === 'number' && typeof maxAge === 'number' && readingsDays > 0) {
+        const minimum = minimumReadingsDays(maxAge);
+        if (readingsDays < minimum) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['VITALINK_RETENTION_READINGS_DAYS'],
+            message: `must be 0 (keep forever) or at least ${minimum} days: readings up to VITALINK_READING_MAX_AGE_DAYS (${maxAge}) days old are accepted, and their duplicate keys are kept 7 days longer`,
+          });
+        }
       }
     },
     // Run even when a variable is invalid, so that every problem is reported at once.
@@ -107,6 +138,11 @@ export interface Config {
   readonly aggregationIntervalMs: number;
   /** Fraction of wall time the aggregation job may spend running (it pauses in proportion to its last run). */
   readonly aggregationMaxBusyShare: number;
+  /** README, "Retention": days per kind (null: forever), the window, and the schedule in `serve`. */
+  readonly retention: RetentionSettings & {
+    /** Pause between two scheduled runs in `serve`; 0: no scheduled run. */
+    readonly intervalMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -158,6 +194,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.VITALINK_SHUTDOWN_TIMEOUT_MS,
     aggregationIntervalMs: e.VITALINK_AGGREGATION_INTERVAL_MS,
     aggregationMaxBusyShare: e.VITALINK_AGGREGATION_MAX_BUSY_PCT / 100,
+    retention: {
+      readingsDays: e.VITALINK_RETENTION_READINGS_DAYS || null,
+      rejectionsDays: e.VITALINK_RETENTION_REJECTIONS_DAYS || null,
+      auditDays: e.VITALINK_RETENTION_AUDIT_DAYS || null,
+      readingMaxAgeMs: e.VITALINK_READING_MAX_AGE_DAYS * 86_400_000,
+      intervalMs: e.VITALINK_RETENTION_INTERVAL_MS,
+    },
   };
   return deepFreeze(config);
 }

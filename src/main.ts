@@ -40,6 +40,10 @@ const COMMANDS: Record<string, Entry> = {
     summary: 're-runs rejected readings through validation',
     load: () => import('./cli/rejections.command.ts').then((m) => m.rejectionsReprocess),
   },
+  retention: {
+    summary: 'applies the retention policy and says what it removed',
+    load: () => import('./cli/retention.command.ts').then((m) => m.retention),
+  },
   'tokens create': {
     summary: 'prints an API token once',
     load: () => import('./cli/tokens.command.ts').then((m) => m.tokensCreate),

@@ -1,10 +1,12 @@
 import { MAX_FUTURE_MS } from '../domain/protocol.ts';
+import { keysBefore } from '../domain/retention.ts';
 import { type DecodeOptions, decodeMessage, decodeReading } from '../ingest/decode.ts';
 import type { DecodedMessage } from '../domain/reading.ts';
 import type { RejectionReason } from '../domain/rejection-reasons.ts';
 import { type MessageToStore, writeMessages } from '../store/reading-sink.ts';
 import type { Db } from '../store/database.ts';
 import type { Partitions } from '../store/partitions.ts';
+import { prunedKeysHorizon } from '../store/retention.repository.ts';
 import {
   closeRejection,
   listOpenRejections,
@@ -41,7 +43,9 @@ export interface ReprocessReport {
  * Runs recorded rejections through validation and storage again, through the
  * same code as live messages. Times are checked against the moment the
  * rejection was first received, so a reading kept for weeks as `unassigned`
- * is not turned away as `too_old` for having waited.
+ * is not turned away as `too_old` for having waited; but not before the horizon
+ * of duplicate keys (src/domain/retention.ts): older keys may have been removed,
+ * and such a reading could then be stored twice.
  */
 export async function reprocessRejections(
   db: Db,
@@ -54,13 +58,15 @@ export async function reprocessRejections(
     items: [],
     counts: { stored: 0, duplicate: 0, still_rejected: 0, rejected: 0 },
   };
+  // Keys of readings before this are gone, even if the window was raised since they went.
+  const horizon = (await prunedKeysHorizon(db)) ?? -Infinity;
   let afterId: string | undefined;
   for (;;) {
     const page = await listOpenRejections(db, { ...filter, limit: 500, afterId });
     if (page.length === 0) break;
     afterId = page[page.length - 1].id;
     for (const rejection of page) {
-      const item = await reprocessOne(db, partitions, rejection, readingMaxAgeMs, now());
+      const item = await reprocessOne(db, partitions, rejection, readingMaxAgeMs, horizon, now());
       report.items.push(item);
       report.counts[item.outcome]++;
     }
@@ -90,6 +96,7 @@ async function reprocessOne(
   partitions: Partitions,
   rejection: StoredRejection,
   readingMaxAgeMs: number,
+  horizon: number,
   now: Date,
 ): Promise<ReprocessedRejection> {
   const receivedAt = rejection.receivedAt.getTime();
@@ -97,6 +104,7 @@ async function reprocessOne(
     now: receivedAt,
     maxAgeMs: readingMaxAgeMs,
     maxFutureMs: MAX_FUTURE_MS,
+    notBefore: Math.max(keysBefore(now.getTime(), readingMaxAgeMs), horizon),
   });
   await partitions.ensureFor(decoded.readings.map((r) => r.measuredAt));
   const message: MessageToStore = {

@@ -16,6 +16,12 @@ export interface DecodeOptions {
   readonly maxAgeMs: number;
   /** device-protocol.md, "Time": readings later than now + this are `future` (5 minutes). */
   readonly maxFutureMs: number;
+  /**
+   * Readings before this instant are `too_old` too, whatever `now`: the horizon of
+   * duplicate keys (src/domain/retention.ts), set when rejections are reprocessed
+   * long after they were received, since `now` is then their received time.
+   */
+  readonly notBefore?: number;
 }
 
 const UTF8_BOM = 0xfeff;
@@ -151,6 +157,14 @@ export function decodeReading(input: unknown, options: DecodeOptions): ReadingOu
       r.id,
       'too_old',
       `at is more than ${Math.round(options.maxAgeMs / 86_400_000)} days in the past; such readings are not accepted`,
+      input,
+    );
+  }
+  if (options.notBefore !== undefined && measuredAt < options.notBefore) {
+    return rejected(
+      r.id,
+      'too_old',
+      `at is before ${new Date(options.notBefore).toISOString()}, older than the time during which the service recognises duplicates; such a reading can no longer be stored`,
       input,
     );
   }

@@ -25,6 +25,12 @@ export interface IngestOptions {
   readonly batch: Config['batch'];
   /** device-protocol.md, "Time": readings older than this are `too_old`. */
   readonly readingMaxAgeMs: number;
+  /**
+   * Readings measured before this are `too_old` too: the end of the newest month
+   * whose duplicate keys retention removed (src/store/retention.repository.ts), so
+   * that a window raised since then cannot let a reading be stored twice.
+   */
+  readonly keysHorizon?: () => number | undefined;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** The rejections of a committed message, for the device (the broker publishes them on its rejections topic). */
@@ -142,6 +148,7 @@ export function createIngest(options: IngestOptions): Ingest {
         now: receivedAt,
         maxAgeMs: readingMaxAgeMs,
         maxFutureMs: MAX_FUTURE_MS,
+        notBefore: options.keysHorizon?.(),
       });
       metrics.messagesReceived.inc();
       metrics.readingsReceived.inc(decoded.readings.length + decoded.rejections.length);

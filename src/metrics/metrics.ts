@@ -132,8 +132,30 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const retentionRemoved = new Counter({
+    name: 'vitalink_retention_removed_total',
+    help: 'Rows (and reading partitions) removed by scheduled retention runs, by kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const retentionRuns = new Counter({
+    name: 'vitalink_retention_runs_total',
+    help: 'Scheduled retention runs, by outcome (applied, skipped: another instance was running it, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  for (const outcome of ['applied', 'skipped', 'failed']) retentionRuns.labels(outcome).inc(0);
+  const retentionLastRun = new Gauge({
+    name: 'vitalink_retention_last_run_timestamp_seconds',
+    help: 'When this instance last applied the retention policy (Unix time)',
+    registers: [registry],
+  });
+
   return {
     registry,
+    retentionRemoved,
+    retentionRuns,
+    retentionLastRun,
     /** Live figures for GET /api/v1/ops/ingestion. */
     ingestion: new IngestionStats(),
     rejectionMessagesDropped,

@@ -42,6 +42,7 @@ export interface Database {
     created_at: Generated<Date>;
   };
   reading_keys: { device_id: string; reading_id: string; content_hash: string; measured_at: Date };
+  reading_keys_pruned: { month: Date; keys_removed: string; pruned_at: Generated<Date> };
   readings: {
     patient_id: string;
     device_id: string;

@@ -1,6 +1,10 @@
 import { sql } from 'kysely';
+import { nextUtcMonthStart, utcMonthStart } from '../domain/retention.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
+
+export const monthStart = utcMonthStart;
+const nextMonthStart = nextUtcMonthStart;
 
 /** Months of partitions kept ready ahead of the current one. */
 const PARTITIONS_AHEAD_MS = 62 * 86_400_000;
@@ -120,17 +124,15 @@ export class PartitionMaintenance {
   }
 }
 
-export function monthStart(ms: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-}
-
-function nextMonthStart(start: number): number {
-  const d = new Date(start);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
-}
-
 export function partitionName(start: number): string {
   const d = new Date(start);
   return `readings_${d.getUTCFullYear()}_${String(d.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** The month start of a partition named by partitionName, or null for any other name. */
+export function partitionMonth(name: string): number | null {
+  const m = /^readings_(\d{4})_(\d{2})$/.exec(name);
+  if (!m) return null;
+  const month = Number(m[2]);
+  return month >= 1 && month <= 12 ? Date.UTC(Number(m[1]), month - 1, 1) : null;
 }

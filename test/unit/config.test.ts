@@ -247,3 +247,59 @@ describe('loadConfig empty strings', () => {
     expect(error.problems).toHaveLength(1);
   });
 });
+
+describe('retention settings (README, "Retention")', () => {
+  it('keeps readings forever by default, rejections 180 days, the audit log 3650 days, runs daily', () => {
+    const { retention } = loadConfig({});
+    expect(retention).toEqual({
+      readingsDays: null,
+      rejectionsDays: 180,
+      auditDays: 3650,
+      readingMaxAgeMs: 90 * 86_400_000,
+      intervalMs: 86_400_000,
+    });
+  });
+
+  it('reads 0 as forever for every kind, and 0 as no scheduled run', () => {
+    const { retention } = loadConfig({
+      VITALINK_RETENTION_READINGS_DAYS: '0',
+      VITALINK_RETENTION_REJECTIONS_DAYS: '0',
+      VITALINK_RETENTION_AUDIT_DAYS: '0',
+      VITALINK_RETENTION_INTERVAL_MS: '0',
+    });
+    expect(retention).toMatchObject({ readingsDays: null, rejectionsDays: null, auditDays: null, intervalMs: 0 });
+  });
+
+  it('accepts a readings retention from the acceptance window plus 7 days', () => {
+    expect(loadConfig({ VITALINK_RETENTION_READINGS_DAYS: '97' }).retention.readingsDays).toBe(97);
+    expect(
+      loadConfig({ VITALINK_RETENTION_READINGS_DAYS: '37', VITALINK_READING_MAX_AGE_DAYS: '30' }).retention
+        .readingsDays,
+    ).toBe(37);
+  });
+
+  it('refuses a readings retention shorter than the acceptance window plus 7 days, naming both variables', () => {
+    const error = configError({ VITALINK_RETENTION_READINGS_DAYS: '96' });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toMatch(
+      /^VITALINK_RETENTION_READINGS_DAYS: must be 0 \(keep forever\) or at least 97 days/,
+    );
+    expect(error.problems[0]).toContain('VITALINK_READING_MAX_AGE_DAYS (90)');
+    expect(error.problems[0]).toContain('(got "96")');
+  });
+
+  it('refuses negative or fractional days and a bad interval, each by name', () => {
+    const error = configError({
+      VITALINK_RETENTION_READINGS_DAYS: '-1',
+      VITALINK_RETENTION_REJECTIONS_DAYS: '1.5',
+      VITALINK_RETENTION_AUDIT_DAYS: 'ten years',
+      VITALINK_RETENTION_INTERVAL_MS: '-5',
+    });
+    expect(error.problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'VITALINK_RETENTION_AUDIT_DAYS',
+      'VITALINK_RETENTION_INTERVAL_MS',
+      'VITALINK_RETENTION_READINGS_DAYS',
+      'VITALINK_RETENTION_REJECTIONS_DAYS',
+    ]);
+  });
+});
