@@ -116,9 +116,10 @@ export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<voi
   `;
   await sql`
     WITH b AS (${bounds})
-    INSERT INTO rollups_daily (patient_id, type, component, day, count, min, max, mean, sd, sum, first_at, last_at)
+    INSERT INTO rollups_daily (patient_id, type, component, day, count, min, max, mean, sd, sum, first_at, last_at,
+                               with_partials)
     SELECT b.patient_id, b.type, c.component, b.day, count(*), min(c.v), max(c.v), avg(c.v), stddev_samp(c.v),
-           sum(c.v), min(r.measured_at), max(r.measured_at)
+           sum(c.v), min(r.measured_at), max(r.measured_at), true
     ${components}
     GROUP BY b.patient_id, b.type, c.component, b.day
   `.execute(trx);
@@ -129,6 +130,53 @@ export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<voi
            max(c.v), avg(c.v), stddev_samp(c.v), sum(c.v), min(r.measured_at), max(r.measured_at)
     ${components}
     GROUP BY b.patient_id, b.type, c.component, date_trunc('hour', r.measured_at, b.time_zone)
+  `.execute(trx);
+  await recomputeCgmPartials(trx, bounds);
+}
+
+/**
+ * The CGM partial aggregates (src/domain/indicators/cgm-partials.ts) of every UTC hour
+ * that meets a marked cgm_glucose day, recomputed from that hour's readings, whole
+ * (an hour may straddle two local days in a zone whose offset is not whole hours):
+ * per device, count, sum, sum of squared deviations (var_pop × n), min, max, the
+ * counts in Battelino's ranges, first and last reading time and the positive gaps
+ * between consecutive readings, in ms as the job reads readings.
+ */
+async function recomputeCgmPartials(trx: Db, bounds: ReturnType<typeof sql>): Promise<void> {
+  const hours = sql`
+    SELECT DISTINCT b.patient_id, h AS hour_start
+    FROM b CROSS JOIN LATERAL generate_series(date_trunc('hour', b.start_at, 'UTC'),
+                                              b.end_at - interval '1 millisecond', interval '1 hour') AS h
+    WHERE b.type = 'cgm_glucose'
+  `;
+  await sql`
+    WITH b AS (${bounds}), hours AS (${hours})
+    DELETE FROM cgm_hourly_partials c USING hours
+    WHERE c.patient_id = hours.patient_id AND c.hour_start = hours.hour_start
+  `.execute(trx);
+  await sql`
+    WITH b AS (${bounds}), hours AS (${hours}),
+    r AS (
+      SELECT hours.patient_id, hours.hour_start, r.device_id, r.value,
+             (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms
+      FROM hours
+      JOIN readings r ON r.patient_id = hours.patient_id AND r.type = 'cgm_glucose'
+                     AND r.measured_at >= hours.hour_start AND r.measured_at < hours.hour_start + interval '1 hour'
+      WHERE r.value IS NOT NULL
+    ),
+    g AS (
+      SELECT r.*, at_ms - lag(at_ms) OVER (PARTITION BY patient_id, hour_start, device_id ORDER BY at_ms) AS gap
+      FROM r
+    )
+    INSERT INTO cgm_hourly_partials (patient_id, hour_start, device_id, count, sum, m2, min, max, below_54, below_70,
+                                     in_70_180, above_180, above_250, first_ms, last_ms, gaps)
+    SELECT patient_id, hour_start, device_id, count(*), sum(value), var_pop(value) * count(*), min(value), max(value),
+           count(*) FILTER (WHERE value < 54), count(*) FILTER (WHERE value < 70),
+           count(*) FILTER (WHERE value >= 70 AND value <= 180), count(*) FILTER (WHERE value > 180),
+           count(*) FILTER (WHERE value > 250), min(at_ms), max(at_ms),
+           coalesce(array_agg(gap::int4) FILTER (WHERE gap > 0), '{}')
+    FROM g
+    GROUP BY patient_id, hour_start, device_id
   `.execute(trx);
 }
 
@@ -142,41 +190,15 @@ export interface PatientReading {
   diastolic: number | null;
 }
 
-/** The patient's time zone and readings measured in (since, until]. */
-export async function loadPatientReadings(
-  trx: Db,
-  patientId: string,
-  since: Date,
-  until: Date,
-): Promise<{ timeZone: string; readings: PatientReading[] } | undefined> {
-  const patient = await trx.selectFrom('patients').select('time_zone').where('id', '=', patientId).executeTakeFirst();
-  if (!patient) return undefined;
-  const { rows } = await sql<{
-    reading_id: string;
-    device_id: string;
-    type: string;
-    at_ms: string;
-    value: number | null;
-    systolic: number | null;
-    diastolic: number | null;
-  }>`
-    SELECT reading_id, device_id, type, (extract(epoch FROM measured_at) * 1000)::int8 AS at_ms, value, systolic, diastolic
-    FROM readings
-    WHERE patient_id = ${patientId} AND measured_at > ${since} AND measured_at <= ${until}
-    ORDER BY measured_at, reading_id
-  `.execute(trx);
-  return {
-    timeZone: patient.time_zone,
-    readings: rows.map((r) => ({
-      id: r.reading_id,
-      deviceId: r.device_id,
-      type: r.type,
-      at: Number(r.at_ms),
-      value: r.value,
-      systolic: r.systolic,
-      diastolic: r.diastolic,
-    })),
-  };
+/** The time zone of each of these patients (patients that do not exist are left out). */
+export async function loadTimeZones(trx: Db, patientIds: readonly string[]): Promise<Map<string, string>> {
+  if (patientIds.length === 0) return new Map();
+  const rows = await trx
+    .selectFrom('patients')
+    .select(['id', 'time_zone'])
+    .where('id', 'in', [...patientIds])
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.time_zone]));
 }
 
 /** Replaces the patient's indicators with these (the latest value of each key). */

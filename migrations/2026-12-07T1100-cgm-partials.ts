@@ -1,0 +1,42 @@
+import { type Kysely, sql } from 'kysely';
+
+/**
+ * Partial aggregates of CGM glucose per patient, UTC hour and device, kept with the
+ * rollups and recomputed with them (src/store/aggregation.repository.ts): the job
+ * computes the 14-day CGM indicators from them instead of 14 days of readings
+ * (src/domain/indicators/cgm-partials.ts).
+ *
+ * Upgrade: nothing is backfilled here and no day is marked dirty. rollups_daily gets
+ * `with_partials`, NULL on the rows written before this migration; when the job needs
+ * a day whose CGM row is not flagged, it recomputes that day's rollups and partials
+ * from its readings first (once: the cost of a run before this change, paid on the
+ * patient's first run after it).
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    CREATE TABLE cgm_hourly_partials (
+      patient_id text NOT NULL,
+      hour_start timestamptz NOT NULL,
+      device_id text NOT NULL,
+      count integer NOT NULL,
+      sum double precision NOT NULL,
+      m2 double precision NOT NULL,
+      min double precision NOT NULL,
+      max double precision NOT NULL,
+      below_54 integer NOT NULL,
+      below_70 integer NOT NULL,
+      in_70_180 integer NOT NULL,
+      above_180 integer NOT NULL,
+      above_250 integer NOT NULL,
+      first_ms bigint NOT NULL,
+      last_ms bigint NOT NULL,
+      gaps integer[] NOT NULL,
+      PRIMARY KEY (patient_id, hour_start, device_id)
+    )`.execute(db);
+  await sql`ALTER TABLE rollups_daily ADD COLUMN with_partials boolean`.execute(db);
+}
+
+export async function down(db: Kysely<unknown>): Promise<void> {
+  await sql`ALTER TABLE rollups_daily DROP COLUMN IF EXISTS with_partials`.execute(db);
+  await sql`DROP TABLE IF EXISTS cgm_hourly_partials`.execute(db);
+}

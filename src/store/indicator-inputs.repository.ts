@@ -1,0 +1,282 @@
+import { sql } from 'kysely';
+import {
+  type AdherenceDay,
+  addDays,
+  type CgmPartial,
+  type CgmReading,
+  cgmWindowHours,
+  HOUR_MS,
+  localDate,
+  startOfLocalDay,
+} from '../domain/indicators/index.ts';
+import type { PatientReading } from './aggregation.repository.ts';
+import { recomputeRollups } from './aggregation.repository.ts';
+import type { Db } from './database.ts';
+
+/**
+ * What the aggregation job reads to compute one patient's indicators and alerts
+ * (architecture.md, decision 6): partial aggregates and rollups for the long windows,
+ * raw readings only for short windows and for the edges, each through an index range.
+ * None of it grows with the patient's history.
+ */
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The stored CGM partials of the whole hours inside the 14-day window ending at `to`,
+ * and the raw CGM readings of its two edge hours. A local day of the window whose
+ * daily rollup predates the partials (a database upgraded from a version without them)
+ * has its rollups and partials recomputed from its readings first, once.
+ */
+export async function loadCgmWindow(
+  trx: Db,
+  patientId: string,
+  timeZone: string,
+  to: number,
+): Promise<{ partials: CgmPartial[]; edges: CgmReading[]; healedDays: number }> {
+  const { from, first, last } = cgmWindowHours(to);
+  const { rows: unflagged } = await sql<{ day: string }>`
+    SELECT day::text AS day FROM rollups_daily
+    WHERE patient_id = ${patientId} AND type = 'cgm_glucose' AND component = 'value'
+      AND day >= ${localDate(from, timeZone)}::date AND day <= ${localDate(to, timeZone)}::date
+      AND with_partials IS NULL`.execute(trx);
+  if (unflagged.length > 0) {
+    await recomputeRollups(
+      trx,
+      unflagged.map((r) => ({ patientId, type: 'cgm_glucose', day: r.day, version: '0' })),
+    );
+  }
+  const { rows } = await sql<{
+    device_id: string;
+    hour_ms: string;
+    count: number;
+    sum: number;
+    m2: number;
+    below_54: number;
+    below_70: number;
+    in_70_180: number;
+    above_180: number;
+    above_250: number;
+    first_ms: string;
+    last_ms: string;
+    gaps: number[];
+  }>`
+    SELECT device_id, (extract(epoch FROM hour_start) * 1000)::int8 AS hour_ms, count, sum, m2,
+           below_54, below_70, in_70_180, above_180, above_250, first_ms, last_ms, gaps
+    FROM cgm_hourly_partials
+    WHERE patient_id = ${patientId} AND hour_start >= ${new Date(first)} AND hour_start <= ${new Date(last)}
+    ORDER BY hour_start, device_id`.execute(trx);
+  const { rows: edges } = await sql<{ device_id: string; at_ms: string; value: number }>`
+    (SELECT device_id, (extract(epoch FROM measured_at) * 1000)::int8 AS at_ms, value FROM readings
+     WHERE patient_id = ${patientId} AND type = 'cgm_glucose' AND value IS NOT NULL
+       AND measured_at > ${new Date(from)} AND measured_at < ${new Date(first)})
+    UNION ALL
+    (SELECT device_id, (extract(epoch FROM measured_at) * 1000)::int8 AS at_ms, value FROM readings
+     WHERE patient_id = ${patientId} AND type = 'cgm_glucose' AND value IS NOT NULL
+       AND measured_at >= ${new Date(last + HOUR_MS)} AND measured_at <= ${new Date(to)})`.execute(trx);
+  return {
+    partials: rows.map((r) => ({
+      deviceId: r.device_id,
+      hourStart: Number(r.hour_ms),
+      n: r.count,
+      sum: r.sum,
+      m2: r.m2,
+      below54: r.below_54,
+      below70: r.below_70,
+      in70to180: r.in_70_180,
+      above180: r.above_180,
+      above250: r.above_250,
+      firstAt: Number(r.first_ms),
+      lastAt: Number(r.last_ms),
+      gaps: r.gaps,
+    })),
+    edges: edges.map((r) => ({ deviceId: r.device_id, at: Number(r.at_ms), value: r.value })),
+    healedDays: unflagged.length,
+  };
+}
+
+/**
+ * Readings of each given type measured in [since, until], through the index
+ * (patient_id, type, measured_at): one range per type, nothing of other types.
+ */
+export async function loadReadingRanges(
+  trx: Db,
+  patientId: string,
+  ranges: readonly { type: string; since: number; until: number }[],
+): Promise<PatientReading[]> {
+  if (ranges.length === 0) return [];
+  const { rows } = await sql<{
+    reading_id: string;
+    device_id: string;
+    type: string;
+    at_ms: string;
+    value: number | null;
+    systolic: number | null;
+    diastolic: number | null;
+  }>`
+    SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
+           r.value, r.systolic, r.diastolic
+    FROM unnest(${ranges.map((r) => r.type)}::text[], ${ranges.map((r) => new Date(r.since))}::timestamptz[],
+                ${ranges.map((r) => new Date(r.until))}::timestamptz[]) AS w(type, since, until)
+    CROSS JOIN LATERAL (
+      SELECT * FROM readings r
+      WHERE r.patient_id = ${patientId} AND r.type = w.type AND r.measured_at >= w.since AND r.measured_at <= w.until
+    ) r
+    ORDER BY r.measured_at, r.reading_id`.execute(trx);
+  return rows.map(toPatientReading);
+}
+
+/**
+ * For each given type, its latest reading measured at or before `until`, and (for
+ * the types in `before`) its latest reading strictly before the given time: index
+ * lookups, one row each at most.
+ */
+export async function loadLatestReadings(
+  trx: Db,
+  patientId: string,
+  types: readonly string[],
+  until: number,
+): Promise<Map<string, number>> {
+  const { rows } = await sql<{ type: string; at_ms: string }>`
+    SELECT t.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms
+    FROM unnest(${[...types]}::text[]) AS t(type)
+    CROSS JOIN LATERAL (
+      SELECT measured_at FROM readings
+      WHERE patient_id = ${patientId} AND type = t.type AND measured_at <= ${new Date(until)}
+      ORDER BY measured_at DESC LIMIT 1
+    ) r`.execute(trx);
+  return new Map(rows.map((r) => [r.type, Number(r.at_ms)]));
+}
+
+/** For each given type, its latest reading measured strictly before the given time (index lookups). */
+export async function loadReadingsBefore(
+  trx: Db,
+  patientId: string,
+  before: readonly { type: string; at: number }[],
+): Promise<PatientReading[]> {
+  if (before.length === 0) return [];
+  const { rows } = await sql<{
+    reading_id: string;
+    device_id: string;
+    type: string;
+    at_ms: string;
+    value: number | null;
+    systolic: number | null;
+    diastolic: number | null;
+  }>`
+    SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
+           r.value, r.systolic, r.diastolic
+    FROM unnest(${before.map((b) => b.type)}::text[], ${before.map((b) => new Date(b.at))}::timestamptz[])
+      AS t(type, before)
+    CROSS JOIN LATERAL (
+      SELECT * FROM readings
+      WHERE patient_id = ${patientId} AND type = t.type AND measured_at < t.before
+      ORDER BY measured_at DESC, reading_id DESC LIMIT 1
+    ) r`.execute(trx);
+  return rows.map(toPatientReading);
+}
+
+function toPatientReading(r: {
+  reading_id: string;
+  device_id: string;
+  type: string;
+  at_ms: string;
+  value: number | null;
+  systolic: number | null;
+  diastolic: number | null;
+}): PatientReading {
+  return {
+    id: r.reading_id,
+    deviceId: r.device_id,
+    type: r.type,
+    at: Number(r.at_ms),
+    value: r.value,
+    systolic: r.systolic,
+    diastolic: r.diastolic,
+  };
+}
+
+/**
+ * Adherence inputs from the daily rollups (one row per type and local day, not the
+ * readings): the readings per (type, day) of the 30 local days ending with today's,
+ * today's counted up to `to` (from the readings only when some of today's are
+ * ahead of `to`), and the types with a reading in (`to` − 31 d, `to`], the types
+ * adherence reports on.
+ */
+export async function loadAdherenceDays(
+  trx: Db,
+  patientId: string,
+  timeZone: string,
+  to: number,
+): Promise<{ days: AdherenceDay[]; types: string[] }> {
+  const today = localDate(to, timeZone);
+  const since = to - 31 * DAY_MS;
+  const firstDay = localDate(since, timeZone);
+  const { rows } = await sql<{ type: string; day: string; n: number; first_ms: string; last_ms: string }>`
+    SELECT type, day::text AS day, max(count) AS n,
+           (extract(epoch FROM min(first_at)) * 1000)::int8 AS first_ms,
+           (extract(epoch FROM max(last_at)) * 1000)::int8 AS last_ms
+    FROM rollups_daily
+    WHERE patient_id = ${patientId} AND day >= ${firstDay}::date AND day <= ${today}::date
+    GROUP BY type, day`.execute(trx);
+  const days: AdherenceDay[] = [];
+  const types = new Set<string>();
+  for (const r of rows) {
+    const firstAt = Number(r.first_ms);
+    const lastAt = Number(r.last_ms);
+    if (r.day === today && firstAt > to) continue; // only readings ahead of `to` today
+    if (r.day === firstDay && lastAt <= since) continue; // only readings before the 31 days
+    types.add(r.type);
+    let n = r.n;
+    if (r.day === today && lastAt > to) {
+      const { rows: counted } = await sql<{ n: number }>`
+        SELECT count(*)::int AS n FROM readings
+        WHERE patient_id = ${patientId} AND type = ${r.type}
+          AND measured_at >= ${new Date(startOfLocalDay(today, timeZone))} AND measured_at <= ${new Date(to)}`.execute(
+        trx,
+      );
+      n = counted[0]?.n ?? 0;
+    }
+    if (r.day >= addDays(today, -29)) days.push({ type: r.type, day: r.day, n });
+  }
+  return { days, types: [...types].sort() };
+}
+
+/**
+ * The no_data rule's inputs (indicators.md, "Alerts"): the expected types (a type
+ * that a device now assigned to the patient sent in (`now` − 30 d, `now`]) and each
+ * one's latest reading time at or before `now`. Candidate types come from the daily
+ * rollups; each is then checked with index lookups.
+ */
+export async function loadNoDataInputs(
+  trx: Db,
+  patientId: string,
+  timeZone: string,
+  assignedDeviceIds: readonly string[],
+  now: number,
+): Promise<{ expectedTypes: string[]; lastReadingAt: Record<string, number> }> {
+  if (assignedDeviceIds.length === 0) return { expectedTypes: [], lastReadingAt: {} };
+  const since = now - 30 * DAY_MS;
+  const { rows } = await sql<{ type: string; expected: boolean; last_ms: string | null }>`
+    WITH candidates AS (
+      SELECT DISTINCT type FROM rollups_daily
+      WHERE patient_id = ${patientId} AND day >= ${addDays(localDate(since, timeZone), -1)}::date
+        AND day <= ${addDays(localDate(now, timeZone), 1)}::date
+    )
+    SELECT c.type,
+           EXISTS (SELECT 1 FROM readings r
+                   WHERE r.patient_id = ${patientId} AND r.type = c.type AND r.measured_at > ${new Date(since)}
+                     AND r.measured_at <= ${new Date(now)} AND r.device_id = ANY(${[...assignedDeviceIds]}::text[])
+                  ) AS expected,
+           (SELECT (extract(epoch FROM max(r.measured_at)) * 1000)::int8 FROM readings r
+            WHERE r.patient_id = ${patientId} AND r.type = c.type AND r.measured_at <= ${new Date(now)}) AS last_ms
+    FROM candidates c`.execute(trx);
+  const expectedTypes: string[] = [];
+  const lastReadingAt: Record<string, number> = {};
+  for (const r of rows) {
+    if (!r.expected) continue;
+    expectedTypes.push(r.type);
+    if (r.last_ms !== null) lastReadingAt[r.type] = Number(r.last_ms);
+  }
+  return { expectedTypes: expectedTypes.sort(), lastReadingAt };
+}
