@@ -204,7 +204,7 @@ export class Aggregator {
       [...since].map(([type, from]) => ({ type, since: from, until })),
     );
     const cgm = await loadCgmWindow(trx, patientId, timeZone, to);
-    const adherence = await loadAdherenceDays(trx, patientId, timeZone, to);
+    const adherence = await loadAdherenceDays(trx, patientId, timeZone, READING_TYPE_NAMES, to);
     const indicators = computePatientIndicators({ cgm, readings, adherence }, timeZone, to);
     await saveIndicators(trx, patientId, indicators, new Date(to));
 
@@ -213,7 +213,7 @@ export class Aggregator {
       patientId,
       [...slices.previousBefore].map(([type, at]) => ({ type, at })),
     );
-    const alertChanges = await this.#evaluateAlerts(trx, patientId, timeZone, [...previous, ...readings], slices, to);
+    const alertChanges = await this.#evaluateAlerts(trx, patientId, [...previous, ...readings], slices, to);
     let ahead = -Infinity;
     for (const at of latestAt.values()) if (at > to && at > ahead) ahead = at;
     return { alertChanges, aheadAt: ahead > to ? ahead : undefined };
@@ -223,7 +223,6 @@ export class Aggregator {
   async #evaluateAlerts(
     trx: Db,
     patientId: string,
-    timeZone: string,
     readings: PatientReading[],
     slices: AlertSlices,
     now: number,
@@ -232,7 +231,7 @@ export class Aggregator {
     const noData = await loadNoDataInputs(
       trx,
       patientId,
-      timeZone,
+      READING_TYPE_NAMES,
       await assignedDeviceIds(trx, patientId, new Date(now)),
       now,
     );

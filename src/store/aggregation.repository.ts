@@ -149,10 +149,12 @@ async function recomputeCgmPartials(trx: Db, bounds: ReturnType<typeof sql>): Pr
                                               b.end_at - interval '1 millisecond', interval '1 hour') AS h
     WHERE b.type = 'cgm_glucose'
   `;
+  // The same hours as `hours`, as a range per marked day, so that the primary key bounds the scan.
   await sql`
-    WITH b AS (${bounds}), hours AS (${hours})
-    DELETE FROM cgm_hourly_partials c USING hours
-    WHERE c.patient_id = hours.patient_id AND c.hour_start = hours.hour_start
+    WITH b AS (${bounds})
+    DELETE FROM cgm_hourly_partials c USING b
+    WHERE b.type = 'cgm_glucose' AND c.patient_id = b.patient_id
+      AND c.hour_start >= date_trunc('hour', b.start_at, 'UTC') AND c.hour_start < b.end_at
   `.execute(trx);
   await sql`
     WITH b AS (${bounds}), hours AS (${hours}),
@@ -160,9 +162,13 @@ async function recomputeCgmPartials(trx: Db, bounds: ReturnType<typeof sql>): Pr
       SELECT hours.patient_id, hours.hour_start, r.device_id, r.value,
              (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms
       FROM hours
-      JOIN readings r ON r.patient_id = hours.patient_id AND r.type = 'cgm_glucose'
-                     AND r.measured_at >= hours.hour_start AND r.measured_at < hours.hour_start + interval '1 hour'
-      WHERE r.value IS NOT NULL
+      -- One index range per hour (as a join the planner hashes the whole table: it guesses 1000 hours a day).
+      CROSS JOIN LATERAL (
+        SELECT device_id, value, measured_at FROM readings
+        WHERE patient_id = hours.patient_id AND type = 'cgm_glucose' AND value IS NOT NULL
+          AND measured_at >= hours.hour_start AND measured_at < hours.hour_start + interval '1 hour'
+        OFFSET 0 -- kept a subquery: pulled up into a join, it would be planned as one
+      ) r
     ),
     g AS (
       SELECT r.*, at_ms - lag(at_ms) OVER (PARTITION BY patient_id, hour_start, device_id ORDER BY at_ms) AS gap

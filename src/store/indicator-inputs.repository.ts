@@ -121,6 +121,7 @@ export async function loadReadingRanges(
     CROSS JOIN LATERAL (
       SELECT * FROM readings r
       WHERE r.patient_id = ${patientId} AND r.type = w.type AND r.measured_at >= w.since AND r.measured_at <= w.until
+      OFFSET 0 -- kept a subquery, one index range per type: pulled up into a join, it reads every type
     ) r
     ORDER BY r.measured_at, r.reading_id`.execute(trx);
   return rows.map(toPatientReading);
@@ -198,7 +199,7 @@ function toPatientReading(r: {
 
 /**
  * Adherence inputs from the daily rollups (one row per type and local day, not the
- * readings): the readings per (type, day) of the 30 local days ending with today's,
+ * readings) of the given types (every type of the catalogue): the readings per (type, day) of the 30 local days ending with today's,
  * today's counted up to `to` (from the readings only when some of today's are
  * ahead of `to`), and the types with a reading in (`to` − 31 d, `to`], the types
  * adherence reports on.
@@ -207,26 +208,30 @@ export async function loadAdherenceDays(
   trx: Db,
   patientId: string,
   timeZone: string,
+  types: readonly string[],
   to: number,
 ): Promise<{ days: AdherenceDay[]; types: string[] }> {
   const today = localDate(to, timeZone);
   const since = to - 31 * DAY_MS;
   const firstDay = localDate(since, timeZone);
+  // One component per type (a blood pressure reading has both), and the key's day range for each:
+  // the primary key (patient, type, component, day) bounds every scan to the 31 days.
   const { rows } = await sql<{ type: string; day: string; n: number; first_ms: string; last_ms: string }>`
-    SELECT type, day::text AS day, max(count) AS n,
-           (extract(epoch FROM min(first_at)) * 1000)::int8 AS first_ms,
-           (extract(epoch FROM max(last_at)) * 1000)::int8 AS last_ms
-    FROM rollups_daily
-    WHERE patient_id = ${patientId} AND day >= ${firstDay}::date AND day <= ${today}::date
-    GROUP BY type, day`.execute(trx);
+    SELECT t.type, d.day::text AS day, d.count AS n,
+           (extract(epoch FROM d.first_at) * 1000)::int8 AS first_ms,
+           (extract(epoch FROM d.last_at) * 1000)::int8 AS last_ms
+    FROM unnest(${[...types]}::text[], ${types.map((t) => (t === 'blood_pressure' ? 'systolic' : 'value'))}::text[])
+      AS t(type, component)
+    JOIN rollups_daily d ON d.patient_id = ${patientId} AND d.type = t.type AND d.component = t.component
+                        AND d.day >= ${firstDay}::date AND d.day <= ${today}::date`.execute(trx);
   const days: AdherenceDay[] = [];
-  const types = new Set<string>();
+  const present = new Set<string>();
   for (const r of rows) {
     const firstAt = Number(r.first_ms);
     const lastAt = Number(r.last_ms);
     if (r.day === today && firstAt > to) continue; // only readings ahead of `to` today
     if (r.day === firstDay && lastAt <= since) continue; // only readings before the 31 days
-    types.add(r.type);
+    present.add(r.type);
     let n = r.n;
     if (r.day === today && lastAt > to) {
       const { rows: counted } = await sql<{ n: number }>`
@@ -239,38 +244,35 @@ export async function loadAdherenceDays(
     }
     if (r.day >= addDays(today, -29)) days.push({ type: r.type, day: r.day, n });
   }
-  return { days, types: [...types].sort() };
+  return { days, types: [...present].sort() };
 }
 
 /**
  * The no_data rule's inputs (indicators.md, "Alerts"): the expected types (a type
  * that a device now assigned to the patient sent in (`now` − 30 d, `now`]) and each
- * one's latest reading time at or before `now`. Candidate types come from the daily
- * rollups; each is then checked with index lookups.
+ * one's latest reading time at or before `now`. Two backward index lookups per
+ * candidate type (each stops at its first row), whatever the history.
  */
 export async function loadNoDataInputs(
   trx: Db,
   patientId: string,
-  timeZone: string,
+  types: readonly string[],
   assignedDeviceIds: readonly string[],
   now: number,
 ): Promise<{ expectedTypes: string[]; lastReadingAt: Record<string, number> }> {
   if (assignedDeviceIds.length === 0) return { expectedTypes: [], lastReadingAt: {} };
-  const since = now - 30 * DAY_MS;
+  const since = new Date(now - 30 * DAY_MS);
+  const at = new Date(now);
   const { rows } = await sql<{ type: string; expected: boolean; last_ms: string | null }>`
-    WITH candidates AS (
-      SELECT DISTINCT type FROM rollups_daily
-      WHERE patient_id = ${patientId} AND day >= ${addDays(localDate(since, timeZone), -1)}::date
-        AND day <= ${addDays(localDate(now, timeZone), 1)}::date
-    )
-    SELECT c.type,
+    SELECT t.type,
            EXISTS (SELECT 1 FROM readings r
-                   WHERE r.patient_id = ${patientId} AND r.type = c.type AND r.measured_at > ${new Date(since)}
-                     AND r.measured_at <= ${new Date(now)} AND r.device_id = ANY(${[...assignedDeviceIds]}::text[])
-                  ) AS expected,
-           (SELECT (extract(epoch FROM max(r.measured_at)) * 1000)::int8 FROM readings r
-            WHERE r.patient_id = ${patientId} AND r.type = c.type AND r.measured_at <= ${new Date(now)}) AS last_ms
-    FROM candidates c`.execute(trx);
+                   WHERE r.patient_id = ${patientId} AND r.type = t.type AND r.measured_at > ${since}
+                     AND r.measured_at <= ${at} AND r.device_id = ANY(${[...assignedDeviceIds]}::text[])
+                   ORDER BY r.measured_at DESC LIMIT 1) AS expected,
+           (SELECT (extract(epoch FROM r.measured_at) * 1000)::int8 FROM readings r
+            WHERE r.patient_id = ${patientId} AND r.type = t.type AND r.measured_at <= ${at}
+            ORDER BY r.measured_at DESC LIMIT 1) AS last_ms
+    FROM unnest(${[...types]}::text[]) AS t(type)`.execute(trx);
   const expectedTypes: string[] = [];
   const lastReadingAt: Record<string, number> = {};
   for (const r of rows) {
