@@ -24,7 +24,7 @@ const DAY_MS = 86_400_000;
 
 /**
  * The stored CGM partials of the whole hours inside the 14-day window ending at `to`,
- * and the raw CGM readings of its two edge hours. A local day of the window whose
+ * merged into one partial per device, and the raw CGM readings of its two edge hours. A local day of the window whose
  * daily rollup predates the partials (a database upgraded from a version without them)
  * has its rollups and partials recomputed from its readings first, once.
  */
@@ -46,9 +46,12 @@ export async function loadCgmWindow(
       unflagged.map((r) => ({ patientId, type: 'cgm_glucose', day: r.day, version: '0' })),
     );
   }
+  // The whole hours merged per device here, one row each: counts and sums added, squared deviations
+  // combined about the device's mean (Σ m2ᵢ + nᵢ (meanᵢ − mean)², Chan et al.), and the gaps — inside
+  // each hour, and from one non-empty hour's last reading to the next one's first — as a histogram.
   const { rows } = await sql<{
     device_id: string;
-    hour_ms: string;
+    first_hour_ms: string;
     count: number;
     sum: number;
     m2: number;
@@ -59,13 +62,34 @@ export async function loadCgmWindow(
     above_250: number;
     first_ms: string;
     last_ms: string;
-    gaps: number[];
+    gap_values: number[] | null;
+    gap_counts: number[] | null;
   }>`
-    SELECT device_id, (extract(epoch FROM hour_start) * 1000)::int8 AS hour_ms, count, sum, m2,
-           below_54, below_70, in_70_180, above_180, above_250, first_ms, last_ms, gaps
-    FROM cgm_hourly_partials
-    WHERE patient_id = ${patientId} AND hour_start >= ${new Date(first)} AND hour_start <= ${new Date(last)}
-    ORDER BY hour_start, device_id`.execute(trx);
+    WITH stored AS (
+      SELECT device_id, hour_start, count, sum, m2, below_54, below_70, in_70_180, above_180, above_250,
+             first_ms, last_ms, gaps,
+             first_ms - lag(last_ms) OVER (PARTITION BY device_id ORDER BY hour_start) AS cross_gap
+      FROM cgm_hourly_partials
+      WHERE patient_id = ${patientId} AND hour_start >= ${new Date(first)} AND hour_start <= ${new Date(last)}
+    ),
+    devices AS (SELECT device_id, sum(count) AS n, sum(sum) AS s FROM stored GROUP BY device_id),
+    gaps AS (
+      SELECT device_id, gap, count(*)::int AS c
+      FROM (SELECT device_id, unnest(gaps)::int8 AS gap FROM stored
+            UNION ALL SELECT device_id, cross_gap FROM stored WHERE cross_gap > 0) g
+      GROUP BY device_id, gap
+    )
+    SELECT s.device_id, (extract(epoch FROM min(s.hour_start)) * 1000)::int8 AS first_hour_ms,
+           d.n::int AS count, d.s AS sum,
+           sum(s.m2 + s.count * (s.sum / s.count - d.s / d.n) * (s.sum / s.count - d.s / d.n)) AS m2,
+           sum(s.below_54)::int AS below_54, sum(s.below_70)::int AS below_70, sum(s.in_70_180)::int AS in_70_180,
+           sum(s.above_180)::int AS above_180, sum(s.above_250)::int AS above_250,
+           min(s.first_ms) AS first_ms, max(s.last_ms) AS last_ms,
+           (SELECT array_agg(g.gap ORDER BY g.gap) FROM gaps g WHERE g.device_id = s.device_id) AS gap_values,
+           (SELECT array_agg(g.c ORDER BY g.gap) FROM gaps g WHERE g.device_id = s.device_id) AS gap_counts
+    FROM stored s JOIN devices d ON d.device_id = s.device_id
+    WHERE s.count > 0
+    GROUP BY s.device_id, d.n, d.s`.execute(trx);
   const { rows: edges } = await sql<{ device_id: string; at_ms: string; value: number }>`
     (SELECT device_id, (extract(epoch FROM measured_at) * 1000)::int8 AS at_ms, value FROM readings
      WHERE patient_id = ${patientId} AND type = 'cgm_glucose' AND value IS NOT NULL
@@ -77,7 +101,7 @@ export async function loadCgmWindow(
   return {
     partials: rows.map((r) => ({
       deviceId: r.device_id,
-      hourStart: Number(r.hour_ms),
+      hourStart: Number(r.first_hour_ms),
       n: r.count,
       sum: r.sum,
       m2: r.m2,
@@ -88,11 +112,21 @@ export async function loadCgmWindow(
       above250: r.above_250,
       firstAt: Number(r.first_ms),
       lastAt: Number(r.last_ms),
-      gaps: r.gaps,
+      gaps: expandHistogram(r.gap_values ?? [], r.gap_counts ?? []),
     })),
     edges: edges.map((r) => ({ deviceId: r.device_id, at: Number(r.at_ms), value: r.value })),
     healedDays: unflagged.length,
   };
+}
+
+/** Each value repeated as many times as its count. */
+function expandHistogram(values: readonly (number | string)[], counts: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    const v = Number(values[i]);
+    for (let k = 0; k < counts[i]; k++) out.push(v);
+  }
+  return out;
 }
 
 /**

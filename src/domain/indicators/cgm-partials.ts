@@ -38,10 +38,15 @@ export interface CgmReading {
   value: number;
 }
 
-/** One device's CGM readings of one UTC hour, aggregated. */
+/**
+ * One device's CGM readings of one UTC hour, aggregated; or of a run of consecutive
+ * hours merged (the store merges the whole hours of the window per device), whose
+ * gaps then include those from one non-empty hour to the next. Partials of a device
+ * cover disjoint spans of time.
+ */
 export interface CgmPartial {
   deviceId: string;
-  /** Start of the UTC hour, epoch ms. */
+  /** Start of the (first) UTC hour, epoch ms. */
   hourStart: number;
   n: number;
   sum: number;

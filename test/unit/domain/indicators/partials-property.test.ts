@@ -16,6 +16,7 @@ import {
   type AdherenceDay,
   adherenceIndicators,
   adherenceIndicatorsFromDays,
+  type CgmPartial,
   type CgmReading,
   cgmIndicatorsFromPartials,
   cgmIndicatorsFromReadings,
@@ -91,11 +92,46 @@ function randomCgm(random: () => number, to: number): CgmReading[] {
  * readings of that hour (computed when its day was recomputed), the partials of the
  * whole hours of the window, and the raw readings of the two edge hours.
  */
-function fromStore(readings: readonly CgmReading[], to: number): Indicator[] {
+function fromStore(
+  readings: readonly CgmReading[],
+  to: number,
+  read: (parts: CgmPartial[]) => CgmPartial[] = (parts) => parts,
+): Indicator[] {
   const { first, last } = cgmWindowHours(to);
-  const stored = cgmPartialsOf(readings).filter((p) => p.hourStart >= first && p.hourStart <= last);
+  const stored = read(cgmPartialsOf(readings).filter((p) => p.hourStart >= first && p.hourStart <= last));
   const edges = readings.filter((r) => utcHourStart(r.at) < first || utcHourStart(r.at) > last);
   return cgmIndicatorsFromPartials(stored, edges, to);
+}
+
+/** As the store reads them: the whole hours' partials merged into one per device (Chan et al. for m2). */
+function mergedPerDevice(parts: readonly CgmPartial[]): CgmPartial[] {
+  const byDevice = new Map<string, CgmPartial[]>();
+  for (const p of [...parts].sort((a, b) => a.hourStart - b.hourStart)) {
+    byDevice.set(p.deviceId, [...(byDevice.get(p.deviceId) ?? []), p]);
+  }
+  return [...byDevice.values()].map((list) => {
+    const n = list.reduce((a, p) => a + p.n, 0);
+    const sum = list.reduce((a, p) => a + p.sum, 0);
+    const m2 = list.reduce((a, p) => a + p.m2 + p.n * (p.sum / p.n - sum / n) ** 2, 0);
+    const gaps = list.flatMap((p, i) => (i === 0 ? [...p.gaps] : [...p.gaps, p.firstAt - list[i - 1].lastAt]));
+    const total = (key: 'below54' | 'below70' | 'in70to180' | 'above180' | 'above250') =>
+      list.reduce((a, p) => a + p[key], 0);
+    return {
+      deviceId: list[0].deviceId,
+      hourStart: list[0].hourStart,
+      n,
+      sum,
+      m2,
+      below54: total('below54'),
+      below70: total('below70'),
+      in70to180: total('in70to180'),
+      above180: total('above180'),
+      above250: total('above250'),
+      firstAt: list[0].firstAt,
+      lastAt: list[list.length - 1].lastAt,
+      gaps,
+    };
+  });
 }
 
 describe('CGM indicators from hourly partials', () => {
@@ -106,7 +142,9 @@ describe('CGM indicators from hourly partials', () => {
       const base = Date.UTC(2026, 2, 20) + Math.floor(random() * 300 * DAY);
       const to = run % 10 === 0 ? utcHourStart(base) : base;
       const readings = randomCgm(random, to);
-      expectSameIndicators(fromStore(readings, to), cgmIndicatorsFromReadings(readings, to), `run ${run}`);
+      const expected = cgmIndicatorsFromReadings(readings, to);
+      expectSameIndicators(fromStore(readings, to), expected, `run ${run}`);
+      expectSameIndicators(fromStore(readings, to, mergedPerDevice), expected, `run ${run}, merged`);
     }
   });
 
