@@ -1,4 +1,5 @@
-import { applyAlertAction } from '../domain/alerts/index.ts';
+import { applyAlertAction, EXPECTED_TYPES_WINDOW_MS } from '../domain/alerts/index.ts';
+import { type CgmReading, cgmWindowHours, HOUR_MS } from '../domain/indicators/index.ts';
 import { MAX_FUTURE_MS } from '../domain/protocol.ts';
 import { READING_TYPES } from '../domain/reading-types.ts';
 import type { Logger } from '../logger.ts';
@@ -16,21 +17,16 @@ import {
   saveIndicators,
   takeWork,
 } from '../store/aggregation.repository.ts';
-import {
-  assignedDeviceIds,
-  insertAlert,
-  loadLatestAlerts,
-  loadThresholds,
-  updateAlert,
-} from '../store/alerts.repository.ts';
+import { insertAlert, loadLatestAlerts, loadThresholds, updateAlert } from '../store/alerts.repository.ts';
 import type { Db } from '../store/database.ts';
 import {
+  cgmEdgeRanges,
+  healCgmDays,
   loadAdherenceDays,
-  loadCgmWindow,
+  loadCgmPartials,
   loadLatestReadings,
   loadNoDataInputs,
-  loadReadingRanges,
-  loadReadingsBefore,
+  loadReadings,
 } from '../store/indicator-inputs.repository.ts';
 import { type AlertSlices, planAlertSlices, planPatientAlerts } from './patient-alerts.ts';
 import { computePatientIndicators, RAW_INDICATOR_WINDOWS } from './patient-indicators.ts';
@@ -193,27 +189,35 @@ export class Aggregator {
     // alert rules see them now; indicator windows end at `to` and take them in later.
     const until = to + MAX_FUTURE_MS;
     const latestAt = await loadLatestReadings(trx, patientId, READING_TYPE_NAMES, until);
-    const slices = planAlertSlices({ dirtyDays: marks, timeZone, latestAt });
-    const since = new Map(slices.sinceByType);
-    for (const { type, lookbackMs } of RAW_INDICATOR_WINDOWS) {
-      since.set(type, Math.min(since.get(type) ?? Infinity, to - lookbackMs));
-    }
-    const readings = await loadReadingRanges(
-      trx,
-      patientId,
-      [...since].map(([type, from]) => ({ type, since: from, until })),
-    );
-    const cgm = await loadCgmWindow(trx, patientId, timeZone, to);
     const adherence = await loadAdherenceDays(trx, patientId, timeZone, READING_TYPE_NAMES, to);
-    const indicators = computePatientIndicators({ cgm, readings, adherence }, timeZone, to);
-    await saveIndicators(trx, patientId, indicators, new Date(to));
-
-    const previous = await loadReadingsBefore(
+    await healCgmDays(trx, patientId, adherence.unflaggedCgmDays);
+    const cgmPartials = await loadCgmPartials(trx, patientId, to);
+    const slices = planAlertSlices({ dirtyDays: marks, timeZone, latestAt });
+    const ranges = [...slices.sinceByType].map(([type, since]) => ({ type, since, until }));
+    for (const { type, lookbackMs } of RAW_INDICATOR_WINDOWS) ranges.push({ type, since: to - lookbackMs, until: to });
+    ranges.push(...cgmEdgeRanges(to));
+    const readings = await loadReadings(
       trx,
       patientId,
+      ranges,
       [...slices.previousBefore].map(([type, at]) => ({ type, at })),
     );
-    const alertChanges = await this.#evaluateAlerts(trx, patientId, [...previous, ...readings], slices, to);
+    const cgmEdges: CgmReading[] = [];
+    const { first, last } = cgmWindowHours(to);
+    for (const r of readings) {
+      if (r.type !== 'cgm_glucose' || r.value === null) continue;
+      if (r.at < first || (r.at >= last + HOUR_MS && r.at <= to))
+        cgmEdges.push({ deviceId: r.deviceId, at: r.at, value: r.value });
+    }
+    const indicators = computePatientIndicators(
+      { cgm: { partials: cgmPartials, edges: cgmEdges }, readings, adherence },
+      timeZone,
+      to,
+    );
+    await saveIndicators(trx, patientId, indicators, new Date(to));
+
+    const recentTypes = [...latestAt].filter(([, at]) => at > to - EXPECTED_TYPES_WINDOW_MS).map(([type]) => type);
+    const alertChanges = await this.#evaluateAlerts(trx, patientId, readings, slices, recentTypes, to);
     let ahead = -Infinity;
     for (const at of latestAt.values()) if (at > to && at > ahead) ahead = at;
     return { alertChanges, aheadAt: ahead > to ? ahead : undefined };
@@ -225,16 +229,11 @@ export class Aggregator {
     patientId: string,
     readings: PatientReading[],
     slices: AlertSlices,
+    recentTypes: readonly string[],
     now: number,
   ): Promise<number> {
     const latest = await loadLatestAlerts(trx, patientId);
-    const noData = await loadNoDataInputs(
-      trx,
-      patientId,
-      READING_TYPE_NAMES,
-      await assignedDeviceIds(trx, patientId, new Date(now)),
-      now,
-    );
+    const noData = await loadNoDataInputs(trx, patientId, recentTypes, now);
     const plans = planPatientAlerts({
       readings,
       occurrencesFrom: slices.occurrencesFrom,

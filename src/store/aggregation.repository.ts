@@ -44,7 +44,7 @@ export async function takeWork(trx: Db, patientLimit: number): Promise<Aggregati
   const patientIds = locked.map((r) => r.id);
   if (patientIds.length === 0) return { patientIds, marks: [], refreshIds: [] };
   const { rows: marks } = await sql<{ patient_id: string; type: string; day: string; version: string }>`
-    SELECT patient_id, type, day, version FROM aggregation_dirty
+    SELECT patient_id, type, day::text AS day, version FROM aggregation_dirty
     WHERE patient_id = ANY(${patientIds}::text[])
     ORDER BY patient_id, type, day
   `.execute(trx);
@@ -101,16 +101,24 @@ export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<voi
     WITH b AS (${bounds})
     DELETE FROM rollups_daily d USING b
     WHERE d.patient_id = b.patient_id AND d.type = b.type AND d.day = b.day
+      -- Every component named, so that the primary key (patient, type, component, day) bounds the day too.
+      AND d.component IN ('value', 'systolic', 'diastolic')
   `.execute(trx);
   await sql`
     WITH b AS (${bounds})
     DELETE FROM rollups_hourly h USING b
     WHERE h.patient_id = b.patient_id AND h.type = b.type AND h.hour_start >= b.start_at AND h.hour_start < b.end_at
+      AND h.component IN ('value', 'systolic', 'diastolic')
   `.execute(trx);
+  // One index range per marked day: as a join, a batch of many days is planned as a hash of
+  // the whole readings table (fine for a small table, not for years of data).
   const components = sql`
     FROM b
-    JOIN readings r ON r.patient_id = b.patient_id AND r.type = b.type
-                   AND r.measured_at >= b.start_at AND r.measured_at < b.end_at
+    CROSS JOIN LATERAL (
+      SELECT measured_at, value, systolic, diastolic FROM readings
+      WHERE patient_id = b.patient_id AND type = b.type AND measured_at >= b.start_at AND measured_at < b.end_at
+      OFFSET 0
+    ) r
     CROSS JOIN LATERAL (VALUES ('value', r.value), ('systolic', r.systolic), ('diastolic', r.diastolic)) AS c(component, v)
     WHERE c.v IS NOT NULL
   `;

@@ -3,11 +3,11 @@ import {
   type AdherenceDay,
   addDays,
   type CgmPartial,
-  type CgmReading,
   cgmWindowHours,
   HOUR_MS,
   localDate,
   startOfLocalDay,
+  WINDOW_14D_MS,
 } from '../domain/indicators/index.ts';
 import type { PatientReading } from './aggregation.repository.ts';
 import { recomputeRollups } from './aggregation.repository.ts';
@@ -23,29 +23,12 @@ import type { Db } from './database.ts';
 const DAY_MS = 86_400_000;
 
 /**
- * The stored CGM partials of the whole hours inside the 14-day window ending at `to`,
- * merged into one partial per device, and the raw CGM readings of its two edge hours. A local day of the window whose
- * daily rollup predates the partials (a database upgraded from a version without them)
- * has its rollups and partials recomputed from its readings first, once.
+ * The stored CGM partials of the whole hours inside the 14-day window ending at `to`
+ * (cgmWindowHours), merged into one partial per device. The raw readings of the two
+ * edge hours come with the other readings (cgmEdgeRanges, loadReadings).
  */
-export async function loadCgmWindow(
-  trx: Db,
-  patientId: string,
-  timeZone: string,
-  to: number,
-): Promise<{ partials: CgmPartial[]; edges: CgmReading[]; healedDays: number }> {
-  const { from, first, last } = cgmWindowHours(to);
-  const { rows: unflagged } = await sql<{ day: string }>`
-    SELECT day::text AS day FROM rollups_daily
-    WHERE patient_id = ${patientId} AND type = 'cgm_glucose' AND component = 'value'
-      AND day >= ${localDate(from, timeZone)}::date AND day <= ${localDate(to, timeZone)}::date
-      AND with_partials IS NULL`.execute(trx);
-  if (unflagged.length > 0) {
-    await recomputeRollups(
-      trx,
-      unflagged.map((r) => ({ patientId, type: 'cgm_glucose', day: r.day, version: '0' })),
-    );
-  }
+export async function loadCgmPartials(trx: Db, patientId: string, to: number): Promise<CgmPartial[]> {
+  const { first, last } = cgmWindowHours(to);
   // The whole hours merged per device here, one row each: counts and sums added, squared deviations
   // combined about the device's mean (Σ m2ᵢ + nᵢ (meanᵢ − mean)², Chan et al.), and the gaps — inside
   // each hour, and from one non-empty hour's last reading to the next one's first — as a histogram.
@@ -90,33 +73,44 @@ export async function loadCgmWindow(
     FROM stored s JOIN devices d ON d.device_id = s.device_id
     WHERE s.count > 0
     GROUP BY s.device_id, d.n, d.s`.execute(trx);
-  const { rows: edges } = await sql<{ device_id: string; at_ms: string; value: number }>`
-    (SELECT device_id, (extract(epoch FROM measured_at) * 1000)::int8 AS at_ms, value FROM readings
-     WHERE patient_id = ${patientId} AND type = 'cgm_glucose' AND value IS NOT NULL
-       AND measured_at > ${new Date(from)} AND measured_at < ${new Date(first)})
-    UNION ALL
-    (SELECT device_id, (extract(epoch FROM measured_at) * 1000)::int8 AS at_ms, value FROM readings
-     WHERE patient_id = ${patientId} AND type = 'cgm_glucose' AND value IS NOT NULL
-       AND measured_at >= ${new Date(last + HOUR_MS)} AND measured_at <= ${new Date(to)})`.execute(trx);
-  return {
-    partials: rows.map((r) => ({
-      deviceId: r.device_id,
-      hourStart: Number(r.first_hour_ms),
-      n: r.count,
-      sum: r.sum,
-      m2: r.m2,
-      below54: r.below_54,
-      below70: r.below_70,
-      in70to180: r.in_70_180,
-      above180: r.above_180,
-      above250: r.above_250,
-      firstAt: Number(r.first_ms),
-      lastAt: Number(r.last_ms),
-      gaps: expandHistogram(r.gap_values ?? [], r.gap_counts ?? []),
-    })),
-    edges: edges.map((r) => ({ deviceId: r.device_id, at: Number(r.at_ms), value: r.value })),
-    healedDays: unflagged.length,
-  };
+  return rows.map((r) => ({
+    deviceId: r.device_id,
+    hourStart: Number(r.first_hour_ms),
+    n: r.count,
+    sum: r.sum,
+    m2: r.m2,
+    below54: r.below_54,
+    below70: r.below_70,
+    in70to180: r.in_70_180,
+    above180: r.above_180,
+    above250: r.above_250,
+    firstAt: Number(r.first_ms),
+    lastAt: Number(r.last_ms),
+    gaps: expandHistogram(r.gap_values ?? [], r.gap_counts ?? []),
+  }));
+}
+
+/** The two edge hours of the CGM window ending at `to`, as reading ranges [since, until] (ms). */
+export function cgmEdgeRanges(to: number): { type: string; since: number; until: number }[] {
+  const { from, first, last } = cgmWindowHours(to);
+  return [
+    { type: 'cgm_glucose', since: from + 1, until: first - 1 },
+    { type: 'cgm_glucose', since: last + HOUR_MS, until: to },
+  ];
+}
+
+/**
+ * Recomputes the rollups and partials of the local days of the CGM window ending at
+ * `to` whose daily rollup predates the partials (`with_partials` NULL: a database
+ * upgraded from a version without them), once; returns how many days.
+ */
+export async function healCgmDays(trx: Db, patientId: string, days: readonly string[]): Promise<number> {
+  if (days.length === 0) return 0;
+  await recomputeRollups(
+    trx,
+    days.map((day) => ({ patientId, type: 'cgm_glucose', day, version: '0' })),
+  );
+  return days.length;
 }
 
 /** Each value repeated as many times as its count. */
@@ -130,41 +124,73 @@ function expandHistogram(values: readonly (number | string)[], counts: readonly 
 }
 
 /**
- * Readings of each given type measured in [since, until], through the index
- * (patient_id, type, measured_at): one range per type, nothing of other types.
+ * Readings of each given type measured in its ranges [since, until] (ms; overlapping
+ * ranges of a type are merged first, so that no reading comes twice), and for each
+ * `before` entry the type's latest reading measured strictly before that time: one
+ * statement, one index range or lookup each on (patient_id, type, measured_at),
+ * nothing of other types. Ordered by time.
  */
-export async function loadReadingRanges(
+export async function loadReadings(
   trx: Db,
   patientId: string,
   ranges: readonly { type: string; since: number; until: number }[],
+  before: readonly { type: string; at: number }[],
 ): Promise<PatientReading[]> {
-  if (ranges.length === 0) return [];
-  const { rows } = await sql<{
-    reading_id: string;
-    device_id: string;
-    type: string;
-    at_ms: string;
-    value: number | null;
-    systolic: number | null;
-    diastolic: number | null;
-  }>`
-    SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
-           r.value, r.systolic, r.diastolic
-    FROM unnest(${ranges.map((r) => r.type)}::text[], ${ranges.map((r) => new Date(r.since))}::timestamptz[],
-                ${ranges.map((r) => new Date(r.until))}::timestamptz[]) AS w(type, since, until)
-    CROSS JOIN LATERAL (
-      SELECT * FROM readings r
-      WHERE r.patient_id = ${patientId} AND r.type = w.type AND r.measured_at >= w.since AND r.measured_at <= w.until
-      OFFSET 0 -- kept a subquery, one index range per type: pulled up into a join, it reads every type
-    ) r
-    ORDER BY r.measured_at, r.reading_id`.execute(trx);
+  const merged = mergeRanges(ranges);
+  if (merged.length === 0 && before.length === 0) return [];
+  const { rows } = await sql<ReadingRow>`
+    SELECT * FROM (
+      SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
+             r.value, r.systolic, r.diastolic
+      FROM unnest(${merged.map((r) => r.type)}::text[], ${merged.map((r) => new Date(r.since))}::timestamptz[],
+                  ${merged.map((r) => new Date(r.until))}::timestamptz[]) AS w(type, since, until)
+      CROSS JOIN LATERAL (
+        SELECT * FROM readings r
+        WHERE r.patient_id = ${patientId} AND r.type = w.type AND r.measured_at >= w.since AND r.measured_at <= w.until
+        OFFSET 0 -- kept a subquery, one index range per type: pulled up into a join, it reads every type
+      ) r
+      UNION
+      SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
+             r.value, r.systolic, r.diastolic
+      FROM unnest(${before.map((b) => b.type)}::text[], ${before.map((b) => new Date(b.at))}::timestamptz[])
+        AS t(type, before)
+      CROSS JOIN LATERAL (
+        SELECT * FROM readings
+        WHERE patient_id = ${patientId} AND type = t.type AND measured_at < t.before
+        ORDER BY measured_at DESC, reading_id DESC LIMIT 1
+      ) r
+    ) all_readings
+    ORDER BY at_ms, reading_id`.execute(trx);
   return rows.map(toPatientReading);
 }
 
+/** The union of each type's ranges, as disjoint ranges. */
+function mergeRanges(
+  ranges: readonly { type: string; since: number; until: number }[],
+): { type: string; since: number; until: number }[] {
+  const sorted = [...ranges].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.since - b.since));
+  const out: { type: string; since: number; until: number }[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.type === r.type && r.since <= last.until + 1) last.until = Math.max(last.until, r.until);
+    else if (r.since <= r.until) out.push({ ...r });
+  }
+  return out;
+}
+
+interface ReadingRow {
+  reading_id: string;
+  device_id: string;
+  type: string;
+  at_ms: string;
+  value: number | null;
+  systolic: number | null;
+  diastolic: number | null;
+}
+
 /**
- * For each given type, its latest reading measured at or before `until`, and (for
- * the types in `before`) its latest reading strictly before the given time: index
- * lookups, one row each at most.
+ * For each given type, the time of its latest reading measured at or before `until`:
+ * one backward index lookup each.
  */
 export async function loadLatestReadings(
   trx: Db,
@@ -183,43 +209,7 @@ export async function loadLatestReadings(
   return new Map(rows.map((r) => [r.type, Number(r.at_ms)]));
 }
 
-/** For each given type, its latest reading measured strictly before the given time (index lookups). */
-export async function loadReadingsBefore(
-  trx: Db,
-  patientId: string,
-  before: readonly { type: string; at: number }[],
-): Promise<PatientReading[]> {
-  if (before.length === 0) return [];
-  const { rows } = await sql<{
-    reading_id: string;
-    device_id: string;
-    type: string;
-    at_ms: string;
-    value: number | null;
-    systolic: number | null;
-    diastolic: number | null;
-  }>`
-    SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
-           r.value, r.systolic, r.diastolic
-    FROM unnest(${before.map((b) => b.type)}::text[], ${before.map((b) => new Date(b.at))}::timestamptz[])
-      AS t(type, before)
-    CROSS JOIN LATERAL (
-      SELECT * FROM readings
-      WHERE patient_id = ${patientId} AND type = t.type AND measured_at < t.before
-      ORDER BY measured_at DESC, reading_id DESC LIMIT 1
-    ) r`.execute(trx);
-  return rows.map(toPatientReading);
-}
-
-function toPatientReading(r: {
-  reading_id: string;
-  device_id: string;
-  type: string;
-  at_ms: string;
-  value: number | null;
-  systolic: number | null;
-  diastolic: number | null;
-}): PatientReading {
+function toPatientReading(r: ReadingRow): PatientReading {
   return {
     id: r.reading_id,
     deviceId: r.device_id,
@@ -235,8 +225,9 @@ function toPatientReading(r: {
  * Adherence inputs from the daily rollups (one row per type and local day, not the
  * readings) of the given types (every type of the catalogue): the readings per (type, day) of the 30 local days ending with today's,
  * today's counted up to `to` (from the readings only when some of today's are
- * ahead of `to`), and the types with a reading in (`to` − 31 d, `to`], the types
- * adherence reports on.
+ * ahead of `to`), the types with a reading in (`to` − 31 d, `to`], the types
+ * adherence reports on, and the local days of the CGM window whose rollup predates
+ * the partials (see healCgmDays).
  */
 export async function loadAdherenceDays(
   trx: Db,
@@ -244,14 +235,21 @@ export async function loadAdherenceDays(
   timeZone: string,
   types: readonly string[],
   to: number,
-): Promise<{ days: AdherenceDay[]; types: string[] }> {
+): Promise<{ days: AdherenceDay[]; types: string[]; unflaggedCgmDays: string[] }> {
   const today = localDate(to, timeZone);
   const since = to - 31 * DAY_MS;
   const firstDay = localDate(since, timeZone);
   // One component per type (a blood pressure reading has both), and the key's day range for each:
   // the primary key (patient, type, component, day) bounds every scan to the 31 days.
-  const { rows } = await sql<{ type: string; day: string; n: number; first_ms: string; last_ms: string }>`
-    SELECT t.type, d.day::text AS day, d.count AS n,
+  const { rows } = await sql<{
+    type: string;
+    day: string;
+    n: number;
+    first_ms: string;
+    last_ms: string;
+    with_partials: boolean | null;
+  }>`
+    SELECT t.type, d.day::text AS day, d.count AS n, d.with_partials,
            (extract(epoch FROM d.first_at) * 1000)::int8 AS first_ms,
            (extract(epoch FROM d.last_at) * 1000)::int8 AS last_ms
     FROM unnest(${[...types]}::text[], ${types.map((t) => (t === 'blood_pressure' ? 'systolic' : 'value'))}::text[])
@@ -260,7 +258,10 @@ export async function loadAdherenceDays(
                         AND d.day >= ${firstDay}::date AND d.day <= ${today}::date`.execute(trx);
   const days: AdherenceDay[] = [];
   const present = new Set<string>();
+  const cgmFirstDay = localDate(to - WINDOW_14D_MS, timeZone);
+  const unflaggedCgmDays: string[] = [];
   for (const r of rows) {
+    if (r.type === 'cgm_glucose' && r.with_partials === null && r.day >= cgmFirstDay) unflaggedCgmDays.push(r.day);
     const firstAt = Number(r.first_ms);
     const lastAt = Number(r.last_ms);
     if (r.day === today && firstAt > to) continue; // only readings ahead of `to` today
@@ -278,33 +279,38 @@ export async function loadAdherenceDays(
     }
     if (r.day >= addDays(today, -29)) days.push({ type: r.type, day: r.day, n });
   }
-  return { days, types: [...present].sort() };
+  return { days, types: [...present].sort(), unflaggedCgmDays };
 }
 
 /**
  * The no_data rule's inputs (indicators.md, "Alerts"): the expected types (a type
- * that a device now assigned to the patient sent in (`now` − 30 d, `now`]) and each
- * one's latest reading time at or before `now`. Two backward index lookups per
- * candidate type (each stops at its first row), whatever the history.
+ * that a device assigned to the patient at `now` sent in (`now` − 30 d, `now`]) and
+ * each one's latest reading time at or before `now`, among the given candidate types
+ * (those with a reading in the 30 days). Two backward index lookups per type, each
+ * stopping at its first row.
  */
 export async function loadNoDataInputs(
   trx: Db,
   patientId: string,
   types: readonly string[],
-  assignedDeviceIds: readonly string[],
   now: number,
 ): Promise<{ expectedTypes: string[]; lastReadingAt: Record<string, number> }> {
-  if (assignedDeviceIds.length === 0) return { expectedTypes: [], lastReadingAt: {} };
+  if (types.length === 0) return { expectedTypes: [], lastReadingAt: {} };
   const since = new Date(now - 30 * DAY_MS);
   const at = new Date(now);
   const { rows } = await sql<{ type: string; expected: boolean; last_ms: string | null }>`
+    WITH assigned AS (
+      SELECT device_id FROM device_assignments
+      WHERE patient_id = ${patientId} AND valid_from <= ${at} AND (valid_to IS NULL OR valid_to > ${at})
+    )
     SELECT t.type,
            EXISTS (SELECT 1 FROM readings r
                    WHERE r.patient_id = ${patientId} AND r.type = t.type AND r.measured_at > ${since}
-                     AND r.measured_at <= ${at} AND r.device_id = ANY(${[...assignedDeviceIds]}::text[])
+                     AND r.measured_at <= ${at} AND r.device_id IN (SELECT device_id FROM assigned)
                    ORDER BY r.measured_at DESC LIMIT 1) AS expected,
            (SELECT (extract(epoch FROM r.measured_at) * 1000)::int8 FROM readings r
-            WHERE r.patient_id = ${patientId} AND r.type = t.type AND r.measured_at <= ${at}
+            WHERE r.patient_id = ${patientId} AND r.type = t.type AND r.measured_at > ${since}
+              AND r.measured_at <= ${at}
             ORDER BY r.measured_at DESC LIMIT 1) AS last_ms
     FROM unnest(${[...types]}::text[]) AS t(type)`.execute(trx);
   const expectedTypes: string[] = [];
