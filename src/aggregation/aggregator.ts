@@ -192,16 +192,11 @@ export class Aggregator {
     const adherence = await loadAdherenceDays(trx, patientId, timeZone, READING_TYPE_NAMES, to);
     await healCgmDays(trx, patientId, adherence.unflaggedCgmDays);
     const cgmPartials = await loadCgmPartials(trx, patientId, to);
-    const slices = planAlertSlices({ dirtyDays: marks, timeZone, latestAt });
-    const ranges = [...slices.sinceByType].map(([type, since]) => ({ type, since, until }));
+    const slices = planAlertSlices({ dirtyDays: marks, timeZone, latestAt, until });
+    const ranges = [...slices.ranges];
     for (const { type, lookbackMs } of RAW_INDICATOR_WINDOWS) ranges.push({ type, since: to - lookbackMs, until: to });
     ranges.push(...cgmEdgeRanges(to));
-    const readings = await loadReadings(
-      trx,
-      patientId,
-      ranges,
-      [...slices.previousBefore].map(([type, at]) => ({ type, at })),
-    );
+    const readings = await loadReadings(trx, patientId, ranges, slices.previousBefore, slices.nextFrom);
     const cgmEdges: CgmReading[] = [];
     const { first, last } = cgmWindowHours(to);
     for (const r of readings) {
@@ -236,7 +231,7 @@ export class Aggregator {
     const noData = await loadNoDataInputs(trx, patientId, recentTypes, now);
     const plans = planPatientAlerts({
       readings,
-      occurrencesFrom: slices.occurrencesFrom,
+      evaluated: slices.evaluated,
       expectedTypes: noData.expectedTypes,
       lastReadingAt: noData.lastReadingAt,
       thresholds: await loadThresholds(trx, patientId),

@@ -125,8 +125,9 @@ function expandHistogram(values: readonly (number | string)[], counts: readonly 
 
 /**
  * Readings of each given type measured in its ranges [since, until] (ms; overlapping
- * ranges of a type are merged first, so that no reading comes twice), and for each
- * `before` entry the type's latest reading measured strictly before that time: one
+ * ranges of a type are merged first, so that no reading comes twice), for each
+ * `before` entry the type's latest reading measured strictly before that time, and
+ * for each `after` entry its first reading measured at or after that time: one
  * statement, one index range or lookup each on (patient_id, type, measured_at),
  * nothing of other types. Ordered by time.
  */
@@ -135,9 +136,10 @@ export async function loadReadings(
   patientId: string,
   ranges: readonly { type: string; since: number; until: number }[],
   before: readonly { type: string; at: number }[],
+  after: readonly { type: string; at: number }[] = [],
 ): Promise<PatientReading[]> {
   const merged = mergeRanges(ranges);
-  if (merged.length === 0 && before.length === 0) return [];
+  if (merged.length === 0 && before.length === 0 && after.length === 0) return [];
   const { rows } = await sql<ReadingRow>`
     SELECT * FROM (
       SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
@@ -158,6 +160,16 @@ export async function loadReadings(
         SELECT * FROM readings
         WHERE patient_id = ${patientId} AND type = t.type AND measured_at < t.before
         ORDER BY measured_at DESC, reading_id DESC LIMIT 1
+      ) r
+      UNION
+      SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
+             r.value, r.systolic, r.diastolic
+      FROM unnest(${after.map((b) => b.type)}::text[], ${after.map((b) => new Date(b.at))}::timestamptz[])
+        AS t(type, after)
+      CROSS JOIN LATERAL (
+        SELECT * FROM readings
+        WHERE patient_id = ${patientId} AND type = t.type AND measured_at >= t.after
+        ORDER BY measured_at, reading_id LIMIT 1
       ) r
     ) all_readings
     ORDER BY at_ms, reading_id`.execute(trx);

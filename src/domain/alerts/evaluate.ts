@@ -41,14 +41,14 @@ export interface RuleInput {
   /** `no_data`: time of the latest reading of each type, epoch milliseconds; undefined when never seen. */
   lastReadingAt?: Readonly<Record<string, number | undefined>>;
   /**
-   * Readings measured before this time (epoch ms) are context only: they complete a
-   * pair ("in a row") or a 72 h weight window, but no occurrence is found AT them.
-   * A caller that passes a bounded slice of the series (the aggregation job: new
-   * readings and the latest, plus the context they need) sets it to where the slice's
-   * evaluated part begins, so that a reading whose own context was cut off is never
-   * judged on a partial window. Undefined: every reading is evaluated.
+   * Where occurrences may be found: only AT readings with `from` ≤ at < `to` for one
+   * of these ranges (epoch ms); the other readings are context: they complete a pair
+   * ("in a row") or a 72 h weight window. A caller that passes a bounded slice of the
+   * series (the aggregation job: the new readings and the latest, with the context
+   * they need) names its evaluated part, so that a reading whose own context was cut
+   * off is never judged on a partial window. Undefined: every reading is evaluated.
    */
-  occurrencesFrom?: number;
+  occurrenceRanges?: readonly { from: number; to: number }[];
 }
 
 export interface Evaluation {
@@ -81,6 +81,8 @@ export function sortReadings<T extends { id: string; at: number }>(readings: rea
 }
 
 type Predicate = (r: AlertReading) => boolean;
+/** Whether an occurrence may be found at a reading of this time (RuleInput.occurrenceRanges). */
+type Evaluated = (at: number) => boolean;
 
 function num(t: ThresholdValue, rule: RuleKey): number {
   if (typeof t !== 'number') throw new TypeError(`the threshold of ${rule} must be a number`);
@@ -105,9 +107,9 @@ function series(rule: AlertRule, readings: readonly AlertReading[] | undefined):
 }
 
 /** Rules met by one reading: the latest meeting reading is the most recent occurrence. */
-function eachReading(readings: AlertReading[], meets: Predicate, from: number): Evaluation {
+function eachReading(readings: AlertReading[], meets: Predicate, evaluated: Evaluated): Evaluation {
   let last = -1;
-  for (let i = 0; i < readings.length; i++) if (readings[i].at >= from && meets(readings[i])) last = i;
+  for (let i = 0; i < readings.length; i++) if (evaluated(readings[i].at) && meets(readings[i])) last = i;
   if (last < 0) return NOT_TRIGGERED;
   return {
     triggered: true,
@@ -121,10 +123,10 @@ function eachReading(readings: AlertReading[], meets: Predicate, from: number): 
  * "For 2 readings in a row": two consecutive readings of the series (by time) both
  * meet the condition, whatever the time between them.
  */
-function twoInARow(readings: AlertReading[], meets: Predicate, from: number): Evaluation {
+function twoInARow(readings: AlertReading[], meets: Predicate, evaluated: Evaluated): Evaluation {
   let last = -1;
   for (let i = 1; i < readings.length; i++) {
-    if (readings[i].at >= from && meets(readings[i - 1]) && meets(readings[i])) last = i;
+    if (evaluated(readings[i].at) && meets(readings[i - 1]) && meets(readings[i])) last = i;
   }
   if (last < 0) return NOT_TRIGGERED;
   return {
@@ -143,14 +145,14 @@ function twoInARow(readings: AlertReading[], meets: Predicate, from: number): Ev
  * exceeds the threshold. It holds now when it occurs at the latest reading and that
  * reading is within the 7 days before `now` (the indicator's window, line 38).
  */
-function weightGain(readings: AlertReading[], threshold: number, now: number, from: number): Evaluation {
+function weightGain(readings: AlertReading[], threshold: number, now: number, evaluated: Evaluated): Evaluation {
   let last = -1;
   let lastStart = -1;
   let start = 0;
   for (let i = 0; i < readings.length; i++) {
     while (readings[start].at <= readings[i].at - WEIGHT_WINDOW_MS) start++;
     const change = readings[i].value! - readings[start].value!;
-    if (readings[i].at >= from && change > threshold + WEIGHT_CHANGE_EPSILON_KG) {
+    if (evaluated(readings[i].at) && change > threshold + WEIGHT_CHANGE_EPSILON_KG) {
       last = i;
       lastStart = start;
     }
@@ -201,7 +203,8 @@ export function evaluateRule(
   now: number,
 ): Evaluation {
   const r = alertRule(rule);
-  const from = input.occurrencesFrom ?? -Infinity;
+  const ranges = input.occurrenceRanges;
+  const from: Evaluated = ranges ? (at) => ranges.some((g) => g.from <= at && at < g.to) : () => true;
   switch (r.key) {
     case 'spo2_low': {
       // indicators.md line 56: any SpO2 reading ≤ threshold

@@ -416,10 +416,15 @@ describe('no_data (no reading of an expected type for 48 h)', () => {
   });
 });
 
-describe('occurrencesFrom: a bounded slice of the series (the aggregation job)', () => {
+describe('occurrenceRanges: a bounded slice of the series (the aggregation job)', () => {
   const from = T0 + 10 * H;
   const sliced = (rule: RuleKey, readings: AlertReading[]) =>
-    evaluateRule(rule, { readings, occurrencesFrom: from }, effectiveThreshold(rule, undefined), NOW);
+    evaluateRule(
+      rule,
+      { readings, occurrenceRanges: [{ from, to: Infinity }] },
+      effectiveThreshold(rule, undefined),
+      NOW,
+    );
 
   it('finds no occurrence at a reading before it, but still judges the latest reading', () => {
     expect(sliced('spo2_low', [r('spo2', 5, 85), r('spo2', 11, 97)])).toMatchObject({ triggered: false });
@@ -449,5 +454,16 @@ describe('occurrencesFrom: a bounded slice of the series (the aggregation job)',
     expect(sliced('weight_gain', [r('body_weight', 8, 68), r('body_weight', 9, 71)])).toMatchObject({
       triggered: false,
     });
+  });
+
+  it('finds occurrences inside the ranges only, not between them', () => {
+    const readings = [r('spo2', 1, 85, 'in-first'), r('spo2', 5, 85, 'between'), r('spo2', 20, 97, 'latest')];
+    const ranges = [
+      { from: T0, to: T0 + 2 * H },
+      { from: T0 + 20 * H, to: Infinity },
+    ];
+    expect(
+      evaluateRule('spo2_low', { readings, occurrenceRanges: ranges }, effectiveThreshold('spo2_low', undefined), NOW),
+    ).toMatchObject({ triggered: true, holdsNow: false, readingIds: ['in-first'] });
   });
 });
