@@ -6,11 +6,14 @@ import { type Kysely, sql } from 'kysely';
  * computes the 14-day CGM indicators from them instead of 14 days of readings
  * (src/domain/indicators/cgm-partials.ts).
  *
- * Upgrade: nothing is backfilled here and no day is marked dirty. rollups_daily gets
- * `with_partials`, NULL on the rows written before this migration; when the job needs
- * a day whose CGM row is not flagged, it recomputes that day's rollups and partials
- * from its readings first (once: the cost of a run before this change, paid on the
- * patient's first run after it).
+ * Upgrade: nothing is backfilled here and no day is marked dirty (at 10,000 patients
+ * that would be hours of job time competing with fresh alerts). rollups_daily gets
+ * `with_partials`, NULL on the rows written before this migration. When the job needs
+ * days of a CGM window whose row is not flagged, it recomputes the rollups and
+ * partials of two of them per run, newest first, and reads the others' hours as
+ * readings meanwhile: no run costs more than a run before this change, and a CGM
+ * patient's window has its partials after about eight runs (minutes, as readings
+ * arrive; eight hours at worst, by the hourly refresh).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`

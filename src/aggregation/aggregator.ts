@@ -1,5 +1,5 @@
 import { applyAlertAction, EXPECTED_TYPES_WINDOW_MS } from '../domain/alerts/index.ts';
-import { type CgmReading, cgmWindowHours, HOUR_MS } from '../domain/indicators/index.ts';
+import { addDays, type CgmReading, cgmWindowHours, HOUR_MS, startOfLocalDay } from '../domain/indicators/index.ts';
 import { MAX_FUTURE_MS } from '../domain/protocol.ts';
 import { READING_TYPES } from '../domain/reading-types.ts';
 import type { Logger } from '../logger.ts';
@@ -84,6 +84,17 @@ export function nextRunDelayMs(o: {
 }): number {
   const pause = o.lastRunMs * (1 / o.maxBusyShare - 1);
   return o.backlog ? pause : Math.max(pause, o.intervalMs);
+}
+
+/** Days of a patient's CGM window healed per run on an upgraded database (see #aggregatePatient). */
+const HEAL_DAYS_PER_RUN = 2;
+
+/** The UTC hours that meet some local days, as hour-aligned ranges [from, to) in ms. */
+function hoursOfDays(days: readonly string[], timeZone: string): { from: number; to: number }[] {
+  return days.map((day) => ({
+    from: Math.floor(startOfLocalDay(day, timeZone) / HOUR_MS) * HOUR_MS,
+    to: Math.ceil(startOfLocalDay(addDays(day, 1), timeZone) / HOUR_MS) * HOUR_MS,
+  }));
 }
 
 /** Patients in a run before the cost per patient is known. */
@@ -190,19 +201,25 @@ export class Aggregator {
     const until = to + MAX_FUTURE_MS;
     const latestAt = await loadLatestReadings(trx, patientId, READING_TYPE_NAMES, until);
     const adherence = await loadAdherenceDays(trx, patientId, timeZone, READING_TYPE_NAMES, to);
-    await healCgmDays(trx, patientId, adherence.unflaggedCgmDays);
-    const cgmPartials = await loadCgmPartials(trx, patientId, to);
+    // Upgraded databases: days of the CGM window without partials get them a few per run, newest first;
+    // the others are read as readings meanwhile (the cost of a run before partials, at worst).
+    const unhealed = [...adherence.unflaggedCgmDays].sort().reverse();
+    await healCgmDays(trx, patientId, unhealed.slice(0, HEAL_DAYS_PER_RUN));
+    const rawHours = hoursOfDays(unhealed.slice(HEAL_DAYS_PER_RUN), timeZone);
+    const cgmPartials = await loadCgmPartials(trx, patientId, to, rawHours);
     const slices = planAlertSlices({ dirtyDays: marks, timeZone, latestAt, until });
     const ranges = [...slices.ranges];
     for (const { type, lookbackMs } of RAW_INDICATOR_WINDOWS) ranges.push({ type, since: to - lookbackMs, until: to });
     ranges.push(...cgmEdgeRanges(to));
+    for (const h of rawHours) ranges.push({ type: 'cgm_glucose', since: h.from, until: h.to - 1 });
     const readings = await loadReadings(trx, patientId, ranges, slices.previousBefore, slices.nextFrom);
     const cgmEdges: CgmReading[] = [];
     const { first, last } = cgmWindowHours(to);
     for (const r of readings) {
       if (r.type !== 'cgm_glucose' || r.value === null) continue;
-      if (r.at < first || (r.at >= last + HOUR_MS && r.at <= to))
-        cgmEdges.push({ deviceId: r.deviceId, at: r.at, value: r.value });
+      // Edge hours, and the hours of days not healed yet: from readings (the window is applied later).
+      const raw = r.at < first || r.at >= last + HOUR_MS || rawHours.some((h) => h.from <= r.at && r.at < h.to);
+      if (raw) cgmEdges.push({ deviceId: r.deviceId, at: r.at, value: r.value });
     }
     const indicators = computePatientIndicators(
       { cgm: { partials: cgmPartials, edges: cgmEdges }, readings, adherence },

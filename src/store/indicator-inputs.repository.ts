@@ -27,7 +27,13 @@ const DAY_MS = 86_400_000;
  * (cgmWindowHours), merged into one partial per device. The raw readings of the two
  * edge hours come with the other readings (cgmEdgeRanges, loadReadings).
  */
-export async function loadCgmPartials(trx: Db, patientId: string, to: number): Promise<CgmPartial[]> {
+export async function loadCgmPartials(
+  trx: Db,
+  patientId: string,
+  to: number,
+  /** Hour-aligned ranges [from, to) (ms) left out: read from readings instead (days not healed yet). */
+  excluded: readonly { from: number; to: number }[] = [],
+): Promise<CgmPartial[]> {
   const { first, last } = cgmWindowHours(to);
   // The whole hours merged per device here, one row each: counts and sums added, squared deviations
   // combined about the device's mean (Σ m2ᵢ + nᵢ (meanᵢ − mean)², Chan et al.), and the gaps — inside
@@ -54,6 +60,10 @@ export async function loadCgmPartials(trx: Db, patientId: string, to: number): P
              first_ms - lag(last_ms) OVER (PARTITION BY device_id ORDER BY hour_start) AS cross_gap
       FROM cgm_hourly_partials
       WHERE patient_id = ${patientId} AND hour_start >= ${new Date(first)} AND hour_start <= ${new Date(last)}
+        AND NOT EXISTS (
+          SELECT 1 FROM unnest(${excluded.map((e) => new Date(e.from))}::timestamptz[],
+                               ${excluded.map((e) => new Date(e.to))}::timestamptz[]) AS x(f, t)
+          WHERE hour_start >= x.f AND hour_start < x.t)
     ),
     devices AS (SELECT device_id, sum(count) AS n, sum(sum) AS s FROM stored GROUP BY device_id),
     gaps AS (
@@ -100,9 +110,9 @@ export function cgmEdgeRanges(to: number): { type: string; since: number; until:
 }
 
 /**
- * Recomputes the rollups and partials of the local days of the CGM window ending at
- * `to` whose daily rollup predates the partials (`with_partials` NULL: a database
- * upgraded from a version without them), once; returns how many days.
+ * Recomputes the rollups and partials of some local days of the CGM window whose
+ * daily rollup predates the partials (`with_partials` NULL: a database upgraded from
+ * a version without them); returns how many days.
  */
 export async function healCgmDays(trx: Db, patientId: string, days: readonly string[]): Promise<number> {
   if (days.length === 0) return 0;
