@@ -90,6 +90,8 @@ export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<voi
   const patientIds = marks.map((m) => m.patientId);
   const types = marks.map((m) => m.type);
   const days = marks.map((m) => m.day);
+  // Each statement takes the bounds MATERIALIZED: inlined, the planner scanned all of a patient's
+  // hourly rollups of a type and computed the bounds again for each of them.
   const bounds = sql`
     SELECT m.patient_id, m.type, m.day, p.time_zone,
            (m.day::timestamp AT TIME ZONE p.time_zone) AS start_at,
@@ -98,14 +100,14 @@ export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<voi
     JOIN patients p ON p.id = m.patient_id
   `;
   await sql`
-    WITH b AS (${bounds})
+    WITH b AS MATERIALIZED (${bounds})
     DELETE FROM rollups_daily d USING b
     WHERE d.patient_id = b.patient_id AND d.type = b.type AND d.day = b.day
       -- Every component named, so that the primary key (patient, type, component, day) bounds the day too.
       AND d.component IN ('value', 'systolic', 'diastolic')
   `.execute(trx);
   await sql`
-    WITH b AS (${bounds})
+    WITH b AS MATERIALIZED (${bounds})
     DELETE FROM rollups_hourly h USING b
     WHERE h.patient_id = b.patient_id AND h.type = b.type AND h.hour_start >= b.start_at AND h.hour_start < b.end_at
       AND h.component IN ('value', 'systolic', 'diastolic')
@@ -123,7 +125,7 @@ export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<voi
     WHERE c.v IS NOT NULL
   `;
   await sql`
-    WITH b AS (${bounds})
+    WITH b AS MATERIALIZED (${bounds})
     INSERT INTO rollups_daily (patient_id, type, component, day, count, min, max, mean, sd, sum, first_at, last_at,
                                with_partials)
     SELECT b.patient_id, b.type, c.component, b.day, count(*), min(c.v), max(c.v), avg(c.v), stddev_samp(c.v),
@@ -132,7 +134,7 @@ export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<voi
     GROUP BY b.patient_id, b.type, c.component, b.day
   `.execute(trx);
   await sql`
-    WITH b AS (${bounds})
+    WITH b AS MATERIALIZED (${bounds})
     INSERT INTO rollups_hourly (patient_id, type, component, hour_start, count, min, max, mean, sd, sum, first_at, last_at)
     SELECT b.patient_id, b.type, c.component, date_trunc('hour', r.measured_at, b.time_zone), count(*), min(c.v),
            max(c.v), avg(c.v), stddev_samp(c.v), sum(c.v), min(r.measured_at), max(r.measured_at)
@@ -159,13 +161,13 @@ async function recomputeCgmPartials(trx: Db, bounds: ReturnType<typeof sql>): Pr
   `;
   // The same hours as `hours`, as a range per marked day, so that the primary key bounds the scan.
   await sql`
-    WITH b AS (${bounds})
+    WITH b AS MATERIALIZED (${bounds})
     DELETE FROM cgm_hourly_partials c USING b
     WHERE b.type = 'cgm_glucose' AND c.patient_id = b.patient_id
       AND c.hour_start >= date_trunc('hour', b.start_at, 'UTC') AND c.hour_start < b.end_at
   `.execute(trx);
   await sql`
-    WITH b AS (${bounds}), hours AS (${hours}),
+    WITH b AS MATERIALIZED (${bounds}), hours AS (${hours}),
     r AS (
       SELECT hours.patient_id, hours.hour_start, r.device_id, r.value,
              (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms
