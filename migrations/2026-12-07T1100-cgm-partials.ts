@@ -33,7 +33,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       above_250 integer NOT NULL,
       first_ms bigint NOT NULL,
       last_ms bigint NOT NULL,
-      gaps integer[] NOT NULL,
+      -- The positive gaps (ms) between consecutive readings inside the hour: distinct values, ascending,
+      -- and how many times each occurs.
+      gap_values integer[] NOT NULL,
+      gap_counts integer[] NOT NULL,
       PRIMARY KEY (patient_id, hour_start, device_id)
     )`.execute(db);
   await sql`ALTER TABLE rollups_daily ADD COLUMN with_partials boolean`.execute(db);

@@ -150,7 +150,7 @@ export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<voi
  * (an hour may straddle two local days in a zone whose offset is not whole hours):
  * per device, count, sum, sum of squared deviations (var_pop × n), min, max, the
  * counts in Battelino's ranges, first and last reading time and the positive gaps
- * between consecutive readings, in ms as the job reads readings.
+ * between consecutive readings (in ms as the job reads readings), as a histogram.
  */
 async function recomputeCgmPartials(trx: Db, bounds: ReturnType<typeof sql>): Promise<void> {
   const hours = sql`
@@ -183,16 +183,27 @@ async function recomputeCgmPartials(trx: Db, bounds: ReturnType<typeof sql>): Pr
     g AS (
       SELECT r.*, at_ms - lag(at_ms) OVER (PARTITION BY patient_id, hour_start, device_id ORDER BY at_ms) AS gap
       FROM r
+    ),
+    -- The positive gaps as a histogram: a sensor's gaps take few distinct values.
+    histogram AS (
+      SELECT patient_id, hour_start, device_id, array_agg(gap::int4 ORDER BY gap) AS gap_values,
+             array_agg(n ORDER BY gap) AS gap_counts
+      FROM (SELECT patient_id, hour_start, device_id, gap, count(*)::int4 AS n FROM g WHERE gap > 0
+            GROUP BY patient_id, hour_start, device_id, gap) counted
+      GROUP BY patient_id, hour_start, device_id
     )
     INSERT INTO cgm_hourly_partials (patient_id, hour_start, device_id, count, sum, m2, min, max, below_54, below_70,
-                                     in_70_180, above_180, above_250, first_ms, last_ms, gaps)
-    SELECT patient_id, hour_start, device_id, count(*), sum(value), var_pop(value) * count(*), min(value), max(value),
-           count(*) FILTER (WHERE value < 54), count(*) FILTER (WHERE value < 70),
-           count(*) FILTER (WHERE value >= 70 AND value <= 180), count(*) FILTER (WHERE value > 180),
-           count(*) FILTER (WHERE value > 250), min(at_ms), max(at_ms),
-           coalesce(array_agg(gap::int4) FILTER (WHERE gap > 0), '{}')
-    FROM g
-    GROUP BY patient_id, hour_start, device_id
+                                     in_70_180, above_180, above_250, first_ms, last_ms, gap_values, gap_counts)
+    SELECT a.*, coalesce(h.gap_values, '{}'), coalesce(h.gap_counts, '{}')
+    FROM (
+      SELECT patient_id, hour_start, device_id, count(*)::int4, sum(value), var_pop(value) * count(*), min(value),
+             max(value), count(*) FILTER (WHERE value < 54)::int4, count(*) FILTER (WHERE value < 70)::int4,
+             count(*) FILTER (WHERE value >= 70 AND value <= 180)::int4, count(*) FILTER (WHERE value > 180)::int4,
+             count(*) FILTER (WHERE value > 250)::int4, min(at_ms), max(at_ms)
+      FROM g
+      GROUP BY patient_id, hour_start, device_id
+    ) a
+    LEFT JOIN histogram h USING (patient_id, hour_start, device_id)
   `.execute(trx);
 }
 

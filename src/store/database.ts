@@ -87,7 +87,8 @@ export interface Database {
     above_250: number;
     first_ms: string;
     last_ms: string;
-    gaps: number[];
+    gap_values: number[];
+    gap_counts: number[];
   };
   rollups_hourly: RollupColumns & { hour_start: Date };
   patient_indicators: {

@@ -56,7 +56,7 @@ export async function loadCgmPartials(
   }>`
     WITH stored AS (
       SELECT device_id, hour_start, count, sum, m2, below_54, below_70, in_70_180, above_180, above_250,
-             first_ms, last_ms, gaps,
+             first_ms, last_ms, gap_values, gap_counts,
              first_ms - lag(last_ms) OVER (PARTITION BY device_id ORDER BY hour_start) AS cross_gap
       FROM cgm_hourly_partials
       WHERE patient_id = ${patientId} AND hour_start >= ${new Date(first)} AND hour_start <= ${new Date(last)}
@@ -67,9 +67,10 @@ export async function loadCgmPartials(
     ),
     devices AS (SELECT device_id, sum(count) AS n, sum(sum) AS s FROM stored GROUP BY device_id),
     gaps AS (
-      SELECT device_id, gap, count(*)::int AS c
-      FROM (SELECT device_id, unnest(gaps)::int8 AS gap FROM stored
-            UNION ALL SELECT device_id, cross_gap FROM stored WHERE cross_gap > 0) g
+      SELECT device_id, gap, sum(n)::int AS c
+      FROM (SELECT s.device_id, h.gap::int8 AS gap, h.n FROM stored s
+            CROSS JOIN LATERAL unnest(s.gap_values, s.gap_counts) AS h(gap, n)
+            UNION ALL SELECT device_id, cross_gap, 1 FROM stored WHERE cross_gap > 0) g
       GROUP BY device_id, gap
     )
     SELECT s.device_id, (extract(epoch FROM min(s.hour_start)) * 1000)::int8 AS first_hour_ms,
