@@ -8,6 +8,8 @@
  *   newCgm   one new CGM reading per patient, written through writeBatch
  *   refresh  the hourly refresh of every patient active in 30 days
  *   late     one CGM reading 10 days back per patient
+ * With `--heart-rate`, every patient also wears a watch sending heart rate every
+ * minute (the last two days), whose 24-hour indicators are read from readings.
  * For each it prints wall ms per patient (each run is one transaction, so this is the
  * transaction time: database and the job's own computing), and from
  * pg_stat_database the pages (shared buffers hit + read) and rows (returned +
@@ -35,6 +37,8 @@ const { values } = parseArgs({
     days: { type: 'string', default: '31' },
     batch: { type: 'string', default: '200' },
     keep: { type: 'boolean', default: false },
+    // Also a wearable's heart rate every minute over the last two days (what 24 h windows cost at 1/min).
+    'heart-rate': { type: 'boolean', default: false },
   },
 });
 const patients = Number(values.patients);
@@ -137,7 +141,7 @@ try {
     await new Partitions(db).ensureRange(Math.min(since, now - 11 * DAY) - DAY, now + DAY);
     for (let p = 0; p < patients; p++) {
       await addPatient(db, { id: `p${p}` });
-      for (const kind of ['cgm', 'cuff', 'scale']) {
+      for (const kind of ['cgm', 'cuff', 'scale', 'watch']) {
         await addDevice(db, { id: `${kind}-${p}`, patientId: `p${p}` }, new Date(now - (days + 12) * DAY));
       }
     }
@@ -159,8 +163,12 @@ try {
          UNION ALL
          SELECT p, 'scale-' || p, 'w' || d, 'body_weight', '29463-7', 'kg', 70 + ((d + p) % 7) * 0.3, NULL, NULL,
                 to_timestamp(($1::int8 - d::int8 * ${DAY} - 3500000) / 1000.0)
-         FROM generate_series(0, $2::int - 1) p, generate_series(0, $4::int - 1) d`,
-        [now, patients, Math.floor((days * DAY) / FIVE_MIN) - 1, days],
+         FROM generate_series(0, $2::int - 1) p, generate_series(0, $4::int - 1) d
+         UNION ALL
+         SELECT p, 'watch-' || p, 'h' || m, 'heart_rate', '8867-4', '/min', 60 + (m + p) % 50, NULL, NULL,
+                to_timestamp(($1::int8 - m::int8 * 60000) / 1000.0)
+         FROM generate_series(0, $2::int - 1) p, generate_series(1, $5::int) m`,
+        [now, patients, Math.floor((days * DAY) / FIVE_MIN) - 1, days, values['heart-rate'] ? 2 * 1440 : 0],
       );
       await client.query(
         `INSERT INTO reading_keys (device_id, reading_id, content_hash, measured_at)
@@ -202,6 +210,7 @@ try {
       {
         patients,
         days,
+        heartRatePerMinute: values['heart-rate'],
         batchSize,
         readings: Number(sizes[0].readings),
         loadMs,
