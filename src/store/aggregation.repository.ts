@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Indicator } from '../domain/indicators/index.ts';
+import { READING_TYPES } from '../domain/reading-types.ts';
 import type { Db } from './database.ts';
 
 /** A (patient, type, patient-local day) that a commit touched. */
@@ -84,6 +85,10 @@ export async function deleteIndicatorMarks(trx: Db, patientIds: string[]): Promi
  * or 25 hours at the DST changes, and hours are truncated in that zone.
  * indicators.md, "Daily rollups": count, min, max, mean, sample SD, first and
  * last reading time, per component for blood pressure, and the sum (for steps).
+ * The CGM partial aggregates of the hours of marked cgm_glucose days are
+ * recomputed with them (recomputeCgmPartials), and the daily rows written are
+ * flagged `with_partials`. Each marked day is one index range of readings: the
+ * cost is that of the days marked, whatever the patient's history.
  */
 export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<void> {
   if (marks.length === 0) return;
@@ -263,11 +268,22 @@ export async function markForRefreshAt(db: Db, patientId: string, at: Date): Pro
   `.execute(db);
 }
 
-/** Marks every patient with a reading in the last `days` days for an indicator refresh. */
+/**
+ * Marks every patient with a reading in the last `days` days for an indicator refresh.
+ * One probe of rollups_daily's primary key per patient and type (the types of the
+ * catalogue, one component each), not a scan of every patient's history of days.
+ */
 export async function markRecentPatientsForRefresh(db: Db, days: number): Promise<number> {
+  const types = READING_TYPES.map((t) => t.type);
   const result = await sql`
     INSERT INTO indicators_dirty (patient_id)
-    SELECT DISTINCT patient_id FROM rollups_daily WHERE day >= current_date - ${days}::int
+    SELECT p.id FROM patients p
+    WHERE EXISTS (
+      SELECT 1 FROM unnest(${types}::text[], ${types.map((t) => (t === 'blood_pressure' ? 'systolic' : 'value'))}::text[])
+        AS t(type, component)
+      WHERE EXISTS (SELECT 1 FROM rollups_daily d
+                    WHERE d.patient_id = p.id AND d.type = t.type AND d.component = t.component
+                      AND d.day >= current_date - ${days}::int))
     ON CONFLICT (patient_id) DO NOTHING
   `.execute(db);
   return Number(result.numAffectedRows ?? 0);

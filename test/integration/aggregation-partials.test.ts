@@ -12,7 +12,7 @@ import { indicatorsFromReadings } from '../../src/aggregation/patient-indicators
 import type { Indicator } from '../../src/domain/indicators/index.ts';
 import { decodeReading } from '../../src/ingest/decode.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { PatientReading } from '../../src/store/aggregation.repository.ts';
+import { markRecentPatientsForRefresh, type PatientReading } from '../../src/store/aggregation.repository.ts';
 import { Partitions } from '../../src/store/partitions.ts';
 import { writeBatch } from '../../src/store/reading-sink.ts';
 import { useTestDatabase } from '../fixture.ts';
@@ -129,6 +129,32 @@ function cgmSeries(random: () => number, now: number): { deviceId: string; input
     return { deviceId, inputs };
   });
 }
+
+describe('the hourly refresh', () => {
+  it('marks the patients with a reading in the last 30 days, and only them', async () => {
+    const now = Date.now();
+    for (const [patientId, daysAgo] of [
+      ['p-refresh-recent', 3],
+      ['p-refresh-old', 40],
+    ] as const) {
+      await t.addPatient(patientId);
+      await t.provisionDevice(`bp-${patientId}`, patientId, new Date(now - 60 * DAY));
+      const at = now - daysAgo * DAY;
+      await write(
+        `bp-${patientId}`,
+        [{ id: 'b1', type: 'blood_pressure', at, systolic: 120, diastolic: 80, unit: 'mm[Hg]' }],
+        now,
+      );
+    }
+    await drain(now);
+    await t.query(`DELETE FROM indicators_dirty`);
+    await markRecentPatientsForRefresh(t.db, 30);
+    const { rows } = await t.query(
+      `SELECT patient_id FROM indicators_dirty WHERE patient_id LIKE 'p-refresh-%' ORDER BY patient_id`,
+    );
+    expect(rows.map((r) => r.patient_id)).toEqual(['p-refresh-recent']);
+  });
+});
 
 describe('indicators from partial aggregates', () => {
   for (const timeZone of ['Europe/Paris', 'Asia/Kolkata']) {
