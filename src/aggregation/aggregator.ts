@@ -1,5 +1,12 @@
 import { applyAlertAction, EXPECTED_TYPES_WINDOW_MS } from '../domain/alerts/index.ts';
-import { addDays, type CgmReading, cgmWindowHours, HOUR_MS, startOfLocalDay } from '../domain/indicators/index.ts';
+import {
+  addDays,
+  type CgmReading,
+  cgmWindowHours,
+  HOUR_MS,
+  type Indicator,
+  startOfLocalDay,
+} from '../domain/indicators/index.ts';
 import { MAX_FUTURE_MS } from '../domain/protocol.ts';
 import { READING_TYPES } from '../domain/reading-types.ts';
 import type { Logger } from '../logger.ts';
@@ -17,7 +24,7 @@ import {
   saveIndicators,
   takeWork,
 } from '../store/aggregation.repository.ts';
-import { insertAlert, loadLatestAlerts, loadThresholds, updateAlert } from '../store/alerts.repository.ts';
+import { insertAlert, loadLatestAlertsOf, loadThresholdsOf, updateAlert } from '../store/alerts.repository.ts';
 import type { Db } from '../store/database.ts';
 import {
   cgmEdgeRanges,
@@ -27,6 +34,8 @@ import {
   loadLatestReadings,
   loadNoDataInputs,
   loadReadings,
+  type ReadingLookup,
+  type ReadingRange,
 } from '../store/indicator-inputs.repository.ts';
 import { type AlertSlices, planAlertSlices, planPatientAlerts } from './patient-alerts.ts';
 import { computePatientIndicators, RAW_INDICATOR_WINDOWS } from './patient-indicators.ts';
@@ -148,24 +157,15 @@ export class Aggregator {
     const result = await db.transaction().execute(async (trx) => {
       const { patientIds, marks, refreshIds } = await takeWork(trx, limit);
       if (patientIds.length === 0) return { marks: 0, patients: 0, alertChanges: 0 };
-      let alerts = 0;
-      const refreshLater: { patientId: string; at: number }[] = [];
       await recomputeRollups(trx, marks);
       const zones = await loadTimeZones(trx, patientIds);
-      const to = now();
-      for (const patientId of patientIds) {
+      const patients = patientIds.flatMap((patientId) => {
         const timeZone = zones.get(patientId);
-        if (timeZone === undefined) continue;
-        const outcome = await this.#aggregatePatient(
-          trx,
-          patientId,
-          timeZone,
-          marks.filter((m) => m.patientId === patientId),
-          to,
-        );
-        alerts += outcome.alertChanges;
-        if (outcome.aheadAt !== undefined) refreshLater.push({ patientId, at: outcome.aheadAt });
-      }
+        return timeZone === undefined
+          ? []
+          : [{ patientId, timeZone, marks: marks.filter((m) => m.patientId === patientId) }];
+      });
+      const { alertChanges: alerts, refreshLater } = await this.#aggregate(trx, patients, now());
       await deleteDirtyMarks(trx, marks);
       await deleteIndicatorMarks(trx, refreshIds);
       // Indicators miss what is still ahead of the clock: come back when it is not.
@@ -182,101 +182,146 @@ export class Aggregator {
   }
 
   /**
-   * One patient's indicators and alerts at `to`, from what their dirty days and the
-   * windows need (src/store/indicator-inputs.repository.ts): CGM hourly partials and
-   * the raw readings of the window's two edge hours, daily rollups for adherence, raw
-   * readings of the short windows (blood pressure and weight 7 days, vitals 24 h), and
-   * for the alert rules the readings of the dirty days and the latest ones with the
-   * context they need. Nothing here grows with the patient's history.
+   * The indicators and alerts of a run's patients at `to`, from what their dirty days
+   * and the windows need (src/store/indicator-inputs.repository.ts, each step one
+   * statement for all the patients): CGM hourly partials and the raw readings of the
+   * window's two edge hours, daily rollups for adherence, raw readings of the short
+   * windows (blood pressure and weight 7 days, vitals 24 h), and for the alert rules
+   * the readings of the dirty days and the latest ones with the context they need.
+   * Nothing here grows with a patient's history.
    */
-  async #aggregatePatient(
+  async #aggregate(
     trx: Db,
-    patientId: string,
-    timeZone: string,
-    marks: readonly DirtyMark[],
+    patients: readonly { patientId: string; timeZone: string; marks: readonly DirtyMark[] }[],
     to: number,
-  ): Promise<{ alertChanges: number; aheadAt: number | undefined }> {
+  ): Promise<{ alertChanges: number; refreshLater: { patientId: string; at: number }[] }> {
+    const ids = patients.map((p) => p.patientId);
     // Readings up to 5 minutes ahead of this clock are accepted (device-protocol.md, "Time"):
     // alert rules see them now; indicator windows end at `to` and take them in later.
     const until = to + MAX_FUTURE_MS;
-    const latestAt = await loadLatestReadings(trx, patientId, READING_TYPE_NAMES, until);
-    const adherence = await loadAdherenceDays(trx, patientId, timeZone, READING_TYPE_NAMES, to);
+    const latestAt = await loadLatestReadings(trx, ids, READING_TYPE_NAMES, until);
+    const adherence = await loadAdherenceDays(trx, patients, READING_TYPE_NAMES, to);
     // Upgraded databases: days of the CGM window without partials get them a few per run, newest first;
     // the others are read as readings meanwhile (the cost of a run before partials, at worst).
-    const unhealed = [...adherence.unflaggedCgmDays].sort().reverse();
-    await healCgmDays(trx, patientId, unhealed.slice(0, HEAL_DAYS_PER_RUN));
-    const rawHours = hoursOfDays(unhealed.slice(HEAL_DAYS_PER_RUN), timeZone);
-    const cgmPartials = await loadCgmPartials(trx, patientId, to, rawHours);
-    const slices = planAlertSlices({ dirtyDays: marks, timeZone, latestAt, until });
-    const ranges = [...slices.ranges];
-    for (const { type, lookbackMs } of RAW_INDICATOR_WINDOWS) ranges.push({ type, since: to - lookbackMs, until: to });
-    ranges.push(...cgmEdgeRanges(to));
-    for (const h of rawHours) ranges.push({ type: 'cgm_glucose', since: h.from, until: h.to - 1 });
-    const readings = await loadReadings(trx, patientId, ranges, slices.previousBefore, slices.nextFrom);
-    const cgmEdges: CgmReading[] = [];
-    const { first, last } = cgmWindowHours(to);
-    for (const r of readings) {
-      if (r.type !== 'cgm_glucose' || r.value === null) continue;
-      // Edge hours, and the hours of days not healed yet: from readings (the window is applied later).
-      const raw = r.at < first || r.at >= last + HOUR_MS || rawHours.some((h) => h.from <= r.at && r.at < h.to);
-      if (raw) cgmEdges.push({ deviceId: r.deviceId, at: r.at, value: r.value });
+    const rawHours = new Map<string, { from: number; to: number }[]>();
+    for (const { patientId, timeZone } of patients) {
+      const unhealed = [...(adherence.get(patientId)?.unflaggedCgmDays ?? [])].sort().reverse();
+      await healCgmDays(trx, patientId, unhealed.slice(0, HEAL_DAYS_PER_RUN));
+      rawHours.set(patientId, hoursOfDays(unhealed.slice(HEAL_DAYS_PER_RUN), timeZone));
     }
-    const indicators = computePatientIndicators(
-      { cgm: { partials: cgmPartials, edges: cgmEdges }, readings, adherence },
-      timeZone,
+    const cgmPartials = await loadCgmPartials(
+      trx,
+      ids.map((patientId) => ({ patientId, excluded: rawHours.get(patientId) ?? [] })),
       to,
     );
-    await saveIndicators(trx, patientId, indicators, new Date(to));
+    const slices = new Map<string, AlertSlices>();
+    const ranges: ReadingRange[] = [];
+    const before: ReadingLookup[] = [];
+    const after: ReadingLookup[] = [];
+    for (const { patientId, timeZone, marks } of patients) {
+      const s = planAlertSlices({ dirtyDays: marks, timeZone, latestAt: latestAt.get(patientId) ?? new Map(), until });
+      slices.set(patientId, s);
+      for (const r of s.ranges) ranges.push({ patientId, ...r });
+      for (const b of s.previousBefore) before.push({ patientId, ...b });
+      for (const a of s.nextFrom) after.push({ patientId, ...a });
+      for (const { type, lookbackMs } of RAW_INDICATOR_WINDOWS) {
+        ranges.push({ patientId, type, since: to - lookbackMs, until: to });
+      }
+      ranges.push(...cgmEdgeRanges(patientId, to));
+      for (const h of rawHours.get(patientId) ?? []) {
+        ranges.push({ patientId, type: 'cgm_glucose', since: h.from, until: h.to - 1 });
+      }
+    }
+    const readings = await loadReadings(trx, ids, ranges, before, after);
 
-    const recentTypes = [...latestAt].filter(([, at]) => at > to - EXPECTED_TYPES_WINDOW_MS).map(([type]) => type);
-    const alertChanges = await this.#evaluateAlerts(trx, patientId, readings, slices, recentTypes, to);
-    let ahead = -Infinity;
-    for (const at of latestAt.values()) if (at > to && at > ahead) ahead = at;
-    return { alertChanges, aheadAt: ahead > to ? ahead : undefined };
+    const { first, last } = cgmWindowHours(to);
+    const indicators = new Map<string, Indicator[]>();
+    for (const { patientId, timeZone } of patients) {
+      const own = readings.get(patientId) ?? [];
+      const raw = rawHours.get(patientId) ?? [];
+      const cgmEdges: CgmReading[] = [];
+      for (const r of own) {
+        if (r.type !== 'cgm_glucose' || r.value === null) continue;
+        // Edge hours, and the hours of days not healed yet: from readings (the window is applied later).
+        if (r.at < first || r.at >= last + HOUR_MS || raw.some((h) => h.from <= r.at && r.at < h.to)) {
+          cgmEdges.push({ deviceId: r.deviceId, at: r.at, value: r.value });
+        }
+      }
+      const inputs = {
+        cgm: { partials: cgmPartials.get(patientId) ?? [], edges: cgmEdges },
+        readings: own,
+        adherence: adherence.get(patientId) ?? { days: [], types: [] },
+      };
+      indicators.set(patientId, computePatientIndicators(inputs, timeZone, to));
+    }
+    await saveIndicators(trx, indicators, new Date(to));
+
+    const alertChanges = await this.#evaluateAlerts(trx, ids, readings, slices, latestAt, to);
+    const refreshLater: { patientId: string; at: number }[] = [];
+    for (const [patientId, latest] of latestAt) {
+      let ahead = -Infinity;
+      for (const at of latest.values()) if (at > to && at > ahead) ahead = at;
+      if (ahead > to) refreshLater.push({ patientId, at: ahead });
+    }
+    return { alertChanges, refreshLater };
   }
 
-  /** Applies the alert rules of indicators.md to one patient; returns how many alerts changed. */
+  /** Applies the alert rules of indicators.md to a run's patients; returns how many alerts changed. */
   async #evaluateAlerts(
     trx: Db,
-    patientId: string,
-    readings: PatientReading[],
-    slices: AlertSlices,
-    recentTypes: readonly string[],
+    ids: readonly string[],
+    readings: ReadonlyMap<string, PatientReading[]>,
+    slices: ReadonlyMap<string, AlertSlices>,
+    latestAt: ReadonlyMap<string, ReadonlyMap<string, number>>,
     now: number,
   ): Promise<number> {
-    const latest = await loadLatestAlerts(trx, patientId);
-    const noData = await loadNoDataInputs(trx, patientId, recentTypes, now);
-    const plans = planPatientAlerts({
-      readings,
-      evaluated: slices.evaluated,
-      expectedTypes: noData.expectedTypes,
-      lastReadingAt: noData.lastReadingAt,
-      thresholds: await loadThresholds(trx, patientId),
-      latest,
+    const alerts = await loadLatestAlertsOf(trx, ids);
+    const thresholds = await loadThresholdsOf(trx, ids);
+    // no_data: the candidate types of each patient are those seen in the last 30 days.
+    const noData = await loadNoDataInputs(
+      trx,
+      ids.map((patientId) => ({
+        patientId,
+        types: [...(latestAt.get(patientId) ?? [])]
+          .filter(([, at]) => at > now - EXPECTED_TYPES_WINDOW_MS)
+          .map(([type]) => type),
+      })),
       now,
-    });
+    );
     let changes = 0;
-    for (const { rule, threshold, evaluation, action } of plans) {
-      if (action.kind === 'none') continue;
-      const current = latest.get(rule);
-      const next = applyAlertAction(current?.state ?? null, action, now, threshold);
-      if (!next) continue;
-      changes++;
-      if (action.kind === 'open') {
-        await insertAlert(trx, patientId, rule, next, action.at);
-        this.#o.log.info({ rule }, 'alert opened');
-      } else if (current) {
-        const event =
-          action.kind === 'update' ? 'updated' : action.kind === 'cleared' ? 'condition_cleared' : 'resolved';
-        await updateAlert(
-          trx,
-          current.id,
-          next,
-          event,
-          now,
-          null,
-          action.kind === 'update' ? evaluation.at : undefined,
-        );
+    for (const patientId of ids) {
+      const latest = alerts.get(patientId) ?? new Map();
+      const plans = planPatientAlerts({
+        readings: readings.get(patientId) ?? [],
+        evaluated: slices.get(patientId)?.evaluated ?? new Map(),
+        expectedTypes: noData.get(patientId)?.expectedTypes ?? [],
+        lastReadingAt: noData.get(patientId)?.lastReadingAt ?? {},
+        thresholds: thresholds.get(patientId) ?? {},
+        latest,
+        now,
+      });
+      for (const { rule, threshold, evaluation, action } of plans) {
+        if (action.kind === 'none') continue;
+        const current = latest.get(rule);
+        const next = applyAlertAction(current?.state ?? null, action, now, threshold);
+        if (!next) continue;
+        changes++;
+        if (action.kind === 'open') {
+          await insertAlert(trx, patientId, rule, next, action.at);
+          this.#o.log.info({ rule }, 'alert opened');
+        } else if (current) {
+          const event =
+            action.kind === 'update' ? 'updated' : action.kind === 'cleared' ? 'condition_cleared' : 'resolved';
+          await updateAlert(
+            trx,
+            current.id,
+            next,
+            event,
+            now,
+            null,
+            action.kind === 'update' ? evaluation.at : undefined,
+          );
+        }
       }
     }
     return changes;

@@ -233,31 +233,25 @@ export async function loadTimeZones(trx: Db, patientIds: readonly string[]): Pro
   return new Map(rows.map((r) => [r.id, r.time_zone]));
 }
 
-/** Replaces the patient's indicators with these (the latest value of each key). */
+/** Replaces each patient's indicators with these (the latest value of each key), in two statements. */
 export async function saveIndicators(
   trx: Db,
-  patientId: string,
-  indicators: Indicator[],
+  indicators: ReadonlyMap<string, readonly Indicator[]>,
   computedAt: Date,
 ): Promise<void> {
-  await sql`DELETE FROM patient_indicators WHERE patient_id = ${patientId}`.execute(trx);
-  if (indicators.length === 0) return;
-  await trx
-    .insertInto('patient_indicators')
-    .values(
-      indicators.map((i) => ({
-        patient_id: patientId,
-        key: i.key,
-        value: i.value,
-        unit: i.unit,
-        from_at: new Date(i.from),
-        to_at: new Date(i.to),
-        n: i.n,
-        sufficient: i.sufficient,
-        computed_at: computedAt,
-      })),
-    )
-    .execute();
+  if (indicators.size === 0) return;
+  await sql`DELETE FROM patient_indicators WHERE patient_id = ANY(${[...indicators.keys()]}::text[])`.execute(trx);
+  const rows = [...indicators].flatMap(([patientId, list]) => list.map((i) => ({ patientId, ...i })));
+  if (rows.length === 0) return;
+  await sql`
+    INSERT INTO patient_indicators (patient_id, key, value, unit, from_at, to_at, n, sufficient, computed_at)
+    SELECT patient_id, key, value, unit, from_at, to_at, n, sufficient, ${computedAt}
+    FROM unnest(${rows.map((r) => r.patientId)}::text[], ${rows.map((r) => r.key)}::text[],
+                ${rows.map((r) => r.value)}::float8[], ${rows.map((r) => r.unit)}::text[],
+                ${rows.map((r) => new Date(r.from))}::timestamptz[], ${rows.map((r) => new Date(r.to))}::timestamptz[],
+                ${rows.map((r) => r.n)}::int4[], ${rows.map((r) => r.sufficient)}::bool[])
+      AS t(patient_id, key, value, unit, from_at, to_at, n, sufficient)
+  `.execute(trx);
 }
 
 /** Asks for the patient's indicators to be recomputed once `at` has passed. */

@@ -14,31 +14,36 @@ import { recomputeRollups } from './aggregation.repository.ts';
 import type { Db } from './database.ts';
 
 /**
- * What the aggregation job reads to compute one patient's indicators and alerts
+ * What the aggregation job reads to compute its patients' indicators and alerts
  * (architecture.md, decision 6): partial aggregates and rollups for the long windows,
  * raw readings only for short windows and for the edges, each through an index range.
- * None of it grows with the patient's history.
+ * None of it grows with a patient's history. Each function serves all the patients of
+ * a run in one statement, so that a run costs a few statements, not a few per patient.
  */
 
 const DAY_MS = 86_400_000;
 
 /**
  * The stored CGM partials of the whole hours inside the 14-day window ending at `to`
- * (cgmWindowHours), merged into one partial per device. The raw readings of the two
- * edge hours come with the other readings (cgmEdgeRanges, loadReadings).
+ * (cgmWindowHours), merged into one partial per patient and device, for several
+ * patients in one statement. `excluded`: hour-aligned ranges [from, to) (ms) of a
+ * patient left out, read from readings instead (days not healed yet). The raw
+ * readings of the two edge hours come with the other readings (cgmEdgeRanges).
  */
 export async function loadCgmPartials(
   trx: Db,
-  patientId: string,
+  patients: readonly { patientId: string; excluded: readonly { from: number; to: number }[] }[],
   to: number,
-  /** Hour-aligned ranges [from, to) (ms) left out: read from readings instead (days not healed yet). */
-  excluded: readonly { from: number; to: number }[] = [],
-): Promise<CgmPartial[]> {
+): Promise<Map<string, CgmPartial[]>> {
+  const result = new Map<string, CgmPartial[]>(patients.map((p) => [p.patientId, []]));
+  if (patients.length === 0) return result;
   const { first, last } = cgmWindowHours(to);
+  const excluded = patients.flatMap((p) => p.excluded.map((e) => ({ patientId: p.patientId, ...e })));
   // The whole hours merged per device here, one row each: counts and sums added, squared deviations
   // combined about the device's mean (Σ m2ᵢ + nᵢ (meanᵢ − mean)², Chan et al.), and the gaps — inside
   // each hour, and from one non-empty hour's last reading to the next one's first — as a histogram.
   const { rows } = await sql<{
+    patient_id: string;
     device_id: string;
     first_hour_ms: string;
     count: number;
@@ -55,58 +60,71 @@ export async function loadCgmPartials(
     gap_counts: number[] | null;
   }>`
     WITH stored AS (
-      SELECT device_id, hour_start, count, sum, m2, below_54, below_70, in_70_180, above_180, above_250,
-             first_ms, last_ms, gap_values, gap_counts,
-             first_ms - lag(last_ms) OVER (PARTITION BY device_id ORDER BY hour_start) AS cross_gap
-      FROM cgm_hourly_partials
-      WHERE patient_id = ${patientId} AND hour_start >= ${new Date(first)} AND hour_start <= ${new Date(last)}
-        AND NOT EXISTS (
-          SELECT 1 FROM unnest(${excluded.map((e) => new Date(e.from))}::timestamptz[],
-                               ${excluded.map((e) => new Date(e.to))}::timestamptz[]) AS x(f, t)
-          WHERE hour_start >= x.f AND hour_start < x.t)
+      SELECT c.*, c.first_ms - lag(c.last_ms) OVER (PARTITION BY c.patient_id, c.device_id ORDER BY c.hour_start)
+               AS cross_gap
+      FROM unnest(${patients.map((p) => p.patientId)}::text[]) AS p(id)
+      CROSS JOIN LATERAL (
+        SELECT * FROM cgm_hourly_partials
+        WHERE patient_id = p.id AND hour_start >= ${new Date(first)} AND hour_start <= ${new Date(last)}
+        OFFSET 0 -- one primary-key range per patient
+      ) c
+      WHERE NOT EXISTS (
+        SELECT 1 FROM unnest(${excluded.map((e) => e.patientId)}::text[],
+                             ${excluded.map((e) => new Date(e.from))}::timestamptz[],
+                             ${excluded.map((e) => new Date(e.to))}::timestamptz[]) AS x(patient_id, f, t)
+        WHERE x.patient_id = c.patient_id AND c.hour_start >= x.f AND c.hour_start < x.t)
     ),
-    devices AS (SELECT device_id, sum(count) AS n, sum(sum) AS s FROM stored GROUP BY device_id),
+    devices AS (
+      SELECT patient_id, device_id, sum(count) AS n, sum(sum) AS s FROM stored GROUP BY patient_id, device_id
+    ),
     gaps AS (
-      SELECT device_id, gap, sum(n)::int AS c
-      FROM (SELECT s.device_id, h.gap::int8 AS gap, h.n FROM stored s
+      SELECT patient_id, device_id, gap, sum(n)::int AS c
+      FROM (SELECT s.patient_id, s.device_id, h.gap::int8 AS gap, h.n FROM stored s
             CROSS JOIN LATERAL unnest(s.gap_values, s.gap_counts) AS h(gap, n)
-            UNION ALL SELECT device_id, cross_gap, 1 FROM stored WHERE cross_gap > 0) g
-      GROUP BY device_id, gap
+            UNION ALL SELECT patient_id, device_id, cross_gap, 1 FROM stored WHERE cross_gap > 0) g
+      GROUP BY patient_id, device_id, gap
+    ),
+    histograms AS (
+      SELECT patient_id, device_id, array_agg(gap ORDER BY gap) AS gap_values, array_agg(c ORDER BY gap) AS gap_counts
+      FROM gaps GROUP BY patient_id, device_id
     )
-    SELECT s.device_id, (extract(epoch FROM min(s.hour_start)) * 1000)::int8 AS first_hour_ms,
+    SELECT s.patient_id, s.device_id, (extract(epoch FROM min(s.hour_start)) * 1000)::int8 AS first_hour_ms,
            d.n::int AS count, d.s AS sum,
            sum(s.m2 + s.count * (s.sum / s.count - d.s / d.n) * (s.sum / s.count - d.s / d.n)) AS m2,
            sum(s.below_54)::int AS below_54, sum(s.below_70)::int AS below_70, sum(s.in_70_180)::int AS in_70_180,
            sum(s.above_180)::int AS above_180, sum(s.above_250)::int AS above_250,
-           min(s.first_ms) AS first_ms, max(s.last_ms) AS last_ms,
-           (SELECT array_agg(g.gap ORDER BY g.gap) FROM gaps g WHERE g.device_id = s.device_id) AS gap_values,
-           (SELECT array_agg(g.c ORDER BY g.gap) FROM gaps g WHERE g.device_id = s.device_id) AS gap_counts
-    FROM stored s JOIN devices d ON d.device_id = s.device_id
+           min(s.first_ms) AS first_ms, max(s.last_ms) AS last_ms, h.gap_values, h.gap_counts
+    FROM stored s
+    JOIN devices d ON d.patient_id = s.patient_id AND d.device_id = s.device_id
+    LEFT JOIN histograms h ON h.patient_id = s.patient_id AND h.device_id = s.device_id
     WHERE s.count > 0
-    GROUP BY s.device_id, d.n, d.s`.execute(trx);
-  return rows.map((r) => ({
-    deviceId: r.device_id,
-    hourStart: Number(r.first_hour_ms),
-    n: r.count,
-    sum: r.sum,
-    m2: r.m2,
-    below54: r.below_54,
-    below70: r.below_70,
-    in70to180: r.in_70_180,
-    above180: r.above_180,
-    above250: r.above_250,
-    firstAt: Number(r.first_ms),
-    lastAt: Number(r.last_ms),
-    gaps: expandHistogram(r.gap_values ?? [], r.gap_counts ?? []),
-  }));
+    GROUP BY s.patient_id, s.device_id, d.n, d.s, h.gap_values, h.gap_counts`.execute(trx);
+  for (const r of rows) {
+    result.get(r.patient_id)?.push({
+      deviceId: r.device_id,
+      hourStart: Number(r.first_hour_ms),
+      n: r.count,
+      sum: r.sum,
+      m2: r.m2,
+      below54: r.below_54,
+      below70: r.below_70,
+      in70to180: r.in_70_180,
+      above180: r.above_180,
+      above250: r.above_250,
+      firstAt: Number(r.first_ms),
+      lastAt: Number(r.last_ms),
+      gaps: expandHistogram(r.gap_values ?? [], r.gap_counts ?? []),
+    });
+  }
+  return result;
 }
 
 /** The two edge hours of the CGM window ending at `to`, as reading ranges [since, until] (ms). */
-export function cgmEdgeRanges(to: number): { type: string; since: number; until: number }[] {
+export function cgmEdgeRanges(patientId: string, to: number): ReadingRange[] {
   const { from, first, last } = cgmWindowHours(to);
   return [
-    { type: 'cgm_glucose', since: from + 1, until: first - 1 },
-    { type: 'cgm_glucose', since: last + HOUR_MS, until: to },
+    { patientId, type: 'cgm_glucose', since: from + 1, until: first - 1 },
+    { patientId, type: 'cgm_glucose', since: last + HOUR_MS, until: to },
   ];
 }
 
@@ -134,68 +152,85 @@ function expandHistogram(values: readonly (number | string)[], counts: readonly 
   return out;
 }
 
+/** A range of readings of one type of one patient, [since, until] in ms. */
+export interface ReadingRange {
+  patientId: string;
+  type: string;
+  since: number;
+  until: number;
+}
+
+/** One reading looked up next to a time: a type's latest before `at`, or its first at or after `at`. */
+export interface ReadingLookup {
+  patientId: string;
+  type: string;
+  at: number;
+}
+
 /**
- * Readings of each given type measured in its ranges [since, until] (ms; overlapping
- * ranges of a type are merged first, so that no reading comes twice), for each
- * `before` entry the type's latest reading measured strictly before that time, and
- * for each `after` entry its first reading measured at or after that time: one
- * statement, one index range or lookup each on (patient_id, type, measured_at),
- * nothing of other types. Ordered by time.
+ * Readings of several patients in one statement, by patient, in time order: those
+ * measured in the given ranges (overlapping ranges of a patient's type are merged
+ * first, so that no reading comes twice), for each `before` lookup the type's latest
+ * reading measured strictly before its time, and for each `after` lookup the first
+ * measured at or after it. One index range or lookup each on (patient_id, type,
+ * measured_at), nothing of other types.
  */
 export async function loadReadings(
   trx: Db,
-  patientId: string,
-  ranges: readonly { type: string; since: number; until: number }[],
-  before: readonly { type: string; at: number }[],
-  after: readonly { type: string; at: number }[] = [],
-): Promise<PatientReading[]> {
+  patientIds: readonly string[],
+  ranges: readonly ReadingRange[],
+  before: readonly ReadingLookup[],
+  after: readonly ReadingLookup[],
+): Promise<Map<string, PatientReading[]>> {
+  const result = new Map<string, PatientReading[]>(patientIds.map((id) => [id, []]));
   const merged = mergeRanges(ranges);
-  if (merged.length === 0 && before.length === 0 && after.length === 0) return [];
-  const { rows } = await sql<ReadingRow>`
+  if (merged.length === 0 && before.length === 0 && after.length === 0) return result;
+  const { rows } = await sql<ReadingRow & { patient_id: string }>`
     SELECT * FROM (
-      SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
-             r.value, r.systolic, r.diastolic
-      FROM unnest(${merged.map((r) => r.type)}::text[], ${merged.map((r) => new Date(r.since))}::timestamptz[],
-                  ${merged.map((r) => new Date(r.until))}::timestamptz[]) AS w(type, since, until)
+      SELECT r.patient_id, r.reading_id, r.device_id, r.type,
+             (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms, r.value, r.systolic, r.diastolic
+      FROM unnest(${merged.map((r) => r.patientId)}::text[], ${merged.map((r) => r.type)}::text[],
+                  ${merged.map((r) => new Date(r.since))}::timestamptz[],
+                  ${merged.map((r) => new Date(r.until))}::timestamptz[]) AS w(patient_id, type, since, until)
       CROSS JOIN LATERAL (
         SELECT * FROM readings r
-        WHERE r.patient_id = ${patientId} AND r.type = w.type AND r.measured_at >= w.since AND r.measured_at <= w.until
-        OFFSET 0 -- kept a subquery, one index range per type: pulled up into a join, it reads every type
+        WHERE r.patient_id = w.patient_id AND r.type = w.type AND r.measured_at >= w.since AND r.measured_at <= w.until
+        OFFSET 0 -- kept a subquery, one index range each: pulled up into a join, it reads every type
       ) r
       UNION
-      SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
-             r.value, r.systolic, r.diastolic
-      FROM unnest(${before.map((b) => b.type)}::text[], ${before.map((b) => new Date(b.at))}::timestamptz[])
-        AS t(type, before)
+      SELECT r.patient_id, r.reading_id, r.device_id, r.type,
+             (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms, r.value, r.systolic, r.diastolic
+      FROM unnest(${before.map((b) => b.patientId)}::text[], ${before.map((b) => b.type)}::text[],
+                  ${before.map((b) => new Date(b.at))}::timestamptz[]) AS t(patient_id, type, at)
       CROSS JOIN LATERAL (
         SELECT * FROM readings
-        WHERE patient_id = ${patientId} AND type = t.type AND measured_at < t.before
+        WHERE patient_id = t.patient_id AND type = t.type AND measured_at < t.at
         ORDER BY measured_at DESC, reading_id DESC LIMIT 1
       ) r
       UNION
-      SELECT r.reading_id, r.device_id, r.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms,
-             r.value, r.systolic, r.diastolic
-      FROM unnest(${after.map((b) => b.type)}::text[], ${after.map((b) => new Date(b.at))}::timestamptz[])
-        AS t(type, after)
+      SELECT r.patient_id, r.reading_id, r.device_id, r.type,
+             (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms, r.value, r.systolic, r.diastolic
+      FROM unnest(${after.map((b) => b.patientId)}::text[], ${after.map((b) => b.type)}::text[],
+                  ${after.map((b) => new Date(b.at))}::timestamptz[]) AS t(patient_id, type, at)
       CROSS JOIN LATERAL (
         SELECT * FROM readings
-        WHERE patient_id = ${patientId} AND type = t.type AND measured_at >= t.after
+        WHERE patient_id = t.patient_id AND type = t.type AND measured_at >= t.at
         ORDER BY measured_at, reading_id LIMIT 1
       ) r
     ) all_readings
-    ORDER BY at_ms, reading_id`.execute(trx);
-  return rows.map(toPatientReading);
+    ORDER BY patient_id, at_ms, reading_id`.execute(trx);
+  for (const r of rows) result.get(r.patient_id)?.push(toPatientReading(r));
+  return result;
 }
 
-/** The union of each type's ranges, as disjoint ranges. */
-function mergeRanges(
-  ranges: readonly { type: string; since: number; until: number }[],
-): { type: string; since: number; until: number }[] {
-  const sorted = [...ranges].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.since - b.since));
-  const out: { type: string; since: number; until: number }[] = [];
+/** The union of each patient's ranges of a type, as disjoint ranges. */
+function mergeRanges(ranges: readonly ReadingRange[]): ReadingRange[] {
+  const key = (r: ReadingRange) => `${r.patientId}\u0000${r.type}`;
+  const sorted = [...ranges].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.since - b.since));
+  const out: ReadingRange[] = [];
   for (const r of sorted) {
     const last = out[out.length - 1];
-    if (last && last.type === r.type && r.since <= last.until + 1) last.until = Math.max(last.until, r.until);
+    if (last && key(last) === key(r) && r.since <= last.until + 1) last.until = Math.max(last.until, r.until);
     else if (r.since <= r.until) out.push({ ...r });
   }
   return out;
@@ -212,24 +247,28 @@ interface ReadingRow {
 }
 
 /**
- * For each given type, the time of its latest reading measured at or before `until`:
- * one backward index lookup each.
+ * For each patient and type, the time of its latest reading measured at or before
+ * `until`: one backward index lookup each, in one statement.
  */
 export async function loadLatestReadings(
   trx: Db,
-  patientId: string,
+  patientIds: readonly string[],
   types: readonly string[],
   until: number,
-): Promise<Map<string, number>> {
-  const { rows } = await sql<{ type: string; at_ms: string }>`
-    SELECT t.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms
-    FROM unnest(${[...types]}::text[]) AS t(type)
+): Promise<Map<string, Map<string, number>>> {
+  const result = new Map<string, Map<string, number>>(patientIds.map((id) => [id, new Map()]));
+  if (patientIds.length === 0) return result;
+  const { rows } = await sql<{ patient_id: string; type: string; at_ms: string }>`
+    SELECT p.id AS patient_id, t.type, (extract(epoch FROM r.measured_at) * 1000)::int8 AS at_ms
+    FROM unnest(${[...patientIds]}::text[]) AS p(id)
+    CROSS JOIN unnest(${[...types]}::text[]) AS t(type)
     CROSS JOIN LATERAL (
       SELECT measured_at FROM readings
-      WHERE patient_id = ${patientId} AND type = t.type AND measured_at <= ${new Date(until)}
+      WHERE patient_id = p.id AND type = t.type AND measured_at <= ${new Date(until)}
       ORDER BY measured_at DESC LIMIT 1
     ) r`.execute(trx);
-  return new Map(rows.map((r) => [r.type, Number(r.at_ms)]));
+  for (const r of rows) result.get(r.patient_id)?.set(r.type, Number(r.at_ms));
+  return result;
 }
 
 function toPatientReading(r: ReadingRow): PatientReading {
@@ -244,27 +283,42 @@ function toPatientReading(r: ReadingRow): PatientReading {
   };
 }
 
+/** A patient's adherence inputs (loadAdherenceDays). */
+export interface AdherenceInputs {
+  days: AdherenceDay[];
+  types: string[];
+  /** Local days of the CGM window whose rollup predates the partials (see healCgmDays). */
+  unflaggedCgmDays: string[];
+}
+
 /**
  * Adherence inputs from the daily rollups (one row per type and local day, not the
- * readings) of the given types (every type of the catalogue): the readings per (type, day) of the 30 local days ending with today's,
- * today's counted up to `to` (from the readings only when some of today's are
- * ahead of `to`), the types with a reading in (`to` − 31 d, `to`], the types
+ * readings) of the given types (every type of the catalogue), for several patients
+ * in one statement: the readings per (type, day) of the 30 local days ending with
+ * today's, today's counted up to `to` (from the readings only when some of today's
+ * are ahead of `to`), the types with a reading in (`to` − 31 d, `to`], the types
  * adherence reports on, and the local days of the CGM window whose rollup predates
- * the partials (see healCgmDays).
+ * the partials.
  */
 export async function loadAdherenceDays(
   trx: Db,
-  patientId: string,
-  timeZone: string,
+  patients: readonly { patientId: string; timeZone: string }[],
   types: readonly string[],
   to: number,
-): Promise<{ days: AdherenceDay[]; types: string[]; unflaggedCgmDays: string[] }> {
-  const today = localDate(to, timeZone);
+): Promise<Map<string, AdherenceInputs>> {
+  const result = new Map<string, AdherenceInputs>();
+  if (patients.length === 0) return result;
   const since = to - 31 * DAY_MS;
-  const firstDay = localDate(since, timeZone);
+  const bounds = patients.map((p) => ({
+    ...p,
+    today: localDate(to, p.timeZone),
+    firstDay: localDate(since, p.timeZone),
+    cgmFirstDay: localDate(to - WINDOW_14D_MS, p.timeZone),
+  }));
   // One component per type (a blood pressure reading has both), and the key's day range for each:
   // the primary key (patient, type, component, day) bounds every scan to the 31 days.
   const { rows } = await sql<{
+    patient_id: string;
     type: string;
     day: string;
     n: number;
@@ -272,76 +326,95 @@ export async function loadAdherenceDays(
     last_ms: string;
     with_partials: boolean | null;
   }>`
-    SELECT t.type, d.day::text AS day, d.count AS n, d.with_partials,
+    SELECT d.patient_id, t.type, d.day::text AS day, d.count AS n, d.with_partials,
            (extract(epoch FROM d.first_at) * 1000)::int8 AS first_ms,
            (extract(epoch FROM d.last_at) * 1000)::int8 AS last_ms
-    FROM unnest(${[...types]}::text[], ${types.map((t) => (t === 'blood_pressure' ? 'systolic' : 'value'))}::text[])
-      AS t(type, component)
-    JOIN rollups_daily d ON d.patient_id = ${patientId} AND d.type = t.type AND d.component = t.component
-                        AND d.day >= ${firstDay}::date AND d.day <= ${today}::date`.execute(trx);
-  const days: AdherenceDay[] = [];
-  const present = new Set<string>();
-  const cgmFirstDay = localDate(to - WINDOW_14D_MS, timeZone);
-  const unflaggedCgmDays: string[] = [];
+    FROM unnest(${bounds.map((b) => b.patientId)}::text[], ${bounds.map((b) => b.firstDay)}::date[],
+                ${bounds.map((b) => b.today)}::date[]) AS p(id, first_day, today)
+    CROSS JOIN unnest(${[...types]}::text[],
+                      ${types.map((t) => (t === 'blood_pressure' ? 'systolic' : 'value'))}::text[]) AS t(type, component)
+    JOIN rollups_daily d ON d.patient_id = p.id AND d.type = t.type AND d.component = t.component
+                        AND d.day >= p.first_day AND d.day <= p.today`.execute(trx);
+  const byPatient = new Map(bounds.map((b) => [b.patientId, b]));
+  const present = new Map<string, Set<string>>();
+  for (const b of bounds) {
+    result.set(b.patientId, { days: [], types: [], unflaggedCgmDays: [] });
+    present.set(b.patientId, new Set());
+  }
   for (const r of rows) {
-    if (r.type === 'cgm_glucose' && r.with_partials === null && r.day >= cgmFirstDay) unflaggedCgmDays.push(r.day);
+    const b = byPatient.get(r.patient_id);
+    const out = result.get(r.patient_id);
+    if (!b || !out) continue;
+    if (r.type === 'cgm_glucose' && r.with_partials === null && r.day >= b.cgmFirstDay)
+      out.unflaggedCgmDays.push(r.day);
     const firstAt = Number(r.first_ms);
     const lastAt = Number(r.last_ms);
-    if (r.day === today && firstAt > to) continue; // only readings ahead of `to` today
-    if (r.day === firstDay && lastAt <= since) continue; // only readings before the 31 days
-    present.add(r.type);
+    if (r.day === b.today && firstAt > to) continue; // only readings ahead of `to` today
+    if (r.day === b.firstDay && lastAt <= since) continue; // only readings before the 31 days
+    present.get(r.patient_id)?.add(r.type);
     let n = r.n;
-    if (r.day === today && lastAt > to) {
+    if (r.day === b.today && lastAt > to) {
       const { rows: counted } = await sql<{ n: number }>`
         SELECT count(*)::int AS n FROM readings
-        WHERE patient_id = ${patientId} AND type = ${r.type}
-          AND measured_at >= ${new Date(startOfLocalDay(today, timeZone))} AND measured_at <= ${new Date(to)}`.execute(
+        WHERE patient_id = ${r.patient_id} AND type = ${r.type}
+          AND measured_at >= ${new Date(startOfLocalDay(b.today, b.timeZone))} AND measured_at <= ${new Date(to)}`.execute(
         trx,
       );
       n = counted[0]?.n ?? 0;
     }
-    if (r.day >= addDays(today, -29)) days.push({ type: r.type, day: r.day, n });
+    if (r.day >= addDays(b.today, -29)) out.days.push({ type: r.type, day: r.day, n });
   }
-  return { days, types: [...present].sort(), unflaggedCgmDays };
+  for (const [id, out] of result) out.types = [...(present.get(id) ?? [])].sort();
+  return result;
+}
+
+/** A patient's no_data inputs (loadNoDataInputs). */
+export interface NoDataInputs {
+  expectedTypes: string[];
+  lastReadingAt: Record<string, number>;
 }
 
 /**
- * The no_data rule's inputs (indicators.md, "Alerts"): the expected types (a type
- * that a device assigned to the patient at `now` sent in (`now` − 30 d, `now`]) and
- * each one's latest reading time at or before `now`, among the given candidate types
- * (those with a reading in the 30 days). Two backward index lookups per type, each
- * stopping at its first row.
+ * The no_data rule's inputs (indicators.md, "Alerts") of several patients in one
+ * statement: the expected types (a type that a device assigned to the patient at
+ * `now` sent in (`now` − 30 d, `now`]) and each one's latest reading time at or before
+ * `now`, among each patient's candidate types (those with a reading in the 30 days).
+ * Two backward index lookups per patient and type, each stopping at its first row.
  */
 export async function loadNoDataInputs(
   trx: Db,
-  patientId: string,
-  types: readonly string[],
+  candidates: readonly { patientId: string; types: readonly string[] }[],
   now: number,
-): Promise<{ expectedTypes: string[]; lastReadingAt: Record<string, number> }> {
-  if (types.length === 0) return { expectedTypes: [], lastReadingAt: {} };
+): Promise<Map<string, NoDataInputs>> {
+  const result = new Map<string, NoDataInputs>(
+    candidates.map((c) => [c.patientId, { expectedTypes: [], lastReadingAt: {} }]),
+  );
+  const pairs = candidates.flatMap((c) => c.types.map((type) => ({ patientId: c.patientId, type })));
+  if (pairs.length === 0) return result;
   const since = new Date(now - 30 * DAY_MS);
   const at = new Date(now);
-  const { rows } = await sql<{ type: string; expected: boolean; last_ms: string | null }>`
-    WITH assigned AS (
-      SELECT device_id FROM device_assignments
-      WHERE patient_id = ${patientId} AND valid_from <= ${at} AND (valid_to IS NULL OR valid_to > ${at})
-    )
-    SELECT t.type,
+  const { rows } = await sql<{ patient_id: string; type: string; expected: boolean; last_ms: string | null }>`
+    SELECT x.patient_id, x.type,
            EXISTS (SELECT 1 FROM readings r
-                   WHERE r.patient_id = ${patientId} AND r.type = t.type AND r.measured_at > ${since}
-                     AND r.measured_at <= ${at} AND r.device_id IN (SELECT device_id FROM assigned)
+                   WHERE r.patient_id = x.patient_id AND r.type = x.type AND r.measured_at > ${since}
+                     AND r.measured_at <= ${at}
+                     AND r.device_id IN (SELECT da.device_id FROM device_assignments da
+                                         WHERE da.patient_id = x.patient_id AND da.valid_from <= ${at}
+                                           AND (da.valid_to IS NULL OR da.valid_to > ${at}))
                    ORDER BY r.measured_at DESC LIMIT 1) AS expected,
            (SELECT (extract(epoch FROM r.measured_at) * 1000)::int8 FROM readings r
-            WHERE r.patient_id = ${patientId} AND r.type = t.type AND r.measured_at > ${since}
+            WHERE r.patient_id = x.patient_id AND r.type = x.type AND r.measured_at > ${since}
               AND r.measured_at <= ${at}
             ORDER BY r.measured_at DESC LIMIT 1) AS last_ms
-    FROM unnest(${[...types]}::text[]) AS t(type)`.execute(trx);
-  const expectedTypes: string[] = [];
-  const lastReadingAt: Record<string, number> = {};
+    FROM unnest(${pairs.map((p) => p.patientId)}::text[], ${pairs.map((p) => p.type)}::text[]) AS x(patient_id, type)`.execute(
+    trx,
+  );
   for (const r of rows) {
-    if (!r.expected) continue;
-    expectedTypes.push(r.type);
-    if (r.last_ms !== null) lastReadingAt[r.type] = Number(r.last_ms);
+    const out = result.get(r.patient_id);
+    if (!out || !r.expected) continue;
+    out.expectedTypes.push(r.type);
+    if (r.last_ms !== null) out.lastReadingAt[r.type] = Number(r.last_ms);
   }
-  return { expectedTypes: expectedTypes.sort(), lastReadingAt };
+  for (const out of result.values()) out.expectedTypes.sort();
+  return result;
 }
