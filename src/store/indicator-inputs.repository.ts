@@ -395,13 +395,14 @@ export async function loadNoDataInputs(
   const at = new Date(now);
   const { rows } = await sql<{ patient_id: string; type: string; expected: boolean; last_ms: string | null }>`
     SELECT x.patient_id, x.type,
-           EXISTS (SELECT 1 FROM readings r
-                   WHERE r.patient_id = x.patient_id AND r.type = x.type AND r.measured_at > ${since}
-                     AND r.measured_at <= ${at}
-                     AND r.device_id IN (SELECT da.device_id FROM device_assignments da
-                                         WHERE da.patient_id = x.patient_id AND da.valid_from <= ${at}
-                                           AND (da.valid_to IS NULL OR da.valid_to > ${at}))
-                   ORDER BY r.measured_at DESC LIMIT 1) AS expected,
+           -- A scalar subquery, not EXISTS: EXISTS drops the ORDER BY ... LIMIT 1 and reads all 30 days.
+           (SELECT true FROM readings r
+            WHERE r.patient_id = x.patient_id AND r.type = x.type AND r.measured_at > ${since}
+              AND r.measured_at <= ${at}
+              AND r.device_id = ANY (ARRAY(SELECT da.device_id FROM device_assignments da
+                                           WHERE da.patient_id = x.patient_id AND da.valid_from <= ${at}
+                                             AND (da.valid_to IS NULL OR da.valid_to > ${at})))
+            ORDER BY r.measured_at DESC LIMIT 1) IS NOT NULL AS expected,
            (SELECT (extract(epoch FROM r.measured_at) * 1000)::int8 FROM readings r
             WHERE r.patient_id = x.patient_id AND r.type = x.type AND r.measured_at > ${since}
               AND r.measured_at <= ${at}
