@@ -1,8 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * Partial aggregates of CGM glucose per patient, UTC hour and device, kept with the
- * rollups and recomputed with them (src/store/aggregation.repository.ts): the job
+ * Partial aggregates of CGM glucose per patient, UTC hour and device, and per UTC
+ * day and device, kept with the rollups and recomputed with them (src/store/aggregation.repository.ts): the job
  * computes the 14-day CGM indicators from them instead of 14 days of readings
  * (src/domain/indicators/cgm-partials.ts).
  *
@@ -39,10 +39,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       gap_counts integer[] NOT NULL,
       PRIMARY KEY (patient_id, hour_start, device_id)
     )`.execute(db);
+  // The same, merged per UTC day (from that day's hourly rows): the whole days of a window are
+  // read as 14 rows per device instead of 336.
+  await sql`
+    CREATE TABLE cgm_daily_partials (LIKE cgm_hourly_partials INCLUDING ALL)`.execute(db);
+  await sql`ALTER TABLE cgm_daily_partials RENAME COLUMN hour_start TO day_start`.execute(db);
   await sql`ALTER TABLE rollups_daily ADD COLUMN with_partials boolean`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE rollups_daily DROP COLUMN IF EXISTS with_partials`.execute(db);
+  await sql`DROP TABLE IF EXISTS cgm_daily_partials`.execute(db);
   await sql`DROP TABLE IF EXISTS cgm_hourly_partials`.execute(db);
 }

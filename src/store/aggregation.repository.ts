@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Indicator } from '../domain/indicators/index.ts';
 import { READING_TYPES } from '../domain/reading-types.ts';
+import { mergedPartialsCtes } from './cgm-partials-merge.ts';
 import type { Db } from './database.ts';
 
 /** A (patient, type, patient-local day) that a commit touched. */
@@ -155,7 +156,8 @@ export async function recomputeRollups(trx: Db, marks: DirtyMark[]): Promise<voi
  * (an hour may straddle two local days in a zone whose offset is not whole hours):
  * per device, count, sum, sum of squared deviations (var_pop × n), min, max, the
  * counts in Battelino's ranges, first and last reading time and the positive gaps
- * between consecutive readings (in ms as the job reads readings), as a histogram.
+ * between consecutive readings (in ms as the job reads readings), as a histogram;
+ * then the partials of the UTC days of those hours, merged from their hourly rows.
  */
 async function recomputeCgmPartials(trx: Db, bounds: ReturnType<typeof sql>): Promise<void> {
   const hours = sql`
@@ -209,6 +211,37 @@ async function recomputeCgmPartials(trx: Db, bounds: ReturnType<typeof sql>): Pr
       GROUP BY patient_id, hour_start, device_id
     ) a
     LEFT JOIN histogram h USING (patient_id, hour_start, device_id)
+  `.execute(trx);
+  // The UTC days those hours fall in, merged again from their hourly rows (just written).
+  await sql`
+    WITH b AS MATERIALIZED (${bounds})
+    DELETE FROM cgm_daily_partials c USING b
+    WHERE b.type = 'cgm_glucose' AND c.patient_id = b.patient_id
+      AND c.day_start >= date_trunc('day', b.start_at, 'UTC') AND c.day_start < b.end_at
+  `.execute(trx);
+  const days = sql`
+    SELECT DISTINCT b.patient_id, d AS day_start
+    FROM b CROSS JOIN LATERAL generate_series(date_trunc('day', b.start_at, 'UTC'),
+                                              b.end_at - interval '1 millisecond', interval '1 day') AS d
+    WHERE b.type = 'cgm_glucose'
+  `;
+  const source = sql`
+    SELECT c.*, days.day_start AS grp
+    FROM days
+    CROSS JOIN LATERAL (
+      SELECT * FROM cgm_hourly_partials
+      WHERE patient_id = days.patient_id AND hour_start >= days.day_start
+        AND hour_start < days.day_start + interval '1 day'
+      OFFSET 0
+    ) c
+  `;
+  await sql`
+    WITH b AS MATERIALIZED (${bounds}), days AS (${days}), ${mergedPartialsCtes(source)}
+    INSERT INTO cgm_daily_partials (patient_id, day_start, device_id, count, sum, m2, min, max, below_54, below_70,
+                                    in_70_180, above_180, above_250, first_ms, last_ms, gap_values, gap_counts)
+    SELECT patient_id, grp, device_id, count, sum, m2, min, max, below_54, below_70, in_70_180, above_180,
+           above_250, first_ms, last_ms, gap_values, gap_counts
+    FROM merged
   `.execute(trx);
 }
 

@@ -11,6 +11,7 @@ import {
 } from '../domain/indicators/index.ts';
 import type { PatientReading } from './aggregation.repository.ts';
 import { recomputeRollups } from './aggregation.repository.ts';
+import { mergedPartialsCtes } from './cgm-partials-merge.ts';
 import type { Db } from './database.ts';
 
 /**
@@ -25,7 +26,8 @@ const DAY_MS = 86_400_000;
 
 /**
  * The stored CGM partials of the whole hours inside the 14-day window ending at `to`
- * (cgmWindowHours), merged into one partial per patient and device, for several
+ * (cgmWindowHours; whole UTC days from daily rows, the other hours from hourly rows),
+ * merged into one partial per patient and device, for several
  * patients in one statement. `excluded`: hour-aligned ranges [from, to) (ms) of a
  * patient left out, read from readings instead (days not healed yet). The raw
  * readings of the two edge hours come with the other readings (cgmEdgeRanges).
@@ -38,14 +40,52 @@ export async function loadCgmPartials(
   const result = new Map<string, CgmPartial[]>(patients.map((p) => [p.patientId, []]));
   if (patients.length === 0) return result;
   const { first, last } = cgmWindowHours(to);
-  const excluded = patients.flatMap((p) => p.excluded.map((e) => ({ patientId: p.patientId, ...e })));
-  // The whole hours merged per device here, one row each: counts and sums added, squared deviations
-  // combined about the device's mean (Σ m2ᵢ + nᵢ (meanᵢ − mean)², Chan et al.), and the gaps — inside
-  // each hour, and from one non-empty hour's last reading to the next one's first — as a histogram.
+  // Whole UTC days of the window come from daily rows, the rest from hourly rows; a day that meets
+  // an excluded range is read by the hour (its hourly rows, minus the excluded ones).
+  const dayFrom = Math.ceil(first / DAY_MS) * DAY_MS;
+  const dayTo = Math.floor((last + HOUR_MS) / DAY_MS) * DAY_MS;
+  const hourly: { patientId: string; from: number; to: number }[] = [];
+  const daily: { patientId: string; from: number; to: number }[] = [];
+  const excluded: { patientId: string; from: number; to: number }[] = [];
+  for (const p of patients) {
+    let hourFrom = first;
+    for (let day = dayFrom; day < dayTo; day += DAY_MS) {
+      if (p.excluded.some((e) => e.from < day + DAY_MS && e.to > day)) continue;
+      if (hourFrom < day) hourly.push({ patientId: p.patientId, from: hourFrom, to: day });
+      daily.push({ patientId: p.patientId, from: day, to: day + DAY_MS });
+      hourFrom = day + DAY_MS;
+    }
+    hourly.push({ patientId: p.patientId, from: hourFrom, to: last + HOUR_MS });
+    for (const e of p.excluded) excluded.push({ patientId: p.patientId, ...e });
+  }
+  const ranges = (list: typeof hourly) => sql`
+    unnest(${list.map((r) => r.patientId)}::text[], ${list.map((r) => new Date(r.from))}::timestamptz[],
+           ${list.map((r) => new Date(r.to))}::timestamptz[]) AS w(patient_id, f, t)`;
+  const source = sql`
+    SELECT c.*, 0 AS grp FROM ${ranges(hourly)}
+    CROSS JOIN LATERAL (
+      SELECT * FROM cgm_hourly_partials
+      WHERE patient_id = w.patient_id AND hour_start >= w.f AND hour_start < w.t
+      OFFSET 0 -- one primary-key range each
+    ) c
+    WHERE NOT EXISTS (
+      SELECT 1 FROM unnest(${excluded.map((e) => e.patientId)}::text[],
+                           ${excluded.map((e) => new Date(e.from))}::timestamptz[],
+                           ${excluded.map((e) => new Date(e.to))}::timestamptz[]) AS x(patient_id, f, t)
+      WHERE x.patient_id = c.patient_id AND c.hour_start >= x.f AND c.hour_start < x.t)
+    UNION ALL
+    SELECT d.patient_id, d.day_start, d.device_id, d.count, d.sum, d.m2, d.min, d.max, d.below_54, d.below_70,
+           d.in_70_180, d.above_180, d.above_250, d.first_ms, d.last_ms, d.gap_values, d.gap_counts, 0
+    FROM ${ranges(daily)}
+    CROSS JOIN LATERAL (
+      SELECT * FROM cgm_daily_partials
+      WHERE patient_id = w.patient_id AND day_start >= w.f AND day_start < w.t
+      OFFSET 0
+    ) d`;
   const { rows } = await sql<{
     patient_id: string;
     device_id: string;
-    first_hour_ms: string;
+    hour_ms: string;
     count: number;
     sum: number;
     m2: number;
@@ -56,53 +96,17 @@ export async function loadCgmPartials(
     above_250: number;
     first_ms: string;
     last_ms: string;
-    gap_values: number[] | null;
-    gap_counts: number[] | null;
+    gap_values: number[];
+    gap_counts: number[];
   }>`
-    WITH stored AS (
-      SELECT c.*, c.first_ms - lag(c.last_ms) OVER (PARTITION BY c.patient_id, c.device_id ORDER BY c.hour_start)
-               AS cross_gap
-      FROM unnest(${patients.map((p) => p.patientId)}::text[]) AS p(id)
-      CROSS JOIN LATERAL (
-        SELECT * FROM cgm_hourly_partials
-        WHERE patient_id = p.id AND hour_start >= ${new Date(first)} AND hour_start <= ${new Date(last)}
-        OFFSET 0 -- one primary-key range per patient
-      ) c
-      WHERE NOT EXISTS (
-        SELECT 1 FROM unnest(${excluded.map((e) => e.patientId)}::text[],
-                             ${excluded.map((e) => new Date(e.from))}::timestamptz[],
-                             ${excluded.map((e) => new Date(e.to))}::timestamptz[]) AS x(patient_id, f, t)
-        WHERE x.patient_id = c.patient_id AND c.hour_start >= x.f AND c.hour_start < x.t)
-    ),
-    devices AS (
-      SELECT patient_id, device_id, sum(count) AS n, sum(sum) AS s FROM stored GROUP BY patient_id, device_id
-    ),
-    gaps AS (
-      SELECT patient_id, device_id, gap, sum(n)::int AS c
-      FROM (SELECT s.patient_id, s.device_id, h.gap::int8 AS gap, h.n FROM stored s
-            CROSS JOIN LATERAL unnest(s.gap_values, s.gap_counts) AS h(gap, n)
-            UNION ALL SELECT patient_id, device_id, cross_gap, 1 FROM stored WHERE cross_gap > 0) g
-      GROUP BY patient_id, device_id, gap
-    ),
-    histograms AS (
-      SELECT patient_id, device_id, array_agg(gap ORDER BY gap) AS gap_values, array_agg(c ORDER BY gap) AS gap_counts
-      FROM gaps GROUP BY patient_id, device_id
-    )
-    SELECT s.patient_id, s.device_id, (extract(epoch FROM min(s.hour_start)) * 1000)::int8 AS first_hour_ms,
-           d.n::int AS count, d.s AS sum,
-           sum(s.m2 + s.count * (s.sum / s.count - d.s / d.n) * (s.sum / s.count - d.s / d.n)) AS m2,
-           sum(s.below_54)::int AS below_54, sum(s.below_70)::int AS below_70, sum(s.in_70_180)::int AS in_70_180,
-           sum(s.above_180)::int AS above_180, sum(s.above_250)::int AS above_250,
-           min(s.first_ms) AS first_ms, max(s.last_ms) AS last_ms, h.gap_values, h.gap_counts
-    FROM stored s
-    JOIN devices d ON d.patient_id = s.patient_id AND d.device_id = s.device_id
-    LEFT JOIN histograms h ON h.patient_id = s.patient_id AND h.device_id = s.device_id
-    WHERE s.count > 0
-    GROUP BY s.patient_id, s.device_id, d.n, d.s, h.gap_values, h.gap_counts`.execute(trx);
+    WITH ${mergedPartialsCtes(source)}
+    SELECT patient_id, device_id, (extract(epoch FROM hour_start) * 1000)::int8 AS hour_ms, count, sum, m2,
+           below_54, below_70, in_70_180, above_180, above_250, first_ms, last_ms, gap_values, gap_counts
+    FROM merged`.execute(trx);
   for (const r of rows) {
     result.get(r.patient_id)?.push({
       deviceId: r.device_id,
-      hourStart: Number(r.first_hour_ms),
+      hourStart: Number(r.hour_ms),
       n: r.count,
       sum: r.sum,
       m2: r.m2,
@@ -113,7 +117,7 @@ export async function loadCgmPartials(
       above250: r.above_250,
       firstAt: Number(r.first_ms),
       lastAt: Number(r.last_ms),
-      gaps: expandHistogram(r.gap_values ?? [], r.gap_counts ?? []),
+      gaps: expandHistogram(r.gap_values, r.gap_counts),
     });
   }
   return result;
