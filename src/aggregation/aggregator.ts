@@ -1,29 +1,46 @@
+import { applyAlertAction, EXPECTED_TYPES_WINDOW_MS } from '../domain/alerts/index.ts';
+import {
+  addDays,
+  type CgmReading,
+  cgmWindowHours,
+  HOUR_MS,
+  type Indicator,
+  startOfLocalDay,
+} from '../domain/indicators/index.ts';
 import { MAX_FUTURE_MS } from '../domain/protocol.ts';
+import { READING_TYPES } from '../domain/reading-types.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import {
   deleteDirtyMarks,
   deleteIndicatorMarks,
-  loadPatientReadings,
+  type DirtyMark,
+  loadTimeZones,
   markForRefreshAt,
   markRecentPatientsForRefresh,
   oldestDirtyAgeSeconds,
+  type PatientReading,
   recomputeRollups,
   saveIndicators,
   takeWork,
 } from '../store/aggregation.repository.ts';
+import { insertAlert, loadLatestAlertsOf, loadThresholdsOf, updateAlert } from '../store/alerts.repository.ts';
 import type { Db } from '../store/database.ts';
-import type { PatientReading } from '../store/aggregation.repository.ts';
-import { applyAlertAction } from '../domain/alerts/index.ts';
 import {
-  assignedDeviceIds,
-  insertAlert,
-  loadLatestAlerts,
-  loadThresholds,
-  updateAlert,
-} from '../store/alerts.repository.ts';
-import { planPatientAlerts } from './patient-alerts.ts';
-import { computePatientIndicators, INDICATOR_LOOKBACK_MS } from './patient-indicators.ts';
+  cgmEdgeRanges,
+  healCgmDays,
+  loadAdherenceDays,
+  loadCgmPartials,
+  loadLatestReadings,
+  loadNoDataInputs,
+  loadReadings,
+  type ReadingLookup,
+  type ReadingRange,
+} from '../store/indicator-inputs.repository.ts';
+import { type AlertSlices, planAlertSlices, planPatientAlerts } from './patient-alerts.ts';
+import { computePatientIndicators, RAW_INDICATOR_WINDOWS } from './patient-indicators.ts';
+
+const READING_TYPE_NAMES: readonly string[] = READING_TYPES.map((t) => t.type);
 
 export interface AggregatorOptions {
   readonly db: Db;
@@ -31,16 +48,24 @@ export interface AggregatorOptions {
   readonly metrics?: Metrics;
   /** Pause between runs when there is nothing left to do. */
   readonly intervalMs: number;
-  /** Patients taken per transaction (with all their dirty days). */
+  /** The most patients taken per transaction (with all their dirty days). */
   readonly batchSize: number;
+  /**
+   * How long a run should last, about (default 250 ms): each run takes as many
+   * patients, up to batchSize, as the recent cost per patient fits in it. Short runs
+   * keep alert latency low, since the pause after a run grows with its length.
+   */
+  readonly targetRunMs?: number;
   /** How often every recently active patient gets an indicator refresh (windows move with the clock). */
   readonly refreshEveryMs: number;
   /**
    * Fraction of wall time (0..1] the job may spend running, backlog or not: after a
    * run of T ms it pauses at least T × (1 / share − 1). Ingestion comes first; under
    * a flood indicators lag (vitalink_aggregation_lag_seconds says by how much)
-   * instead of the job taking the cores from the devices' commits. Default 1 (the service sets
-   * VITALINK_AGGREGATION_MAX_BUSY_PCT, 25 % by default).
+   * instead of the job taking the cores from the devices' commits. The pause is not
+   * capped: the share holds under any backlog, and runs stay short (targetRunMs) so
+   * the pauses do too. Default 1 (the service sets VITALINK_AGGREGATION_MAX_BUSY_PCT,
+   * 25 % by default).
    */
   readonly maxBusyShare?: number;
   readonly now: () => number;
@@ -53,24 +78,12 @@ export interface RunResult {
   alertChanges: number;
 }
 
-const DAY_MS = 86_400_000;
-/** Readings before a late reading's day that its alert rules may need. */
-const ALERT_CONTEXT_MS = 4 * DAY_MS;
-
-/** Start (a little before, whatever the zone) of the earliest dirty day of a patient. */
-function earliestDirtyDay(marks: { patientId: string; day: string }[], patientId: string): number {
-  let earliest = Infinity;
-  for (const m of marks) {
-    if (m.patientId !== patientId) continue;
-    earliest = Math.min(earliest, Date.parse(`${m.day}T00:00:00Z`) - DAY_MS);
-  }
-  return earliest;
-}
-
 /**
  * When the job runs next: at once while a backlog remains, after `intervalMs`
  * otherwise, and in either case not before a pause that keeps its share of wall
- * time at or under `maxBusyShare` (a run of T ms is followed by T × (1/share − 1), at most ten intervals).
+ * time at or under `maxBusyShare`: a run of T ms is followed by T × (1/share − 1).
+ * Not capped, so that the share holds under a backlog too; runs are kept short
+ * instead (the patients per run follow the cost per patient, see targetRunMs).
  */
 export function nextRunDelayMs(o: {
   lastRunMs: number;
@@ -78,21 +91,35 @@ export function nextRunDelayMs(o: {
   intervalMs: number;
   maxBusyShare: number;
 }): number {
-  // Capped, so that one very long run cannot hold indicators and alerts back for long.
-  const pause = Math.min(o.lastRunMs * (1 / o.maxBusyShare - 1), MAX_PAUSE_INTERVALS * o.intervalMs);
+  const pause = o.lastRunMs * (1 / o.maxBusyShare - 1);
   return o.backlog ? pause : Math.max(pause, o.intervalMs);
 }
 
-/** The longest pause the busy share may impose, in intervals. */
-const MAX_PAUSE_INTERVALS = 10;
+/** Days of a patient's CGM window healed per run on an upgraded database (see #aggregatePatient). */
+const HEAL_DAYS_PER_RUN = 2;
+
+/** The UTC hours that meet some local days, as hour-aligned ranges [from, to) in ms. */
+function hoursOfDays(days: readonly string[], timeZone: string): { from: number; to: number }[] {
+  return days.map((day) => ({
+    from: Math.floor(startOfLocalDay(day, timeZone) / HOUR_MS) * HOUR_MS,
+    to: Math.ceil(startOfLocalDay(addDays(day, 1), timeZone) / HOUR_MS) * HOUR_MS,
+  }));
+}
+
+/** Patients in a run before the cost per patient is known. */
+const FIRST_RUN_PATIENTS = 20;
+const DEFAULT_TARGET_RUN_MS = 250;
 
 /**
  * The aggregation job (architecture.md, decision 6). Each run locks a few
- * patients that have dirty marks (FOR ... SKIP LOCKED), recomputes the rollups of
- * their dirty days and their indicators, and deletes the marks, all in one transaction:
- * if it fails, the marks are still there for the next run. Several instances can
- * run it at once without doing the same work twice, and nothing is recomputed
- * from scratch on a timer: a late reading just makes its old day dirty again.
+ * patients that have dirty marks (FOR ... SKIP LOCKED), recomputes the rollups and
+ * CGM hourly partials of their dirty days from those days' readings, derives their
+ * indicators from partials, rollups and short raw windows, evaluates their alerts on
+ * the new readings with a bounded context, and deletes the marks, all in one
+ * transaction: if it fails, the marks are still there for the next run. Several
+ * instances can run it at once without doing the same work twice, and nothing is
+ * recomputed from scratch on a timer: a late reading just makes its old day dirty
+ * again, and the hourly refresh reads partials and rollups, not readings.
  *
  * States: stopped → running (start) → stopping (stop: waits for the run in progress).
  */
@@ -102,6 +129,10 @@ export class Aggregator {
   #running: Promise<void> | undefined;
   #stopped = true;
   #lastRefresh = 0;
+  /** Recent wall time per patient of a run, ms (exponential moving average); undefined before the first. */
+  #msPerPatient: number | undefined;
+  /** The patient limit of the last run: a run that used all of it leaves a backlog. */
+  #lastLimit = 0;
 
   constructor(options: AggregatorOptions) {
     this.#o = options;
@@ -120,32 +151,21 @@ export class Aggregator {
 
   /** One transaction's worth of work. Exposed for tests and for `stop()` to finish cleanly. */
   async runOnce(): Promise<RunResult> {
-    const { db, batchSize, now } = this.#o;
+    const { db, now } = this.#o;
     const started = performance.now();
+    const limit = this.#patientsPerRun();
     const result = await db.transaction().execute(async (trx) => {
-      const { patientIds, marks, refreshIds } = await takeWork(trx, batchSize);
+      const { patientIds, marks, refreshIds } = await takeWork(trx, limit);
       if (patientIds.length === 0) return { marks: 0, patients: 0, alertChanges: 0 };
-      let alerts = 0;
-      const refreshLater: { patientId: string; at: number }[] = [];
       await recomputeRollups(trx, marks);
-      const to = now();
-      for (const patientId of patientIds) {
-        // Far enough back for the indicators' windows, and for a late reading's day
-        // with the context its alert rules need (two in a row, 72 h of weight).
-        const since = Math.min(to - INDICATOR_LOOKBACK_MS, earliestDirtyDay(marks, patientId) - ALERT_CONTEXT_MS);
-        // Readings up to 5 minutes ahead of this clock are accepted (device-protocol.md, "Time"):
-        // alert rules see them now; indicator windows end at `to` and take them in later.
-        const until = to + MAX_FUTURE_MS;
-        const loaded = await loadPatientReadings(trx, patientId, new Date(since), new Date(until));
-        if (!loaded) continue;
-        const recent = loaded.readings.filter((r) => r.at > to - INDICATOR_LOOKBACK_MS && r.at <= to);
-        const indicators = computePatientIndicators(recent, loaded.timeZone, to);
-        await saveIndicators(trx, patientId, indicators, new Date(to));
-        alerts += await this.#evaluateAlerts(trx, patientId, loaded.readings, to);
-        let ahead = -Infinity;
-        for (const r of loaded.readings) if (r.at > to && r.at > ahead) ahead = r.at;
-        if (ahead > to) refreshLater.push({ patientId, at: ahead });
-      }
+      const zones = await loadTimeZones(trx, patientIds);
+      const patients = patientIds.flatMap((patientId) => {
+        const timeZone = zones.get(patientId);
+        return timeZone === undefined
+          ? []
+          : [{ patientId, timeZone, marks: marks.filter((m) => m.patientId === patientId) }];
+      });
+      const { alertChanges: alerts, refreshLater } = await this.#aggregate(trx, patients, now());
       await deleteDirtyMarks(trx, marks);
       await deleteIndicatorMarks(trx, refreshIds);
       // Indicators miss what is still ahead of the clock: come back when it is not.
@@ -153,48 +173,173 @@ export class Aggregator {
       return { marks: marks.length, patients: patientIds.length, alertChanges: alerts };
     });
     if (result.marks + result.patients > 0) {
-      const ms = Math.round(performance.now() - started);
+      const ms = performance.now() - started;
+      if (result.patients > 0) this.#observeRun(ms, result.patients);
       this.#o.metrics?.aggregationRunSeconds.observe(ms / 1000);
-      this.#o.log.debug({ marks: result.marks, patients: result.patients, ms }, 'aggregation run');
+      this.#o.log.debug({ marks: result.marks, patients: result.patients, ms: Math.round(ms) }, 'aggregation run');
     }
     return result;
   }
 
-  /** Applies the alert rules of indicators.md to one patient; returns how many alerts changed. */
-  async #evaluateAlerts(trx: Db, patientId: string, readings: PatientReading[], now: number): Promise<number> {
-    const latest = await loadLatestAlerts(trx, patientId);
-    const plans = planPatientAlerts({
-      readings,
-      assignedDeviceIds: await assignedDeviceIds(trx, patientId, new Date(now)),
-      thresholds: await loadThresholds(trx, patientId),
-      latest,
+  /**
+   * The indicators and alerts of a run's patients at `to`, from what their dirty days
+   * and the windows need (src/store/indicator-inputs.repository.ts, each step one
+   * statement for all the patients): CGM hourly partials and the raw readings of the
+   * window's two edge hours, daily rollups for adherence, raw readings of the short
+   * windows (blood pressure and weight 7 days, vitals 24 h), and for the alert rules
+   * the readings of the dirty days and the latest ones with the context they need.
+   * Nothing here grows with a patient's history.
+   */
+  async #aggregate(
+    trx: Db,
+    patients: readonly { patientId: string; timeZone: string; marks: readonly DirtyMark[] }[],
+    to: number,
+  ): Promise<{ alertChanges: number; refreshLater: { patientId: string; at: number }[] }> {
+    const ids = patients.map((p) => p.patientId);
+    // Readings up to 5 minutes ahead of this clock are accepted (device-protocol.md, "Time"):
+    // alert rules see them now; indicator windows end at `to` and take them in later.
+    const until = to + MAX_FUTURE_MS;
+    const latestAt = await loadLatestReadings(trx, ids, READING_TYPE_NAMES, until);
+    const adherence = await loadAdherenceDays(trx, patients, READING_TYPE_NAMES, to);
+    // Upgraded databases: days of the CGM window without partials get them a few per run, newest first;
+    // the others are read as readings meanwhile (the cost of a run before partials, at worst).
+    const rawHours = new Map<string, { from: number; to: number }[]>();
+    for (const { patientId, timeZone } of patients) {
+      const unhealed = [...(adherence.get(patientId)?.unflaggedCgmDays ?? [])].sort().reverse();
+      await healCgmDays(trx, patientId, unhealed.slice(0, HEAL_DAYS_PER_RUN));
+      rawHours.set(patientId, hoursOfDays(unhealed.slice(HEAL_DAYS_PER_RUN), timeZone));
+    }
+    const cgmPartials = await loadCgmPartials(
+      trx,
+      ids.map((patientId) => ({ patientId, excluded: rawHours.get(patientId) ?? [] })),
+      to,
+    );
+    const slices = new Map<string, AlertSlices>();
+    const ranges: ReadingRange[] = [];
+    const before: ReadingLookup[] = [];
+    const after: ReadingLookup[] = [];
+    for (const { patientId, timeZone, marks } of patients) {
+      const s = planAlertSlices({ dirtyDays: marks, timeZone, latestAt: latestAt.get(patientId) ?? new Map(), until });
+      slices.set(patientId, s);
+      for (const r of s.ranges) ranges.push({ patientId, ...r });
+      for (const b of s.previousBefore) before.push({ patientId, ...b });
+      for (const a of s.nextFrom) after.push({ patientId, ...a });
+      for (const { type, lookbackMs } of RAW_INDICATOR_WINDOWS) {
+        ranges.push({ patientId, type, since: to - lookbackMs, until: to });
+      }
+      ranges.push(...cgmEdgeRanges(patientId, to));
+      for (const h of rawHours.get(patientId) ?? []) {
+        ranges.push({ patientId, type: 'cgm_glucose', since: h.from, until: h.to - 1 });
+      }
+    }
+    const readings = await loadReadings(trx, ids, ranges, before, after);
+
+    const { first, last } = cgmWindowHours(to);
+    const indicators = new Map<string, Indicator[]>();
+    for (const { patientId, timeZone } of patients) {
+      const own = readings.get(patientId) ?? [];
+      const raw = rawHours.get(patientId) ?? [];
+      const cgmEdges: CgmReading[] = [];
+      for (const r of own) {
+        if (r.type !== 'cgm_glucose' || r.value === null) continue;
+        // Edge hours, and the hours of days not healed yet: from readings (the window is applied later).
+        if (r.at < first || r.at >= last + HOUR_MS || raw.some((h) => h.from <= r.at && r.at < h.to)) {
+          cgmEdges.push({ deviceId: r.deviceId, at: r.at, value: r.value });
+        }
+      }
+      const inputs = {
+        cgm: { partials: cgmPartials.get(patientId) ?? [], edges: cgmEdges },
+        readings: own,
+        adherence: adherence.get(patientId) ?? { days: [], types: [] },
+      };
+      indicators.set(patientId, computePatientIndicators(inputs, timeZone, to));
+    }
+    await saveIndicators(trx, indicators, new Date(to));
+
+    const alertChanges = await this.#evaluateAlerts(trx, ids, readings, slices, latestAt, to);
+    const refreshLater: { patientId: string; at: number }[] = [];
+    for (const [patientId, latest] of latestAt) {
+      let ahead = -Infinity;
+      for (const at of latest.values()) if (at > to && at > ahead) ahead = at;
+      if (ahead > to) refreshLater.push({ patientId, at: ahead });
+    }
+    return { alertChanges, refreshLater };
+  }
+
+  /** Applies the alert rules of indicators.md to a run's patients; returns how many alerts changed. */
+  async #evaluateAlerts(
+    trx: Db,
+    ids: readonly string[],
+    readings: ReadonlyMap<string, PatientReading[]>,
+    slices: ReadonlyMap<string, AlertSlices>,
+    latestAt: ReadonlyMap<string, ReadonlyMap<string, number>>,
+    now: number,
+  ): Promise<number> {
+    const alerts = await loadLatestAlertsOf(trx, ids);
+    const thresholds = await loadThresholdsOf(trx, ids);
+    // no_data: the candidate types of each patient are those seen in the last 30 days.
+    const noData = await loadNoDataInputs(
+      trx,
+      ids.map((patientId) => ({
+        patientId,
+        types: [...(latestAt.get(patientId) ?? [])]
+          .filter(([, at]) => at > now - EXPECTED_TYPES_WINDOW_MS)
+          .map(([type]) => type),
+      })),
       now,
-    });
+    );
     let changes = 0;
-    for (const { rule, threshold, evaluation, action } of plans) {
-      if (action.kind === 'none') continue;
-      const current = latest.get(rule);
-      const next = applyAlertAction(current?.state ?? null, action, now, threshold);
-      if (!next) continue;
-      changes++;
-      if (action.kind === 'open') {
-        await insertAlert(trx, patientId, rule, next, action.at);
-        this.#o.log.info({ rule }, 'alert opened');
-      } else if (current) {
-        const event =
-          action.kind === 'update' ? 'updated' : action.kind === 'cleared' ? 'condition_cleared' : 'resolved';
-        await updateAlert(
-          trx,
-          current.id,
-          next,
-          event,
-          now,
-          null,
-          action.kind === 'update' ? evaluation.at : undefined,
-        );
+    for (const patientId of ids) {
+      const latest = alerts.get(patientId) ?? new Map();
+      const plans = planPatientAlerts({
+        readings: readings.get(patientId) ?? [],
+        evaluated: slices.get(patientId)?.evaluated ?? new Map(),
+        expectedTypes: noData.get(patientId)?.expectedTypes ?? [],
+        lastReadingAt: noData.get(patientId)?.lastReadingAt ?? {},
+        thresholds: thresholds.get(patientId) ?? {},
+        latest,
+        now,
+      });
+      for (const { rule, threshold, evaluation, action } of plans) {
+        if (action.kind === 'none') continue;
+        const current = latest.get(rule);
+        const next = applyAlertAction(current?.state ?? null, action, now, threshold);
+        if (!next) continue;
+        changes++;
+        if (action.kind === 'open') {
+          await insertAlert(trx, patientId, rule, next, action.at);
+          this.#o.log.info({ rule }, 'alert opened');
+        } else if (current) {
+          const event =
+            action.kind === 'update' ? 'updated' : action.kind === 'cleared' ? 'condition_cleared' : 'resolved';
+          await updateAlert(
+            trx,
+            current.id,
+            next,
+            event,
+            now,
+            null,
+            action.kind === 'update' ? evaluation.at : undefined,
+          );
+        }
       }
     }
     return changes;
+  }
+
+  /** Patients for the next run: as many as fit in targetRunMs at the recent cost, 1 to batchSize. */
+  #patientsPerRun(): number {
+    const { batchSize } = this.#o;
+    const target = this.#o.targetRunMs ?? DEFAULT_TARGET_RUN_MS;
+    const fit =
+      this.#msPerPatient === undefined ? FIRST_RUN_PATIENTS : Math.floor(target / Math.max(this.#msPerPatient, 0.01));
+    this.#lastLimit = Math.max(1, Math.min(batchSize, fit));
+    return this.#lastLimit;
+  }
+
+  #observeRun(ms: number, patients: number): void {
+    const per = ms / patients;
+    this.#msPerPatient = this.#msPerPatient === undefined ? per : 0.7 * this.#msPerPatient + 0.3 * per;
   }
 
   #schedule(delayMs: number): void {
@@ -218,7 +363,7 @@ export class Aggregator {
         this.#lastRefresh = t;
       }
       const result = await this.runOnce();
-      busy = result.patients >= this.#o.batchSize;
+      busy = result.patients >= this.#lastLimit;
       this.#o.metrics?.aggregationLastRun.set(Date.now() / 1000);
       this.#o.metrics?.aggregationLagSeconds.set(await oldestDirtyAgeSeconds(this.#o.db));
     } catch (err) {

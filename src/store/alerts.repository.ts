@@ -56,12 +56,42 @@ export async function deleteThreshold(db: Db, patientId: string, rule: string): 
   await db.deleteFrom('alert_thresholds').where('patient_id', '=', patientId).where('rule', '=', rule).execute();
 }
 
-/** The latest alert of each rule for a patient, resolved ones included. */
-export async function loadLatestAlerts(db: Db, patientId: string): Promise<Map<string, StoredAlert>> {
+/**
+ * The latest alert of each rule, whatever its status, of several patients in one
+ * statement, by patient (every patient given has an entry): what the lifecycle needs
+ * (src/domain/alerts/lifecycle.ts).
+ */
+export async function loadLatestAlertsOf(
+  db: Db,
+  patientIds: readonly string[],
+): Promise<Map<string, Map<string, StoredAlert>>> {
+  const result = new Map<string, Map<string, StoredAlert>>(patientIds.map((id) => [id, new Map()]));
+  if (patientIds.length === 0) return result;
   const { rows } = await sql<AlertRow>`
-    SELECT DISTINCT ON (rule) * FROM alerts WHERE patient_id = ${patientId} ORDER BY rule, id DESC
+    SELECT DISTINCT ON (patient_id, rule) * FROM alerts
+    WHERE patient_id = ANY(${[...patientIds]}::text[]) ORDER BY patient_id, rule, id DESC
   `.execute(db);
-  return new Map(rows.map((r) => [r.rule, toStored(r)]));
+  for (const r of rows) result.get(r.patient_id)?.set(r.rule, toStored(r));
+  return result;
+}
+
+/** loadThresholds of several patients in one statement, by patient (every patient given has an entry). */
+export async function loadThresholdsOf(
+  db: Db,
+  patientIds: readonly string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const result = new Map<string, Record<string, unknown>>(patientIds.map((id) => [id, {}]));
+  if (patientIds.length === 0) return result;
+  const rows = await db
+    .selectFrom('alert_thresholds')
+    .select(['patient_id', 'rule', 'threshold'])
+    .where('patient_id', 'in', [...patientIds])
+    .execute();
+  for (const r of rows) {
+    const overrides = result.get(r.patient_id);
+    if (overrides) overrides[r.rule] = r.threshold;
+  }
+  return result;
 }
 
 export async function findAlert(db: Db, id: string): Promise<StoredAlert | undefined> {

@@ -71,7 +71,26 @@ export interface Database {
     version: Generated<string>;
   };
   indicators_dirty: { patient_id: string; marked_at: Generated<Date> };
-  rollups_daily: RollupColumns & { day: string };
+  rollups_daily: RollupColumns & { day: string; with_partials: boolean | null };
+  cgm_hourly_partials: {
+    patient_id: string;
+    hour_start: Date;
+    device_id: string;
+    count: number;
+    sum: number;
+    m2: number;
+    min: number;
+    max: number;
+    below_54: number;
+    below_70: number;
+    in_70_180: number;
+    above_180: number;
+    above_250: number;
+    first_ms: string;
+    last_ms: string;
+    gap_values: number[];
+    gap_counts: number[];
+  };
   rollups_hourly: RollupColumns & { hour_start: Date };
   patient_indicators: {
     patient_id: string;

@@ -91,6 +91,26 @@ describe('alerts', () => {
     await expect(setPatientThreshold(t.db, 'nobody', 'spo2_low', 90)).rejects.toThrow(/patient nobody/);
   });
 
+  it('applies a changed threshold to the latest reading and to new ones, not to past readings', async () => {
+    const client = await device('ox-change-1', 'p-change');
+    await setPatientThreshold(t.db, 'p-change', 'spo2_low', 88);
+    await send(client, 'ox-change-1', [spo2('h1', 90, Date.now() - 2 * HOUR), spo2('h2', 97, Date.now() - HOUR)]);
+    expect(await alerts('p-change', 'spo2_low')).toEqual([]);
+    // Raised to 92: the 90 of two hours ago would meet it, but it is history (the latest is 97).
+    await setPatientThreshold(t.db, 'p-change', 'spo2_low', 92);
+    await waitFor(async () => {
+      const { rows } = await t.query(`SELECT 1 FROM indicators_dirty WHERE patient_id = 'p-change'`);
+      return rows.length === 0;
+    }, 'the job to re-evaluate the patient');
+    expect(await alerts('p-change', 'spo2_low')).toEqual([]);
+    // Raised to 98: the latest reading meets it, and the alert opens on it at once.
+    await setPatientThreshold(t.db, 'p-change', 'spo2_low', 98);
+    await waitFor(async () => (await alerts('p-change', 'spo2_low')).length === 1, 'the alert on the latest reading');
+    expect(await alerts('p-change', 'spo2_low')).toMatchObject([
+      { status: 'open', reading_ids: ['ox-change-1/h2'], threshold: 98, condition_cleared_at: null },
+    ]);
+  });
+
   it('raises hyperglycemia only for two readings in a row, meter and sensor together', async () => {
     const client = await device('gluco-1', 'p-gluco');
     const g = (id: string, value: number, minutesAgo: number, type = 'cgm_glucose'): Reading => ({

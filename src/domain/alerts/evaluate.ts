@@ -40,6 +40,15 @@ export interface RuleInput {
   expectedTypes?: readonly string[];
   /** `no_data`: time of the latest reading of each type, epoch milliseconds; undefined when never seen. */
   lastReadingAt?: Readonly<Record<string, number | undefined>>;
+  /**
+   * Where occurrences may be found: only AT readings with `from` ≤ at < `to` for one
+   * of these ranges (epoch ms); the other readings are context: they complete a pair
+   * ("in a row") or a 72 h weight window. A caller that passes a bounded slice of the
+   * series (the aggregation job: the new readings and the latest, with the context
+   * they need) names its evaluated part, so that a reading whose own context was cut
+   * off is never judged on a partial window. Undefined: every reading is evaluated.
+   */
+  occurrenceRanges?: readonly { from: number; to: number }[];
 }
 
 export interface Evaluation {
@@ -72,6 +81,8 @@ export function sortReadings<T extends { id: string; at: number }>(readings: rea
 }
 
 type Predicate = (r: AlertReading) => boolean;
+/** Whether an occurrence may be found at a reading of this time (RuleInput.occurrenceRanges). */
+type Evaluated = (at: number) => boolean;
 
 function num(t: ThresholdValue, rule: RuleKey): number {
   if (typeof t !== 'number') throw new TypeError(`the threshold of ${rule} must be a number`);
@@ -96,9 +107,9 @@ function series(rule: AlertRule, readings: readonly AlertReading[] | undefined):
 }
 
 /** Rules met by one reading: the latest meeting reading is the most recent occurrence. */
-function eachReading(readings: AlertReading[], meets: Predicate): Evaluation {
+function eachReading(readings: AlertReading[], meets: Predicate, evaluated: Evaluated): Evaluation {
   let last = -1;
-  for (let i = 0; i < readings.length; i++) if (meets(readings[i])) last = i;
+  for (let i = 0; i < readings.length; i++) if (evaluated(readings[i].at) && meets(readings[i])) last = i;
   if (last < 0) return NOT_TRIGGERED;
   return {
     triggered: true,
@@ -112,9 +123,11 @@ function eachReading(readings: AlertReading[], meets: Predicate): Evaluation {
  * "For 2 readings in a row": two consecutive readings of the series (by time) both
  * meet the condition, whatever the time between them.
  */
-function twoInARow(readings: AlertReading[], meets: Predicate): Evaluation {
+function twoInARow(readings: AlertReading[], meets: Predicate, evaluated: Evaluated): Evaluation {
   let last = -1;
-  for (let i = 1; i < readings.length; i++) if (meets(readings[i - 1]) && meets(readings[i])) last = i;
+  for (let i = 1; i < readings.length; i++) {
+    if (evaluated(readings[i].at) && meets(readings[i - 1]) && meets(readings[i])) last = i;
+  }
   if (last < 0) return NOT_TRIGGERED;
   return {
     triggered: true,
@@ -132,14 +145,14 @@ function twoInARow(readings: AlertReading[], meets: Predicate): Evaluation {
  * exceeds the threshold. It holds now when it occurs at the latest reading and that
  * reading is within the 7 days before `now` (the indicator's window, line 38).
  */
-function weightGain(readings: AlertReading[], threshold: number, now: number): Evaluation {
+function weightGain(readings: AlertReading[], threshold: number, now: number, evaluated: Evaluated): Evaluation {
   let last = -1;
   let lastStart = -1;
   let start = 0;
   for (let i = 0; i < readings.length; i++) {
     while (readings[start].at <= readings[i].at - WEIGHT_WINDOW_MS) start++;
     const change = readings[i].value! - readings[start].value!;
-    if (change > threshold + WEIGHT_CHANGE_EPSILON_KG) {
+    if (evaluated(readings[i].at) && change > threshold + WEIGHT_CHANGE_EPSILON_KG) {
       last = i;
       lastStart = start;
     }
@@ -190,49 +203,52 @@ export function evaluateRule(
   now: number,
 ): Evaluation {
   const r = alertRule(rule);
+  const ranges = input.occurrenceRanges;
+  const from: Evaluated = ranges ? (at) => ranges.some((g) => g.from <= at && at < g.to) : () => true;
   switch (r.key) {
     case 'spo2_low': {
       // indicators.md line 56: any SpO2 reading ≤ threshold
       const t = num(threshold, r.key);
-      return eachReading(series(r, input.readings), (x) => x.value! <= t);
+      return eachReading(series(r, input.readings), (x) => x.value! <= t, from);
     }
     case 'weight_gain':
       // indicators.md lines 57 and 38: weight change 72 h > threshold
-      return weightGain(series(r, input.readings), num(threshold, r.key), now);
+      return weightGain(series(r, input.readings), num(threshold, r.key), now, from);
     case 'bp_high': {
       // indicators.md line 58: one reading ≥ systolic threshold or ≥ diastolic threshold
       const t = bp(threshold);
       return eachReading(
         series(r, input.readings),
         (x) => (finite(x.systolic) && x.systolic >= t.systolic) || (finite(x.diastolic) && x.diastolic >= t.diastolic),
+        from,
       );
     }
     case 'fever': {
       // indicators.md line 59: temperature ≥ threshold
       const t = num(threshold, r.key);
-      return eachReading(series(r, input.readings), (x) => x.value! >= t);
+      return eachReading(series(r, input.readings), (x) => x.value! >= t, from);
     }
     case 'hypoglycemia': {
       // indicators.md line 60: glucose (meter or CGM) < threshold
       const t = num(threshold, r.key);
-      return eachReading(series(r, input.readings), (x) => x.value! < t);
+      return eachReading(series(r, input.readings), (x) => x.value! < t, from);
     }
     case 'hyperglycemia': {
       // indicators.md line 61: glucose > threshold for 2 readings in a row; meter and
       // CGM readings are merged into one series in time order, so a meter reading
       // between two high CGM readings breaks the run when it is not high itself
       const t = num(threshold, r.key);
-      return twoInARow(series(r, input.readings), (x) => x.value! > t);
+      return twoInARow(series(r, input.readings), (x) => x.value! > t, from);
     }
     case 'tachycardia': {
       // indicators.md line 62: heart rate > threshold for 2 readings in a row
       const t = num(threshold, r.key);
-      return twoInARow(series(r, input.readings), (x) => x.value! > t);
+      return twoInARow(series(r, input.readings), (x) => x.value! > t, from);
     }
     case 'bradycardia': {
       // indicators.md line 62: heart rate < threshold for 2 readings in a row
       const t = num(threshold, r.key);
-      return twoInARow(series(r, input.readings), (x) => x.value! < t);
+      return twoInARow(series(r, input.readings), (x) => x.value! < t, from);
     }
     case 'no_data':
       // indicators.md line 63: no reading of an expected type for threshold hours

@@ -74,3 +74,57 @@ export function adherenceIndicators(
   }
   return result;
 }
+
+/** The readings of one type on one patient-local day (a daily rollup), counted up to `to`. */
+export interface AdherenceDay {
+  type: string;
+  /** Local date, 'YYYY-MM-DD'. */
+  day: string;
+  /** Readings of the type that day at or before `to` (0: none yet). */
+  n: number;
+}
+
+/**
+ * adherenceIndicators from daily counts instead of readings: the same keys, values,
+ * windows and `n`, given for each (type, local day) the number of readings at or before
+ * `to` (daily rollups, with today's count taken up to `to`). Days outside the 30 are
+ * ignored.
+ */
+export function adherenceIndicatorsFromDays(
+  days: readonly AdherenceDay[],
+  to: number,
+  timeZone: string,
+  types: readonly string[],
+): Indicator[] {
+  const today = localDate(to, timeZone);
+  const first = addDays(today, -(ADHERENCE_WINDOW_DAYS - 1));
+  const from = startOfLocalDay(first, timeZone);
+  const allDays = new Set<string>();
+  let allN = 0;
+  const wanted = [...new Set(types)];
+  const perType = new Map(wanted.map((t) => [t, { days: new Set<string>(), n: 0 }]));
+  for (const d of days) {
+    // 'YYYY-MM-DD' strings compare as dates.
+    if (d.n <= 0 || d.day < first || d.day > today) continue;
+    allDays.add(d.day);
+    allN += d.n;
+    const t = perType.get(d.type);
+    if (t) {
+      t.days.add(d.day);
+      t.n += d.n;
+    }
+  }
+  const result = [makeIndicator('adherence_days', allDays.size, from, to, allN, true)];
+  for (const [type, t] of perType) {
+    result.push({
+      key: adherenceTypeKey(type),
+      value: t.days.size,
+      unit: ADHERENCE_UNIT,
+      from,
+      to,
+      n: t.n,
+      sufficient: true,
+    });
+  }
+  return result;
+}

@@ -6,7 +6,7 @@
  * Percentages are over readings, which equals time for evenly sampled sensors.
  */
 import { type IndicatorKey, makeIndicator } from './indicator-keys.ts';
-import { mean, percentWhere, sampleSd } from './stats.ts';
+import { mean, sampleSd } from './stats.ts';
 import type { Indicator, Point } from './types.ts';
 import { inWindowOnly, MINUTE_MS, WINDOW_14D_MS } from './window.ts';
 
@@ -20,15 +20,15 @@ export const SENSOR_ACTIVE_SUFFICIENT_PERCENT = 70;
 export const GLUCOSE_CV_TARGET_PERCENT = 36;
 
 // Battelino 2019: TIR = % of readings with 70 ≤ g ≤ 180 mg/dL (70 and 180 are in range).
-const inRange70To180 = (g: number): boolean => g >= 70 && g <= 180;
+export const inRange70To180 = (g: number): boolean => g >= 70 && g <= 180;
 // Battelino 2019: TBR level 1+2 = % of readings < 70 mg/dL.
-const below70 = (g: number): boolean => g < 70;
+export const below70 = (g: number): boolean => g < 70;
 // Battelino 2019: TBR level 2 = % of readings < 54 mg/dL (54 is not below).
-const below54 = (g: number): boolean => g < 54;
+export const below54 = (g: number): boolean => g < 54;
 // Battelino 2019: TAR level 1+2 = % of readings > 180 mg/dL.
-const above180 = (g: number): boolean => g > 180;
+export const above180 = (g: number): boolean => g > 180;
 // Battelino 2019: TAR level 2 = % of readings > 250 mg/dL (250 is not above).
-const above250 = (g: number): boolean => g > 250;
+export const above250 = (g: number): boolean => g > 250;
 
 /**
  * Median of the positive gaps between consecutive readings sorted by time, in ms
@@ -66,7 +66,49 @@ export function cgmIndicators(points: readonly Point[], to: number, samplingInte
   const from = to - WINDOW_14D_MS;
   const values = inWindowOnly(points, from, to).map((p) => p.value);
   const n = values.length;
+  const count = (test: (g: number) => boolean): number => {
+    let c = 0;
+    for (const v of values) if (test(v)) c++;
+    return c;
+  };
+  // Battelino 2019: mean glucose, mg/dL; SD is the sample SD (n − 1), as the daily rollups of indicators.md.
+  return cgmIndicatorsOfSummary(
+    {
+      n,
+      mean: mean(values),
+      sd: sampleSd(values),
+      below54: count(below54),
+      below70: count(below70),
+      in70to180: count(inRange70To180),
+      above180: count(above180),
+      above250: count(above250),
+    },
+    to,
+    samplingIntervalMs,
+  );
+}
 
+/**
+ * What the CGM indicators need of the readings of the window: how many, their mean
+ * and sample SD (null when undefined: no reading, one reading), and how many fall in
+ * each range of Battelino 2019. Computed from the readings (cgmIndicators) or from
+ * hourly partial aggregates (cgm-partials.ts).
+ */
+export interface CgmSummary {
+  n: number;
+  mean: number | null;
+  sd: number | null;
+  below54: number;
+  below70: number;
+  in70to180: number;
+  above180: number;
+  above250: number;
+}
+
+/** The indicators of cgmIndicators from a summary of the window (`to` − 14 d, `to`]. */
+export function cgmIndicatorsOfSummary(s: CgmSummary, to: number, samplingIntervalMs?: number): Indicator[] {
+  const from = to - WINDOW_14D_MS;
+  const n = s.n;
   const interval =
     samplingIntervalMs !== undefined && Number.isFinite(samplingIntervalMs) && samplingIntervalMs > 0
       ? samplingIntervalMs
@@ -77,13 +119,14 @@ export function cgmIndicators(points: readonly Point[], to: number, samplingInte
   const sufficient = sensorActive >= SENSOR_ACTIVE_SUFFICIENT_PERCENT;
 
   // Battelino 2019: mean glucose, mg/dL.
-  const cgmMean = mean(values);
+  const cgmMean = s.mean;
   // Bergenstal 2018 (Diabetes Care 2018;41:2275): GMI (%) = 3.31 + 0.02392 × mean glucose (mg/dL).
   const gmi = cgmMean === null ? null : 3.31 + 0.02392 * cgmMean;
-  // Battelino 2019: CV = 100 × SD / mean, %. SD is the sample SD (n − 1), as the daily rollups of
-  // indicators.md; it is undefined for one reading, so the CV is null then, not 0.
-  const sd = sampleSd(values);
+  // Battelino 2019: CV = 100 × SD / mean, %. The SD is undefined for one reading, so the CV is null then, not 0.
+  const sd = s.sd;
   const cv = sd === null || cgmMean === null || cgmMean === 0 ? null : (100 * sd) / cgmMean;
+  // % of readings, as percentWhere: 100 × count / n, null without readings.
+  const percent = (count: number): number | null => (n === 0 ? null : (100 * count) / n);
 
   const ind = (key: IndicatorKey, value: number | null): Indicator =>
     makeIndicator(key, value, from, to, n, sufficient);
@@ -91,11 +134,11 @@ export function cgmIndicators(points: readonly Point[], to: number, samplingInte
     ind('cgm_mean', cgmMean),
     ind('gmi', gmi),
     ind('glucose_cv', cv),
-    ind('tir_70_180', percentWhere(values, inRange70To180)),
-    ind('tbr_70', percentWhere(values, below70)),
-    ind('tbr_54', percentWhere(values, below54)),
-    ind('tar_180', percentWhere(values, above180)),
-    ind('tar_250', percentWhere(values, above250)),
+    ind('tir_70_180', percent(s.in70to180)),
+    ind('tbr_70', percent(s.below70)),
+    ind('tbr_54', percent(s.below54)),
+    ind('tar_180', percent(s.above180)),
+    ind('tar_250', percent(s.above250)),
     makeIndicator('sensor_active', sensorActive, from, to, n, true),
   ];
 }

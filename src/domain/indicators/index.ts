@@ -26,6 +26,8 @@ export {
 } from './indicator-keys.ts';
 export {
   cgmIndicators,
+  cgmIndicatorsOfSummary,
+  type CgmSummary,
   DEFAULT_CGM_SAMPLING_INTERVAL_MS,
   GLUCOSE_CV_TARGET_PERCENT,
   medianSamplingIntervalMs,
@@ -40,4 +42,14 @@ export {
 } from './blood-pressure.ts';
 export { WEIGHT_MIN_READINGS, weightIndicators } from './weight.ts';
 export { heartRateIndicators, SPO2_LOW_PERCENT, spo2Indicators, temperatureIndicators } from './vitals.ts';
-export { adherenceIndicators } from './adherence.ts';
+export { type AdherenceDay, adherenceIndicators, adherenceIndicatorsFromDays } from './adherence.ts';
+export {
+  busiestDevice,
+  type CgmPartial,
+  type CgmReading,
+  cgmIndicatorsFromPartials,
+  cgmIndicatorsFromReadings,
+  cgmPartialsOf,
+  cgmWindowHours,
+  utcHourStart,
+} from './cgm-partials.ts';

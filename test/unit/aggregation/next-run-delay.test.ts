@@ -17,7 +17,16 @@ describe('nextRunDelayMs', () => {
     expect(nextRunDelayMs({ lastRunMs: 100, backlog: true, intervalMs: 1000, maxBusyShare: 0.5 })).toBe(100);
   });
 
-  it('never pauses longer than ten intervals', () => {
-    expect(nextRunDelayMs({ lastRunMs: 60_000, backlog: true, intervalMs: 1000, maxBusyShare: 0.25 })).toBe(10_000);
+  it('holds the share after a long run too: the pause is not capped', () => {
+    // A 60 s run at 25 % is followed by 180 s: under a backlog the job still takes only a quarter of the time.
+    expect(nextRunDelayMs({ lastRunMs: 60_000, backlog: true, intervalMs: 1000, maxBusyShare: 0.25 })).toBe(180_000);
+    // Over a series of runs, busy time / wall time is the share.
+    let busy = 0;
+    let wall = 0;
+    for (const run of [50, 400, 3000, 120, 9000]) {
+      busy += run;
+      wall += run + nextRunDelayMs({ lastRunMs: run, backlog: true, intervalMs: 1000, maxBusyShare: 0.25 });
+    }
+    expect(busy / wall).toBeCloseTo(0.25, 12);
   });
 });

@@ -415,3 +415,55 @@ describe('no_data (no reading of an expected type for 48 h)', () => {
     expect(noData(['body_weight'], lastReadingAt, 24)).toMatchObject({ holdsNow: true, at: NOW - 6 * H });
   });
 });
+
+describe('occurrenceRanges: a bounded slice of the series (the aggregation job)', () => {
+  const from = T0 + 10 * H;
+  const sliced = (rule: RuleKey, readings: AlertReading[]) =>
+    evaluateRule(
+      rule,
+      { readings, occurrenceRanges: [{ from, to: Infinity }] },
+      effectiveThreshold(rule, undefined),
+      NOW,
+    );
+
+  it('finds no occurrence at a reading before it, but still judges the latest reading', () => {
+    expect(sliced('spo2_low', [r('spo2', 5, 85), r('spo2', 11, 97)])).toMatchObject({ triggered: false });
+    expect(sliced('spo2_low', [r('spo2', 5, 85), r('spo2', 11, 90, 'now')])).toMatchObject({
+      triggered: true,
+      holdsNow: true,
+      readingIds: ['now'],
+    });
+  });
+
+  it('pairs the first evaluated reading with the reading before it for "in a row"', () => {
+    const readings = [r('heart_rate', 9, 130, 'prev'), r('heart_rate', 10, 125, 'first')];
+    expect(sliced('tachycardia', readings)).toMatchObject({ triggered: true, readingIds: ['prev', 'first'] });
+    // A pair wholly before it is history.
+    expect(
+      sliced('tachycardia', [r('heart_rate', 8, 130), r('heart_rate', 9, 130), r('heart_rate', 10, 90)]),
+    ).toMatchObject({ triggered: false });
+  });
+
+  it('judges no weight reading whose own 72 h lie partly before the slice', () => {
+    // The 68 kg of 9 h is context for the readings of the slice (+3 kg at 11 h)…
+    const readings = [r('body_weight', 9, 68), r('body_weight', 10, 70.5), r('body_weight', 11, 71)];
+    expect(sliced('weight_gain', readings)).toMatchObject({
+      triggered: true,
+      readingIds: [readings[0].id, readings[2].id],
+    });
+    expect(sliced('weight_gain', [r('body_weight', 8, 68), r('body_weight', 9, 71)])).toMatchObject({
+      triggered: false,
+    });
+  });
+
+  it('finds occurrences inside the ranges only, not between them', () => {
+    const readings = [r('spo2', 1, 85, 'in-first'), r('spo2', 5, 85, 'between'), r('spo2', 20, 97, 'latest')];
+    const ranges = [
+      { from: T0, to: T0 + 2 * H },
+      { from: T0 + 20 * H, to: Infinity },
+    ];
+    expect(
+      evaluateRule('spo2_low', { readings, occurrenceRanges: ranges }, effectiveThreshold('spo2_low', undefined), NOW),
+    ).toMatchObject({ triggered: true, holdsNow: false, readingIds: ['in-first'] });
+  });
+});
