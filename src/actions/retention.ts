@@ -7,6 +7,7 @@ import {
 } from '../domain/retention.ts';
 import type { Db } from '../store/database.ts';
 import {
+  cgmPartialsBefore,
   countAuditBefore,
   countPartitionRows,
   countRejectionsBefore,
@@ -49,10 +50,20 @@ export interface RetentionReport {
   };
   rejections: { keepDays: number | null; before: string | null; rows: number };
   auditLog: { keepDays: number | null; before: string | null; rows: number };
+  /** CGM partial aggregates (hours, UTC days) ending by `before`: kept for the indicators' window only. */
+  cgmPartials: { before: string; daily: number; hourly: number };
 }
 
 export type RetentionCounts = Record<
-  'readings' | 'readingPartitions' | 'rollupsDaily' | 'rollupsHourly' | 'readingKeys' | 'rejections' | 'auditLog',
+  | 'readings'
+  | 'readingPartitions'
+  | 'rollupsDaily'
+  | 'rollupsHourly'
+  | 'readingKeys'
+  | 'rejections'
+  | 'auditLog'
+  | 'cgmPartialsDaily'
+  | 'cgmPartialsHourly',
   number
 >;
 
@@ -65,6 +76,8 @@ export function retentionCounts(report: RetentionReport): RetentionCounts {
     readingKeys: report.readingKeys.rows,
     rejections: report.rejections.rows,
     auditLog: report.auditLog.rows,
+    cgmPartialsDaily: report.cgmPartials.daily,
+    cgmPartialsHourly: report.cgmPartials.hourly,
   };
 }
 
@@ -78,7 +91,8 @@ const monthLabel = (ms: number) => new Date(ms).toISOString().slice(0, 7);
  * 2. partitions of the months wholly before the readings cutoff whose keys are
  *    gone (the settings make the readings cutoff older than the keys' one), then
  *    the rollups of that time;
- * 3. rejections and audit entries by age.
+ * 3. rejections and audit entries by age;
+ * 4. CGM partial aggregates older than the indicators' window (PARTIALS_KEPT_DAYS).
  * Each delete is a series of short statements. One run at a time per database
  * (advisory lock): a run that finds the lock taken does nothing and says so
  * (`skipped`). With dryRun, nothing is locked or changed: the report counts what
@@ -123,6 +137,7 @@ function emptyReport(
     readingKeys: { before: new Date(cutoffs.keysBefore).toISOString(), months: [], rows: 0 },
     rejections: { keepDays: settings.rejectionsDays, before: iso(cutoffs.rejectionsBefore), rows: 0 },
     auditLog: { keepDays: settings.auditDays, before: iso(cutoffs.auditBefore), rows: 0 },
+    cgmPartials: { before: new Date(cutoffs.partialsBefore).toISOString(), daily: 0, hourly: 0 },
   };
 }
 
@@ -166,6 +181,9 @@ async function plan(conn: Db, cutoffs: RetentionCutoffs, report: RetentionReport
   if (cutoffs.auditBefore !== null) {
     report.auditLog.rows = await countAuditBefore(conn, new Date(cutoffs.auditBefore));
   }
+  const partials = await cgmPartialsBefore(conn, new Date(cutoffs.partialsBefore), { dryRun: true });
+  report.cgmPartials.daily = partials.daily;
+  report.cgmPartials.hourly = partials.hourly;
   return report;
 }
 
@@ -207,6 +225,11 @@ async function apply(
   }
   if (cutoffs.auditBefore !== null && !stopped()) {
     report.auditLog.rows = await deleteAuditBefore(conn, new Date(cutoffs.auditBefore), signal);
+  }
+  if (!stopped()) {
+    const partials = await cgmPartialsBefore(conn, new Date(cutoffs.partialsBefore), { dryRun: false, signal });
+    report.cgmPartials.daily = partials.daily;
+    report.cgmPartials.hourly = partials.hourly;
   }
   stopped();
   return report;

@@ -63,6 +63,11 @@ function describe(r: RetentionReport): string {
         : `  ${label}: kept ${part.keepDays} days, before ${part.before}: ${part.rows} row(s) ${verb}`,
     );
   }
+  const c = r.cgmPartials;
+  lines.push(
+    `  CGM partial aggregates: kept for the indicators' window, before ${c.before}: ` +
+      `${c.daily} daily and ${c.hourly} hourly row(s) ${verb}`,
+  );
   if (r.interrupted) lines.push('  (interrupted: the next run goes on)');
   return lines.join('\n');
 }

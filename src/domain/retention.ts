@@ -21,6 +21,16 @@ export const DAY_MS = 86_400_000;
  */
 export const KEY_MARGIN_DAYS = 7;
 
+/**
+ * CGM partial aggregates (cgm_hourly_partials, cgm_daily_partials) serve only the
+ * 14-day CGM window of the indicators (src/domain/indicators/cgm-partials.ts); the
+ * rollups keep the history. They are kept for the window and three days more (a
+ * UTC day of partials may straddle the window's start, and the job's clock may lag
+ * the retention run's), whatever the readings' retention; a late reading that
+ * dirties an older day writes its partials again, and the next run removes them.
+ */
+export const PARTIALS_KEPT_DAYS = 14 + 3;
+
 export interface RetentionSettings {
   /** Days readings (and their rollups) are kept; null: forever. */
   readonly readingsDays: number | null;
@@ -42,6 +52,8 @@ export interface RetentionCutoffs {
   readonly keysBefore: number;
   readonly rejectionsBefore: number | null;
   readonly auditBefore: number | null;
+  /** CGM partial aggregates of hours and UTC days ending by this instant are removed. */
+  readonly partialsBefore: number;
 }
 
 /** The shortest readings retention the window allows: a reading accepted today is kept at least as long as its key. */
@@ -63,6 +75,7 @@ export function retentionCutoffs(settings: RetentionSettings, now: number): Rete
     keysBefore: keysBefore(now, settings.readingMaxAgeMs),
     rejectionsBefore: ago(settings.rejectionsDays),
     auditBefore: ago(settings.auditDays),
+    partialsBefore: now - PARTIALS_KEPT_DAYS * DAY_MS,
   };
 }
 

@@ -198,6 +198,46 @@ export async function deleteRollupsBefore(
   return { daily, hourly };
 }
 
+/** Patients per statement when removing CGM partials. */
+const PATIENTS_PER_BATCH = 500;
+
+/**
+ * CGM partials of the hours and UTC days that end by `before`, 500 patients a
+ * statement: each patient's rows are one range of the primary key (patient_id,
+ * hour_start or day_start, device_id), so the job's writes need no index on the time
+ * column and a run costs the patients plus the rows removed, not the table.
+ * Counts (dryRun) or deletes; returns the rows.
+ */
+export async function cgmPartialsBefore(
+  conn: Db,
+  before: Date,
+  options: { dryRun: boolean; signal?: AbortSignal },
+): Promise<{ daily: number; hourly: number }> {
+  const removed = { daily: 0, hourly: 0 };
+  let after = '';
+  for (;;) {
+    if (options.signal?.aborted) return removed;
+    const { rows } = await sql<{ id: string }>`
+      SELECT id FROM patients WHERE id > ${after} ORDER BY id LIMIT ${PATIENTS_PER_BATCH}`.execute(conn);
+    if (rows.length === 0) return removed;
+    const ids = rows.map((r) => r.id);
+    after = ids[ids.length - 1];
+    const hourly = sql`cgm_hourly_partials WHERE patient_id = ANY (${ids}::text[])
+      AND hour_start <= ${before}::timestamptz - interval '1 hour'`;
+    const daily = sql`cgm_daily_partials WHERE patient_id = ANY (${ids}::text[])
+      AND day_start <= ${before}::timestamptz - interval '1 day'`;
+    if (options.dryRun) {
+      const { rows: n } = await sql<{ daily: string; hourly: string }>`
+        SELECT (SELECT count(*) FROM ${daily}) AS daily, (SELECT count(*) FROM ${hourly}) AS hourly`.execute(conn);
+      removed.daily += Number(n[0]?.daily ?? 0);
+      removed.hourly += Number(n[0]?.hourly ?? 0);
+    } else {
+      removed.daily += Number((await sql`DELETE FROM ${daily}`.execute(conn)).numAffectedRows ?? 0);
+      removed.hourly += Number((await sql`DELETE FROM ${hourly}`.execute(conn)).numAffectedRows ?? 0);
+    }
+  }
+}
+
 export async function countRejectionsBefore(db: Db, before: Date): Promise<number> {
   const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM rejections WHERE received_at < ${before}`.execute(
     db,

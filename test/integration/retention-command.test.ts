@@ -26,7 +26,17 @@ describe('vitalink retention', () => {
     expect(dry.stdout.trim().split('\n')).toHaveLength(1);
     const report = JSON.parse(dry.stdout);
     expect(Object.keys(report).sort()).toEqual(
-      ['at', 'auditLog', 'dryRun', 'interrupted', 'readingKeys', 'readings', 'rejections', 'skipped'].sort(),
+      [
+        'at',
+        'auditLog',
+        'cgmPartials',
+        'dryRun',
+        'interrupted',
+        'readingKeys',
+        'readings',
+        'rejections',
+        'skipped',
+      ].sort(),
     );
     expect(report).toMatchObject({
       dryRun: true,
@@ -35,6 +45,7 @@ describe('vitalink retention', () => {
       readingKeys: { rows: 0, months: [] },
       rejections: { keepDays: 180, rows: 1 },
       auditLog: { keepDays: 3650, rows: 0 },
+      cgmPartials: { daily: 0, hourly: 0 },
     });
     expect(Date.parse(report.rejections.before)).toBeLessThan(Date.now() - 179 * DAY_MS);
     expect(await oldRejections()).toBe(2);
@@ -43,6 +54,7 @@ describe('vitalink retention', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/dry run .*nothing was removed/);
     expect(text.stdout).toMatch(/rejections: kept 180 days, before \S+: 1 row\(s\) would be removed/);
+    expect(text.stdout).toMatch(/CGM partial aggregates: .*: 0 daily and 0 hourly row\(s\) would be removed/);
     expect(text.stdout).toContain('readings: kept forever');
 
     const run = await vitalink(['--json']);

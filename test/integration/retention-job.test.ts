@@ -43,6 +43,8 @@ describe('RetentionJob', () => {
         readingKeys: 0,
         rejections: 3,
         auditLog: 0,
+        cgmPartialsDaily: 0,
+        cgmPartialsHourly: 0,
       });
       expect(JSON.stringify(lines)).not.toContain('j-1');
 

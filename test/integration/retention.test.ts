@@ -281,3 +281,51 @@ describe('partition counts', () => {
     }
   });
 });
+
+describe('CGM partial aggregates', () => {
+  async function addPartials(patientId: string, hours: string[]): Promise<void> {
+    for (const [table, column] of [
+      ['cgm_hourly_partials', 'hour_start'],
+      ['cgm_daily_partials', 'day_start'],
+    ]) {
+      for (const at of hours) {
+        const start = column === 'day_start' ? `${at.slice(0, 10)}T00:00:00Z` : at;
+        await t.query(
+          `INSERT INTO ${table} (patient_id, ${column}, device_id, count, sum, m2, min, max, below_54, below_70,
+             in_70_180, above_180, above_250, first_ms, last_ms, gap_values, gap_counts)
+           VALUES ($1, $2, 'cgm-1', 1, 100, 0, 100, 100, 0, 0, 1, 0, 0, 0, 0, '{}', '{}')
+           ON CONFLICT DO NOTHING`,
+          [patientId, start],
+        );
+      }
+    }
+  }
+  const rows = async (table: string, column: string) =>
+    ids(table, `patient_id || ' ' || to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24')`);
+
+  it('are kept for the 14-day window and three days more, whatever the readings retention, patient by patient', async () => {
+    // NOW is 2026-12-15T12:00Z: partials ending by 2026-11-28T12:00Z go.
+    for (const id of ['ret-cgm-a', 'ret-cgm-b']) {
+      await t.addPatient(id);
+      await addPartials(id, [
+        '2026-11-27T10:00:00Z',
+        '2026-11-28T11:00:00Z',
+        '2026-11-28T12:00:00Z',
+        '2026-12-14T08:00:00Z',
+      ]);
+    }
+    const dry = await applyRetention(t.db, settings({ readingsDays: null }), { dryRun: true, now: NOW });
+    expect(dry.cgmPartials).toEqual({ before: '2026-11-28T12:00:00.000Z', daily: 2, hourly: 4 });
+    expect(await rows('cgm_hourly_partials', 'hour_start')).toHaveLength(8);
+
+    const run = await applyRetention(t.db, settings({ readingsDays: null }), { dryRun: false, now: NOW });
+    expect(run.cgmPartials).toEqual({ before: '2026-11-28T12:00:00.000Z', daily: 2, hourly: 4 });
+    expect(await rows('cgm_hourly_partials', 'hour_start')).toEqual(
+      ['ret-cgm-a', 'ret-cgm-b'].flatMap((id) => [`${id} 2026-11-28T12`, `${id} 2026-12-14T08`]),
+    );
+    // The day that holds the cutoff is kept: the window may still need its hours.
+    expect(await rows('cgm_daily_partials', 'day_start')).toEqual(
+      ['ret-cgm-a', 'ret-cgm-b'].flatMap((id) => [`${id} 2026-11-28T00`, `${id} 2026-12-14T00`]),
+    );
+  });
+});
