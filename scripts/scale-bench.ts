@@ -109,7 +109,9 @@ const base = process.env.DATABASE_URL;
 if (!base) fail('set DATABASE_URL to a PostgreSQL server where a database may be created');
 
 const say = (line: string) => process.stderr.write(`scale-bench: ${line}\n`);
-const log = createLogger('warn', process.stderr);
+// Errors only: a pool's connections can still be closing when its scratch database is
+// dropped (pg's pool.end() does not wait for the sockets), which logs a harmless warning.
+const log = createLogger('error', process.stderr);
 const mixWanted = readingsWanted === undefined ? undefined : planMix(readingsWanted, days, patientsWanted);
 
 async function readMeta(db: Db): Promise<HistoryMeta | undefined> {
