@@ -62,6 +62,8 @@ const probe = await connectClient(`mqtt://127.0.0.1:${port}`, {
   username: 'load-probe-d',
   password: probeSecret,
 });
+const started = performance.now();
+const deadline = started + durationS * 1000;
 const freshness: number[] = [];
 const probeDone = (async () => {
   const check = new pg.Client({ connectionString: url });
@@ -90,8 +92,6 @@ const probeDone = (async () => {
 let acked = 0;
 const latencies: number[] = [];
 const clients: MqttClient[] = [];
-const started = performance.now();
-const deadline = started + durationS * 1000;
 await Promise.all(
   secrets.map(async (secret, i) => {
     const id = `load-d${i}`;
