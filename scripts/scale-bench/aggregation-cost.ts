@@ -40,7 +40,16 @@ export interface AggregationCost {
 }
 
 function newAggregator(db: Db, log: Logger, batchSize: number): Aggregator {
-  return new Aggregator({ db, log, intervalMs: 1000, batchSize, refreshEveryMs: 3_600_000, now: Date.now });
+  // Runs of exactly the patients asked for: no sizing of runs by their recent cost (targetRunMs).
+  return new Aggregator({
+    db,
+    log,
+    intervalMs: 1000,
+    batchSize,
+    targetRunMs: Number.POSITIVE_INFINITY,
+    refreshEveryMs: 3_600_000,
+    now: Date.now,
+  });
 }
 
 async function drain(aggregator: Aggregator): Promise<void> {
