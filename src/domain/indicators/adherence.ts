@@ -60,7 +60,18 @@ export function adherenceIndicators(
     }
   }
 
-  const result = [makeIndicator('adherence_days', allDays.size, from, to, allN, true)];
+  return adherenceResult(allDays.size, allN, perType, from, to);
+}
+
+/** adherence_days, then adherence_days_{type} per entry of `perType` (in its order). */
+function adherenceResult(
+  days: number,
+  n: number,
+  perType: ReadonlyMap<string, { days: ReadonlySet<unknown>; n: number }>,
+  from: number,
+  to: number,
+): Indicator[] {
+  const result = [makeIndicator('adherence_days', days, from, to, n, true)];
   for (const [type, t] of perType) {
     result.push({
       key: adherenceTypeKey(type),
@@ -114,17 +125,5 @@ export function adherenceIndicatorsFromDays(
       t.n += d.n;
     }
   }
-  const result = [makeIndicator('adherence_days', allDays.size, from, to, allN, true)];
-  for (const [type, t] of perType) {
-    result.push({
-      key: adherenceTypeKey(type),
-      value: t.days.size,
-      unit: ADHERENCE_UNIT,
-      from,
-      to,
-      n: t.n,
-      sufficient: true,
-    });
-  }
-  return result;
+  return adherenceResult(allDays.size, allN, perType, from, to);
 }
