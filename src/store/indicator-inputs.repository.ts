@@ -12,7 +12,7 @@ import {
 import type { PatientReading } from './aggregation.repository.ts';
 import { recomputeRollups } from './aggregation.repository.ts';
 import { mergedPartialsCtes } from './cgm-partials-merge.ts';
-import type { Db } from './database.ts';
+import type { Database, Db } from './database.ts';
 
 /**
  * What the aggregation job reads to compute its patients' indicators and alerts
@@ -82,23 +82,7 @@ export async function loadCgmPartials(
       WHERE patient_id = w.patient_id AND day_start >= w.f AND day_start < w.t
       OFFSET 0
     ) d`;
-  const { rows } = await sql<{
-    patient_id: string;
-    device_id: string;
-    hour_ms: string;
-    count: number;
-    sum: number;
-    m2: number;
-    below_54: number;
-    below_70: number;
-    in_70_180: number;
-    above_180: number;
-    above_250: number;
-    first_ms: string;
-    last_ms: string;
-    gap_values: number[];
-    gap_counts: number[];
-  }>`
+  const { rows } = await sql<Omit<Database['cgm_hourly_partials'], 'hour_start' | 'min' | 'max'> & { hour_ms: string }>`
     WITH ${mergedPartialsCtes(source)}
     SELECT patient_id, device_id, (extract(epoch FROM hour_start) * 1000)::int8 AS hour_ms, count, sum, m2,
            below_54, below_70, in_70_180, above_180, above_250, first_ms, last_ms, gap_values, gap_counts
