@@ -4,6 +4,7 @@
  * patients with a daily blood pressure, weight and SpO2), then measures, on the real
  * service and write path: a clinician's reads of one busy CGM patient, the aggregation
  * job's cost per patient after a new reading (extrapolated to 10,000 CGM patients),
+ * how fresh alerts and indicators are while devices publish at that fleet's rate,
  * the write path's rate on the loaded database against an empty one, and the bytes
  * each reading takes per table and index. README, "Sizing", has figures.
  *
@@ -30,8 +31,10 @@ import {
   loadHistory,
   planMix,
 } from './scale-bench/history.ts';
+import { type Freshness, measureFreshness } from './scale-bench/freshness.ts';
 import { compareIngest } from './scale-bench/ingest.ts';
 import { measureReads } from './scale-bench/reads.ts';
+import { waitForAggregation } from './scale-bench/settle.ts';
 import { countRows, measureStorage } from './scale-bench/storage.ts';
 
 const USAGE = `usage: node scripts/scale-bench.ts --readings N [--patients P] [--days D] [--keep] [--json]
@@ -47,6 +50,7 @@ const USAGE = `usage: node scripts/scale-bench.ts --readings N [--patients P] [-
   --aggregation-sample S   CGM patients in the aggregation sample (default 20)
   --ingest-rounds R   ingest runs on each database, alternating (default 3)
   --ingest-seconds S  length of one ingest run (default 5)
+  --freshness-seconds S  length of the freshness phase (default 60; 0 skips it)
   --json              print one JSON object on stdout
 DATABASE_URL names the PostgreSQL server where the scratch databases are created.`;
 
@@ -70,6 +74,7 @@ try {
       'aggregation-sample': { type: 'string', default: '20' },
       'ingest-rounds': { type: 'string', default: '3' },
       'ingest-seconds': { type: 'string', default: '5' },
+      'freshness-seconds': { type: 'string', default: '60' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -98,6 +103,9 @@ const deepPages = positive('deep-pages', values['deep-pages'])!;
 const aggregationSample = positive('aggregation-sample', values['aggregation-sample'])!;
 const ingestRounds = positive('ingest-rounds', values['ingest-rounds'])!;
 const ingestSeconds = positive('ingest-seconds', values['ingest-seconds'])!;
+const freshnessSeconds = Number(values['freshness-seconds']);
+if (!Number.isInteger(freshnessSeconds) || freshnessSeconds < 0)
+  fail(`--freshness-seconds must be 0 (skip) or a positive integer, not "${values['freshness-seconds']}"`);
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 if (values.reuse === undefined && readingsWanted === undefined) fail('give --readings N, or --reuse NAME');
 if (values.reuse !== undefined && !NAME.test(values.reuse)) fail(`--reuse "${values.reuse}" is not a database name`);
@@ -123,20 +131,6 @@ async function readMeta(db: Db): Promise<HistoryMeta | undefined> {
     return meta.version === 1 ? meta : undefined;
   } catch {
     return undefined;
-  }
-}
-
-async function waitForAggregation(db: Db, timeoutMs: number): Promise<void> {
-  // The service's job refreshes every recent patient's indicators when it starts.
-  await new Promise((r) => setTimeout(r, 2000));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { rows } = await sql<{ n: string }>`
-      SELECT (SELECT count(*) FROM aggregation_dirty) + (SELECT count(*) FROM indicators_dirty WHERE marked_at <= now()) AS n
-    `.execute(db);
-    if (Number(rows[0].n) === 0) return;
-    if (Date.now() > deadline) throw new Error('the service did not finish aggregating in time');
-    await new Promise((r) => setTimeout(r, 500));
   }
 }
 
@@ -191,6 +185,18 @@ try {
   await service.stop();
   service = undefined;
 
+  let freshness: Freshness | undefined;
+  if (freshnessSeconds > 0) {
+    say(`measuring freshness for ${freshnessSeconds} s (vitalink serve with its default aggregation settings)`);
+    freshness = await measureFreshness({
+      db,
+      log,
+      url: scratch.url,
+      fleetPatientIds: cgmIds,
+      seconds: freshnessSeconds,
+    });
+  }
+
   say('measuring aggregation cost');
   const sample = cgmIds.slice(0, aggregationSample).map((patientId) => ({ patientId, deviceId: `${patientId}-cgm` }));
   const aggregation = await measureAggregationCost(db, log, sample, 3);
@@ -239,6 +245,7 @@ try {
     counts,
     reads: { patientId: cgmIds[0], repetitions, deepPage: deepPages + 1, pageSize: 100, endpoints: reads },
     aggregation,
+    freshness: freshness ?? null,
     ingest,
     storage,
   };
@@ -262,6 +269,7 @@ function printSummary(r: {
   counts: { readings: number; rollupsHourly: number; rollupsDaily: number };
   reads: { endpoints: Record<string, { p50Ms: number; p99Ms: number; bytes: number; items: number }> };
   aggregation: Awaited<ReturnType<typeof measureAggregationCost>>;
+  freshness: Freshness | null;
   ingest: Awaited<ReturnType<typeof compareIngest>>;
   storage: Awaited<ReturnType<typeof measureStorage>>;
 }): void {
@@ -285,6 +293,9 @@ function printSummary(r: {
     '',
     `aggregation after one new reading: ${a.singleRunMsPerPatient.p50Ms} ms per patient alone (p99 ${a.singleRunMsPerPatient.p99Ms}), ${a.batchedRunMsPerPatient} ms per patient in runs of ${a.samplePatients} (${a.batchedRunNodeCpuMsPerPatient} ms of it Node CPU)`,
     `  ${e.cgmPatients.toLocaleString('en')} CGM patients, one reading per ${e.readingIntervalS / 60} min: ${e.recomputesPerMinute} recomputes a minute = ${e.wallSecondsPerMinute} s of job runs per minute (${e.nodeCpuSecondsPerMinute} s Node CPU, ${e.databaseAndWaitSecondsPerMinute} s database and waits)`,
+  );
+  if (r.freshness) lines.push('', ...freshnessLines(r.freshness));
+  lines.push(
     '',
     `ingest (writeBatch, ${r.ingest.writers} writers, ${r.ingest.batchReadings} readings a batch): loaded ${r.ingest.loadedReadingsPerSecond.join(', ')} readings/s, empty ${r.ingest.emptyReadingsPerSecond.join(', ')}; ratio ${r.ingest.ratio}`,
     '',
@@ -296,4 +307,21 @@ function printSummary(r: {
     lines.push(`  index ${name.padEnd(30)} ${s.bytesPerReading}`);
   lines.push(`  total ${''.padEnd(30)} ${r.storage.totalBytesPerReading}`);
   process.stderr.write(`${lines.join('\n')}\n`);
+}
+
+function freshnessLines(f: Freshness): string[] {
+  const { fleet, probes, aggregation: a, cpu } = f;
+  const ms = (l: { p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number }) =>
+    `p50 ${Math.round(l.p50Ms)}, p95 ${Math.round(l.p95Ms)}, p99 ${Math.round(l.p99Ms)}, max ${Math.round(l.maxMs)} ms`;
+  const pct = (v: number | null) => (v === null ? 'not measured' : `${v} % of a core`);
+  return [
+    `freshness (${f.seconds} s, vitalink serve with its default aggregation settings):`,
+    `  fleet: ${fleet.targetReadingsPerSecond} CGM readings/s, the rate of ${fleet.modelledCgmPatients.toLocaleString('en')} patients sending every ${fleet.modelledReadingIntervalS / 60} min, over the ${fleet.devices} CGM patients here: each sends every ${fleet.perDeviceIntervalS} s instead of every ${fleet.modelledReadingIntervalS / 60} min (harsher per patient)`,
+    `  published ${fleet.published} (${fleet.achievedReadingsPerSecond}/s), acknowledged ${fleet.acked}, failed ${fleet.failed}; PUBACK p50 ${fleet.pubackMs.p50Ms} ms, p99 ${fleet.pubackMs.p99Ms} ms`,
+    `  hypoglycemia probes (${probes.patients} probe patients in rotation, one every ${probes.everyMs / 1000} s): ${probes.alerts} of ${probes.sent} alerts seen (${probes.timedOut} timed out, ${probes.notNew} not new, ${probes.slotsSkipped} slots skipped)`,
+    `    PUBACK to alert:            ${ms(probes.alertMs)}`,
+    `    PUBACK to cgm_mean with it: ${ms(probes.indicatorMs)}`,
+    `  aggregation job: ${a.runs} runs, ${a.runSeconds} s (${a.runSecondsPerMinute} s per minute, ${a.meanRunMs} ms a run); lag at most ${a.maxLagSeconds} s`,
+    `  CPU: service ${cpu.serviceSeconds ?? '-'} s (${pct(cpu.serviceCorePct)}); database backends of its ${cpu.databaseBackends} connections ${cpu.databaseSeconds ?? '-'} s (${pct(cpu.databaseCorePct)}, ingest and job together)`,
+  ];
 }

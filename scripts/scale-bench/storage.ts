@@ -28,6 +28,7 @@ export interface Counts {
   dirtyMarks: number;
   patients: number;
   devices: number;
+  alerts: number;
 }
 
 export async function countRows(db: Db): Promise<Counts> {
@@ -38,7 +39,8 @@ export async function countRows(db: Db): Promise<Counts> {
            (SELECT count(*) FROM rollups_daily) AS "rollupsDaily",
            (SELECT count(*) FROM aggregation_dirty) AS "dirtyMarks",
            (SELECT count(*) FROM patients) AS "patients",
-           (SELECT count(*) FROM devices) AS "devices"
+           (SELECT count(*) FROM devices) AS "devices",
+           (SELECT count(*) FROM alerts) AS "alerts"
   `.execute(db);
   return Object.fromEntries(Object.entries(rows[0]).map(([k, v]) => [k, Number(v)])) as unknown as Counts;
 }

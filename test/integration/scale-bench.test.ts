@@ -3,6 +3,7 @@ import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { ROOT, runCli } from '../../simulators/harness/service-process.ts';
 import { scratchDatabaseName } from '../../simulators/harness/scratch-database.ts';
+import { isBackendOf } from '../../scripts/scale-bench/process-cpu.ts';
 
 /**
  * scripts/scale-bench.ts at a tiny size, as a user runs it: the JSON's shape and its
@@ -20,6 +21,8 @@ const SMALL = [
   '1',
   '--ingest-seconds',
   '1',
+  '--freshness-seconds',
+  '3',
   '--json',
 ];
 
@@ -104,6 +107,8 @@ function checkResult(r: any): void {
   expect(a.extrapolation.recomputesPerMinute).toBe(2000);
   expectPositive(a.extrapolation.wallSecondsPerMinute, 'extrapolation.wallSecondsPerMinute');
 
+  checkFreshness(r.freshness, mix.cgmPatients);
+
   expect(r.ingest.loadedReadingsPerSecond).toHaveLength(1);
   expect(r.ingest.emptyReadingsPerSecond).toHaveLength(1);
   expectPositive(r.ingest.loadedReadingsPerSecond[0], 'ingest.loaded');
@@ -125,11 +130,56 @@ function checkResult(r: any): void {
   expectPositive(r.storage.totalBytesPerReading, 'storage.totalBytesPerReading');
 }
 
+function checkFreshness(f: any, cgmPatients: number): void {
+  expect(f.aggregationSettings).toBe('default');
+  expect(f.fleet).toMatchObject({
+    modelledCgmPatients: 10_000,
+    modelledReadingIntervalS: 300,
+    targetReadingsPerSecond: 33.33,
+    devices: cgmPatients,
+    failed: 0,
+  });
+  expect(f.fleet.perDeviceIntervalS).toBe(Math.round((cgmPatients / (10_000 / 300)) * 100) / 100);
+  // Every reading published was acknowledged, and every one of them deleted afterwards.
+  expectPositive(f.fleet.published, 'freshness.fleet.published');
+  expect(f.fleet.acked).toBe(f.fleet.published);
+  expect(f.fleet.pubackMs.samples).toBe(f.fleet.acked);
+  expect(f.cleanup.readingsDeleted).toBe(f.fleet.published);
+  expectPositive(f.fleet.achievedReadingsPerSecond, 'freshness.fleet.achievedReadingsPerSecond');
+  // Each probe opened a new hypoglycemia alert, and cgm_mean counted its reading.
+  expect(f.probes).toMatchObject({ patients: 4, everyMs: 2000, notNew: 0, timedOut: 0 });
+  expect(f.probes.sent).toBeGreaterThanOrEqual(1);
+  expect(f.probes.alerts).toBe(f.probes.sent);
+  for (const name of ['alertMs', 'indicatorMs']) {
+    const l = f.probes[name];
+    expect(l.samples, name).toBe(f.probes.sent);
+    expectPositive(l.p50Ms, `${name}.p50Ms`);
+    expect(l.p95Ms, name).toBeGreaterThanOrEqual(l.p50Ms);
+    expect(l.p99Ms, name).toBeGreaterThanOrEqual(l.p95Ms);
+    expect(l.maxMs, name).toBeGreaterThanOrEqual(l.p99Ms);
+  }
+  expectPositive(f.aggregation.runs, 'freshness.aggregation.runs');
+  expectPositive(f.aggregation.runSeconds, 'freshness.aggregation.runSeconds');
+  expect(typeof f.aggregation.maxLagSeconds).toBe('number');
+  expectPositive(f.cpu.serviceSeconds, 'freshness.cpu.serviceSeconds');
+  // Measured when the server runs on this machine (the backends' titles name the database), else null.
+  if (f.cpu.databaseBackends > 0) expectPositive(f.cpu.databaseSeconds, 'freshness.cpu.databaseSeconds');
+  else expect(f.cpu.databaseSeconds).toBeNull();
+}
+
+/** Whether the test server's backends are processes of this machine (not in a container, not elsewhere). */
+const serverIsOnThisMachine = () =>
+  onServer(async (c) => {
+    const { rows } = await c.query('SELECT pg_backend_pid() AS pid, current_database() AS db');
+    return isBackendOf(rows[0].pid, rows[0].db);
+  });
+
 describe('scripts/scale-bench.ts', () => {
   it('loads a small history, measures it, and drops its database', { timeout: 180_000 }, async () => {
     const { json, stderr } = await scaleBench(['--readings', '3000', '--days', '3']);
     checkResult(json);
     expect(json.mix).toMatchObject({ days: 3, cgmPatients: 3, dailyPatients: 3 });
+    if (await serverIsOnThisMachine()) expect(json.freshness.cpu.databaseBackends).toBeGreaterThan(0);
     expect(json.database.kept).toBe(false);
     expect(stderr).toContain('clinician reads');
     expect(await databaseExists(json.database.name)).toBe(false);
@@ -155,7 +205,7 @@ describe('scripts/scale-bench.ts', () => {
       const again = await scaleBench(['--reuse', name]);
       checkResult(again.json);
       expect(again.json.database).toEqual({ name, kept: true, reused: true });
-      // The aggregation sample and the ingest runs leave the history as it was loaded.
+      // The aggregation sample, the freshness phase and the ingest runs leave the history as it was loaded.
       expect(again.json.counts).toEqual(first.json.counts);
       expect(await databaseExists(name)).toBe(true);
     } finally {
