@@ -16,23 +16,12 @@ import { markRecentPatientsForRefresh, type PatientReading } from '../../src/sto
 import { Partitions } from '../../src/store/partitions.ts';
 import { writeBatch } from '../../src/store/reading-sink.ts';
 import { useTestDatabase } from '../fixture.ts';
+import { mulberry32 } from '../../simulators/models/random.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const t = useTestDatabase();
-
-/** mulberry32: a small deterministic PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Input = {
   id: string;

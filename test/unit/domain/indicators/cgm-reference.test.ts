@@ -8,18 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { cgmIndicators, medianSamplingIntervalMs } from '../../../../src/domain/indicators/cgm.ts';
 import type { Point } from '../../../../src/domain/indicators/types.ts';
 import { byKey, DAY, HOUR, MIN, TO } from './helpers.ts';
-
-/** mulberry32: a small deterministic PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../../simulators/models/random.ts';
 
 /** Standard normal by Box-Muller. */
 function gaussian(random: () => number): number {

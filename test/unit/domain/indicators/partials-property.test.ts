@@ -27,18 +27,7 @@ import {
   utcHourStart,
 } from '../../../../src/domain/indicators/index.ts';
 import { DAY, HOUR, MIN } from './helpers.ts';
-
-/** mulberry32: a small deterministic PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../../../simulators/models/random.ts';
 
 const ROUNDED_KEYS = new Set(['cgm_mean', 'gmi', 'glucose_cv']);
 
