@@ -95,7 +95,7 @@ function describeDevice(d: import('../actions/device-lifecycle.ts').DeviceView):
 
 export const devicesList = defineCommand({
   name: 'devices list',
-  summary: 'lists devices with their state, by id, a page at a time',
+  summary: 'lists devices with their state',
   options: {
     enabled: { type: 'string', value: 'true|false', description: 'only enabled (true) or disabled (false) devices' },
     patient: { type: 'string', value: 'ID', description: 'only the devices assigned to this patient now' },
@@ -161,11 +161,11 @@ export const devicesShow = defineCommand({
 
 export const devicesDisable = defineCommand({
   name: 'devices disable',
-  summary: 'disables a device: refused at CONNECT, live session closed, nothing more stored',
+  summary: 'disables a device and closes its live session',
   options: { id: ID_OPTION, json: JSON_OPTION },
   notes:
     'No reading of the device is stored once this has returned, on any instance; every running instance closes ' +
-    "the device's live session within a second. `vitalink devices enable` undoes it.",
+    "the device's live session within a second. `devices enable` undoes it.",
   async run(values) {
     const out = createOutput(values.json === true);
     const { disableDevice, deviceView } = await import('../actions/device-lifecycle.ts');
@@ -195,7 +195,7 @@ export const devicesEnable = defineCommand({
 
 export const devicesRotateSecret = defineCommand({
   name: 'devices rotate-secret',
-  summary: 'gives a device a new secret; prints it once; the old one stops working',
+  summary: 'gives a device a new secret; prints it once',
   options: {
     id: ID_OPTION,
     grace: {

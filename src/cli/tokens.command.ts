@@ -50,7 +50,7 @@ export const tokensCreate = defineCommand({
 
 export const tokensList = defineCommand({
   name: 'tokens list',
-  summary: 'lists API tokens with their state (never their text)',
+  summary: 'lists API tokens with their state',
   options: { json: { type: 'boolean', description: 'print {"items": [...]}' } },
   notes: 'Each token: id, role, label, state (active, expired, revoked), created, expires, last used (to the minute).',
   async run(values) {
@@ -75,7 +75,7 @@ export const tokensList = defineCommand({
 
 export const tokensRevoke = defineCommand({
   name: 'tokens revoke',
-  summary: 'revokes an API token: refused from its next request, on every instance',
+  summary: 'revokes an API token',
   options: {
     id: { type: 'string', value: 'ID', required: true, description: 'the id `tokens list` shows' },
     json: JSON_OPTION,
