@@ -101,6 +101,7 @@ export function createApp(config: Config, log: Logger): App {
         key: installationKeyOnce,
       },
       activity: seen,
+      revocationCheckMs: config.sessionRecheckMs,
     });
     const ports = await broker.start();
     const mqtt = broker;

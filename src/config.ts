@@ -82,6 +82,7 @@ const envSchema = z
     VITALINK_RETENTION_READINGS_DAYS: retentionDays(0),
     VITALINK_RETENTION_REJECTIONS_DAYS: retentionDays(180),
     VITALINK_RETENTION_AUDIT_DAYS: retentionDays(3650),
+    VITALINK_SESSION_RECHECK_MS: positiveInt(10_000),
     VITALINK_TOKEN_TTL_ADMIN_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.admin),
     VITALINK_TOKEN_TTL_OPERATOR_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.operator),
     VITALINK_TOKEN_TTL_CLINICIAN_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.clinician),
@@ -152,6 +153,8 @@ export interface Config {
   readonly aggregationIntervalMs: number;
   /** Fraction of wall time the aggregation job may spend running (it pauses in proportion to its last run). */
   readonly aggregationMaxBusyShare: number;
+  /** Period of the re-check of every live MQTT session's credentials (the fallback of NOTIFY). */
+  readonly sessionRecheckMs: number;
   /** Lifetime of a new API token of each role when `--expires` is not given (README, "Security"). */
   readonly tokenTtlDays: Readonly<Record<TokenRoleName, number>>;
   /** README, "Retention": days per kind (null: forever), the window, and the schedule in `serve`. */
@@ -210,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.VITALINK_SHUTDOWN_TIMEOUT_MS,
     aggregationIntervalMs: e.VITALINK_AGGREGATION_INTERVAL_MS,
     aggregationMaxBusyShare: e.VITALINK_AGGREGATION_MAX_BUSY_PCT / 100,
+    sessionRecheckMs: e.VITALINK_SESSION_RECHECK_MS,
     tokenTtlDays: {
       admin: e.VITALINK_TOKEN_TTL_ADMIN_DAYS,
       operator: e.VITALINK_TOKEN_TTL_OPERATOR_DAYS,

@@ -36,6 +36,7 @@ export class SessionRevocation {
   /** Re-checks the sessions of `ids` (all sessions when undefined); resolves with how many it closed. */
   async check(ids?: readonly string[]): Promise<number> {
     const sessions = this.#d.sessions(ids);
+    this.#d.log.debug({ deviceIds: ids, sessions: sessions.length }, 'credential re-check');
     if (sessions.length === 0) return 0;
     let stored: Map<string, StoredCredentials>;
     try {

@@ -79,6 +79,7 @@ export class CredentialListener {
       if (message.channel !== CREDENTIALS_CHANNEL || !message.payload) return;
       try {
         const change = JSON.parse(message.payload) as Partial<CredentialChange>;
+        this.#o.log.debug({ deviceId: change.device }, 'credential change notified');
         if (typeof change.device === 'string') this.#o.onDevice(change.device);
       } catch {
         this.#o.log.warn('unreadable credential notification ignored');

@@ -19,7 +19,11 @@ const t = useTestService({ adminToken: true });
 let second: TestApp;
 
 beforeAll(async () => {
-  second = await startTestApp(t.database, { VITALINK_ADMIN_TOKEN: t.adminToken });
+  // Its periodic re-check is out of the way: its sessions close within the tests' bounds only if told by NOTIFY.
+  second = await startTestApp(t.database, {
+    VITALINK_ADMIN_TOKEN: t.adminToken,
+    VITALINK_SESSION_RECHECK_MS: '600000',
+  });
 });
 
 afterAll(async () => {
@@ -32,10 +36,13 @@ const secondUrl = () => ({
   http: `http://127.0.0.1:${second.ports.http}`,
 });
 
-/** Resolves when the client's connection closes. */
+/**
+ * Resolves when the client's connection closes. Call it before what closes the
+ * connection: the service may close it before the API call that caused it answers.
+ */
 function closed(client: MqttClient): Promise<void> {
   return new Promise((resolve) => {
-    if (client.disconnected) resolve();
+    if (!client.connected) resolve();
     else client.once('close', () => resolve());
   });
 }
@@ -83,10 +90,11 @@ describe('disabling a device', () => {
     await t.publish(client, 'rv-dis-1', [heartRate('before-1')]);
     expect(await storedReadings('rv-dis-1')).toEqual(['before-1']);
 
+    const gone = closed(client);
     const res = await t.api.post('/api/v1/devices/rv-dis-1/disable', {}, admin());
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: 'rv-dis-1', enabled: false });
-    expect(await within(closed(client), 2_000)).not.toBe('timeout');
+    expect(await within(gone, 2_000)).not.toBe('timeout');
     expect(await refusedCode(t.mqttUrl, 'rv-dis-1', secret)).toBe(5);
   });
 
@@ -133,8 +141,9 @@ describe('disabling a device', () => {
     const onFirst = await t.api.get('/api/v1/devices/rv-dis-4', admin());
     expect(onFirst.body.connected).toBe(false);
 
+    const gone = closed(client);
     expect((await t.api.post('/api/v1/devices/rv-dis-4/disable', {}, admin())).status).toBe(200);
-    expect(await within(closed(client), 2_000)).not.toBe('timeout');
+    expect(await within(gone, 2_000)).not.toBe('timeout');
     expect(await refusedCode(secondUrl().mqtt, 'rv-dis-4', secret)).toBe(5);
 
     expect((await t.api.post('/api/v1/devices/rv-dis-4/enable', {}, admin())).status).toBe(200);
@@ -145,16 +154,34 @@ describe('disabling a device', () => {
   });
 });
 
+describe('a missed notification', () => {
+  it('is made up for when the listening connection comes back: the instance re-checks its live sessions', async () => {
+    const secret = await t.provisionDevice('rv-miss-1');
+    const client = await t.connectDevice('rv-miss-1', secret, { reconnectPeriod: 0 }, secondUrl().mqtt);
+    const gone = closed(client);
+    // Every instance's listening connection is cut, and the device is disabled with no notification at all.
+    const { rows } = await t.query(
+      `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
+       WHERE datname = current_database() AND query = 'LISTEN vitalink_credentials'`,
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+    await t.query('UPDATE devices SET enabled = false WHERE id = $1', ['rv-miss-1']);
+    // The second instance's periodic re-check is 10 minutes away: only its reconnection can close the session.
+    expect(await within(gone, 5_000)).not.toBe('timeout');
+  });
+});
+
 describe('rotating a device secret', () => {
   it('refuses the old secret (4) at once, accepts the new one, and closes the live session', async () => {
     const old = await t.provisionDevice('rv-rot-1');
     const client = await t.connectDevice('rv-rot-1', old, { reconnectPeriod: 0 }, secondUrl().mqtt);
+    const gone = closed(client);
     const res = await t.api.post('/api/v1/devices/rv-rot-1/rotate-secret', {}, admin());
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: 'rv-rot-1', previousSecretValidUntil: null });
     const fresh: string = res.body.secret;
     expect(fresh).not.toBe(old);
-    expect(await within(closed(client), 2_000)).not.toBe('timeout');
+    expect(await within(gone, 2_000)).not.toBe('timeout');
     expect(await refusedCode(t.mqttUrl, 'rv-rot-1', old)).toBe(4);
     const again = await t.connectDevice('rv-rot-1', fresh, { reconnectPeriod: 0 });
     await t.publish(again, 'rv-rot-1', [heartRate('new-1')]);
@@ -168,11 +195,12 @@ describe('rotating a device secret', () => {
     expect(res.status).toBe(200);
     expect(Date.parse(res.body.previousSecretValidUntil)).toBeGreaterThan(Date.now());
     const onOld = await t.connectDevice('rv-rot-2', old, { reconnectPeriod: 0 });
+    const gone = closed(onOld);
     await t.publish(onOld, 'rv-rot-2', [heartRate('old-2')]);
     const show = await t.api.get('/api/v1/devices/rv-rot-2', admin());
     expect(show.body.previousSecretValidUntil).toBe(res.body.previousSecretValidUntil);
     // After the grace period: the periodic re-check (every 10 s) closes the session, CONNECT refuses it.
-    expect(await within(closed(onOld), 15_000)).not.toBe('timeout');
+    expect(await within(gone, 15_000)).not.toBe('timeout');
     expect(await refusedCode(t.mqttUrl, 'rv-rot-2', old)).toBe(4);
     const onNew = await t.connectDevice('rv-rot-2', res.body.secret, { reconnectPeriod: 0 });
     await onNew.endAsync();
