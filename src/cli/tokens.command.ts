@@ -15,7 +15,10 @@ export const tokensCreate = defineCommand({
     patients: { type: 'string', value: 'ID,...', description: "a clinician token's patients" },
     name: { type: 'string', value: 'LABEL', description: 'a label to recognise the token by' },
     expires: { type: 'string', value: 'DURATION|TIME|never', description: 'when it stops working (see below)' },
-    json: { type: 'boolean', description: 'print {"token", "role", "id", "expiresAt"}' },
+    json: {
+      type: 'boolean',
+      description: 'print {"token", "role"} (interfaces.md); `tokens list` has its id and expiry',
+    },
   },
   notes: EXPIRES_NOTE,
   async run(values) {
@@ -36,7 +39,7 @@ export const tokensCreate = defineCommand({
       });
       const expiresAt = created.expiresAt?.toISOString() ?? null;
       out.result(
-        { token: created.token, role: created.role, id: created.id, expiresAt },
+        { token: created.token, role: created.role },
         [
           `${created.role} token ${created.id} created; ${expiresAt ? `it expires at ${expiresAt}` : 'it never expires'}.`,
           `token: ${created.token}`,

@@ -119,20 +119,25 @@ describe('vitalink devices list|show|disable|enable|rotate-secret', () => {
 
 describe('vitalink tokens create --expires|list|revoke', () => {
   it('creates tokens with an expiry, lists them without their text, and revokes one', async () => {
-    const hour = await json(['tokens', 'create', '--role', 'operator', '--expires', '1h', '--name', 'ops']);
-    expect(Object.keys(hour).sort()).toEqual(['expiresAt', 'id', 'role', 'token']);
+    const created = await json(['tokens', 'create', '--role', 'operator', '--expires', '1h', '--name', 'ops']);
+    expect(Object.keys(created).sort()).toEqual(['role', 'token']);
+    const text = await vitalink(['tokens', 'create', '--role', 'operator', '--expires', '2027-01-01', '--name', 'txt']);
+    expect(text.stdout).toMatch(/^operator token \d+ created; it expires at 2027-01-01T00:00:00.000Z\.$/m);
+    expect(text.stdout).toMatch(/^`vitalink tokens revoke --id \d+` revokes it\.$/m);
+
+    const list = await json(['tokens', 'list']);
+    const hour = list.items.find((t: any) => t.label === 'ops');
     const left = Date.parse(hour.expiresAt) - Date.now();
     expect(left).toBeGreaterThan(55 * 60_000);
     expect(left).toBeLessThanOrEqual(3_600_000);
-    const forever = await json(['tokens', 'create', '--role', 'admin', '--expires', 'never']);
-    expect(forever.expiresAt).toBeNull();
-    const byDefault = await json(['tokens', 'create', '--role', 'admin']);
+    expect(hour).toMatchObject({ role: 'operator', label: 'ops', state: 'active', lastUsedAt: null });
+    expect(JSON.stringify(list)).not.toContain(created.token);
+    await json(['tokens', 'create', '--role', 'admin', '--expires', 'never', '--name', 'forever']);
+    await json(['tokens', 'create', '--role', 'admin', '--name', 'by-default']);
+    const all = (await json(['tokens', 'list'])).items;
+    expect(all.find((t: any) => t.label === 'forever').expiresAt).toBeNull();
+    const byDefault = all.find((t: any) => t.label === 'by-default');
     expect(Math.round((Date.parse(byDefault.expiresAt) - Date.now()) / 86_400_000)).toBe(30);
-
-    const list = await json(['tokens', 'list']);
-    const listed = list.items.find((t: any) => t.id === hour.id);
-    expect(listed).toMatchObject({ role: 'operator', label: 'ops', state: 'active', lastUsedAt: null });
-    expect(JSON.stringify(list)).not.toContain(hour.token);
 
     const revoked = await json(['tokens', 'revoke', '--id', hour.id]);
     expect(revoked).toMatchObject({ id: hour.id, state: 'revoked' });
