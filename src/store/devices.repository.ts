@@ -221,7 +221,10 @@ async function deviceStates(db: Db, where: ReturnType<typeof sql>, limit: number
       WHERE da.device_id = d.id AND da.valid_from <= now() AND (da.valid_to IS NULL OR now() < da.valid_to)
       ORDER BY da.valid_from DESC LIMIT 1
     ) a ON true
-    LEFT JOIN device_activity act ON act.device_id = d.id
+    -- LIMIT 1 keeps it a probe per device (a plain join was planned as a merge from the first device on).
+    LEFT JOIN LATERAL (
+      SELECT da.last_seen_at, da.last_reading_at FROM device_activity da WHERE da.device_id = d.id LIMIT 1
+    ) act ON true
     LEFT JOIN LATERAL (
       SELECT r.reason, r.received_at FROM rejections r
       WHERE r.device_id = d.id ORDER BY r.received_at DESC LIMIT 1
