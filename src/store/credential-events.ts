@@ -57,7 +57,8 @@ export class CredentialListener {
     if (this.#timer) clearTimeout(this.#timer);
     const client = this.#client;
     this.#client = undefined;
-    await client?.end().catch(() => {});
+    // Bounded: ending a connection whose peer vanished waits for TCP otherwise.
+    await Promise.race([client?.end().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
   }
 
   async #connect(): Promise<void> {

@@ -4,7 +4,9 @@
  * real command, its --json output, and errors that say what to do.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectDevice } from '../helpers/device.ts';
 import { provisionDevice } from '../helpers/provision.ts';
 import { runCli } from '../helpers/service.ts';
 
@@ -114,6 +116,34 @@ describe('vitalink devices list|show|disable|enable|rotate-secret', () => {
     expect(badEnabled.stderr).toContain('--enabled takes true or false');
     expect(badGrace.code).toBe(1);
     expect(badGrace.stderr).toContain('7 days');
+  }, 60_000);
+});
+
+describe('while `vitalink serve` runs', () => {
+  it('devices disable closes the live session, tokens revoke refuses the next request', async () => {
+    const service = await startTestApp(database);
+    try {
+      const secret = await provisionDevice(database.db, 'cc-live', 'cc-p-live');
+      const client = await connectDevice(`mqtt://127.0.0.1:${service.ports.mqtt}`, 'cc-live', secret, {
+        reconnectPeriod: 0,
+      });
+      const gone = new Promise<'closed'>((resolve) => client.once('close', () => resolve('closed')));
+      await json(['devices', 'disable', '--id', 'cc-live']);
+      const bound = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 2_000).unref());
+      expect(await Promise.race([gone, bound])).toBe('closed');
+      await client.endAsync(true);
+
+      const created = await vitalink(['tokens', 'create', '--role', 'operator', '--name', 'live-2', '--json']);
+      const { token } = JSON.parse(created.stdout);
+      const me = () =>
+        fetch(`http://127.0.0.1:${service.ports.http}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect((await me()).status).toBe(200);
+      const id = (await json(['tokens', 'list'])).items.find((t: any) => t.label === 'live-2').id;
+      await json(['tokens', 'revoke', '--id', id]);
+      expect((await me()).status).toBe(401);
+    } finally {
+      await service.stop();
+    }
   }, 60_000);
 });
 
