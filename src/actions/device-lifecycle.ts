@@ -62,10 +62,12 @@ export async function disableDevice(db: Db, id: string): Promise<DeviceState> {
   try {
     found = await disableInStore(db, id, DISABLE_LOCK_TIMEOUT_MS);
   } catch (error) {
-    if ((error as { code?: string }).code === '55P03') {
+    const code = (error as { code?: string }).code;
+    // lock_not_available (the bound above), deadlock_detected (with a maintenance transaction): nothing changed.
+    if (code === '55P03' || code === '40P01') {
       throw new AppError(
         'unavailable',
-        `device ${id} was not disabled: the readings table stayed locked by another operation for ${DISABLE_LOCK_TIMEOUT_MS / 1000} s; try again`,
+        `device ${id} was not disabled: the readings or rejections table was held by another operation (${code === '55P03' ? `for ${DISABLE_LOCK_TIMEOUT_MS / 1000} s` : 'a deadlock'}); try again`,
       );
     }
     throw error;
