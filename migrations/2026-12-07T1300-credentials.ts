@@ -24,7 +24,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       ADD COLUMN previous_secret_expires_at timestamptz`.execute(db);
   await sql`
     CREATE TABLE device_activity (
-      device_id text PRIMARY KEY REFERENCES devices (id),
+      device_id text PRIMARY KEY REFERENCES devices (id) ON DELETE CASCADE,
       last_seen_at timestamptz,
       last_reading_at timestamptz
     )`.execute(db);
