@@ -8,7 +8,14 @@ import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { createReadingSink } from './store/reading-sink.ts';
 import { isRetryableDatabaseError } from './store/database.ts';
-import { findDeviceCredentials, loadInstallationKey } from './store/devices.repository.ts';
+import {
+  findDeviceCredentials,
+  findDevicesCredentials,
+  loadInstallationKey,
+  recordDeviceActivity,
+} from './store/devices.repository.ts';
+import { CredentialListener } from './store/credential-events.ts';
+import { DeviceActivityRecorder } from './broker/device-activity.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { type OpenDatabase, openDatabase } from './database-server/open-database.ts';
 import { PartitionMaintenance, Partitions } from './store/partitions.ts';
@@ -17,6 +24,9 @@ import { buildOpsReport } from './metrics/ops-report.ts';
 import { refreshQueueGauges } from './metrics/queue-gauges.ts';
 import { RetentionJob } from './actions/retention-job.ts';
 import { prunedKeysHorizon } from './store/retention.repository.ts';
+
+/** How often what the broker saw of devices is written (device_activity). */
+const DEVICE_ACTIVITY_FLUSH_MS = 10_000;
 
 export interface RunningPorts extends ListeningPorts {
   http: number;
@@ -39,6 +49,8 @@ export function createApp(config: Config, log: Logger): App {
   let maintenance: PartitionMaintenance | undefined;
   let aggregator: Aggregator | undefined;
   let retention: RetentionJob | undefined;
+  let activity: DeviceActivityRecorder | undefined;
+  let credentialListener: CredentialListener | undefined;
 
   async function start(): Promise<RunningPorts> {
     database = await openDatabase(config, log, config.dbPoolSize);
@@ -51,6 +63,14 @@ export function createApp(config: Config, log: Logger): App {
     // Readings before the newest month whose keys retention removed are too_old (README, "Retention").
     let keysHorizon = (await prunedKeysHorizon(db)) ?? undefined;
 
+    activity = new DeviceActivityRecorder({
+      write: (rows) => recordDeviceActivity(db, rows),
+      intervalMs: DEVICE_ACTIVITY_FLUSH_MS,
+      log: log.child({ component: 'device-activity' }),
+    });
+    activity.start();
+    const seen = activity;
+
     ingest = createIngest({
       sink: createReadingSink(db, partitions),
       isRetryable: isRetryableDatabaseError,
@@ -60,6 +80,7 @@ export function createApp(config: Config, log: Logger): App {
       metrics,
       log,
       onRejections: (deviceId, rejections) => broker?.publishRejections(deviceId, rejections),
+      onStored: (deviceId, receivedAt) => seen.readingStored(deviceId, receivedAt),
     });
     const queue = ingest;
 
@@ -76,11 +97,22 @@ export function createApp(config: Config, log: Logger): App {
       now: Date.now,
       credentials: {
         find: (id) => findDeviceCredentials(db, id),
+        findMany: (ids) => findDevicesCredentials(db, ids),
         key: installationKeyOnce,
       },
+      activity: seen,
+      revocationCheckMs: config.sessionRecheckMs,
     });
     const ports = await broker.start();
     const mqtt = broker;
+    // README, "Security": a disabled or re-keyed device's live session is closed on every instance.
+    credentialListener = new CredentialListener({
+      connection: database.pool.options,
+      log: log.child({ component: 'credential-events' }),
+      onDevice: (deviceId) => void mqtt.recheckSessions([deviceId]),
+      onListening: () => void mqtt.recheckSessions(),
+    });
+    await credentialListener.start();
     const listeningPorts: Partial<RunningPorts> = {};
 
     aggregator = new Aggregator({
@@ -119,6 +151,8 @@ export function createApp(config: Config, log: Logger): App {
       now: () => new Date(),
       ingestion: () => buildOpsReport({ metrics, queue, broker: mqtt, listeners: listeningPorts }),
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
+      isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
+      tokenTtlDays: config.tokenTtlDays,
     });
     http.addHook('onRequest', async (request) => {
       if (request.url === '/metrics') refreshQueueGauges(metrics, queue.depth);
@@ -141,7 +175,9 @@ export function createApp(config: Config, log: Logger): App {
     await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await broker?.stopAccepting();
     const { drained } = (await ingest?.stop(config.shutdownTimeoutMs)) ?? { drained: true };
+    await credentialListener?.stop();
     await broker?.close();
+    await activity?.stop();
     await aggregator?.stop();
     await retention?.stop();
     // A drain that timed out may have left queries hanging on a dead connection:

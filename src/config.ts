@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { minimumReadingsDays, type RetentionSettings } from './domain/retention.ts';
+import { DEFAULT_TOKEN_TTL_DAYS, type TokenRoleName } from './domain/token-expiry.ts';
 
 /**
  * Configuration from the environment (interfaces.md, "Environment"), parsed once
@@ -21,6 +22,16 @@ const retentionDays = (fallback: number) =>
       .number()
       .int('must be a whole number of days')
       .min(0, 'must be 0 (keep forever) or a number of days')
+      .default(fallback),
+  );
+const tokenTtlDays = (fallback: number) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int('must be a whole number of days')
+      .min(1, 'must be 1 to 3650 days (a token that never expires is asked for with --expires never)')
+      .max(3650, 'must be 1 to 3650 days')
       .default(fallback),
   );
 const positiveInt = (fallback: number) =>
@@ -71,6 +82,10 @@ const envSchema = z
     VITALINK_RETENTION_READINGS_DAYS: retentionDays(0),
     VITALINK_RETENTION_REJECTIONS_DAYS: retentionDays(180),
     VITALINK_RETENTION_AUDIT_DAYS: retentionDays(3650),
+    VITALINK_SESSION_RECHECK_MS: positiveInt(10_000),
+    VITALINK_TOKEN_TTL_ADMIN_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.admin),
+    VITALINK_TOKEN_TTL_OPERATOR_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.operator),
+    VITALINK_TOKEN_TTL_CLINICIAN_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.clinician),
     VITALINK_RETENTION_INTERVAL_MS: z.preprocess(
       emptyAsUndefined,
       z.coerce.number().int().min(0, 'must be 0 (no scheduled run) or milliseconds').default(86_400_000),
@@ -138,6 +153,10 @@ export interface Config {
   readonly aggregationIntervalMs: number;
   /** Fraction of wall time the aggregation job may spend running (it pauses in proportion to its last run). */
   readonly aggregationMaxBusyShare: number;
+  /** Period of the re-check of every live MQTT session's credentials (the fallback of NOTIFY). */
+  readonly sessionRecheckMs: number;
+  /** Lifetime of a new API token of each role when `--expires` is not given (README, "Security"). */
+  readonly tokenTtlDays: Readonly<Record<TokenRoleName, number>>;
   /** README, "Retention": days per kind (null: forever), the window, and the schedule in `serve`. */
   readonly retention: RetentionSettings & {
     /** Pause between two scheduled runs in `serve`; 0: no scheduled run. */
@@ -194,6 +213,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.VITALINK_SHUTDOWN_TIMEOUT_MS,
     aggregationIntervalMs: e.VITALINK_AGGREGATION_INTERVAL_MS,
     aggregationMaxBusyShare: e.VITALINK_AGGREGATION_MAX_BUSY_PCT / 100,
+    sessionRecheckMs: e.VITALINK_SESSION_RECHECK_MS,
+    tokenTtlDays: {
+      admin: e.VITALINK_TOKEN_TTL_ADMIN_DAYS,
+      operator: e.VITALINK_TOKEN_TTL_OPERATOR_DAYS,
+      clinician: e.VITALINK_TOKEN_TTL_CLINICIAN_DAYS,
+    },
     retention: {
       readingsDays: e.VITALINK_RETENTION_READINGS_DAYS || null,
       rejectionsDays: e.VITALINK_RETENTION_REJECTIONS_DAYS || null,

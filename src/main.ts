@@ -36,6 +36,26 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'records an assignment of a device to a patient',
     load: () => import('./cli/devices.command.ts').then((m) => m.devicesAssign),
   },
+  'devices list': {
+    summary: 'lists devices with their state',
+    load: () => import('./cli/devices.command.ts').then((m) => m.devicesList),
+  },
+  'devices show': {
+    summary: 'shows one device and its state',
+    load: () => import('./cli/devices.command.ts').then((m) => m.devicesShow),
+  },
+  'devices disable': {
+    summary: 'disables a device and closes its live session',
+    load: () => import('./cli/devices.command.ts').then((m) => m.devicesDisable),
+  },
+  'devices enable': {
+    summary: 'enables a disabled device again',
+    load: () => import('./cli/devices.command.ts').then((m) => m.devicesEnable),
+  },
+  'devices rotate-secret': {
+    summary: 'gives a device a new secret; prints it once',
+    load: () => import('./cli/devices.command.ts').then((m) => m.devicesRotateSecret),
+  },
   'rejections reprocess': {
     summary: 're-runs rejected readings through validation',
     load: () => import('./cli/rejections.command.ts').then((m) => m.rejectionsReprocess),
@@ -47,6 +67,14 @@ const COMMANDS: Record<string, Entry> = {
   'tokens create': {
     summary: 'prints an API token once',
     load: () => import('./cli/tokens.command.ts').then((m) => m.tokensCreate),
+  },
+  'tokens list': {
+    summary: 'lists API tokens with their state',
+    load: () => import('./cli/tokens.command.ts').then((m) => m.tokensList),
+  },
+  'tokens revoke': {
+    summary: 'revokes an API token',
+    load: () => import('./cli/tokens.command.ts').then((m) => m.tokensRevoke),
   },
   simulate: {
     summary: 'device simulators against a running service (development tool)',

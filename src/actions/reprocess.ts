@@ -115,6 +115,18 @@ async function reprocessOne(
   };
   return db.transaction().execute(async (trx) => {
     const [outcome] = await writeMessages(trx, [message]);
+    if (outcome.deviceDisabled) {
+      // A disabled device's readings are not stored: its rejection stays open as it was.
+      return {
+        rejectionId: rejection.id,
+        deviceId: rejection.deviceId,
+        readingId: rejection.readingId,
+        previousReason: rejection.reason,
+        reasons: [rejection.reason],
+        stored: 0,
+        outcome: 'still_rejected',
+      };
+    }
     const reasons = outcome.rejections.map((r) => r.reason);
     const base = {
       rejectionId: rejection.id,

@@ -1,10 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { hashDeviceSecret } from '../domain/device-secret.ts';
+import { DEFAULT_TOKEN_TTL_DAYS, defaultTokenExpiry, parseTokenExpiry, tokenState } from '../domain/token-expiry.ts';
 import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
 import { loadInstallationKey } from '../store/devices.repository.ts';
 import { existingPatientIds } from '../store/patients.repository.ts';
-import { findActiveToken, insertApiToken } from '../store/tokens.repository.ts';
+import {
+  findApiToken,
+  findToken,
+  insertApiToken,
+  type ListedToken,
+  listApiTokens,
+  revokeApiToken,
+  touchToken,
+} from '../store/tokens.repository.ts';
 
 export const ROLES = ['admin', 'operator', 'clinician'] as const;
 export type Role = (typeof ROLES)[number];
@@ -23,10 +32,23 @@ export function generateApiToken(): string {
   return `vlk_${randomBytes(32).toString('base64url')}`;
 }
 
+export interface NewToken {
+  role: string;
+  patientIds?: string[];
+  label?: string;
+  /**
+   * `--expires`: a duration, a time or `never` (src/domain/token-expiry.ts).
+   * Undefined: the role's default lifetime, `ttlDays`.
+   */
+  expires?: string;
+  ttlDays?: Readonly<Record<Role, number>>;
+}
+
 export async function createApiToken(
   db: Db,
-  input: { role: string; patientIds?: string[]; label?: string },
-): Promise<{ token: string; role: Role; id: string }> {
+  input: NewToken,
+  now: Date = new Date(),
+): Promise<{ token: string; role: Role; id: string; expiresAt: Date | null }> {
   if (!(ROLES as readonly string[]).includes(input.role)) {
     throw new AppError('invalid_input', `role must be one of ${ROLES.join(', ')}`);
   }
@@ -37,6 +59,14 @@ export async function createApiToken(
   }
   if (role !== 'clinician' && patientIds.length > 0) {
     throw new AppError('invalid_input', '--patients is only for clinician tokens');
+  }
+  let expiresAt: Date | null;
+  if (input.expires === undefined) {
+    expiresAt = defaultTokenExpiry(role, input.ttlDays ?? DEFAULT_TOKEN_TTL_DAYS, now);
+  } else {
+    const parsed = parseTokenExpiry(input.expires, now);
+    if (!parsed.ok) throw new AppError('invalid_input', parsed.message, { field: 'expires' });
+    expiresAt = parsed.expiresAt;
   }
   if (patientIds.length > 0) {
     const found = await existingPatientIds(db, patientIds);
@@ -55,18 +85,102 @@ export async function createApiToken(
     role,
     patientIds: role === 'clinician' ? [...new Set(patientIds)] : null,
     label: input.label ?? null,
+    expiresAt,
   });
-  return { token, role, id };
+  return { token, role, id, expiresAt };
 }
 
-/** The principal of a presented token, or undefined when it is unknown or revoked. */
-export async function findPrincipal(db: Db, key: Buffer, token: string): Promise<Principal | undefined> {
-  if (token.length < 16 || token.length > 200) return undefined;
-  const row = await findActiveToken(db, hashDeviceSecret(key, token));
-  if (!row) return undefined;
+/** Why a presented token was refused: for the log only, never for the caller. */
+export type TokenRefusal = 'malformed' | 'unknown' | 'revoked' | 'expired';
+
+/**
+ * The principal of a presented token, or why it is refused. Looked up in the
+ * database on every request (no cache): a revocation or an expiry holds on the
+ * next request, on every instance.
+ */
+export async function findPrincipal(
+  db: Db,
+  key: Buffer,
+  token: string,
+): Promise<{ principal: Principal } | { refused: TokenRefusal; tokenId: string | null }> {
+  if (token.length < 16 || token.length > 200) return { refused: 'malformed', tokenId: null };
+  const row = await findToken(db, hashDeviceSecret(key, token));
+  if (!row) return { refused: 'unknown', tokenId: null };
+  if (row.revoked) return { refused: 'revoked', tokenId: row.id };
+  if (row.expired) return { refused: 'expired', tokenId: row.id };
   return {
-    role: row.role,
-    tokenId: row.id,
-    patientIds: row.role === 'clinician' ? new Set(row.patientIds ?? []) : null,
+    principal: {
+      role: row.role,
+      tokenId: row.id,
+      patientIds: row.role === 'clinician' ? new Set(row.patientIds ?? []) : null,
+    },
   };
+}
+
+/** How often, at most, a token's last use is written, per instance (and by the database, for all of them). */
+export const TOKEN_TOUCH_INTERVAL_MS = 60_000;
+
+/**
+ * Notes that a token was used: at most once a minute per token and instance, in
+ * the background (the request does not wait for it), and the statement itself
+ * skips the write when another instance did it less than a minute ago.
+ */
+export function createTokenUsage(db: Db, onError: (err: unknown) => void): (tokenId: string) => void {
+  const lastWritten = new Map<string, number>();
+  return (tokenId) => {
+    const now = Date.now();
+    const last = lastWritten.get(tokenId);
+    if (last !== undefined && now - last < TOKEN_TOUCH_INTERVAL_MS) return;
+    if (lastWritten.size > 100_000) lastWritten.clear();
+    lastWritten.set(tokenId, now);
+    touchToken(db, tokenId).catch(onError);
+  };
+}
+
+/** A token as `tokens list` and GET /api/v1/tokens show it. */
+export interface TokenView {
+  id: string;
+  role: Role;
+  label: string | null;
+  patientIds: string[] | null;
+  state: 'active' | 'revoked' | 'expired';
+  createdAt: string;
+  /** null: never expires. */
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export function tokenView(t: ListedToken, now: Date): TokenView {
+  return {
+    id: t.id,
+    role: t.role,
+    label: t.label,
+    patientIds: t.patientIds,
+    state: tokenState(t, now),
+    createdAt: t.createdAt.toISOString(),
+    expiresAt: t.expiresAt?.toISOString() ?? null,
+    lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+    revokedAt: t.revokedAt?.toISOString() ?? null,
+  };
+}
+
+export async function listTokens(db: Db, now: Date): Promise<TokenView[]> {
+  return (await listApiTokens(db)).map((t) => tokenView(t, now));
+}
+
+function unknownToken(id: string): AppError {
+  return new AppError(
+    'not_found',
+    `token ${id} does not exist; \`vitalink tokens list\` (or GET /api/v1/tokens) shows the tokens and their ids`,
+  );
+}
+
+/** Revokes a token by its id: refused on its next request, on every instance. */
+export async function revokeToken(db: Db, id: string, now: Date): Promise<TokenView> {
+  if (!/^\d{1,18}$/.test(id)) throw unknownToken(id);
+  if (!(await revokeApiToken(db, id))) throw unknownToken(id);
+  const found = await findApiToken(db, id);
+  if (!found) throw unknownToken(id);
+  return tokenView(found, now);
 }

@@ -20,23 +20,41 @@ export class ConnectRefused extends Error {
   }
 }
 
+export interface StoredCredentials {
+  secretHash: Buffer;
+  enabled: boolean;
+  /** The secret before a rotation, while its grace period lasts (null otherwise). */
+  previousSecretHash?: Buffer | null;
+}
+
 export interface CredentialStore {
-  find(deviceId: string): Promise<{ secretHash: Buffer; enabled: boolean } | undefined>;
+  find(deviceId: string): Promise<StoredCredentials | undefined>;
   key(): Promise<Buffer>;
+}
+
+/** The stored hash the presented secret matches: the current one, or the previous one in its grace period. */
+export function matchingSecretHash(key: Buffer, password: Buffer, device: StoredCredentials): Buffer | undefined {
+  if (verifyDeviceSecret(key, password, device.secretHash)) return device.secretHash;
+  if (device.previousSecretHash && verifyDeviceSecret(key, password, device.previousSecretHash)) {
+    return device.previousSecretHash;
+  }
+  return undefined;
 }
 
 /**
  * device-protocol.md, "Identity": username = device id, password = secret,
  * client id = device id. Refusals: 4 for unknown device or wrong or missing
  * credentials (not telling which), 5 for a disabled device or a client id that
- * is not the username. Nothing about the secret is logged.
+ * is not the username. Nothing about the secret is logged. Resolves with the
+ * stored hash the secret matched, which the broker keeps with the session to
+ * close it when that secret stops being valid (src/broker/session-revocation.ts).
  */
 export function createAuthenticator(store: CredentialStore, log: Logger, metrics: Metrics) {
   return async function authenticate(
     client: Client,
     username: string | undefined,
     password: Buffer | undefined,
-  ): Promise<void> {
+  ): Promise<Buffer> {
     const refuse = (code: number, reason: RefusalReason): never => {
       metrics.connectionsRefused.labels(reason).inc();
       log.info({ clientId: client.id, reason }, 'connection refused');
@@ -44,7 +62,7 @@ export function createAuthenticator(store: CredentialStore, log: Logger, metrics
     };
     if (!username || !password || password.length === 0) refuse(BAD_USERNAME_OR_PASSWORD, 'missing_credentials');
     if (!DEVICE_ID_PATTERN.test(username as string)) refuse(BAD_USERNAME_OR_PASSWORD, 'invalid_username');
-    let device: { secretHash: Buffer; enabled: boolean } | undefined;
+    let device: StoredCredentials | undefined;
     let key: Buffer;
     try {
       device = await store.find(username as string);
@@ -54,10 +72,10 @@ export function createAuthenticator(store: CredentialStore, log: Logger, metrics
       metrics.connectionsRefused.labels('database_unavailable').inc();
       throw new ConnectRefused(SERVER_UNAVAILABLE, 'database_unavailable');
     }
-    if (!device || !verifyDeviceSecret(key, password as Buffer, device.secretHash)) {
-      refuse(BAD_USERNAME_OR_PASSWORD, device ? 'wrong_secret' : 'unknown_device');
-    }
+    const matched = device ? matchingSecretHash(key!, password as Buffer, device) : undefined;
+    if (!device || !matched) refuse(BAD_USERNAME_OR_PASSWORD, device ? 'wrong_secret' : 'unknown_device');
     if (!device!.enabled) refuse(NOT_AUTHORIZED, 'device_disabled');
     if (client.id !== username) refuse(NOT_AUTHORIZED, 'client_id_mismatch');
+    return matched!;
   };
 }

@@ -7,7 +7,9 @@ import type { Rejection } from '../domain/reading.ts';
 import type { Ingest } from '../ingest/ingest.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { ConnectRefused, type CredentialStore, createAuthenticator } from './authenticate.ts';
+import type { CloseReason } from '../domain/close-reasons.ts';
+import { ConnectRefused, type CredentialStore, createAuthenticator, type StoredCredentials } from './authenticate.ts';
+import { type LiveSession, SessionRevocation } from './session-revocation.ts';
 import { type Listener, listenTcp, listenTls, listenWebSocket } from './listeners.ts';
 import { AckQueue } from './ordered-acks.ts';
 import { guardPacketSize } from './packet-size-guard.ts';
@@ -33,9 +35,19 @@ export interface BrokerDeps {
   readonly log: Logger;
   readonly metrics: Metrics;
   readonly ingest: Pick<Ingest, 'submit'>;
-  readonly credentials: CredentialStore;
+  readonly credentials: CredentialStore & {
+    /** The stored credentials of several devices (the re-check of live sessions). */
+    findMany(ids: readonly string[]): Promise<Map<string, StoredCredentials>>;
+  };
   readonly now: () => number;
+  /** Told when a device connects, publishes or disconnects (src/broker/device-activity.ts). */
+  readonly activity?: { seen(deviceId: string, at: number): void };
+  /** Period of the re-check of every live session's credentials (the fallback of notifications). */
+  readonly revocationCheckMs?: number;
 }
+
+/** Default period of the fallback re-check of live sessions' credentials. */
+export const REVOCATION_CHECK_MS = 10_000;
 
 export interface ListeningPorts {
   mqtt: number;
@@ -64,6 +76,10 @@ export class Broker {
   #listeners: Listener[] = [];
   #acks = new Map<Client, AckQueue>();
   #keepalive = new WeakMap<Client, number>();
+  /** The stored secret hash each session authenticated with. */
+  #sessionHash = new WeakMap<Client, Buffer>();
+  #revocationTimer: NodeJS.Timeout | undefined;
+  readonly #revocation: SessionRevocation;
   #draining = false;
   #holdTimer: NodeJS.Timeout | undefined;
   readonly #rejections: RejectionPublisher;
@@ -98,21 +114,32 @@ export class Broker {
       },
       authenticate: (client, username, password, callback) => {
         authenticate(client, username, password).then(
-          () => callback(null, true),
+          (secretHash) => {
+            this.#sessionHash.set(client, secretHash);
+            callback(null, true);
+          },
           (error: unknown) => {
             const refused = error instanceof ConnectRefused ? error : new ConnectRefused(3, 'authentication_failed');
             callback(Object.assign(refused, { returnCode: refused.returnCode }), false);
           },
         );
       },
-      authorizePublish: createPublishHook({
-        ingest: deps.ingest,
-        metrics: deps.metrics,
-        log: this.#log,
-        now: deps.now,
-        acksFor,
-        isDraining: () => this.#draining,
-      }),
+      authorizePublish: (() => {
+        const hook = createPublishHook({
+          ingest: deps.ingest,
+          metrics: deps.metrics,
+          log: this.#log,
+          now: deps.now,
+          acksFor,
+          isDraining: () => this.#draining,
+        });
+        const activity = deps.activity;
+        if (!activity) return hook;
+        return (client: Client | null, packet: Parameters<typeof hook>[1], callback: Parameters<typeof hook>[2]) => {
+          if (client) activity.seen(client.id, deps.now());
+          hook(client, packet, callback);
+        };
+      })(),
       authorizeSubscribe: (client, sub, callback) => {
         if (isInsideDeviceNamespace(client.id, sub.topic)) return callback(null, sub);
         deps.metrics.connectionsRefused.labels('subscribe_not_authorized').inc();
@@ -123,10 +150,19 @@ export class Broker {
       authorizeForward: (client, packet) => (isInsideDeviceNamespace(client.id, packet.topic) ? packet : null),
     });
 
-    this.aedes.on('client', () => deps.metrics.connectedDevices.inc());
+    this.aedes.on('client', (client) => {
+      deps.metrics.connectedDevices.inc();
+      deps.activity?.seen(client.id, deps.now());
+    });
     this.aedes.on('clientDisconnect', (client) => {
       deps.metrics.connectedDevices.dec();
+      deps.activity?.seen(client.id, deps.now());
       this.#forget(client);
+    });
+    this.#revocation = new SessionRevocation({
+      sessions: (ids) => this.#liveSessions(ids),
+      credentials: (ids) => deps.credentials.findMany(ids),
+      log: this.#log,
     });
     this.aedes.on('clientError', (client, err) => {
       this.#forget(client);
@@ -140,6 +176,19 @@ export class Broker {
   /** Publishes a committed message's rejections on the device's rejections topic (device-protocol.md, "Rejections"). */
   publishRejections(deviceId: string, rejections: Rejection[]): void {
     this.#rejections.publish(deviceId, rejections);
+  }
+
+  /**
+   * Re-checks the live sessions of a device (a notification said its credentials
+   * changed), or of every device; closes those whose credentials no longer hold.
+   */
+  recheckSessions(deviceIds?: readonly string[]): Promise<number> {
+    return this.#revocation.check(deviceIds);
+  }
+
+  /** Whether the device has a live session on this instance. */
+  isConnected(deviceId: string): boolean {
+    return this.#liveSessions([deviceId]).length > 0;
   }
 
   get draining(): boolean {
@@ -163,6 +212,11 @@ export class Broker {
     }
     this.#holdTimer = setInterval(() => this.#closeOverheldConnections(), 250);
     this.#holdTimer.unref();
+    this.#revocationTimer = setInterval(
+      () => void this.#revocation.check(),
+      this.#d.revocationCheckMs ?? REVOCATION_CHECK_MS,
+    );
+    this.#revocationTimer.unref();
     return this.ports();
   }
 
@@ -187,6 +241,7 @@ export class Broker {
    */
   async close(timeoutMs = 5_000): Promise<void> {
     if (this.#holdTimer) clearInterval(this.#holdTimer);
+    if (this.#revocationTimer) clearInterval(this.#revocationTimer);
     const clients = Object.values((this.aedes as unknown as { clients: Record<string, Client> }).clients);
     await Promise.all(
       clients.map(
@@ -215,6 +270,29 @@ export class Broker {
       this.#log.info({ declaredBytes: declared }, 'packet over the size limit, connection closed');
     });
     this.aedes.handle(stream, req as IncomingMessage);
+  }
+
+  #liveSessions(ids?: readonly string[]): LiveSession[] {
+    const clients = (this.aedes as unknown as { clients: Record<string, Client> }).clients;
+    const candidates = ids
+      ? ids.map((id) => (Object.hasOwn(clients, id) ? clients[id] : undefined))
+      : Object.values(clients);
+    const sessions: LiveSession[] = [];
+    for (const client of candidates) {
+      const secretHash = client ? this.#sessionHash.get(client) : undefined;
+      if (!client || !secretHash || client.closed) continue;
+      sessions.push({
+        deviceId: client.id,
+        secretHash,
+        close: (reason: CloseReason) => {
+          this.#d.metrics.connectionsClosed.labels(reason).inc();
+          this.#log.info({ clientId: client.id, reason }, 'credentials revoked, closing connection');
+          this.#forget(client);
+          client.close();
+        },
+      });
+    }
+    return sessions;
   }
 
   #forget(client: Client): void {

@@ -1,7 +1,7 @@
 import type { Client, PublishPacket } from 'aedes';
 import type { CloseReason } from '../domain/close-reasons.ts';
 import { MAX_PAYLOAD_BYTES } from '../domain/protocol.ts';
-import type { Ingest } from '../ingest/ingest.ts';
+import { DeviceDisabledError, type Ingest } from '../ingest/ingest.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AckQueue } from './ordered-acks.ts';
@@ -64,6 +64,10 @@ export function createPublishHook(deps: PublishHookDeps) {
 
     const submission = ingest.submit(client.id, payload, deps.now(), (error) => {
       if (error) {
+        if (error instanceof DeviceDisabledError) {
+          metrics.connectionsClosed.labels('device_disabled').inc();
+          log.info({ clientId: client.id, reason: 'device_disabled' }, 'publish refused, closing connection');
+        }
         acks.settle(ticket, error);
         return;
       }

@@ -1,6 +1,11 @@
-import { defineCommand } from './command.ts';
+import { defineCommand, JSON_OPTION } from './command.ts';
 import { createOutput } from './output.ts';
 import { withDatabase } from './with-database.ts';
+
+const EXPIRES_NOTE =
+  "Without --expires, a token lives for its role's default (VITALINK_TOKEN_TTL_ADMIN_DAYS, ..._OPERATOR_DAYS, " +
+  '..._CLINICIAN_DAYS: 30, 90 and 90 days unless configured). --expires takes a duration (90d, 12h, 30m, 3600s), ' +
+  'a date (2027-03-01, midnight UTC), a time with an offset, or never.';
 
 export const tokensCreate = defineCommand({
   name: 'tokens create',
@@ -9,12 +14,17 @@ export const tokensCreate = defineCommand({
     role: { type: 'string', value: 'admin|operator|clinician', required: true, description: "the token's role" },
     patients: { type: 'string', value: 'ID,...', description: "a clinician token's patients" },
     name: { type: 'string', value: 'LABEL', description: 'a label to recognise the token by' },
-    json: { type: 'boolean', description: 'print {"token", "role"}' },
+    expires: { type: 'string', value: 'DURATION|TIME|never', description: 'when it stops working (see below)' },
+    json: {
+      type: 'boolean',
+      description: 'print {"token", "role"} (interfaces.md); `tokens list` has its id and expiry',
+    },
   },
+  notes: EXPIRES_NOTE,
   async run(values) {
     const out = createOutput(values.json === true);
     const { createApiToken } = await import('../actions/tokens.ts');
-    await withDatabase(async ({ db }) => {
+    await withDatabase(async ({ db, config }) => {
       const created = await createApiToken(db, {
         role: values.role,
         patientIds: values.patients
@@ -24,14 +34,63 @@ export const tokensCreate = defineCommand({
               .filter(Boolean)
           : undefined,
         label: values.name,
+        expires: values.expires,
+        ttlDays: config.tokenTtlDays,
       });
+      const expiresAt = created.expiresAt?.toISOString() ?? null;
       out.result(
         { token: created.token, role: created.role },
         [
-          `${created.role} token created.`,
+          `${created.role} token ${created.id} created; ${expiresAt ? `it expires at ${expiresAt}` : 'it never expires'}.`,
           `token: ${created.token}`,
           'This token is shown only once: send it as "Authorization: Bearer <token>".',
+          `\`vitalink tokens revoke --id ${created.id}\` revokes it.`,
         ].join('\n'),
+      );
+    });
+  },
+});
+
+export const tokensList = defineCommand({
+  name: 'tokens list',
+  summary: 'lists API tokens with their state',
+  options: { json: { type: 'boolean', description: 'print {"items": [...]}' } },
+  notes: 'Each token: id, role, label, state (active, expired, revoked), created, expires, last used (to the minute).',
+  async run(values) {
+    const out = createOutput(values.json === true);
+    const { listTokens } = await import('../actions/tokens.ts');
+    await withDatabase(async ({ db }) => {
+      const items = await listTokens(db, new Date());
+      const rows = items.map((t) =>
+        [
+          t.id,
+          t.role,
+          t.state,
+          t.label ?? '-',
+          `expires ${t.expiresAt ?? 'never'}`,
+          `last used ${t.lastUsedAt ?? 'never'}`,
+        ].join('  '),
+      );
+      out.result({ items }, items.length === 0 ? 'no tokens' : rows.join('\n'));
+    });
+  },
+});
+
+export const tokensRevoke = defineCommand({
+  name: 'tokens revoke',
+  summary: 'revokes an API token',
+  options: {
+    id: { type: 'string', value: 'ID', required: true, description: 'the id `tokens list` shows' },
+    json: JSON_OPTION,
+  },
+  async run(values) {
+    const out = createOutput(values.json === true);
+    const { revokeToken } = await import('../actions/tokens.ts');
+    await withDatabase(async ({ db }) => {
+      const view = await revokeToken(db, values.id, new Date());
+      out.result(
+        view,
+        `token ${view.id} (${view.role}) revoked at ${view.revokedAt}: it is refused from its next request.`,
       );
     });
   },

@@ -12,6 +12,10 @@ export const CLOSE_REASONS = [
   'packet_too_large',
   /** A publish held unacknowledged longer than its bound (architecture.md, decision 3). */
   'ack_hold_timeout',
+  /** The device was disabled (`vitalink devices disable`): its session is closed, its publishes not acknowledged. */
+  'device_disabled',
+  /** The device's secret was rotated without a grace period, or its grace period ended. */
+  'secret_rotated',
 ] as const;
 
 export type CloseReason = (typeof CLOSE_REASONS)[number];

@@ -23,7 +23,16 @@ export interface AuthDeps {
   readonly installationKey: () => Promise<Buffer>;
   /** VITALINK_ADMIN_TOKEN: accepted as an admin bearer token (bootstrap). */
   readonly adminToken: string | undefined;
+  /** Notes a token's use (at most once a minute per token: src/actions/tokens.ts, createTokenUsage). */
+  readonly tokenUsed?: (tokenId: string) => void;
 }
+
+/**
+ * The answer to a refused token: the same whatever the reason, so that it tells
+ * an attacker nothing; the log says which (unknown, revoked, expired).
+ */
+export const TOKEN_REFUSED =
+  'this API token is unknown or revoked, or has expired; ask an administrator for a new one (README, "Revoking a device or a token")';
 
 /** Resolves the caller of a request from `Authorization: Bearer <token>`; 401 when absent or unknown. */
 export async function authenticateRequest(deps: AuthDeps, request: FastifyRequest): Promise<Principal> {
@@ -34,10 +43,13 @@ export async function authenticateRequest(deps: AuthDeps, request: FastifyReques
   if (deps.adminToken && sameSecret(token, deps.adminToken)) {
     return { role: 'admin', tokenId: null, patientIds: null };
   }
-  const principal = await findPrincipal(deps.db, await deps.installationKey(), token);
-  if (!principal)
-    throw new AppError('unauthorized', 'this API token is unknown or revoked; ask an administrator for one');
-  return principal;
+  const found = await findPrincipal(deps.db, await deps.installationKey(), token);
+  if ('refused' in found) {
+    request.log.info({ reason: found.refused, tokenId: found.tokenId }, 'api token refused');
+    throw new AppError('unauthorized', TOKEN_REFUSED);
+  }
+  if (found.principal.tokenId !== null) deps.tokenUsed?.(found.principal.tokenId);
+  return found.principal;
 }
 
 /** The caller, resolved by the API's onRequest hook before any input is validated. */

@@ -53,12 +53,37 @@ export const assignment = z.object({
   to: time.nullable(),
 });
 
-export const device = z.object({
+/** A device's state (README, "Security"): `vitalink devices list|show` prints the same with --json. */
+export const deviceState = z.object({
   id: z.string(),
   model: z.string().nullable(),
   enabled: z.boolean(),
+  disabledAt: time.nullable(),
+  patientId: z.string().nullable().describe('the patient of the assignment that holds now'),
+  connected: z
+    .boolean()
+    .nullable()
+    .describe('connected to the instance that answers this request now (another instance may hold the session)'),
+  lastSeenAt: time.nullable().describe('last CONNECT, publish or disconnect; written every 10 s, so up to 10 s behind'),
+  lastReadingAt: time.nullable().describe('when a reading of it was last stored; up to 10 s behind'),
+  lastRejection: z.object({ at: time, reason: z.string() }).nullable(),
+  secretRotatedAt: time.nullable(),
+  previousSecretValidUntil: time.nullable().describe("end of the previous secret's grace period, while it lasts"),
   createdAt: time,
-  assignments: z.array(assignment),
+});
+
+export const device = deviceState.extend({ assignments: z.array(assignment) });
+
+export const token = z.object({
+  id: z.string(),
+  role: z.enum(['admin', 'operator', 'clinician']),
+  label: z.string().nullable(),
+  patientIds: z.array(z.string()).nullable(),
+  state: z.enum(['active', 'revoked', 'expired']),
+  createdAt: time,
+  expiresAt: time.nullable().describe('null: never expires'),
+  lastUsedAt: time.nullable().describe('to the minute: written at most once a minute'),
+  revokedAt: time.nullable(),
 });
 
 export const indicator = z.object({

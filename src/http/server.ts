@@ -22,6 +22,8 @@ import { patientsRoutes } from './routes/patients.routes.ts';
 import { readingsRoutes } from './routes/readings.routes.ts';
 import { type IngestionReport, opsRoutes } from './routes/ops.routes.ts';
 import { rejectionsRoutes } from './routes/rejections.routes.ts';
+import { tokensRoutes } from './routes/tokens.routes.ts';
+import { createTokenUsage, type Role } from '../actions/tokens.ts';
 
 export interface HttpDeps {
   readonly log: Logger;
@@ -34,6 +36,10 @@ export interface HttpDeps {
   readonly now: () => Date;
   /** The figures of GET /api/v1/ops/ingestion. */
   readonly ingestion: () => Promise<IngestionReport>;
+  /** Whether a device has a live MQTT session on this instance (GET /api/v1/devices). */
+  readonly isDeviceConnected?: (deviceId: string) => boolean;
+  /** Default lifetime of a new API token per role (POST /api/v1/tokens). */
+  readonly tokenTtlDays?: Readonly<Record<Role, number>>;
 }
 
 function errorBody(code: string, message: string, issues?: { path: string; message: string }[]) {
@@ -135,7 +141,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);
   });
 
-  const routeDeps = { db: deps.db, installationKey: deps.installationKey, adminToken: deps.adminToken, now: deps.now };
+  const routeDeps = {
+    db: deps.db,
+    installationKey: deps.installationKey,
+    adminToken: deps.adminToken,
+    now: deps.now,
+    tokenUsed: createTokenUsage(deps.db, (err) => deps.log.warn({ err }, 'token last use not recorded')),
+  };
   await app.register(
     async (api) => {
       // Who is calling comes first: a request without a valid token is a 401 before its input is looked at.
@@ -144,7 +156,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       });
       meRoutes(api);
       patientsRoutes(api, routeDeps);
-      devicesRoutes(api, routeDeps);
+      devicesRoutes(api, { ...routeDeps, isDeviceConnected: deps.isDeviceConnected });
+      tokensRoutes(api, { ...routeDeps, tokenTtlDays: deps.tokenTtlDays });
       readingsRoutes(api, routeDeps);
       alertsRoutes(api, routeDeps);
       rejectionsRoutes(api, routeDeps);

@@ -9,6 +9,19 @@ import { decodeMessage } from './decode.ts';
 import type { PendingMessage } from './pending-message.ts';
 import { quarantineMessage } from './quarantine.ts';
 
+/**
+ * The reply to a message of a device that was disabled when its batch was written:
+ * nothing was stored, and the broker closes the connection without acknowledging.
+ */
+export class DeviceDisabledError extends Error {
+  readonly deviceId: string;
+  constructor(deviceId: string) {
+    super('the device is disabled; its message was not stored');
+    this.name = 'DeviceDisabledError';
+    this.deviceId = deviceId;
+  }
+}
+
 /** Called once per submitted message: its outcome after the commit that holds it, or the error that prevents it. */
 export type IngestReply = (error: Error | null, outcome?: MessageOutcome) => void;
 
@@ -35,6 +48,8 @@ export interface IngestOptions {
   readonly log: Logger;
   /** The rejections of a committed message, for the device (the broker publishes them on its rejections topic). */
   readonly onRejections: (deviceId: string, rejections: Rejection[]) => void;
+  /** A committed message stored readings (the devices' last reading, src/broker/device-activity.ts). */
+  readonly onStored?: (deviceId: string, receivedAt: number) => void;
 }
 
 export interface Ingest {
@@ -79,14 +94,13 @@ interface IngestMessage extends PendingMessage, Submission {
  * message is the caller's `reply`. A callback rather than a promise: no promise
  * and no microtask per message at tens of thousands of messages a second.
  *
- * Where the next two features plug in, one call each:
- * - Revocation (a disabled device's publishes are never acknowledged as stored
- *   after the moment it was disabled): in `done` below, before the outcome is
- *   replied, one check `revoked(deviceId)`; when true, reply with an error
- *   instead (the broker then closes the connection unacknowledged). Checking
- *   after the commit covers a device disabled while its message was queued; a
- *   check at the top of `submit` may also refuse at once, but the one in `done`
- *   is the one that makes the guarantee.
+ * Revocation: a disabled device's publishes are never acknowledged as stored
+ * after the moment the disable committed. The store checks it in the statement
+ * that inserts the readings (src/store/readings.repository.ts), so it holds on
+ * every instance; the outcome then says `deviceDisabled` and `done` replies with
+ * a DeviceDisabledError (the broker closes the connection unacknowledged).
+ *
+ * Where the next feature plugs in:
  * - HTTPS ingestion (POST /api/v1/devices/{id}/readings, answered after commit
  *   with per-reading outcomes): the route calls `submit(id, body, Date.now(),
  *   reply)` with a reply that resolves its response, so its messages share the
@@ -126,9 +140,14 @@ export function createIngest(options: IngestOptions): Ingest {
       this.reply(error ?? new Error('message not stored'));
       return;
     }
+    if (outcome.deviceDisabled) {
+      this.reply(new DeviceDisabledError(this.deviceId));
+      return;
+    }
     if (outcome.stored > 0) {
       metrics.readingsStored.inc(outcome.stored);
       metrics.ingestion.recordStored(outcome.stored);
+      options.onStored?.(this.deviceId, this.receivedAt);
     }
     if (outcome.duplicates > 0) metrics.readingsDuplicate.inc(outcome.duplicates);
     if (outcome.rejections.length > 0) {

@@ -32,7 +32,12 @@ export interface Database {
     model: string | null;
     enabled: Generated<boolean>;
     created_at: Generated<Date>;
+    disabled_at: Date | null;
+    secret_rotated_at: Date | null;
+    previous_secret_hash: Buffer | null;
+    previous_secret_expires_at: Date | null;
   };
+  device_activity: { device_id: string; last_seen_at: Date | null; last_reading_at: Date | null };
   device_assignments: {
     id: Generated<string>;
     device_id: string;
@@ -134,6 +139,8 @@ export interface Database {
     label: string | null;
     created_at: Generated<Date>;
     revoked_at: Date | null;
+    expires_at: Date | null;
+    last_used_at: Date | null;
   };
   audit_log: {
     id: Generated<string>;

@@ -20,6 +20,12 @@ export interface MessageOutcome {
   duplicates: number;
   /** Every rejection recorded for the message: validation, unassigned and conflict. */
   rejections: Rejection[];
+  /**
+   * The device was disabled when the batch was written: nothing of the message was
+   * stored or recorded, and it must not be acknowledged (the broker closes the
+   * connection without a PUBACK; device-protocol.md has no rejection for this).
+   */
+  deviceDisabled?: true;
 }
 
 /**
@@ -83,15 +89,28 @@ export async function writeMessages(trx: Db, messages: readonly MessageToStore[]
     const { status } = statuses[i];
     if (status === 'stored') outcome.stored++;
     else if (status === 'duplicate') outcome.duplicates++;
+    else if (status === 'disabled') outcome.deviceDisabled = true;
     else outcome.rejections.push(storageRejection(status, readings[i]));
   }
   const rejections: RejectionToStore[] = [];
   for (let m = 0; m < messages.length; m++) {
+    if (outcomes[m].deviceDisabled) continue;
     for (const rejection of outcomes[m].rejections) {
       rejections.push({ deviceId: messages[m].deviceId, receivedAt: messages[m].receivedAt, rejection });
     }
   }
-  await insertRejections(trx, rejections);
+  const disabled = await insertRejections(trx, rejections);
+  if (disabled.length > 0) {
+    const refused = new Set(disabled);
+    for (let m = 0; m < messages.length; m++) if (refused.has(messages[m].deviceId)) outcomes[m].deviceDisabled = true;
+  }
+  for (const outcome of outcomes) {
+    if (outcome.deviceDisabled) {
+      outcome.stored = 0;
+      outcome.duplicates = 0;
+      outcome.rejections = [];
+    }
+  }
   return outcomes;
 }
 

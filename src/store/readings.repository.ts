@@ -11,16 +11,22 @@ export interface ReadingToStore {
 
 /** What became of one reading: stored, a duplicate of a stored one, or neither. */
 export type StoreStatus =
-  { status: 'stored' } | { status: 'duplicate' } | { status: 'conflict' } | { status: 'unassigned' };
+  | { status: 'stored' }
+  | { status: 'duplicate' }
+  | { status: 'conflict' }
+  | { status: 'unassigned' }
+  /** The device is disabled: nothing stored, and the message must not be acknowledged. */
+  | { status: 'disabled' };
 
 interface KeyResult {
   readonly inserted: boolean;
   readonly assigned: boolean;
+  readonly disabled: boolean;
   existingHash: string | null;
 }
 
 /** What a reading the statement did not return became. */
-const STORED: KeyResult = Object.freeze({ inserted: true, assigned: true, existingHash: null });
+const STORED: KeyResult = Object.freeze({ inserted: true, assigned: true, disabled: false, existingHash: null });
 
 /**
  * Inserts readings, batch-first, in the caller's transaction. One statement does
@@ -29,6 +35,11 @@ const STORED: KeyResult = Object.freeze({ inserted: true, assigned: true, existi
  * the readings whose key it claimed, and mark the days they fall in as dirty for
  * aggregation. Readings whose key exists are duplicates
  * (same content) or conflicts; readings with no assignment at `at` are unassigned.
+ * Readings of a disabled device are not stored (status `disabled`): the check is in
+ * this statement, whose snapshot is taken after it locked `readings` (at parse), and
+ * disabling a device takes a SHARE lock on `readings` before it commits
+ * (src/store/devices.repository.ts, `disableDevice`): a batch either committed
+ * before the disable did, or sees it.
  * Returns one status per input, in input order.
  */
 export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): Promise<StoreStatus[]> {
@@ -91,7 +102,7 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   // Data-modifying CTEs run once, to completion, whether or not the final SELECT
   // reads them; the final SELECT sees reading_keys as it was before the statement,
   // so `existing_hash` is the hash of a key stored by an earlier transaction.
-  const result = await sql<{ ord: string; assigned: boolean; existing_hash: string | null }>`
+  const result = await sql<{ ord: string; assigned: boolean; disabled: boolean; existing_hash: string | null }>`
     WITH input AS (
       SELECT * FROM unnest(
         ${deviceIds}::text[], ${readingIds}::text[], ${hashes}::text[], ${types}::text[], ${loincs}::text[],
@@ -105,7 +116,8 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
       SELECT i.*,
              timestamptz 'epoch' + i.measured_ms * interval '1 millisecond' AS measured_at,
              timestamptz 'epoch' + i.received_ms * interval '1 millisecond' AS received_at,
-             a.patient_id
+             a.patient_id,
+             EXISTS (SELECT 1 FROM devices d WHERE d.id = i.device_id AND NOT d.enabled) AS disabled
       FROM input i
       LEFT JOIN LATERAL (
         SELECT da.patient_id FROM device_assignments da
@@ -118,7 +130,8 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
     ),
     claimed AS (
       INSERT INTO reading_keys (device_id, reading_id, content_hash, measured_at)
-      SELECT device_id, reading_id, content_hash, measured_at FROM resolved WHERE patient_id IS NOT NULL
+      SELECT device_id, reading_id, content_hash, measured_at FROM resolved
+      WHERE patient_id IS NOT NULL AND NOT disabled
       ON CONFLICT DO NOTHING
       RETURNING device_id, reading_id
     ),
@@ -146,7 +159,7 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
     -- Only the readings this statement did not store come back (the common case is
     -- none), each with the hash of the key already stored, if any: one index probe
     -- each (a join here made PostgreSQL hash all of reading_keys).
-    SELECT r.ord, r.patient_id IS NOT NULL AS assigned,
+    SELECT r.ord, r.patient_id IS NOT NULL AS assigned, r.disabled,
            (SELECT rk.content_hash FROM reading_keys rk
             WHERE rk.device_id = r.device_id AND rk.reading_id = r.reading_id) AS existing_hash
     FROM resolved r
@@ -156,7 +169,12 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   const keyResults: KeyResult[] = new Array(n);
   for (let j = 0; j < n; j++) keyResults[j] = STORED;
   for (const row of result.rows) {
-    keyResults[Number(row.ord) - 1] = { inserted: false, assigned: row.assigned, existingHash: row.existing_hash };
+    keyResults[Number(row.ord) - 1] = {
+      inserted: false,
+      assigned: row.assigned,
+      disabled: row.disabled,
+      existingHash: row.existing_hash,
+    };
   }
 
   // A key claimed by a concurrent transaction that committed while this statement
@@ -164,7 +182,7 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   const unseen: number[] = [];
   for (let j = 0; j < n; j++) {
     const k = keyResults[j];
-    if (!k.inserted && k.assigned && k.existingHash === null) unseen.push(j);
+    if (!k.inserted && !k.disabled && k.assigned && k.existingHash === null) unseen.push(j);
   }
   if (unseen.length > 0) {
     const found = await sql<{ device_id: string; reading_id: string; content_hash: string }>`
@@ -189,17 +207,23 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
     const k = keyResults[j];
     statuses[unique[j]] = k.inserted
       ? { status: 'stored' }
-      : k.existingHash !== null
-        ? k.existingHash === hashes[j]
-          ? { status: 'duplicate' }
-          : { status: 'conflict' }
-        : { status: 'unassigned' };
+      : k.disabled
+        ? { status: 'disabled' }
+        : k.existingHash !== null
+          ? k.existingHash === hashes[j]
+            ? { status: 'duplicate' }
+            : { status: 'conflict' }
+          : { status: 'unassigned' };
   }
 
   for (const i of followers) {
     const row = rows[i];
     const j = positionOf.get(`${row.deviceId}\u0000${row.reading.readingId}`) as number;
     const first = keyResults[j];
+    if (first.disabled) {
+      statuses[i] = { status: 'disabled' };
+      continue;
+    }
     const storedHash = first.inserted ? hashes[j] : first.existingHash;
     statuses[i] =
       storedHash === null

@@ -15,20 +15,36 @@ export function rejectionFingerprint(r: Rejection): string {
   return hash('sha1', Buffer.concat([Buffer.from(`${r.reason}\u0000${r.readingId ?? ''}\u0000`), r.raw]), 'base64');
 }
 
-/** Records rejections in the caller's transaction; an open identical one is not recorded twice. */
-export async function insertRejections(db: Db, rows: readonly RejectionToStore[]): Promise<void> {
-  if (rows.length === 0) return;
-  await sql`
-    INSERT INTO rejections (device_id, reading_id, reason, detail, raw, fingerprint, received_at)
-    SELECT device_id, reading_id, reason, detail, decode(raw, 'base64'), fingerprint,
-           timestamptz 'epoch' + received_ms * interval '1 millisecond'
-    FROM unnest(${rows.map((r) => r.deviceId)}::text[], ${rows.map((r) => r.rejection.readingId)}::text[],
+/**
+ * Records rejections in the caller's transaction; an open identical one is not
+ * recorded twice. The rejections of a disabled device are not recorded: returns
+ * the ids of those devices (their messages must not be acknowledged). Disabling
+ * a device locks `rejections` too, as it does `readings` (see insertReadings).
+ */
+export async function insertRejections(db: Db, rows: readonly RejectionToStore[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const { rows: refused } = await sql<{ device_id: string }>`
+    WITH t AS (
+      SELECT * FROM unnest(${rows.map((r) => r.deviceId)}::text[], ${rows.map((r) => r.rejection.readingId)}::text[],
                 ${rows.map((r) => r.rejection.reason)}::text[], ${rows.map((r) => r.rejection.detail)}::text[],
                 ${rows.map((r) => r.rejection.raw.toString('base64'))}::text[],
                 ${rows.map((r) => rejectionFingerprint(r.rejection))}::text[], ${rows.map((r) => r.receivedAt)}::int8[])
-      AS t(device_id, reading_id, reason, detail, raw, fingerprint, received_ms)
-    ON CONFLICT (device_id, fingerprint) WHERE outcome IS NULL DO NOTHING
+        AS t(device_id, reading_id, reason, detail, raw, fingerprint, received_ms)
+    ),
+    refused AS (
+      SELECT DISTINCT t.device_id FROM t JOIN devices d ON d.id = t.device_id AND NOT d.enabled
+    ),
+    recorded AS (
+      INSERT INTO rejections (device_id, reading_id, reason, detail, raw, fingerprint, received_at)
+      SELECT device_id, reading_id, reason, detail, decode(raw, 'base64'), fingerprint,
+             timestamptz 'epoch' + received_ms * interval '1 millisecond'
+      FROM t WHERE t.device_id NOT IN (SELECT device_id FROM refused)
+      ON CONFLICT (device_id, fingerprint) WHERE outcome IS NULL DO NOTHING
+      RETURNING 1
+    )
+    SELECT device_id FROM refused
   `.execute(db);
+  return refused.map((r) => r.device_id);
 }
 
 /** A recorded rejection as operators list it. */

@@ -1,19 +1,41 @@
+import { sql } from 'kysely';
 import type { Db } from './database.ts';
 
 export type TokenRole = 'admin' | 'operator' | 'clinician';
 
-/** An API token that is not revoked, found by the HMAC of its text. */
-export interface ActiveToken {
+/** An API token found by the HMAC of its text, whatever its state. */
+export interface StoredToken {
   id: string;
   role: TokenRole;
   /** Clinician tokens: the patients they may read. */
   patientIds: string[] | null;
+  revoked: boolean;
+  /** Expired by the database's clock. */
+  expired: boolean;
+}
+
+/** A token as `tokens list` shows it: never its text or hash. */
+export interface ListedToken {
+  id: string;
+  role: TokenRole;
+  label: string | null;
+  patientIds: string[] | null;
+  createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
 }
 
 /** Stores a token's hash (never the token); returns its id. */
 export async function insertApiToken(
   db: Db,
-  token: { tokenHash: Buffer; role: TokenRole; patientIds: string[] | null; label: string | null },
+  token: {
+    tokenHash: Buffer;
+    role: TokenRole;
+    patientIds: string[] | null;
+    label: string | null;
+    expiresAt: Date | null;
+  },
 ): Promise<string> {
   const row = await db
     .insertInto('api_tokens')
@@ -22,18 +44,85 @@ export async function insertApiToken(
       role: token.role,
       patient_ids: token.patientIds,
       label: token.label,
+      expires_at: token.expiresAt,
     })
     .returning('id')
     .executeTakeFirstOrThrow();
   return row.id;
 }
 
-export async function findActiveToken(db: Db, tokenHash: Buffer): Promise<ActiveToken | undefined> {
+/** Read on every API request: one probe of the token_hash index, no cache (a revocation holds at once). */
+export async function findToken(db: Db, tokenHash: Buffer): Promise<StoredToken | undefined> {
+  const { rows } = await sql<{
+    id: string;
+    role: TokenRole;
+    patient_ids: string[] | null;
+    revoked: boolean;
+    expired: boolean;
+  }>`
+    SELECT id, role, patient_ids, revoked_at IS NOT NULL AS revoked, coalesce(expires_at <= now(), false) AS expired
+    FROM api_tokens WHERE token_hash = ${tokenHash}
+  `.execute(db);
+  const row = rows[0];
+  return row
+    ? { id: row.id, role: row.role, patientIds: row.patient_ids, revoked: row.revoked, expired: row.expired }
+    : undefined;
+}
+
+/** Notes a use of a token, unless one was noted less than a minute ago (by any instance). */
+export async function touchToken(db: Db, id: string): Promise<void> {
+  await sql`
+    UPDATE api_tokens SET last_used_at = now()
+    WHERE id = ${id} AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+  `.execute(db);
+}
+
+export async function listApiTokens(db: Db): Promise<ListedToken[]> {
+  const rows = await db
+    .selectFrom('api_tokens')
+    .select(['id', 'role', 'label', 'patient_ids', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'])
+    .orderBy('id')
+    .execute();
+  return rows.map(listed);
+}
+
+export async function findApiToken(db: Db, id: string): Promise<ListedToken | undefined> {
   const row = await db
     .selectFrom('api_tokens')
-    .select(['id', 'role', 'patient_ids'])
-    .where('token_hash', '=', tokenHash)
-    .where('revoked_at', 'is', null)
+    .select(['id', 'role', 'label', 'patient_ids', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'])
+    .where('id', '=', id)
     .executeTakeFirst();
-  return row ? { id: row.id, role: row.role, patientIds: row.patient_ids } : undefined;
+  return row ? listed(row) : undefined;
+}
+
+/** Revokes a token (a second revocation keeps the first time); false when there is no such token. */
+export async function revokeApiToken(db: Db, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('api_tokens')
+    .set({ revoked_at: sql`coalesce(revoked_at, now())` })
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+function listed(r: {
+  id: string;
+  role: TokenRole;
+  label: string | null;
+  patient_ids: string[] | null;
+  created_at: Date;
+  expires_at: Date | null;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}): ListedToken {
+  return {
+    id: r.id,
+    role: r.role,
+    label: r.label,
+    patientIds: r.patient_ids,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    lastUsedAt: r.last_used_at,
+    revokedAt: r.revoked_at,
+  };
 }

@@ -97,10 +97,24 @@ describe('devices', () => {
     expect(rows).toEqual([]);
   });
 
-  it('GET /devices/{id} returns exactly the device and its assignments; 404 unknown; 422 bad id', async () => {
+  it('GET /devices/{id} returns exactly the device, its state and its assignments; 404 unknown; 422 bad id', async () => {
     const res = await get('/api/v1/devices/ox-api-1', who.admin.token);
     expect(res.status, describeRes(res)).toBe(200);
-    expectKeys(res.body, ['id', 'model', 'enabled', 'createdAt', 'assignments']);
+    expectKeys(res.body, [
+      'id',
+      'model',
+      'enabled',
+      'disabledAt',
+      'patientId',
+      'connected',
+      'lastSeenAt',
+      'lastReadingAt',
+      'lastRejection',
+      'secretRotatedAt',
+      'previousSecretValidUntil',
+      'createdAt',
+      'assignments',
+    ]);
     expect(res.body).toMatchObject({ id: 'ox-api-1', model: 'Oxi 3000', enabled: true, assignments: [] });
     expectTime(res.body.createdAt);
     const bare = await get('/api/v1/devices/ox-api-2', who.admin.token);

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { createApiToken, listTokens, revokeToken, ROLES, type Role } from '../../actions/tokens.ts';
+import { principalOf, requireRole } from '../auth.ts';
+import { errorBody, idParam, text, token } from '../schemas.ts';
+import type { RouteDeps, ZodApp } from './context.ts';
+
+const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody };
+
+export interface TokensRouteDeps extends RouteDeps {
+  /** Default lifetime of a new token per role (VITALINK_TOKEN_TTL_*_DAYS). */
+  readonly tokenTtlDays?: Readonly<Record<Role, number>>;
+}
+
+/** API tokens over HTTP mirror the CLI (`vitalink tokens create|list|revoke`). Admin only. */
+export function tokensRoutes(app: ZodApp, deps: TokensRouteDeps): void {
+  const { db } = deps;
+
+  app.get(
+    '/tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'API tokens with their state, never their text (admin)',
+        response: { 200: z.object({ items: z.array(token) }), ...errors },
+      },
+    },
+    async (request) => {
+      requireRole(principalOf(request), ['admin']);
+      return { items: await listTokens(db, deps.now()) };
+    },
+  );
+
+  app.post(
+    '/tokens',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create an API token; the token is in this response only (admin)',
+        body: z.object({
+          role: z.enum(ROLES),
+          patientIds: z.array(idParam).max(10_000).optional(),
+          label: text(200).optional(),
+          expires: text(64)
+            .optional()
+            .describe("a duration (90d, 12h), a date or time, or never; default: the role's lifetime"),
+        }),
+        response: {
+          201: z.object({ token: z.string(), role: z.enum(ROLES), id: z.string(), expiresAt: z.string().nullable() }),
+          ...errors,
+        },
+      },
+    },
+    async (request, reply) => {
+      requireRole(principalOf(request), ['admin']);
+      const created = await createApiToken(db, { ...request.body, ttlDays: deps.tokenTtlDays }, deps.now());
+      return reply.status(201).send({
+        token: created.token,
+        role: created.role,
+        id: created.id,
+        expiresAt: created.expiresAt?.toISOString() ?? null,
+      });
+    },
+  );
+
+  app.post(
+    '/tokens/:id/revoke',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Revoke an API token: refused from its next request, on every instance (admin)',
+        params: z.object({ id: z.string().max(64) }),
+        response: { 200: token, ...errors },
+      },
+    },
+    async (request) => {
+      requireRole(principalOf(request), ['admin']);
+      return revokeToken(db, request.params.id, deps.now());
+    },
+  );
+}

@@ -1,0 +1,115 @@
+import { sql } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../logger.ts';
+import type { Db } from './database.ts';
+
+/**
+ * Credential changes, told to every instance on the database (README, "Security"):
+ * a NOTIFY on this channel, sent in the transaction of the change (delivered when
+ * it commits). The payload names what changed, never a secret.
+ */
+export const CREDENTIALS_CHANNEL = 'vitalink_credentials';
+
+export interface CredentialChange {
+  /** A device disabled or whose secret was rotated: its live sessions are re-checked. */
+  device: string;
+}
+
+export async function notifyCredentialChange(db: Db, change: CredentialChange): Promise<void> {
+  await sql`SELECT pg_notify(${CREDENTIALS_CHANNEL}, ${JSON.stringify(change)})`.execute(db);
+}
+
+export interface CredentialListenerOptions {
+  /** Connection settings of the service's pool (a LISTEN needs a connection of its own). */
+  readonly connection: pg.ClientConfig;
+  readonly log: Logger;
+  /** A device's credentials changed. */
+  readonly onDevice: (deviceId: string) => void;
+  /** The listening connection was (re)established: notifications may have been missed meanwhile. */
+  readonly onListening: () => void;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/**
+ * One connection that LISTENs on the channel, reconnecting with backoff when it
+ * is lost. After every (re)connection `onListening` runs, so that the caller can
+ * re-check what a missed notification would have told it.
+ */
+export class CredentialListener {
+  readonly #o: CredentialListenerOptions;
+  #client: pg.Client | undefined;
+  #stopped = false;
+  #timer: NodeJS.Timeout | undefined;
+  #attempt = 0;
+
+  constructor(options: CredentialListenerOptions) {
+    this.#o = options;
+  }
+
+  /** Resolves once listening, or after the first failure (it keeps retrying in the background). */
+  async start(): Promise<void> {
+    await this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    const client = this.#client;
+    this.#client = undefined;
+    // Bounded: ending a connection whose peer vanished waits for TCP otherwise.
+    await Promise.race([client?.end().catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#stopped) return;
+    const client = new pg.Client({ ...this.#o.connection, keepAlive: true });
+    let lost = false;
+    const onLost = (err?: Error) => {
+      if (lost) return;
+      lost = true;
+      if (this.#client === client) this.#client = undefined;
+      client.end().catch(() => {});
+      if (this.#stopped) return;
+      this.#o.log.warn({ error: err?.message }, 'credential notifications connection lost, reconnecting');
+      this.#schedule();
+    };
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    client.on('notification', (message) => {
+      if (message.channel !== CREDENTIALS_CHANNEL || !message.payload) return;
+      try {
+        const change = JSON.parse(message.payload) as Partial<CredentialChange>;
+        this.#o.log.debug({ deviceId: change.device }, 'credential change notified');
+        if (typeof change.device === 'string') this.#o.onDevice(change.device);
+      } catch {
+        this.#o.log.warn('unreadable credential notification ignored');
+      }
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CREDENTIALS_CHANNEL}`);
+    } catch (err) {
+      onLost(err as Error);
+      return;
+    }
+    if (this.#stopped) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.#client = client;
+    this.#attempt = 0;
+    this.#o.onListening();
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#stopped) return;
+    this.#attempt++;
+    const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** (this.#attempt - 1));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#connect();
+    }, delay);
+    this.#timer.unref();
+  }
+}
