@@ -216,9 +216,7 @@ try {
   let ingest: Awaited<ReturnType<typeof compareIngest>> | null = null;
   if (!readsOnly) {
     say('measuring aggregation cost');
-    const sample = cgmIds
-      .slice(0, aggregationSample)
-      .map((patientId) => ({ patientId, deviceId: `${patientId}-cgm` }));
+    const sample = cgmIds.slice(0, aggregationSample).map((patientId) => ({ patientId, deviceId: `${patientId}-cgm` }));
     aggregation = await measureAggregationCost(db, log, sample, 3);
 
     say('measuring ingest, loaded against empty');
