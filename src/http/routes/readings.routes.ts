@@ -79,20 +79,23 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
       const patient = await visiblePatient(deps, principal, request.params.id);
       const { type, from, to, limit, cursor } = request.query;
       const after = decodeJsonCursor(cursor, readingCursor);
-      const { readings: items, next } = await readingsPage(
-        db,
-        {
-          patientId: patient.id,
-          type,
-          measuredAt: [
-            ...(from ? [{ op: '>=' as const, at: new Date(from) }] : []),
-            ...(to ? [{ op: '<' as const, at: new Date(to) }] : []),
-          ],
-        },
-        after,
-        limit,
-      );
-      await audit(db, principal, [patient.id], 'readings.read', { type: type ?? null });
+      // The audit line's commit (a WAL flush) runs beside the query rather than after it.
+      const [{ readings: items, next }] = await Promise.all([
+        readingsPage(
+          db,
+          {
+            patientId: patient.id,
+            type,
+            measuredAt: [
+              ...(from ? [{ op: '>=' as const, at: new Date(from) }] : []),
+              ...(to ? [{ op: '<' as const, at: new Date(to) }] : []),
+            ],
+          },
+          after,
+          limit,
+        ),
+        audit(db, principal, [patient.id], 'readings.read', { type: type ?? null }),
+      ]);
       return {
         items: items.map((r) => ({
           id: r.readingId,
@@ -156,20 +159,30 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
           size === 'hour' ? 'at most 93 days of hours at once' : 'at most ten years of days at once',
         );
       }
-      const rows =
+      const [rows] = await Promise.all([
         size === 'day'
-          ? await listDailyRollups(db, patient, type, from, to)
-          : await listHourlyRollups(db, patient.id, type, from, to);
+          ? listDailyRollups(db, patient, type, from, to)
+          : listHourlyRollups(db, patient.id, type, from, to),
+        audit(db, principal, [patient.id], 'series.read', { type, bucket: size }),
+      ]);
       const buckets = new Map<number, z.infer<typeof bucket>>();
+      // Consecutive buckets share an instant (one's end is the next one's start): formatted once.
+      let lastEndMs = NaN;
+      let lastEnd = '';
       for (const r of rows) {
-        const b = buckets.get(r.startMs) ?? { start: iso(r.startMs), end: iso(r.endMs) };
+        let b = buckets.get(r.startMs);
+        if (!b) {
+          const start = r.startMs === lastEndMs ? lastEnd : iso(r.startMs);
+          lastEnd = iso(r.endMs);
+          lastEndMs = r.endMs;
+          b = { start, end: lastEnd };
+        }
         const s = { count: r.count, min: r.min, max: r.max, mean: r.mean };
         if (r.component === 'systolic') b.systolic = s;
         else if (r.component === 'diastolic') b.diastolic = s;
         else Object.assign(b, s, type === 'steps' ? { sum: r.sum } : {});
         buckets.set(r.startMs, b);
       }
-      await audit(db, principal, [patient.id], 'series.read', { type, bucket: size });
       return { patientId: patient.id, type, bucket: size, timeZone: patient.timeZone, items: [...buckets.values()] };
     },
   );
