@@ -41,6 +41,13 @@ const bucket = z.object({
   diastolic: stats.optional(),
 });
 
+/**
+ * bucket=auto gives hours up to this many days (336 buckets), days beyond: a long
+ * range in hours is thousands of buckets (2160 for 90 days, 257 kB), whose query,
+ * objects and JSON make the slowest read of the API.
+ */
+export const AUTO_HOURS_MAX_DAYS = 14;
+
 /** The position of the last item of a page: readings sort by (at, device, id), newest first. */
 const readingCursor = z.tuple([z.number().int(), idParam, z.string().regex(READING_ID_PATTERN)]);
 
@@ -125,13 +132,17 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
         tags: ['readings'],
         summary: "Rollups per hour or per day of the patient's time zone (clinician)",
         description:
-          'Buckets whose start is in [from, to), oldest first; days are local calendar days (23 or 25 h at DST).',
+          'Buckets whose start is in [from, to), oldest first; days are local calendar days (23 or 25 h at DST). ' +
+          `bucket=auto: hours for a range of at most ${AUTO_HOURS_MAX_DAYS} days, else days; the response's bucket says which.`,
         params: z.object({ id: idParam }),
         querystring: z.object({
           type: readingType,
           from: time.optional().describe('default: 7 days before to'),
           to: time.optional().describe('default: now'),
-          bucket: z.enum(['hour', 'day']).default('day'),
+          bucket: z
+            .enum(['hour', 'day', 'auto'])
+            .default('day')
+            .describe(`auto: hour up to ${AUTO_HOURS_MAX_DAYS} days, else day`),
         }),
         response: {
           200: z.object({
@@ -149,14 +160,19 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
       const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const patient = await visiblePatient(deps, principal, request.params.id);
-      const { type, bucket: size } = request.query;
+      const { type } = request.query;
       const to = request.query.to ? new Date(request.query.to) : deps.now();
       const from = request.query.from ? new Date(request.query.from) : new Date(to.getTime() - 7 * 86_400_000);
       if (from >= to) throw new AppError('invalid_input', 'from must be earlier than to');
-      if (to.getTime() - from.getTime() > (size === 'hour' ? 93 : 3700) * 86_400_000) {
+      const days = (to.getTime() - from.getTime()) / 86_400_000;
+      const size =
+        request.query.bucket === 'auto' ? (days <= AUTO_HOURS_MAX_DAYS ? 'hour' : 'day') : request.query.bucket;
+      if (days > (size === 'hour' ? 93 : 3700)) {
         throw new AppError(
           'invalid_input',
-          size === 'hour' ? 'at most 93 days of hours at once' : 'at most ten years of days at once',
+          size === 'hour'
+            ? 'at most 93 days of hours at once: ask for a shorter range, or bucket=day or bucket=auto'
+            : 'at most ten years of days at once: ask for a shorter range',
         );
       }
       const [rows] = await Promise.all([
