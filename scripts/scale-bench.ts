@@ -38,7 +38,7 @@ import { waitForAggregation } from './scale-bench/settle.ts';
 import { countRows, measureStorage } from './scale-bench/storage.ts';
 
 const USAGE = `usage: node scripts/scale-bench.ts --readings N [--patients P] [--days D] [--keep] [--reads-only] [--json]
-       node scripts/scale-bench.ts --reuse NAME [--json]
+       node scripts/scale-bench.ts --reuse NAME [--reads-only] [--json]
   --readings N        readings to load (about: whole days of whole patients)
   --patients P        patients in all (default: as many daily patients as CGM patients)
   --days D            days of history, ending now (default 90)
