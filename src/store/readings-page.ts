@@ -68,8 +68,9 @@ export type ReadingKey = [atMicros: number, deviceId: string, readingId: string]
  * and when that estimate is small, near the oldest readings of the range or of the
  * history, it sorts all the rows before the cursor in the partition instead of
  * stopping at `limit + 1`: measured on 5M readings, a page 86 days back read 1,200
- * rows (6.6 ms warm) where one 80 days back read 101 (0.9 ms). Bounded by a few
- * times the page size, never the history. A
+ * rows (6.6 ms warm) where one 80 days back read 101 (0.9 ms). Bounded by the
+ * rows the planner deems few enough to sort (hundreds) times its error (the number
+ * of types stored), and by one partition (a month): never by the history. A
  * single `ORDER BY measured_at DESC` over the patient's readings would fetch and
  * sort all of them on every request (53 ms for a 90-day CGM patient at 5.3M
  * readings); a second index on (patient_id, measured_at) would avoid the per-type
