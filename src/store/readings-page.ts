@@ -62,15 +62,15 @@ export type ReadingKey = [atMicros: number, deviceId: string, readingId: string]
  * entries and heap rows, bounded by the page size and never by the history. The
  * types are a LATERAL over an array rather than one sub-query each: PostgreSQL
  * plans one sub-query instead of nine (measured on 5M readings, in a warm session:
- * 1.1 ms against 5.5 ms for a page over all types, nearly all of it planning). The
- * price: inside the LATERAL the type is a parameter, so PostgreSQL estimates each
- * type's rows as a share of the patient's (a quarter where four types are stored),
- * and when that estimate is small, near the oldest readings of the range or of the
- * history, it sorts all the rows before the cursor in the partition instead of
- * stopping at `limit + 1`: measured on 5M readings, a page 86 days back read 1,200
- * rows (6.6 ms warm) where one 80 days back read 101 (0.9 ms). Bounded by the
- * rows the planner deems few enough to sort (hundreds) times its error (the number
- * of types stored), and by one partition (a month): never by the history. A
+ * 1.1 ms against 5.5 ms for a page over all types, nearly all of it planning).
+ * Known bound: near the oldest readings (a cursor close to them), PostgreSQL
+ * underestimates the rows before the cursor (the keyset's row comparison gets a
+ * default selectivity; inside the LATERAL, the type a generic one) and sorts them all
+ * instead of stopping at `limit + 1`: measured 1,150 to 1,500 buffers, 9 to 17 ms, for
+ * a page 86 days back on 5M and on 50M readings, where one 80 days back reads 140. A
+ * literal type does the same (1,176 buffers), so the query before the LATERAL had it
+ * too. Bounded by what the estimate deems few enough to sort, and by one partition
+ * (a month), never by the history. A
  * single `ORDER BY measured_at DESC` over the patient's readings would fetch and
  * sort all of them on every request (53 ms for a 90-day CGM patient at 5.3M
  * readings); a second index on (patient_id, measured_at) would avoid the per-type
