@@ -56,10 +56,10 @@ export type ReadingKey = [atMicros: number, deviceId: string, readingId: string]
  * Cost: what the page returns, whatever the length of the patient's history. The
  * only index is (patient_id, type, measured_at), which orders one type's readings
  * by time; a page over several types (or all of them) therefore takes, for each
- * type, at most `limit + 1` readings backwards from the cursor through that index
+ * type, `limit + 1` readings at most backwards from the cursor through that index
  * (partitions in order, an incremental sort for ties on the same instant), and
- * keeps the newest `limit + 1` of those: at most (types × (limit + 1)) index
- * entries and heap rows, bounded by the page size and never by the history. The
+ * keeps the newest `limit + 1` of those: types × (limit + 1) index entries and
+ * heap rows at most (but see the known bound below), never the history. The
  * types are a LATERAL over an array rather than one sub-query each: PostgreSQL
  * plans one sub-query instead of nine (measured on 5M readings, in a warm session:
  * 1.1 ms against 5.5 ms for a page over all types, nearly all of it planning).
@@ -70,8 +70,7 @@ export type ReadingKey = [atMicros: number, deviceId: string, readingId: string]
  * a page 86 days back on 5M and on 50M readings, where one 80 days back reads 140. A
  * literal type does the same (1,176 buffers), so the query before the LATERAL had it
  * too. Bounded by what the estimate deems few enough to sort, and by one partition
- * (a month), never by the history. A
- * single `ORDER BY measured_at DESC` over the patient's readings would fetch and
+ * (a month), never by the history. A single `ORDER BY measured_at DESC` over the patient's readings would fetch and
  * sort all of them on every request (53 ms for a 90-day CGM patient at 5.3M
  * readings); a second index on (patient_id, measured_at) would avoid the per-type
  * probes but cost every stored reading one more index entry.
