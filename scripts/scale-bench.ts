@@ -37,8 +37,8 @@ import { measureReads } from './scale-bench/reads.ts';
 import { waitForAggregation } from './scale-bench/settle.ts';
 import { countRows, measureStorage } from './scale-bench/storage.ts';
 
-const USAGE = `usage: node scripts/scale-bench.ts --readings N [--patients P] [--days D] [--keep] [--json]
-       node scripts/scale-bench.ts --reuse NAME [--json]
+const USAGE = `usage: node scripts/scale-bench.ts --readings N [--patients P] [--days D] [--keep] [--reads-only] [--json]
+       node scripts/scale-bench.ts --reuse NAME [--reads-only] [--json]
   --readings N        readings to load (about: whole days of whole patients)
   --patients P        patients in all (default: as many daily patients as CGM patients)
   --days D            days of history, ending now (default 90)
@@ -51,6 +51,9 @@ const USAGE = `usage: node scripts/scale-bench.ts --readings N [--patients P] [-
   --ingest-rounds R   ingest runs on each database, alternating (default 3)
   --ingest-seconds S  length of one ingest run (default 5)
   --freshness-seconds S  length of the freshness phase (default 60; 0 skips it)
+  --reads-only        aggregate the history of the patient whose reads are measured only
+                      (the others get no rollups, indicators or alerts) and measure reads
+                      and storage only: for histories too long to aggregate in time
   --json              print one JSON object on stdout
 DATABASE_URL names the PostgreSQL server where the scratch databases are created.`;
 
@@ -75,6 +78,7 @@ try {
       'ingest-rounds': { type: 'string', default: '3' },
       'ingest-seconds': { type: 'string', default: '5' },
       'freshness-seconds': { type: 'string', default: '60' },
+      'reads-only': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -154,7 +158,14 @@ try {
     say(
       `loading ${mixWanted!.cgmPatients} CGM patients and ${mixWanted!.dailyPatients} daily patients over ${days} days`,
     );
-    meta = await loadHistory(db, scratch.url, mixWanted!, log, say);
+    meta = await loadHistory(
+      db,
+      scratch.url,
+      mixWanted!,
+      log,
+      say,
+      values['reads-only'] ? [cgmPatientId(0)] : undefined,
+    );
     await sql`COMMENT ON DATABASE ${sql.id(scratch.name)} IS ${sql.lit(JSON.stringify(meta))}`.execute(db);
   }
   // What autovacuum would have done by the time a history is this old: statistics and the visibility map.
@@ -185,8 +196,12 @@ try {
   await service.stop();
   service = undefined;
 
+  // A history aggregated for the read patient only: the other phases would measure patients without rollups.
+  const readsOnly = values['reads-only'] || meta.aggregatedOnly !== undefined;
+  if (readsOnly) say('reads only: skipping the freshness, aggregation and ingest phases');
+
   let freshness: Freshness | undefined;
-  if (freshnessSeconds > 0) {
+  if (freshnessSeconds > 0 && !readsOnly) {
     say(`measuring freshness for ${freshnessSeconds} s (vitalink serve with its default aggregation settings)`);
     freshness = await measureFreshness({
       db,
@@ -197,20 +212,23 @@ try {
     });
   }
 
-  say('measuring aggregation cost');
-  const sample = cgmIds.slice(0, aggregationSample).map((patientId) => ({ patientId, deviceId: `${patientId}-cgm` }));
-  const aggregation = await measureAggregationCost(db, log, sample, 3);
+  let aggregation: Awaited<ReturnType<typeof measureAggregationCost>> | null = null;
+  let ingest: Awaited<ReturnType<typeof compareIngest>> | null = null;
+  if (!readsOnly) {
+    say('measuring aggregation cost');
+    const sample = cgmIds.slice(0, aggregationSample).map((patientId) => ({ patientId, deviceId: `${patientId}-cgm` }));
+    aggregation = await measureAggregationCost(db, log, sample, 3);
 
-  say('measuring ingest, loaded against empty');
-  const empty = await createScratchDatabase(base, { prefix: 'vitalink_scale_empty' });
-  const emptyDb = createDatabase(empty.url, 3, log).db;
-  let ingest;
-  try {
-    await migrateToLatest(emptyDb, log);
-    ingest = await compareIngest(db, emptyDb, ingestRounds, ingestSeconds);
-  } finally {
-    await emptyDb.destroy();
-    await empty.drop();
+    say('measuring ingest, loaded against empty');
+    const empty = await createScratchDatabase(base, { prefix: 'vitalink_scale_empty' });
+    const emptyDb = createDatabase(empty.url, 3, log).db;
+    try {
+      await migrateToLatest(emptyDb, log);
+      ingest = await compareIngest(db, emptyDb, ingestRounds, ingestSeconds);
+    } finally {
+      await emptyDb.destroy();
+      await empty.drop();
+    }
   }
 
   const serverVersion = (await sql<{ v: string }>`SELECT current_setting('server_version') AS v`.execute(db)).rows[0].v;
@@ -241,6 +259,7 @@ try {
       seconds: Math.round(meta.loadSeconds * 10) / 10,
       readingsPerSecond: Math.round(meta.readings / meta.loadSeconds),
       aggregationSeconds: Math.round(meta.aggregationSeconds * 10) / 10,
+      aggregatedOnly: meta.aggregatedOnly ?? null,
     },
     counts,
     reads: { patientId: cgmIds[0], repetitions, deepPage: deepPages + 1, pageSize: 100, endpoints: reads },
@@ -265,19 +284,25 @@ process.exit(exitCode);
 function printSummary(r: {
   machine: { cpus: number; loadAverage: number[]; postgres: string };
   mix: { days: number; cgmPatients: number; dailyPatients: number };
-  load: { readings: number; seconds: number; readingsPerSecond: number; aggregationSeconds: number };
+  load: {
+    readings: number;
+    seconds: number;
+    readingsPerSecond: number;
+    aggregationSeconds: number;
+    aggregatedOnly: readonly string[] | null;
+  };
   counts: { readings: number; rollupsHourly: number; rollupsDaily: number };
   reads: { endpoints: Record<string, { p50Ms: number; p99Ms: number; bytes: number; items: number }> };
-  aggregation: Awaited<ReturnType<typeof measureAggregationCost>>;
+  aggregation: Awaited<ReturnType<typeof measureAggregationCost>> | null;
   freshness: Freshness | null;
-  ingest: Awaited<ReturnType<typeof compareIngest>>;
+  ingest: Awaited<ReturnType<typeof compareIngest>> | null;
   storage: Awaited<ReturnType<typeof measureStorage>>;
 }): void {
   const lines: string[] = [];
   const { mix, load } = r;
   lines.push(
     `history: ${r.counts.readings.toLocaleString('en')} readings over ${mix.days} days: ${mix.cgmPatients} CGM patients (288 readings a day) and ${mix.dailyPatients} daily patients (blood pressure, weight, SpO2 once a day)`,
-    `  loaded in ${load.seconds} s (${load.readingsPerSecond.toLocaleString('en')} readings/s), aggregated by the job in ${load.aggregationSeconds} s; ${r.counts.rollupsHourly.toLocaleString('en')} hourly and ${r.counts.rollupsDaily.toLocaleString('en')} daily rollups`,
+    `  loaded in ${load.seconds} s (${load.readingsPerSecond.toLocaleString('en')} readings/s), aggregated by the job in ${load.aggregationSeconds} s${load.aggregatedOnly ? ` (only ${load.aggregatedOnly.join(', ')}: reads only)` : ''}; ${r.counts.rollupsHourly.toLocaleString('en')} hourly and ${r.counts.rollupsDaily.toLocaleString('en')} daily rollups`,
     `machine: ${r.machine.cpus} cores, load average ${r.machine.loadAverage.join(' ')}, PostgreSQL ${r.machine.postgres}`,
     '',
     'clinician reads (one CGM patient)        p50 ms   p99 ms    bytes  items',
@@ -288,19 +313,22 @@ function printSummary(r: {
     );
   }
   const a = r.aggregation;
-  const e = a.extrapolation;
-  lines.push(
-    '',
-    `aggregation after one new reading: ${a.singleRunMsPerPatient.p50Ms} ms per patient alone (p99 ${a.singleRunMsPerPatient.p99Ms}), ${a.batchedRunMsPerPatient} ms per patient in runs of ${a.samplePatients} (${a.batchedRunNodeCpuMsPerPatient} ms of it Node CPU)`,
-    `  ${e.cgmPatients.toLocaleString('en')} CGM patients, one reading per ${e.readingIntervalS / 60} min: ${e.recomputesPerMinute} recomputes a minute = ${e.wallSecondsPerMinute} s of job runs per minute (${e.nodeCpuSecondsPerMinute} s Node CPU, ${e.databaseAndWaitSecondsPerMinute} s database and waits)`,
-  );
+  if (a) {
+    const e = a.extrapolation;
+    lines.push(
+      '',
+      `aggregation after one new reading: ${a.singleRunMsPerPatient.p50Ms} ms per patient alone (p99 ${a.singleRunMsPerPatient.p99Ms}), ${a.batchedRunMsPerPatient} ms per patient in runs of ${a.samplePatients} (${a.batchedRunNodeCpuMsPerPatient} ms of it Node CPU)`,
+      `  ${e.cgmPatients.toLocaleString('en')} CGM patients, one reading per ${e.readingIntervalS / 60} min: ${e.recomputesPerMinute} recomputes a minute = ${e.wallSecondsPerMinute} s of job runs per minute (${e.nodeCpuSecondsPerMinute} s Node CPU, ${e.databaseAndWaitSecondsPerMinute} s database and waits)`,
+    );
+  }
   if (r.freshness) lines.push('', ...freshnessLines(r.freshness));
-  lines.push(
-    '',
-    `ingest (writeBatch, ${r.ingest.writers} writers, ${r.ingest.batchReadings} readings a batch): loaded ${r.ingest.loadedReadingsPerSecond.join(', ')} readings/s, empty ${r.ingest.emptyReadingsPerSecond.join(', ')}; ratio ${r.ingest.ratio}`,
-    '',
-    'storage per reading (bytes)',
-  );
+  if (r.ingest) {
+    lines.push(
+      '',
+      `ingest (writeBatch, ${r.ingest.writers} writers, ${r.ingest.batchReadings} readings a batch): loaded ${r.ingest.loadedReadingsPerSecond.join(', ')} readings/s, empty ${r.ingest.emptyReadingsPerSecond.join(', ')}; ratio ${r.ingest.ratio}`,
+    );
+  }
+  lines.push('', 'storage per reading (bytes)');
   for (const [name, s] of Object.entries(r.storage.tables))
     lines.push(`  table ${name.padEnd(30)} ${s.bytesPerReading}`);
   for (const [name, s] of Object.entries(r.storage.indexes))

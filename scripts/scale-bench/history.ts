@@ -37,6 +37,11 @@ export interface HistoryMeta extends Mix {
   readonly readings: number;
   readonly loadSeconds: number;
   readonly aggregationSeconds: number;
+  /**
+   * Set when the history was aggregated for these patients only (--reads-only): the
+   * others' dirty marks were dropped, so they have no rollups, indicators or alerts.
+   */
+  readonly aggregatedOnly?: readonly string[];
 }
 
 export function cgmPatientId(i: number): string {
@@ -197,7 +202,9 @@ export interface LoadProgress {
 /**
  * Provisions the mix's patients and devices (assigned from a day before the history)
  * and writes the history ending at the last 5-minute boundary before now, then runs
- * the aggregation job until no dirty mark is left.
+ * the aggregation job until no dirty mark is left. With `aggregateOnly`, the dirty
+ * marks of every other patient are dropped first: only those patients get rollups,
+ * indicators and alerts (a reads-only measurement of a history too long to aggregate).
  */
 export async function loadHistory(
   db: Db,
@@ -205,6 +212,7 @@ export async function loadHistory(
   mix: Mix,
   log: Logger,
   progress: LoadProgress,
+  aggregateOnly?: readonly string[],
 ): Promise<HistoryMeta> {
   const endS = Math.floor(Date.now() / 1000 / CGM_STEP_S) * CGM_STEP_S;
   const startS = endS - mix.days * DAY_S;
@@ -279,6 +287,10 @@ export async function loadHistory(
   planned.searchParams.set('options', '-c enable_seqscan=off -c jit=off');
   const { db: jobDb } = createDatabase(planned.toString(), 3, log);
   const aggregationStarted = performance.now();
+  if (aggregateOnly) {
+    await sql`DELETE FROM aggregation_dirty WHERE NOT (patient_id = ANY(${aggregateOnly}::text[]))`.execute(db);
+    progress(`aggregating the history of ${aggregateOnly.length} patient(s) only: ${aggregateOnly.join(', ')}`);
+  }
   let patientsDone = 0;
   const instance = async () => {
     const aggregator = new Aggregator({
@@ -315,5 +327,6 @@ export async function loadHistory(
     readings: readingsOf(mix),
     loadSeconds,
     aggregationSeconds,
+    ...(aggregateOnly ? { aggregatedOnly: [...aggregateOnly] } : {}),
   };
 }

@@ -92,6 +92,7 @@ export async function measureReads(o: ReadsOptions): Promise<Record<string, Read
     ['seriesHour14d', series('hour', 14)],
     ['seriesHour90d', series('hour', 90)],
     ['seriesDay90d', series('day', 90)],
+    ['seriesAuto90d', series('auto', 90)],
     ['indicators', `/api/v1/patients/${p}/indicators`],
     ['alerts', '/api/v1/alerts'],
   ];

@@ -4,6 +4,7 @@ import { useTestService } from '../fixture.ts';
 import { type Reading, waitFor } from '../helpers/device.ts';
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const t = useTestService({ env: { VITALINK_AGGREGATION_INTERVAL_MS: '100' } });
 let client: MqttClient;
 let clinician: string;
@@ -143,6 +144,39 @@ describe('readings and series over HTTP', () => {
     const all = hour.body.items.flatMap((b: { min: number; max: number }) => [b.min, b.max]);
     expect(Math.min(...all)).toBe(60);
     expect(Math.max(...all)).toBe(99);
+    // Each bucket's own start and end, whether or not the previous bucket ends where it starts.
+    for (const b of hour.body.items) expect(new Date(Date.parse(b.start) + HOUR).toISOString()).toBe(b.end);
+  });
+
+  it('chooses hours or days with bucket=auto, and refuses more than 93 days of hours saying what to ask instead', async () => {
+    await settled();
+    const to = Date.now() + HOUR;
+    const series = (bucket: string, days: number) =>
+      get(
+        `/patients/p-api-1/series?type=heart_rate&bucket=${bucket}&from=${new Date(to - days * DAY).toISOString()}&to=${new Date(to).toISOString()}`,
+      );
+    // Up to 14 days: the hours, exactly as bucket=hour gives them.
+    const short = await series('auto', 14);
+    expect(short.status).toBe(200);
+    expect(short.body.bucket).toBe('hour');
+    expect(short.body.items).toEqual((await series('hour', 14)).body.items);
+    expect(short.body.items.length).toBeGreaterThan(0);
+    // Beyond: the days, exactly as bucket=day gives them.
+    for (const days of [14.5, 90, 400]) {
+      const long = await series('auto', days);
+      expect(long.status).toBe(200);
+      expect(long.body.bucket).toBe('day');
+      expect(long.body.items).toEqual((await series('day', days)).body.items);
+      expect(long.body.items.length).toBeGreaterThan(0);
+    }
+    const tooLong = await series('hour', 94);
+    expect(tooLong.status).toBe(422);
+    expect(tooLong.body.error.code).toBe('invalid_input');
+    expect(tooLong.body.error.message).toBe(
+      'at most 93 days of hours at once: ask for a shorter range, or bucket=day or bucket=auto',
+    );
+    expect((await series('hour', 93)).status).toBe(200);
+    expect((await series('week', 7)).status).toBe(422);
   });
 
   it('shows the indicators that the readings produced', async () => {

@@ -55,6 +55,7 @@ const ENDPOINTS = [
   'seriesHour14d',
   'seriesHour90d',
   'seriesDay90d',
+  'seriesAuto90d',
   'indicators',
   'alerts',
 ];
@@ -64,7 +65,8 @@ function expectPositive(value: unknown, where: string): void {
   expect(value as number, where).toBeGreaterThan(0);
 }
 
-function checkResult(r: any): void {
+/** What every run gives: the history, the reads and the storage. */
+function checkHistoryReadsStorage(r: any): void {
   const { mix, counts, load } = r;
   // What was loaded is what is stored: whole days of whole patients.
   const byType = Object.values(mix.readingsByType as Record<string, number>).reduce((a, b) => a + b, 0);
@@ -76,9 +78,6 @@ function checkResult(r: any): void {
   expect(counts.readingKeys).toBe(counts.readings);
   expect(counts.patients).toBe(mix.cgmPatients + mix.dailyPatients);
   expect(counts.dirtyMarks).toBe(0);
-  // Every CGM patient has a rollup for every day of the history (days of its own zone: one more at most).
-  expect(counts.rollupsDaily).toBeGreaterThanOrEqual(mix.cgmPatients * mix.days);
-  expect(counts.rollupsHourly).toBeGreaterThanOrEqual(mix.cgmPatients * mix.days * 24);
 
   expect(Object.keys(r.reads.endpoints).sort()).toEqual([...ENDPOINTS].sort());
   for (const [name, t] of Object.entries(r.reads.endpoints as Record<string, Record<string, number>>)) {
@@ -99,6 +98,31 @@ function checkResult(r: any): void {
   }
   expect(r.reads.endpoints.seriesHour1d.items).toBeGreaterThanOrEqual(23);
   expect(r.reads.endpoints.seriesDay90d.items).toBeGreaterThanOrEqual(mix.days);
+  // 90 days with bucket=auto: days.
+  expect(r.reads.endpoints.seriesAuto90d.items).toBe(r.reads.endpoints.seriesDay90d.items);
+
+  expect(r.storage.readings).toBe(counts.readings);
+  expect(Object.keys(r.storage.tables).sort()).toEqual(['reading_keys', 'readings', 'rollups_daily', 'rollups_hourly']);
+  expect(Object.keys(r.storage.indexes)).toEqual(
+    expect.arrayContaining(['readings_patient_type_time', 'reading_keys_pkey']),
+  );
+  for (const [name, s] of Object.entries({ ...r.storage.tables, ...r.storage.indexes } as Record<
+    string,
+    Record<string, number>
+  >)) {
+    expectPositive(s.bytes, `${name}.bytes`);
+    expectPositive(s.bytesPerReading, `${name}.bytesPerReading`);
+  }
+  expectPositive(r.storage.totalBytesPerReading, 'storage.totalBytesPerReading');
+}
+
+function checkResult(r: any): void {
+  checkHistoryReadsStorage(r);
+  const { mix, counts } = r;
+  expect(r.load.aggregatedOnly).toBeNull();
+  // Every CGM patient has a rollup for every day of the history (days of its own zone: one more at most).
+  expect(counts.rollupsDaily).toBeGreaterThanOrEqual(mix.cgmPatients * mix.days);
+  expect(counts.rollupsHourly).toBeGreaterThanOrEqual(mix.cgmPatients * mix.days * 24);
 
   const a = r.aggregation;
   expect(a.samplePatients).toBe(Math.min(2, mix.cgmPatients));
@@ -114,20 +138,20 @@ function checkResult(r: any): void {
   expectPositive(r.ingest.loadedReadingsPerSecond[0], 'ingest.loaded');
   expectPositive(r.ingest.emptyReadingsPerSecond[0], 'ingest.empty');
   expectPositive(r.ingest.ratio, 'ingest.ratio');
+}
 
-  expect(r.storage.readings).toBe(counts.readings);
-  expect(Object.keys(r.storage.tables).sort()).toEqual(['reading_keys', 'readings', 'rollups_daily', 'rollups_hourly']);
-  expect(Object.keys(r.storage.indexes)).toEqual(
-    expect.arrayContaining(['readings_patient_type_time', 'reading_keys_pkey']),
-  );
-  for (const [name, s] of Object.entries({ ...r.storage.tables, ...r.storage.indexes } as Record<
-    string,
-    Record<string, number>
-  >)) {
-    expectPositive(s.bytes, `${name}.bytes`);
-    expectPositive(s.bytesPerReading, `${name}.bytesPerReading`);
-  }
-  expectPositive(r.storage.totalBytesPerReading, 'storage.totalBytesPerReading');
+/** --reads-only: the measured patient's history alone is aggregated; no other phase runs. */
+function checkReadsOnly(r: any): void {
+  checkHistoryReadsStorage(r);
+  const { mix, counts } = r;
+  expect(r.load.aggregatedOnly).toEqual(['scale-cgm-00001']);
+  expect(counts.rollupsDaily).toBeGreaterThanOrEqual(mix.days);
+  expect(counts.rollupsDaily).toBeLessThanOrEqual(mix.days + 1);
+  expect(counts.rollupsHourly).toBeGreaterThanOrEqual(mix.days * 24);
+  expect(counts.rollupsHourly).toBeLessThan(2 * mix.days * 24);
+  expect(r.aggregation).toBeNull();
+  expect(r.freshness).toBeNull();
+  expect(r.ingest).toBeNull();
 }
 
 function checkFreshness(f: any, cgmPatients: number): void {
@@ -212,4 +236,23 @@ describe('scripts/scale-bench.ts', () => {
       await onServer((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     }
   });
+
+  it(
+    'aggregates the measured patient only and measures reads and storage with --reads-only',
+    { timeout: 180_000 },
+    async () => {
+      const name = scratchDatabaseName('scale_bench_test');
+      try {
+        const first = await scaleBench(['--readings', '3000', '--days', '3', '--keep', '--name', name, '--reads-only']);
+        checkReadsOnly(first.json);
+        expect(first.stderr).toContain('reads only');
+        // The database's note says so: a --reuse of it is reads-only too.
+        const again = await scaleBench(['--reuse', name]);
+        checkReadsOnly(again.json);
+        expect(again.json.counts).toEqual(first.json.counts);
+      } finally {
+        await onServer((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+      }
+    },
+  );
 });

@@ -147,16 +147,9 @@ export function fhirRoutes(deps: RouteDeps) {
         };
         // FHIR R4 search, `_total`: Bundle.total is optional. Counting reads every matching
         // reading of the patient's history, so it is done only when the client asks for it
-        // (and on the first page only); otherwise one index probe says whether any remain.
+        // (and on the first page only).
         const wantsTotal = cursor === undefined && (q._total === 'accurate' || q._total === 'estimate');
-        const readingCount =
-          types.length === 0
-            ? 0
-            : wantsTotal
-              ? await countReadings(db, filter)
-              : (await hasReadings(db, filter))
-                ? 1
-                : 0;
+        const readingCount = types.length === 0 ? 0 : wantsTotal ? await countReadings(db, filter) : undefined;
 
         const entries: Observation[] = [];
         let next: Cursor | undefined;
@@ -167,8 +160,12 @@ export function fhirRoutes(deps: RouteDeps) {
         entries.push(...taken.map((s) => s.observation));
         const room = count - taken.length;
         if (room === 0) {
-          if (pending.length > taken.length || readingCount > 0) next = ['i', taken[taken.length - 1].code];
-        } else if (readingCount > 0) {
+          // A page of summaries only: whether readings follow is one index probe.
+          const readingsFollow =
+            readingCount !== undefined ? readingCount > 0 : types.length > 0 && (await hasReadings(db, filter));
+          if (pending.length > taken.length || readingsFollow) next = ['i', taken[taken.length - 1].code];
+        } else if (readingCount !== 0 && types.length > 0) {
+          // The page itself says whether there are readings: no probe beforehand.
           const keyset = cursor?.[0] === 'r' ? cursor : undefined;
           const { readings: page, next: after } = await readingsPage(
             db,
@@ -204,7 +201,7 @@ export function fhirRoutes(deps: RouteDeps) {
           id: randomUUID(),
           meta: { lastUpdated: deps.now().toISOString() },
           type: 'searchset',
-          ...(wantsTotal ? { total: summaries.length + readingCount } : {}),
+          ...(wantsTotal ? { total: summaries.length + (readingCount ?? 0) } : {}),
           link: links,
           entry: entries.map((resource) => ({
             fullUrl: `${base}/fhir/Observation/${resource.id}`,

@@ -135,8 +135,10 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       const patientId = request.params.id;
       assertPatientVisible(principal, patientId);
       if (!(await findPatient(db, patientId))) throw new AppError('not_found', `patient ${patientId} does not exist`);
-      const indicators = await listIndicators(db, patientId);
-      await audit(db, principal, [patientId], 'indicators.read');
+      const [indicators] = await Promise.all([
+        listIndicators(db, patientId),
+        audit(db, principal, [patientId], 'indicators.read'),
+      ]);
       return {
         patientId,
         indicators: indicators.map((r) => ({

@@ -41,6 +41,13 @@ const bucket = z.object({
   diastolic: stats.optional(),
 });
 
+/**
+ * bucket=auto gives hours up to this many days (336 buckets), days beyond: a long
+ * range in hours is thousands of buckets (2160 for 90 days, 257 kB), whose query,
+ * objects and JSON make the slowest read of the API.
+ */
+export const AUTO_HOURS_MAX_DAYS = 14;
+
 /** The position of the last item of a page: readings sort by (at, device, id), newest first. */
 const readingCursor = z.tuple([z.number().int(), idParam, z.string().regex(READING_ID_PATTERN)]);
 
@@ -79,20 +86,23 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
       const patient = await visiblePatient(deps, principal, request.params.id);
       const { type, from, to, limit, cursor } = request.query;
       const after = decodeJsonCursor(cursor, readingCursor);
-      const { readings: items, next } = await readingsPage(
-        db,
-        {
-          patientId: patient.id,
-          type,
-          measuredAt: [
-            ...(from ? [{ op: '>=' as const, at: new Date(from) }] : []),
-            ...(to ? [{ op: '<' as const, at: new Date(to) }] : []),
-          ],
-        },
-        after,
-        limit,
-      );
-      await audit(db, principal, [patient.id], 'readings.read', { type: type ?? null });
+      // The audit line's commit (a WAL flush) runs beside the query rather than after it.
+      const [{ readings: items, next }] = await Promise.all([
+        readingsPage(
+          db,
+          {
+            patientId: patient.id,
+            type,
+            measuredAt: [
+              ...(from ? [{ op: '>=' as const, at: new Date(from) }] : []),
+              ...(to ? [{ op: '<' as const, at: new Date(to) }] : []),
+            ],
+          },
+          after,
+          limit,
+        ),
+        audit(db, principal, [patient.id], 'readings.read', { type: type ?? null }),
+      ]);
       return {
         items: items.map((r) => ({
           id: r.readingId,
@@ -122,13 +132,17 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
         tags: ['readings'],
         summary: "Rollups per hour or per day of the patient's time zone (clinician)",
         description:
-          'Buckets whose start is in [from, to), oldest first; days are local calendar days (23 or 25 h at DST).',
+          'Buckets whose start is in [from, to), oldest first; days are local calendar days (23 or 25 h at DST). ' +
+          `bucket=auto: hours for a range of at most ${AUTO_HOURS_MAX_DAYS} days, else days; the response's bucket says which.`,
         params: z.object({ id: idParam }),
         querystring: z.object({
           type: readingType,
           from: time.optional().describe('default: 7 days before to'),
           to: time.optional().describe('default: now'),
-          bucket: z.enum(['hour', 'day']).default('day'),
+          bucket: z
+            .enum(['hour', 'day', 'auto'])
+            .default('day')
+            .describe(`auto: hour up to ${AUTO_HOURS_MAX_DAYS} days, else day`),
         }),
         response: {
           200: z.object({
@@ -146,30 +160,45 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
       const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const patient = await visiblePatient(deps, principal, request.params.id);
-      const { type, bucket: size } = request.query;
+      const { type } = request.query;
       const to = request.query.to ? new Date(request.query.to) : deps.now();
       const from = request.query.from ? new Date(request.query.from) : new Date(to.getTime() - 7 * 86_400_000);
       if (from >= to) throw new AppError('invalid_input', 'from must be earlier than to');
-      if (to.getTime() - from.getTime() > (size === 'hour' ? 93 : 3700) * 86_400_000) {
+      const days = (to.getTime() - from.getTime()) / 86_400_000;
+      const size =
+        request.query.bucket === 'auto' ? (days <= AUTO_HOURS_MAX_DAYS ? 'hour' : 'day') : request.query.bucket;
+      if (days > (size === 'hour' ? 93 : 3700)) {
         throw new AppError(
           'invalid_input',
-          size === 'hour' ? 'at most 93 days of hours at once' : 'at most ten years of days at once',
+          size === 'hour'
+            ? 'at most 93 days of hours at once: ask for a shorter range, or bucket=day or bucket=auto'
+            : 'at most ten years of days at once: ask for a shorter range',
         );
       }
-      const rows =
+      const [rows] = await Promise.all([
         size === 'day'
-          ? await listDailyRollups(db, patient, type, from, to)
-          : await listHourlyRollups(db, patient.id, type, from, to);
+          ? listDailyRollups(db, patient, type, from, to)
+          : listHourlyRollups(db, patient.id, type, from, to),
+        audit(db, principal, [patient.id], 'series.read', { type, bucket: size }),
+      ]);
       const buckets = new Map<number, z.infer<typeof bucket>>();
+      // Consecutive buckets share an instant (one's end is the next one's start): formatted once.
+      let lastEndMs = NaN;
+      let lastEnd = '';
       for (const r of rows) {
-        const b = buckets.get(r.startMs) ?? { start: iso(r.startMs), end: iso(r.endMs) };
+        let b = buckets.get(r.startMs);
+        if (!b) {
+          const start = r.startMs === lastEndMs ? lastEnd : iso(r.startMs);
+          lastEnd = iso(r.endMs);
+          lastEndMs = r.endMs;
+          b = { start, end: lastEnd };
+        }
         const s = { count: r.count, min: r.min, max: r.max, mean: r.mean };
         if (r.component === 'systolic') b.systolic = s;
         else if (r.component === 'diastolic') b.diastolic = s;
         else Object.assign(b, s, type === 'steps' ? { sum: r.sum } : {});
         buckets.set(r.startMs, b);
       }
-      await audit(db, principal, [patient.id], 'series.read', { type, bucket: size });
       return { patientId: patient.id, type, bucket: size, timeZone: patient.timeZone, items: [...buckets.values()] };
     },
   );
