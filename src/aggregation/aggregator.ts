@@ -113,7 +113,9 @@ const DEFAULT_TARGET_RUN_MS = 250;
 /**
  * The aggregation job (architecture.md, decision 6). Each run locks a few
  * patients that have dirty marks (FOR ... SKIP LOCKED), recomputes the rollups and
- * CGM hourly partials of their dirty days from those days' readings, derives their
+ * CGM partials of the hours their new readings fall in from those hours' readings and
+ * their days from the days' hourly rows (whole days from their readings where that
+ * would not be exact: recomputeRollups says when), derives their
  * indicators from partials, rollups and short raw windows, evaluates their alerts on
  * the new readings with a bounded context, and deletes the marks, all in one
  * transaction: if it fails, the marks are still there for the next run. Several
@@ -157,7 +159,7 @@ export class Aggregator {
     const result = await db.transaction().execute(async (trx) => {
       const { patientIds, marks, refreshIds } = await takeWork(trx, limit);
       if (patientIds.length === 0) return { marks: 0, patients: 0, alertChanges: 0 };
-      await recomputeRollups(trx, marks);
+      await recomputeRollups(trx, marks, now());
       const zones = await loadTimeZones(trx, patientIds);
       const patients = patientIds.flatMap((patientId) => {
         const timeZone = zones.get(patientId);
