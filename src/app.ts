@@ -51,8 +51,16 @@ export function createApp(config: Config, log: Logger): App {
     // Readings before the newest month whose keys retention removed are too_old (README, "Retention").
     let keysHorizon = (await prunedKeysHorizon(db)) ?? undefined;
 
+    const store = createReadingSink(db, partitions);
     ingest = createIngest({
-      sink: createReadingSink(db, partitions),
+      // After each committed batch the aggregation job is told, so that it need not wait out its idle interval.
+      sink: {
+        write: async (messages) => {
+          const outcomes = await store.write(messages);
+          aggregator?.nudge();
+          return outcomes;
+        },
+      },
       isRetryable: isRetryableDatabaseError,
       batch: config.batch,
       readingMaxAgeMs: config.readingMaxAgeMs,

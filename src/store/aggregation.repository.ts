@@ -30,25 +30,41 @@ export interface AggregationWork {
 }
 
 /**
- * Takes work for one transaction: the patients of the oldest dirty marks (and of
- * refresh marks), locked with SKIP LOCKED so that several service instances share
- * the work by patient and never compute the same patient at once, then all the
- * marks of those patients. The marks themselves are read, not locked: a commit
+ * Takes work for one transaction: the patients of the oldest dirty marks first (by
+ * when their oldest mark was made, so that no patient waits behind patients marked
+ * after it), then patients due for an indicator refresh (oldest first) in the room
+ * left, and a tenth of the run (at least one) for refreshes whatever the backlog, so
+ * that neither kind starves the other: the hourly refresh of every patient does not
+ * delay new readings, and refreshes still progress under a standing backlog. The
+ * patients are locked with SKIP LOCKED so that several service instances share the
+ * work by patient and never compute the same patient at once; then all the marks of
+ * those patients are read. The marks themselves are read, not locked: a commit
  * adding readings to a day while the job recomputes it is never kept waiting; it
  * bumps the mark's version, and the job deletes only marks whose version did not
  * move (deleteDirtyMarks), so such a day is simply recomputed on the next run.
  */
 export async function takeWork(trx: Db, patientLimit: number): Promise<AggregationWork> {
+  const refreshQuota = Math.max(1, Math.floor(patientLimit / 10));
   const { rows: locked } = await sql<{ id: string }>`
-    SELECT id FROM patients
-    WHERE id IN (
-      (SELECT patient_id FROM aggregation_dirty GROUP BY patient_id ORDER BY min(first_marked_at)
-       LIMIT ${patientLimit * 8})
-      UNION
-      (SELECT patient_id FROM indicators_dirty WHERE marked_at <= now() ORDER BY marked_at LIMIT ${patientLimit})
+    WITH dirty AS (
+      SELECT patient_id, min(first_marked_at) AS since FROM aggregation_dirty
+      GROUP BY patient_id ORDER BY since LIMIT ${patientLimit * 8}
+    ),
+    refresh AS (
+      SELECT patient_id, marked_at AS since, row_number() OVER (ORDER BY marked_at) AS n
+      FROM (SELECT patient_id, marked_at FROM indicators_dirty WHERE marked_at <= now()
+            ORDER BY marked_at LIMIT ${patientLimit}) due
+    ),
+    candidates AS (
+      SELECT patient_id, 1 AS rank, since FROM dirty
+      UNION ALL
+      SELECT patient_id, CASE WHEN n <= ${refreshQuota} THEN 0 ELSE 2 END, since FROM refresh
+      WHERE patient_id NOT IN (SELECT patient_id FROM dirty)
     )
+    SELECT p.id FROM patients p JOIN candidates c ON c.patient_id = p.id
+    ORDER BY c.rank, c.since
     LIMIT ${patientLimit}
-    FOR NO KEY UPDATE SKIP LOCKED
+    FOR NO KEY UPDATE OF p SKIP LOCKED
   `.execute(trx);
   const patientIds = locked.map((r) => r.id);
   if (patientIds.length === 0) return { patientIds, marks: [], refreshIds: [] };
