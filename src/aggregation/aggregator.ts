@@ -164,12 +164,13 @@ export class Aggregator {
    */
   nudge(): void {
     if (this.#stopped) return;
-    if (this.#running) {
+    if (this.#timer === undefined) {
+      // A run is in progress (its next one is not scheduled yet): it will not wait out the interval.
       this.#nudged = true;
       return;
     }
     const now = performance.now();
-    if (this.#timer === undefined || this.#dueAt <= Math.max(now, this.#allowedAt)) return;
+    if (this.#dueAt <= Math.max(now, this.#allowedAt)) return;
     clearTimeout(this.#timer);
     this.#schedule(Math.max(0, this.#allowedAt - now));
   }
