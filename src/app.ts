@@ -71,8 +71,16 @@ export function createApp(config: Config, log: Logger): App {
     activity.start();
     const seen = activity;
 
+    const store = createReadingSink(db, partitions);
     ingest = createIngest({
-      sink: createReadingSink(db, partitions),
+      // After each committed batch the aggregation job is told, so that it need not wait out its idle interval.
+      sink: {
+        write: async (messages) => {
+          const outcomes = await store.write(messages);
+          aggregator?.nudge();
+          return outcomes;
+        },
+      },
       isRetryable: isRetryableDatabaseError,
       batch: config.batch,
       readingMaxAgeMs: config.readingMaxAgeMs,

@@ -113,7 +113,9 @@ const DEFAULT_TARGET_RUN_MS = 250;
 /**
  * The aggregation job (architecture.md, decision 6). Each run locks a few
  * patients that have dirty marks (FOR ... SKIP LOCKED), recomputes the rollups and
- * CGM hourly partials of their dirty days from those days' readings, derives their
+ * CGM partials of the hours their new readings fall in from those hours' readings and
+ * their days from the days' hourly rows (whole days from their readings where that
+ * would not be exact: recomputeRollups says when), derives their
  * indicators from partials, rollups and short raw windows, evaluates their alerts on
  * the new readings with a bounded context, and deletes the marks, all in one
  * transaction: if it fails, the marks are still there for the next run. Several
@@ -133,6 +135,11 @@ export class Aggregator {
   #msPerPatient: number | undefined;
   /** The patient limit of the last run: a run that used all of it leaves a backlog. */
   #lastLimit = 0;
+  /** While waiting: when the next run is due, and the earliest the busy share allows it (performance.now()). */
+  #dueAt = 0;
+  #allowedAt = 0;
+  /** A commit was reported (nudge) while a run was in progress. */
+  #nudged = false;
 
   constructor(options: AggregatorOptions) {
     this.#o = options;
@@ -149,6 +156,25 @@ export class Aggregator {
     await this.#running;
   }
 
+  /**
+   * New readings were committed (this process's ingest calls it after each batch):
+   * while the job waits out its idle interval, it runs as soon as the busy share
+   * allows instead, so a reading does not wait up to `intervalMs` for a job that has
+   * nothing else to do. The pause that keeps the share is never shortened.
+   */
+  nudge(): void {
+    if (this.#stopped) return;
+    if (this.#timer === undefined) {
+      // A run is in progress (its next one is not scheduled yet): it will not wait out the interval.
+      this.#nudged = true;
+      return;
+    }
+    const now = performance.now();
+    if (this.#dueAt <= Math.max(now, this.#allowedAt)) return;
+    clearTimeout(this.#timer);
+    this.#schedule(Math.max(0, this.#allowedAt - now));
+  }
+
   /** One transaction's worth of work. Exposed for tests and for `stop()` to finish cleanly. */
   async runOnce(): Promise<RunResult> {
     const { db, now } = this.#o;
@@ -157,7 +183,7 @@ export class Aggregator {
     const result = await db.transaction().execute(async (trx) => {
       const { patientIds, marks, refreshIds } = await takeWork(trx, limit);
       if (patientIds.length === 0) return { marks: 0, patients: 0, alertChanges: 0 };
-      await recomputeRollups(trx, marks);
+      await recomputeRollups(trx, marks, now());
       const zones = await loadTimeZones(trx, patientIds);
       const patients = patientIds.flatMap((patientId) => {
         const timeZone = zones.get(patientId);
@@ -342,9 +368,14 @@ export class Aggregator {
     this.#msPerPatient = this.#msPerPatient === undefined ? per : 0.7 * this.#msPerPatient + 0.3 * per;
   }
 
-  #schedule(delayMs: number): void {
+  #schedule(delayMs: number, allowedInMs = delayMs): void {
     if (this.#stopped) return;
+    const now = performance.now();
+    this.#dueAt = now + delayMs;
+    this.#allowedAt = now + allowedInMs;
     this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#nudged = false;
       this.#running = this.#loop().finally(() => {
         this.#running = undefined;
       });
@@ -370,14 +401,16 @@ export class Aggregator {
       this.#o.log.warn({ err }, 'aggregation run failed, will retry');
       failed = true;
     }
-    this.#schedule(
-      nextRunDelayMs({
-        // A failed run (the database away, say) did no work to make up for: retry after the interval.
-        lastRunMs: failed ? 0 : performance.now() - started,
-        backlog: busy,
-        intervalMs: this.#o.intervalMs,
-        maxBusyShare: this.#o.maxBusyShare ?? 1,
-      }),
-    );
+    // A failed run (the database away, say) did no work to make up for: retry after the interval.
+    const timing = {
+      lastRunMs: failed ? 0 : performance.now() - started,
+      intervalMs: this.#o.intervalMs,
+      maxBusyShare: this.#o.maxBusyShare ?? 1,
+    };
+    // The shortest pause the share allows (what a backlog gets), for nudge(); a commit reported
+    // during the run counts as a backlog.
+    const allowed = nextRunDelayMs({ ...timing, backlog: true });
+    const delay = nextRunDelayMs({ ...timing, backlog: busy || (this.#nudged && !failed) });
+    this.#schedule(delay, failed ? delay : allowed);
   }
 }

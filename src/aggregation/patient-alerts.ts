@@ -13,7 +13,7 @@ import {
   type Thresholds,
   WEIGHT_WINDOW_MS,
 } from '../domain/alerts/index.ts';
-import { addDays, startOfLocalDay } from '../domain/indicators/index.ts';
+import { addDays, HOUR_MS, startOfLocalDay } from '../domain/indicators/index.ts';
 import type { PatientReading } from '../store/aggregation.repository.ts';
 
 export interface AlertPlan {
@@ -53,7 +53,8 @@ const TWO_IN_A_ROW: ReadonlySet<RuleKey> = new Set(['hyperglycemia', 'tachycardi
  * "Alerts"), so that a run costs the new data, not the patient's history nor how late
  * a reading is:
  *   - evaluated: every dirty day of the rule's types (what arrived since the last run
- *     lies in those days; a late reading makes its old day dirty), for weight_gain
+ *     lies in those days; a late reading makes its old day dirty), or where the mark
+ *     records them the hours of the day its commits touched, for weight_gain
  *     with the 72 h after it (a late weight changes the 72 h change of the readings
  *     that follow), and from the latest reading on (the condition "holds now" is
  *     judged on it; a changed threshold and the passing of time are seen there);
@@ -67,7 +68,8 @@ const TWO_IN_A_ROW: ReadonlySet<RuleKey> = new Set(['hyperglycemia', 'tachycardi
  * alerts being raised on past readings that the old threshold let pass.
  */
 export function planAlertSlices(input: {
-  dirtyDays: readonly { type: string; day: string }[];
+  /** With the pieces of the day its commits touched (DirtyMark.hours), when the mark knows them. */
+  dirtyDays: readonly { type: string; day: string; hours?: readonly number[] | null }[];
   timeZone: string;
   /** Latest reading time of each type (up to the end of what the run reads). */
   latestAt: ReadonlyMap<string, number>;
@@ -75,12 +77,14 @@ export function planAlertSlices(input: {
   until: number;
 }): AlertSlices {
   const dirty = new Map<string, TimeRange[]>();
-  for (const { type, day } of input.dirtyDays) {
-    const range = {
-      from: startOfLocalDay(day, input.timeZone),
-      to: startOfLocalDay(addDays(day, 1), input.timeZone),
-    };
-    dirty.set(type, [...(dirty.get(type) ?? []), range]);
+  for (const { type, day, hours } of input.dirtyDays) {
+    // Each piece starts an hour that holds every reading it was recorded for (it is the later of the
+    // starts of the reading's UTC and local hours, so the reading is within the hour after it).
+    const ranges =
+      hours && hours.length > 0
+        ? hours.map((at) => ({ from: at, to: at + HOUR_MS }))
+        : [{ from: startOfLocalDay(day, input.timeZone), to: startOfLocalDay(addDays(day, 1), input.timeZone) }];
+    dirty.set(type, [...(dirty.get(type) ?? []), ...ranges]);
   }
   const slices: AlertSlices = { evaluated: new Map(), ranges: [], previousBefore: [], nextFrom: [] };
   for (const rule of ALERT_RULES) {

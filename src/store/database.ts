@@ -74,6 +74,8 @@ export interface Database {
     first_marked_at: Generated<Date>;
     marked_at: Generated<Date>;
     version: Generated<string>;
+    hours: Date[] | null;
+    hours_version: string | null;
   };
   indicators_dirty: { patient_id: string; marked_at: Generated<Date> };
   rollups_daily: RollupColumns & { day: string; with_partials: boolean | null };

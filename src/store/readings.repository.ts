@@ -32,8 +32,8 @@ const STORED: KeyResult = Object.freeze({ inserted: true, assigned: true, disabl
  * Inserts readings, batch-first, in the caller's transaction. One statement does
  * the work for the whole batch: attribute each reading to the patient its device
  * was assigned to at `at`, claim (device, reading id) in reading_keys, and insert
- * the readings whose key it claimed, and mark the days they fall in as dirty for
- * aggregation. Readings whose key exists are duplicates
+ * the readings whose key it claimed, and mark the days they fall in (and the hours
+ * in those days) as dirty for aggregation. Readings whose key exists are duplicates
  * (same content) or conflicts; readings with no assignment at `at` are unassigned.
  * Readings of a disabled device are not stored (status `disabled`): the check is in
  * this statement, whose snapshot is taken after it locked `readings` (at parse), and
@@ -144,16 +144,28 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
       RETURNING patient_id, type, measured_at
     ),
     -- What this commit touched, in the same transaction, for the aggregation jobs:
-    -- (patient, type, patient-local day). Bumping the version tells a job that is
-    -- recomputing this day right now that its result misses these readings: it
-    -- then leaves the mark for its next run (src/store/aggregation.repository.ts).
+    -- (patient, type, patient-local day), and in it the hours: per reading, the start
+    -- of the piece of time in both its UTC hour and its local hour (the later start).
+    -- Bumping the version tells a job that is recomputing this day right now that its
+    -- result misses these readings: it then leaves the mark for its next run
+    -- (src/store/aggregation.repository.ts). A mark whose hours are unknown (NULL, or
+    -- bumped by a writer that does not set them: hours_version behind version) stays
+    -- a whole-day mark (migrations/2026-12-07T1200-hourly-dirty-marks.ts).
     marked AS (
-      INSERT INTO aggregation_dirty (patient_id, type, day)
-      SELECT DISTINCT s.patient_id, s.type, (s.measured_at AT TIME ZONE p.time_zone)::date
+      INSERT INTO aggregation_dirty (patient_id, type, day, hours, hours_version)
+      SELECT s.patient_id, s.type, (s.measured_at AT TIME ZONE p.time_zone)::date,
+             array_agg(DISTINCT greatest(date_trunc('hour', s.measured_at, 'UTC'),
+                                         date_trunc('hour', s.measured_at, p.time_zone))), 0
       FROM stored s JOIN patients p ON p.id = s.patient_id
+      GROUP BY 1, 2, 3
       ORDER BY 1, 2, 3
       ON CONFLICT (patient_id, type, day)
-        DO UPDATE SET marked_at = now(), version = aggregation_dirty.version + 1
+        DO UPDATE SET marked_at = now(), version = aggregation_dirty.version + 1,
+          hours = CASE WHEN aggregation_dirty.hours IS NULL
+                         OR aggregation_dirty.hours_version IS DISTINCT FROM aggregation_dirty.version THEN NULL
+                       ELSE ARRAY(SELECT DISTINCT h FROM unnest(aggregation_dirty.hours || EXCLUDED.hours) AS h
+                                  ORDER BY h) END,
+          hours_version = aggregation_dirty.version + 1
       RETURNING 1
     )
     -- Only the readings this statement did not store come back (the common case is

@@ -36,7 +36,7 @@ function load(all: readonly PatientReading[], slices: AlertSlices): PatientReadi
   return [...picked];
 }
 
-function plan(all: PatientReading[], dirtyDays: { type: string; day: string }[], latest = new Map()) {
+function plan(all: PatientReading[], dirtyDays: { type: string; day: string; hours?: number[] }[], latest = new Map()) {
   const latestAt = new Map<string, number>();
   for (const r of all) latestAt.set(r.type, Math.max(latestAt.get(r.type) ?? -Infinity, r.at));
   const slices = planAlertSlices({ dirtyDays, timeZone: ZONE, latestAt, until: NOW + 300_000 });
@@ -77,6 +77,25 @@ describe('planAlertSlices', () => {
     const { loaded, plans } = plan(all, [{ type: 'heart_rate', day: '2026-11-22' }]);
     expect(loaded.length).toBeLessThan(40);
     expect(plans.get('tachycardia')?.action).toMatchObject({ kind: 'open', readingIds: ['dev/late', 'dev/next'] });
+  });
+
+  it('with the hours a mark records, loads those hours, and judges the pairs across their ends', () => {
+    // Two late readings in two hours of the 22nd (Paris), one commit: the mark records both hours.
+    const first = Date.UTC(2026, 10, 22, 8, 50);
+    const second = Date.UTC(2026, 10, 22, 14, 5);
+    const all = [
+      ...history,
+      reading('late-1', 'heart_rate', first, 130), // with the stored reading of 09:50 (125) after it
+      reading('late-2', 'heart_rate', second, 35), // with the stored reading of 13:50 (38) before it
+    ]
+      .map((r) => (r.at === Date.UTC(2026, 10, 22, 9, 50) ? { ...r, value: 125 } : r))
+      .map((r) => (r.at === Date.UTC(2026, 10, 22, 13, 50) ? { ...r, value: 38 } : r));
+    const hours = [Date.UTC(2026, 10, 22, 8), Date.UTC(2026, 10, 22, 14)];
+    const { loaded, plans } = plan(all, [{ type: 'heart_rate', day: '2026-11-22', hours }]);
+    // The two hours, the reading before and after each, and the latest two: not the day's 24.
+    expect(loaded.length).toBeLessThan(12);
+    expect(plans.get('tachycardia')?.action).toMatchObject({ kind: 'open', readingIds: ['dev/late-1', 'dev/h74'] });
+    expect(plans.get('bradycardia')?.action).toMatchObject({ kind: 'open', readingIds: ['dev/h70', 'dev/late-2'] });
   });
 
   it('judges the weights of the 72 h after a late weight', () => {
