@@ -47,7 +47,7 @@ export interface RequestLimits {
   unknownRoute(request: FastifyRequest): Promise<void>;
 }
 
-/** The source address, an IPv6 one by its /56 prefix (the plugin's own default key). */
+/** The source address, an IPv6 one by its /64 prefix (the plugin's own default key). */
 function addressKey(request: FastifyRequest): string {
   return normalizeIP(request.ip);
 }
@@ -63,14 +63,13 @@ export async function registerRateLimits(
   metrics: Metrics,
 ): Promise<RequestLimits> {
   await app.register(rateLimit, { global: false });
-  const limiter = (max: number, keyGenerator?: (request: FastifyRequest) => string): Limiter | undefined =>
+  const limiter = (max: number, keyGenerator: (request: FastifyRequest) => string): Limiter | undefined =>
     max > 0
-      ? // `cache` (keys kept by the in-memory store) is read by the plugin's store but missing from its types.
-        app.createRateLimit({
+      ? app.createRateLimit({
           max,
           timeWindow: WINDOW_MS,
-          // Without one, the plugin's own: the source address (IPv6 by its /56 prefix).
-          ...(keyGenerator ? { keyGenerator } : {}),
+          keyGenerator,
+          // `cache` (keys kept by the in-memory store) is read by the plugin's store but missing from its types.
           ...({ cache: KEYS_KEPT } as object),
         })
       : undefined;
