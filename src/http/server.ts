@@ -26,6 +26,7 @@ import { tokensRoutes } from './routes/tokens.routes.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
 import type { HttpRateLimits } from '../config.ts';
 import { DEFAULT_HTTP_RATE_LIMITS, registerRateLimits } from './rate-limits.ts';
+import { errorBody as errorBodySchema } from './schemas.ts';
 import { securityHeaders } from './security-headers.ts';
 import { strictBodies } from './strict-bodies.ts';
 
@@ -80,6 +81,13 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   // Before any route and before the OpenAPI generator sees them.
   strictBodies(app);
   securityHeaders(app);
+  // Every API route may answer 429 (src/http/rate-limits.ts): the OpenAPI document says so.
+  app.addHook('onRoute', (route) => {
+    const response = route.schema?.response as Record<string, unknown> | undefined;
+    if (route.url.startsWith('/api/v1/') && response && !('429' in response)) {
+      route.schema = { ...route.schema, response: { ...response, 429: errorBodySchema } };
+    }
+  });
   const limits = await registerRateLimits(app, deps.rateLimits ?? DEFAULT_HTTP_RATE_LIMITS, deps.metrics);
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {

@@ -237,10 +237,17 @@ describe('strict request bodies', () => {
     expect(device.body.assignments).toEqual([]);
   });
 
-  it('shows additionalProperties: false in the OpenAPI document', async () => {
+  it('shows additionalProperties: false in the OpenAPI document, and the 429 of every API operation', async () => {
     const doc = (await request('GET', '/openapi.json')).body;
     const schema = doc.paths['/api/v1/patients'].post.requestBody.content['application/json'].schema;
     expect(schema.additionalProperties).toBe(false);
+    const operations = Object.entries(doc.paths as Record<string, Record<string, { responses: object }>>)
+      .filter(([path]) => path.startsWith('/api/v1/'))
+      .flatMap(([path, ops]) =>
+        Object.entries(ops).map(([method, op]) => [`${method} ${path}`, op.responses] as const),
+      );
+    expect(operations.length).toBeGreaterThan(10);
+    for (const [what, responses] of operations) expect.soft(Object.keys(responses), what).toContain('429');
   });
 });
 
