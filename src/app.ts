@@ -161,6 +161,8 @@ export function createApp(config: Config, log: Logger): App {
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
       isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
       tokenTtlDays: config.tokenTtlDays,
+      publicUrl: config.publicUrl,
+      rateLimits: config.httpRateLimits,
     });
     http.addHook('onRequest', async (request) => {
       if (request.url === '/metrics') refreshQueueGauges(metrics, queue.depth);

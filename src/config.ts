@@ -34,6 +34,39 @@ const tokenTtlDays = (fallback: number) =>
       .max(3650, 'must be 1 to 3650 days')
       .default(fallback),
   );
+// A limit per minute: 0 switches it off (README, "Security").
+const perMinute = (fallback: number) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int('must be a whole number of requests per minute')
+      .min(0, 'must be 0 (no limit) or a number of requests per minute')
+      .default(fallback),
+  );
+const PUBLIC_URL_EXAMPLE = 'e.g. https://vitalink.example.org or https://example.org/vitalink';
+const publicUrl = () =>
+  z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .refine((v) => {
+        try {
+          const u = new URL(v);
+          return (
+            (u.protocol === 'https:' || u.protocol === 'http:') &&
+            u.username === '' &&
+            u.password === '' &&
+            u.search === '' &&
+            u.hash === '' &&
+            /^https?:\/\//i.test(v)
+          );
+        } catch {
+          return false;
+        }
+      }, `must be an absolute http:// or https:// URL without query, fragment or credentials, the base of every link the service builds (${PUBLIC_URL_EXAMPLE})`)
+      .optional(),
+  );
 const positiveInt = (fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(fallback));
 
@@ -58,6 +91,7 @@ const envSchema = z
       emptyAsUndefined,
       z.string().min(16, 'must be at least 16 characters long').optional(),
     ),
+    VITALINK_PUBLIC_URL: publicUrl(),
     LOG_LEVEL: z.preprocess(
       emptyAsUndefined,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -86,6 +120,9 @@ const envSchema = z
     VITALINK_TOKEN_TTL_ADMIN_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.admin),
     VITALINK_TOKEN_TTL_OPERATOR_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.operator),
     VITALINK_TOKEN_TTL_CLINICIAN_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.clinician),
+    VITALINK_HTTP_RATE_LIMIT_PER_MIN: perMinute(600),
+    VITALINK_HTTP_AUTH_FAILURES_PER_MIN: perMinute(20),
+    VITALINK_HTTP_NOT_FOUND_PER_MIN: perMinute(60),
     VITALINK_RETENTION_INTERVAL_MS: z.preprocess(
       emptyAsUndefined,
       z.coerce.number().int().min(0, 'must be 0 (no scheduled run) or milliseconds').default(86_400_000),
@@ -135,6 +172,10 @@ export interface Config {
   readonly wsPort: number | undefined;
   readonly httpPort: number;
   readonly adminToken: string | undefined;
+  /** VITALINK_PUBLIC_URL without a trailing slash: the base of every link the service builds; unset: the listener's address. */
+  readonly publicUrl: string | undefined;
+  /** README, "Security": HTTP requests per minute; 0 is no limit. */
+  readonly httpRateLimits: HttpRateLimits;
   readonly logLevel: string;
   readonly batch: {
     readonly maxRows: number;
@@ -164,6 +205,15 @@ export interface Config {
   };
 }
 
+export interface HttpRateLimits {
+  /** Requests of one API token (or of VITALINK_ADMIN_TOKEN) per minute. */
+  readonly perPrincipalPerMin: number;
+  /** Refused tokens (401) from one source address per minute; beyond, the address is answered 429 until the minute ends. */
+  readonly authFailuresPerMin: number;
+  /** Requests for routes that do not exist (404) from one source address per minute. */
+  readonly notFoundPerMin: number;
+}
+
 export class ConfigError extends Error {
   readonly problems: string[];
   constructor(problems: string[]) {
@@ -180,7 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? 'environment');
         const value = env[name];
-        const shown = value === undefined || /TOKEN|URL/.test(name) ? '' : ` (got "${value}")`;
+        const shown = value === undefined || /TOKEN|DATABASE_/.test(name) ? '' : ` (got "${value}")`;
         return `${name}: ${issue.message}${shown}`;
       }),
     );
@@ -198,6 +248,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsPort: e.MQTT_WS_PORT,
     httpPort: e.HTTP_PORT,
     adminToken: e.VITALINK_ADMIN_TOKEN,
+    publicUrl: e.VITALINK_PUBLIC_URL?.replace(/\/+$/, ''),
+    httpRateLimits: {
+      perPrincipalPerMin: e.VITALINK_HTTP_RATE_LIMIT_PER_MIN,
+      authFailuresPerMin: e.VITALINK_HTTP_AUTH_FAILURES_PER_MIN,
+      notFoundPerMin: e.VITALINK_HTTP_NOT_FOUND_PER_MIN,
+    },
     logLevel: e.LOG_LEVEL,
     batch: {
       maxRows: e.VITALINK_BATCH_MAX_ROWS,

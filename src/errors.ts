@@ -12,6 +12,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  rate_limited: 429,
   unavailable: 503,
   internal: 500,
 } as const;
@@ -22,11 +23,14 @@ export class AppError extends Error {
   readonly code: ErrorCode;
   /** For invalid input: the field of the request body at fault, named in the HTTP error's `issues`. */
   readonly field: string | undefined;
-  constructor(code: ErrorCode, message: string, options: { field?: string } = {}) {
+  /** For rate_limited: when to try again, sent as the HTTP header Retry-After. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: ErrorCode, message: string, options: { field?: string; retryAfterSeconds?: number } = {}) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     this.field = options.field;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
   get status(): number {
     return ERROR_STATUS[this.code];

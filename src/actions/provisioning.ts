@@ -1,6 +1,7 @@
 import { generateDeviceSecret, hashDeviceSecret } from '../domain/device-secret.ts';
 import { parseMeasuredAt } from '../domain/timestamp.ts';
 import { AppError } from '../errors.ts';
+import { isReservedId, RESERVED_ID_MESSAGE } from '../domain/ids.ts';
 import { DEVICE_ID_PATTERN } from '../domain/protocol.ts';
 import {
   type AssignmentRow,
@@ -62,6 +63,7 @@ function checkId(kind: 'patient' | 'device', id: string): void {
   if (!DEVICE_ID_PATTERN.test(id)) {
     throw new AppError('invalid_input', `${kind} id "${id}" is invalid: use 1 to 64 characters of A-Z a-z 0-9 . _ -`);
   }
+  if (isReservedId(id)) throw new AppError('invalid_input', `${kind} id "${id}" ${RESERVED_ID_MESSAGE}`);
 }
 
 function isUniqueViolation(error: unknown): boolean {

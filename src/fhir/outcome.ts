@@ -17,6 +17,8 @@ export function issueTypeOf(status: number): IssueType {
       return 'forbidden';
     case 404:
       return 'not-found';
+    case 429:
+      return 'throttled';
     case 503:
       return 'transient';
     default:

@@ -80,7 +80,8 @@ export interface SearchsetBundle {
   entry: BundleEntry[];
 }
 
-export type IssueType = 'invalid' | 'login' | 'forbidden' | 'not-found' | 'exception' | 'not-supported' | 'transient';
+export type IssueType =
+  'invalid' | 'login' | 'forbidden' | 'not-found' | 'exception' | 'not-supported' | 'transient' | 'throttled';
 
 export interface OperationOutcome {
   resourceType: 'OperationOutcome';

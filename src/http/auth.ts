@@ -4,6 +4,7 @@ import { findPrincipal, type Principal, type Role } from '../actions/tokens.ts';
 import { AppError } from '../errors.ts';
 import { insertAuditEntries } from '../store/audit.repository.ts';
 import type { Db } from '../store/database.ts';
+import type { RequestLimits } from './rate-limits.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +26,8 @@ export interface AuthDeps {
   readonly adminToken: string | undefined;
   /** Notes a token's use (at most once a minute per token: src/actions/tokens.ts, createTokenUsage). */
   readonly tokenUsed?: (tokenId: string) => void;
+  /** The HTTP rate limits (src/http/rate-limits.ts); none in tests that build the server alone. */
+  readonly limits?: RequestLimits;
 }
 
 /**
@@ -34,8 +37,17 @@ export interface AuthDeps {
 export const TOKEN_REFUSED =
   'this API token is unknown or revoked, or has expired; ask an administrator for a new one (README, "Revoking a device or a token")';
 
-/** Resolves the caller of a request from `Authorization: Bearer <token>`; 401 when absent or unknown. */
+/**
+ * Resolves the caller of a request from `Authorization: Bearer <token>`; 401 when
+ * absent or unknown; 429 when the source address has used up its failed
+ * authentications (before the token is looked at) or the token its requests.
+ */
 export async function authenticateRequest(deps: AuthDeps, request: FastifyRequest): Promise<Principal> {
+  if (!deps.limits) return resolvePrincipal(deps, request);
+  return deps.limits.authenticate(request, () => resolvePrincipal(deps, request));
+}
+
+async function resolvePrincipal(deps: AuthDeps, request: FastifyRequest): Promise<Principal> {
   const header = request.headers.authorization;
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   if (!match) throw new AppError('unauthorized', 'send an API token as "Authorization: Bearer <token>"');

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ALERT_SEVERITIES, ALERT_STATUSES } from '../domain/alerts/index.ts';
+import { isReservedId, RESERVED_ID_MESSAGE } from '../domain/ids.ts';
+import { DEVICE_ID_PATTERN } from '../domain/protocol.ts';
 import { REJECTION_REASONS } from '../domain/rejection-reasons.ts';
 
 /** Shapes of interfaces.md, "Shapes that clients rely on". Times are RFC 3339 in UTC. */
@@ -12,7 +14,11 @@ export function text(max: number) {
   return z.string().max(max).regex(PRINTABLE, 'must not contain control characters');
 }
 
-export const idParam = z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1 to 64 characters of A-Z a-z 0-9 . _ -');
+/** A patient or device id: the pattern of device-protocol.md, never a reserved id (src/domain/ids.ts). */
+export const idParam = z
+  .string()
+  .regex(DEVICE_ID_PATTERN, 'must be 1 to 64 characters of A-Z a-z 0-9 . _ -')
+  .refine((id) => !isReservedId(id), RESERVED_ID_MESSAGE);
 const time = z.string().describe('RFC 3339, UTC');
 
 export const errorBody = z.object({

@@ -24,6 +24,11 @@ import { type IngestionReport, opsRoutes } from './routes/ops.routes.ts';
 import { rejectionsRoutes } from './routes/rejections.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
+import type { HttpRateLimits } from '../config.ts';
+import { DEFAULT_HTTP_RATE_LIMITS, registerRateLimits } from './rate-limits.ts';
+import { errorBody as errorBodySchema } from './schemas.ts';
+import { securityHeaders } from './security-headers.ts';
+import { strictBodies } from './strict-bodies.ts';
 
 export interface HttpDeps {
   readonly log: Logger;
@@ -40,6 +45,10 @@ export interface HttpDeps {
   readonly isDeviceConnected?: (deviceId: string) => boolean;
   /** Default lifetime of a new API token per role (POST /api/v1/tokens). */
   readonly tokenTtlDays?: Readonly<Record<Role, number>>;
+  /** VITALINK_PUBLIC_URL (no trailing slash): the base of every link built; unset: the listener's address. */
+  readonly publicUrl?: string;
+  /** README, "Security"; DEFAULT_HTTP_RATE_LIMITS when not given. */
+  readonly rateLimits?: HttpRateLimits;
 }
 
 function errorBody(code: string, message: string, issues?: { path: string; message: string }[]) {
@@ -69,17 +78,37 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // Before any route and before the OpenAPI generator sees them.
+  strictBodies(app);
+  securityHeaders(app);
+  // Every API route may answer 429 (src/http/rate-limits.ts): the OpenAPI document says so.
+  app.addHook('onRoute', (route) => {
+    const response = route.schema?.response as Record<string, unknown> | undefined;
+    if (route.url.startsWith('/api/v1/') && response && !('429' in response)) {
+      route.schema = { ...route.schema, response: { ...response, 429: errorBodySchema } };
+    }
+  });
+  const limits = await registerRateLimits(app, deps.rateLimits ?? DEFAULT_HTTP_RATE_LIMITS, deps.metrics);
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof AppError) {
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       const issues = error.field ? [{ path: `body.${error.field}`, message: error.message }] : undefined;
       return reply.status(error.status).send(errorBody(error.code, error.message, issues));
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
-      const issues = error.validation.map((v) => ({
-        path: [error.validationContext, ...String(v.instancePath).split('/').filter(Boolean)].join('.'),
-        message: v.message ?? 'invalid',
-      }));
+      const issues = error.validation.flatMap((v) => {
+        const at = [error.validationContext, ...String(v.instancePath).split('/').filter(Boolean)];
+        // Strict bodies (src/http/strict-bodies.ts): each unknown key is an issue of its own, at its path.
+        const unknown = v.keyword === 'unrecognized_keys' ? (v.params as { keys?: unknown }).keys : undefined;
+        if (Array.isArray(unknown)) {
+          return unknown.map((key) => ({
+            path: [...at, String(key)].join('.'),
+            message: 'unknown key: this request does not take it',
+          }));
+        }
+        return [{ path: at.join('.'), message: v.message ?? 'invalid' }];
+      });
       return reply
         .status(422)
         .send(
@@ -98,9 +127,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     request.log.error({ err: error, url: request.routeOptions.url }, 'request failed');
     return reply.status(500).send(errorBody('internal', 'internal error; the service log has the details'));
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler(async (request, reply) => {
+    await limits.unknownRoute(request);
+    return reply
+      .status(404)
+      .send(errorBody('not_found', `no route for ${request.method} ${request.url.split('?')[0]}`));
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -130,12 +162,14 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   // interfaces.md: no auth on loopback; a token otherwise.
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
     if (!isLoopback(request.socket.remoteAddress)) {
-      const presented = request.headers.authorization ?? '';
-      if (!deps.adminToken || !sameSecret(presented, `Bearer ${deps.adminToken}`)) {
-        return reply
-          .status(401)
-          .send(errorBody('unauthorized', 'metrics from outside this machine need an Authorization: Bearer token'));
-      }
+      // Under the failed-authentication limit of the address, as every token check.
+      await limits.authenticate(request, async () => {
+        const presented = request.headers.authorization ?? '';
+        if (!deps.adminToken || !sameSecret(presented, `Bearer ${deps.adminToken}`)) {
+          throw new AppError('unauthorized', 'metrics from outside this machine need an Authorization: Bearer token');
+        }
+        return { role: 'admin', tokenId: null, patientIds: null };
+      });
     }
     const text = await deps.metrics.registry.metrics();
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);
@@ -146,6 +180,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     installationKey: deps.installationKey,
     adminToken: deps.adminToken,
     now: deps.now,
+    publicUrl: deps.publicUrl,
+    limits,
     tokenUsed: createTokenUsage(deps.db, (err) => deps.log.warn({ err }, 'token last use not recorded')),
   };
   await app.register(

@@ -151,8 +151,23 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  const httpRateLimited = new Counter({
+    name: 'vitalink_http_rate_limited_total',
+    help: 'HTTP requests answered 429, by limit (principal: one token; auth_failure, not_found: one source address)',
+    labelNames: ['limit'] as const,
+    registers: [registry],
+  });
+  for (const limit of HTTP_LIMITS) httpRateLimited.labels(limit).inc(0);
+  const httpAuthFailures = new Counter({
+    name: 'vitalink_http_auth_failures_total',
+    help: 'HTTP requests refused 401 (no, unknown, revoked or expired token)',
+    registers: [registry],
+  });
+
   return {
     registry,
+    httpRateLimited,
+    httpAuthFailures,
     retentionRemoved,
     retentionRuns,
     retentionLastRun,
@@ -179,5 +194,9 @@ export function createMetrics() {
     connectionsClosed,
   };
 }
+
+/** The HTTP rate limits of README, "Security" (label `limit` of vitalink_http_rate_limited_total). */
+export const HTTP_LIMITS = ['principal', 'auth_failure', 'not_found'] as const;
+export type HttpLimit = (typeof HTTP_LIMITS)[number];
 
 export type Metrics = ReturnType<typeof createMetrics>;

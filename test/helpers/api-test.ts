@@ -22,10 +22,11 @@ export interface ApiTest {
 /**
  * The clinician/operator HTTP API (interfaces.md, "HTTP") as the api-*.test.ts
  * files see it: the service with the bootstrap admin token and a fast
- * aggregation job, patients p-own-1, p-own-2 and p-other, and a token per role.
+ * aggregation job, patients p-own-1, p-own-2 and p-other, and a token per role;
+ * `env` adds to the service's environment.
  */
-export function useApiTest(): ApiTest {
-  const t = useTestService({ adminToken: ADMIN_TOKEN, env: { VITALINK_AGGREGATION_INTERVAL_MS: '100' } });
+export function useApiTest(env: Record<string, string> = {}): ApiTest {
+  const t = useTestService({ adminToken: ADMIN_TOKEN, env: { VITALINK_AGGREGATION_INTERVAL_MS: '100', ...env } });
   const who = {} as ApiTest['who'];
   beforeAll(async () => {
     for (const id of ['p-own-1', 'p-own-2', 'p-other']) await t.addPatient(id);

@@ -303,3 +303,56 @@ describe('retention settings (README, "Retention")', () => {
     ]);
   });
 });
+
+describe('VITALINK_PUBLIC_URL and the HTTP rate limits (README, "Security")', () => {
+  it('is unset by default; the limits are 600 per token, 20 failed authentications and 60 unknown routes per address, a minute', () => {
+    const config = loadConfig({});
+    expect(config.publicUrl).toBeUndefined();
+    expect(config.httpRateLimits).toEqual({ perPrincipalPerMin: 600, authFailuresPerMin: 20, notFoundPerMin: 60 });
+  });
+
+  it('takes an absolute http(s) URL, with a path, without its trailing slash', () => {
+    expect(loadConfig({ VITALINK_PUBLIC_URL: 'https://vitalink.example.org/' }).publicUrl).toBe(
+      'https://vitalink.example.org',
+    );
+    expect(loadConfig({ VITALINK_PUBLIC_URL: 'http://10.0.0.5:8080/vitalink' }).publicUrl).toBe(
+      'http://10.0.0.5:8080/vitalink',
+    );
+  });
+
+  it('refuses anything else, naming the variable and showing an example', () => {
+    for (const value of [
+      'vitalink.example.org',
+      '/fhir',
+      'ftp://vitalink.example.org',
+      'https://user:pw@vitalink.example.org',
+      'https://vitalink.example.org/?a=1',
+      'https://vitalink.example.org/#x',
+      'javascript:alert(1)',
+    ]) {
+      const error = configError({ VITALINK_PUBLIC_URL: value });
+      expect(error.problems, value).toHaveLength(1);
+      expect(error.problems[0], value).toMatch(/^VITALINK_PUBLIC_URL: must be an absolute http:\/\/ or https:\/\/ URL/);
+      expect(error.problems[0], value).toContain('e.g. https://vitalink.example.org');
+    }
+  });
+
+  it('reads each limit, 0 switching it off, and refuses negative or fractional ones by name', () => {
+    const config = loadConfig({
+      VITALINK_HTTP_RATE_LIMIT_PER_MIN: '5',
+      VITALINK_HTTP_AUTH_FAILURES_PER_MIN: '0',
+      VITALINK_HTTP_NOT_FOUND_PER_MIN: '7',
+    });
+    expect(config.httpRateLimits).toEqual({ perPrincipalPerMin: 5, authFailuresPerMin: 0, notFoundPerMin: 7 });
+    const error = configError({
+      VITALINK_HTTP_RATE_LIMIT_PER_MIN: '-1',
+      VITALINK_HTTP_AUTH_FAILURES_PER_MIN: '1.5',
+      VITALINK_HTTP_NOT_FOUND_PER_MIN: 'many',
+    });
+    expect(error.problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'VITALINK_HTTP_AUTH_FAILURES_PER_MIN',
+      'VITALINK_HTTP_NOT_FOUND_PER_MIN',
+      'VITALINK_HTTP_RATE_LIMIT_PER_MIN',
+    ]);
+  });
+});

@@ -22,6 +22,8 @@ export type ZodApp = FastifyInstance<
 export interface RouteDeps extends AuthDeps {
   readonly db: Db;
   readonly now: () => Date;
+  /** VITALINK_PUBLIC_URL: the base of the links the service builds (src/http/links.ts). */
+  readonly publicUrl?: string;
 }
 
 /** Opaque cursors over a sort key. */

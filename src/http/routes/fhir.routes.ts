@@ -40,6 +40,7 @@ import { readingsPage } from '../../store/readings-page.ts';
 import { countReadings, hasReadings } from '../../store/readings.repository.ts';
 import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
 import { READING_ID_PATTERN } from '../../domain/protocol.ts';
+import { linkBase } from '../links.ts';
 import { idParam } from '../schemas.ts';
 import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
@@ -80,6 +81,7 @@ export function fhirRoutes(deps: RouteDeps) {
     scope.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
       if (error instanceof AppError) {
         if (error.status === 401) reply.header('www-authenticate', 'Bearer');
+        if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
         return sendFhir(reply, error.status, operationOutcome(issueTypeOf(error.status), error.message));
       }
       if (hasZodFastifySchemaValidationErrors(error)) {
@@ -94,13 +96,14 @@ export function fhirRoutes(deps: RouteDeps) {
       request.log.error({ err: error, url: request.routeOptions.url }, 'FHIR request failed');
       return sendFhir(reply, 500, operationOutcome('exception', 'internal error; the service log has the details'));
     });
-    scope.setNotFoundHandler((request, reply) =>
-      sendFhir(
+    scope.setNotFoundHandler(async (request, reply) => {
+      await deps.limits?.unknownRoute(request);
+      return sendFhir(
         reply,
         404,
         operationOutcome('not-found', `no FHIR interaction for ${request.method} ${request.url.split('?')[0]}`),
-      ),
-    );
+      );
+    });
 
     // Who is calling comes first: a request without a valid token is a 401 before its parameters are looked at.
     scope.addHook('onRequest', async (request) => {
@@ -183,7 +186,7 @@ export function fhirRoutes(deps: RouteDeps) {
           count: entries.length,
         });
 
-        const base = `${request.protocol}://${request.host}`;
+        const base = linkBase(request, deps.publicUrl);
         const self = `${base}${request.url}`;
         const links: SearchsetBundle['link'] = [{ relation: 'self', url: self }];
         if (next) {
