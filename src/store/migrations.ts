@@ -7,6 +7,7 @@ import * as apiTokens from '../../migrations/2026-11-22T1500-api-tokens.ts';
 import * as leanIngestIndexes from '../../migrations/2026-11-22T1600-lean-ingest-indexes.ts';
 import * as retention from '../../migrations/2026-12-07T1000-retention.ts';
 import * as cgmPartials from '../../migrations/2026-12-07T1100-cgm-partials.ts';
+import * as leanReadingKeys from '../../migrations/2026-12-07T1240-lean-reading-keys.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '2026-11-22T1600-lean-ingest-indexes': leanIngestIndexes,
   '2026-12-07T1000-retention': retention,
   '2026-12-07T1100-cgm-partials': cgmPartials,
+  '2026-12-07T1240-lean-reading-keys': leanReadingKeys,
 };
 
 /** The registered migrations' names (file names without `.ts`), in order. */

@@ -50,6 +50,7 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   }
 
   const n = unique.length;
+  const batchDevices = new Set<string>();
   const deviceIds: string[] = new Array(n);
   const readingIds: string[] = new Array(n);
   const hashes: string[] = new Array(n);
@@ -70,6 +71,7 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   for (let j = 0; j < n; j++) {
     const { deviceId, receivedAt, reading: r } = rows[unique[j]];
     deviceIds[j] = deviceId;
+    batchDevices.add(deviceId);
     readingIds[j] = r.readingId;
     hashes[j] = r.contentHash;
     types[j] = r.type;
@@ -101,24 +103,29 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
       ) WITH ORDINALITY AS t(device_id, reading_id, content_hash, type, loinc, unit, value, systolic, diastolic, pulse,
                              sent_unit, sent_value, sent_systolic, sent_diastolic, context, measured_ms, received_ms, ord)
     ),
+    -- The assignments of the batch's devices, read once per device rather than once
+    -- per reading (one index probe each). They never overlap for one device (an
+    -- exclusion constraint), so a reading matches at most one of them.
+    assignments AS (
+      SELECT da.device_id, da.patient_id, da.valid_from, da.valid_to
+      FROM device_assignments da
+      WHERE da.device_id = ANY(${[...batchDevices]}::text[])
+    ),
     resolved AS (
-      SELECT i.*,
-             timestamptz 'epoch' + i.measured_ms * interval '1 millisecond' AS measured_at,
-             timestamptz 'epoch' + i.received_ms * interval '1 millisecond' AS received_at,
-             a.patient_id
-      FROM input i
-      LEFT JOIN LATERAL (
-        SELECT da.patient_id FROM device_assignments da
-        WHERE da.device_id = i.device_id
-          AND da.valid_from <= timestamptz 'epoch' + i.measured_ms * interval '1 millisecond'
-          AND (da.valid_to IS NULL OR timestamptz 'epoch' + i.measured_ms * interval '1 millisecond' < da.valid_to)
-        ORDER BY da.valid_from DESC
-        LIMIT 1
-      ) a ON true
+      SELECT i.*, a.patient_id
+      FROM (
+        SELECT i.*,
+               timestamptz 'epoch' + i.measured_ms * interval '1 millisecond' AS measured_at,
+               timestamptz 'epoch' + i.received_ms * interval '1 millisecond' AS received_at
+        FROM input i
+      ) i
+      LEFT JOIN assignments a
+        ON a.device_id = i.device_id AND a.valid_from <= i.measured_at
+       AND (a.valid_to IS NULL OR i.measured_at < a.valid_to)
     ),
     claimed AS (
-      INSERT INTO reading_keys (device_id, reading_id, content_hash, measured_at)
-      SELECT device_id, reading_id, content_hash, measured_at FROM resolved WHERE patient_id IS NOT NULL
+      INSERT INTO reading_keys (device_id, reading_id, content_hash)
+      SELECT device_id, reading_id, content_hash FROM resolved WHERE patient_id IS NOT NULL
       ON CONFLICT DO NOTHING
       RETURNING device_id, reading_id
     ),
