@@ -152,12 +152,16 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
     )
     -- Only the readings this statement did not store come back (the common case is
     -- none), each with the hash of the key already stored, if any: one index probe
-    -- each (a join here made PostgreSQL hash all of reading_keys).
+    -- each (a join here made PostgreSQL hash all of reading_keys). The counts come
+    -- first: claimed is a subset of resolved (keys are unique in a batch), so equal
+    -- counts mean every reading was stored, and the plan's one-time filter then skips
+    -- the anti join and its two sorts of the whole batch.
     SELECT r.ord, r.patient_id IS NOT NULL AS assigned,
            (SELECT rk.content_hash FROM reading_keys rk
             WHERE rk.device_id = r.device_id AND rk.reading_id = r.reading_id) AS existing_hash
     FROM resolved r
-    WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.device_id = r.device_id AND c.reading_id = r.reading_id)
+    WHERE (SELECT count(*) FROM claimed) < (SELECT count(*) FROM resolved)
+      AND NOT EXISTS (SELECT 1 FROM claimed c WHERE c.device_id = r.device_id AND c.reading_id = r.reading_id)
   `.execute(db);
 
   const keyResults: KeyResult[] = new Array(n);
