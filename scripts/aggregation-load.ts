@@ -171,8 +171,8 @@ try {
         [now, patients, Math.floor((days * DAY) / FIVE_MIN) - 1, days, values['heart-rate'] ? 2 * 1440 : 0],
       );
       await client.query(
-        `INSERT INTO reading_keys (device_id, reading_id, content_hash, measured_at)
-         SELECT device_id, reading_id, md5(reading_id), measured_at FROM load`,
+        `INSERT INTO reading_keys (device_id, reading_id, content_hash)
+         SELECT device_id, reading_id, md5(reading_id) FROM load`,
       );
       await client.query(
         `INSERT INTO readings (patient_id, device_id, reading_id, type, loinc, unit, value, systolic, diastolic,

@@ -1,13 +1,17 @@
 /**
  * The store alone, without MQTT: writes batches of decoded readings through the
  * service's own writeBatch, `--writers` at once, for `--duration` seconds, and prints
- * rows/s and the mean commit time. Separates the database's share of a bench figure
- * from the broker's.
+ * rows/s, the mean commit time, and the CPU time per stored row of this process (decoding
+ * and the store's Node side) and of the PostgreSQL backends of its connections (when the
+ * server runs on this machine; from /proc). Separates the database's share of a bench
+ * figure from the broker's; CPU per row varies less than rows/s on a shared machine.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     node scripts/store-load.ts --batch 120 --writers 2 --duration 5
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { createScratchDatabase } from '../simulators/harness/scratch-database.ts';
 import { addDevice, addPatient } from '../src/actions/provisioning.ts';
@@ -17,6 +21,7 @@ import { type MessageToStore, writeBatch } from '../src/store/reading-sink.ts';
 import { createDatabase } from '../src/store/database.ts';
 import { migrateToLatest } from '../src/store/migrations.ts';
 import { Partitions } from '../src/store/partitions.ts';
+import { CpuMeter } from './scale-bench/process-cpu.ts';
 
 const { values } = parseArgs({
   options: {
@@ -86,6 +91,15 @@ try {
     }
     return messages;
   };
+  // Every connection of the pool open, so that their backends are sampled from the start.
+  await Promise.all(Array.from({ length: writers }, () => writeBatch(db, partitions, nextBatch())));
+  const backends = async () =>
+    (
+      await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`.execute(db)
+    ).rows.map((r) => r.pid);
+  const dbCpu = new CpuMeter();
+  dbCpu.sample(await backends());
+  const nodeCpu = process.cpuUsage();
   let rows = 0;
   let commits = 0;
   let commitMs = 0;
@@ -104,8 +118,20 @@ try {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const { user, system } = process.cpuUsage(nodeCpu);
+  dbCpu.sample(await backends());
   process.stdout.write(
-    `${JSON.stringify({ batchRows, perMessage, writers, rowsPerSecond: Math.round(rows / seconds), commits, meanCommitMs: Number((commitMs / commits).toFixed(2)) })}\n`,
+    `${JSON.stringify({
+      batchRows,
+      perMessage,
+      writers,
+      rowsPerSecond: Math.round(rows / seconds),
+      commits,
+      meanCommitMs: Number((commitMs / commits).toFixed(2)),
+      nodeCpuUsPerRow: Number(((user + system) / rows).toFixed(2)),
+      dbCpuUsPerRow: dbCpu.processes > 0 ? Number(((dbCpu.seconds() * 1e6) / rows).toFixed(2)) : null,
+      loadAverage: Number(loadavg()[0].toFixed(2)),
+    })}\n`,
   );
 } finally {
   await db.destroy();

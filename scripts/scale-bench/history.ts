@@ -172,12 +172,11 @@ v AS MATERIALIZED (
   ORDER BY g.sec, g.device_id
 ),
 keys AS (
-  INSERT INTO reading_keys (device_id, reading_id, content_hash, measured_at)
+  INSERT INTO reading_keys (device_id, reading_id, content_hash)
   SELECT device_id, reading_id,
          -- The length of the write path's hash (sha1, base64: 28 characters).
          encode(substr(sha256(convert_to(type || '|' || sec * 1000 || '|' || unit || '|' || coalesce(value, systolic)
-                || '|' || coalesce(diastolic, -1) || '|' || coalesce(pulse, -1), 'UTF8')), 1, 20), 'base64'),
-         measured_at
+                || '|' || coalesce(diastolic, -1) || '|' || coalesce(pulse, -1), 'UTF8')), 1, 20), 'base64')
   FROM v
 ),
 stored AS (

@@ -46,7 +46,7 @@ export interface Database {
     valid_to: Date | null;
     created_at: Generated<Date>;
   };
-  reading_keys: { device_id: string; reading_id: string; content_hash: string; measured_at: Date };
+  reading_keys: { device_id: string; reading_id: string; content_hash: string };
   reading_keys_pruned: { month: Date; keys_removed: string; pruned_at: Generated<Date> };
   readings: {
     patient_id: string;

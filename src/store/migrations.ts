@@ -8,6 +8,7 @@ import * as leanIngestIndexes from '../../migrations/2026-11-22T1600-lean-ingest
 import * as retention from '../../migrations/2026-12-07T1000-retention.ts';
 import * as cgmPartials from '../../migrations/2026-12-07T1100-cgm-partials.ts';
 import * as hourlyDirtyMarks from '../../migrations/2026-12-07T1200-hourly-dirty-marks.ts';
+import * as leanReadingKeys from '../../migrations/2026-12-07T1240-lean-reading-keys.ts';
 import * as credentials from '../../migrations/2026-12-07T1300-credentials.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
@@ -26,6 +27,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1000-retention': retention,
   '2026-12-07T1100-cgm-partials': cgmPartials,
   '2026-12-07T1200-hourly-dirty-marks': hourlyDirtyMarks,
+  '2026-12-07T1240-lean-reading-keys': leanReadingKeys,
   '2026-12-07T1300-credentials': credentials,
 };
 

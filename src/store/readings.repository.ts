@@ -61,6 +61,7 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   }
 
   const n = unique.length;
+  const batchDevices = new Set<string>();
   const deviceIds: string[] = new Array(n);
   const readingIds: string[] = new Array(n);
   const hashes: string[] = new Array(n);
@@ -81,6 +82,7 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   for (let j = 0; j < n; j++) {
     const { deviceId, receivedAt, reading: r } = rows[unique[j]];
     deviceIds[j] = deviceId;
+    batchDevices.add(deviceId);
     readingIds[j] = r.readingId;
     hashes[j] = r.contentHash;
     types[j] = r.type;
@@ -112,25 +114,37 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
       ) WITH ORDINALITY AS t(device_id, reading_id, content_hash, type, loinc, unit, value, systolic, diastolic, pulse,
                              sent_unit, sent_value, sent_systolic, sent_diastolic, context, measured_ms, received_ms, ord)
     ),
+    -- The assignments of the batch's devices, read once per device rather than once
+    -- per reading (one index probe each). They never overlap for one device (an
+    -- exclusion constraint), so a reading matches at most one of them.
+    assignments AS (
+      SELECT da.device_id, da.patient_id, da.valid_from, da.valid_to
+      FROM device_assignments da
+      WHERE da.device_id = ANY(${[...batchDevices]}::text[])
+    ),
+    -- The batch's disabled devices (one probe per device): their readings are not
+    -- stored (this function's comment says why the check cannot miss a disable
+    -- that committed).
+    disabled AS (
+      SELECT dv.id AS device_id FROM devices dv
+      WHERE dv.id = ANY(${[...batchDevices]}::text[]) AND NOT dv.enabled
+    ),
     resolved AS (
-      SELECT i.*,
-             timestamptz 'epoch' + i.measured_ms * interval '1 millisecond' AS measured_at,
-             timestamptz 'epoch' + i.received_ms * interval '1 millisecond' AS received_at,
-             a.patient_id,
-             EXISTS (SELECT 1 FROM devices d WHERE d.id = i.device_id AND NOT d.enabled) AS disabled
-      FROM input i
-      LEFT JOIN LATERAL (
-        SELECT da.patient_id FROM device_assignments da
-        WHERE da.device_id = i.device_id
-          AND da.valid_from <= timestamptz 'epoch' + i.measured_ms * interval '1 millisecond'
-          AND (da.valid_to IS NULL OR timestamptz 'epoch' + i.measured_ms * interval '1 millisecond' < da.valid_to)
-        ORDER BY da.valid_from DESC
-        LIMIT 1
-      ) a ON true
+      SELECT i.*, a.patient_id, d.device_id IS NOT NULL AS disabled
+      FROM (
+        SELECT i.*,
+               timestamptz 'epoch' + i.measured_ms * interval '1 millisecond' AS measured_at,
+               timestamptz 'epoch' + i.received_ms * interval '1 millisecond' AS received_at
+        FROM input i
+      ) i
+      LEFT JOIN assignments a
+        ON a.device_id = i.device_id AND a.valid_from <= i.measured_at
+       AND (a.valid_to IS NULL OR i.measured_at < a.valid_to)
+      LEFT JOIN disabled d ON d.device_id = i.device_id
     ),
     claimed AS (
-      INSERT INTO reading_keys (device_id, reading_id, content_hash, measured_at)
-      SELECT device_id, reading_id, content_hash, measured_at FROM resolved
+      INSERT INTO reading_keys (device_id, reading_id, content_hash)
+      SELECT device_id, reading_id, content_hash FROM resolved
       WHERE patient_id IS NOT NULL AND NOT disabled
       ON CONFLICT DO NOTHING
       RETURNING device_id, reading_id
@@ -170,12 +184,16 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
     )
     -- Only the readings this statement did not store come back (the common case is
     -- none), each with the hash of the key already stored, if any: one index probe
-    -- each (a join here made PostgreSQL hash all of reading_keys).
+    -- each (a join here made PostgreSQL hash all of reading_keys). The counts come
+    -- first: claimed is a subset of resolved (keys are unique in a batch), so equal
+    -- counts mean every reading was stored, and the plan's one-time filter then skips
+    -- the anti join and its two sorts of the whole batch.
     SELECT r.ord, r.patient_id IS NOT NULL AS assigned, r.disabled,
            (SELECT rk.content_hash FROM reading_keys rk
             WHERE rk.device_id = r.device_id AND rk.reading_id = r.reading_id) AS existing_hash
     FROM resolved r
-    WHERE NOT EXISTS (SELECT 1 FROM claimed c WHERE c.device_id = r.device_id AND c.reading_id = r.reading_id)
+    WHERE (SELECT count(*) FROM claimed) < (SELECT count(*) FROM resolved)
+      AND NOT EXISTS (SELECT 1 FROM claimed c WHERE c.device_id = r.device_id AND c.reading_id = r.reading_id)
   `.execute(db);
 
   const keyResults: KeyResult[] = new Array(n);
