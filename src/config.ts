@@ -72,6 +72,28 @@ const envSchema = z
     VITALINK_READING_MAX_AGE_DAYS: positiveInt(90),
     VITALINK_DB_POOL_SIZE: positiveInt(6),
     VITALINK_MQTT_CONNECT_TIMEOUT_MS: positiveInt(10_000),
+    // README, "Security", "Limits on the MQTT listeners".
+    VITALINK_TLS_HANDSHAKE_TIMEOUT_MS: positiveInt(10_000),
+    VITALINK_WS_HANDSHAKE_TIMEOUT_MS: positiveInt(10_000),
+    VITALINK_MQTT_CONNECT_MAX_BYTES: z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number()
+        .int()
+        .min(256, 'must be at least 256 bytes (a CONNECT with a 64-character id and a secret)')
+        .default(8192),
+    ),
+    VITALINK_MQTT_MAX_CONNECTIONS: positiveInt(10_000),
+    VITALINK_MQTT_MAX_CONNECTIONS_PER_ADDRESS: positiveInt(100),
+    VITALINK_MQTT_MAX_KEEPALIVE_S: z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number()
+        .int()
+        .min(10, 'must be 10 to 65535 seconds')
+        .max(65535, 'must be 10 to 65535 seconds')
+        .default(1200),
+    ),
     VITALINK_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
     VITALINK_AGGREGATION_INTERVAL_MS: positiveInt(1_000),
     VITALINK_AGGREGATION_MAX_BUSY_PCT: z.preprocess(
@@ -148,6 +170,18 @@ export interface Config {
   readonly readingMaxAgeMs: number;
   readonly dbPoolSize: number;
   readonly mqttConnectTimeoutMs: number;
+  /** Bounds on the MQTT listeners (README, "Security", "Limits on the MQTT listeners"). */
+  readonly listenerLimits: {
+    readonly tlsHandshakeTimeoutMs: number;
+    readonly wsHandshakeTimeoutMs: number;
+    /** Largest remaining length of a packet before the session is authenticated (the CONNECT). */
+    readonly connectMaxBytes: number;
+    /** Open sockets of every MQTT listener together. */
+    readonly maxConnections: number;
+    readonly maxConnectionsPerAddress: number;
+    /** Keepalive 0 or above this is served as this: a connection silent for 1.5 times as long is closed. */
+    readonly maxKeepaliveS: number;
+  };
   readonly shutdownTimeoutMs: number;
   /** Pause of the aggregation job between runs when it has nothing to do. */
   readonly aggregationIntervalMs: number;
@@ -210,6 +244,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readingMaxAgeMs: e.VITALINK_READING_MAX_AGE_DAYS * 86_400_000,
     dbPoolSize: e.VITALINK_DB_POOL_SIZE,
     mqttConnectTimeoutMs: e.VITALINK_MQTT_CONNECT_TIMEOUT_MS,
+    listenerLimits: {
+      tlsHandshakeTimeoutMs: e.VITALINK_TLS_HANDSHAKE_TIMEOUT_MS,
+      wsHandshakeTimeoutMs: e.VITALINK_WS_HANDSHAKE_TIMEOUT_MS,
+      connectMaxBytes: e.VITALINK_MQTT_CONNECT_MAX_BYTES,
+      maxConnections: e.VITALINK_MQTT_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.VITALINK_MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+      maxKeepaliveS: e.VITALINK_MQTT_MAX_KEEPALIVE_S,
+    },
     shutdownTimeoutMs: e.VITALINK_SHUTDOWN_TIMEOUT_MS,
     aggregationIntervalMs: e.VITALINK_AGGREGATION_INTERVAL_MS,
     aggregationMaxBusyShare: e.VITALINK_AGGREGATION_MAX_BUSY_PCT / 100,
