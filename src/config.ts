@@ -90,8 +90,8 @@ const envSchema = z
       z.coerce
         .number()
         .int()
-        .min(10, 'must be 10 to 65535 seconds')
-        .max(65535, 'must be 10 to 65535 seconds')
+        .min(1, 'must be 1 to 65535 seconds')
+        .max(65535, 'must be 1 to 65535 seconds')
         .default(1200),
     ),
     VITALINK_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),

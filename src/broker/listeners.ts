@@ -107,6 +107,9 @@ export async function listenTls(
   return { name: 'mqtts', port: real, close: () => closeServer(server) };
 }
 
+const HTTP_408 = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+const HTTP_400 = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+
 /** How often Node's HTTP server checks its header and request timeouts (its default is 30 s). */
 const HTTP_TIMEOUT_CHECK_MS = 1_000;
 
@@ -143,9 +146,15 @@ export async function listenWebSocket(
     const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT';
     if (timeout) g.refused('mqtt-ws', 'ws_handshake_timeout');
     if (socket.writable) {
-      const status = timeout ? '408 Request Timeout' : '400 Bad Request';
-      socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.write(timeout ? HTTP_408 : HTTP_400);
     }
+    socket.destroy();
+  });
+  // A socket silent for this long before or during its upgrade request (headersTimeout
+  // counts only once a request has begun). ws clears this timeout on the upgraded socket.
+  server.setTimeout(opts.handshakeTimeoutMs, (socket: net.Socket) => {
+    g.refused('mqtt-ws', 'ws_handshake_timeout');
+    if (socket.writable) socket.write(HTTP_408);
     socket.destroy();
   });
   const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
