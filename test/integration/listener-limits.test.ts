@@ -58,9 +58,10 @@ async function metricsText(): Promise<string> {
 }
 
 function refusals(text: string, listener: string, reason: string): number {
-  const m = new RegExp(`^vitalink_listener_refusals_total\\{listener="${listener}",reason="${reason}"\\} (\\d+)$`, 'm').exec(
-    text,
-  );
+  const m = new RegExp(
+    `^vitalink_listener_refusals_total\\{listener="${listener}",reason="${reason}"\\} (\\d+)$`,
+    'm',
+  ).exec(text);
   return m ? Number(m[1]) : 0;
 }
 
@@ -132,7 +133,12 @@ describe('TLS handshake timeout', () => {
     // Half of them send the start of a ClientHello, the rest nothing.
     for (const s of sockets.slice(0, 1000)) s.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]));
     const device = await bounded(
-      t.connectDevice(DEVICE, secrets[DEVICE], { ca: CA, servername: 'localhost', connectTimeout: 5_000 }, `mqtts://127.0.0.1:${port}`),
+      t.connectDevice(
+        DEVICE,
+        secrets[DEVICE],
+        { ca: CA, servername: 'localhost', connectTimeout: 5_000 },
+        `mqtts://127.0.0.1:${port}`,
+      ),
       10_000,
       'the TLS device CONNACK',
     );
@@ -157,7 +163,9 @@ describe('TLS handshake timeout', () => {
     s.write('GET / HTTP/1.1\r\n\r\n');
     await bounded(closed(s), 10_000, 'the close');
     const after = await metricsText();
-    expect(refusals(after, 'mqtts', 'tls_handshake_failed') - refusals(before, 'mqtts', 'tls_handshake_failed')).toBe(1);
+    expect(refusals(after, 'mqtts', 'tls_handshake_failed') - refusals(before, 'mqtts', 'tls_handshake_failed')).toBe(
+      1,
+    );
   });
 });
 
