@@ -85,6 +85,13 @@ const envSchema = z
     ),
     VITALINK_MQTT_MAX_CONNECTIONS: positiveInt(10_000),
     VITALINK_MQTT_MAX_CONNECTIONS_PER_ADDRESS: positiveInt(100),
+    VITALINK_MQTT_AUTH_FAILURES_PER_ADDRESS: positiveInt(20),
+    VITALINK_MQTT_AUTH_FAILURES_PER_CLIENT: positiveInt(5),
+    VITALINK_MQTT_AUTH_FAILURE_WINDOW_S: positiveInt(60),
+    VITALINK_MQTT_AUTH_BAN_S: positiveInt(60),
+    VITALINK_MQTT_FLAPPING_MAX_CONNECTS: positiveInt(15),
+    VITALINK_MQTT_FLAPPING_WINDOW_S: positiveInt(60),
+    VITALINK_MQTT_FLAPPING_BAN_S: positiveInt(300),
     VITALINK_MQTT_MAX_KEEPALIVE_S: z.preprocess(
       emptyAsUndefined,
       z.coerce
@@ -181,6 +188,16 @@ export interface Config {
     readonly maxConnectionsPerAddress: number;
     /** Keepalive 0 or above this is served as this: a connection silent for 1.5 times as long is closed. */
     readonly maxKeepaliveS: number;
+    /** Failed authentications and reconnect storms (src/broker/connect-throttle.ts). */
+    readonly throttle: {
+      readonly authFailuresPerAddress: number;
+      readonly authFailuresPerClient: number;
+      readonly authFailureWindowMs: number;
+      readonly authBanMs: number;
+      readonly flappingMaxConnects: number;
+      readonly flappingWindowMs: number;
+      readonly flappingBanMs: number;
+    };
   };
   readonly shutdownTimeoutMs: number;
   /** Pause of the aggregation job between runs when it has nothing to do. */
@@ -251,6 +268,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnections: e.VITALINK_MQTT_MAX_CONNECTIONS,
       maxConnectionsPerAddress: e.VITALINK_MQTT_MAX_CONNECTIONS_PER_ADDRESS,
       maxKeepaliveS: e.VITALINK_MQTT_MAX_KEEPALIVE_S,
+      throttle: {
+        authFailuresPerAddress: e.VITALINK_MQTT_AUTH_FAILURES_PER_ADDRESS,
+        authFailuresPerClient: e.VITALINK_MQTT_AUTH_FAILURES_PER_CLIENT,
+        authFailureWindowMs: e.VITALINK_MQTT_AUTH_FAILURE_WINDOW_S * 1000,
+        authBanMs: e.VITALINK_MQTT_AUTH_BAN_S * 1000,
+        flappingMaxConnects: e.VITALINK_MQTT_FLAPPING_MAX_CONNECTS,
+        flappingWindowMs: e.VITALINK_MQTT_FLAPPING_WINDOW_S * 1000,
+        flappingBanMs: e.VITALINK_MQTT_FLAPPING_BAN_S * 1000,
+      },
     },
     shutdownTimeoutMs: e.VITALINK_SHUTDOWN_TIMEOUT_MS,
     aggregationIntervalMs: e.VITALINK_AGGREGATION_INTERVAL_MS,

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import type { Config } from '../config.ts';
@@ -8,11 +9,18 @@ import type { Ingest } from '../ingest/ingest.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { CloseReason } from '../domain/close-reasons.ts';
-import { ConnectRefused, type CredentialStore, createAuthenticator, type StoredCredentials } from './authenticate.ts';
+import {
+  ConnectRefused,
+  type CredentialStore,
+  SERVER_UNAVAILABLE,
+  createAuthenticator,
+  type StoredCredentials,
+} from './authenticate.ts';
 import { type LiveSession, SessionRevocation } from './session-revocation.ts';
 import { type Listener, listenTcp, listenTls, listenWebSocket } from './listeners.ts';
 import { AckQueue } from './ordered-acks.ts';
 import { guardPacketSize, type PacketLengthTracker } from './packet-size-guard.ts';
+import { ConnectThrottle } from './connect-throttle.ts';
 import { ConnectionLimits, type ListenerName, type ListenerRefusalReason } from './connection-limits.ts';
 import { createPublishHook } from './publish-hook.ts';
 import { RejectionPublisher } from './rejection-publisher.ts';
@@ -82,6 +90,9 @@ export class Broker {
   /** Each connection's frame guard: small until the session is authenticated. */
   #guards = new WeakMap<Client, PacketLengthTracker>();
   #listenerOf = new WeakMap<Client, ListenerName>();
+  /** Source address of each connection (the throttle's key). */
+  #addressOf = new WeakMap<Client, string>();
+  readonly throttle: ConnectThrottle;
   readonly limits: ConnectionLimits;
   /** The stored secret hash each session authenticated with. */
   #sessionHash = new WeakMap<Client, Buffer>();
@@ -97,6 +108,7 @@ export class Broker {
     const authenticate = createAuthenticator(deps.credentials, this.#log, deps.metrics);
     const log = this.#log;
     const { listenerLimits } = deps.config;
+    this.throttle = new ConnectThrottle(listenerLimits.throttle);
     this.limits = new ConnectionLimits(
       { maxConnections: listenerLimits.maxConnections, maxPerAddress: listenerLimits.maxConnectionsPerAddress },
       {
@@ -139,8 +151,24 @@ export class Broker {
         callback(null, true);
       },
       authenticate: (client, username, password, callback) => {
+        const address = this.#addressOf.get(client) ?? '';
+        const throttled = this.throttle.check(address, client.id, deps.now());
+        if (throttled) {
+          // Refused before any lookup: CONNACK 3, "server unavailable", which devices retry later.
+          deps.metrics.connectionsRefused.labels(throttled).inc();
+          log.info({ clientId: client.id, reason: throttled }, 'connection refused');
+          return callback(Object.assign(new ConnectRefused(SERVER_UNAVAILABLE, throttled), { returnCode: 3 }), false);
+        }
         authenticate(client, username, password).then(
           (secretHash) => {
+            if (this.throttle.connected(client.id, deps.now())) {
+              deps.metrics.connectionsRefused.labels('flapping').inc();
+              log.warn({ clientId: client.id, reason: 'flapping' }, 'connection refused');
+              return callback(
+                Object.assign(new ConnectRefused(SERVER_UNAVAILABLE, 'flapping'), { returnCode: 3 }),
+                false,
+              );
+            }
             this.#sessionHash.set(client, secretHash);
             // Authenticated: packets up to the protocol's bound from now on.
             this.#guards.get(client)?.setLimit(MAX_REMAINING_LENGTH);
@@ -148,6 +176,9 @@ export class Broker {
           },
           (error: unknown) => {
             const refused = error instanceof ConnectRefused ? error : new ConnectRefused(3, 'authentication_failed');
+            if (refused.reason !== 'database_unavailable' && refused.reason !== 'authentication_failed') {
+              this.throttle.failed(address, client.id, deps.now());
+            }
             callback(Object.assign(refused, { returnCode: refused.returnCode }), false);
           },
         );
@@ -341,6 +372,7 @@ export class Broker {
     const client = this.aedes.handle(stream, req as IncomingMessage);
     this.#guards.set(client, guard);
     this.#listenerOf.set(client, listener);
+    this.#addressOf.set(client, (stream as Partial<Socket>).remoteAddress ?? req?.socket.remoteAddress ?? '');
   }
 
   #liveSessions(ids?: readonly string[]): LiveSession[] {
