@@ -9,7 +9,8 @@
  *
  * Attacks: `partial-connect` (each socket sends a CONNECT header declaring 256 KiB
  * and 250 KiB of its body, never the rest), `tls-idle` (TCP sockets to the TLS
- * port that never start a handshake), `ws-idle` (half an upgrade request). The
+ * port that never start a handshake), `ws-idle` (half an upgrade request). They are
+ * held `--hold` seconds (default 2; more than a timeout shows it close them). The
  * sockets come from 127.0.2.1 and up, at most 100 per address. `--main` runs
  * another checkout's entry point (the before of a before/after).
  */
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     sockets: { type: 'string', default: '1500' },
     main: { type: 'string' },
     prefix: { type: 'string', default: 'vitalink_abuse' },
+    hold: { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -55,7 +57,7 @@ await provisioner.close();
 const service = await startService(
   {
     DATABASE_URL: scratch.url,
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info', // the harness waits for the 'vitalink started' line
     MQTT_TLS_PORT: '0',
     TLS_CERT_FILE: path.join(TLS, 'cert.pem'),
     TLS_KEY_FILE: path.join(TLS, 'key.pem'),
@@ -135,11 +137,13 @@ const openedMs = Math.round(performance.now() - t0);
 // The device right away, then the peak over the next seconds (within the default 10 s timeouts).
 const during = { connackMs: await connackMs(), rssMb: rssMb(), fds: fds(), openSockets: await openSockets() };
 let peakRss = during.rssMb;
-for (let i = 0; i < 10; i++) {
+const holdUntil = performance.now() + Number(values.hold) * 1000;
+while (performance.now() < holdUntil) {
   await new Promise((r) => setTimeout(r, 200));
   peakRss = Math.max(peakRss, rssMb());
 }
-const stillOpenAtClient = sockets.filter((s) => !s.destroyed).length;
+const held = { closedByService: refusedOrClosed, stillOpenAtClient: sockets.filter((s) => !s.destroyed).length };
+const heldService = { rssMb: rssMb(), fds: fds(), openSockets: await openSockets() };
 for (const s of sockets) s.destroy();
 await settle();
 const after = { rssMb: rssMb(), fds: fds(), openSockets: await openSockets() };
@@ -151,7 +155,8 @@ const result = {
   sockets: count,
   openedMs,
   before,
-  during: { ...during, peakRssMb: peakRss, closedByServiceBeforeMeasure: refusedOrClosed, stillOpenAtClient },
+  during: { ...during, peakRssMb: peakRss },
+  afterHold: { holdS: Number(values.hold), ...held, ...heldService },
   after,
   loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
 };

@@ -163,7 +163,7 @@ export class Broker {
           (secretHash) => {
             if (this.throttle.connected(client.id, deps.now())) {
               deps.metrics.connectionsRefused.labels('flapping').inc();
-              log.warn({ clientId: client.id, reason: 'flapping' }, 'connection refused');
+              log.info({ clientId: client.id, reason: 'flapping' }, 'connection refused');
               return callback(
                 Object.assign(new ConnectRefused(SERVER_UNAVAILABLE, 'flapping'), { returnCode: 3 }),
                 false,
@@ -301,6 +301,7 @@ export class Broker {
         ),
       );
     }
+    for (const l of this.#listeners) this.#d.metrics.listenerOpenSockets.labels(l.name).set(this.limits.open(l.name));
     this.#holdTimer = setInterval(() => this.#closeOverheldConnections(), 250);
     this.#holdTimer.unref();
     this.#revocationTimer = setInterval(
