@@ -11,7 +11,10 @@
  * and 250 KiB of its body, never the rest), `tls-idle` (TCP sockets to the TLS
  * port that never start a handshake), `ws-idle` (half an upgrade request). They are
  * held `--hold` seconds (default 2; more than a timeout shows it close them). The
- * sockets come from 127.0.2.1 and up, at most 100 per address. `--main` runs
+ * sockets come from 127.0.2.1 and up, `--per-address` each (default 100). `wrong-secret`
+ * (`--sockets` CONNECTs of the device with a wrong secret, one after the other, from
+ * 127.0.2.1) and `flapping` (as many CONNECTs of the device with its secret, each
+ * closed once its CONNACK came) count the CONNACK codes instead. `--main` runs
  * another checkout's entry point (the before of a before/after).
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -31,15 +34,18 @@ const { values } = parseArgs({
     main: { type: 'string' },
     prefix: { type: 'string', default: 'vitalink_abuse' },
     hold: { type: 'string', default: '2' },
+    'per-address': { type: 'string', default: '100' },
     json: { type: 'boolean', default: false },
   },
 });
-const attack = values.attack as 'partial-connect' | 'tls-idle' | 'ws-idle';
-if (!['partial-connect', 'tls-idle', 'ws-idle'].includes(attack)) {
-  process.stderr.write('listener-abuse: --attack is partial-connect, tls-idle or ws-idle\n');
+const ATTACKS = ['partial-connect', 'tls-idle', 'ws-idle', 'wrong-secret', 'flapping'] as const;
+const attack = values.attack as (typeof ATTACKS)[number];
+if (!ATTACKS.includes(attack)) {
+  process.stderr.write(`listener-abuse: --attack is one of ${ATTACKS.join(', ')}\n`);
   process.exit(2);
 }
 const count = Number(values.sockets);
+const perAddress = Number(values['per-address']);
 const base = process.env.DATABASE_URL;
 if (!base) {
   process.stderr.write('listener-abuse: set DATABASE_URL to a PostgreSQL server where a database may be created\n');
@@ -103,6 +109,61 @@ const settle = () => new Promise((r) => setTimeout(r, 1_000));
 await settle();
 const before = { rssMb: rssMb(), fds: fds(), openSockets: await openSockets(), connackMs: await connackMs() };
 
+if (attack === 'wrong-secret' || attack === 'flapping') {
+  const codes: Record<string, number> = {};
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const code = await rawConnack(attack === 'flapping' ? secret : 'not-the-secret');
+    codes[code] = (codes[code] ?? 0) + 1;
+  }
+  const elapsedMs = Math.round(performance.now() - t0);
+  const text = await (await fetch(`http://127.0.0.1:${service.ports.http}/metrics`)).text();
+  const refused = Object.fromEntries(
+    [...text.matchAll(/^vitalink_connections_refused_total\{reason="([^"]+)"\} (\d+)$/gm)].map((m) => [
+      m[1],
+      Number(m[2]),
+    ]),
+  );
+  const device = { connackMs: await connackMs().catch((e: Error) => e.message) };
+  await service.stop();
+  await scratch.drop();
+  process.stdout.write(
+    `${JSON.stringify({ attack, connects: count, elapsedMs, connackCodes: codes, refused, device, loadavg: readFileSync('/proc/loadavg', 'utf8').trim() })}\n`,
+  );
+  process.exit(0);
+}
+
+/** One CONNECT of the device from 127.0.2.1 over a raw socket; the CONNACK's return code ('closed' without one). */
+function rawConnack(password: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect({ port: service.ports.mqtt, host: '127.0.0.1', localAddress: '127.0.2.1' });
+    s.on('error', () => {});
+    let got = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 4 && got[0] === 0x20) {
+        resolve(String(got[3]));
+        s.destroy();
+      }
+    });
+    s.on('close', () => resolve('closed'));
+    const id = Buffer.from('abuse-d');
+    const pw = Buffer.from(password);
+    const payload = Buffer.concat([
+      Buffer.from([0x00, 0x04]),
+      Buffer.from('MQTT'),
+      Buffer.from([0x04, 0xc2, 0x00, 0x1e]),
+      Buffer.from([0x00, id.length]),
+      id,
+      Buffer.from([0x00, id.length]),
+      id,
+      Buffer.from([0x00, pw.length]),
+      pw,
+    ]);
+    s.write(Buffer.concat([Buffer.from([0x10, payload.length]), payload]));
+  });
+}
+
 const sockets: net.Socket[] = [];
 let refusedOrClosed = 0;
 const port =
@@ -116,7 +177,7 @@ await Promise.all(
     { length: count },
     (_, i) =>
       new Promise<void>((resolve) => {
-        const s = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.2.${Math.floor(i / 100) + 1}` });
+        const s = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.2.${Math.floor(i / perAddress) + 1}` });
         sockets.push(s);
         s.on('error', () => {});
         s.on('close', () => refusedOrClosed++);
