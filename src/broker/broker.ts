@@ -17,7 +17,14 @@ import {
   type StoredCredentials,
 } from './authenticate.ts';
 import { type LiveSession, SessionRevocation } from './session-revocation.ts';
-import { type Listener, listenTcp, listenTls, listenWebSocket } from './listeners.ts';
+import {
+  type FrameLimited,
+  type Listener,
+  listenTcp,
+  listenTls,
+  listenWebSocket,
+  RAISE_FRAME_LIMIT,
+} from './listeners.ts';
 import { AckQueue } from './ordered-acks.ts';
 import { guardPacketSize, type PacketLengthTracker } from './packet-size-guard.ts';
 import { ConnectThrottle } from './connect-throttle.ts';
@@ -172,6 +179,7 @@ export class Broker {
             this.#sessionHash.set(client, secretHash);
             // Authenticated: packets up to the protocol's bound from now on.
             this.#guards.get(client)?.setLimit(MAX_REMAINING_LENGTH);
+            (client.conn as FrameLimited)[RAISE_FRAME_LIMIT]?.();
             callback(null, true);
           },
           (error: unknown) => {
@@ -292,6 +300,7 @@ export class Broker {
         await listenWebSocket(
           {
             port: config.wsPort,
+            preConnectFrameBytes: limits.connectMaxBytes + 5,
             maxFrameBytes: MAX_REMAINING_LENGTH + 5,
             handshakeTimeoutMs: limits.wsHandshakeTimeoutMs,
           },

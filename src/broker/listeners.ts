@@ -49,6 +49,12 @@ function prepareSocket(socket: net.Socket): void {
   socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
 }
 
+/** Raises a WebSocket connection's message bound once its session is authenticated (absent on TCP and TLS). */
+export const RAISE_FRAME_LIMIT = Symbol('raiseFrameLimit');
+export interface FrameLimited {
+  [RAISE_FRAME_LIMIT]?: () => void;
+}
+
 /** What every listener is given besides its port: the caps, the counter of refusals, the log. */
 export interface ListenerGuards {
   readonly limits: ConnectionLimits;
@@ -120,7 +126,7 @@ const HTTP_TIMEOUT_CHECK_MS = 1_000;
  * broker's CONNECT timeout applies as on the other listeners.
  */
 export async function listenWebSocket(
-  opts: { port: number; maxFrameBytes: number; handshakeTimeoutMs: number },
+  opts: { port: number; preConnectFrameBytes: number; maxFrameBytes: number; handshakeTimeoutMs: number },
   host: string,
   handle: ConnectionHandler,
   g: ListenerGuards,
@@ -157,10 +163,27 @@ export async function listenWebSocket(
     if (socket.writable) socket.write(HTTP_408);
     socket.destroy();
   });
-  const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: opts.maxFrameBytes, perMessageDeflate: false });
+  // ws buffers a whole message (up to maxPayload) before the frame guard sees it: the
+  // bound starts at the pre-CONNECT one and is raised once the session is authenticated.
+  const wss = new WebSocketServer({
+    server,
+    path: '/mqtt',
+    maxPayload: opts.preConnectFrameBytes,
+    perMessageDeflate: false,
+  });
   wss.on('connection', (ws, req) => {
-    const stream = createWebSocketStream(ws);
+    const stream = createWebSocketStream(ws) as Duplex & FrameLimited;
     stream.on('error', () => {}); // reported by Aedes through the client; avoid an unhandled error here
+    let raised = false;
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      if (!raised && err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') g.refused('mqtt-ws', 'connect_too_large');
+    });
+    stream[RAISE_FRAME_LIMIT] = () => {
+      raised = true;
+      // ws has no public setter for one connection's bound; its receiver holds it.
+      const receiver = (ws as unknown as { _receiver?: { _maxPayload: number } })._receiver;
+      if (receiver) receiver._maxPayload = opts.maxFrameBytes;
+    };
     handle(stream, req);
   });
   const real = await listen(server, opts.port, host);

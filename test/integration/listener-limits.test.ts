@@ -226,10 +226,35 @@ describe('WebSocket upgrade timeout', () => {
     expect(refusals(await metricsText(), 'mqtt-ws', 'ws_handshake_timeout')).toBe(before + 1);
   });
 
-  it('still upgrades and serves a device over WebSocket', async () => {
+  it('still upgrades and serves a device over WebSocket, 20 KiB messages included once authenticated', async () => {
     const device = await t.connectDevice(DEVICE, secrets[DEVICE], {}, `ws://127.0.0.1:${t.ports.mqttWs}/mqtt`);
-    await t.publish(device, DEVICE, [heartRate('ll-ws-1', 64)]);
+    await t.publish(device, DEVICE, JSON.stringify({ readings: [heartRate('ll-ws-1', 64)] }) + ' '.repeat(20 * 1024));
+    const { rows } = await t.query('SELECT 1 FROM readings WHERE device_id = $1 AND reading_id = $2', [
+      DEVICE,
+      'll-ws-1',
+    ]);
+    expect(rows).toHaveLength(1);
     device.end();
+  });
+
+  it('closes an upgraded WebSocket at the header of a first message over the pre-CONNECT bound, unbuffered', async () => {
+    const text = await metricsText();
+    const before = refusals(text, 'mqtt-ws', 'connect_too_large');
+    const timeoutsBefore = refusals(text, 'mqtt-ws', 'connect_timeout');
+    const ws = new WebSocket(`ws://127.0.0.1:${t.ports.mqttWs}/mqtt`, 'mqtt');
+    ws.on('error', () => {});
+    await bounded(new Promise((r) => ws.once('open', r)), 10_000, 'the upgrade');
+    const closedWs = new Promise((r) => ws.once('close', r));
+    // A masked binary frame declaring 200 KiB, and 1 KiB of it: the service must not
+    // wait for (and buffer) the rest before refusing it.
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64BE(200n * 1024n);
+    const frame = Buffer.concat([Buffer.from([0x82, 0x80 | 127]), length, Buffer.alloc(4), Buffer.alloc(1024)]);
+    (ws as unknown as { _socket: net.Socket })._socket.write(frame);
+    await bounded(closedWs, CONNECT_TIMEOUT_MS + 10_000, 'the close');
+    const after = await metricsText();
+    expect(refusals(after, 'mqtt-ws', 'connect_too_large')).toBe(before + 1);
+    expect(refusals(after, 'mqtt-ws', 'connect_timeout')).toBe(timeoutsBefore);
   });
 });
 
