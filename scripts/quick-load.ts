@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import pg from 'pg';
 import { createScratchDatabase } from '../simulators/harness/scratch-database.ts';
-import { startService } from '../simulators/harness/service-process.ts';
+import { loadToolLimits, startService } from '../simulators/harness/service-process.ts';
 import { connectClient } from '../simulators/mqtt-connect.ts';
 import { openProvisioner } from '../src/cli/provisioner.ts';
 import { createLogger } from '../src/logger.ts';
@@ -54,7 +54,7 @@ for (let i = 0; i < devices; i++) {
 }
 await provisioner.close();
 
-const service = await startService({ DATABASE_URL: url }, { keepLogs: false });
+const service = await startService({ DATABASE_URL: url, ...loadToolLimits() }, { keepLogs: false });
 const { mqtt: port, http: httpPort } = service.ports;
 
 const probe = await connectClient(`mqtt://127.0.0.1:${port}`, {

@@ -106,6 +106,35 @@ const envSchema = z
     VITALINK_READING_MAX_AGE_DAYS: positiveInt(90),
     VITALINK_DB_POOL_SIZE: positiveInt(6),
     VITALINK_MQTT_CONNECT_TIMEOUT_MS: positiveInt(10_000),
+    // README, "Security", "Limits on the MQTT listeners".
+    VITALINK_TLS_HANDSHAKE_TIMEOUT_MS: positiveInt(10_000),
+    VITALINK_WS_HANDSHAKE_TIMEOUT_MS: positiveInt(10_000),
+    VITALINK_MQTT_CONNECT_MAX_BYTES: z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number()
+        .int()
+        .min(256, 'must be at least 256 bytes (a CONNECT with a 64-character id and a secret)')
+        .default(8192),
+    ),
+    VITALINK_MQTT_MAX_CONNECTIONS: positiveInt(10_000),
+    VITALINK_MQTT_MAX_CONNECTIONS_PER_ADDRESS: positiveInt(100),
+    VITALINK_MQTT_AUTH_FAILURES_PER_ADDRESS: positiveInt(20),
+    VITALINK_MQTT_AUTH_FAILURES_PER_CLIENT: positiveInt(5),
+    VITALINK_MQTT_AUTH_FAILURE_WINDOW_S: positiveInt(60),
+    VITALINK_MQTT_AUTH_BAN_S: positiveInt(60),
+    VITALINK_MQTT_FLAPPING_MAX_CONNECTS: positiveInt(15),
+    VITALINK_MQTT_FLAPPING_WINDOW_S: positiveInt(60),
+    VITALINK_MQTT_FLAPPING_BAN_S: positiveInt(300),
+    VITALINK_MQTT_MAX_KEEPALIVE_S: z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number()
+        .int()
+        .min(1, 'must be 1 to 65535 seconds')
+        .max(65535, 'must be 1 to 65535 seconds')
+        .default(1200),
+    ),
     VITALINK_SHUTDOWN_TIMEOUT_MS: positiveInt(30_000),
     VITALINK_AGGREGATION_INTERVAL_MS: positiveInt(1_000),
     VITALINK_AGGREGATION_MAX_BUSY_PCT: z.preprocess(
@@ -189,6 +218,28 @@ export interface Config {
   readonly readingMaxAgeMs: number;
   readonly dbPoolSize: number;
   readonly mqttConnectTimeoutMs: number;
+  /** Bounds on the MQTT listeners (README, "Security", "Limits on the MQTT listeners"). */
+  readonly listenerLimits: {
+    readonly tlsHandshakeTimeoutMs: number;
+    readonly wsHandshakeTimeoutMs: number;
+    /** Largest remaining length of a packet before the session is authenticated (the CONNECT). */
+    readonly connectMaxBytes: number;
+    /** Open sockets of every MQTT listener together. */
+    readonly maxConnections: number;
+    readonly maxConnectionsPerAddress: number;
+    /** Keepalive 0 or above this is served as this: a connection silent for 1.5 times as long is closed. */
+    readonly maxKeepaliveS: number;
+    /** Failed authentications and reconnect storms (src/broker/connect-throttle.ts). */
+    readonly throttle: {
+      readonly authFailuresPerAddress: number;
+      readonly authFailuresPerClient: number;
+      readonly authFailureWindowMs: number;
+      readonly authBanMs: number;
+      readonly flappingMaxConnects: number;
+      readonly flappingWindowMs: number;
+      readonly flappingBanMs: number;
+    };
+  };
   readonly shutdownTimeoutMs: number;
   /** Pause of the aggregation job between runs when it has nothing to do. */
   readonly aggregationIntervalMs: number;
@@ -266,6 +317,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readingMaxAgeMs: e.VITALINK_READING_MAX_AGE_DAYS * 86_400_000,
     dbPoolSize: e.VITALINK_DB_POOL_SIZE,
     mqttConnectTimeoutMs: e.VITALINK_MQTT_CONNECT_TIMEOUT_MS,
+    listenerLimits: {
+      tlsHandshakeTimeoutMs: e.VITALINK_TLS_HANDSHAKE_TIMEOUT_MS,
+      wsHandshakeTimeoutMs: e.VITALINK_WS_HANDSHAKE_TIMEOUT_MS,
+      connectMaxBytes: e.VITALINK_MQTT_CONNECT_MAX_BYTES,
+      maxConnections: e.VITALINK_MQTT_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.VITALINK_MQTT_MAX_CONNECTIONS_PER_ADDRESS,
+      maxKeepaliveS: e.VITALINK_MQTT_MAX_KEEPALIVE_S,
+      throttle: {
+        authFailuresPerAddress: e.VITALINK_MQTT_AUTH_FAILURES_PER_ADDRESS,
+        authFailuresPerClient: e.VITALINK_MQTT_AUTH_FAILURES_PER_CLIENT,
+        authFailureWindowMs: e.VITALINK_MQTT_AUTH_FAILURE_WINDOW_S * 1000,
+        authBanMs: e.VITALINK_MQTT_AUTH_BAN_S * 1000,
+        flappingMaxConnects: e.VITALINK_MQTT_FLAPPING_MAX_CONNECTS,
+        flappingWindowMs: e.VITALINK_MQTT_FLAPPING_WINDOW_S * 1000,
+        flappingBanMs: e.VITALINK_MQTT_FLAPPING_BAN_S * 1000,
+      },
+    },
     shutdownTimeoutMs: e.VITALINK_SHUTDOWN_TIMEOUT_MS,
     aggregationIntervalMs: e.VITALINK_AGGREGATION_INTERVAL_MS,
     aggregationMaxBusyShare: e.VITALINK_AGGREGATION_MAX_BUSY_PCT / 100,

@@ -20,7 +20,7 @@
 import type { MqttClient } from 'mqtt';
 import { sql } from 'kysely';
 import { connectClient } from '../../simulators/mqtt-connect.ts';
-import { type ServiceProcess, startService } from '../../simulators/harness/service-process.ts';
+import { loadToolLimits, type ServiceProcess, startService } from '../../simulators/harness/service-process.ts';
 import { acknowledgeAlert } from '../../src/actions/alerts.ts';
 import { addDevice, addPatient } from '../../src/actions/provisioning.ts';
 import { Aggregator } from '../../src/aggregation/aggregator.ts';
@@ -175,6 +175,7 @@ export async function measureFreshness(o: FreshnessOptions): Promise<Freshness> 
         DATABASE_URL: url.toString(),
         VITALINK_AGGREGATION_MAX_BUSY_PCT: undefined,
         VITALINK_AGGREGATION_INTERVAL_MS: undefined,
+        ...loadToolLimits(),
       },
       { keepLogs: false, timeoutMs: 120_000 },
     );

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import pg from 'pg';
 import { createScratchDatabase } from '../harness/scratch-database.ts';
-import { type ServiceProcess, startService } from '../harness/service-process.ts';
+import { loadToolLimits, type ServiceProcess, startService } from '../harness/service-process.ts';
 import { connectClient } from '../mqtt-connect.ts';
 import type { DatabaseServer, Provisioner } from '../provisioner.ts';
 import { measureBareBrokerCeiling, publishClosedLoop } from './bare-broker-ceiling.ts';
@@ -154,6 +154,7 @@ function startBenchService(databaseUrl: string, dataDir: string): Promise<Servic
       TLS_CERT_FILE: undefined,
       TLS_KEY_FILE: undefined,
       MQTT_WS_PORT: undefined,
+      ...loadToolLimits(),
     },
     { keepLogs: false },
   );

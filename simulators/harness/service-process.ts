@@ -46,6 +46,21 @@ export interface StartServiceOptions extends ProcessOptions {
   readonly keepLogs?: boolean;
 }
 
+/**
+ * For the load tools (bench, scale-bench, quick-load), whose devices all connect
+ * from 127.0.0.1: the per-address cap and the throttles (README, "Security") would
+ * refuse all but 100 of them. Raised unless the environment sets them.
+ */
+export function loadToolLimits(): ChildEnv {
+  const keep = (name: string, value: string) => process.env[name] ?? value;
+  return {
+    VITALINK_MQTT_MAX_CONNECTIONS: keep('VITALINK_MQTT_MAX_CONNECTIONS', '20000'),
+    VITALINK_MQTT_MAX_CONNECTIONS_PER_ADDRESS: keep('VITALINK_MQTT_MAX_CONNECTIONS_PER_ADDRESS', '20000'),
+    VITALINK_MQTT_AUTH_FAILURES_PER_ADDRESS: keep('VITALINK_MQTT_AUTH_FAILURES_PER_ADDRESS', '1000000'),
+    VITALINK_MQTT_FLAPPING_MAX_CONNECTS: keep('VITALINK_MQTT_FLAPPING_MAX_CONNECTS', '1000000'),
+  };
+}
+
 function childEnv(env: ChildEnv): NodeJS.ProcessEnv {
   const merged: NodeJS.ProcessEnv = { ...process.env };
   for (const [name, value] of Object.entries(env)) {

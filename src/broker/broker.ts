@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import type { Config } from '../config.ts';
@@ -8,11 +9,26 @@ import type { Ingest } from '../ingest/ingest.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { CloseReason } from '../domain/close-reasons.ts';
-import { ConnectRefused, type CredentialStore, createAuthenticator, type StoredCredentials } from './authenticate.ts';
+import {
+  ConnectRefused,
+  type CredentialStore,
+  SERVER_UNAVAILABLE,
+  createAuthenticator,
+  type StoredCredentials,
+} from './authenticate.ts';
 import { type LiveSession, SessionRevocation } from './session-revocation.ts';
-import { type Listener, listenTcp, listenTls, listenWebSocket } from './listeners.ts';
+import {
+  type FrameLimited,
+  type Listener,
+  listenTcp,
+  listenTls,
+  listenWebSocket,
+  RAISE_FRAME_LIMIT,
+} from './listeners.ts';
 import { AckQueue } from './ordered-acks.ts';
-import { guardPacketSize } from './packet-size-guard.ts';
+import { guardPacketSize, type PacketLengthTracker } from './packet-size-guard.ts';
+import { ConnectThrottle } from './connect-throttle.ts';
+import { ConnectionLimits, type ListenerName, type ListenerRefusalReason } from './connection-limits.ts';
 import { createPublishHook } from './publish-hook.ts';
 import { RejectionPublisher } from './rejection-publisher.ts';
 import { isInsideDeviceNamespace } from './topics.ts';
@@ -76,6 +92,15 @@ export class Broker {
   #listeners: Listener[] = [];
   #acks = new Map<Client, AckQueue>();
   #keepalive = new WeakMap<Client, number>();
+  /** Sessions whose keepalive (0 or over the maximum) was replaced by the maximum: an idle bound. */
+  #idleBound = new WeakSet<Client>();
+  /** Each connection's frame guard: small until the session is authenticated. */
+  #guards = new WeakMap<Client, PacketLengthTracker>();
+  #listenerOf = new WeakMap<Client, ListenerName>();
+  /** Source address of each connection (the throttle's key). */
+  #addressOf = new WeakMap<Client, string>();
+  readonly throttle: ConnectThrottle;
+  readonly limits: ConnectionLimits;
   /** The stored secret hash each session authenticated with. */
   #sessionHash = new WeakMap<Client, Buffer>();
   #revocationTimer: NodeJS.Timeout | undefined;
@@ -89,6 +114,18 @@ export class Broker {
     this.#log = deps.log.child({ component: 'broker' });
     const authenticate = createAuthenticator(deps.credentials, this.#log, deps.metrics);
     const log = this.#log;
+    const { listenerLimits } = deps.config;
+    this.throttle = new ConnectThrottle(listenerLimits.throttle);
+    this.limits = new ConnectionLimits(
+      { maxConnections: listenerLimits.maxConnections, maxPerAddress: listenerLimits.maxConnectionsPerAddress },
+      {
+        refused: (listener, reason) => {
+          deps.metrics.listenerRefusals.labels(listener, reason).inc();
+          log.debug({ listener, reason }, 'socket refused by a listener limit');
+        },
+        counted: (listener, open) => deps.metrics.listenerOpenSockets.labels(listener).set(open),
+      },
+    );
     this.#rejections = new RejectionPublisher(() => this.aedes, {
       maxQueuedPerDevice: MAX_QUEUED_REJECTIONS_PER_DEVICE,
       onDropped: (count) => deps.metrics.rejectionMessagesDropped.inc(count),
@@ -109,17 +146,47 @@ export class Broker {
       // drainTimeout: a device that stops reading is disconnected after this long.
       drainTimeout: 30_000,
       preConnect: (client, packet, callback) => {
-        this.#keepalive.set(client, packet.keepalive ?? 0);
+        // MQTT 3.1.1 lets a device ask for keepalive 0 (never silent-checked) or up to
+        // 18 h, and has no CONNACK code to refuse it: both are served as the maximum,
+        // which Aedes then enforces (a connection silent for 1.5 times as long is closed).
+        const asked = packet.keepalive ?? 0;
+        if (asked === 0 || asked > listenerLimits.maxKeepaliveS) {
+          packet.keepalive = listenerLimits.maxKeepaliveS;
+          this.#idleBound.add(client);
+        }
+        this.#keepalive.set(client, packet.keepalive ?? listenerLimits.maxKeepaliveS);
         callback(null, true);
       },
       authenticate: (client, username, password, callback) => {
+        const address = this.#addressOf.get(client) ?? '';
+        const throttled = this.throttle.check(address, client.id, deps.now());
+        if (throttled) {
+          // Refused before any lookup: CONNACK 3, "server unavailable", which devices retry later.
+          deps.metrics.connectionsRefused.labels(throttled).inc();
+          log.info({ clientId: client.id, reason: throttled }, 'connection refused');
+          return callback(Object.assign(new ConnectRefused(SERVER_UNAVAILABLE, throttled), { returnCode: 3 }), false);
+        }
         authenticate(client, username, password).then(
           (secretHash) => {
+            if (this.throttle.connected(client.id, deps.now())) {
+              deps.metrics.connectionsRefused.labels('flapping').inc();
+              log.info({ clientId: client.id, reason: 'flapping' }, 'connection refused');
+              return callback(
+                Object.assign(new ConnectRefused(SERVER_UNAVAILABLE, 'flapping'), { returnCode: 3 }),
+                false,
+              );
+            }
             this.#sessionHash.set(client, secretHash);
+            // Authenticated: packets up to the protocol's bound from now on.
+            this.#guards.get(client)?.setLimit(MAX_REMAINING_LENGTH);
+            (client.conn as FrameLimited)[RAISE_FRAME_LIMIT]?.();
             callback(null, true);
           },
           (error: unknown) => {
             const refused = error instanceof ConnectRefused ? error : new ConnectRefused(3, 'authentication_failed');
+            if (refused.reason !== 'database_unavailable' && refused.reason !== 'authentication_failed') {
+              this.throttle.failed(address, client.id, deps.now());
+            }
             callback(Object.assign(refused, { returnCode: refused.returnCode }), false);
           },
         );
@@ -165,10 +232,16 @@ export class Broker {
       log: this.#log,
     });
     this.aedes.on('clientError', (client, err) => {
+      if (err.message === 'keep alive timeout') {
+        deps.metrics.connectionsClosed.labels(this.#idleBound.has(client) ? 'idle_timeout' : 'keepalive_timeout').inc();
+      }
       this.#forget(client);
       log.debug({ clientId: client.id, error: err.message }, 'client connection error');
     });
-    this.aedes.on('connectionError', (_client, err) => {
+    this.aedes.on('connectionError', (client, err) => {
+      if (err.message === 'connect did not arrive in time') {
+        deps.metrics.listenerRefusals.labels(this.#listenerOf.get(client) ?? 'mqtt', 'connect_timeout').inc();
+      }
       log.debug({ error: err.message }, 'connection error before CONNECT');
     });
   }
@@ -202,14 +275,42 @@ export class Broker {
   async start(): Promise<ListeningPorts> {
     await this.aedes.listen();
     const { config } = this.#d;
-    const handle = (stream: Duplex, req?: IncomingMessage) => this.#handleConnection(stream, req);
-    this.#listeners.push(await listenTcp(config.mqttPort, config.host, handle, this.#log));
-    if (config.tls) this.#listeners.push(await listenTls(config.tls, config.host, handle, this.#log));
-    if (config.wsPort !== undefined) {
+    const handler = (listener: ListenerName) => (stream: Duplex, req?: IncomingMessage) =>
+      this.#handleConnection(listener, stream, req);
+    const guards = {
+      limits: this.limits,
+      refused: (listener: ListenerName, reason: ListenerRefusalReason) =>
+        this.#d.metrics.listenerRefusals.labels(listener, reason).inc(),
+      log: this.#log,
+    };
+    const limits = config.listenerLimits;
+    this.#listeners.push(await listenTcp(config.mqttPort, config.host, handler('mqtt'), guards));
+    if (config.tls) {
       this.#listeners.push(
-        await listenWebSocket(config.wsPort, config.host, MAX_REMAINING_LENGTH + 5, handle, this.#log),
+        await listenTls(
+          { ...config.tls, handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs },
+          config.host,
+          handler('mqtts'),
+          guards,
+        ),
       );
     }
+    if (config.wsPort !== undefined) {
+      this.#listeners.push(
+        await listenWebSocket(
+          {
+            port: config.wsPort,
+            preConnectFrameBytes: limits.connectMaxBytes + 5,
+            maxFrameBytes: MAX_REMAINING_LENGTH + 5,
+            handshakeTimeoutMs: limits.wsHandshakeTimeoutMs,
+          },
+          config.host,
+          handler('mqtt-ws'),
+          guards,
+        ),
+      );
+    }
+    for (const l of this.#listeners) this.#d.metrics.listenerOpenSockets.labels(l.name).set(this.limits.open(l.name));
     this.#holdTimer = setInterval(() => this.#closeOverheldConnections(), 250);
     this.#holdTimer.unref();
     this.#revocationTimer = setInterval(
@@ -264,12 +365,24 @@ export class Broker {
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
   }
 
-  #handleConnection(stream: Duplex, req?: IncomingMessage): void {
-    guardPacketSize(stream, MAX_REMAINING_LENGTH, (declared) => {
-      this.#d.metrics.connectionsClosed.labels('packet_too_large').inc();
-      this.#log.info({ declaredBytes: declared }, 'packet over the size limit, connection closed');
+  #handleConnection(listener: ListenerName, stream: Duplex, req?: IncomingMessage): void {
+    const preConnectBound = this.#d.config.listenerLimits.connectMaxBytes;
+    const guard = guardPacketSize(stream, preConnectBound, (declared, limit) => {
+      if (limit === preConnectBound) {
+        this.#d.metrics.listenerRefusals.labels(listener, 'connect_too_large').inc();
+        this.#log.info(
+          { listener, declaredBytes: declared },
+          'packet before authentication over the size limit, connection closed',
+        );
+      } else {
+        this.#d.metrics.connectionsClosed.labels('packet_too_large').inc();
+        this.#log.info({ declaredBytes: declared }, 'packet over the size limit, connection closed');
+      }
     });
-    this.aedes.handle(stream, req as IncomingMessage);
+    const client = this.aedes.handle(stream, req as IncomingMessage);
+    this.#guards.set(client, guard);
+    this.#listenerOf.set(client, listener);
+    this.#addressOf.set(client, (stream as Partial<Socket>).remoteAddress ?? req?.socket.remoteAddress ?? '');
   }
 
   #liveSessions(ids?: readonly string[]): LiveSession[] {

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.ts';
+import type { ConnectionLimits, ListenerName, ListenerRefusalReason } from './connection-limits.ts';
 
 /** Where a connection came from, handed to Aedes with the stream. */
 export type ConnectionHandler = (stream: Duplex, req?: http.IncomingMessage) => void;
@@ -48,54 +49,145 @@ function prepareSocket(socket: net.Socket): void {
   socket.setKeepAlive(true, TCP_KEEPALIVE_MS);
 }
 
-export async function listenTcp(port: number, host: string, handle: ConnectionHandler, log: Logger): Promise<Listener> {
+/** Raises a WebSocket connection's message bound once its session is authenticated (absent on TCP and TLS). */
+export const RAISE_FRAME_LIMIT = Symbol('raiseFrameLimit');
+export interface FrameLimited {
+  [RAISE_FRAME_LIMIT]?: () => void;
+}
+
+/** What every listener is given besides its port: the caps, the counter of refusals, the log. */
+export interface ListenerGuards {
+  readonly limits: ConnectionLimits;
+  readonly refused: (listener: ListenerName, reason: ListenerRefusalReason) => void;
+  readonly log: Logger;
+}
+
+export async function listenTcp(
+  port: number,
+  host: string,
+  handle: ConnectionHandler,
+  g: ListenerGuards,
+): Promise<Listener> {
   const server = net.createServer({ noDelay: true }, (socket) => {
+    if (!g.limits.admit('mqtt', socket)) return;
     prepareSocket(socket);
     handle(socket);
   });
   const real = await listen(server, port, host);
-  log.info({ listener: 'mqtt', host, port: real }, 'listening');
+  g.log.info({ listener: 'mqtt', host, port: real }, 'listening');
   return { name: 'mqtt', port: real, close: () => closeServer(server) };
 }
 
+/**
+ * TLS: a plain TCP server accepts, the caps admit or destroy the raw socket
+ * before any TLS state exists, and only admitted sockets are handed to the TLS
+ * server (`emit('connection')`, its documented injection point). Node emits
+ * `tlsClientError` when `handshakeTimeout` expires but leaves the socket open:
+ * it is destroyed here, as on any other handshake failure.
+ */
 export async function listenTls(
-  opts: { port: number; certFile: string; keyFile: string },
+  opts: { port: number; certFile: string; keyFile: string; handshakeTimeoutMs: number },
   host: string,
   handle: ConnectionHandler,
-  log: Logger,
+  g: ListenerGuards,
 ): Promise<Listener> {
-  const server = tls.createServer(
-    { cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile), handshakeTimeout: 10_000 },
+  const tlsServer = tls.createServer(
+    { cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile), handshakeTimeout: opts.handshakeTimeoutMs },
     (socket) => {
       prepareSocket(socket);
       handle(socket);
     },
   );
-  server.on('tlsClientError', (err) => log.debug({ err }, 'tls handshake failed'));
+  tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    const timeout = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
+    g.refused('mqtts', timeout ? 'tls_handshake_timeout' : 'tls_handshake_failed');
+    g.log.debug({ code: err.code }, timeout ? 'tls handshake timed out' : 'tls handshake failed');
+    socket.destroy();
+  });
+  const server = net.createServer({ noDelay: true }, (raw) => {
+    if (!g.limits.admit('mqtts', raw)) return;
+    tlsServer.emit('connection', raw);
+  });
   const real = await listen(server, opts.port, host);
-  log.info({ listener: 'mqtts', host, port: real }, 'listening');
+  g.log.info({ listener: 'mqtts', host, port: real }, 'listening');
   return { name: 'mqtts', port: real, close: () => closeServer(server) };
 }
 
+const HTTP_408 = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+const HTTP_400 = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+
+/** How often Node's HTTP server checks its header and request timeouts (its default is 30 s). */
+const HTTP_TIMEOUT_CHECK_MS = 1_000;
+
+/**
+ * WebSocket: the HTTP server behind it refuses over-cap sockets first, then
+ * bounds the upgrade request (headersTimeout, requestTimeout: an upgrade that
+ * does not arrive in time is answered 408 and closed); once upgraded, the
+ * broker's CONNECT timeout applies as on the other listeners.
+ */
 export async function listenWebSocket(
-  port: number,
+  opts: { port: number; preConnectFrameBytes: number; maxFrameBytes: number; handshakeTimeoutMs: number },
   host: string,
-  maxFrameBytes: number,
   handle: ConnectionHandler,
-  log: Logger,
+  g: ListenerGuards,
 ): Promise<Listener> {
-  const server = http.createServer((_req, res) => {
-    res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect to /mqtt\n');
+  const server = http.createServer(
+    {
+      headersTimeout: opts.handshakeTimeoutMs,
+      requestTimeout: opts.handshakeTimeoutMs,
+      connectionsCheckingInterval: Math.min(HTTP_TIMEOUT_CHECK_MS, opts.handshakeTimeoutMs),
+      keepAliveTimeout: Math.min(5_000, opts.handshakeTimeoutMs),
+    },
+    (_req, res) => {
+      res
+        .writeHead(426, { 'content-type': 'text/plain', connection: 'close' })
+        .end('MQTT over WebSocket: connect to /mqtt\n');
+    },
+  );
+  // Before the HTTP server's own listener: a refused socket never gets a parser.
+  server.prependListener('connection', (socket: net.Socket) => {
+    if (g.limits.admit('mqtt-ws', socket)) prepareSocket(socket);
   });
-  server.on('connection', (socket) => prepareSocket(socket));
-  const wss = new WebSocketServer({ server, path: '/mqtt', maxPayload: maxFrameBytes, perMessageDeflate: false });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT';
+    if (timeout) g.refused('mqtt-ws', 'ws_handshake_timeout');
+    if (socket.writable) {
+      socket.write(timeout ? HTTP_408 : HTTP_400);
+    }
+    socket.destroy();
+  });
+  // A socket silent for this long before or during its upgrade request (headersTimeout
+  // counts only once a request has begun). ws clears this timeout on the upgraded socket.
+  server.setTimeout(opts.handshakeTimeoutMs, (socket: net.Socket) => {
+    g.refused('mqtt-ws', 'ws_handshake_timeout');
+    if (socket.writable) socket.write(HTTP_408);
+    socket.destroy();
+  });
+  // ws buffers a whole message (up to maxPayload) before the frame guard sees it: the
+  // bound starts at the pre-CONNECT one and is raised once the session is authenticated.
+  const wss = new WebSocketServer({
+    server,
+    path: '/mqtt',
+    maxPayload: opts.preConnectFrameBytes,
+    perMessageDeflate: false,
+  });
   wss.on('connection', (ws, req) => {
-    const stream = createWebSocketStream(ws);
+    const stream = createWebSocketStream(ws) as Duplex & FrameLimited;
     stream.on('error', () => {}); // reported by Aedes through the client; avoid an unhandled error here
+    let raised = false;
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      if (!raised && err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') g.refused('mqtt-ws', 'connect_too_large');
+    });
+    stream[RAISE_FRAME_LIMIT] = () => {
+      raised = true;
+      // ws has no public setter for one connection's bound; its receiver holds it.
+      const receiver = (ws as unknown as { _receiver?: { _maxPayload: number } })._receiver;
+      if (receiver) receiver._maxPayload = opts.maxFrameBytes;
+    };
     handle(stream, req);
   });
-  const real = await listen(server, port, host);
-  log.info({ listener: 'mqtt-ws', host, port: real, path: '/mqtt' }, 'listening');
+  const real = await listen(server, opts.port, host);
+  g.log.info({ listener: 'mqtt-ws', host, port: real, path: '/mqtt' }, 'listening');
   return {
     name: 'mqtt-ws',
     port: real,

@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
  * costs O(1) per chunk for large packets.
  */
 export class PacketLengthTracker {
-  readonly #maxRemainingLength: number;
+  #maxRemainingLength: number;
   #state: 'type' | 'length' | 'body' = 'type';
   #length = 0;
   #multiplier = 1;
@@ -19,6 +19,15 @@ export class PacketLengthTracker {
   #bodyLeft = 0;
 
   constructor(maxRemainingLength: number) {
+    this.#maxRemainingLength = maxRemainingLength;
+  }
+
+  get limit(): number {
+    return this.#maxRemainingLength;
+  }
+
+  /** Changes the bound for the packets whose header has not been read yet (raised once a session is authenticated). */
+  setLimit(maxRemainingLength: number): void {
     this.#maxRemainingLength = maxRemainingLength;
   }
 
@@ -67,13 +76,15 @@ export class PacketLengthTracker {
  * Puts a tracker in front of a stream that Aedes will read. It wraps the
  * stream's own `push`, through which both net.Socket and ws' stream hand over
  * received bytes, so it sees each chunk before anything buffers it, without an
- * extra stream in the path. An oversize packet destroys the stream.
+ * extra stream in the path. An oversize packet destroys the stream. The bound
+ * starts at `maxRemainingLength` (the small pre-CONNECT bound) and can be
+ * raised with `setLimit` on the returned tracker once the session is authenticated.
  */
 export function guardPacketSize(
   stream: Duplex,
   maxRemainingLength: number,
-  onOversize: (declaredLength: number) => void,
-): void {
+  onOversize: (declaredLength: number, limit: number) => void,
+): PacketLengthTracker {
   const tracker = new PacketLengthTracker(maxRemainingLength);
   const push = stream.push;
   let refused = false;
@@ -83,11 +94,12 @@ export function guardPacketSize(
       const declared = tracker.feed(chunk as Uint8Array);
       if (declared !== undefined) {
         refused = true;
-        onOversize(declared);
+        onOversize(declared, tracker.limit);
         stream.destroy();
         return false;
       }
     }
     return push.call(this, chunk, encoding);
   };
+  return tracker;
 }

@@ -16,6 +16,13 @@ export const CLOSE_REASONS = [
   'device_disabled',
   /** The device's secret was rotated without a grace period, or its grace period ended. */
   'secret_rotated',
+  /** Nothing received for 1.5 times the keepalive the device asked for (MQTT-3.1.2-24). */
+  'keepalive_timeout',
+  /**
+   * Nothing received for 1.5 times VITALINK_MQTT_MAX_KEEPALIVE_S from a device that
+   * asked for keepalive 0 or more than that maximum (served as the maximum).
+   */
+  'idle_timeout',
 ] as const;
 
 export type CloseReason = (typeof CLOSE_REASONS)[number];

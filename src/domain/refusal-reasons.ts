@@ -14,6 +14,12 @@ export const REFUSAL_REASONS = [
   'database_unavailable',
   /** The authenticator failed in an unexpected way (never counted: a fallback for the CONNACK). */
   'authentication_failed',
+  /** Too many failed authentications from the source address lately: CONNACK 3, try later. */
+  'throttled_address',
+  /** Too many failed authentications of this client id from the source address lately: CONNACK 3. */
+  'throttled_client',
+  /** Too many successful CONNECTs of this client id lately (a reconnect storm): CONNACK 3. */
+  'flapping',
   /** A subscription outside the device's namespace (SUBACK 0x80; the connection stays open). */
   'subscribe_not_authorized',
 ] as const;

@@ -110,6 +110,19 @@ export function createMetrics() {
     }),
   );
 
+  const listenerRefusals = new Counter({
+    name: 'vitalink_listener_refusals_total',
+    help: 'Sockets an MQTT listener refused or closed before a session began (caps, handshake and CONNECT timeouts, CONNECT too large), by listener and reason',
+    labelNames: ['listener', 'reason'] as const,
+    registers: [registry],
+  });
+  const listenerOpenSockets = new Gauge({
+    name: 'vitalink_listener_open_sockets',
+    help: 'Sockets each MQTT listener holds open now (handshaking, waiting for CONNECT, or in a session)',
+    labelNames: ['listener'] as const,
+    registers: [registry],
+  });
+
   const rejectionMessagesDropped = new Counter({
     name: 'vitalink_rejection_messages_dropped_total',
     help: 'Rejection messages not published to a device because too many were waiting (all are in the database)',
@@ -192,6 +205,8 @@ export function createMetrics() {
     connectedDevices,
     connectionsRefused,
     connectionsClosed,
+    listenerRefusals,
+    listenerOpenSockets,
   };
 }
 

@@ -17,6 +17,12 @@ export async function startTestApp(database: TestDatabase, env: Record<string, s
     HTTP_PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // Every test connects from 127.0.0.1 and many refuse credentials or reconnect on
+    // purpose: the throttles (README, "Security") are off here unless a test sets
+    // them (test/integration/connect-throttle.test.ts does, with small values).
+    VITALINK_MQTT_AUTH_FAILURES_PER_ADDRESS: '1000000',
+    VITALINK_MQTT_AUTH_FAILURES_PER_CLIENT: '1000000',
+    VITALINK_MQTT_FLAPPING_MAX_CONNECTS: '1000000',
     ...env,
   });
   const app = createApp(config, createLogger(config.logLevel, process.stderr));

@@ -222,8 +222,9 @@ async function metricsText(): Promise<string> {
 }
 
 /** The value of one sample, 0 when the labelled series does not exist yet. */
-function sample(text: string, name: string, reason: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{reason="${reason}"} `));
+function sample(text: string, name: string, reason: string, listener?: string): number {
+  const labels = listener ? `listener="${listener}",reason="${reason}"` : `reason="${reason}"`;
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
   return line ? Number(line.split(' ')[1]) : 0;
 }
 
@@ -513,7 +514,8 @@ describe('metrics', () => {
     const after = await metricsText();
     const refused = 'vitalink_connections_refused_total';
     const closedTotal = 'vitalink_connections_closed_total';
-    const delta = (name: string, reason: string) => sample(after, name, reason) - sample(before, name, reason);
+    const delta = (name: string, reason: string, listener?: string) =>
+      sample(after, name, reason, listener) - sample(before, name, reason, listener);
     expect({
       wrong_secret: delta(refused, 'wrong_secret'),
       missing_credentials: delta(refused, 'missing_credentials'),
@@ -522,7 +524,8 @@ describe('metrics', () => {
       device_disabled: delta(refused, 'device_disabled'),
       subscribe_not_authorized: delta(refused, 'subscribe_not_authorized'),
       publish_not_authorized: delta(closedTotal, 'publish_not_authorized'),
-      packet_too_large: delta(closedTotal, 'packet_too_large'),
+      // Before CONNECT, the smaller bound: a refusal of the listener (README, "Security").
+      connect_too_large: delta('vitalink_listener_refusals_total', 'connect_too_large', 'mqtt'),
     }).toEqual({
       wrong_secret: 1,
       missing_credentials: 1,
@@ -531,7 +534,7 @@ describe('metrics', () => {
       device_disabled: 1,
       subscribe_not_authorized: 1,
       publish_not_authorized: 1,
-      packet_too_large: 1,
+      connect_too_large: 1,
     });
     await expectNothingStored(METRICS, VICTIM, AUTH, DISABLED, UNKNOWN);
   });

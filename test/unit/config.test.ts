@@ -356,3 +356,38 @@ describe('VITALINK_PUBLIC_URL and the HTTP rate limits (README, "Security")', ()
     ]);
   });
 });
+
+describe('limits on the MQTT listeners (README, "Security")', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({}).listenerLimits).toEqual({
+      tlsHandshakeTimeoutMs: 10_000,
+      wsHandshakeTimeoutMs: 10_000,
+      connectMaxBytes: 8192,
+      maxConnections: 10_000,
+      maxConnectionsPerAddress: 100,
+      maxKeepaliveS: 1200,
+      throttle: {
+        authFailuresPerAddress: 20,
+        authFailuresPerClient: 5,
+        authFailureWindowMs: 60_000,
+        authBanMs: 60_000,
+        flappingMaxConnects: 15,
+        flappingWindowMs: 60_000,
+        flappingBanMs: 300_000,
+      },
+    });
+  });
+
+  it('reads each variable, and refuses a CONNECT bound under 256 bytes and a keepalive maximum out of range', () => {
+    const c = loadConfig({
+      VITALINK_MQTT_CONNECT_MAX_BYTES: '4096',
+      VITALINK_MQTT_MAX_CONNECTIONS_PER_ADDRESS: '500',
+      VITALINK_MQTT_FLAPPING_BAN_S: '10',
+    }).listenerLimits;
+    expect([c.connectMaxBytes, c.maxConnectionsPerAddress, c.throttle.flappingBanMs]).toEqual([4096, 500, 10_000]);
+    const e = configError({ VITALINK_MQTT_CONNECT_MAX_BYTES: '100', VITALINK_MQTT_MAX_KEEPALIVE_S: '0' });
+    expect(e.problems).toHaveLength(2);
+    expect(e.problems[0]).toMatch(/^VITALINK_MQTT_CONNECT_MAX_BYTES: must be at least 256 bytes/);
+    expect(e.problems[1]).toMatch(/^VITALINK_MQTT_MAX_KEEPALIVE_S: must be 1 to 65535 seconds/);
+  });
+});

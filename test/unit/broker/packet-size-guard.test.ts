@@ -154,6 +154,21 @@ describe('PacketLengthTracker', () => {
   });
 });
 
+describe('PacketLengthTracker.setLimit', () => {
+  it('applies a raised bound to the packets after it, not to the one being read', () => {
+    const packet = publish(500);
+    const { length } = remainingLength(packet);
+    const tracker = new PacketLengthTracker(length - 1);
+    expect(tracker.feed(packet)).toBe(length);
+    const raised = new PacketLengthTracker(length - 1);
+    raised.setLimit(length);
+    expect(raised.limit).toBe(length);
+    expect(raised.feed(packet)).toBeUndefined();
+    raised.setLimit(10);
+    expect(raised.feed(packet)).toBe(length);
+  });
+});
+
 describe('guardPacketSize on a real socket', () => {
   const cleanups: (() => void)[] = [];
   afterEach(() => {
@@ -214,7 +229,7 @@ describe('guardPacketSize on a real socket', () => {
     await closed;
     expect(server.destroyed).toBe(true);
     expect(onOversize).toHaveBeenCalledTimes(1);
-    expect(onOversize).toHaveBeenCalledWith(MQTT_MAX);
+    expect(onOversize).toHaveBeenCalledWith(MQTT_MAX, 64 * 1024);
     expect(Buffer.concat(received).equals(before)).toBe(true);
     // The client sees the connection go away.
     await vi.waitFor(() => expect(client.readableEnded || client.destroyed).toBe(true));
@@ -227,7 +242,7 @@ describe('guardPacketSize on a real socket', () => {
     const closed = once(server, 'close');
     client.write(packet);
     await closed;
-    expect(onOversize).toHaveBeenCalledWith(length);
+    expect(onOversize).toHaveBeenCalledWith(length, length - 1);
     expect(received).toEqual([]);
   });
 });
