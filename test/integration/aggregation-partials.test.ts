@@ -10,12 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { Aggregator } from '../../src/aggregation/aggregator.ts';
 import { indicatorsFromReadings } from '../../src/aggregation/patient-indicators.ts';
 import type { Indicator } from '../../src/domain/indicators/index.ts';
-import { decodeReading } from '../../src/ingest/decode.ts';
 import { createLogger } from '../../src/logger.ts';
 import { markRecentPatientsForRefresh, type PatientReading } from '../../src/store/aggregation.repository.ts';
-import { Partitions } from '../../src/store/partitions.ts';
-import { writeBatch } from '../../src/store/reading-sink.ts';
 import { useTestDatabase } from '../fixture.ts';
+import { type TestReadingInput, writeReadings } from '../helpers/write-readings.ts';
 import { mulberry32 } from '../../simulators/models/random.ts';
 
 const MIN = 60_000;
@@ -23,27 +21,9 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const t = useTestDatabase();
 
-type Input = {
-  id: string;
-  type: string;
-  at: number;
-  unit: string;
-  value?: number;
-  systolic?: number;
-  diastolic?: number;
-};
+type Input = TestReadingInput;
 
-async function write(deviceId: string, inputs: Input[], now: number): Promise<void> {
-  const partitions = new Partitions(t.db);
-  for (let k = 0; k < inputs.length; k += 1000) {
-    const readings = inputs.slice(k, k + 1000).map((input) => {
-      const decoded = decodeReading(input, { now, maxAgeMs: 90 * DAY, maxFutureMs: 300_000 });
-      if (!decoded.ok) throw new Error(`test reading rejected: ${JSON.stringify(decoded)}`);
-      return decoded.reading;
-    });
-    await writeBatch(t.db, partitions, [{ deviceId, receivedAt: now, readings, rejections: [] }]);
-  }
-}
+const write = (deviceId: string, inputs: Input[], now: number) => writeReadings(t.db, deviceId, inputs, now);
 
 async function drain(now: number): Promise<void> {
   const job = new Aggregator({

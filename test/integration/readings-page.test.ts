@@ -9,12 +9,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { addDevice, addPatient } from '../../src/actions/provisioning.ts';
-import { decodeReading } from '../../src/ingest/decode.ts';
-import { Partitions } from '../../src/store/partitions.ts';
 import type { ReadingFilter } from '../../src/store/reading-filter.ts';
 import { type ReadingKey, readingsPage } from '../../src/store/readings-page.ts';
-import { writeBatch } from '../../src/store/reading-sink.ts';
 import { useTestDatabase } from '../fixture.ts';
+import { type TestReadingInput, writeReadings } from '../helpers/write-readings.ts';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -26,24 +24,9 @@ function monthStart(now: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }
 
-type Input = {
-  id: string;
-  type: string;
-  at: number;
-  unit: string;
-  value?: number;
-  systolic?: number;
-  diastolic?: number;
-};
+type Input = TestReadingInput;
 
-async function write(deviceId: string, inputs: Input[], now: number): Promise<void> {
-  const readings = inputs.map((input) => {
-    const decoded = decodeReading(input, { now, maxAgeMs: 90 * DAY, maxFutureMs: 300_000 });
-    if (!decoded.ok) throw new Error(`test reading rejected: ${JSON.stringify(decoded)}`);
-    return decoded.reading;
-  });
-  await writeBatch(t.db, new Partitions(t.db), [{ deviceId, receivedAt: now, readings, rejections: [] }]);
-}
+const write = (deviceId: string, inputs: Input[], now: number) => writeReadings(t.db, deviceId, inputs, now);
 
 /** Every page of a filter at a page size, put end to end, as "device/reading". */
 async function pageThrough(filter: ReadingFilter, limit: number): Promise<string[]> {
