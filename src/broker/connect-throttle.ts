@@ -1,3 +1,5 @@
+import type { Config } from '../config.ts';
+
 /**
  * Throttling of CONNECTs (README, "Security", "Limits on the MQTT listeners"), in
  * the manner of EMQX's flapping detection: counts in a fixed window per key, and a
@@ -13,17 +15,11 @@
  * recently touched evicted first.
  */
 
-export interface ThrottleSettings {
-  readonly authFailuresPerAddress: number;
-  readonly authFailuresPerClient: number;
-  readonly authFailureWindowMs: number;
-  readonly authBanMs: number;
-  readonly flappingMaxConnects: number;
-  readonly flappingWindowMs: number;
-  readonly flappingBanMs: number;
+/** The limits of src/config.ts (README, "Limits on the MQTT listeners"), and the tables' size. */
+export type ThrottleSettings = Config['listenerLimits']['throttle'] & {
   /** Keys per table (default 100,000: a few MB at most). */
   readonly maxEntries?: number;
-}
+};
 
 export type ThrottleVerdict = 'throttled_address' | 'throttled_client' | 'flapping' | undefined;
 
