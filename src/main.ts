@@ -132,6 +132,15 @@ export async function main(argv: string[]): Promise<number> {
   const found = findCommand(argv);
   if (!found) {
     const group = Object.keys(COMMANDS).filter((name) => name.startsWith(`${argv[0]} `));
+    // `vitalink devices --help`: the commands of the group.
+    if (group.length > 0 && argv.length === 2 && isHelp(argv[1])) {
+      const width = Math.max(...group.map((name) => name.length));
+      const lines = group.map((name) => `  vitalink ${name.padEnd(width)}  ${COMMANDS[name].summary}`);
+      process.stdout.write(
+        `Usage:\n${lines.join('\n')}\n\n\`vitalink ${argv[0]} <command> --help\` shows the options of a command.\n`,
+      );
+      return 0;
+    }
     const words = argv[0].startsWith('-') ? argv[0] : argv.slice(0, group.length > 0 ? 2 : 1).join(' ');
     const known =
       group.length > 0 ? `; \`vitalink ${argv[0]}\` takes one of: ${group.map((g) => g.split(' ')[1]).join(', ')}` : '';

@@ -445,4 +445,17 @@ describe('per-command help', () => {
     expect(group.stderr).toMatch(/add, assign/);
     expect(unknownSub.stderr).toContain('devices frobnicate');
   });
+
+  it('lists the commands of a group for `vitalink <group> --help`, and exits 0', async () => {
+    const [devices, tokens] = await Promise.all([vitalink(['devices', '--help']), vitalink(['tokens', '-h'])]);
+    for (const result of [devices, tokens]) {
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe('');
+    }
+    for (const sub of ['add', 'assign', 'list', 'show', 'disable', 'enable', 'rotate-secret']) {
+      expect(devices.stdout).toContain(`vitalink devices ${sub} `);
+    }
+    expect(devices.stdout).toContain('`vitalink devices <command> --help`');
+    for (const sub of ['create', 'list', 'revoke']) expect(tokens.stdout).toContain(`vitalink tokens ${sub} `);
+  });
 });
