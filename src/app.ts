@@ -71,7 +71,9 @@ export function createApp(config: Config, log: Logger): App {
     activity.start();
     const seen = activity;
 
-    const store = createReadingSink(db, partitions);
+    const store = createReadingSink(db, partitions, {
+      rejectionRawBytesPerDeviceDay: config.rejectionRawBytesPerDeviceDay,
+    });
     ingest = createIngest({
       // After each committed batch the aggregation job is told, so that it need not wait out its idle interval.
       sink: {

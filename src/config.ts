@@ -44,6 +44,8 @@ const perMinute = (fallback: number) =>
       .min(0, 'must be 0 (no limit) or a number of requests per minute')
       .default(fallback),
   );
+/** README, "Security", "Rejection storage quota": why 4 MiB. */
+export const DEFAULT_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY = 4 * 1024 * 1024;
 const PUBLIC_URL_EXAMPLE = 'e.g. https://vitalink.example.org or https://example.org/vitalink';
 const publicUrl = () =>
   z.preprocess(
@@ -145,6 +147,15 @@ const envSchema = z
     VITALINK_RETENTION_READINGS_DAYS: retentionDays(0),
     VITALINK_RETENTION_REJECTIONS_DAYS: retentionDays(180),
     VITALINK_RETENTION_AUDIT_DAYS: retentionDays(3650),
+    // README, "Security", "Rejection storage quota": 0 switches it off.
+    VITALINK_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY: z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number()
+        .int('must be a whole number of bytes')
+        .min(0, 'must be 0 (no quota) or a number of bytes')
+        .default(DEFAULT_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY),
+    ),
     VITALINK_SESSION_RECHECK_MS: positiveInt(10_000),
     VITALINK_TOKEN_TTL_ADMIN_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.admin),
     VITALINK_TOKEN_TTL_OPERATOR_DAYS: tokenTtlDays(DEFAULT_TOKEN_TTL_DAYS.operator),
@@ -245,6 +256,8 @@ export interface Config {
   readonly aggregationIntervalMs: number;
   /** Fraction of wall time the aggregation job may spend running (it pauses in proportion to its last run). */
   readonly aggregationMaxBusyShare: number;
+  /** Raw bytes of rejections kept per device and UTC day; beyond, rejections are recorded without them (null: no quota). */
+  readonly rejectionRawBytesPerDeviceDay: number | null;
   /** Period of the re-check of every live MQTT session's credentials (the fallback of NOTIFY). */
   readonly sessionRecheckMs: number;
   /** Lifetime of a new API token of each role when `--expires` is not given (README, "Security"). */
@@ -337,6 +350,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.VITALINK_SHUTDOWN_TIMEOUT_MS,
     aggregationIntervalMs: e.VITALINK_AGGREGATION_INTERVAL_MS,
     aggregationMaxBusyShare: e.VITALINK_AGGREGATION_MAX_BUSY_PCT / 100,
+    rejectionRawBytesPerDeviceDay: e.VITALINK_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY || null,
     sessionRecheckMs: e.VITALINK_SESSION_RECHECK_MS,
     tokenTtlDays: {
       admin: e.VITALINK_TOKEN_TTL_ADMIN_DAYS,

@@ -21,7 +21,9 @@ export type ReprocessOutcome =
   /** Rejected again for the same reason: the rejection stays open. */
   | 'still_rejected'
   /** Rejected again for other reasons: closed, and the new rejections recorded. */
-  | 'rejected';
+  | 'rejected'
+  /** Its raw bytes were not kept (over the device's quota, README "Security"): nothing to replay; it stays open. */
+  | 'not_replayable';
 
 export interface ReprocessedRejection {
   rejectionId: string;
@@ -56,7 +58,7 @@ export async function reprocessRejections(
 ): Promise<ReprocessReport> {
   const report: ReprocessReport = {
     items: [],
-    counts: { stored: 0, duplicate: 0, still_rejected: 0, rejected: 0 },
+    counts: { stored: 0, duplicate: 0, still_rejected: 0, rejected: 0, not_replayable: 0 },
   };
   // Keys of readings before this are gone, even if the window was raised since they went.
   const horizon = (await prunedKeysHorizon(db)) ?? -Infinity;
@@ -74,7 +76,7 @@ export async function reprocessRejections(
   return report;
 }
 
-function decodeAgain(rejection: StoredRejection, options: DecodeOptions): DecodedMessage {
+function decodeAgain(rejection: StoredRejection & { raw: Buffer }, options: DecodeOptions): DecodedMessage {
   // Message-level reasons kept the whole payload; reading-level ones the reading object.
   if (rejection.readingId === null && (rejection.reason === 'invalid_json' || rejection.reason === 'invalid_shape')) {
     return decodeMessage(rejection.raw, options);
@@ -99,13 +101,28 @@ async function reprocessOne(
   horizon: number,
   now: Date,
 ): Promise<ReprocessedRejection> {
+  const { raw } = rejection;
+  if (raw === null) {
+    return {
+      rejectionId: rejection.id,
+      deviceId: rejection.deviceId,
+      readingId: rejection.readingId,
+      previousReason: rejection.reason,
+      reasons: [rejection.reason],
+      stored: 0,
+      outcome: 'not_replayable',
+    };
+  }
   const receivedAt = rejection.receivedAt.getTime();
-  const decoded = decodeAgain(rejection, {
-    now: receivedAt,
-    maxAgeMs: readingMaxAgeMs,
-    maxFutureMs: MAX_FUTURE_MS,
-    notBefore: Math.max(keysBefore(now.getTime(), readingMaxAgeMs), horizon),
-  });
+  const decoded = decodeAgain(
+    { ...rejection, raw },
+    {
+      now: receivedAt,
+      maxAgeMs: readingMaxAgeMs,
+      maxFutureMs: MAX_FUTURE_MS,
+      notBefore: Math.max(keysBefore(now.getTime(), readingMaxAgeMs), horizon),
+    },
+  );
   await partitions.ensureFor(decoded.readings.map((r) => r.measuredAt));
   const message: MessageToStore = {
     deviceId: rejection.deviceId,

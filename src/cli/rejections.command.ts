@@ -32,11 +32,14 @@ export const rejectionsReprocess = defineCommand({
       const lines = report.items.map(
         (i) =>
           `rejection ${i.rejectionId} (device ${i.deviceId}, reading ${i.readingId ?? '-'}, was ${i.previousReason}): ${i.outcome}` +
-          (i.outcome === 'rejected' || i.outcome === 'still_rejected' ? ` (${i.reasons.join(', ')})` : ''),
+          (i.outcome === 'rejected' || i.outcome === 'still_rejected' ? ` (${i.reasons.join(', ')})` : '') +
+          (i.outcome === 'not_replayable'
+            ? ' (its raw bytes were not kept: the device was over its daily quota, VITALINK_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY; ask the device to send the reading again)'
+            : ''),
       );
       const c = report.counts;
       lines.push(
-        `${report.items.length} rejection(s) reprocessed: ${c.stored} stored, ${c.duplicate} already stored, ${c.still_rejected} still rejected, ${c.rejected} rejected for another reason`,
+        `${report.items.length} rejection(s) reprocessed: ${c.stored} stored, ${c.duplicate} already stored, ${c.still_rejected} still rejected, ${c.rejected} rejected for another reason, ${c.not_replayable} not replayable (raw bytes not kept)`,
       );
       out.result(report, lines.join('\n'));
     });

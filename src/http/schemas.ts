@@ -124,6 +124,22 @@ export const rejection = z.object({
   reason: z.enum(REJECTION_REASONS),
   detail: z.string(),
   receivedAt: time,
+  raw: z
+    .object({
+      kept: z.boolean().describe('false: only the size and hash were stored, and the rejection cannot be reprocessed'),
+      size: z.number().int().nullable().describe('bytes received (null: recorded before sizes were)'),
+      sha256: z
+        .string()
+        .nullable()
+        .describe('SHA-256 of the bytes received, base64 (null: recorded before hashes were)'),
+      notKeptBecause: z
+        .enum(['quota'])
+        .nullable()
+        .describe(
+          'quota: the device was over its daily quota of raw rejection bytes (VITALINK_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY)',
+        ),
+    })
+    .describe('What was kept of the payload'),
 });
 
 export function page<T extends z.ZodType>(item: T) {

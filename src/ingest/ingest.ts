@@ -150,6 +150,10 @@ export function createIngest(options: IngestOptions): Ingest {
       options.onStored?.(this.deviceId, this.receivedAt);
     }
     if (outcome.duplicates > 0) metrics.readingsDuplicate.inc(outcome.duplicates);
+    if (outcome.rawDropped) {
+      metrics.rejectionsRawDropped.inc(outcome.rawDropped.count);
+      metrics.rejectionsRawDroppedBytes.inc(outcome.rawDropped.bytes);
+    }
     if (outcome.rejections.length > 0) {
       for (const r of outcome.rejections) metrics.readingsRejected.labels(r.reason).inc();
       onRejections(this.deviceId, outcome.rejections);

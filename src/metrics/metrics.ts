@@ -128,6 +128,16 @@ export function createMetrics() {
     help: 'Rejection messages not published to a device because too many were waiting (all are in the database)',
     registers: [registry],
   });
+  const rejectionsRawDropped = new Counter({
+    name: 'vitalink_rejections_raw_dropped_total',
+    help: "Rejections recorded without their raw bytes: over the device's daily quota (VITALINK_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY)",
+    registers: [registry],
+  });
+  const rejectionsRawDroppedBytes = new Counter({
+    name: 'vitalink_rejections_raw_dropped_bytes_total',
+    help: 'Raw bytes of rejections not stored because the device was over its daily quota',
+    registers: [registry],
+  });
   const aggregationLagSeconds = new Gauge({
     name: 'vitalink_aggregation_lag_seconds',
     help: 'Age of the oldest dirty mark waiting for the aggregation job (0 when none)',
@@ -187,6 +197,8 @@ export function createMetrics() {
     /** Live figures for GET /api/v1/ops/ingestion. */
     ingestion: new IngestionStats(),
     rejectionMessagesDropped,
+    rejectionsRawDropped,
+    rejectionsRawDroppedBytes,
     aggregationLagSeconds,
     aggregationLastRun,
     aggregationRunSeconds,

@@ -159,11 +159,19 @@ export interface Database {
     reading_id: string | null;
     reason: string;
     detail: string;
-    raw: Buffer;
+    raw: Buffer | null;
+    raw_size: number | null;
+    raw_sha256: Buffer | null;
+    raw_dropped: string | null;
     fingerprint: string;
     received_at: ColumnType<Date, Date | string, Date | string>;
     reprocessed_at: Date | null;
     outcome: string | null;
+  };
+  rejection_raw_quota: {
+    device_id: string;
+    day: ColumnType<Date, string, string>;
+    raw_bytes: ColumnType<string, number | string, number | string>;
   };
 }
 

@@ -26,6 +26,8 @@ export interface MessageOutcome {
    * connection without a PUBACK; device-protocol.md has no rejection for this).
    */
   deviceDisabled?: true;
+  /** Rejections of the message recorded without their raw bytes (over the device's quota) and those bytes. */
+  rawDropped?: { count: number; bytes: number };
 }
 
 /**
@@ -38,8 +40,17 @@ export interface ReadingSink {
 }
 
 /** The sink of the service: batches go to PostgreSQL, into partitions it makes sure exist. */
-export function createReadingSink(db: Db, partitions: Partitions): ReadingSink {
-  return { write: (messages) => writeBatch(db, partitions, messages) };
+export function createReadingSink(
+  db: Db,
+  partitions: Partitions,
+  options: StoreOptions = { rejectionRawBytesPerDeviceDay: null },
+): ReadingSink {
+  return { write: (messages) => writeBatch(db, partitions, messages, options) };
+}
+
+export interface StoreOptions {
+  /** Raw bytes of rejections kept per device and UTC day (null: no quota); see insertRejections. */
+  readonly rejectionRawBytesPerDeviceDay: number | null;
 }
 
 /**
@@ -51,6 +62,7 @@ export async function writeBatch(
   db: Db,
   partitions: Partitions,
   messages: readonly MessageToStore[],
+  options: StoreOptions = { rejectionRawBytesPerDeviceDay: null },
 ): Promise<MessageOutcome[]> {
   await partitions.ensureFor(measuredTimes(messages));
   // Most batches hold valid readings only. Their readings go in one statement, which
@@ -58,8 +70,8 @@ export async function writeBatch(
   // commit the devices wait for. Should a later statement of the batch fail (the
   // rejections of conflicting or unassigned readings), the batch is written again and
   // its stored readings come back as duplicates: still stored once, still acked.
-  if (messages.every((m) => m.rejections.length === 0)) return writeMessages(db, messages);
-  return db.transaction().execute((trx) => writeMessages(trx, messages));
+  if (messages.every((m) => m.rejections.length === 0)) return writeMessages(db, messages, options);
+  return db.transaction().execute((trx) => writeMessages(trx, messages, options));
 }
 
 function* measuredTimes(messages: readonly MessageToStore[]): Iterable<number> {
@@ -71,7 +83,11 @@ function* measuredTimes(messages: readonly MessageToStore[]): Iterable<number> {
  * used by `vitalink rejections reprocess`, so a reprocessed reading goes through
  * exactly the same checks as a live one.
  */
-export async function writeMessages(trx: Db, messages: readonly MessageToStore[]): Promise<MessageOutcome[]> {
+export async function writeMessages(
+  trx: Db,
+  messages: readonly MessageToStore[],
+  options: StoreOptions = { rejectionRawBytesPerDeviceDay: null },
+): Promise<MessageOutcome[]> {
   const readings: ReadingToStore[] = [];
   const owner: number[] = [];
   const outcomes: MessageOutcome[] = new Array(messages.length);
@@ -93,13 +109,21 @@ export async function writeMessages(trx: Db, messages: readonly MessageToStore[]
     else outcome.rejections.push(storageRejection(status, readings[i]));
   }
   const rejections: RejectionToStore[] = [];
+  const rejectionOwner: number[] = [];
   for (let m = 0; m < messages.length; m++) {
     if (outcomes[m].deviceDisabled) continue;
     for (const rejection of outcomes[m].rejections) {
       rejections.push({ deviceId: messages[m].deviceId, receivedAt: messages[m].receivedAt, rejection });
+      rejectionOwner.push(m);
     }
   }
-  const disabled = await insertRejections(trx, rejections);
+  const { disabled, rawDropped } = await insertRejections(trx, rejections, options.rejectionRawBytesPerDeviceDay);
+  for (const i of rawDropped) {
+    const outcome = outcomes[rejectionOwner[i]];
+    outcome.rawDropped ??= { count: 0, bytes: 0 };
+    outcome.rawDropped.count++;
+    outcome.rawDropped.bytes += rejections[i].rejection.raw.length;
+  }
   if (disabled.length > 0) {
     const refused = new Set(disabled);
     for (let m = 0; m < messages.length; m++) if (refused.has(messages[m].deviceId)) outcomes[m].deviceDisabled = true;
@@ -109,6 +133,7 @@ export async function writeMessages(trx: Db, messages: readonly MessageToStore[]
       outcome.stored = 0;
       outcome.duplicates = 0;
       outcome.rejections = [];
+      delete outcome.rawDropped;
     }
   }
   return outcomes;

@@ -249,7 +249,7 @@ describe('vitalink rejections reprocess', () => {
       items: { readingId: string; outcome: string; previousReason: string }[];
       counts: Record<string, number>;
     };
-    expect(report.counts).toEqual({ stored: 2, duplicate: 0, still_rejected: 1, rejected: 0 });
+    expect(report.counts).toEqual({ stored: 2, duplicate: 0, still_rejected: 1, rejected: 0, not_replayable: 0 });
     expect(report.items.map((i) => [i.readingId, i.previousReason, i.outcome])).toEqual([
       ['u-1', 'unassigned', 'stored'],
       ['u-2', 'unassigned', 'stored'],

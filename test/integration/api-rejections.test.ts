@@ -23,7 +23,8 @@ describe('rejections', () => {
 
   async function rejectionRows() {
     const { rows } = await t.query(
-      `SELECT device_id, reading_id, reason, detail, received_at FROM rejections ORDER BY id DESC`,
+      `SELECT device_id, reading_id, reason, detail, received_at, raw_size, encode(raw_sha256, 'base64') AS sha256, raw_dropped
+       FROM rejections ORDER BY id DESC`,
     );
     return rows.map((r) => ({
       deviceId: r.device_id,
@@ -31,6 +32,7 @@ describe('rejections', () => {
       reason: r.reason,
       detail: r.detail,
       receivedAt: (r.received_at as Date).toISOString(),
+      raw: { kept: r.raw_dropped === null, size: r.raw_size, sha256: r.sha256, notKeptBecause: r.raw_dropped },
     }));
   }
 
@@ -60,7 +62,9 @@ describe('rejections', () => {
     expectKeys(res.body, ['items', 'nextCursor']);
     expect(res.body.nextCursor).toBeNull();
     for (const r of res.body.items) {
-      expectKeys(r, ['deviceId', 'readingId', 'reason', 'detail', 'receivedAt']);
+      expectKeys(r, ['deviceId', 'readingId', 'reason', 'detail', 'receivedAt', 'raw']);
+      expect(r.raw).toMatchObject({ kept: true, notKeptBecause: null });
+      expect(r.raw.size).toBeGreaterThan(0);
       expectTime(r.receivedAt);
     }
     expect(res.body.items).toEqual(await rejectionRows());

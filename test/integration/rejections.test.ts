@@ -411,7 +411,7 @@ describe('reprocessing rejections', () => {
 
     const partitions = new Partitions(t.db);
     const first = await reprocessRejections(t.db, partitions, { deviceId: device.id }, MAX_AGE_MS, () => new Date());
-    expect(first.counts).toEqual({ stored: 1, duplicate: 0, still_rejected: 1, rejected: 0 });
+    expect(first.counts).toEqual({ stored: 1, duplicate: 0, still_rejected: 1, rejected: 0, not_replayable: 0 });
     expect(first.items.map((i) => [i.readingId, i.previousReason, i.outcome])).toEqual([
       ['rp-1', 'unassigned', 'stored'],
       ['rp-2', 'unit', 'still_rejected'],
@@ -432,7 +432,7 @@ describe('reprocessing rejections', () => {
     expect(after[1].reprocessed_at).toBeInstanceOf(Date);
 
     const second = await reprocessRejections(t.db, partitions, { deviceId: device.id }, MAX_AGE_MS, () => new Date());
-    expect(second.counts).toEqual({ stored: 0, duplicate: 0, still_rejected: 1, rejected: 0 });
+    expect(second.counts).toEqual({ stored: 0, duplicate: 0, still_rejected: 1, rejected: 0, not_replayable: 0 });
     expect(second.items.map((i) => i.readingId)).toEqual(['rp-2']);
     const again = await rejectionRows(device.id);
     expect(again[0]).toEqual(after[0]);

@@ -249,6 +249,17 @@ describe('loadConfig empty strings', () => {
 });
 
 describe('retention settings (README, "Retention")', () => {
+  it('keeps 4 MiB of raw rejection bytes per device and day by default; 0 switches the quota off', () => {
+    expect(loadConfig({}).rejectionRawBytesPerDeviceDay).toBe(4 * 1024 * 1024);
+    expect(loadConfig({ VITALINK_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY: '5000' }).rejectionRawBytesPerDeviceDay).toBe(
+      5000,
+    );
+    expect(loadConfig({ VITALINK_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY: '0' }).rejectionRawBytesPerDeviceDay).toBeNull();
+    expect(configError({ VITALINK_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY: '-1' }).problems[0]).toMatch(
+      /^VITALINK_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY: must be 0 \(no quota\) or a number of bytes/,
+    );
+  });
+
   it('keeps readings forever by default, rejections 180 days, the audit log 3650 days, runs daily', () => {
     const { retention } = loadConfig({});
     expect(retention).toEqual({

@@ -41,6 +41,12 @@ export function rejectionsRoutes(app: ZodApp, deps: RouteDeps): void {
           reason: r.reason,
           detail: r.detail,
           receivedAt: iso(r.receivedAt),
+          raw: {
+            kept: r.rawDropped === null,
+            size: r.rawSize,
+            sha256: r.rawSha256,
+            notKeptBecause: r.rawDropped,
+          },
         })),
         nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1].id) : null,
       };
