@@ -4,11 +4,27 @@
  * says so. The accepted case listens on 0.0.0.0 on ephemeral ports, briefly, and is
  * reached over loopback only.
  */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../fixture.ts';
-import { startService } from '../helpers/service.ts';
+import { ROOT, startService } from '../helpers/service.ts';
 
 const database = useTestDatabase();
+
+/** The Dockerfile's `ENV` variables and its HEALTHCHECK command (the image cannot be built here: no Docker engine). */
+function imageSettings(): { env: Record<string, string>; healthcheck: string[] } {
+  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n\s*/g, '');
+  const env: Record<string, string> = {};
+  for (const [, line] of dockerfile.matchAll(/^ENV (.+)$/gm)) {
+    for (const [, name, value] of line!.matchAll(/(\w+)=(\S+)/g)) env[name!] = value!;
+  }
+  const healthcheck = /^HEALTHCHECK .*? CMD (\[.*\])$/m.exec(dockerfile);
+  if (!healthcheck) throw new Error('the Dockerfile has no HEALTHCHECK in exec form');
+  return { env, healthcheck: JSON.parse(healthcheck[1]!) as string[] };
+}
 
 describe('vitalink serve on a network address', () => {
   it(
@@ -49,4 +65,32 @@ describe('vitalink serve on a network address', () => {
       expect(await service.stop(30_000)).toBe(0);
     }
   });
+});
+
+describe('the image (Dockerfile)', () => {
+  it(
+    'states the plaintext listeners on 0.0.0.0, and its HEALTHCHECK passes on a ready service and fails on a closed port',
+    { timeout: 90_000 },
+    async () => {
+      const { env, healthcheck } = imageSettings();
+      expect(env).toMatchObject({ HOST: '0.0.0.0', VITALINK_ALLOW_PLAINTEXT_PUBLIC: '1' });
+      expect(healthcheck[0]).toBe('node');
+      const run = (httpPort: number) =>
+        promisify(execFile)(process.execPath, healthcheck.slice(1), {
+          env: { ...process.env, HTTP_PORT: String(httpPort) },
+          timeout: 20_000,
+        }).then(
+          () => 0,
+          (error: { code?: number }) => error.code ?? -1,
+        );
+      const service = await startService({ DATABASE_URL: database.url, NODE_ENV: 'production', ...env }, 30_000);
+      const port = service.ports.http;
+      try {
+        expect(await run(port)).toBe(0);
+      } finally {
+        expect(await service.stop(30_000)).toBe(0);
+      }
+      expect(await run(port)).toBe(1);
+    },
+  );
 });
