@@ -11,6 +11,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../fixture.ts';
 import { ROOT, startService } from '../helpers/service.ts';
+import { createApp } from '../../src/app.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
 
 const database = useTestDatabase();
 
@@ -64,6 +67,22 @@ describe('vitalink serve on a network address', () => {
     } finally {
       expect(await service.stop(30_000)).toBe(0);
     }
+  });
+});
+
+describe('createApp', () => {
+  it('refuses the same configuration when given it directly, before opening the database', async () => {
+    const config = loadConfig({ DATABASE_URL: database.url, HOST: '0.0.0.0', MQTT_PORT: '0', HTTP_PORT: '0' });
+    const app = createApp(config, createLogger('silent'));
+    const error = await app.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await app.stop();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems[0]).toMatch(
+      /^HOST: the plaintext listeners MQTT_PORT \(0\), HTTP_PORT \(0\) would listen on 0\.0\.0\.0/,
+    );
   });
 });
 
