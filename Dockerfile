@@ -25,6 +25,18 @@ COPY migrations ./migrations
 # asked for, and answer that they are available from a clone of the repository
 # (test/e2e/product-without-tools.test.ts).
 COPY --from=dashboard /app/dashboard/dist ./dashboard/dist
+# Inside a container the service listens on every interface of the container, or the
+# published ports would not reach it. Its plaintext listeners (MQTT 1883, HTTP 8080)
+# are then on a non-loopback address, which `serve` refuses unless told: the statement
+# below is that told (README, "Security", "Listening on a network"). docker-compose.yml
+# publishes the ports on 127.0.0.1 of the host only; publish them elsewhere only behind
+# a TLS-terminating proxy, or on a trusted network.
+ENV HOST=0.0.0.0 VITALINK_ALLOW_PLAINTEXT_PUBLIC=1
+# The image's user is `node` (uid 1000), not root.
 USER node
 EXPOSE 1883 8080
+# Healthy when /readyz answers 200: the database answers and the broker listens. No curl
+# in the slim image: Node's fetch, on the HTTP_PORT the service listens on.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.HTTP_PORT || 8080}/readyz`, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "src/main.ts", "serve"]

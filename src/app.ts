@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Aggregator } from './aggregation/aggregator.ts';
 import { createIngest, type Ingest } from './ingest/ingest.ts';
 import { Broker, type ListeningPorts } from './broker/broker.ts';
-import type { Config } from './config.ts';
+import { type Config, ConfigError, configExposureProblems } from './config.ts';
 import { buildHttpServer } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
@@ -53,6 +53,9 @@ export function createApp(config: Config, log: Logger): App {
   let credentialListener: CredentialListener | undefined;
 
   async function start(): Promise<RunningPorts> {
+    // README, "Security", "Listening on a network": loadConfig checks it for `serve`; this holds for every caller.
+    const exposure = configExposureProblems(config);
+    if (exposure.length > 0) throw new ConfigError(exposure);
     database = await openDatabase(config, log, config.dbPoolSize);
     const { db } = database;
     await migrateToLatest(db, log);

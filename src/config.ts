@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import { minimumReadingsDays, type RetentionSettings } from './domain/retention.ts';
@@ -89,6 +90,15 @@ const envSchema = z
     MQTT_WS_PORT: optionalPort(),
     HTTP_PORT: port(8080),
     HOST: z.preprocess(emptyAsUndefined, z.string().optional()),
+    // README, "Security", "Listening on a network": the operator's statement that plaintext listeners may listen on a non-loopback HOST.
+    VITALINK_ALLOW_PLAINTEXT_PUBLIC: z.preprocess(
+      emptyAsUndefined,
+      z
+        .enum(['0', '1'], {
+          message: 'must be 1 (plaintext listeners may listen on a non-loopback HOST) or 0 (they may not)',
+        })
+        .default('0'),
+    ),
     VITALINK_ADMIN_TOKEN: z.preprocess(
       emptyAsUndefined,
       z.string().min(16, 'must be at least 16 characters long').optional(),
@@ -207,6 +217,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
   readonly host: string;
+  /** VITALINK_ALLOW_PLAINTEXT_PUBLIC=1: plaintext listeners may listen on a non-loopback `host`. */
+  readonly allowPlaintextPublic: boolean;
   readonly mqttPort: number;
   readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string } | undefined;
   readonly wsPort: number | undefined;
@@ -287,23 +299,33 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export interface LoadConfigOptions {
+  /**
+   * `serve`: the listeners will open, so a plaintext listener on a non-loopback
+   * HOST without VITALINK_ALLOW_PLAINTEXT_PUBLIC=1 is a problem too (reported with
+   * the others). The other commands open no listener and are not refused.
+   */
+  readonly listening?: boolean;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadConfigOptions = {}): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? 'environment');
         const value = env[name];
         const shown = value === undefined || /TOKEN|DATABASE_/.test(name) ? '' : ` (got "${value}")`;
         return `${name}: ${issue.message}${shown}`;
-      }),
-    );
-  }
+      });
+  if (options.listening) problems.push(...plaintextExposureProblems(exposureFromEnv(env)));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const config: Config = {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.VITALINK_DATA_DIR),
-    host: e.HOST ?? (e.DATABASE_URL ? '0.0.0.0' : '127.0.0.1'),
+    host: e.HOST ?? defaultHost(e.DATABASE_URL),
+    allowPlaintextPublic: e.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',
     mqttPort: e.MQTT_PORT,
     tls:
       e.MQTT_TLS_PORT !== undefined && e.TLS_CERT_FILE && e.TLS_KEY_FILE
@@ -366,6 +388,88 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
   };
   return deepFreeze(config);
+}
+
+/** interfaces.md, "Environment": loopback for the embedded default, every interface with DATABASE_URL. */
+function defaultHost(databaseUrl: string | undefined): string {
+  return databaseUrl ? '0.0.0.0' : '127.0.0.1';
+}
+
+/** What decides whether the service may start its plaintext listeners. */
+export interface ListenerExposure {
+  readonly host: string;
+  /** HOST was not set: `host` is the default (0.0.0.0 when DATABASE_URL is set). */
+  readonly hostDefaulted: boolean;
+  readonly allowPlaintextPublic: boolean;
+  /** The plaintext listeners that will open: variable and port. */
+  readonly plaintext: ReadonlyArray<readonly [name: string, port: string]>;
+}
+
+/** A host name or address that only this machine reaches: 127.0.0.0/8, ::1 (and its IPv4-mapped form), localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (net.isIPv4(h)) return h.startsWith('127.');
+  if (net.isIPv6(h)) {
+    const mapped = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+    if (mapped) return mapped[1]!.startsWith('127.');
+    const list = new net.BlockList();
+    list.addAddress('::1', 'ipv6');
+    return list.check(h, 'ipv6');
+  }
+  return false;
+}
+
+/**
+ * README, "Security", "Listening on a network": plaintext listeners (MQTT_PORT,
+ * MQTT_WS_PORT, HTTP_PORT; HTTP has no TLS option) open on a non-loopback
+ * address only when the operator says so with VITALINK_ALLOW_PLAINTEXT_PUBLIC=1.
+ */
+export function plaintextExposureProblems(x: ListenerExposure): string[] {
+  if (x.allowPlaintextPublic || isLoopbackHost(x.host) || x.plaintext.length === 0) return [];
+  const listeners = x.plaintext.map(([name, port]) => `${name} (${port})`).join(', ');
+  const why = x.hostDefaulted ? ' (the default when DATABASE_URL is set)' : '';
+  return [
+    `HOST: the plaintext listeners ${listeners} would listen on ${x.host}${why}, which is not a loopback address, ` +
+      'so anyone who reaches it could read device secrets, API tokens and patient data in transit. ' +
+      'Set HOST=127.0.0.1 and put a TLS-terminating proxy in front (devices can also use MQTT_TLS_PORT with TLS_CERT_FILE and TLS_KEY_FILE), ' +
+      'or, if the network in front is trusted or TLS is terminated before it (e.g. ports published on 127.0.0.1 by docker compose), ' +
+      'say so with VITALINK_ALLOW_PLAINTEXT_PUBLIC=1',
+  ];
+}
+
+/** The exposure from the raw environment, so that it is checked even when another variable is invalid. */
+function exposureFromEnv(env: NodeJS.ProcessEnv): ListenerExposure {
+  const set = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const host = set('HOST');
+  const plaintext: [string, string][] = [
+    ['MQTT_PORT', set('MQTT_PORT') ?? '1883'],
+    ...(set('MQTT_WS_PORT') !== undefined ? [['MQTT_WS_PORT', set('MQTT_WS_PORT')!] as [string, string]] : []),
+    ['HTTP_PORT', set('HTTP_PORT') ?? '8080'],
+  ];
+  return {
+    host: host ?? defaultHost(set('DATABASE_URL')),
+    hostDefaulted: host === undefined,
+    allowPlaintextPublic: env.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',
+    plaintext,
+  };
+}
+
+/** The same check on a loaded configuration (createApp refuses to start without it). */
+export function configExposureProblems(config: Config): string[] {
+  return plaintextExposureProblems({
+    host: config.host,
+    hostDefaulted: false,
+    allowPlaintextPublic: config.allowPlaintextPublic,
+    plaintext: [
+      ['MQTT_PORT', String(config.mqttPort)],
+      ...(config.wsPort !== undefined ? [['MQTT_WS_PORT', String(config.wsPort)] as const] : []),
+      ['HTTP_PORT', String(config.httpPort)],
+    ],
+  });
 }
 
 function deepFreeze<T extends object>(o: T): T {

@@ -71,14 +71,14 @@ function childEnv(env: ChildEnv): NodeJS.ProcessEnv {
 }
 
 /**
- * Starts `vitalink serve` (ephemeral ports and info logs unless `env` says
- * otherwise) and resolves on its 'vitalink started' line, with the ports it logs.
+ * Starts `vitalink serve` (on loopback, ephemeral ports and info logs unless `env`
+ * says otherwise) and resolves on its 'vitalink started' line, with the ports it logs.
  */
 export function startService(env: ChildEnv, options: StartServiceOptions = {}): Promise<ServiceProcess> {
   const { timeoutMs = 60_000, keepLogs = true } = options;
   const child = spawn(process.execPath, [options.main ?? MAIN, 'serve'], {
     cwd: options.cwd ?? ROOT,
-    env: childEnv({ MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'info', ...env }),
+    env: childEnv({ HOST: '127.0.0.1', MQTT_PORT: '0', HTTP_PORT: '0', LOG_LEVEL: 'info', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

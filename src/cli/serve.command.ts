@@ -9,11 +9,12 @@ export const serve = defineCommand({
   notes:
     'SIGINT or SIGTERM drains (stop accepting, flush, acknowledge, close) and exits 0; a second signal exits at once.\n' +
     'Configuration comes from the environment (DATABASE_URL, VITALINK_DATA_DIR, MQTT_PORT,\n' +
-    'HTTP_PORT, HOST, LOG_LEVEL, ...): see the README.',
+    'HTTP_PORT, HOST, LOG_LEVEL, ...): see the README. Plaintext listeners on a HOST that is not\n' +
+    'loopback need VITALINK_ALLOW_PLAINTEXT_PUBLIC=1 (README, "Security", "Listening on a network").',
   // The service's modules (fastify, aedes, ...) load when it runs, not for --help.
   async run() {
     const [{ loadConfig }, { createLogger }] = await Promise.all([import('../config.ts'), import('../logger.ts')]);
-    const config = loadConfig();
+    const config = loadConfig(process.env, { listening: true });
     return runService(config, createLogger(config.logLevel));
   },
 });

@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { ConfigError, configExposureProblems, isLoopbackHost, loadConfig } from '../../src/config.ts';
 
 /** Runs loadConfig expecting a ConfigError, and returns it. */
-function configError(env: NodeJS.ProcessEnv): ConfigError {
+function configError(env: NodeJS.ProcessEnv, options: { listening?: boolean } = {}): ConfigError {
   try {
-    loadConfig(env);
+    loadConfig(env, options);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return error as ConfigError;
@@ -400,5 +400,90 @@ describe('limits on the MQTT listeners (README, "Security")', () => {
     expect(e.problems).toHaveLength(2);
     expect(e.problems[0]).toMatch(/^VITALINK_MQTT_CONNECT_MAX_BYTES: must be at least 256 bytes/);
     expect(e.problems[1]).toMatch(/^VITALINK_MQTT_MAX_KEEPALIVE_S: must be 1 to 65535 seconds/);
+  });
+});
+
+describe('plaintext listeners on a network (README, "Security", "Listening on a network")', () => {
+  const url = 'postgres://vitalink@db.example:5432/vitalink';
+
+  it('refuses `serve` on the default 0.0.0.0 without VITALINK_ALLOW_PLAINTEXT_PUBLIC=1, saying what to do', () => {
+    const error = configError({ DATABASE_URL: url }, { listening: true });
+    expect(error.problems).toHaveLength(1);
+    const problem = error.problems[0]!;
+    expect(problem).toMatch(
+      /^HOST: the plaintext listeners MQTT_PORT \(1883\), HTTP_PORT \(8080\) would listen on 0\.0\.0\.0 \(the default when DATABASE_URL is set\), which is not a loopback address/,
+    );
+    expect(problem).toContain('Set HOST=127.0.0.1');
+    expect(problem).toContain('MQTT_TLS_PORT');
+    expect(problem).toContain('VITALINK_ALLOW_PLAINTEXT_PUBLIC=1');
+  });
+
+  it('names the WebSocket listener too, and reports the refusal with every other problem at once', () => {
+    const error = configError(
+      { HOST: '10.0.0.5', MQTT_WS_PORT: '8081', HTTP_PORT: 'eighty', LOG_LEVEL: 'loud' },
+      { listening: true },
+    );
+    expect(error.problems.map((p) => p.split(':')[0]).sort()).toEqual(['HOST', 'HTTP_PORT', 'LOG_LEVEL']);
+    expect(error.problems.find((p) => p.startsWith('HOST:'))).toContain(
+      'the plaintext listeners MQTT_PORT (1883), MQTT_WS_PORT (8081), HTTP_PORT (eighty) would listen on 10.0.0.5, which',
+    );
+  });
+
+  it('starts on a non-loopback HOST with the statement, and on loopback without it', () => {
+    const open = loadConfig({ DATABASE_URL: url, VITALINK_ALLOW_PLAINTEXT_PUBLIC: '1' }, { listening: true });
+    expect(open.host).toBe('0.0.0.0');
+    expect(open.allowPlaintextPublic).toBe(true);
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) {
+      expect(loadConfig({ DATABASE_URL: url, HOST: host }, { listening: true }).host).toBe(host);
+    }
+    expect(loadConfig({}, { listening: true }).allowPlaintextPublic).toBe(false);
+  });
+
+  it('does not refuse the commands that open no listener', () => {
+    expect(loadConfig({ DATABASE_URL: url }).host).toBe('0.0.0.0');
+  });
+
+  it('refuses a statement other than 0 or 1, by name', () => {
+    expect(configError({ VITALINK_ALLOW_PLAINTEXT_PUBLIC: 'yes' }).problems).toEqual([
+      'VITALINK_ALLOW_PLAINTEXT_PUBLIC: must be 1 (plaintext listeners may listen on a non-loopback HOST) or 0 (they may not) (got "yes")',
+    ]);
+    expect(
+      configError({ DATABASE_URL: url, VITALINK_ALLOW_PLAINTEXT_PUBLIC: '0' }, { listening: true }).problems[0],
+    ).toMatch(/^HOST: /);
+  });
+
+  it('tells loopback addresses from the others', () => {
+    for (const host of [
+      '127.0.0.1',
+      '127.255.0.1',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '[::1]',
+      'localhost',
+      'LOCALHOST',
+      '::ffff:127.0.0.1',
+    ]) {
+      expect(isLoopbackHost(host), host).toBe(true);
+    }
+    for (const host of [
+      '0.0.0.0',
+      '::',
+      '10.0.0.5',
+      '192.168.1.2',
+      '::ffff:10.0.0.1',
+      'fe80::1',
+      'vitalink.example.org',
+      '128.0.0.1',
+    ]) {
+      expect(isLoopbackHost(host), host).toBe(false);
+    }
+  });
+
+  it('holds for a configuration given to createApp directly (configExposureProblems)', () => {
+    expect(configExposureProblems(loadConfig({ DATABASE_URL: url, MQTT_PORT: '0', HTTP_PORT: '0' }))[0]).toMatch(
+      /^HOST: the plaintext listeners MQTT_PORT \(0\), HTTP_PORT \(0\) would listen on 0\.0\.0\.0, which is not a loopback address/,
+    );
+    expect(configExposureProblems(loadConfig({ DATABASE_URL: url, VITALINK_ALLOW_PLAINTEXT_PUBLIC: '1' }))).toEqual([]);
+    expect(configExposureProblems(loadConfig({ DATABASE_URL: url, HOST: '127.0.0.1' }))).toEqual([]);
   });
 });
