@@ -324,7 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const config: Config = {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.VITALINK_DATA_DIR),
-    host: e.HOST ?? defaultHost(e.DATABASE_URL),
+    host: e.HOST ?? DEFAULT_HOST,
     allowPlaintextPublic: e.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',
     mqttPort: e.MQTT_PORT,
     tls:
@@ -390,16 +390,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   return deepFreeze(config);
 }
 
-/** interfaces.md, "Environment": loopback for the embedded default, every interface with DATABASE_URL. */
-function defaultHost(databaseUrl: string | undefined): string {
-  return databaseUrl ? '0.0.0.0' : '127.0.0.1';
-}
+/**
+ * Every listener binds to loopback unless HOST says otherwise (issue #13: plaintext
+ * listeners reach the network only when the operator says so). interfaces.md 1.1
+ * gave 0.0.0.0 with DATABASE_URL; clients on this machine see no difference.
+ */
+const DEFAULT_HOST = '127.0.0.1';
 
 /** What decides whether the service may start its plaintext listeners. */
 export interface ListenerExposure {
   readonly host: string;
-  /** HOST was not set: `host` is the default (0.0.0.0 when DATABASE_URL is set). */
-  readonly hostDefaulted: boolean;
   readonly allowPlaintextPublic: boolean;
   /** The plaintext listeners that will open: variable and port. */
   readonly plaintext: ReadonlyArray<readonly [name: string, port: string]>;
@@ -431,9 +431,8 @@ export function isLoopbackHost(host: string): boolean {
 export function plaintextExposureProblems(x: ListenerExposure): string[] {
   if (x.allowPlaintextPublic || isLoopbackHost(x.host) || x.plaintext.length === 0) return [];
   const listeners = x.plaintext.map(([name, port]) => `${name} (${port})`).join(', ');
-  const why = x.hostDefaulted ? ' (the default when DATABASE_URL is set)' : '';
   return [
-    `HOST: the plaintext listeners ${listeners} would listen on ${x.host}${why}, which is not a loopback address, ` +
+    `HOST: the plaintext listeners ${listeners} would listen on ${x.host}, which is not a loopback address, ` +
       'so anyone who reaches it could read device secrets, API tokens and patient data in transit. ' +
       'Set HOST=127.0.0.1 and put a TLS-terminating proxy in front (devices can also use MQTT_TLS_PORT with TLS_CERT_FILE and TLS_KEY_FILE), ' +
       'or, if the network in front is trusted or TLS is terminated before it (e.g. ports published on 127.0.0.1 by docker compose), ' +
@@ -451,8 +450,7 @@ function exposureFromEnv(env: NodeJS.ProcessEnv): ListenerExposure {
     ['HTTP_PORT', set('HTTP_PORT') ?? '8080'],
   ];
   return {
-    host: host ?? defaultHost(set('DATABASE_URL')),
-    hostDefaulted: host === undefined,
+    host: host ?? DEFAULT_HOST,
     allowPlaintextPublic: env.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',
     plaintext,
   };
@@ -462,7 +460,6 @@ function exposureFromEnv(env: NodeJS.ProcessEnv): ListenerExposure {
 export function configExposureProblems(config: Config): string[] {
   return plaintextExposureProblems({
     host: config.host,
-    hostDefaulted: false,
     allowPlaintextPublic: config.allowPlaintextPublic,
     plaintext: [
       ['MQTT_PORT', String(config.mqttPort)],

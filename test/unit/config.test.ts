@@ -37,11 +37,12 @@ describe('loadConfig defaults (interfaces.md, "Environment")', () => {
     expect(loadConfig({ VITALINK_DATA_DIR: '/var/lib/vitalink' }).dataDir).toBe('/var/lib/vitalink');
   });
 
-  it('binds to 0.0.0.0 by default when DATABASE_URL is set, and to HOST when given', () => {
+  it('binds to 127.0.0.1 by default, DATABASE_URL set or not, and to HOST when given', () => {
     const url = 'postgres://vitalink@db.example:5432/vitalink';
     const config = loadConfig({ DATABASE_URL: url });
     expect(config.databaseUrl).toBe(url);
-    expect(config.host).toBe('0.0.0.0');
+    expect(config.host).toBe('127.0.0.1');
+    expect(loadConfig({}).host).toBe('127.0.0.1');
     expect(loadConfig({ DATABASE_URL: 'postgresql://h/db', HOST: '10.0.0.5' }).host).toBe('10.0.0.5');
     expect(loadConfig({ HOST: '::1' }).host).toBe('::1');
   });
@@ -406,12 +407,13 @@ describe('limits on the MQTT listeners (README, "Security")', () => {
 describe('plaintext listeners on a network (README, "Security", "Listening on a network")', () => {
   const url = 'postgres://vitalink@db.example:5432/vitalink';
 
-  it('refuses `serve` on the default 0.0.0.0 without VITALINK_ALLOW_PLAINTEXT_PUBLIC=1, saying what to do', () => {
-    const error = configError({ DATABASE_URL: url }, { listening: true });
+  it('refuses `serve` on HOST=0.0.0.0 without VITALINK_ALLOW_PLAINTEXT_PUBLIC=1, saying what to do', () => {
+    expect(loadConfig({ DATABASE_URL: url }, { listening: true }).host).toBe('127.0.0.1');
+    const error = configError({ DATABASE_URL: url, HOST: '0.0.0.0' }, { listening: true });
     expect(error.problems).toHaveLength(1);
     const problem = error.problems[0]!;
     expect(problem).toMatch(
-      /^HOST: the plaintext listeners MQTT_PORT \(1883\), HTTP_PORT \(8080\) would listen on 0\.0\.0\.0 \(the default when DATABASE_URL is set\), which is not a loopback address/,
+      /^HOST: the plaintext listeners MQTT_PORT \(1883\), HTTP_PORT \(8080\) would listen on 0\.0\.0\.0, which is not a loopback address/,
     );
     expect(problem).toContain('Set HOST=127.0.0.1');
     expect(problem).toContain('MQTT_TLS_PORT');
@@ -430,7 +432,10 @@ describe('plaintext listeners on a network (README, "Security", "Listening on a 
   });
 
   it('starts on a non-loopback HOST with the statement, and on loopback without it', () => {
-    const open = loadConfig({ DATABASE_URL: url, VITALINK_ALLOW_PLAINTEXT_PUBLIC: '1' }, { listening: true });
+    const open = loadConfig(
+      { DATABASE_URL: url, HOST: '0.0.0.0', VITALINK_ALLOW_PLAINTEXT_PUBLIC: '1' },
+      { listening: true },
+    );
     expect(open.host).toBe('0.0.0.0');
     expect(open.allowPlaintextPublic).toBe(true);
     for (const host of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) {
@@ -440,7 +445,7 @@ describe('plaintext listeners on a network (README, "Security", "Listening on a 
   });
 
   it('does not refuse the commands that open no listener', () => {
-    expect(loadConfig({ DATABASE_URL: url }).host).toBe('0.0.0.0');
+    expect(loadConfig({ DATABASE_URL: url, HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
   });
 
   it('refuses a statement other than 0 or 1, by name', () => {
@@ -448,7 +453,8 @@ describe('plaintext listeners on a network (README, "Security", "Listening on a 
       'VITALINK_ALLOW_PLAINTEXT_PUBLIC: must be 1 (plaintext listeners may listen on a non-loopback HOST) or 0 (they may not) (got "yes")',
     ]);
     expect(
-      configError({ DATABASE_URL: url, VITALINK_ALLOW_PLAINTEXT_PUBLIC: '0' }, { listening: true }).problems[0],
+      configError({ DATABASE_URL: url, HOST: '0.0.0.0', VITALINK_ALLOW_PLAINTEXT_PUBLIC: '0' }, { listening: true })
+        .problems[0],
     ).toMatch(/^HOST: /);
   });
 
@@ -480,7 +486,9 @@ describe('plaintext listeners on a network (README, "Security", "Listening on a 
   });
 
   it('holds for a configuration given to createApp directly (configExposureProblems)', () => {
-    expect(configExposureProblems(loadConfig({ DATABASE_URL: url, MQTT_PORT: '0', HTTP_PORT: '0' }))[0]).toMatch(
+    expect(
+      configExposureProblems(loadConfig({ DATABASE_URL: url, HOST: '0.0.0.0', MQTT_PORT: '0', HTTP_PORT: '0' }))[0],
+    ).toMatch(
       /^HOST: the plaintext listeners MQTT_PORT \(0\), HTTP_PORT \(0\) would listen on 0\.0\.0\.0, which is not a loopback address/,
     );
     expect(configExposureProblems(loadConfig({ DATABASE_URL: url, VITALINK_ALLOW_PLAINTEXT_PUBLIC: '1' }))).toEqual([]);
