@@ -10,6 +10,7 @@ import * as cgmPartials from '../../migrations/2026-12-07T1100-cgm-partials.ts';
 import * as hourlyDirtyMarks from '../../migrations/2026-12-07T1200-hourly-dirty-marks.ts';
 import * as leanReadingKeys from '../../migrations/2026-12-07T1240-lean-reading-keys.ts';
 import * as credentials from '../../migrations/2026-12-07T1300-credentials.ts';
+import * as auditOutcomes from '../../migrations/2026-12-07T1340-audit-outcomes.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1200-hourly-dirty-marks': hourlyDirtyMarks,
   '2026-12-07T1240-lean-reading-keys': leanReadingKeys,
   '2026-12-07T1300-credentials': credentials,
+  '2026-12-07T1340-audit-outcomes': auditOutcomes,
 };
 
 /** The registered migrations' names (file names without `.ts`), in order. */
