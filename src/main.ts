@@ -60,6 +60,10 @@ const COMMANDS: Record<string, Entry> = {
     summary: 're-runs rejected readings through validation',
     load: () => import('./cli/rejections.command.ts').then((m) => m.rejectionsReprocess),
   },
+  'audit export': {
+    summary: "prints every audit row about one patient, oldest first (a patient's access request)",
+    load: () => import('./cli/audit.command.ts').then((m) => m.auditExport),
+  },
   retention: {
     summary: 'applies the retention policy and says what it removed',
     load: () => import('./cli/retention.command.ts').then((m) => m.retention),

@@ -36,7 +36,7 @@ export interface RetentionSettings {
   readonly readingsDays: number | null;
   /** Days rejections are kept, by received time; null: forever. */
   readonly rejectionsDays: number | null;
-  /** Days the audit trail of clinician reads is kept; null: forever. */
+  /** Days the audit trail (reads of patient data, denials) is kept; null: forever. */
   readonly auditDays: number | null;
   /** VITALINK_READING_MAX_AGE_DAYS, in ms: readings older than this are refused `too_old`. */
   readonly readingMaxAgeMs: number;

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { findPrincipal, type Principal, type Role } from '../actions/tokens.ts';
 import { AppError } from '../errors.ts';
-import { insertAuditEntries } from '../store/audit.repository.ts';
+import { type AuditOutcome, insertAuditEntries } from '../store/audit.repository.ts';
 import type { Db } from '../store/database.ts';
 import type { RequestLimits } from './rate-limits.ts';
 
@@ -78,32 +78,84 @@ export function requireRole(principal: Principal, roles: readonly Role[]): void 
 }
 
 /**
- * A clinician sees only their patients: any other is a 404, never a 403 that
- * would confirm the patient exists (interfaces.md).
+ * A 404 about a patient that the audit log records (src/http/server.ts, error
+ * handler): `denied` when the patient is not on the caller's token, `not_found` when
+ * no such patient exists. The caller sees the same answer either way.
  */
-export function assertPatientVisible(principal: Principal, patientId: string): void {
-  if (principal.role === 'clinician' && !principal.patientIds?.has(patientId)) {
-    throw new AppError('not_found', `patient ${patientId} does not exist`);
+export class AuditedNotFound extends AppError {
+  readonly patientId: string;
+  readonly outcome: 'denied' | 'not_found';
+  constructor(patientId: string, outcome: 'denied' | 'not_found') {
+    super('not_found', `patient ${patientId} does not exist`);
+    this.patientId = patientId;
+    this.outcome = outcome;
   }
 }
 
-/** Every clinician read of patient data is written down: who, which patient, what, when. */
+/**
+ * A clinician sees only their patients: any other is a 404, never a 403 that
+ * would confirm the patient exists (interfaces.md). The attempt is audited as `denied`.
+ */
+export function assertPatientVisible(principal: Principal, patientId: string): void {
+  if (principal.role === 'clinician' && !principal.patientIds?.has(patientId)) {
+    throw new AuditedNotFound(patientId, 'denied');
+  }
+}
+
+/** The 404 for a patient that does not exist, audited as `not_found`. */
+export function patientNotFound(patientId: string): AuditedNotFound {
+  return new AuditedNotFound(patientId, 'not_found');
+}
+
+/** How the audit log names a caller: its token, or the bootstrap VITALINK_ADMIN_TOKEN. */
+export function principalName(principal: Principal): string {
+  return principal.tokenId === null ? 'admin-token' : `token:${principal.tokenId}`;
+}
+
+/**
+ * Every read or write of a patient's data or identity over the API is written down,
+ * whatever the caller's role: the request (its id, as in the access log line, and the
+ * TCP peer; X-Forwarded-For is not trusted), the principal, the patient, the action
+ * and the outcome. Never clinical values.
+ */
 export async function audit(
   db: Db,
+  request: FastifyRequest,
   principal: Principal,
   patientIds: readonly string[],
   action: string,
   detail?: Record<string, unknown>,
+  outcome: AuditOutcome = 'allowed',
 ): Promise<void> {
-  if (principal.role !== 'clinician' || patientIds.length === 0) return;
+  if (patientIds.length === 0) return;
   await insertAuditEntries(
     db,
     patientIds.map((patientId) => ({
       tokenId: principal.tokenId,
       role: principal.role,
+      principal: principalName(principal),
       patientId,
       action,
+      outcome,
+      requestId: request.id,
+      sourceAddress: request.socket.remoteAddress ?? null,
       detail: detail ?? null,
     })),
   );
+}
+
+/**
+ * Writes the audit row of a 404 about a patient (denied or missing), before the
+ * error handler answers; false when that write failed (the handler then answers 500).
+ */
+export async function auditRefusal(db: Db, request: FastifyRequest, error: unknown): Promise<boolean> {
+  if (!(error instanceof AuditedNotFound) || !request.principal) return true;
+  try {
+    const route = `${request.method} ${request.routeOptions.url ?? ''}`;
+    await audit(db, request, request.principal, [error.patientId], route, undefined, error.outcome);
+    return true;
+  } catch (failure) {
+    request.log.error({ err: failure }, 'audit write failed');
+    return false;
+  }
 }

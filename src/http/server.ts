@@ -9,7 +9,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { AppError } from '../errors.ts';
-import { authenticateRequest, sameSecret } from './auth.ts';
+import { auditRefusal, authenticateRequest, sameSecret } from './auth.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -90,7 +90,24 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   });
   const limits = await registerRateLimits(app, deps.rateLimits ?? DEFAULT_HTTP_RATE_LIMITS, deps.metrics);
 
-  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+  // The request id (fastify's, `reqId` in every log line of the request) goes back to
+  // the caller and into the access log line and the audit rows, so the three can be joined.
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route's pattern, never its URL: ids in paths are patient data.
+    request.log.info(
+      { method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode },
+      'request done',
+    );
+  });
+
+  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    // A denied or missing patient is written down; the caller sees the same 404 either way.
+    if (!(await auditRefusal(deps.db, request, error))) {
+      return reply.status(500).send(errorBody('internal', 'internal error; the service log has the details'));
+    }
     if (error instanceof AppError) {
       if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       const issues = error.field ? [{ path: `body.${error.field}`, message: error.message }] : undefined;

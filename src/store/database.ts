@@ -152,6 +152,10 @@ export interface Database {
     patient_id: string;
     action: string;
     detail: unknown;
+    request_id: string | null;
+    source_address: string | null;
+    principal: string | null;
+    outcome: 'allowed' | 'denied' | 'not_found' | null;
   };
   rejections: {
     id: Generated<string>;

@@ -11,6 +11,7 @@ import * as hourlyDirtyMarks from '../../migrations/2026-12-07T1200-hourly-dirty
 import * as leanReadingKeys from '../../migrations/2026-12-07T1240-lean-reading-keys.ts';
 import * as credentials from '../../migrations/2026-12-07T1300-credentials.ts';
 import * as rejectionRawQuota from '../../migrations/2026-12-07T1320-rejection-raw-quota.ts';
+import * as auditOutcomes from '../../migrations/2026-12-07T1340-audit-outcomes.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1240-lean-reading-keys': leanReadingKeys,
   '2026-12-07T1300-credentials': credentials,
   '2026-12-07T1320-rejection-raw-quota': rejectionRawQuota,
+  '2026-12-07T1340-audit-outcomes': auditOutcomes,
 };
 
 /** The registered migrations' names (file names without `.ts`), in order. */

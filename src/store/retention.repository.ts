@@ -261,7 +261,11 @@ export async function countAuditBefore(db: Db, before: Date): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
-/** Audit entries older than `before`, through audit_log_at. */
+/**
+ * Audit entries older than `before`, through audit_log_at. audit_log refuses DELETE
+ * (migration 2026-12-07T1340) unless the transaction says it is the retention job:
+ * this is the only place that says so, each batch in a transaction of its own.
+ */
 export function deleteAuditBefore(conn: Db, before: Date, signal?: AbortSignal): Promise<number> {
   return deleteInBatches(
     conn,
@@ -269,6 +273,11 @@ export function deleteAuditBefore(conn: Db, before: Date, signal?: AbortSignal):
       DELETE FROM audit_log WHERE id = ANY (ARRAY(
         SELECT id FROM audit_log WHERE at < ${before} ORDER BY at LIMIT ${n}))`,
     signal,
+    (run) =>
+      conn.transaction().execute(async (trx) => {
+        await sql`SET LOCAL vitalink.retention = 'on'`.execute(trx);
+        return run(trx);
+      }),
   );
 }
 
@@ -277,11 +286,13 @@ async function deleteInBatches(
   conn: Db,
   statement: (limit: number) => ReturnType<typeof sql>,
   signal: AbortSignal | undefined,
+  within: (run: (db: Db) => Promise<{ numAffectedRows?: bigint }>) => Promise<{ numAffectedRows?: bigint }> = (run) =>
+    run(conn),
 ): Promise<number> {
   let removed = 0;
   for (;;) {
     if (signal?.aborted) return removed;
-    const result = await statement(ROWS_PER_BATCH).execute(conn);
+    const result = await within((db) => statement(ROWS_PER_BATCH).execute(db));
     const n = Number(result.numAffectedRows ?? 0);
     removed += n;
     if (n < ROWS_PER_BATCH) return removed;

@@ -220,7 +220,16 @@ describe('readings and series over HTTP', () => {
       `SELECT DISTINCT action FROM audit_log WHERE patient_id = 'p-api-1' AND role = 'clinician' ORDER BY action`,
     );
     expect(rows.map((r) => r.action)).toEqual(['indicators.read', 'readings.read', 'series.read']);
-    const other = await t.query(`SELECT count(*)::int AS n FROM audit_log WHERE patient_id <> 'p-api-1'`);
+    const other = await t.query(
+      `SELECT count(*)::int AS n FROM audit_log WHERE patient_id <> 'p-api-1' AND outcome = 'allowed'`,
+    );
     expect(other.rows[0].n).toBe(0);
+    // The 404s above are written down as denied (the patients are not on the token), nothing more.
+    const denied = await t.query(`SELECT patient_id, outcome FROM audit_log WHERE patient_id <> 'p-api-1' ORDER BY id`);
+    expect(denied.rows).toEqual([
+      { patient_id: 'p-api-2', outcome: 'denied' },
+      { patient_id: 'p-api-2', outcome: 'denied' },
+      { patient_id: 'nobody', outcome: 'denied' },
+    ]);
   });
 });

@@ -309,8 +309,15 @@ describe('GET /fhir/Observation', () => {
       outcome(r.body, 'invalid');
     }
     const { rows } = await t.query(
-      `SELECT DISTINCT patient_id, action FROM audit_log WHERE role = 'clinician' ORDER BY patient_id`,
+      `SELECT DISTINCT patient_id, action FROM audit_log WHERE role = 'clinician' AND outcome = 'allowed' ORDER BY patient_id`,
     );
     expect(rows).toEqual([{ patient_id: 'p-fhir-1', action: 'fhir.observation.search' }]);
+    const denied = await t.query(
+      `SELECT DISTINCT patient_id, action FROM audit_log WHERE outcome = 'denied' ORDER BY patient_id`,
+    );
+    expect(denied.rows).toEqual([
+      { patient_id: 'nobody', action: 'GET /fhir/Observation' },
+      { patient_id: 'p-fhir-2', action: 'GET /fhir/Observation' },
+    ]);
   });
 });

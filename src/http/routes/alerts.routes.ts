@@ -62,7 +62,7 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
       // A clinician who asked about a patient read that patient's alerts, even if there were none.
       const read = new Set(alerts.map((a) => a.patientId));
       if (patient !== undefined) read.add(patient);
-      await audit(db, principal, [...read], 'alerts.list');
+      await audit(db, request, principal, [...read], 'alerts.list');
       return {
         items: alerts.map(toAlert),
         nextCursor: ids.length > limit ? encodeCursor(alerts[alerts.length - 1].id) : null,
@@ -91,7 +91,7 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
       }
       const actor = principal.tokenId ? `token:${principal.tokenId}` : 'admin';
       const acknowledged = await acknowledgeAlert(db, found.id, actor, deps.now());
-      await audit(db, principal, [found.patientId], 'alerts.acknowledge', { alertId: found.id });
+      await audit(db, request, principal, [found.patientId], 'alerts.acknowledge', { alertId: found.id });
       return toAlert(acknowledged);
     },
   );

@@ -11,7 +11,7 @@ import {
 } from '../../actions/device-lifecycle.ts';
 import { addDevice, assignDevice, parseTimeArgument } from '../../actions/provisioning.ts';
 import { type AssignmentRow, listAssignments } from '../../store/assignments.repository.ts';
-import { principalOf, requireRole } from '../auth.ts';
+import { audit, principalOf, requireRole } from '../auth.ts';
 import { assignment, device, deviceState, errorBody, idParam, page, text } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
@@ -98,12 +98,16 @@ export function devicesRoutes(app: ZodApp, deps: DevicesRouteDeps): void {
       },
     },
     async (request) => {
-      requireRole(principalOf(request), ['admin']);
+      const principal = principalOf(request);
+      requireRole(principal, ['admin']);
       const found = await showDevice(db, request.params.id);
-      return {
-        ...deviceView(found, connected(found.id)),
-        assignments: (await listAssignments(db, found.id)).map(toAssignment),
-      };
+      const assignments = (await listAssignments(db, found.id)).map(toAssignment);
+      const view = deviceView(found, connected(found.id));
+      // Which patients wore this device identifies them: audited like a patient read.
+      const patients = new Set(assignments.map((a) => a.patientId));
+      if (view.patientId) patients.add(view.patientId);
+      await audit(db, request, principal, [...patients], 'devices.read', { deviceId: found.id });
+      return { ...view, assignments };
     },
   );
 

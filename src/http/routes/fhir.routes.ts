@@ -38,7 +38,14 @@ import { findPatient } from '../../store/patients.repository.ts';
 import type { ReadingFilter } from '../../store/reading-filter.ts';
 import { readingsPage } from '../../store/readings-page.ts';
 import { countReadings, hasReadings } from '../../store/readings.repository.ts';
-import { assertPatientVisible, audit, authenticateRequest, requireRole } from '../auth.ts';
+import {
+  assertPatientVisible,
+  audit,
+  auditRefusal,
+  patientNotFound,
+  authenticateRequest,
+  requireRole,
+} from '../auth.ts';
 import { READING_ID_PATTERN } from '../../domain/protocol.ts';
 import { linkBase } from '../links.ts';
 import { idParam } from '../schemas.ts';
@@ -78,7 +85,10 @@ const querystring = z.object({
 export function fhirRoutes(deps: RouteDeps) {
   const { db } = deps;
   return async function fhir(scope: ZodApp): Promise<void> {
-    scope.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    scope.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
+      if (!(await auditRefusal(db, request, error))) {
+        return sendFhir(reply, 500, operationOutcome('exception', 'internal error; the service log has the details'));
+      }
       if (error instanceof AppError) {
         if (error.status === 401) reply.header('www-authenticate', 'Bearer');
         if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
@@ -122,6 +132,7 @@ export function fhirRoutes(deps: RouteDeps) {
       },
       handler: async (request, reply) => {
         const principal = request.principal ?? (await authenticateRequest(deps, request));
+        request.principal = principal;
         requireRole(principal, ['clinician']);
         const q = request.query;
         const patientId = parsePatient(q.patient);
@@ -131,7 +142,7 @@ export function fhirRoutes(deps: RouteDeps) {
         const cursor = parseCursor(q._cursor);
         assertPatientVisible(principal, patientId);
         const patient = await findPatient(db, patientId);
-        if (!patient) throw new AppError('not_found', `patient ${patientId} does not exist`);
+        if (!patient) throw patientNotFound(patientId);
 
         const matches = (codings: readonly { system: string; code: string }[]) =>
           codes === undefined || codingMatches(codes, codings);
@@ -180,7 +191,7 @@ export function fhirRoutes(deps: RouteDeps) {
           if (after) next = ['r', ...after];
         }
 
-        await audit(db, principal, [patient.id], 'fhir.observation.search', {
+        await audit(db, request, principal, [patient.id], 'fhir.observation.search', {
           code: q.code ?? null,
           date: dates.length > 0 ? (Array.isArray(q.date) ? q.date : [q.date]) : null,
           count: entries.length,

@@ -9,7 +9,7 @@ import type { Db } from '../../store/database.ts';
 import { type PatientSummary, patientSummaries } from '../../store/patient-summaries.repository.ts';
 import { listIndicators } from '../../store/indicators.repository.ts';
 import { findPatient, listPatients, type PatientRow } from '../../store/patients.repository.ts';
-import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
+import { assertPatientVisible, audit, patientNotFound, principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, indicator, iso, page, patient, text, threshold } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
@@ -89,6 +89,7 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       const items = shown.map((r) => toPatient(r, summaries.get(r.id) ?? null));
       await audit(
         db,
+        request,
         principal,
         items.map((p) => p.id),
         'patients.list',
@@ -112,9 +113,9 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       requireRole(principal, ['admin', 'clinician']);
       assertPatientVisible(principal, request.params.id);
       const found = await findPatient(db, request.params.id);
-      if (!found) throw new AppError('not_found', `patient ${request.params.id} does not exist`);
+      if (!found) throw patientNotFound(request.params.id);
       const summaries = await summariesFor(db, principal, [found.id]);
-      await audit(db, principal, [found.id], 'patients.read');
+      await audit(db, request, principal, [found.id], 'patients.read');
       return toPatient(found, summaries.get(found.id) ?? null);
     },
   );
@@ -134,10 +135,10 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       requireRole(principal, ['clinician']);
       const patientId = request.params.id;
       assertPatientVisible(principal, patientId);
-      if (!(await findPatient(db, patientId))) throw new AppError('not_found', `patient ${patientId} does not exist`);
+      if (!(await findPatient(db, patientId))) throw patientNotFound(patientId);
       const [indicators] = await Promise.all([
         listIndicators(db, patientId),
-        audit(db, principal, [patientId], 'indicators.read'),
+        audit(db, request, principal, [patientId], 'indicators.read'),
       ]);
       return {
         patientId,
@@ -197,9 +198,9 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       requireRole(principal, ['clinician']);
       assertPatientVisible(principal, request.params.id);
       if (!(await findPatient(db, request.params.id))) {
-        throw new AppError('not_found', `patient ${request.params.id} does not exist`);
+        throw patientNotFound(request.params.id);
       }
-      await audit(db, principal, [request.params.id], 'thresholds.read');
+      await audit(db, request, principal, [request.params.id], 'thresholds.read');
       return readThresholds(request.params.id);
     },
   );
@@ -224,7 +225,7 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       if (entries.length === 0) throw new AppError('invalid_input', 'send at least one rule with its threshold');
       // All or nothing: every entry is checked, then all are written in one transaction.
       await setPatientThresholds(db, patientId, request.body);
-      await audit(db, principal, [patientId], 'thresholds.write', { rules: entries.map(([r]) => r) });
+      await audit(db, request, principal, [patientId], 'thresholds.write', { rules: entries.map(([r]) => r) });
       return readThresholds(patientId);
     },
   );

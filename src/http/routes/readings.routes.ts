@@ -6,7 +6,7 @@ import { AppError } from '../../errors.ts';
 import { findPatient } from '../../store/patients.repository.ts';
 import { readingsPage } from '../../store/readings-page.ts';
 import { listDailyRollups, listHourlyRollups } from '../../store/rollups.repository.ts';
-import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
+import { assertPatientVisible, audit, patientNotFound, principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, iso, page } from '../schemas.ts';
 import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
@@ -54,7 +54,7 @@ const readingCursor = z.tuple([z.number().int(), idParam, z.string().regex(READI
 async function visiblePatient(deps: RouteDeps, principal: Principal, id: string) {
   assertPatientVisible(principal, id);
   const found = await findPatient(deps.db, id);
-  if (!found) throw new AppError('not_found', `patient ${id} does not exist`);
+  if (!found) throw patientNotFound(id);
   return found;
 }
 
@@ -101,7 +101,7 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
           after,
           limit,
         ),
-        audit(db, principal, [patient.id], 'readings.read', { type: type ?? null }),
+        audit(db, request, principal, [patient.id], 'readings.read', { type: type ?? null }),
       ]);
       return {
         items: items.map((r) => ({
@@ -179,7 +179,7 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
         size === 'day'
           ? listDailyRollups(db, patient, type, from, to)
           : listHourlyRollups(db, patient.id, type, from, to),
-        audit(db, principal, [patient.id], 'series.read', { type, bucket: size }),
+        audit(db, request, principal, [patient.id], 'series.read', { type, bucket: size }),
       ]);
       const buckets = new Map<number, z.infer<typeof bucket>>();
       // Consecutive buckets share an instant (one's end is the next one's start): formatted once.
