@@ -102,8 +102,9 @@ export async function deletePublishedReadings(
 
 /**
  * Deletes patients and their devices with every row that names them: readings,
- * rollups, partials, indicators, marks, alerts and their events, audit entries, keys,
- * rejections, assignments. The tables are found by their `patient_id` column.
+ * rollups, partials, indicators, marks, alerts and their events, keys, rejections,
+ * assignments. The tables are found by their `patient_id` column. The audit trail is
+ * append-only (README, "Audit") and is not one of them: what was read stays recorded.
  */
 export async function deletePatients(
   db: Db,
@@ -114,7 +115,7 @@ export async function deletePatients(
     SELECT c.relname AS name FROM pg_attribute a
     JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE a.attname = 'patient_id' AND NOT a.attisdropped AND n.nspname = current_schema()
-      AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+      AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname <> 'audit_log'
   `.execute(db);
   await sql`
     DELETE FROM alert_events WHERE alert_id IN (SELECT id FROM alerts WHERE patient_id = ANY(${patientIds}::text[]))
