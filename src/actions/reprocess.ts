@@ -76,6 +76,19 @@ export async function reprocessRejections(
   return report;
 }
 
+/** A rejection reprocessing left open as it was. */
+function leftAsItWas(rejection: StoredRejection, outcome: 'not_replayable' | 'still_rejected'): ReprocessedRejection {
+  return {
+    rejectionId: rejection.id,
+    deviceId: rejection.deviceId,
+    readingId: rejection.readingId,
+    previousReason: rejection.reason,
+    reasons: [rejection.reason],
+    stored: 0,
+    outcome,
+  };
+}
+
 function decodeAgain(rejection: StoredRejection & { raw: Buffer }, options: DecodeOptions): DecodedMessage {
   // Message-level reasons kept the whole payload; reading-level ones the reading object.
   if (rejection.readingId === null && (rejection.reason === 'invalid_json' || rejection.reason === 'invalid_shape')) {
@@ -103,15 +116,7 @@ async function reprocessOne(
 ): Promise<ReprocessedRejection> {
   const { raw } = rejection;
   if (raw === null) {
-    return {
-      rejectionId: rejection.id,
-      deviceId: rejection.deviceId,
-      readingId: rejection.readingId,
-      previousReason: rejection.reason,
-      reasons: [rejection.reason],
-      stored: 0,
-      outcome: 'not_replayable',
-    };
+    return leftAsItWas(rejection, 'not_replayable');
   }
   const receivedAt = rejection.receivedAt.getTime();
   const decoded = decodeAgain(
@@ -134,15 +139,7 @@ async function reprocessOne(
     const [outcome] = await writeMessages(trx, [message]);
     if (outcome.deviceDisabled) {
       // A disabled device's readings are not stored: its rejection stays open as it was.
-      return {
-        rejectionId: rejection.id,
-        deviceId: rejection.deviceId,
-        readingId: rejection.readingId,
-        previousReason: rejection.reason,
-        reasons: [rejection.reason],
-        stored: 0,
-        outcome: 'still_rejected',
-      };
+      return leftAsItWas(rejection, 'still_rejected');
     }
     const reasons = outcome.rejections.map((r) => r.reason);
     const base = {

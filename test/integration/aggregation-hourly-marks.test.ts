@@ -8,11 +8,9 @@
  * sums, standard deviations and squared deviations to a relative 1e-12.
  */
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../../src/aggregation/aggregator.ts';
-import { createLogger } from '../../src/logger.ts';
 import { takeWork } from '../../src/store/aggregation.repository.ts';
 import { useTestDatabase } from '../fixture.ts';
-import { type TestReadingInput, writeReadings } from '../helpers/write-readings.ts';
+import { drainAggregation, type TestReadingInput, writeReadings } from '../helpers/readings.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -23,20 +21,7 @@ type Input = TestReadingInput;
 
 const write = (deviceId: string, inputs: Input[], now: number) => writeReadings(t.db, deviceId, inputs, now);
 
-async function drain(now: number): Promise<void> {
-  const job = new Aggregator({
-    db: t.db,
-    log: createLogger('silent'),
-    intervalMs: 10,
-    batchSize: 10,
-    refreshEveryMs: 3_600_000,
-    now: () => now,
-  });
-  for (;;) {
-    const result = await job.runOnce();
-    if (result.marks === 0 && result.patients === 0) return;
-  }
-}
+const drain = (now: number) => drainAggregation(t.db, now);
 
 const TABLES = {
   rollups_daily: 'type, component, day',

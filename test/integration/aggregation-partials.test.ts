@@ -7,13 +7,11 @@
  * mean, GMI and CV to a relative 1e-12.
  */
 import { describe, expect, it } from 'vitest';
-import { Aggregator } from '../../src/aggregation/aggregator.ts';
 import { indicatorsFromReadings } from '../../src/aggregation/patient-indicators.ts';
 import type { Indicator } from '../../src/domain/indicators/index.ts';
-import { createLogger } from '../../src/logger.ts';
 import { markRecentPatientsForRefresh, type PatientReading } from '../../src/store/aggregation.repository.ts';
 import { useTestDatabase } from '../fixture.ts';
-import { type TestReadingInput, writeReadings } from '../helpers/write-readings.ts';
+import { drainAggregation, type TestReadingInput, writeReadings } from '../helpers/readings.ts';
 import { mulberry32 } from '../../simulators/models/random.ts';
 
 const MIN = 60_000;
@@ -25,20 +23,7 @@ type Input = TestReadingInput;
 
 const write = (deviceId: string, inputs: Input[], now: number) => writeReadings(t.db, deviceId, inputs, now);
 
-async function drain(now: number): Promise<void> {
-  const job = new Aggregator({
-    db: t.db,
-    log: createLogger('silent'),
-    intervalMs: 10,
-    batchSize: 10,
-    refreshEveryMs: 3_600_000,
-    now: () => now,
-  });
-  for (;;) {
-    const result = await job.runOnce();
-    if (result.marks === 0 && result.patients === 0) return;
-  }
-}
+const drain = (now: number) => drainAggregation(t.db, now);
 
 async function readingsOf(patientId: string): Promise<PatientReading[]> {
   const { rows } = await t.query(

@@ -12,7 +12,7 @@ import { addDevice, addPatient } from '../../src/actions/provisioning.ts';
 import type { ReadingFilter } from '../../src/store/reading-filter.ts';
 import { type ReadingKey, readingsPage } from '../../src/store/readings-page.ts';
 import { useTestDatabase } from '../fixture.ts';
-import { type TestReadingInput, writeReadings } from '../helpers/write-readings.ts';
+import { type TestReadingInput, writeReadings } from '../helpers/readings.ts';
 
 const MIN = 60_000;
 const DAY = 86_400_000;

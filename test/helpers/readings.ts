@@ -1,4 +1,6 @@
+import { Aggregator } from '../../src/aggregation/aggregator.ts';
 import { decodeReading } from '../../src/ingest/decode.ts';
+import { createLogger } from '../../src/logger.ts';
 import type { Db } from '../../src/store/database.ts';
 import { Partitions } from '../../src/store/partitions.ts';
 import { writeBatch } from '../../src/store/reading-sink.ts';
@@ -29,5 +31,21 @@ export async function writeReadings(db: Db, deviceId: string, inputs: readonly T
       return decoded.reading;
     });
     await writeBatch(db, partitions, [{ deviceId, receivedAt: now, readings, rejections: [] }]);
+  }
+}
+
+/** Runs the aggregation job at `now` until it has nothing left to do. */
+export async function drainAggregation(db: Db, now: number): Promise<void> {
+  const job = new Aggregator({
+    db,
+    log: createLogger('silent'),
+    intervalMs: 10,
+    batchSize: 10,
+    refreshEveryMs: 3_600_000,
+    now: () => now,
+  });
+  for (;;) {
+    const result = await job.runOnce();
+    if (result.marks === 0 && result.patients === 0) return;
   }
 }
