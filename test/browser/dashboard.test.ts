@@ -297,12 +297,14 @@ describe('clinician views', () => {
 
     await page.getByRole('radio', { name: '30 days' }).check();
     await page.locator('[data-testid="figure-cgm_glucose"][data-range="30d"] canvas').waitFor();
+    // The figure says 30d as soon as it has data; the chart redraws itself afterwards
+    // (once its label says 30 days): read its ink only once it has changed.
+    await expect
+      .poll(() => page.getByTestId('chart-cgm_glucose').getAttribute('aria-label'))
+      .toMatch(/Glucose \(CGM\), 30 days: daily values over 1[45] days/);
+    await expect.poll(async () => (await canvasInk(page, 'chart-cgm_glucose')).checksum).not.toBe(short.checksum);
     const long = await canvasInk(page, 'chart-cgm_glucose');
     expect(long.blue).toBeGreaterThan(500);
-    expect(long.checksum).not.toBe(short.checksum);
-    expect(await page.getByTestId('chart-cgm_glucose').getAttribute('aria-label')).toMatch(
-      /Glucose \(CGM\), 30 days: daily values over 1[45] days/,
-    );
     await shot(page, '04-patient-30d');
   });
 
