@@ -108,8 +108,16 @@ export function createAuthenticator(store: CredentialStore, log: Logger, metrics
     const current = { hash: keys!.current.hmac(password as Buffer), keyId: keys!.current.id };
     const slot = match.index === 0 ? 'current' : 'previous';
     try {
-      await once.run(`${username}:${slot}`, () => store.rehash(username as string, slot, match.stored.hash, current));
-      log.info({ clientId: client.id, fromKeyId: match.key.id, toKeyId: current.keyId }, 'device secret re-hashed under the current key');
+      await once.run(`${username}:${slot}`, async () => {
+        const changed = await store.rehash(username as string, slot, match.stored.hash, current);
+        if (changed) {
+          log.info(
+            { clientId: client.id, fromKeyId: match.key.id, toKeyId: current.keyId },
+            'device secret re-hashed under the current key',
+          );
+        }
+        return changed;
+      });
     } catch (err) {
       log.warn({ err, clientId: client.id }, 'device secret re-hash failed; the next connection tries again');
     }
