@@ -94,12 +94,7 @@ export interface RotatedSecret {
  * at once and the live sessions that used it are closed on every instance; with
  * one, the old secret keeps working (for CONNECT and live sessions) until then.
  */
-export async function rotateDeviceSecret(
-  db: Db,
-  keys: KeyRing,
-  id: string,
-  graceSeconds = 0,
-): Promise<RotatedSecret> {
+export async function rotateDeviceSecret(db: Db, keys: KeyRing, id: string, graceSeconds = 0): Promise<RotatedSecret> {
   if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
     throw new AppError(
       'invalid_input',

@@ -37,10 +37,7 @@ export async function resolveKeyRing(db: Db, configured: ConfiguredKeys): Promis
  * api_tokens.
  */
 export async function announceKeys(db: Db, configured: ConfiguredKeys, ring: KeyRing, log: Logger): Promise<void> {
-  log.info(
-    { currentKeyId: ring.current.id, otherKeyIds: ring.keys.slice(1).map((k) => k.id) },
-    'secret keys in use',
-  );
+  log.info({ currentKeyId: ring.current.id, otherKeyIds: ring.keys.slice(1).map((k) => k.id) }, 'secret keys in use');
   if (!configured.current) {
     log.warn(
       { setting: 'VITALINK_SECRET_KEY' },

@@ -109,7 +109,11 @@ export async function findPrincipal(
   db: Db,
   keys: KeyRing,
   token: string,
-  rehash?: { once: RehashOnce; onError: (err: unknown) => void },
+  rehash?: {
+    once: RehashOnce;
+    onRehashed: (tokenId: string, fromKeyId: string, toKeyId: string) => void;
+    onError: (err: unknown) => void;
+  },
 ): Promise<{ principal: Principal } | { refused: TokenRefusal; tokenId: string | null }> {
   if (token.length < 16 || token.length > 200) return { refused: 'malformed', tokenId: null };
   const hashes = keys.keys.map((key) => ({ key, hash: key.hmac(token) }));
@@ -125,7 +129,11 @@ export async function findPrincipal(
   if (rehash && !keys.isCurrent(row.secretKeyId)) {
     const current = { hash: keys.current.hmac(token), keyId: keys.current.id };
     await rehash.once
-      .run(`token:${row.id}`, () => rehashToken(db, row.id, row.tokenHash, current))
+      .run(`token:${row.id}`, async () => {
+        const changed = await rehashToken(db, row.id, row.tokenHash, current);
+        if (changed) rehash.onRehashed(row.id, row.secretKeyId, current.keyId);
+        return changed;
+      })
       .catch((err: unknown) => rehash.onError(err));
   }
   return {

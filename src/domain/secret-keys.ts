@@ -61,7 +61,8 @@ export type KeyParse = { ok: true; bytes: Buffer } | { ok: false; problem: strin
 export function parseKeyText(text: string): KeyParse {
   const t = text.trim();
   let bytes: Buffer;
-  if (/^[0-9a-fA-F]+$/.test(t) && t.length % 2 === 0 && t.length >= MIN_KEY_BYTES * 2) {
+  // Hex digits only (an even number): hex. Base64 of 32 bytes ends in `=`, so it is never read as hex.
+  if (/^[0-9a-fA-F]+$/.test(t) && t.length % 2 === 0) {
     bytes = Buffer.from(t, 'hex');
   } else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) {
     bytes = Buffer.from(t, 'base64');

@@ -61,6 +61,8 @@ async function resolvePrincipal(deps: AuthDeps, request: FastifyRequest): Promis
   }
   const rehash = deps.rehash && {
     once: deps.rehash,
+    onRehashed: (tokenId: string, fromKeyId: string, toKeyId: string) =>
+      request.log.info({ tokenId, fromKeyId, toKeyId }, 'api token re-hashed under the current key'),
     onError: (err: unknown) => request.log.warn({ err }, 'api token re-hash failed; its next use tries again'),
   };
   const found = await findPrincipal(deps.db, deps.keys, token, rehash);

@@ -90,7 +90,12 @@ export async function findToken(db: Db, tokenHashes: readonly Buffer[]): Promise
 }
 
 /** Stores a token's hash again under the current key, only while it is still `from`; false when nothing changed. */
-export async function rehashToken(db: Db, id: string, from: Buffer, to: { hash: Buffer; keyId: string }): Promise<boolean> {
+export async function rehashToken(
+  db: Db,
+  id: string,
+  from: Buffer,
+  to: { hash: Buffer; keyId: string },
+): Promise<boolean> {
   const result = await db
     .updateTable('api_tokens')
     .set({ token_hash: to.hash, secret_key_id: to.keyId })

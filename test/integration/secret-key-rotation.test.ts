@@ -35,21 +35,29 @@ async function start(env: Record<string, string>): Promise<TestApp> {
   return running;
 }
 
-/** CONNECT with a device's credentials: the CONNACK's return code (0: accepted). */
-async function connack(deviceId: string, secret: string): Promise<number> {
-  try {
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${running!.ports.mqtt}`, {
+/**
+ * CONNECT with a device's credentials: the CONNACK's return code (0: accepted;
+ * -1: the connection closed without one, e.g. taken over by another CONNECT of
+ * the same client id before its CONNACK).
+ */
+function connack(deviceId: string, secret: string): Promise<number> {
+  return new Promise((resolve) => {
+    const client = mqtt.connect(`mqtt://127.0.0.1:${running!.ports.mqtt}`, {
       clientId: deviceId,
       username: deviceId,
       password: secret,
       reconnectPeriod: 0,
       connectTimeout: 5_000,
     });
-    await client.endAsync(true);
-    return 0;
-  } catch (error) {
-    return (error as { code?: number }).code ?? -1;
-  }
+    const done = (code: number) => {
+      client.removeAllListeners();
+      client.on('error', () => {});
+      client.end(true, () => resolve(code));
+    };
+    client.once('connect', () => done(0));
+    client.once('error', (error) => done((error as { code?: number }).code ?? -1));
+    client.once('close', () => done(-1));
+  });
 }
 
 async function apiStatus(token: string): Promise<number> {
@@ -130,6 +138,26 @@ describe('rotating the secret key', () => {
     // No secret, token or key in any log line.
     const text = JSON.stringify(logs);
     for (const secret of [used, idle, usedToken.token, idleToken.token, A, B]) expect(text).not.toContain(secret);
+  }, 60_000);
+
+  it('re-hashes a credential once under a storm of CONNECTs and requests', async () => {
+    t.useSecretKeysOf({ VITALINK_SECRET_KEY: A });
+    const secret = await t.provisionDevice('kr-storm');
+    const token = await t.createToken('admin');
+    await start({ VITALINK_SECRET_KEY: B, VITALINK_SECRET_KEY_PREVIOUS: A });
+    // Concurrent CONNECTs of one client id take each other's session over: some may lose it before their CONNACK.
+    const codes = await Promise.all(Array.from({ length: 20 }, () => connack('kr-storm', secret)));
+    expect(codes.filter((c) => c !== 0 && c !== -1)).toEqual([]);
+    expect(codes).toContain(0);
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => apiStatus(token.token)));
+    expect(statuses).toEqual(Array(20).fill(200));
+    expect((await deviceRow('kr-storm')).key).toBe(idB);
+    expect(await tokenKey(token.id)).toBe(idB);
+    const rehashes = logs.filter((l) => typeof l.msg === 'string' && l.msg.endsWith('re-hashed under the current key'));
+    expect(rehashes.map((l) => l.msg).sort()).toEqual([
+      'api token re-hashed under the current key',
+      'device secret re-hashed under the current key',
+    ]);
   }, 60_000);
 
   it('keeps the database key working when a key is configured for the first time, and moves what uses it', async () => {
