@@ -179,7 +179,11 @@ try {
 
   const cgmIds = Array.from({ length: meta.cgmPatients }, (_, i) => cgmPatientId(i));
   const patientIds = [...cgmIds, ...Array.from({ length: meta.dailyPatients }, (_, i) => dailyPatientId(i))];
-  const { token } = await createApiToken(db, await resolveKeyRing(db, readSecretKeys(process.env).keys), { role: 'clinician', patientIds, label: 'scale-bench' });
+  const { token } = await createApiToken(db, await resolveKeyRing(db, readSecretKeys(process.env).keys), {
+    role: 'clinician',
+    patientIds,
+    label: 'scale-bench',
+  });
   const machineLoadBefore = os.loadavg();
   service = await startService(
     // The reads are timed with one token as fast as they go: the per-token limit (600 a minute) is off.

@@ -161,7 +161,9 @@ export async function measureFreshness(o: FreshnessOptions): Promise<Freshness> 
   const keys = await resolveKeyRing(db, readSecretKeys(process.env).keys);
   for (const { patientId, deviceId } of probes) {
     await addPatient(db, { id: patientId });
-    probeSecrets.push((await addDevice(db, keys, { id: deviceId, patientId }, new Date(Date.now() - 86_400_000))).secret);
+    probeSecrets.push(
+      (await addDevice(db, keys, { id: deviceId, patientId }, new Date(Date.now() - 86_400_000))).secret,
+    );
   }
   const restoreAlerts = await snapshotAlerts(db, o.fleetPatientIds);
   const secrets = await borrowDeviceSecrets(db, fleetDevices);

@@ -46,7 +46,12 @@ export async function provisionIngestDevices(db: Db): Promise<void> {
   for (let i = 0; i < DEVICES; i++) {
     if (await findDevice(db, ingestDeviceId(i))) continue;
     await addPatient(db, { id: ingestPatientId(i) });
-    await addDevice(db, keys, { id: ingestDeviceId(i), patientId: ingestPatientId(i) }, new Date(Date.now() - 86_400_000));
+    await addDevice(
+      db,
+      keys,
+      { id: ingestDeviceId(i), patientId: ingestPatientId(i) },
+      new Date(Date.now() - 86_400_000),
+    );
   }
 }
 

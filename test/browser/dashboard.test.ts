@@ -105,7 +105,9 @@ beforeAll(async () => {
   );
   expect(backfill.ok).toBe(true);
   [t1d, hypertension] = backfill.patients;
-  clinicianToken = (await createApiToken(database.db, await database.keys(), { role: 'clinician', patientIds: backfill.patients })).token;
+  clinicianToken = (
+    await createApiToken(database.db, await database.keys(), { role: 'clinician', patientIds: backfill.patients })
+  ).token;
   operatorToken = (await createApiToken(database.db, await database.keys(), { role: 'operator' })).token;
 
   // The aggregation job has rolled up every day and opened the personas' alerts.

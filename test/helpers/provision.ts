@@ -24,6 +24,8 @@ export async function provisionDevice(
   const { secret } = await addDevice(
     db,
     keys ?? (await resolveKeyRing(db, NO_CONFIGURED_KEYS)),
-    { id: deviceId, patientId: patientId ?? undefined }, assignedFrom);
+    { id: deviceId, patientId: patientId ?? undefined },
+    assignedFrom,
+  );
   return secret;
 }
