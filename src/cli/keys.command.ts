@@ -47,10 +47,19 @@ export const keysStatus = defineCommand({
         );
       }
       if (pending === 0) {
+        if (s.databaseKeyStored && s.currentKeyId !== 'database') {
+          lines.push(
+            'Everything is under the current key: `vitalink keys forget-database-key` removes the key kept in the database.',
+          );
+        } else if (others.some((k) => k.state === 'previous')) {
+          lines.push('Everything is under the current key: the previous keys can be removed from the configuration.');
+        } else {
+          lines.push('Everything is under the current key.');
+        }
+      }
+      if (s.currentKeyId === 'database') {
         lines.push(
-          s.databaseKeyStored && s.currentKeyId !== 'database'
-            ? 'Everything is under the current key: `vitalink keys forget-database-key` removes the key kept in the database.'
-            : 'Everything is under the current key: previous keys can be removed from the configuration.',
+          'The current key is the one kept in the database: set VITALINK_SECRET_KEY or VITALINK_SECRET_KEY_FILE (README, "Rotating the key").',
         );
       }
       out.result(s, lines.join('\n'));
