@@ -11,7 +11,7 @@ import { isRetryableDatabaseError } from './store/database.ts';
 import {
   findDeviceCredentials,
   findDevicesCredentials,
-  loadInstallationKey,
+  rehashDeviceSecret,
   recordDeviceActivity,
 } from './store/devices.repository.ts';
 import { CredentialListener } from './store/credential-events.ts';
@@ -24,6 +24,7 @@ import { buildOpsReport } from './metrics/ops-report.ts';
 import { refreshQueueGauges } from './metrics/queue-gauges.ts';
 import { RetentionJob } from './actions/retention-job.ts';
 import { prunedKeysHorizon } from './store/retention.repository.ts';
+import { announceKeys, resolveKeyRing } from './actions/secret-keys.ts';
 
 /** How often what the broker saw of devices is written (device_activity). */
 const DEVICE_ACTIVITY_FLUSH_MS = 10_000;
@@ -97,11 +98,9 @@ export function createApp(config: Config, log: Logger): App {
     });
     const queue = ingest;
 
-    let installationKey: Buffer | undefined;
-    const installationKeyOnce = async () => {
-      installationKey ??= await loadInstallationKey(db);
-      return installationKey;
-    };
+    // README, "Rotating the key": the same keys for CONNECT, API tokens and what the API provisions.
+    const keys = await resolveKeyRing(db, config.secretKeys);
+    await announceKeys(db, config.secretKeys, keys, log.child({ component: 'secret-keys' }));
     broker = new Broker({
       config,
       log,
@@ -111,7 +110,8 @@ export function createApp(config: Config, log: Logger): App {
       credentials: {
         find: (id) => findDeviceCredentials(db, id),
         findMany: (ids) => findDevicesCredentials(db, ids),
-        key: installationKeyOnce,
+        keys: async () => keys,
+        rehash: (id, slot, from, to) => rehashDeviceSecret(db, id, slot, from, to),
       },
       activity: seen,
       revocationCheckMs: config.sessionRecheckMs,
@@ -160,7 +160,7 @@ export function createApp(config: Config, log: Logger): App {
       metrics,
       adminToken: config.adminToken,
       db,
-      installationKey: installationKeyOnce,
+      keys,
       now: () => new Date(),
       ingestion: () => buildOpsReport({ metrics, queue, broker: mqtt, listeners: listeningPorts }),
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),

@@ -101,8 +101,8 @@ export class Broker {
   #addressOf = new WeakMap<Client, string>();
   readonly throttle: ConnectThrottle;
   readonly limits: ConnectionLimits;
-  /** The stored secret hash each session authenticated with. */
-  #sessionHash = new WeakMap<Client, Buffer>();
+  /** The stored secret hashes that stand for the secret each session authenticated with. */
+  #sessionHash = new WeakMap<Client, readonly Buffer[]>();
   #revocationTimer: NodeJS.Timeout | undefined;
   readonly #revocation: SessionRevocation;
   #draining = false;
@@ -167,7 +167,7 @@ export class Broker {
           return callback(Object.assign(new ConnectRefused(SERVER_UNAVAILABLE, throttled), { returnCode: 3 }), false);
         }
         authenticate(client, username, password).then(
-          (secretHash) => {
+          (secretHashes) => {
             if (this.throttle.connected(client.id, deps.now())) {
               deps.metrics.connectionsRefused.labels('flapping').inc();
               log.info({ clientId: client.id, reason: 'flapping' }, 'connection refused');
@@ -176,7 +176,7 @@ export class Broker {
                 false,
               );
             }
-            this.#sessionHash.set(client, secretHash);
+            this.#sessionHash.set(client, secretHashes);
             // Authenticated: packets up to the protocol's bound from now on.
             this.#guards.get(client)?.setLimit(MAX_REMAINING_LENGTH);
             (client.conn as FrameLimited)[RAISE_FRAME_LIMIT]?.();
@@ -392,11 +392,11 @@ export class Broker {
       : Object.values(clients);
     const sessions: LiveSession[] = [];
     for (const client of candidates) {
-      const secretHash = client ? this.#sessionHash.get(client) : undefined;
-      if (!client || !secretHash || client.closed) continue;
+      const secretHashes = client ? this.#sessionHash.get(client) : undefined;
+      if (!client || !secretHashes || client.closed) continue;
       sessions.push({
         deviceId: client.id,
-        secretHash,
+        secretHashes,
         close: (reason: CloseReason) => {
           this.#d.metrics.connectionsClosed.labels(reason).inc();
           this.#log.info({ clientId: client.id, reason }, 'credentials revoked, closing connection');

@@ -19,7 +19,7 @@ interface RollupColumns {
 
 /** Kysely's view of the schema (migrations/). snake_case as in SQL; rows are mapped explicitly. */
 export interface Database {
-  installation: { id: number; secret_key: Buffer; created_at: Generated<Date> };
+  installation: { id: number; secret_key: Buffer | null; created_at: Generated<Date> };
   patients: {
     id: string;
     display_name: string | null;
@@ -29,12 +29,15 @@ export interface Database {
   devices: {
     id: string;
     secret_hash: Buffer;
+    /** The key the hash was made under (src/domain/secret-keys.ts). */
+    secret_key_id: string;
     model: string | null;
     enabled: Generated<boolean>;
     created_at: Generated<Date>;
     disabled_at: Date | null;
     secret_rotated_at: Date | null;
     previous_secret_hash: Buffer | null;
+    previous_secret_key_id: string | null;
     previous_secret_expires_at: Date | null;
   };
   device_activity: { device_id: string; last_seen_at: Date | null; last_reading_at: Date | null };
@@ -136,6 +139,7 @@ export interface Database {
   api_tokens: {
     id: Generated<string>;
     token_hash: Buffer;
+    secret_key_id: string;
     role: 'admin' | 'operator' | 'clinician';
     patient_ids: string[] | null;
     label: string | null;
