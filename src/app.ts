@@ -23,6 +23,7 @@ import { pingDatabase } from './store/database-ping.ts';
 import { buildOpsReport } from './metrics/ops-report.ts';
 import { refreshQueueGauges } from './metrics/queue-gauges.ts';
 import { RetentionJob } from './actions/retention-job.ts';
+import { InstanceReporter } from './actions/instance-reports.ts';
 import { prunedKeysHorizon } from './store/retention.repository.ts';
 
 /** How often what the broker saw of devices is written (device_activity). */
@@ -42,6 +43,7 @@ export interface App {
 /** Wiring only: each part is built and tested on its own. */
 export function createApp(config: Config, log: Logger): App {
   const metrics = createMetrics();
+  metrics.instanceInfo.labels(config.instanceId).set(1);
   let database: OpenDatabase | undefined;
   let ingest: Ingest | undefined;
   let broker: Broker | undefined;
@@ -51,11 +53,13 @@ export function createApp(config: Config, log: Logger): App {
   let retention: RetentionJob | undefined;
   let activity: DeviceActivityRecorder | undefined;
   let credentialListener: CredentialListener | undefined;
+  let instances: InstanceReporter | undefined;
 
   async function start(): Promise<RunningPorts> {
     // README, "Security", "Listening on a network": loadConfig checks it for `serve`; this holds for every caller.
     const exposure = configExposureProblems(config);
     if (exposure.length > 0) throw new ConfigError(exposure);
+    const startedAt = new Date();
     database = await openDatabase(config, log, config.dbPoolSize);
     const { db } = database;
     await migrateToLatest(db, log);
@@ -155,6 +159,16 @@ export function createApp(config: Config, log: Logger): App {
       retention.start();
     }
 
+    // README, "Running several instances": every instance's figures, where every instance can read them.
+    const reporter = new InstanceReporter({
+      db,
+      instanceId: config.instanceId,
+      startedAt,
+      report: () => buildOpsReport({ metrics, queue, broker: mqtt, listeners: listeningPorts }),
+      log: log.child({ component: 'instances' }),
+    });
+    instances = reporter;
+
     http = await buildHttpServer({
       log,
       metrics,
@@ -162,7 +176,7 @@ export function createApp(config: Config, log: Logger): App {
       db,
       installationKey: installationKeyOnce,
       now: () => new Date(),
-      ingestion: () => buildOpsReport({ metrics, queue, broker: mqtt, listeners: listeningPorts }),
+      ingestion: () => reporter.view(),
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
       isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
       tokenTtlDays: config.tokenTtlDays,
@@ -179,6 +193,7 @@ export function createApp(config: Config, log: Logger): App {
 
     const running: RunningPorts = { ...ports, http: httpPort };
     Object.assign(listeningPorts, running);
+    reporter.start();
     log.info({ ports: running }, 'vitalink started');
     return running;
   }
@@ -187,6 +202,7 @@ export function createApp(config: Config, log: Logger): App {
     // conventions.md, "Shape of a module": shutdown is the mirror of start-up.
     log.info('stopping: no new connections or publishes');
     maintenance?.stop();
+    await instances?.stop();
     await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await broker?.stopAccepting();
     const { drained } = (await ingest?.stop(config.shutdownTimeoutMs)) ?? { drained: true };

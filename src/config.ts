@@ -1,4 +1,5 @@
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { minimumReadingsDays, type RetentionSettings } from './domain/retention.ts';
@@ -104,6 +105,17 @@ const envSchema = z
       z.string().min(16, 'must be at least 16 characters long').optional(),
     ),
     VITALINK_PUBLIC_URL: publicUrl(),
+    // README, "Running several instances": this instance's name in logs, metrics and the ops view.
+    VITALINK_INSTANCE_ID: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/,
+          'must be 1 to 63 letters, digits, dots, colons, hyphens or underscores, starting with a letter or digit (e.g. vitalink-a)',
+        )
+        .optional(),
+    ),
     LOG_LEVEL: z.preprocess(
       emptyAsUndefined,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -226,6 +238,8 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** VITALINK_PUBLIC_URL without a trailing slash: the base of every link the service builds; unset: the listener's address. */
   readonly publicUrl: string | undefined;
+  /** VITALINK_INSTANCE_ID, or the host name and process id: this instance's name in logs, metrics and the ops view. */
+  readonly instanceId: string;
   /** README, "Security": HTTP requests per minute; 0 is no limit. */
   readonly httpRateLimits: HttpRateLimits;
   readonly logLevel: string;
@@ -335,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     httpPort: e.HTTP_PORT,
     adminToken: e.VITALINK_ADMIN_TOKEN,
     publicUrl: e.VITALINK_PUBLIC_URL?.replace(/\/+$/, ''),
+    instanceId: e.VITALINK_INSTANCE_ID ?? defaultInstanceId(),
     httpRateLimits: {
       perPrincipalPerMin: e.VITALINK_HTTP_RATE_LIMIT_PER_MIN,
       authFailuresPerMin: e.VITALINK_HTTP_AUTH_FAILURES_PER_MIN,
@@ -467,6 +482,16 @@ export function configExposureProblems(config: Config): string[] {
       ['HTTP_PORT', String(config.httpPort)],
     ],
   });
+}
+
+/** The host name (its first label, in the instance id's alphabet) and the process id, e.g. `web-1-4242`. */
+export function defaultInstanceId(hostname = os.hostname(), pid = process.pid): string {
+  const host = hostname
+    .split('.')[0]!
+    .replace(/[^A-Za-z0-9_-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 48);
+  return `${host || 'vitalink'}-${pid}`;
 }
 
 function deepFreeze<T extends object>(o: T): T {

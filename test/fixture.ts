@@ -210,6 +210,28 @@ export class ServiceContext extends DatabaseContext {
     return `http://127.0.0.1:${this.ports.http}`;
   }
 
+  /**
+   * Another instance of the service on the same database, in this process, on
+   * ephemeral ports (README, "Running several instances"). The fixture stops it at
+   * the end of the test that started it, or after the file.
+   */
+  async startInstance(env: Record<string, string> = {}): Promise<TestApp> {
+    const app = await startTestApp(this.database, env);
+    let open = true;
+    this.tracker.track(
+      {
+        what: `service instance ${env.VITALINK_INSTANCE_ID ?? ''}`.trim(),
+        isOpen: () => open,
+        close: async () => {
+          open = false;
+          await app.stop();
+        },
+      },
+      { released: true },
+    );
+    return app;
+  }
+
   /** @internal */
   setService(service: TestApp): void {
     this.#service = service;

@@ -25,7 +25,7 @@ export async function startTestApp(database: TestDatabase, env: Record<string, s
     VITALINK_MQTT_FLAPPING_MAX_CONNECTS: '1000000',
     ...env,
   });
-  const app = createApp(config, createLogger(config.logLevel, process.stderr));
+  const app = createApp(config, createLogger(config.logLevel, process.stderr, { instance: config.instanceId }));
   const ports = await app.start();
   let stopped = false;
   return {
