@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configExposureProblems, defaultInstanceId, isLoopbackHost, loadConfig } from '../../src/config.ts';
+import {
+  ConfigError,
+  configExposureProblems,
+  defaultInstanceId,
+  isLoopbackHost,
+  loadConfig,
+} from '../../src/config.ts';
 
 /** Runs loadConfig expecting a ConfigError, and returns it. */
 function configError(env: NodeJS.ProcessEnv, options: { listening?: boolean } = {}): ConfigError {
