@@ -14,7 +14,7 @@ import {
   loadInstallationKey,
   recordDeviceActivity,
 } from './store/devices.repository.ts';
-import { CredentialListener } from './store/credential-events.ts';
+import { CredentialListener, notifySessionsStarted } from './store/credential-events.ts';
 import { DeviceActivityRecorder } from './broker/device-activity.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { type OpenDatabase, openDatabase } from './database-server/open-database.ts';
@@ -119,6 +119,8 @@ export function createApp(config: Config, log: Logger): App {
       },
       activity: seen,
       revocationCheckMs: config.sessionRecheckMs,
+      // README, "Operations", "Several instances": a device that connects elsewhere leaves no session here.
+      announceSessions: (deviceIds) => notifySessionsStarted(db, config.instanceId, deviceIds),
     });
     const ports = await broker.start();
     const mqtt = broker;
@@ -127,7 +129,11 @@ export function createApp(config: Config, log: Logger): App {
       connection: database.pool.options,
       log: log.child({ component: 'credential-events' }),
       onDevice: (deviceId) => void mqtt.recheckSessions([deviceId]),
-      onListening: () => void mqtt.recheckSessions(),
+      onListening: () => {
+        mqtt.sessionsAnnouncementsReset();
+        void mqtt.recheckSessions();
+      },
+      onSessionsStarted: ({ instance, devices }) => mqtt.sessionsAnnounced(instance, devices),
     });
     await credentialListener.start();
     const listeningPorts: Partial<RunningPorts> = {};

@@ -4,10 +4,12 @@
  * instance reads them, so that the ops view of any instance shows them all and
  * their sum.
  */
+import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { useTestService } from '../fixture.ts';
 import { heartRate, waitFor } from '../helpers/device.ts';
 import { startService } from '../helpers/service.ts';
+import { notifySessionsStarted } from '../../src/store/credential-events.ts';
 
 const t = useTestService({ env: { VITALINK_INSTANCE_ID: 'vitalink-a' } });
 
@@ -99,6 +101,73 @@ describe('several instances on one database', () => {
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'vitalink:vitalink-a'`,
     );
     expect(rows[0].n).toBeGreaterThan(0);
+  });
+
+  it('closes the older session when a device connects to another instance, whichever way it moves', async () => {
+    const b = await t.startInstance({ VITALINK_INSTANCE_ID: 'vitalink-b' });
+    const secret = await t.provisionDevice('inst-mover', 'p-inst');
+    const urlB = `mqtt://127.0.0.1:${b.ports.mqtt}`;
+    // Announcements reach every listener in one order: the test listens too, to know when one has gone round.
+    const listener = await t.pgClient();
+    const heard: Array<{ instance: string; devices: string[] }> = [];
+    listener.on('notification', (m) => heard.push(JSON.parse(m.payload ?? '{}')));
+    await listener.query('LISTEN vitalink_sessions');
+    const announced = (instance: string) =>
+      waitFor(
+        () => heard.some((n) => n.instance === instance && n.devices.includes('inst-mover')),
+        `the session on ${instance} announced`,
+      );
+    const closed = (client: MqttClient) => {
+      const when = new Promise<boolean>((resolve) => client.once('close', () => resolve(true)));
+      return () =>
+        waitFor(
+          () => Promise.race([when, new Promise<false>((r) => setTimeout(() => r(false), 100))]),
+          'the older session closed',
+        );
+    };
+    const takenOver = async (httpUrl: string) =>
+      Number(
+        /^vitalink_connections_closed_total\{reason="taken_over"\} (\d+)$/m.exec(
+          await (await fetch(`${httpUrl}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
+
+    const onA = await t.connectDevice('inst-mover', secret, { reconnectPeriod: 0 });
+    await announced('vitalink-a');
+    const aClosed = closed(onA);
+    const onB = await t.connectDevice('inst-mover', secret, { reconnectPeriod: 0 }, urlB);
+    await aClosed();
+    expect(await takenOver(t.httpUrl)).toBe(1);
+    // The new session is the one that stays, and its readings are stored.
+    await t.publish(onB, 'inst-mover', [heartRate('moved-1')]);
+    expect(onB.connected).toBe(true);
+    await announced('vitalink-b');
+
+    // Back to the first instance: now the session on b is the older one.
+    heard.length = 0;
+    const bClosed = closed(onB);
+    const again = await t.connectDevice('inst-mover', secret, { reconnectPeriod: 0 });
+    await bClosed();
+    expect(await takenOver(`http://127.0.0.1:${b.ports.http}`)).toBe(1);
+    await t.publish(again, 'inst-mover', [heartRate('moved-2')]);
+    expect(again.connected).toBe(true);
+    const { rows } = await t.query(`SELECT reading_id FROM readings WHERE device_id = 'inst-mover' ORDER BY 1`);
+    expect(rows.map((r) => r.reading_id)).toEqual(['moved-1', 'moved-2']);
+    await listener.end();
+  });
+
+  it('announces many sessions in payloads PostgreSQL accepts, in order', async () => {
+    const listener = await t.pgClient();
+    const heard: Array<{ instance: string; devices: string[] }> = [];
+    listener.on('notification', (m) => heard.push(JSON.parse(m.payload ?? '{}')));
+    await listener.query('LISTEN vitalink_sessions');
+    const ids = Array.from({ length: 300 }, (_, i) => `device-${String(i).padStart(3, '0')}-${'x'.repeat(53)}`);
+    await notifySessionsStarted(t.db, 'vitalink-test', ids);
+    await waitFor(() => heard.flatMap((n) => n.devices).length === 300, 'every announcement');
+    expect(heard.length).toBeGreaterThanOrEqual(3);
+    expect(heard.every((n) => n.instance === 'vitalink-test')).toBe(true);
+    expect(heard.flatMap((n) => n.devices)).toEqual(ids);
+    await listener.end();
   });
 
   it('puts the instance id in every log line of `vitalink serve`, and shows the process in the others’ view', async () => {
