@@ -35,7 +35,7 @@ export interface RunningPorts extends ListeningPorts {
 
 export interface App {
   start(): Promise<RunningPorts>;
-  /** Graceful stop: HTTP → broker (stop accepting) → drain the batcher → connections → jobs → database. */
+  /** Graceful stop: broker (stop accepting) → drain the batcher → connections → HTTP → jobs → database. */
   stop(): Promise<{ drained: boolean }>;
   readonly metrics: Metrics;
 }
@@ -208,12 +208,15 @@ export function createApp(config: Config, log: Logger): App {
     // conventions.md, "Shape of a module": shutdown is the mirror of start-up.
     log.info('stopping: no new connections or publishes');
     maintenance?.stop();
-    await instances?.stop();
-    await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
+    // The device side drains first: HTTP (and /healthz, which a load balancer may
+    // watch to cut a server's connections) stays up until the PUBACKs of what was
+    // accepted are out; /readyz answers 503 from now on (README, "Operations", "Stopping").
     await broker?.stopAccepting();
     const { drained } = (await ingest?.stop(config.shutdownTimeoutMs)) ?? { drained: true };
     await credentialListener?.stop();
     await broker?.close();
+    await instances?.stop();
+    await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await activity?.stop();
     await aggregator?.stop();
     await retention?.stop();
