@@ -25,6 +25,8 @@ import { refreshQueueGauges } from './metrics/queue-gauges.ts';
 import { RetentionJob } from './actions/retention-job.ts';
 import { InstanceReporter } from './actions/instance-reports.ts';
 import { prunedKeysHorizon } from './store/retention.repository.ts';
+import { createDatabase } from './store/database.ts';
+import { ReadReplica } from './store/read-replica.ts';
 
 /** How often what the broker saw of devices is written (device_activity). */
 const DEVICE_ACTIVITY_FLUSH_MS = 10_000;
@@ -54,6 +56,7 @@ export function createApp(config: Config, log: Logger): App {
   let activity: DeviceActivityRecorder | undefined;
   let credentialListener: CredentialListener | undefined;
   let instances: InstanceReporter | undefined;
+  let readReplica: { readonly routing: ReadReplica; close(): Promise<void> } | undefined;
 
   async function start(): Promise<RunningPorts> {
     // README, "Security", "Listening on a network": loadConfig checks it for `serve`; this holds for every caller.
@@ -165,6 +168,29 @@ export function createApp(config: Config, log: Logger): App {
       retention.start();
     }
 
+    // README, "Operations", "Read replica": clinician reads go to DATABASE_READ_URL while it keeps up.
+    if (config.readReplica) {
+      const replica = createDatabase(
+        config.readReplica.url,
+        config.dbPoolSize,
+        log,
+        `vitalink:${config.instanceId}:reads`,
+      );
+      const routing = new ReadReplica({
+        primary: db,
+        replica: replica.db,
+        maxLagMs: config.readReplica.maxLagMs,
+        log: log.child({ component: 'read-replica' }),
+        observed: (lagSeconds, inUse) => {
+          metrics.readReplicaLagSeconds.set(lagSeconds ?? -1);
+          metrics.readReplicaInUse.set(inUse ? 1 : 0);
+        },
+      });
+      await routing.start();
+      readReplica = { routing, close: () => replica.db.destroy() };
+    }
+    const reads = readReplica?.routing;
+
     // README, "Running several instances": every instance's figures, where every instance can read them.
     const reporter = new InstanceReporter({
       db,
@@ -180,6 +206,7 @@ export function createApp(config: Config, log: Logger): App {
       metrics,
       adminToken: config.adminToken,
       db,
+      readDb: reads ? () => reads.db() : undefined,
       installationKey: installationKeyOnce,
       now: () => new Date(),
       ingestion: () => reporter.view(),
@@ -220,6 +247,8 @@ export function createApp(config: Config, log: Logger): App {
     await activity?.stop();
     await aggregator?.stop();
     await retention?.stop();
+    await readReplica?.routing.stop();
+    await readReplica?.close().catch((err: unknown) => log.warn({ err }, 'read replica close failed'));
     // A drain that timed out may have left queries hanging on a dead connection:
     // do not wait for them forever.
     const closing = database?.close().catch((err: unknown) => log.warn({ err }, 'database close failed'));

@@ -83,6 +83,14 @@ const envSchema = z
         .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string')
         .optional(),
     ),
+    DATABASE_READ_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string (a read replica)')
+        .optional(),
+    ),
+    VITALINK_READ_REPLICA_MAX_LAG_MS: positiveInt(5_000),
     VITALINK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.vitalink')),
     MQTT_PORT: port(1883),
     MQTT_TLS_PORT: optionalPort(),
@@ -207,6 +215,14 @@ const envSchema = z
           message: `MQTT over TLS needs MQTT_TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE together: set ${missing.join(' and ')} too, or unset the others`,
         });
       }
+      if (env.DATABASE_READ_URL && !env.DATABASE_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DATABASE_READ_URL'],
+          message:
+            'a read replica needs its primary: set DATABASE_URL to the primary PostgreSQL too, or unset DATABASE_READ_URL (the embedded database has no replica)',
+        });
+      }
       const readingsDays = env.VITALINK_RETENTION_READINGS_DAYS;
       const maxAge = env.VITALINK_READING_MAX_AGE_DAYS;
       if (typeof readingsDays === 'number' && typeof maxAge === 'number' && readingsDays > 0) {
@@ -227,6 +243,8 @@ const envSchema = z
 export interface Config {
   /** Unset: the embedded PostgreSQL in `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /** DATABASE_READ_URL: a replica for clinician reads, used while it lags less than `maxLagMs` (README, "Operations"). */
+  readonly readReplica: { readonly url: string; readonly maxLagMs: number } | undefined;
   readonly dataDir: string;
   readonly host: string;
   /** VITALINK_ALLOW_PLAINTEXT_PUBLIC=1: plaintext listeners may listen on a non-loopback `host`. */
@@ -337,6 +355,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const e = parsed.data;
   const config: Config = {
     databaseUrl: e.DATABASE_URL,
+    readReplica: e.DATABASE_READ_URL
+      ? { url: e.DATABASE_READ_URL, maxLagMs: e.VITALINK_READ_REPLICA_MAX_LAG_MS }
+      : undefined,
     dataDir: path.resolve(e.VITALINK_DATA_DIR),
     host: e.HOST ?? DEFAULT_HOST,
     allowPlaintextPublic: e.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',

@@ -169,6 +169,8 @@ export interface TestServiceOptions {
   beforeStart?: (t: ServiceContext) => Promise<void>;
   /** Runs after the service stopped, before the database is dropped (what `env` set up). */
   afterStop?: () => Promise<void>;
+  /** The database instead of a clone of the template (test/helpers/database.ts, wrapTestDatabase): a cluster of the test's own. */
+  database?: () => Promise<TestDatabase>;
 }
 
 /**
@@ -326,7 +328,7 @@ export function useTestService(options: TestServiceOptions = {}): ServiceContext
   const t = new ServiceContext(adminToken);
   t.register(
     async () => {
-      const database = await createTestDatabase();
+      const database = options.database ? await options.database() : await createTestDatabase();
       t.setDatabase(database);
       await options.beforeStart?.(t);
       const env = typeof options.env === 'function' ? await options.env(database) : (options.env ?? {});

@@ -37,6 +37,8 @@ export interface HttpDeps {
   /** Readiness: database reachable and broker listening. */
   readonly readiness: () => Promise<{ database: boolean; broker: boolean }>;
   readonly db: Db;
+  /** Where clinician reads go now: the read replica while it keeps up (src/store/read-replica.ts); the primary by default. */
+  readonly readDb?: () => Db;
   readonly installationKey: () => Promise<Buffer>;
   readonly now: () => Date;
   /** The figures of GET /api/v1/ops/ingestion. */
@@ -194,6 +196,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   const routeDeps = {
     db: deps.db,
+    readDb: deps.readDb,
     installationKey: deps.installationKey,
     adminToken: deps.adminToken,
     now: deps.now,

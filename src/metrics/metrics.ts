@@ -21,6 +21,18 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vitalink_process_' });
 
+  // README, "Operations", "Read replica".
+  const readReplicaLagSeconds = new Gauge({
+    name: 'vitalink_read_replica_lag_seconds',
+    help: 'How far DATABASE_READ_URL is behind the primary, measured every second (-1: unreachable)',
+    registers: [registry],
+  });
+  const readReplicaInUse = new Gauge({
+    name: 'vitalink_read_replica_in_use',
+    help: '1 while clinician reads go to DATABASE_READ_URL, 0 while they go to the primary (lag past the bound, or unreachable)',
+    registers: [registry],
+  });
+
   // README, "Running several instances": Prometheus labels every series with the
   // scrape target (`instance`); this series joins that target to VITALINK_INSTANCE_ID.
   const instanceInfo = new Gauge({
@@ -204,6 +216,8 @@ export function createMetrics() {
     retentionRuns,
     retentionLastRun,
     instanceInfo,
+    readReplicaLagSeconds,
+    readReplicaInUse,
     /** Live figures for GET /api/v1/ops/ingestion. */
     ingestion: new IngestionStats(),
     rejectionMessagesDropped,

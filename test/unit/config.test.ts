@@ -519,3 +519,19 @@ describe('VITALINK_INSTANCE_ID (README, "Running several instances")', () => {
     }
   });
 });
+
+describe('DATABASE_READ_URL (README, "Operations", "Read replica")', () => {
+  it('is a replica of DATABASE_URL, used within VITALINK_READ_REPLICA_MAX_LAG_MS', () => {
+    expect(loadConfig({}).readReplica).toBeUndefined();
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://primary/v', DATABASE_READ_URL: 'postgres://replica/v' }).readReplica,
+    ).toEqual({ url: 'postgres://replica/v', maxLagMs: 5_000 });
+  });
+
+  it('needs DATABASE_URL, and hides its value in the message', () => {
+    const error = configError({ DATABASE_READ_URL: 'postgres://user:pw@replica/v' });
+    expect(error.problems).toEqual([
+      'DATABASE_READ_URL: a read replica needs its primary: set DATABASE_URL to the primary PostgreSQL too, or unset DATABASE_READ_URL (the embedded database has no replica)',
+    ]);
+  });
+});
