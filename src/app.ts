@@ -14,7 +14,7 @@ import {
   rehashDeviceSecret,
   recordDeviceActivity,
 } from './store/devices.repository.ts';
-import { CredentialListener } from './store/credential-events.ts';
+import { CredentialListener, notifySessionsStarted } from './store/credential-events.ts';
 import { DeviceActivityRecorder } from './broker/device-activity.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { type OpenDatabase, openDatabase } from './database-server/open-database.ts';
@@ -23,8 +23,11 @@ import { pingDatabase } from './store/database-ping.ts';
 import { buildOpsReport } from './metrics/ops-report.ts';
 import { refreshQueueGauges } from './metrics/queue-gauges.ts';
 import { RetentionJob } from './actions/retention-job.ts';
+import { InstanceReporter } from './actions/instance-reports.ts';
 import { prunedKeysHorizon } from './store/retention.repository.ts';
 import { announceKeys, resolveKeyRing } from './actions/secret-keys.ts';
+import { createDatabase } from './store/database.ts';
+import { ReadReplica } from './store/read-replica.ts';
 
 /** How often what the broker saw of devices is written (device_activity). */
 const DEVICE_ACTIVITY_FLUSH_MS = 10_000;
@@ -35,7 +38,7 @@ export interface RunningPorts extends ListeningPorts {
 
 export interface App {
   start(): Promise<RunningPorts>;
-  /** Graceful stop: HTTP → broker (stop accepting) → drain the batcher → connections → jobs → database. */
+  /** Graceful stop: broker (stop accepting) → drain the batcher → connections → HTTP → jobs → database. */
   stop(): Promise<{ drained: boolean }>;
   readonly metrics: Metrics;
 }
@@ -43,6 +46,7 @@ export interface App {
 /** Wiring only: each part is built and tested on its own. */
 export function createApp(config: Config, log: Logger): App {
   const metrics = createMetrics();
+  metrics.instanceInfo.labels(config.instanceId).set(1);
   let database: OpenDatabase | undefined;
   let ingest: Ingest | undefined;
   let broker: Broker | undefined;
@@ -52,11 +56,14 @@ export function createApp(config: Config, log: Logger): App {
   let retention: RetentionJob | undefined;
   let activity: DeviceActivityRecorder | undefined;
   let credentialListener: CredentialListener | undefined;
+  let instances: InstanceReporter | undefined;
+  let readReplica: { readonly routing: ReadReplica; close(): Promise<void> } | undefined;
 
   async function start(): Promise<RunningPorts> {
     // README, "Security", "Listening on a network": loadConfig checks it for `serve`; this holds for every caller.
     const exposure = configExposureProblems(config);
     if (exposure.length > 0) throw new ConfigError(exposure);
+    const startedAt = new Date();
     database = await openDatabase(config, log, config.dbPoolSize);
     const { db } = database;
     await migrateToLatest(db, log);
@@ -115,6 +122,8 @@ export function createApp(config: Config, log: Logger): App {
       },
       activity: seen,
       revocationCheckMs: config.sessionRecheckMs,
+      // README, "Operations", "Several instances": a device that connects elsewhere leaves no session here.
+      announceSessions: (deviceIds) => notifySessionsStarted(db, config.instanceId, deviceIds),
     });
     const ports = await broker.start();
     const mqtt = broker;
@@ -123,7 +132,11 @@ export function createApp(config: Config, log: Logger): App {
       connection: database.pool.options,
       log: log.child({ component: 'credential-events' }),
       onDevice: (deviceId) => void mqtt.recheckSessions([deviceId]),
-      onListening: () => void mqtt.recheckSessions(),
+      onListening: () => {
+        mqtt.sessionsAnnouncementsReset();
+        void mqtt.recheckSessions();
+      },
+      onSessionsStarted: ({ instance, devices }) => mqtt.sessionsAnnounced(instance, devices),
     });
     await credentialListener.start();
     const listeningPorts: Partial<RunningPorts> = {};
@@ -155,14 +168,48 @@ export function createApp(config: Config, log: Logger): App {
       retention.start();
     }
 
+    // README, "Operations", "Read replica": clinician reads go to DATABASE_READ_URL while it keeps up.
+    if (config.readReplica) {
+      const replica = createDatabase(
+        config.readReplica.url,
+        config.dbPoolSize,
+        log,
+        `vitalink:${config.instanceId}:reads`,
+      );
+      const routing = new ReadReplica({
+        primary: db,
+        replica: replica.db,
+        maxLagMs: config.readReplica.maxLagMs,
+        log: log.child({ component: 'read-replica' }),
+        observed: (lagSeconds, inUse) => {
+          metrics.readReplicaLagSeconds.set(lagSeconds ?? -1);
+          metrics.readReplicaInUse.set(inUse ? 1 : 0);
+        },
+      });
+      await routing.start();
+      readReplica = { routing, close: () => replica.db.destroy() };
+    }
+    const reads = readReplica?.routing;
+
+    // README, "Running several instances": every instance's figures, where every instance can read them.
+    const reporter = new InstanceReporter({
+      db,
+      instanceId: config.instanceId,
+      startedAt,
+      report: () => buildOpsReport({ metrics, queue, broker: mqtt, listeners: listeningPorts }),
+      log: log.child({ component: 'instances' }),
+    });
+    instances = reporter;
+
     http = await buildHttpServer({
       log,
       metrics,
       adminToken: config.adminToken,
       db,
       keys,
+      readDb: reads ? () => reads.db() : undefined,
       now: () => new Date(),
-      ingestion: () => buildOpsReport({ metrics, queue, broker: mqtt, listeners: listeningPorts }),
+      ingestion: () => reporter.view(),
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
       isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
       tokenTtlDays: config.tokenTtlDays,
@@ -179,6 +226,7 @@ export function createApp(config: Config, log: Logger): App {
 
     const running: RunningPorts = { ...ports, http: httpPort };
     Object.assign(listeningPorts, running);
+    reporter.start();
     log.info({ ports: running }, 'vitalink started');
     return running;
   }
@@ -187,14 +235,20 @@ export function createApp(config: Config, log: Logger): App {
     // conventions.md, "Shape of a module": shutdown is the mirror of start-up.
     log.info('stopping: no new connections or publishes');
     maintenance?.stop();
-    await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
+    // The device side drains first: HTTP (and /healthz, which a load balancer may
+    // watch to cut a server's connections) stays up until the PUBACKs of what was
+    // accepted are out; /readyz answers 503 from now on (README, "Operations", "Stopping").
     await broker?.stopAccepting();
     const { drained } = (await ingest?.stop(config.shutdownTimeoutMs)) ?? { drained: true };
     await credentialListener?.stop();
     await broker?.close();
+    await instances?.stop();
+    await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await activity?.stop();
     await aggregator?.stop();
     await retention?.stop();
+    await readReplica?.routing.stop();
+    await readReplica?.close().catch((err: unknown) => log.warn({ err }, 'read replica close failed'));
     // A drain that timed out may have left queries hanging on a dead connection:
     // do not wait for them forever.
     const closing = database?.close().catch((err: unknown) => log.warn({ err }, 'database close failed'));

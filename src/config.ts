@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { GENERATE_KEY_HINT, parseKeyText, SecretKey } from './domain/secret-keys.ts';
@@ -84,6 +85,14 @@ const envSchema = z
         .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string')
         .optional(),
     ),
+    DATABASE_READ_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string (a read replica)')
+        .optional(),
+    ),
+    VITALINK_READ_REPLICA_MAX_LAG_MS: positiveInt(5_000),
     VITALINK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.vitalink')),
     MQTT_PORT: port(1883),
     MQTT_TLS_PORT: optionalPort(),
@@ -106,6 +115,17 @@ const envSchema = z
       z.string().min(16, 'must be at least 16 characters long').optional(),
     ),
     VITALINK_PUBLIC_URL: publicUrl(),
+    // README, "Running several instances": this instance's name in logs, metrics and the ops view.
+    VITALINK_INSTANCE_ID: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/,
+          'must be 1 to 63 letters, digits, dots, colons, hyphens or underscores, starting with a letter or digit (e.g. vitalink-a)',
+        )
+        .optional(),
+    ),
     LOG_LEVEL: z.preprocess(
       emptyAsUndefined,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -197,6 +217,14 @@ const envSchema = z
           message: `MQTT over TLS needs MQTT_TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE together: set ${missing.join(' and ')} too, or unset the others`,
         });
       }
+      if (env.DATABASE_READ_URL && !env.DATABASE_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DATABASE_READ_URL'],
+          message:
+            'a read replica needs its primary: set DATABASE_URL to the primary PostgreSQL too, or unset DATABASE_READ_URL (the embedded database has no replica)',
+        });
+      }
       const readingsDays = env.VITALINK_RETENTION_READINGS_DAYS;
       const maxAge = env.VITALINK_READING_MAX_AGE_DAYS;
       if (typeof readingsDays === 'number' && typeof maxAge === 'number' && readingsDays > 0) {
@@ -223,6 +251,8 @@ export interface Config {
   readonly secretKeys: ConfiguredKeys;
   /** Unset: the embedded PostgreSQL in `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /** DATABASE_READ_URL: a replica for clinician reads, used while it lags less than `maxLagMs` (README, "Operations"). */
+  readonly readReplica: { readonly url: string; readonly maxLagMs: number } | undefined;
   readonly dataDir: string;
   readonly host: string;
   /** VITALINK_ALLOW_PLAINTEXT_PUBLIC=1: plaintext listeners may listen on a non-loopback `host`. */
@@ -234,6 +264,8 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** VITALINK_PUBLIC_URL without a trailing slash: the base of every link the service builds; unset: the listener's address. */
   readonly publicUrl: string | undefined;
+  /** VITALINK_INSTANCE_ID, or the host name and process id: this instance's name in logs, metrics and the ops view. */
+  readonly instanceId: string;
   /** README, "Security": HTTP requests per minute; 0 is no limit. */
   readonly httpRateLimits: HttpRateLimits;
   readonly logLevel: string;
@@ -334,6 +366,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   const config: Config = {
     secretKeys: secretKeys.keys,
     databaseUrl: e.DATABASE_URL,
+    readReplica: e.DATABASE_READ_URL
+      ? { url: e.DATABASE_READ_URL, maxLagMs: e.VITALINK_READ_REPLICA_MAX_LAG_MS }
+      : undefined,
     dataDir: path.resolve(e.VITALINK_DATA_DIR),
     host: e.HOST ?? DEFAULT_HOST,
     allowPlaintextPublic: e.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',
@@ -346,6 +381,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     httpPort: e.HTTP_PORT,
     adminToken: e.VITALINK_ADMIN_TOKEN,
     publicUrl: e.VITALINK_PUBLIC_URL?.replace(/\/+$/, ''),
+    instanceId: e.VITALINK_INSTANCE_ID ?? defaultInstanceId(),
     httpRateLimits: {
       perPrincipalPerMin: e.VITALINK_HTTP_RATE_LIMIT_PER_MIN,
       authFailuresPerMin: e.VITALINK_HTTP_AUTH_FAILURES_PER_MIN,
@@ -580,6 +616,16 @@ export function configExposureProblems(config: Config): string[] {
       ['HTTP_PORT', String(config.httpPort)],
     ],
   });
+}
+
+/** The host name (its first label, in the instance id's alphabet) and the process id, e.g. `web-1-4242`. */
+export function defaultInstanceId(hostname = os.hostname(), pid = process.pid): string {
+  const host = hostname
+    .split('.')[0]!
+    .replace(/[^A-Za-z0-9_-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 48);
+  return `${host || 'vitalink'}-${pid}`;
 }
 
 function deepFreeze<T extends object>(o: T): T {

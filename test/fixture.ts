@@ -189,6 +189,8 @@ export interface TestServiceOptions {
   beforeStart?: (t: ServiceContext) => Promise<void>;
   /** Runs after the service stopped, before the database is dropped (what `env` set up). */
   afterStop?: () => Promise<void>;
+  /** The database instead of a clone of the template (test/helpers/database.ts, wrapTestDatabase): a cluster of the test's own. */
+  database?: () => Promise<TestDatabase>;
 }
 
 /**
@@ -228,6 +230,28 @@ export class ServiceContext extends DatabaseContext {
 
   get httpUrl(): string {
     return `http://127.0.0.1:${this.ports.http}`;
+  }
+
+  /**
+   * Another instance of the service on the same database, in this process, on
+   * ephemeral ports (README, "Running several instances"). The fixture stops it at
+   * the end of the test that started it, or after the file.
+   */
+  async startInstance(env: Record<string, string> = {}): Promise<TestApp> {
+    const app = await startTestApp(this.database, env);
+    let open = true;
+    this.tracker.track(
+      {
+        what: `service instance ${env.VITALINK_INSTANCE_ID ?? ''}`.trim(),
+        isOpen: () => open,
+        close: async () => {
+          open = false;
+          await app.stop();
+        },
+      },
+      { released: true },
+    );
+    return app;
   }
 
   /** @internal */
@@ -324,7 +348,7 @@ export function useTestService(options: TestServiceOptions = {}): ServiceContext
   const t = new ServiceContext(adminToken);
   t.register(
     async () => {
-      const database = await createTestDatabase();
+      const database = options.database ? await options.database() : await createTestDatabase();
       t.setDatabase(database);
       // What beforeStart provisions is made under the service's keys.
       if (typeof options.env !== 'function') t.useSecretKeysOf(options.env ?? {});

@@ -32,6 +32,7 @@ import { ConnectionLimits, type ListenerName, type ListenerRefusalReason } from 
 import { createPublishHook } from './publish-hook.ts';
 import { RejectionPublisher } from './rejection-publisher.ts';
 import { isInsideDeviceNamespace } from './topics.ts';
+import { SessionTakeover } from './session-takeover.ts';
 
 /**
  * Largest remaining length of an MQTT packet: the protocol's 256 KiB payload plus
@@ -60,6 +61,12 @@ export interface BrokerDeps {
   readonly activity?: { seen(deviceId: string, at: number): void };
   /** Period of the re-check of every live session's credentials (the fallback of notifications). */
   readonly revocationCheckMs?: number;
+  /**
+   * Tells every instance that these devices have a new session on this one (a
+   * NOTIFY; src/broker/session-takeover.ts). Without it, a device that moves to
+   * another instance keeps its session here until its keepalive ends it.
+   */
+  readonly announceSessions?: (deviceIds: readonly string[]) => Promise<void>;
 }
 
 /** Default period of the fallback re-check of live sessions' credentials. */
@@ -108,6 +115,7 @@ export class Broker {
   #draining = false;
   #holdTimer: NodeJS.Timeout | undefined;
   readonly #rejections: RejectionPublisher;
+  readonly #takeover: SessionTakeover | undefined;
 
   constructor(deps: BrokerDeps) {
     this.#d = deps;
@@ -217,9 +225,22 @@ export class Broker {
       authorizeForward: (client, packet) => (isInsideDeviceNamespace(client.id, packet.topic) ? packet : null),
     });
 
+    const announce = deps.announceSessions;
+    this.#takeover = announce
+      ? new SessionTakeover({
+          instanceId: deps.config.instanceId,
+          announce,
+          session: (deviceId) => {
+            const client = this.#liveClient(deviceId);
+            return client && { key: client, close: () => this.#closeSession(client, 'taken_over') };
+          },
+          log: this.#log,
+        })
+      : undefined;
     this.aedes.on('client', (client) => {
       deps.metrics.connectedDevices.inc();
       deps.activity?.seen(client.id, deps.now());
+      this.#takeover?.started(client.id, client);
     });
     this.aedes.on('clientDisconnect', (client) => {
       deps.metrics.connectedDevices.dec();
@@ -257,6 +278,20 @@ export class Broker {
    */
   recheckSessions(deviceIds?: readonly string[]): Promise<number> {
     return this.#revocation.check(deviceIds);
+  }
+
+  /**
+   * Sessions announced by an instance, this one included, in the order every
+   * instance receives them: this instance's older sessions of those devices are
+   * closed (README, "Operations", "Several instances"). Returns how many.
+   */
+  sessionsAnnounced(instanceId: string, deviceIds: readonly string[]): number {
+    return this.#takeover?.announced(instanceId, deviceIds) ?? 0;
+  }
+
+  /** The announcement connection was (re)established: announcements may have been missed. */
+  sessionsAnnouncementsReset(): void {
+    this.#takeover?.reset();
   }
 
   /** Whether the device has a live session on this instance. */
@@ -333,6 +368,7 @@ export class Broker {
   /** First step of a graceful stop: no new connections, no new publishes taken in. */
   async stopAccepting(): Promise<void> {
     this.#draining = true;
+    this.#takeover?.stop();
     await Promise.all(this.#listeners.map((l) => l.close()));
   }
 
@@ -397,15 +433,25 @@ export class Broker {
       sessions.push({
         deviceId: client.id,
         secretHashes,
-        close: (reason: CloseReason) => {
-          this.#d.metrics.connectionsClosed.labels(reason).inc();
-          this.#log.info({ clientId: client.id, reason }, 'credentials revoked, closing connection');
-          this.#forget(client);
-          client.close();
-        },
+        close: (reason: CloseReason) => this.#closeSession(client, reason),
       });
     }
     return sessions;
+  }
+
+  /** The device's authenticated, open session on this instance. */
+  #liveClient(deviceId: string): Client | undefined {
+    const clients = (this.aedes as unknown as { clients: Record<string, Client> }).clients;
+    const client = Object.hasOwn(clients, deviceId) ? clients[deviceId] : undefined;
+    return client && !client.closed && this.#sessionHash.has(client) ? client : undefined;
+  }
+
+  /** Closes a session for a reason of the catalogue (revoked credentials, taken over elsewhere). */
+  #closeSession(client: Client, reason: CloseReason): void {
+    this.#d.metrics.connectionsClosed.labels(reason).inc();
+    this.#log.info({ clientId: client.id, reason }, 'closing connection');
+    this.#forget(client);
+    client.close();
   }
 
   #forget(client: Client): void {

@@ -17,7 +17,7 @@ export const serve = defineCommand({
   async run() {
     const [{ loadConfig }, { createLogger }] = await Promise.all([import('../config.ts'), import('../logger.ts')]);
     const config = loadConfig(process.env, { listening: true });
-    return runService(config, createLogger(config.logLevel));
+    return runService(config, createLogger(config.logLevel, undefined, { instance: config.instanceId }));
   },
 });
 

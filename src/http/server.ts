@@ -40,6 +40,8 @@ export interface HttpDeps {
   readonly db: Db;
   /** The keys of device secrets and API tokens (src/actions/secret-keys.ts, resolveKeyRing). */
   readonly keys: KeyRing;
+  /** Where clinician reads go now: the read replica while it keeps up (src/store/read-replica.ts); the primary by default. */
+  readonly readDb?: () => Db;
   readonly now: () => Date;
   /** The figures of GET /api/v1/ops/ingestion. */
   readonly ingestion: () => Promise<IngestionReport>;
@@ -198,6 +200,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     db: deps.db,
     keys: deps.keys,
     rehash: new RehashOnce(),
+    readDb: deps.readDb,
     adminToken: deps.adminToken,
     now: deps.now,
     publicUrl: deps.publicUrl,

@@ -181,6 +181,12 @@ export interface Database {
     day: ColumnType<Date, string, string>;
     raw_bytes: ColumnType<string, number | string, number | string>;
   };
+  service_instances: {
+    instance_id: string;
+    started_at: Date;
+    reported_at: Date;
+    report: ColumnType<unknown, string, string>;
+  };
 }
 
 export type Db = Kysely<Database>;
@@ -190,7 +196,17 @@ pg.types.setTypeParser(pg.types.builtins.FLOAT8, Number);
 // A calendar date stays 'YYYY-MM-DD': a Date would put it at midnight in this process' zone.
 pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
 
-export function createDatabase(url: string, poolSize: number, log: Logger): { db: Db; pool: pg.Pool } {
+/**
+ * A pool on `url`. `applicationName` is what pg_stat_activity shows for its
+ * connections: `vitalink:<instance id>` for the service, so that a lock held by a
+ * frozen instance names it.
+ */
+export function createDatabase(
+  url: string,
+  poolSize: number,
+  log: Logger,
+  applicationName = 'vitalink',
+): { db: Db; pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -203,7 +219,7 @@ export function createDatabase(url: string, poolSize: number, log: Logger): { db
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
     query_timeout: 120_000,
-    application_name: 'vitalink',
+    application_name: applicationName.slice(0, 63),
   });
   // An idle client whose server went away emits here; without a listener the process would crash.
   pool.on('error', (err) => log.warn({ err }, 'idle database connection lost'));

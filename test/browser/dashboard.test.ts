@@ -456,6 +456,10 @@ describe('operator view', () => {
         0,
       );
       expect((await canvasInk(page, 'chart-throughput')).blue).toBeGreaterThan(100);
+      // One instance here: it lists itself, and the sum is its own figures.
+      expect(await page.getByTestId('instances').locator('tbody tr').count()).toBe(1);
+      expect(await page.getByTestId('instances').textContent()).toContain('this one');
+      expect(await page.getByTestId('instances-total').textContent()).toMatch(/^1 live · /);
       await expect.poll(() => page.getByTestId('latest-rejections').count(), { timeout: 10_000 }).toBe(1);
       expect(await page.getByTestId('rejections-by-reason').textContent()).toContain('out of range');
       await shot(page, '10-operator');

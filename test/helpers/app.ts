@@ -32,9 +32,10 @@ export async function startTestApp(
     VITALINK_MQTT_FLAPPING_MAX_CONNECTS: '1000000',
     ...env,
   });
+  const fields = { instance: config.instanceId };
   const log = logLines
-    ? createLogger('info', { write: (line: string) => void logLines.push(JSON.parse(line)) })
-    : createLogger(config.logLevel, process.stderr);
+    ? createLogger('info', { write: (line: string) => void logLines.push(JSON.parse(line)) }, fields)
+    : createLogger(config.logLevel, process.stderr, fields);
   const app = createApp(config, log);
   const ports = await app.start();
   let stopped = false;
