@@ -122,7 +122,7 @@ export function createApp(config: Config, log: Logger): App {
       },
       activity: seen,
       revocationCheckMs: config.sessionRecheckMs,
-      // README, "Operations", "Several instances": a device that connects elsewhere leaves no session here.
+      // README, "Running several instances": a device that connects elsewhere leaves no session here.
       announceSessions: (deviceIds) => notifySessionsStarted(db, config.instanceId, deviceIds),
     });
     const ports = await broker.start();
@@ -168,7 +168,7 @@ export function createApp(config: Config, log: Logger): App {
       retention.start();
     }
 
-    // README, "Operations", "Read replica": clinician reads go to DATABASE_READ_URL while it keeps up.
+    // README, "Running several instances", "Read replica": clinician reads go to DATABASE_READ_URL while it keeps up.
     if (config.readReplica) {
       const replica = createDatabase(
         config.readReplica.url,

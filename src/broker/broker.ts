@@ -283,7 +283,7 @@ export class Broker {
   /**
    * Sessions announced by an instance, this one included, in the order every
    * instance receives them: this instance's older sessions of those devices are
-   * closed (README, "Operations", "Several instances"). Returns how many.
+   * closed (README, "Running several instances"). Returns how many.
    */
   sessionsAnnounced(instanceId: string, deviceIds: readonly string[]): number {
     return this.#takeover?.announced(instanceId, deviceIds) ?? 0;

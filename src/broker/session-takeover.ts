@@ -14,7 +14,7 @@ export interface SessionTakeoverDeps {
 }
 
 /**
- * Takeover across instances (README, "Operations", "Several instances"). Aedes
+ * Takeover across instances (README, "Running several instances"). Aedes
  * closes a device's older session when the device connects again to the same
  * instance; this does the same when it connects to another instance.
  *

@@ -21,7 +21,7 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vitalink_process_' });
 
-  // README, "Operations", "Read replica".
+  // README, "Running several instances", "Read replica".
   const readReplicaLagSeconds = new Gauge({
     name: 'vitalink_read_replica_lag_seconds',
     help: 'How far DATABASE_READ_URL is behind the primary, measured every second (-1: unreachable)',

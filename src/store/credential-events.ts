@@ -102,7 +102,9 @@ export class CredentialListener {
 
   async #connect(): Promise<void> {
     if (this.#stopped) return;
-    const client = new pg.Client({ ...this.#o.connection, keepAlive: true });
+    // Named apart from the pool's connections (`vitalink:<instance>:events` in pg_stat_activity).
+    const name = `${this.#o.connection.application_name ?? 'vitalink'}:events`.slice(0, 63);
+    const client = new pg.Client({ ...this.#o.connection, application_name: name, keepAlive: true });
     let lost = false;
     const onLost = (err?: Error) => {
       if (lost) return;

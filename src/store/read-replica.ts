@@ -21,7 +21,7 @@ export interface ReadReplicaOptions {
 }
 
 /**
- * README, "Operations", "Read replica": clinician reads go to DATABASE_READ_URL
+ * README, "Running several instances", "Read replica": clinician reads go to DATABASE_READ_URL
  * while its replay lag stays within VITALINK_READ_REPLICA_MAX_LAG_MS, else to the
  * primary; writes (audit rows included) always go to the primary.
  *

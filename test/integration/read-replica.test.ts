@@ -1,5 +1,5 @@
 /**
- * README, "Operations", "Read replica": with DATABASE_READ_URL, clinician reads go
+ * README, "Running several instances", "Read replica": with DATABASE_READ_URL, clinician reads go
  * to a streaming standby while it keeps up, audit rows and every write go to the
  * primary, and reads fall back to the primary when the standby lags past the bound.
  * The primary and the standby are a cluster of the test's own.

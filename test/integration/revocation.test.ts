@@ -162,7 +162,7 @@ describe('a missed notification', () => {
     // Every instance's listening connection is cut, and the device is disabled with no notification at all.
     const { rows } = await t.query(
       `SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
-       WHERE datname = current_database() AND query = 'LISTEN vitalink_credentials'`,
+       WHERE datname = current_database() AND application_name LIKE 'vitalink:%:events'`,
     );
     expect(rows.length).toBeGreaterThanOrEqual(2);
     await t.query('UPDATE devices SET enabled = false WHERE id = $1', ['rv-miss-1']);

@@ -520,7 +520,7 @@ describe('VITALINK_INSTANCE_ID (README, "Running several instances")', () => {
   });
 });
 
-describe('DATABASE_READ_URL (README, "Operations", "Read replica")', () => {
+describe('DATABASE_READ_URL (README, "Running several instances", "Read replica")', () => {
   it('is a replica of DATABASE_URL, used within VITALINK_READ_REPLICA_MAX_LAG_MS', () => {
     expect(loadConfig({}).readReplica).toBeUndefined();
     expect(
