@@ -152,7 +152,7 @@ describe('two instances behind HAProxy', () => {
         // (README, "Rebalancing"): then they reconnect, and hash to a again.
         a = await instance('vitalink-a', pa);
         await waitFor(
-          async () => /vitalink_mqtt a \S+ 2 /.test(await lb.command('show servers state vitalink_mqtt')),
+          async () => / vitalink_mqtt \d+ a \S+ 2 /.test(await lb.command('show servers state vitalink_mqtt')),
           'HAProxy to see a up',
           15_000,
         );
