@@ -45,7 +45,9 @@ export function matchingSecretHash(key: Buffer, password: Buffer, device: Stored
  * device-protocol.md, "Identity": username = device id, password = secret,
  * client id = device id. Refusals: 4 for unknown device or wrong or missing
  * credentials (not telling which), 5 for a disabled device or a client id that
- * is not the username. Nothing about the secret is logged. Resolves with the
+ * is not the username, or a device certificate whose CN is not the device id
+ * (the secret is still required with a certificate: README, "Security", "Device
+ * certificates"). Nothing about the secret is logged. Resolves with the
  * stored hash the secret matched, which the broker keeps with the session to
  * close it when that secret stops being valid (src/broker/session-revocation.ts).
  */
@@ -54,6 +56,8 @@ export function createAuthenticator(store: CredentialStore, log: Logger, metrics
     client: Client,
     username: string | undefined,
     password: Buffer | undefined,
+    /** The verified device certificate's CN (README, "Security", "Device certificates"); null or absent: none to bind. */
+    certificateSubject?: string | null,
   ): Promise<Buffer> {
     const refuse = (code: number, reason: RefusalReason): never => {
       metrics.connectionsRefused.labels(reason).inc();
@@ -62,6 +66,10 @@ export function createAuthenticator(store: CredentialStore, log: Logger, metrics
     };
     if (!username || !password || password.length === 0) refuse(BAD_USERNAME_OR_PASSWORD, 'missing_credentials');
     if (!DEVICE_ID_PATTERN.test(username as string)) refuse(BAD_USERNAME_OR_PASSWORD, 'invalid_username');
+    // A certificate is a second factor bound to one device: its CN must be the username and the client id.
+    if (typeof certificateSubject === 'string' && (certificateSubject !== username || client.id !== username)) {
+      refuse(NOT_AUTHORIZED, 'device_cert_mismatch');
+    }
     let device: StoredCredentials | undefined;
     let key: Buffer;
     try {

@@ -18,6 +18,8 @@ import {
 } from './authenticate.ts';
 import { type LiveSession, SessionRevocation } from './session-revocation.ts';
 import {
+  DEVICE_CERT_SUBJECT,
+  type DeviceCertified,
   type FrameLimited,
   type Listener,
   listenTcp,
@@ -32,6 +34,7 @@ import { ConnectionLimits, type ListenerName, type ListenerRefusalReason } from 
 import { createPublishHook } from './publish-hook.ts';
 import { RejectionPublisher } from './rejection-publisher.ts';
 import { isInsideDeviceNamespace } from './topics.ts';
+import type { TlsMaterial } from '../tls/tls-material.ts';
 
 /**
  * Largest remaining length of an MQTT packet: the protocol's 256 KiB payload plus
@@ -60,6 +63,8 @@ export interface BrokerDeps {
   readonly activity?: { seen(deviceId: string, at: number): void };
   /** Period of the re-check of every live session's credentials (the fallback of notifications). */
   readonly revocationCheckMs?: number;
+  /** The TLS files (src/tls/tls-material.ts), loaded: needed when MQTT_TLS_PORT is set. */
+  readonly tlsMaterial?: TlsMaterial;
 }
 
 /** Default period of the fallback re-check of live sessions' credentials. */
@@ -166,7 +171,8 @@ export class Broker {
           log.info({ clientId: client.id, reason: throttled }, 'connection refused');
           return callback(Object.assign(new ConnectRefused(SERVER_UNAVAILABLE, throttled), { returnCode: 3 }), false);
         }
-        authenticate(client, username, password).then(
+        const certificateSubject = (client.conn as DeviceCertified | undefined)?.[DEVICE_CERT_SUBJECT];
+        authenticate(client, username, password, certificateSubject).then(
           (secretHash) => {
             if (this.throttle.connected(client.id, deps.now())) {
               deps.metrics.connectionsRefused.labels('flapping').inc();
@@ -286,9 +292,15 @@ export class Broker {
     const limits = config.listenerLimits;
     this.#listeners.push(await listenTcp(config.mqttPort, config.host, handler('mqtt'), guards));
     if (config.tls) {
+      if (!this.#d.tlsMaterial) throw new Error('MQTT_TLS_PORT is set: the broker needs the TLS material');
       this.#listeners.push(
         await listenTls(
-          { ...config.tls, handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs },
+          {
+            port: config.tls.port,
+            material: this.#d.tlsMaterial,
+            handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs,
+            deviceCerts: config.deviceCerts ? { mode: config.deviceCerts.mode } : undefined,
+          },
           config.host,
           handler('mqtts'),
           guards,

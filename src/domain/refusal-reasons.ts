@@ -10,6 +10,8 @@ export const REFUSAL_REASONS = [
   'wrong_secret',
   'device_disabled',
   'client_id_mismatch',
+  /** The device certificate's CN is not the CONNECT's username and client id (README, "Security", "Device certificates"): CONNACK 5. */
+  'device_cert_mismatch',
   /** The credential lookup failed: CONNACK 3, server unavailable. */
   'database_unavailable',
   /** The authenticator failed in an unexpected way (never counted: a fallback for the CONNACK). */

@@ -28,6 +28,7 @@ export const ingestionReport = z.object({
     mqtts: z.number().int().optional(),
     mqttWs: z.number().int().optional(),
     http: z.number().int().optional(),
+    https: z.number().int().optional(),
   }),
 });
 
