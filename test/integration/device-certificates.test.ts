@@ -206,3 +206,49 @@ describe('device certificates required', () => {
     await client.endAsync();
   });
 });
+
+describe('device certificates optional', () => {
+  const o = useTestService({
+    env: () => ({
+      MQTT_TLS_PORT: '0',
+      TLS_CERT_FILE: path.join(TLS_DIR, 'cert.pem'),
+      TLS_KEY_FILE: path.join(TLS_DIR, 'key.pem'),
+      VITALINK_DEVICE_CERTS: 'optional',
+      VITALINK_DEVICE_CA_FILE: pki.file('ca.pem'),
+    }),
+    beforeStart: async (fixture) => {
+      await fixture.addPatient('p-mtls-2');
+      for (const id of [DEVICE, OTHER]) secrets[`optional:${id}`] = await fixture.provisionDevice(id, 'p-mtls-2');
+    },
+  });
+  const url = () => `mqtts://127.0.0.1:${o.ports.mqtts}`;
+
+  it('connects a device without a certificate on its secret alone', async () => {
+    const client = await o.connectDevice(DEVICE, secrets[`optional:${DEVICE}`]!, tlsOptions(), url());
+    await o.publish(client, DEVICE, [heartRate('mtls-o-1', 72)]);
+    await client.endAsync();
+  });
+
+  it('binds a certificate presented anyway: its own device connects, another is refused with CONNACK 5', async () => {
+    const own = await o.connectDevice(OTHER, secrets[`optional:${OTHER}`]!, tlsOptions(certs[OTHER]), url());
+    await o.publish(own, OTHER, [heartRate('mtls-o-2', 73)]);
+    await own.endAsync();
+    let code: number | undefined;
+    try {
+      await o.mqttClient(
+        {
+          clientId: DEVICE,
+          username: DEVICE,
+          password: secrets[`optional:${DEVICE}`],
+          reconnectPeriod: 0,
+          connectTimeout: 5_000,
+          ...tlsOptions(certs[OTHER]),
+        },
+        url(),
+      );
+    } catch (error) {
+      code = (error as { code?: number }).code;
+    }
+    expect(code).toBe(5);
+  });
+});

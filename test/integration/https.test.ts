@@ -23,6 +23,7 @@ let first: Pair;
 let second: Pair;
 const served = { cert: pki.file('served.pem'), key: pki.file('served.key') };
 const HANDSHAKE_TIMEOUT_MS = 1_500;
+const PER_ADDRESS = 6;
 const DEVICE = 'https-dev-1';
 let secret = '';
 
@@ -40,6 +41,7 @@ const t = useTestService({
       TLS_KEY_FILE: served.key,
       VITALINK_TLS_RELOAD_INTERVAL_MS: '100',
       VITALINK_TLS_HANDSHAKE_TIMEOUT_MS: String(HANDSHAKE_TIMEOUT_MS),
+      VITALINK_HTTPS_MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
     };
   },
   beforeStart: async (fixture) => {
@@ -178,6 +180,38 @@ describe('HTTPS_PORT', () => {
       'listener="https",reason="tls_handshake_timeout"',
     );
     expect(after - before).toBe(1);
+  });
+});
+
+describe('HTTPS connection caps', () => {
+  it('resets a socket beyond the per-address cap before any TLS, and serves again once sockets close', async () => {
+    const gauge = async () => counter(await metricsText(), 'vitalink_listener_open_sockets', 'listener="https"');
+    await waitFor(async () => (await gauge()) === 0, 'no HTTPS socket open');
+    // Handshaken TLS connections, idle: they stay open (the idle bound is 30 s).
+    const held = await Promise.all(
+      Array.from(
+        { length: PER_ADDRESS },
+        () =>
+          new Promise<tls.TLSSocket>((resolve, reject) => {
+            const s = tls.connect(
+              { host: '127.0.0.1', port: t.ports.https!, servername: 'localhost', ca: readFileSync(served.cert) },
+              () => resolve(s),
+            );
+            s.on('error', reject);
+          }),
+      ),
+    );
+    try {
+      await waitFor(async () => (await gauge()) === PER_ADDRESS, 'the held sockets to be counted');
+      const label = 'listener="https",reason="max_connections_per_address"';
+      const before = counter(await metricsText(), 'vitalink_listener_refusals_total', label);
+      await expect(httpsGet('/healthz')).rejects.toThrow();
+      expect(counter(await metricsText(), 'vitalink_listener_refusals_total', label) - before).toBe(1);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+    await waitFor(async () => (await gauge()) === 0, 'the held sockets to be released');
+    expect((await httpsGet('/healthz')).status).toBe(200);
   });
 });
 
