@@ -83,7 +83,15 @@ const envSchema = z
         .optional(),
     ),
     VITALINK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.vitalink')),
-    MQTT_PORT: port(1883),
+    // README, "Configuration": `off` closes the plaintext MQTT listener (MQTT_TLS_PORT or MQTT_WS_PORT must then be set).
+    MQTT_PORT: z.preprocess(
+      emptyAsUndefined,
+      z
+        .union([z.literal('off'), portNumber()], {
+          message: 'must be a port from 0 to 65535, or off (no plaintext MQTT listener; needs MQTT_TLS_PORT)',
+        })
+        .default(1883),
+    ),
     MQTT_TLS_PORT: optionalPort(),
     TLS_CERT_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
     TLS_KEY_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
@@ -238,6 +246,12 @@ const envSchema = z
           'TLS_CERT_FILE and TLS_KEY_FILE are set but no listener uses them: set MQTT_TLS_PORT (MQTT over TLS) and/or HTTPS_PORT (the API over HTTPS), or unset them',
         );
       }
+      if (env.MQTT_PORT === 'off' && env.MQTT_TLS_PORT === undefined && env.MQTT_WS_PORT === undefined) {
+        problem(
+          'MQTT_PORT',
+          'off needs another MQTT listener, or no device could connect: set MQTT_TLS_PORT (with TLS_CERT_FILE and TLS_KEY_FILE), or give MQTT_PORT a port',
+        );
+      }
       if (env.HTTP_PORT === 'off' && env.HTTPS_PORT === undefined) {
         problem(
           'HTTP_PORT',
@@ -292,7 +306,8 @@ export interface Config {
   readonly host: string;
   /** VITALINK_ALLOW_PLAINTEXT_PUBLIC=1: plaintext listeners may listen on a non-loopback `host`. */
   readonly allowPlaintextPublic: boolean;
-  readonly mqttPort: number;
+  /** The plaintext MQTT listener; undefined: MQTT_PORT=off. */
+  readonly mqttPort: number | undefined;
   /** MQTT over TLS (MQTT_TLS_PORT) with the service's certificate. */
   readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string } | undefined;
   readonly wsPort: number | undefined;
@@ -413,7 +428,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     dataDir: path.resolve(e.VITALINK_DATA_DIR),
     host: e.HOST ?? DEFAULT_HOST,
     allowPlaintextPublic: e.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',
-    mqttPort: e.MQTT_PORT,
+    mqttPort: e.MQTT_PORT === 'off' ? undefined : e.MQTT_PORT,
     tls:
       e.MQTT_TLS_PORT !== undefined && e.TLS_CERT_FILE && e.TLS_KEY_FILE
         ? { port: e.MQTT_TLS_PORT, certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE }
@@ -530,7 +545,7 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * README, "Security", "Listening on a network": plaintext listeners (MQTT_PORT,
- * MQTT_WS_PORT, HTTP_PORT unless `off`) open on a non-loopback address only when
+ * unless `off`, MQTT_WS_PORT, HTTP_PORT unless `off`) open on a non-loopback address only when
  * the operator says so with VITALINK_ALLOW_PLAINTEXT_PUBLIC=1. The TLS ones
  * (MQTT_TLS_PORT, HTTPS_PORT) need no statement.
  */
@@ -540,7 +555,7 @@ export function plaintextExposureProblems(x: ListenerExposure): string[] {
   return [
     `HOST: the plaintext listeners ${listeners} would listen on ${x.host}, which is not a loopback address, ` +
       'so anyone who reaches it could read device secrets, API tokens and patient data in transit. ' +
-      'Set HOST=127.0.0.1 and put a TLS-terminating proxy in front, or serve TLS yourself (HTTPS_PORT for the API and dashboard with HTTP_PORT=off, MQTT_TLS_PORT for devices, both with TLS_CERT_FILE and TLS_KEY_FILE), ' +
+      'Set HOST=127.0.0.1 and put a TLS-terminating proxy in front, or serve TLS only (MQTT_TLS_PORT with MQTT_PORT=off, HTTPS_PORT with HTTP_PORT=off, TLS_CERT_FILE and TLS_KEY_FILE), ' +
       'or, if the network in front is trusted or TLS is terminated before it (e.g. ports published on 127.0.0.1 by docker compose), ' +
       'say so with VITALINK_ALLOW_PLAINTEXT_PUBLIC=1',
   ];
@@ -551,7 +566,7 @@ function exposureFromEnv(env: NodeJS.ProcessEnv): ListenerExposure {
   const set = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
   const host = set('HOST');
   const plaintext: [string, string][] = [
-    ['MQTT_PORT', set('MQTT_PORT') ?? '1883'],
+    ...(set('MQTT_PORT') !== 'off' ? [['MQTT_PORT', set('MQTT_PORT') ?? '1883'] as [string, string]] : []),
     ...(set('MQTT_WS_PORT') !== undefined ? [['MQTT_WS_PORT', set('MQTT_WS_PORT')!] as [string, string]] : []),
     ...(set('HTTP_PORT') !== 'off' ? [['HTTP_PORT', set('HTTP_PORT') ?? '8080'] as [string, string]] : []),
   ];
@@ -568,7 +583,7 @@ export function configExposureProblems(config: Config): string[] {
     host: config.host,
     allowPlaintextPublic: config.allowPlaintextPublic,
     plaintext: [
-      ['MQTT_PORT', String(config.mqttPort)],
+      ...(config.mqttPort !== undefined ? [['MQTT_PORT', String(config.mqttPort)] as const] : []),
       ...(config.wsPort !== undefined ? [['MQTT_WS_PORT', String(config.wsPort)] as const] : []),
       ...(config.httpPort !== undefined ? [['HTTP_PORT', String(config.httpPort)] as const] : []),
     ],

@@ -71,7 +71,8 @@ export interface BrokerDeps {
 export const REVOCATION_CHECK_MS = 10_000;
 
 export interface ListeningPorts {
-  mqtt: number;
+  /** Absent with MQTT_PORT=off. */
+  mqtt?: number;
   mqtts?: number;
   mqttWs?: number;
 }
@@ -290,7 +291,9 @@ export class Broker {
       log: this.#log,
     };
     const limits = config.listenerLimits;
-    this.#listeners.push(await listenTcp(config.mqttPort, config.host, handler('mqtt'), guards));
+    if (config.mqttPort !== undefined) {
+      this.#listeners.push(await listenTcp(config.mqttPort, config.host, handler('mqtt'), guards));
+    }
     if (config.tls) {
       if (!this.#d.tlsMaterial) throw new Error('MQTT_TLS_PORT is set: the broker needs the TLS material');
       this.#listeners.push(
@@ -335,7 +338,7 @@ export class Broker {
 
   ports(): ListeningPorts {
     const port = (name: Listener['name']) => this.#listeners.find((l) => l.name === name)?.port;
-    return { mqtt: port('mqtt') ?? 0, mqtts: port('mqtts'), mqttWs: port('mqtt-ws') };
+    return { mqtt: port('mqtt'), mqtts: port('mqtts'), mqttWs: port('mqtt-ws') };
   }
 
   get listening(): boolean {

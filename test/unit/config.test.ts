@@ -171,6 +171,18 @@ describe('loadConfig HTTPS and device certificates', () => {
     expect(configError({ HTTP_PORT: 'of' }).problems[0]).toContain('or off');
   });
 
+  it('starts TLS listeners only on a network address without the statement', () => {
+    const config = loadConfig(
+      { ...files, HOST: '0.0.0.0', MQTT_PORT: 'off', HTTP_PORT: 'off', MQTT_TLS_PORT: '8883', HTTPS_PORT: '8443' },
+      { listening: true },
+    );
+    expect(config.mqttPort).toBeUndefined();
+    expect(config.httpPort).toBeUndefined();
+    expect(configError({ MQTT_PORT: 'off' }).problems).toEqual([
+      expect.stringMatching(/^MQTT_PORT: off needs another MQTT listener/),
+    ]);
+  });
+
   it('leaves HTTP_PORT=off out of the plaintext listeners on a network', () => {
     const error = configError({ ...files, HOST: '0.0.0.0', HTTPS_PORT: '8443', HTTP_PORT: 'off' }, { listening: true });
     expect(error.problems).toHaveLength(1);
