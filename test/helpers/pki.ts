@@ -54,7 +54,7 @@ export class ScratchPki {
   }
 
   /** A CA (`ca.pem`, `ca.key`) with the files `openssl ca` needs to revoke and to issue CRLs. */
-  deviceCa(): string {
+  deviceCa(name = 'Vitalink test device CA'): string {
     openssl(
       this.dir,
       'req',
@@ -71,7 +71,7 @@ export class ScratchPki {
       '-days',
       DAYS,
       '-subj',
-      '/CN=Vitalink test device CA',
+      `/CN=${name}`,
     );
     writeFileSync(this.file('index.txt'), '');
     writeFileSync(this.file('crlnumber'), '01\n');

@@ -175,7 +175,7 @@ describe('device certificates required', () => {
   it('closes a certificate from another CA after the handshake', async () => {
     const stranger = new ScratchPki();
     try {
-      stranger.deviceCa();
+      stranger.deviceCa('Stranger CA');
       const foreign = stranger.deviceCert('foreign', DEVICE);
       const before = await listenerRefusals('device_cert_invalid');
       expect(await tlsOutcome(foreign)).toBe('closed');
