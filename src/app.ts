@@ -263,6 +263,12 @@ export function createApp(config: Config, log: Logger): App {
     );
     try {
       await material.load();
+      material.assertUsable((files) => ({
+        cert: files.TLS_CERT_FILE,
+        key: files.TLS_KEY_FILE,
+        ca: files.VITALINK_DEVICE_CA_FILE,
+        crl: files.VITALINK_DEVICE_CRL_FILE,
+      }));
     } catch (err) {
       if (err instanceof TlsMaterialError) throw new ConfigError([err.message]);
       throw err;

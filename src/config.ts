@@ -13,7 +13,6 @@ const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const portNumber = () =>
   z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
 // Empty counts as unset everywhere: `z.coerce.number()` would read '' as 0 (MQTT_PORT= would pick a random port).
-const port = (fallback: number) => z.preprocess(emptyAsUndefined, portNumber().default(fallback));
 const optionalPort = () => z.preprocess(emptyAsUndefined, portNumber().optional());
 // Retention in days: 0 means forever (unset too, for readings).
 const retentionDays = (fallback: number) =>

@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.ts';
 import { guardedTlsFront } from '../tls/guarded-tls-server.ts';
-import type { TlsMaterial } from '../tls/tls-material.ts';
+import type { TlsConsumer, TlsMaterial } from '../tls/tls-material.ts';
 import type { ConnectionLimits, ListenerName, ListenerRefusalReason } from './connection-limits.ts';
 
 /** Where a connection came from, handed to Aedes with the stream. */
@@ -121,18 +121,14 @@ export async function listenTls(
   g: ListenerGuards,
 ): Promise<Listener> {
   const certs = opts.deviceCerts;
-  let tlsServer: tls.Server | undefined;
-  const contextOptions = opts.material.use({
-    build: (files) => ({
-      cert: files.TLS_CERT_FILE,
-      key: files.TLS_KEY_FILE,
-      ...(certs ? { ca: files.VITALINK_DEVICE_CA_FILE, crl: files.VITALINK_DEVICE_CRL_FILE } : {}),
-    }),
-    apply: (options) => tlsServer?.setSecureContext(options),
+  const build: TlsConsumer['build'] = (files) => ({
+    cert: files.TLS_CERT_FILE,
+    key: files.TLS_KEY_FILE,
+    ...(certs ? { ca: files.VITALINK_DEVICE_CA_FILE, crl: files.VITALINK_DEVICE_CRL_FILE } : {}),
   });
-  tlsServer = tls.createServer(
+  const tlsServer = tls.createServer(
     {
-      ...contextOptions,
+      ...build(opts.material.contents),
       handshakeTimeout: opts.handshakeTimeoutMs,
       requestCert: certs !== undefined,
       rejectUnauthorized: false,
@@ -160,6 +156,7 @@ export async function listenTls(
       handle(socket);
     },
   );
+  opts.material.use({ build, apply: (options) => tlsServer.setSecureContext(options) });
   const server = guardedTlsFront(tlsServer, {
     admit: (raw) => g.limits.admit('mqtts', raw),
     refused: (reason) => g.refused('mqtts', reason),

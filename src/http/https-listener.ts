@@ -3,7 +3,7 @@ import type net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../logger.ts';
 import { guardedTlsFront, type HandshakeRefusal } from '../tls/guarded-tls-server.ts';
-import type { TlsMaterial } from '../tls/tls-material.ts';
+import type { TlsConsumer, TlsMaterial } from '../tls/tls-material.ts';
 
 /** The timeouts fastify gives its own server (src/http/server.ts), given to this one too. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -45,14 +45,10 @@ export async function listenHttps(
   },
 ): Promise<HttpsListener> {
   await app.ready();
-  let server: https.Server | undefined;
-  const contextOptions = opts.material.use({
-    build: (files) => ({ cert: files.TLS_CERT_FILE, key: files.TLS_KEY_FILE }),
-    apply: (options) => server?.setSecureContext(options),
-  });
-  server = https.createServer(
+  const build: TlsConsumer['build'] = (files) => ({ cert: files.TLS_CERT_FILE, key: files.TLS_KEY_FILE });
+  const server = https.createServer(
     {
-      ...contextOptions,
+      ...build(opts.material.contents),
       handshakeTimeout: opts.handshakeTimeoutMs,
       requestTimeout: REQUEST_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -60,11 +56,11 @@ export async function listenHttps(
     (req, res) => app.routing(req, res),
   );
   server.setTimeout(CONNECTION_TIMEOUT_MS);
-  const https_ = server;
-  const front = guardedTlsFront(https_, { admit: opts.admit, refused: opts.refused, log: opts.log });
+  opts.material.use({ build, apply: (options) => server.setSecureContext(options) });
+  const front = guardedTlsFront(server, { admit: opts.admit, refused: opts.refused, log: opts.log });
   // Node's HTTP server starts tracking its connections (the request and header timeouts,
   // closeIdleConnections) on its 'listening' event: the front listens for it.
-  front.once('listening', () => https_.emit('listening'));
+  front.once('listening', () => server.emit('listening'));
   const port = await new Promise<number>((resolve, reject) => {
     front.once('error', reject);
     front.listen(opts.port, opts.host, () => {
@@ -78,8 +74,8 @@ export async function listenHttps(
     port,
     close: async () => {
       front.close();
-      https_.close();
-      https_.closeIdleConnections();
+      server.close();
+      server.closeIdleConnections();
     },
   };
 }

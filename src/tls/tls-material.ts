@@ -63,6 +63,20 @@ export class TlsMaterial {
     this.#stamps = stamps;
   }
 
+  /**
+   * Checks that the files read make one TLS configuration (the key is the
+   * certificate's, every file is PEM) before any listener uses them.
+   */
+  assertUsable(build: (files: TlsContents) => tls.SecureContextOptions): void {
+    try {
+      tls.createSecureContext(build(this.#contents));
+    } catch (err) {
+      throw new TlsMaterialError(
+        `the TLS files (${this.#describe()}) do not make a usable TLS configuration: ${(err as Error).message}; check that TLS_KEY_FILE is the key of TLS_CERT_FILE and that every file is PEM`,
+      );
+    }
+  }
+
   /** The contents read last that every consumer accepted. */
   get contents(): TlsContents {
     return this.#contents;
@@ -73,16 +87,9 @@ export class TlsMaterial {
    * certificate and key that do not go together are an error here, at start.
    */
   use(consumer: TlsConsumer): tls.SecureContextOptions {
-    const options = consumer.build(this.#contents);
-    try {
-      tls.createSecureContext(options);
-    } catch (err) {
-      throw new TlsMaterialError(
-        `the TLS files (${this.#describe()}) do not make a usable TLS configuration: ${(err as Error).message}; check that TLS_KEY_FILE is the key of TLS_CERT_FILE and that every file is PEM`,
-      );
-    }
+    this.assertUsable(consumer.build);
     this.#consumers.push(consumer);
-    return options;
+    return consumer.build(this.#contents);
   }
 
   /** Starts checking the files for changes every `intervalMs`. */

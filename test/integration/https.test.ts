@@ -3,6 +3,9 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
 import { useTestService } from '../fixture.ts';
 import { heartRate, waitFor } from '../helpers/device.ts';
 import { fingerprint, type Pair, ScratchPki } from '../helpers/pki.ts';
@@ -269,5 +272,33 @@ describe('certificate rotation', () => {
       async () => (await servedFingerprint(t.ports.https!)) === fingerprint(first.cert),
       'the good pair again',
     );
+  });
+});
+
+describe('start with TLS files that do not hold', () => {
+  it('refuses to start, before the database, naming the variables', async () => {
+    const attempt = async (files: { TLS_CERT_FILE: string; TLS_KEY_FILE: string }) => {
+      const config = loadConfig({
+        DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+        MQTT_PORT: '0',
+        HTTP_PORT: '0',
+        HTTPS_PORT: '0',
+        ...files,
+      });
+      return createApp(config, createLogger('silent'))
+        .start()
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+    };
+    const missing = await attempt({ TLS_CERT_FILE: pki.file('absent.pem'), TLS_KEY_FILE: first.key });
+    expect(missing).toBeInstanceOf(ConfigError);
+    expect((missing as ConfigError).problems).toEqual([
+      expect.stringMatching(/^TLS_CERT_FILE: cannot read .*\(ENOENT\)/),
+    ]);
+    const mismatched = await attempt({ TLS_CERT_FILE: first.cert, TLS_KEY_FILE: second.key });
+    expect(mismatched).toBeInstanceOf(ConfigError);
+    expect((mismatched as ConfigError).problems[0]).toContain('check that TLS_KEY_FILE is the key of TLS_CERT_FILE');
   });
 });
