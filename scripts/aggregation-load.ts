@@ -18,6 +18,8 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     node scripts/aggregation-load.ts --patients 100 --days 31
  */
+import { resolveKeyRing } from '../src/actions/secret-keys.ts';
+import { readSecretKeys } from '../src/config.ts';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createScratchDatabase } from '../simulators/harness/scratch-database.ts';
@@ -139,10 +141,11 @@ try {
     await migrateToLatest(db, log);
     const since = now - days * DAY;
     await new Partitions(db).ensureRange(Math.min(since, now - 11 * DAY) - DAY, now + DAY);
+    const keys = await resolveKeyRing(db, readSecretKeys(process.env).keys);
     for (let p = 0; p < patients; p++) {
       await addPatient(db, { id: `p${p}` });
       for (const kind of ['cgm', 'cuff', 'scale', 'watch']) {
-        await addDevice(db, { id: `${kind}-${p}`, patientId: `p${p}` }, new Date(now - (days + 12) * DAY));
+        await addDevice(db, keys, { id: `${kind}-${p}`, patientId: `p${p}` }, new Date(now - (days + 12) * DAY));
       }
     }
     // The rows the write path would store (src/store/readings.repository.ts), in bulk:

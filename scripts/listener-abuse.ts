@@ -19,6 +19,7 @@
  * closed once its CONNACK came) count the CONNACK codes instead. `--main` runs
  * another checkout's entry point (the before of a before/after).
  */
+import { readSecretKeys } from '../src/config.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -57,7 +58,10 @@ if (!base) {
 
 const TLS = path.join(ROOT, 'test', 'fixtures', 'tls');
 const scratch = await createScratchDatabase(base, { prefix: values.prefix });
-const provisioner = await openProvisioner(scratch.url, createLogger('warn', process.stderr), { migrate: true });
+const provisioner = await openProvisioner(scratch.url, createLogger('warn', process.stderr), {
+  migrate: true,
+  secretKeys: readSecretKeys(process.env).keys,
+});
 await provisioner.addPatient({ id: 'abuse-p' });
 const secret = (await provisioner.addDevice({ id: 'abuse-d', patientId: 'abuse-p' }, new Date(Date.now() - 86_400_000)))
   .secret;

@@ -10,6 +10,7 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     node scripts/quick-load.ts --devices 20 --duration 10 --per-message 1 --inflight 16
  */
+import { readSecretKeys } from '../src/config.ts';
 import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import pg from 'pg';
@@ -39,7 +40,10 @@ if (!base) {
 
 const scratch = await createScratchDatabase(base, { prefix: 'vitalink_load' });
 const url = scratch.url;
-const provisioner = await openProvisioner(url, createLogger('warn', process.stderr), { migrate: true });
+const provisioner = await openProvisioner(url, createLogger('warn', process.stderr), {
+  migrate: true,
+  secretKeys: readSecretKeys(process.env).keys,
+});
 await provisioner.addPatient({ id: 'load-probe' });
 const probeSecret = (
   await provisioner.addDevice({ id: 'load-probe-d', patientId: 'load-probe' }, new Date(Date.now() - 86_400_000))

@@ -13,6 +13,8 @@
  * to the database's URL with `--url` to see what the reads cost when their audit line's
  * commit does not wait for the WAL flush.
  */
+import { resolveKeyRing } from '../src/actions/secret-keys.ts';
+import { readSecretKeys } from '../src/config.ts';
 import { parseArgs } from 'node:util';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -22,7 +24,6 @@ import { buildHttpServer } from '../src/http/server.ts';
 import { createLogger } from '../src/logger.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
 import type { Database } from '../src/store/database.ts';
-import { loadInstallationKey } from '../src/store/devices.repository.ts';
 import { latencyOf } from './scale-bench/stats.ts';
 
 const { values } = parseArgs({
@@ -55,14 +56,14 @@ const meta = await pool.query<{ comment: string | null }>(
   `SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = current_database()`,
 );
 const endMs = (JSON.parse(meta.rows[0]?.comment ?? '{}') as { endMs?: number }).endMs ?? Date.now();
-const key = await loadInstallationKey(db);
-const { token } = await createApiToken(db, { role: 'clinician', patientIds: [patient], label: 'reads-profile' });
+const keys = await resolveKeyRing(db, readSecretKeys(process.env).keys);
+const { token } = await createApiToken(db, keys, { role: 'clinician', patientIds: [patient], label: 'reads-profile' });
 const app = await buildHttpServer({
   log: createLogger('error', process.stderr),
   metrics: createMetrics(),
   adminToken: undefined,
   db,
-  installationKey: async () => key,
+  keys,
   now: () => new Date(),
   ingestion: async () => {
     throw new Error('not served here');

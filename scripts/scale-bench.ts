@@ -12,6 +12,8 @@
  *     node scripts/scale-bench.ts --readings 1000000 [--patients P] [--days 90] [--keep] [--json]
  *   node scripts/scale-bench.ts --reuse vitalink_scale_0a1b2c3d4e5f    # a database kept with --keep
  */
+import { resolveKeyRing } from '../src/actions/secret-keys.ts';
+import { readSecretKeys } from '../src/config.ts';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
@@ -177,7 +179,11 @@ try {
 
   const cgmIds = Array.from({ length: meta.cgmPatients }, (_, i) => cgmPatientId(i));
   const patientIds = [...cgmIds, ...Array.from({ length: meta.dailyPatients }, (_, i) => dailyPatientId(i))];
-  const { token } = await createApiToken(db, { role: 'clinician', patientIds, label: 'scale-bench' });
+  const { token } = await createApiToken(db, await resolveKeyRing(db, readSecretKeys(process.env).keys), {
+    role: 'clinician',
+    patientIds,
+    label: 'scale-bench',
+  });
   const machineLoadBefore = os.loadavg();
   service = await startService(
     // The reads are timed with one token as fast as they go: the per-token limit (600 a minute) is off.

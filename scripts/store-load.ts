@@ -9,6 +9,8 @@
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     node scripts/store-load.ts --batch 120 --writers 2 --duration 5
  */
+import { resolveKeyRing } from '../src/actions/secret-keys.ts';
+import { readSecretKeys } from '../src/config.ts';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
@@ -63,9 +65,10 @@ const log = createLogger('warn', process.stderr);
 const { db } = createDatabase(scratch.url, writers + 1, log);
 try {
   await migrateToLatest(db, log);
+  const keys = await resolveKeyRing(db, readSecretKeys(process.env).keys);
   for (let i = 0; i < devices; i++) {
     await addPatient(db, { id: `p${i}` });
-    await addDevice(db, { id: `d${i}`, patientId: `p${i}` }, new Date(Date.now() - 86_400_000));
+    await addDevice(db, keys, { id: `d${i}`, patientId: `p${i}` }, new Date(Date.now() - 86_400_000));
   }
   const partitions = new Partitions(db);
   const counters = new Array<number>(devices).fill(0);

@@ -11,10 +11,10 @@ import { isRetryableDatabaseError } from './store/database.ts';
 import {
   findDeviceCredentials,
   findDevicesCredentials,
-  loadInstallationKey,
+  rehashDeviceSecret,
   recordDeviceActivity,
 } from './store/devices.repository.ts';
-import { CredentialListener } from './store/credential-events.ts';
+import { CredentialListener, notifySessionsStarted } from './store/credential-events.ts';
 import { DeviceActivityRecorder } from './broker/device-activity.ts';
 import { migrateToLatest } from './store/migrations.ts';
 import { type OpenDatabase, openDatabase } from './database-server/open-database.ts';
@@ -23,10 +23,14 @@ import { pingDatabase } from './store/database-ping.ts';
 import { buildOpsReport } from './metrics/ops-report.ts';
 import { refreshQueueGauges } from './metrics/queue-gauges.ts';
 import { RetentionJob } from './actions/retention-job.ts';
+import { InstanceReporter } from './actions/instance-reports.ts';
 import { prunedKeysHorizon } from './store/retention.repository.ts';
 import { ConnectionLimits } from './broker/connection-limits.ts';
 import { type HttpsListener, listenHttps } from './http/https-listener.ts';
 import { TlsMaterial, TlsMaterialError } from './tls/tls-material.ts';
+import { announceKeys, resolveKeyRing } from './actions/secret-keys.ts';
+import { createDatabase } from './store/database.ts';
+import { ReadReplica } from './store/read-replica.ts';
 
 /** How often what the broker saw of devices is written (device_activity). */
 const DEVICE_ACTIVITY_FLUSH_MS = 10_000;
@@ -39,7 +43,7 @@ export interface RunningPorts extends ListeningPorts {
 
 export interface App {
   start(): Promise<RunningPorts>;
-  /** Graceful stop: HTTP → broker (stop accepting) → drain the batcher → connections → jobs → database. */
+  /** Graceful stop: broker (stop accepting) → drain the batcher → connections → HTTP → jobs → database. */
   stop(): Promise<{ drained: boolean }>;
   readonly metrics: Metrics;
 }
@@ -47,6 +51,7 @@ export interface App {
 /** Wiring only: each part is built and tested on its own. */
 export function createApp(config: Config, log: Logger): App {
   const metrics = createMetrics();
+  metrics.instanceInfo.labels(config.instanceId).set(1);
   let database: OpenDatabase | undefined;
   let ingest: Ingest | undefined;
   let broker: Broker | undefined;
@@ -58,12 +63,15 @@ export function createApp(config: Config, log: Logger): App {
   let credentialListener: CredentialListener | undefined;
   let tlsMaterial: TlsMaterial | undefined;
   let httpsListener: HttpsListener | undefined;
+  let instances: InstanceReporter | undefined;
+  let readReplica: { readonly routing: ReadReplica; close(): Promise<void> } | undefined;
 
   async function start(): Promise<RunningPorts> {
     // README, "Security", "Listening on a network": loadConfig checks it for `serve`; this holds for every caller.
     const exposure = configExposureProblems(config);
     if (exposure.length > 0) throw new ConfigError(exposure);
     tlsMaterial = await loadTlsMaterial();
+    const startedAt = new Date();
     database = await openDatabase(config, log, config.dbPoolSize);
     const { db } = database;
     await migrateToLatest(db, log);
@@ -105,11 +113,9 @@ export function createApp(config: Config, log: Logger): App {
     });
     const queue = ingest;
 
-    let installationKey: Buffer | undefined;
-    const installationKeyOnce = async () => {
-      installationKey ??= await loadInstallationKey(db);
-      return installationKey;
-    };
+    // README, "Rotating the key": the same keys for CONNECT, API tokens and what the API provisions.
+    const keys = await resolveKeyRing(db, config.secretKeys);
+    await announceKeys(db, config.secretKeys, keys, log.child({ component: 'secret-keys' }));
     broker = new Broker({
       config,
       log,
@@ -119,11 +125,14 @@ export function createApp(config: Config, log: Logger): App {
       credentials: {
         find: (id) => findDeviceCredentials(db, id),
         findMany: (ids) => findDevicesCredentials(db, ids),
-        key: installationKeyOnce,
+        keys: async () => keys,
+        rehash: (id, slot, from, to) => rehashDeviceSecret(db, id, slot, from, to),
       },
       activity: seen,
       revocationCheckMs: config.sessionRecheckMs,
       tlsMaterial,
+      // README, "Operations", "Several instances": a device that connects elsewhere leaves no session here.
+      announceSessions: (deviceIds) => notifySessionsStarted(db, config.instanceId, deviceIds),
     });
     const ports = await broker.start();
     const mqtt = broker;
@@ -132,7 +141,11 @@ export function createApp(config: Config, log: Logger): App {
       connection: database.pool.options,
       log: log.child({ component: 'credential-events' }),
       onDevice: (deviceId) => void mqtt.recheckSessions([deviceId]),
-      onListening: () => void mqtt.recheckSessions(),
+      onListening: () => {
+        mqtt.sessionsAnnouncementsReset();
+        void mqtt.recheckSessions();
+      },
+      onSessionsStarted: ({ instance, devices }) => mqtt.sessionsAnnounced(instance, devices),
     });
     await credentialListener.start();
     const listeningPorts: Partial<RunningPorts> = {};
@@ -164,14 +177,48 @@ export function createApp(config: Config, log: Logger): App {
       retention.start();
     }
 
+    // README, "Operations", "Read replica": clinician reads go to DATABASE_READ_URL while it keeps up.
+    if (config.readReplica) {
+      const replica = createDatabase(
+        config.readReplica.url,
+        config.dbPoolSize,
+        log,
+        `vitalink:${config.instanceId}:reads`,
+      );
+      const routing = new ReadReplica({
+        primary: db,
+        replica: replica.db,
+        maxLagMs: config.readReplica.maxLagMs,
+        log: log.child({ component: 'read-replica' }),
+        observed: (lagSeconds, inUse) => {
+          metrics.readReplicaLagSeconds.set(lagSeconds ?? -1);
+          metrics.readReplicaInUse.set(inUse ? 1 : 0);
+        },
+      });
+      await routing.start();
+      readReplica = { routing, close: () => replica.db.destroy() };
+    }
+    const reads = readReplica?.routing;
+
+    // README, "Running several instances": every instance's figures, where every instance can read them.
+    const reporter = new InstanceReporter({
+      db,
+      instanceId: config.instanceId,
+      startedAt,
+      report: () => buildOpsReport({ metrics, queue, broker: mqtt, listeners: listeningPorts }),
+      log: log.child({ component: 'instances' }),
+    });
+    instances = reporter;
+
     http = await buildHttpServer({
       log,
       metrics,
       adminToken: config.adminToken,
       db,
-      installationKey: installationKeyOnce,
+      keys,
+      readDb: reads ? () => reads.db() : undefined,
       now: () => new Date(),
-      ingestion: () => buildOpsReport({ metrics, queue, broker: mqtt, listeners: listeningPorts }),
+      ingestion: () => reporter.view(),
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
       isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
       tokenTtlDays: config.tokenTtlDays,
@@ -221,6 +268,7 @@ export function createApp(config: Config, log: Logger): App {
       ...(httpsListener ? { https: httpsListener.port } : {}),
     };
     Object.assign(listeningPorts, running);
+    reporter.start();
     log.info({ ports: running }, 'vitalink started');
     return running;
   }
@@ -230,15 +278,21 @@ export function createApp(config: Config, log: Logger): App {
     log.info('stopping: no new connections or publishes');
     maintenance?.stop();
     tlsMaterial?.stop();
-    await httpsListener?.close();
-    await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
+    // The device side drains first: HTTP (and /healthz, which a load balancer may
+    // watch to cut a server's connections) stays up until the PUBACKs of what was
+    // accepted are out; /readyz answers 503 from now on (README, "Operations", "Stopping").
     await broker?.stopAccepting();
     const { drained } = (await ingest?.stop(config.shutdownTimeoutMs)) ?? { drained: true };
     await credentialListener?.stop();
     await broker?.close();
+    await instances?.stop();
+    await httpsListener?.close();
+    await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await activity?.stop();
     await aggregator?.stop();
     await retention?.stop();
+    await readReplica?.routing.stop();
+    await readReplica?.close().catch((err: unknown) => log.warn({ err }, 'read replica close failed'));
     // A drain that timed out may have left queries hanging on a dead connection:
     // do not wait for them forever.
     const closing = database?.close().catch((err: unknown) => log.warn({ err }, 'database close failed'));

@@ -1,6 +1,9 @@
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { GENERATE_KEY_HINT, parseKeyText, SecretKey } from './domain/secret-keys.ts';
 import { minimumReadingsDays, type RetentionSettings } from './domain/retention.ts';
 import { DEFAULT_TOKEN_TTL_DAYS, type TokenRoleName } from './domain/token-expiry.ts';
 
@@ -81,6 +84,14 @@ const envSchema = z
         .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string')
         .optional(),
     ),
+    DATABASE_READ_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string (a read replica)')
+        .optional(),
+    ),
+    VITALINK_READ_REPLICA_MAX_LAG_MS: positiveInt(5_000),
     VITALINK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.vitalink')),
     // README, "Configuration": `off` closes the plaintext MQTT listener (MQTT_TLS_PORT or MQTT_WS_PORT must then be set).
     MQTT_PORT: z.preprocess(
@@ -144,6 +155,17 @@ const envSchema = z
       z.string().min(16, 'must be at least 16 characters long').optional(),
     ),
     VITALINK_PUBLIC_URL: publicUrl(),
+    // README, "Running several instances": this instance's name in logs, metrics and the ops view.
+    VITALINK_INSTANCE_ID: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(
+          /^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/,
+          'must be 1 to 63 letters, digits, dots, colons, hyphens or underscores, starting with a letter or digit (e.g. vitalink-a)',
+        )
+        .optional(),
+    ),
     LOG_LEVEL: z.preprocess(
       emptyAsUndefined,
       z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -281,6 +303,14 @@ const envSchema = z
           }
         }
       }
+      if (env.DATABASE_READ_URL && !env.DATABASE_URL) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DATABASE_READ_URL'],
+          message:
+            'a read replica needs its primary: set DATABASE_URL to the primary PostgreSQL too, or unset DATABASE_READ_URL (the embedded database has no replica)',
+        });
+      }
       const readingsDays = env.VITALINK_RETENTION_READINGS_DAYS;
       const maxAge = env.VITALINK_READING_MAX_AGE_DAYS;
       if (typeof readingsDays === 'number' && typeof maxAge === 'number' && readingsDays > 0) {
@@ -299,8 +329,16 @@ const envSchema = z
   );
 
 export interface Config {
+  /**
+   * The secret keys from outside the database (README, "Rotating the key"): the
+   * current one, which makes every new hash (none: the database's key, as before
+   * VITALINK_SECRET_KEY), and previous ones that still verify.
+   */
+  readonly secretKeys: ConfiguredKeys;
   /** Unset: the embedded PostgreSQL in `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /** DATABASE_READ_URL: a replica for clinician reads, used while it lags less than `maxLagMs` (README, "Operations"). */
+  readonly readReplica: { readonly url: string; readonly maxLagMs: number } | undefined;
   readonly dataDir: string;
   readonly host: string;
   /** VITALINK_ALLOW_PLAINTEXT_PUBLIC=1: plaintext listeners may listen on a non-loopback `host`. */
@@ -327,6 +365,8 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** VITALINK_PUBLIC_URL without a trailing slash: the base of every link the service builds; unset: the listener's address. */
   readonly publicUrl: string | undefined;
+  /** VITALINK_INSTANCE_ID, or the host name and process id: this instance's name in logs, metrics and the ops view. */
+  readonly instanceId: string;
   /** README, "Security": HTTP requests per minute; 0 is no limit. */
   readonly httpRateLimits: HttpRateLimits;
   readonly logLevel: string;
@@ -416,14 +456,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     : parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? 'environment');
         const value = env[name];
-        const shown = value === undefined || /TOKEN|DATABASE_/.test(name) ? '' : ` (got "${value}")`;
+        const shown = value === undefined || /TOKEN|DATABASE_|SECRET/.test(name) ? '' : ` (got "${value}")`;
         return `${name}: ${issue.message}${shown}`;
       });
+  const secretKeys = readSecretKeys(env);
+  problems.push(...secretKeys.problems);
   if (options.listening) problems.push(...plaintextExposureProblems(exposureFromEnv(env)));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const config: Config = {
+    secretKeys: secretKeys.keys,
     databaseUrl: e.DATABASE_URL,
+    readReplica: e.DATABASE_READ_URL
+      ? { url: e.DATABASE_READ_URL, maxLagMs: e.VITALINK_READ_REPLICA_MAX_LAG_MS }
+      : undefined,
     dataDir: path.resolve(e.VITALINK_DATA_DIR),
     host: e.HOST ?? DEFAULT_HOST,
     allowPlaintextPublic: e.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',
@@ -454,6 +500,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
         : undefined,
     adminToken: e.VITALINK_ADMIN_TOKEN,
     publicUrl: e.VITALINK_PUBLIC_URL?.replace(/\/+$/, ''),
+    instanceId: e.VITALINK_INSTANCE_ID ?? defaultInstanceId(),
     httpRateLimits: {
       perPrincipalPerMin: e.VITALINK_HTTP_RATE_LIMIT_PER_MIN,
       authFailuresPerMin: e.VITALINK_HTTP_AUTH_FAILURES_PER_MIN,
@@ -507,6 +554,108 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     },
   };
   return deepFreeze(config);
+}
+
+export interface ConfiguredKeys {
+  readonly current: SecretKey | undefined;
+  readonly previous: readonly SecretKey[];
+}
+
+/** No key from outside the database: the database's key is used (README, "Rotating the key"). */
+export const NO_CONFIGURED_KEYS: ConfiguredKeys = Object.freeze({ current: undefined, previous: Object.freeze([]) });
+
+/**
+ * VITALINK_SECRET_KEY (one key) or VITALINK_SECRET_KEY_FILE (a file readable by
+ * its owner only: the current key on its first line, previous keys on the next
+ * ones; blank lines and lines starting with # are skipped), and
+ * VITALINK_SECRET_KEY_PREVIOUS (previous keys, comma-separated). Problems name
+ * the setting and never quote a key.
+ */
+export function readSecretKeys(env: NodeJS.ProcessEnv): { keys: ConfiguredKeys; problems: string[] } {
+  const set = (name: string) => (env[name] === undefined || env[name]!.trim() === '' ? undefined : env[name]!);
+  const problems: string[] = [];
+  const parse = (text: string, name: string, where: string): SecretKey | undefined => {
+    const parsed = parseKeyText(text);
+    if (!parsed.ok) {
+      problems.push(`${name}: ${where}${parsed.problem}`);
+      return undefined;
+    }
+    return new SecretKey(parsed.bytes, name);
+  };
+  const inline = set('VITALINK_SECRET_KEY');
+  const file = set('VITALINK_SECRET_KEY_FILE');
+  let current: SecretKey | undefined;
+  const previous: SecretKey[] = [];
+  if (inline !== undefined && file !== undefined) {
+    problems.push(
+      'VITALINK_SECRET_KEY and VITALINK_SECRET_KEY_FILE are both set: set one of them (the file may also hold previous keys)',
+    );
+  } else if (inline !== undefined) {
+    current = parse(inline, 'VITALINK_SECRET_KEY', '');
+  } else if (file !== undefined) {
+    const lines = readKeyFile(file, problems);
+    if (lines?.length === 0) {
+      problems.push(`VITALINK_SECRET_KEY_FILE: ${file} holds no key; ${GENERATE_KEY_HINT} and write it in the file`);
+    }
+    for (const [i, line] of (lines ?? []).entries()) {
+      const key = parse(line.text, 'VITALINK_SECRET_KEY_FILE', `line ${line.number} of ${file} `);
+      if (key && i === 0) current = key;
+      else if (key) previous.push(key);
+    }
+  }
+  const previousText = set('VITALINK_SECRET_KEY_PREVIOUS');
+  if (previousText !== undefined) {
+    for (const [i, part] of previousText.split(',').entries()) {
+      if (part.trim() === '') continue;
+      const key = parse(part, 'VITALINK_SECRET_KEY_PREVIOUS', `key ${i + 1} `);
+      if (key) previous.push(key);
+    }
+    if (inline === undefined && file === undefined) {
+      problems.push(
+        'VITALINK_SECRET_KEY_PREVIOUS: previous keys need a current key: set VITALINK_SECRET_KEY or VITALINK_SECRET_KEY_FILE too',
+      );
+    }
+  }
+  const seen = new Set(current ? [current.id] : []);
+  for (const key of previous) {
+    if (seen.has(key.id)) {
+      problems.push(
+        `${key.source}: key ${key.id} is given twice (as the current key or as another previous key); remove the repetition`,
+      );
+    }
+    seen.add(key.id);
+  }
+  return { keys: { current, previous }, problems };
+}
+
+/** The key lines of a key file, refused (as ssh refuses a private key) when group or others may access it. */
+function readKeyFile(file: string, problems: string[]): { text: string; number: number }[] | undefined {
+  let text: string;
+  try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) {
+      problems.push(`VITALINK_SECRET_KEY_FILE: ${file} is not a file; point it at the file that holds the key`);
+      return undefined;
+    }
+    if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
+      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+      problems.push(
+        `VITALINK_SECRET_KEY_FILE: ${file} is accessible by other users (mode ${mode}); a key file must be private to the user that runs vitalink: chmod 600 ${file}`,
+      );
+      return undefined;
+    }
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'error';
+    problems.push(
+      `VITALINK_SECRET_KEY_FILE: cannot read ${file} (${code}); check the path and that the user that runs vitalink owns the file`,
+    );
+    return undefined;
+  }
+  return text
+    .split(/\r?\n/)
+    .map((line, i) => ({ text: line.trim(), number: i + 1 }))
+    .filter((line) => line.text !== '' && !line.text.startsWith('#'));
 }
 
 /**
@@ -587,6 +736,16 @@ export function configExposureProblems(config: Config): string[] {
       ...(config.httpPort !== undefined ? [['HTTP_PORT', String(config.httpPort)] as const] : []),
     ],
   });
+}
+
+/** The host name (its first label, in the instance id's alphabet) and the process id, e.g. `web-1-4242`. */
+export function defaultInstanceId(hostname = os.hostname(), pid = process.pid): string {
+  const host = hostname
+    .split('.')[0]!
+    .replace(/[^A-Za-z0-9_-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 48);
+  return `${host || 'vitalink'}-${pid}`;
 }
 
 function deepFreeze<T extends object>(o: T): T {

@@ -7,11 +7,16 @@ export type { Logger };
  * Never log a reading's value, a patient's name, a secret or a token: the
  * redaction below is the safety net, not the policy.
  */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  /** Fields of every line: `serve` gives its instance id (README, "Running several instances"). */
+  fields: { readonly instance?: string } = {},
+): Logger {
   return pino(
     {
       level,
-      base: { service: 'vitalink' },
+      base: { service: 'vitalink', ...fields },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: {
         paths: [

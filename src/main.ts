@@ -80,6 +80,14 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'revokes an API token',
     load: () => import('./cli/tokens.command.ts').then((m) => m.tokensRevoke),
   },
+  'keys status': {
+    summary: 'how many device secrets and API tokens are under each secret key',
+    load: () => import('./cli/keys.command.ts').then((m) => m.keysStatus),
+  },
+  'keys forget-database-key': {
+    summary: 'removes the secret key kept in the database, once nothing is under it',
+    load: () => import('./cli/keys.command.ts').then((m) => m.keysForgetDatabaseKey),
+  },
   simulate: {
     summary: 'device simulators against a running service (development tool)',
     load: () => import('./cli/simulate.command.ts').then((m) => m.simulate),

@@ -3,7 +3,10 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { addPatient } from '../src/actions/provisioning.ts';
+import { resolveKeyRing } from '../src/actions/secret-keys.ts';
 import { createApiToken } from '../src/actions/tokens.ts';
+import { type ConfiguredKeys, NO_CONFIGURED_KEYS, readSecretKeys } from '../src/config.ts';
+import type { KeyRing } from '../src/domain/secret-keys.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { connectDevice, type Reading, waitFor } from './helpers/device.ts';
@@ -58,6 +61,7 @@ export interface ApiClient {
 export class DatabaseContext {
   protected readonly tracker = new LeakTracker();
   #database: TestDatabase | undefined;
+  #secretKeys: ConfiguredKeys = NO_CONFIGURED_KEYS;
 
   get database(): TestDatabase {
     if (!this.#database) throw new Error('the test database exists from beforeAll on');
@@ -82,6 +86,21 @@ export class DatabaseContext {
     const database = this.#database;
     this.#database = undefined;
     await database?.drop();
+  }
+
+  /**
+   * The keys credentials are made under: those of the service's environment
+   * (VITALINK_SECRET_KEY...), else the database's key, as the service uses them.
+   */
+  keys(): Promise<KeyRing> {
+    return resolveKeyRing(this.db, this.#secretKeys);
+  }
+
+  /** Makes credentials under the keys of this environment from now on (a test that restarts the service with other keys). */
+  useSecretKeysOf(env: Record<string, string | undefined>): void {
+    const { keys, problems } = readSecretKeys(env);
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    this.#secretKeys = keys;
   }
 
   /** Runs one SQL statement on a fresh connection (for assertions and locks). */
@@ -126,13 +145,14 @@ export class DatabaseContext {
    * A device assigned to `patientId` (created if need be; null: unassigned) from
    * `assignedFrom` (default 100 days ago). Returns its secret.
    */
-  provisionDevice(deviceId: string, patientId?: string | null, assignedFrom?: Date): Promise<string> {
-    return provisionDevice(this.db, deviceId, patientId, assignedFrom);
+  async provisionDevice(deviceId: string, patientId?: string | null, assignedFrom?: Date): Promise<string> {
+    return provisionDevice(this.db, deviceId, patientId, assignedFrom, await this.keys());
   }
 
   /** An API token of `role` (a clinician's for `patientIds`). */
-  createToken(role: Role, patientIds?: string[]): Promise<Token> {
-    return createApiToken(this.db, role === 'clinician' ? { role, patientIds: patientIds ?? [] } : { role });
+  async createToken(role: Role, patientIds?: string[]): Promise<Token> {
+    const keys = await this.keys();
+    return createApiToken(this.db, keys, role === 'clinician' ? { role, patientIds: patientIds ?? [] } : { role });
   }
 
   /** @internal */
@@ -169,6 +189,8 @@ export interface TestServiceOptions {
   beforeStart?: (t: ServiceContext) => Promise<void>;
   /** Runs after the service stopped, before the database is dropped (what `env` set up). */
   afterStop?: () => Promise<void>;
+  /** The database instead of a clone of the template (test/helpers/database.ts, wrapTestDatabase): a cluster of the test's own. */
+  database?: () => Promise<TestDatabase>;
 }
 
 /**
@@ -208,6 +230,28 @@ export class ServiceContext extends DatabaseContext {
 
   get httpUrl(): string {
     return `http://127.0.0.1:${this.ports.http}`;
+  }
+
+  /**
+   * Another instance of the service on the same database, in this process, on
+   * ephemeral ports (README, "Running several instances"). The fixture stops it at
+   * the end of the test that started it, or after the file.
+   */
+  async startInstance(env: Record<string, string> = {}): Promise<TestApp> {
+    const app = await startTestApp(this.database, env);
+    let open = true;
+    this.tracker.track(
+      {
+        what: `service instance ${env.VITALINK_INSTANCE_ID ?? ''}`.trim(),
+        isOpen: () => open,
+        close: async () => {
+          open = false;
+          await app.stop();
+        },
+      },
+      { released: true },
+    );
+    return app;
   }
 
   /** @internal */
@@ -304,10 +348,13 @@ export function useTestService(options: TestServiceOptions = {}): ServiceContext
   const t = new ServiceContext(adminToken);
   t.register(
     async () => {
-      const database = await createTestDatabase();
+      const database = options.database ? await options.database() : await createTestDatabase();
       t.setDatabase(database);
+      // What beforeStart provisions is made under the service's keys.
+      if (typeof options.env !== 'function') t.useSecretKeysOf(options.env ?? {});
       await options.beforeStart?.(t);
       const env = typeof options.env === 'function' ? await options.env(database) : (options.env ?? {});
+      t.useSecretKeysOf(env);
       t.setService(await startTestApp(database, adminToken ? { VITALINK_ADMIN_TOKEN: adminToken, ...env } : env));
     },
     async () => {

@@ -140,6 +140,36 @@ export interface IngestionReport {
   rejectionsByReason: Record<string, number>;
   aggregation: { lagSeconds: number; lastRunAt: string | null };
   listeners: { mqtt?: number; mqtts?: number; mqttWs?: number; http?: number };
+  /** The instance that answered; the figures above are its own. */
+  instance: string;
+  /** Every instance on the database that reported within the hour, by id. */
+  instances: InstanceSummary[];
+  /** The sum over the live instances. */
+  total: {
+    live: number;
+    readingsPerSecond: { last1s: number; last1m: number; last15m: number };
+    connectedDevices: number;
+    queue: { rows: number; bytes: number; waitingMessages: number };
+    rejectionsByReason: Record<string, number>;
+    ackLatencyP99Ms: number | null;
+    aggregation: { lagSeconds: number; lastRunAt: string | null };
+  };
+  instancesUnavailable: boolean;
+}
+
+export interface InstanceSummary {
+  instanceId: string;
+  startedAt: string;
+  reportedAt: string;
+  live: boolean;
+  self: boolean;
+  readingsPerSecond: { last1s: number; last1m: number; last15m: number };
+  ackLatencyMs: Latency;
+  commitMs: Latency;
+  queue: { rows: number; bytes: number; waitingMessages: number };
+  connectedDevices: number;
+  rejections: number;
+  aggregation: { lagSeconds: number; lastRunAt: string | null };
 }
 
 export interface Readiness {

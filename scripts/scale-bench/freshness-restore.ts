@@ -5,27 +5,32 @@
  * alerts (new readings clear conditions of alerts opened by the history), the
  * readings it publishes, and its probe patients with everything they own.
  */
+import { resolveKeyRing } from '../../src/actions/secret-keys.ts';
+import { readSecretKeys } from '../../src/config.ts';
 import { sql } from 'kysely';
 import { generateDeviceSecret, hashDeviceSecret } from '../../src/domain/device-secret.ts';
 import type { Db } from '../../src/store/database.ts';
-import { loadInstallationKey } from '../../src/store/devices.repository.ts';
 
 /** Gives every device in `deviceIds` one new secret; `restore` puts the stored hashes back. */
 export async function borrowDeviceSecrets(
   db: Db,
   deviceIds: readonly string[],
 ): Promise<{ secret: string; restore: () => Promise<void> }> {
-  const { rows } = await sql<{ id: string; secret_hash: Buffer }>`
-    SELECT id, secret_hash FROM devices WHERE id = ANY(${deviceIds}::text[])
+  const { rows } = await sql<{ id: string; secret_hash: Buffer; secret_key_id: string }>`
+    SELECT id, secret_hash, secret_key_id FROM devices WHERE id = ANY(${deviceIds}::text[])
   `.execute(db);
   if (rows.length !== deviceIds.length) throw new Error(`${deviceIds.length - rows.length} fleet devices are missing`);
   const secret = generateDeviceSecret();
-  const hash = hashDeviceSecret(await loadInstallationKey(db), secret);
-  await sql`UPDATE devices SET secret_hash = ${hash} WHERE id = ANY(${deviceIds}::text[])`.execute(db);
+  const { current } = await resolveKeyRing(db, readSecretKeys(process.env).keys);
+  const hash = hashDeviceSecret(current, secret);
+  await sql`UPDATE devices SET secret_hash = ${hash}, secret_key_id = ${current.id} WHERE id = ANY(${deviceIds}::text[])`.execute(
+    db,
+  );
   const restore = async () => {
     await sql`
-      UPDATE devices d SET secret_hash = s.hash
-      FROM unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.secret_hash)}::bytea[]) AS s(id, hash)
+      UPDATE devices d SET secret_hash = s.hash, secret_key_id = s.key_id
+      FROM unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.secret_hash)}::bytea[],
+                  ${rows.map((r) => r.secret_key_id)}::text[]) AS s(id, hash, key_id)
       WHERE d.id = s.id
     `.execute(db);
   };

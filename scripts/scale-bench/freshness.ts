@@ -17,6 +17,8 @@
  * and their days marked dirty and recomputed, the probe patients deleted with all
  * they own, the fleet patients' alerts and the devices' secrets restored.
  */
+import { resolveKeyRing } from '../../src/actions/secret-keys.ts';
+import { readSecretKeys } from '../../src/config.ts';
 import type { MqttClient } from 'mqtt';
 import { sql } from 'kysely';
 import { connectClient } from '../../simulators/mqtt-connect.ts';
@@ -156,9 +158,12 @@ export async function measureFreshness(o: FreshnessOptions): Promise<Freshness> 
   // What an interrupted run may have left.
   await deletePatients(db, probePatientIds, probeDeviceIds);
   const probeSecrets: string[] = [];
+  const keys = await resolveKeyRing(db, readSecretKeys(process.env).keys);
   for (const { patientId, deviceId } of probes) {
     await addPatient(db, { id: patientId });
-    probeSecrets.push((await addDevice(db, { id: deviceId, patientId }, new Date(Date.now() - 86_400_000))).secret);
+    probeSecrets.push(
+      (await addDevice(db, keys, { id: deviceId, patientId }, new Date(Date.now() - 86_400_000))).secret,
+    );
   }
   const restoreAlerts = await snapshotAlerts(db, o.fleetPatientIds);
   const secrets = await borrowDeviceSecrets(db, fleetDevices);

@@ -6,6 +6,8 @@
  * production commits them. Rollups, indicators and alerts then come from the real
  * aggregation job, run over those dirty marks until none is left.
  */
+import { resolveKeyRing } from '../../src/actions/secret-keys.ts';
+import { readSecretKeys } from '../../src/config.ts';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { addDevice, addPatient } from '../../src/actions/provisioning.ts';
@@ -220,12 +222,13 @@ export async function loadHistory(
   const provisionStarted = performance.now();
   const assignedFrom = new Date((startS - DAY_S) * 1000);
   const patients = new Set<string>();
+  const keys = await resolveKeyRing(db, readSecretKeys(process.env).keys);
   for (const s of streams) {
     if (!patients.has(s.patientId)) {
       await addPatient(db, { id: s.patientId });
       patients.add(s.patientId);
     }
-    await addDevice(db, { id: s.deviceId, patientId: s.patientId }, assignedFrom);
+    await addDevice(db, keys, { id: s.deviceId, patientId: s.patientId }, assignedFrom);
   }
   await new Partitions(db).ensureRange(startS * 1000, endS * 1000);
   progress(

@@ -5,6 +5,8 @@
  * machine's drift falls on both. The loaded database gets devices of its own for
  * this, deleted afterwards with their readings: the history is left as it was.
  */
+import { resolveKeyRing } from '../../src/actions/secret-keys.ts';
+import { readSecretKeys } from '../../src/config.ts';
 import { sql } from 'kysely';
 import { addDevice, addPatient } from '../../src/actions/provisioning.ts';
 import { MAX_FUTURE_MS } from '../../src/domain/protocol.ts';
@@ -40,10 +42,16 @@ function ingestPatientId(i: number): string {
 
 /** The ingest devices, each assigned to a patient of its own. */
 export async function provisionIngestDevices(db: Db): Promise<void> {
+  const keys = await resolveKeyRing(db, readSecretKeys(process.env).keys);
   for (let i = 0; i < DEVICES; i++) {
     if (await findDevice(db, ingestDeviceId(i))) continue;
     await addPatient(db, { id: ingestPatientId(i) });
-    await addDevice(db, { id: ingestDeviceId(i), patientId: ingestPatientId(i) }, new Date(Date.now() - 86_400_000));
+    await addDevice(
+      db,
+      keys,
+      { id: ingestDeviceId(i), patientId: ingestPatientId(i) },
+      new Date(Date.now() - 86_400_000),
+    );
   }
 }
 

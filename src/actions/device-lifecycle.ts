@@ -1,4 +1,5 @@
 import { generateDeviceSecret, hashDeviceSecret } from '../domain/device-secret.ts';
+import type { KeyRing } from '../domain/secret-keys.ts';
 import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
 import {
@@ -8,7 +9,6 @@ import {
   enableDevice as enableInStore,
   findDeviceState,
   listDeviceStates,
-  loadInstallationKey,
   rotateDeviceSecret as rotateInStore,
 } from '../store/devices.repository.ts';
 
@@ -94,7 +94,7 @@ export interface RotatedSecret {
  * at once and the live sessions that used it are closed on every instance; with
  * one, the old secret keeps working (for CONNECT and live sessions) until then.
  */
-export async function rotateDeviceSecret(db: Db, id: string, graceSeconds = 0): Promise<RotatedSecret> {
+export async function rotateDeviceSecret(db: Db, keys: KeyRing, id: string, graceSeconds = 0): Promise<RotatedSecret> {
   if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
     throw new AppError(
       'invalid_input',
@@ -103,8 +103,8 @@ export async function rotateDeviceSecret(db: Db, id: string, graceSeconds = 0): 
     );
   }
   const secret = generateDeviceSecret();
-  const key = await loadInstallationKey(db);
-  const rotated = await rotateInStore(db, id, hashDeviceSecret(key, secret), graceSeconds);
+  const hash = hashDeviceSecret(keys.current, secret);
+  const rotated = await rotateInStore(db, id, { hash, keyId: keys.current.id }, graceSeconds);
   if (!rotated) throw unknownDevice(id);
   return { device: await showDevice(db, id), secret, graceUntil: rotated.graceUntil };
 }

@@ -1,4 +1,5 @@
 import { generateDeviceSecret, hashDeviceSecret } from '../domain/device-secret.ts';
+import type { KeyRing } from '../domain/secret-keys.ts';
 import { parseMeasuredAt } from '../domain/timestamp.ts';
 import { AppError } from '../errors.ts';
 import { isReservedId, RESERVED_ID_MESSAGE } from '../domain/ids.ts';
@@ -10,7 +11,7 @@ import {
   insertAssignment,
 } from '../store/assignments.repository.ts';
 import type { Db } from '../store/database.ts';
-import { type DeviceRow, findDevice, insertDevice, loadInstallationKey } from '../store/devices.repository.ts';
+import { type DeviceRow, findDevice, insertDevice } from '../store/devices.repository.ts';
 import { findPatient, insertPatient, type PatientRow } from '../store/patients.repository.ts';
 import { isTimeZoneKnown } from '../store/time-zones.repository.ts';
 
@@ -92,8 +93,10 @@ export interface ProvisionedDevice {
   assignment: AssignmentRow | null;
 }
 
+/** The secret is stored as its HMAC under the current key of `keys` (src/actions/secret-keys.ts). */
 export async function addDevice(
   db: Db,
+  keys: KeyRing,
   input: { id: string; model?: string; patientId?: string },
   now: Date,
 ): Promise<ProvisionedDevice> {
@@ -106,12 +109,12 @@ export async function addDevice(
       );
     }
     const secret = generateDeviceSecret();
-    const key = await loadInstallationKey(trx);
     let device: DeviceRow;
     try {
       device = await insertDevice(trx, {
         id: input.id,
-        secretHash: hashDeviceSecret(key, secret),
+        secretHash: hashDeviceSecret(keys.current, secret),
+        secretKeyId: keys.current.id,
         model: input.model ?? null,
       });
     } catch (error) {

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { hashDeviceSecret } from '../domain/device-secret.ts';
+import type { KeyRing, RehashOnce } from '../domain/secret-keys.ts';
 import { DEFAULT_TOKEN_TTL_DAYS, defaultTokenExpiry, parseTokenExpiry, tokenState } from '../domain/token-expiry.ts';
 import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
-import { loadInstallationKey } from '../store/devices.repository.ts';
 import { existingPatientIds } from '../store/patients.repository.ts';
 import {
   findApiToken,
@@ -11,6 +10,7 @@ import {
   insertApiToken,
   type ListedToken,
   listApiTokens,
+  rehashToken,
   revokeApiToken,
   touchToken,
 } from '../store/tokens.repository.ts';
@@ -27,7 +27,7 @@ export interface Principal {
   patientIds: ReadonlySet<string> | null;
 }
 
-/** Tokens are 256 random bits; like device secrets they are stored as an HMAC under the installation key. */
+/** Tokens are 256 random bits; like device secrets they are stored as an HMAC under the current secret key. */
 export function generateApiToken(): string {
   return `vlk_${randomBytes(32).toString('base64url')}`;
 }
@@ -46,6 +46,7 @@ export interface NewToken {
 
 export async function createApiToken(
   db: Db,
+  keys: KeyRing,
   input: NewToken,
   now: Date = new Date(),
 ): Promise<{ token: string; role: Role; id: string; expiresAt: Date | null }> {
@@ -79,9 +80,9 @@ export async function createApiToken(
     }
   }
   const token = generateApiToken();
-  const key = await loadInstallationKey(db);
   const id = await insertApiToken(db, {
-    tokenHash: hashDeviceSecret(key, token),
+    tokenHash: keys.current.hmac(token),
+    secretKeyId: keys.current.id,
     role,
     patientIds: role === 'clinician' ? [...new Set(patientIds)] : null,
     label: input.label ?? null,
@@ -90,24 +91,51 @@ export async function createApiToken(
   return { token, role, id, expiresAt };
 }
 
-/** Why a presented token was refused: for the log only, never for the caller. */
+/**
+ * Why a presented token was refused: for the log only, never for the caller. A
+ * token under a key that is no longer configured cannot be found (its hash is
+ * under that key): it is `unknown`, and `vitalink keys status` counts such tokens.
+ */
 export type TokenRefusal = 'malformed' | 'unknown' | 'revoked' | 'expired';
 
 /**
  * The principal of a presented token, or why it is refused. Looked up in the
  * database on every request (no cache): a revocation or an expiry holds on the
- * next request, on every instance.
+ * next request, on every instance. The token's HMAC under each key in use is
+ * looked up; a token found under a key other than the current one is stored
+ * again under the current key (once: `rehash`), before this resolves.
  */
 export async function findPrincipal(
   db: Db,
-  key: Buffer,
+  keys: KeyRing,
   token: string,
+  rehash?: {
+    once: RehashOnce;
+    onRehashed: (tokenId: string, fromKeyId: string, toKeyId: string) => void;
+    onError: (err: unknown) => void;
+  },
 ): Promise<{ principal: Principal } | { refused: TokenRefusal; tokenId: string | null }> {
   if (token.length < 16 || token.length > 200) return { refused: 'malformed', tokenId: null };
-  const row = await findToken(db, hashDeviceSecret(key, token));
-  if (!row) return { refused: 'unknown', tokenId: null };
+  const hashes = keys.keys.map((key) => ({ key, hash: key.hmac(token) }));
+  const row = await findToken(
+    db,
+    hashes.map((h) => h.hash),
+  );
+  // The hash found must be the one made under the key the row names.
+  const under = row && hashes.find((h) => h.hash.equals(row.tokenHash));
+  if (!row || !under || under.key.id !== row.secretKeyId) return { refused: 'unknown', tokenId: null };
   if (row.revoked) return { refused: 'revoked', tokenId: row.id };
   if (row.expired) return { refused: 'expired', tokenId: row.id };
+  if (rehash && !keys.isCurrent(row.secretKeyId)) {
+    const current = { hash: keys.current.hmac(token), keyId: keys.current.id };
+    await rehash.once
+      .run(`token:${row.id}`, async () => {
+        const changed = await rehashToken(db, row.id, row.tokenHash, current);
+        if (changed) rehash.onRehashed(row.id, row.secretKeyId, current.keyId);
+        return changed;
+      })
+      .catch((err: unknown) => rehash.onError(err));
+  }
   return {
     principal: {
       role: row.role,

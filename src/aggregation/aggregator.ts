@@ -140,6 +140,8 @@ export class Aggregator {
   #allowedAt = 0;
   /** A commit was reported (nudge) while a run was in progress. */
   #nudged = false;
+  /** The kind of the current run of failures (undefined while runs succeed). */
+  #failure: 'read_only' | 'error' | undefined;
 
   constructor(options: AggregatorOptions) {
     this.#o = options;
@@ -397,8 +399,20 @@ export class Aggregator {
       busy = result.patients >= this.#lastLimit;
       this.#o.metrics?.aggregationLastRun.set(Date.now() / 1000);
       this.#o.metrics?.aggregationLagSeconds.set(await oldestDirtyAgeSeconds(this.#o.db));
+      if (this.#failure) this.#o.log.info({ after: this.#failure }, 'aggregation runs again');
+      this.#failure = undefined;
     } catch (err) {
-      this.#o.log.warn({ err }, 'aggregation run failed, will retry');
+      // Logged once per kind of failure, not every second: a read-only database (a
+      // standby given as DATABASE_URL, a primary made read-only) is said as such.
+      const kind = isReadOnlyError(err) ? 'read_only' : 'error';
+      if (this.#failure !== kind) {
+        if (kind === 'read_only') {
+          this.#o.log.warn('aggregation paused: the database is read-only (a standby?); it retries every interval');
+        } else {
+          this.#o.log.warn({ err }, 'aggregation run failed, will retry');
+        }
+      }
+      this.#failure = kind;
       failed = true;
     }
     // A failed run (the database away, say) did no work to make up for: retry after the interval.
@@ -413,4 +427,9 @@ export class Aggregator {
     const delay = nextRunDelayMs({ ...timing, backlog: busy || (this.#nudged && !failed) });
     this.#schedule(delay, failed ? delay : allowed);
   }
+}
+
+/** SQLSTATE 25006, read_only_sql_transaction: a write on a standby or a read-only session. */
+function isReadOnlyError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '25006';
 }

@@ -35,6 +35,7 @@ import { createPublishHook } from './publish-hook.ts';
 import { RejectionPublisher } from './rejection-publisher.ts';
 import { isInsideDeviceNamespace } from './topics.ts';
 import type { TlsMaterial } from '../tls/tls-material.ts';
+import { SessionTakeover } from './session-takeover.ts';
 
 /**
  * Largest remaining length of an MQTT packet: the protocol's 256 KiB payload plus
@@ -65,6 +66,12 @@ export interface BrokerDeps {
   readonly revocationCheckMs?: number;
   /** The TLS files (src/tls/tls-material.ts), loaded: needed when MQTT_TLS_PORT is set. */
   readonly tlsMaterial?: TlsMaterial;
+  /**
+   * Tells every instance that these devices have a new session on this one (a
+   * NOTIFY; src/broker/session-takeover.ts). Without it, a device that moves to
+   * another instance keeps its session here until its keepalive ends it.
+   */
+  readonly announceSessions?: (deviceIds: readonly string[]) => Promise<void>;
 }
 
 /** Default period of the fallback re-check of live sessions' credentials. */
@@ -107,13 +114,14 @@ export class Broker {
   #addressOf = new WeakMap<Client, string>();
   readonly throttle: ConnectThrottle;
   readonly limits: ConnectionLimits;
-  /** The stored secret hash each session authenticated with. */
-  #sessionHash = new WeakMap<Client, Buffer>();
+  /** The stored secret hashes that stand for the secret each session authenticated with. */
+  #sessionHash = new WeakMap<Client, readonly Buffer[]>();
   #revocationTimer: NodeJS.Timeout | undefined;
   readonly #revocation: SessionRevocation;
   #draining = false;
   #holdTimer: NodeJS.Timeout | undefined;
   readonly #rejections: RejectionPublisher;
+  readonly #takeover: SessionTakeover | undefined;
 
   constructor(deps: BrokerDeps) {
     this.#d = deps;
@@ -174,7 +182,7 @@ export class Broker {
         }
         const certificateSubject = (client.conn as DeviceCertified | undefined)?.[DEVICE_CERT_SUBJECT];
         authenticate(client, username, password, certificateSubject).then(
-          (secretHash) => {
+          (secretHashes) => {
             if (this.throttle.connected(client.id, deps.now())) {
               deps.metrics.connectionsRefused.labels('flapping').inc();
               log.info({ clientId: client.id, reason: 'flapping' }, 'connection refused');
@@ -183,7 +191,7 @@ export class Broker {
                 false,
               );
             }
-            this.#sessionHash.set(client, secretHash);
+            this.#sessionHash.set(client, secretHashes);
             // Authenticated: packets up to the protocol's bound from now on.
             this.#guards.get(client)?.setLimit(MAX_REMAINING_LENGTH);
             (client.conn as FrameLimited)[RAISE_FRAME_LIMIT]?.();
@@ -224,9 +232,22 @@ export class Broker {
       authorizeForward: (client, packet) => (isInsideDeviceNamespace(client.id, packet.topic) ? packet : null),
     });
 
+    const announce = deps.announceSessions;
+    this.#takeover = announce
+      ? new SessionTakeover({
+          instanceId: deps.config.instanceId,
+          announce,
+          session: (deviceId) => {
+            const client = this.#liveClient(deviceId);
+            return client && { key: client, close: () => this.#closeSession(client, 'taken_over') };
+          },
+          log: this.#log,
+        })
+      : undefined;
     this.aedes.on('client', (client) => {
       deps.metrics.connectedDevices.inc();
       deps.activity?.seen(client.id, deps.now());
+      this.#takeover?.started(client.id, client);
     });
     this.aedes.on('clientDisconnect', (client) => {
       deps.metrics.connectedDevices.dec();
@@ -264,6 +285,20 @@ export class Broker {
    */
   recheckSessions(deviceIds?: readonly string[]): Promise<number> {
     return this.#revocation.check(deviceIds);
+  }
+
+  /**
+   * Sessions announced by an instance, this one included, in the order every
+   * instance receives them: this instance's older sessions of those devices are
+   * closed (README, "Operations", "Several instances"). Returns how many.
+   */
+  sessionsAnnounced(instanceId: string, deviceIds: readonly string[]): number {
+    return this.#takeover?.announced(instanceId, deviceIds) ?? 0;
+  }
+
+  /** The announcement connection was (re)established: announcements may have been missed. */
+  sessionsAnnouncementsReset(): void {
+    this.#takeover?.reset();
   }
 
   /** Whether the device has a live session on this instance. */
@@ -348,6 +383,7 @@ export class Broker {
   /** First step of a graceful stop: no new connections, no new publishes taken in. */
   async stopAccepting(): Promise<void> {
     this.#draining = true;
+    this.#takeover?.stop();
     await Promise.all(this.#listeners.map((l) => l.close()));
   }
 
@@ -407,20 +443,30 @@ export class Broker {
       : Object.values(clients);
     const sessions: LiveSession[] = [];
     for (const client of candidates) {
-      const secretHash = client ? this.#sessionHash.get(client) : undefined;
-      if (!client || !secretHash || client.closed) continue;
+      const secretHashes = client ? this.#sessionHash.get(client) : undefined;
+      if (!client || !secretHashes || client.closed) continue;
       sessions.push({
         deviceId: client.id,
-        secretHash,
-        close: (reason: CloseReason) => {
-          this.#d.metrics.connectionsClosed.labels(reason).inc();
-          this.#log.info({ clientId: client.id, reason }, 'credentials revoked, closing connection');
-          this.#forget(client);
-          client.close();
-        },
+        secretHashes,
+        close: (reason: CloseReason) => this.#closeSession(client, reason),
       });
     }
     return sessions;
+  }
+
+  /** The device's authenticated, open session on this instance. */
+  #liveClient(deviceId: string): Client | undefined {
+    const clients = (this.aedes as unknown as { clients: Record<string, Client> }).clients;
+    const client = Object.hasOwn(clients, deviceId) ? clients[deviceId] : undefined;
+    return client && !client.closed && this.#sessionHash.has(client) ? client : undefined;
+  }
+
+  /** Closes a session for a reason of the catalogue (revoked credentials, taken over elsewhere). */
+  #closeSession(client: Client, reason: CloseReason): void {
+    this.#d.metrics.connectionsClosed.labels(reason).inc();
+    this.#log.info({ clientId: client.id, reason }, 'closing connection');
+    this.#forget(client);
+    client.close();
   }
 
   #forget(client: Client): void {

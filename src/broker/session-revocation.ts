@@ -2,10 +2,14 @@ import type { CloseReason } from '../domain/close-reasons.ts';
 import type { Logger } from '../logger.ts';
 import type { StoredCredentials } from './authenticate.ts';
 
-/** A device's live MQTT session on this instance, with the stored hash its secret matched at CONNECT. */
+/**
+ * A device's live MQTT session on this instance, with the stored hashes that
+ * stand for its secret: the one it matched at CONNECT, and its re-hash under the
+ * current key when it matched under another (src/broker/authenticate.ts).
+ */
 export interface LiveSession {
   readonly deviceId: string;
-  readonly secretHash: Buffer;
+  readonly secretHashes: readonly Buffer[];
   close(reason: CloseReason): void;
 }
 
@@ -13,7 +17,9 @@ export interface SessionRevocationDeps {
   /** The live sessions of these devices, or of every device when `ids` is undefined. */
   readonly sessions: (ids?: readonly string[]) => LiveSession[];
   /** The credentials as stored now (a grace period judged by the database's clock). */
-  readonly credentials: (ids: readonly string[]) => Promise<Map<string, StoredCredentials>>;
+  readonly credentials: (
+    ids: readonly string[],
+  ) => Promise<Map<string, Pick<StoredCredentials, 'secretHash' | 'enabled' | 'previousSecretHash'>>>;
   readonly log: Logger;
 }
 
@@ -38,7 +44,7 @@ export class SessionRevocation {
     const sessions = this.#d.sessions(ids);
     this.#d.log.debug({ deviceIds: ids, sessions: sessions.length }, 'credential re-check');
     if (sessions.length === 0) return 0;
-    let stored: Map<string, StoredCredentials>;
+    let stored: Map<string, Pick<StoredCredentials, 'secretHash' | 'enabled' | 'previousSecretHash'>>;
     try {
       stored = await this.#d.credentials([...new Set(sessions.map((s) => s.deviceId))]);
     } catch (err) {
@@ -58,9 +64,12 @@ export class SessionRevocation {
 }
 
 /** Why a session must end, or undefined while its credentials hold. */
-export function revocationOf(session: LiveSession, stored: StoredCredentials | undefined): CloseReason | undefined {
+export function revocationOf(
+  session: LiveSession,
+  stored: Pick<StoredCredentials, 'secretHash' | 'enabled' | 'previousSecretHash'> | undefined,
+): CloseReason | undefined {
   if (!stored || !stored.enabled) return 'device_disabled';
-  if (session.secretHash.equals(stored.secretHash)) return undefined;
-  if (stored.previousSecretHash && session.secretHash.equals(stored.previousSecretHash)) return undefined;
+  const holds = (hash: Buffer | null | undefined) => !!hash && session.secretHashes.some((h) => h.equals(hash));
+  if (holds(stored.secretHash) || holds(stored.previousSecretHash)) return undefined;
   return 'secret_rotated';
 }

@@ -1,6 +1,6 @@
 // A development tool: loaded only for `vitalink bench`, so the service never loads simulators/.
 import { type BenchProduct, parseBenchArgs, runBench } from '../../simulators/bench/bench.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, readSecretKeys } from '../config.ts';
 import { startEmbeddedPostgres } from '../database-server/embedded-postgres.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { type Command, formatHelp, type OptionSpecs } from './command.ts';
@@ -35,7 +35,8 @@ const OPTIONS = {
 /** The product's side of the bench: migrated provisioning, and the embedded PostgreSQL. */
 export function createBenchProduct(log: Logger): BenchProduct {
   return {
-    openProvisioner: (databaseUrl) => openProvisioner(databaseUrl, log, { migrate: true }),
+    openProvisioner: (databaseUrl) =>
+      openProvisioner(databaseUrl, log, { migrate: true, secretKeys: readSecretKeys(process.env).keys }),
     startDatabaseServer: (dataDir) => startEmbeddedPostgres(dataDir, log),
   };
 }

@@ -16,9 +16,10 @@ export const devicesAdd = defineCommand({
   async run(values) {
     const out = createOutput(values.json === true);
     const { addDevice } = await import('../actions/provisioning.ts');
-    await withDatabase(async ({ db }) => {
+    await withDatabase(async ({ db, keys }) => {
       const { device, secret, assignment } = await addDevice(
         db,
+        await keys(),
         { id: values.id, model: values.model, patientId: values.patient },
         new Date(),
       );
@@ -215,8 +216,8 @@ export const devicesRotateSecret = defineCommand({
       throw new UsageError(`--grace takes a whole number of seconds, not "${values.grace}"`);
     }
     const { rotateDeviceSecret } = await import('../actions/device-lifecycle.ts');
-    await withDatabase(async ({ db }) => {
-      const { device, secret, graceUntil } = await rotateDeviceSecret(db, values.id, grace);
+    await withDatabase(async ({ db, keys }) => {
+      const { device, secret, graceUntil } = await rotateDeviceSecret(db, await keys(), values.id, grace);
       const until = graceUntil?.toISOString() ?? null;
       out.result(
         { id: device.id, secret, previousSecretValidUntil: until },

@@ -1,5 +1,8 @@
 import { setPatientThresholds } from '../actions/alerts.ts';
 import { addDevice, addPatient, DEFAULT_TIME_ZONE } from '../actions/provisioning.ts';
+import { resolveKeyRing } from '../actions/secret-keys.ts';
+import type { ConfiguredKeys } from '../config.ts';
+import type { KeyRing } from '../domain/secret-keys.ts';
 import type { Logger } from '../logger.ts';
 import { createDatabase } from '../store/database.ts';
 import { migrateToLatest } from '../store/migrations.ts';
@@ -17,11 +20,16 @@ export interface ActionsProvisioner {
   close(): Promise<void>;
 }
 
-/** A provisioner on `databaseUrl`, migrated to the latest schema first when `migrate` is set (a fresh database). */
+/**
+ * A provisioner on `databaseUrl`, migrated to the latest schema first when
+ * `migrate` is set (a fresh database). Device secrets are stored under the
+ * current key of `secretKeys` (the same settings as the `serve` the devices
+ * connect to: README, "Rotating the key").
+ */
 export async function openProvisioner(
   databaseUrl: string,
   log: Logger,
-  options: { migrate: boolean } = { migrate: false },
+  options: { migrate?: boolean; secretKeys: ConfiguredKeys },
 ): Promise<ActionsProvisioner> {
   const { db } = createDatabase(databaseUrl, 4, log);
   try {
@@ -30,13 +38,15 @@ export async function openProvisioner(
     await db.destroy();
     throw error;
   }
+  let keys: KeyRing | undefined;
   return {
     defaultTimeZone: DEFAULT_TIME_ZONE,
     async addPatient(patient) {
       await addPatient(db, patient);
     },
     async addDevice(device, from) {
-      const { secret } = await addDevice(db, device, from);
+      keys ??= await resolveKeyRing(db, options.secretKeys);
+      const { secret } = await addDevice(db, keys, device, from);
       return { secret };
     },
     setThresholds: (patientId, thresholds) => setPatientThresholds(db, patientId, thresholds),

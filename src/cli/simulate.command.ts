@@ -78,7 +78,7 @@ export const simulate: Command = {
     // On a terminal, the progress is a block redrawn in place; otherwise a line a second.
     const status = process.stderr.isTTY ? new TerminalBlock(process.stderr) : undefined;
     try {
-      const provisioner = await openProvisioner(databaseUrl, createLogger('silent'));
+      const provisioner = await openProvisioner(databaseUrl, createLogger('silent'), { secretKeys: config.secretKeys });
       try {
         const summary = await runSimulate(
           { ...options, databaseUrl },

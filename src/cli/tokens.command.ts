@@ -24,8 +24,8 @@ export const tokensCreate = defineCommand({
   async run(values) {
     const out = createOutput(values.json === true);
     const { createApiToken } = await import('../actions/tokens.ts');
-    await withDatabase(async ({ db, config }) => {
-      const created = await createApiToken(db, {
+    await withDatabase(async ({ db, config, keys }) => {
+      const created = await createApiToken(db, await keys(), {
         role: values.role,
         patientIds: values.patients
           ? values.patients

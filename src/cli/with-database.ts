@@ -1,10 +1,13 @@
 import type { Config } from '../config.ts';
 import type { OpenDatabase } from '../database-server/open-database.ts';
+import type { KeyRing } from '../domain/secret-keys.ts';
 import type { Logger } from '../logger.ts';
 
 export interface CommandDatabase extends OpenDatabase {
   readonly config: Config;
   readonly log: Logger;
+  /** The keys of device secrets and API tokens, from the same settings as `serve` (README, "Rotating the key"). */
+  keys(): Promise<KeyRing>;
 }
 
 /**
@@ -18,18 +21,20 @@ export async function withDatabase<T>(
   work: (database: CommandDatabase) => Promise<T>,
   options: { migrate: boolean } = { migrate: true },
 ): Promise<T> {
-  const [{ loadConfig }, { openDatabase }, { createLogger }, { migrateToLatest }] = await Promise.all([
-    import('../config.ts'),
-    import('../database-server/open-database.ts'),
-    import('../logger.ts'),
-    import('../store/migrations.ts'),
-  ]);
+  const [{ loadConfig }, { openDatabase }, { createLogger }, { migrateToLatest }, { resolveKeyRing }] =
+    await Promise.all([
+      import('../config.ts'),
+      import('../database-server/open-database.ts'),
+      import('../logger.ts'),
+      import('../store/migrations.ts'),
+      import('../actions/secret-keys.ts'),
+    ]);
   const config = loadConfig();
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr);
   const database = await openDatabase(config, log, 2, 10_000);
   try {
     if (options.migrate) await migrateToLatest(database.db, log);
-    return await work({ ...database, config, log });
+    return await work({ ...database, config, log, keys: () => resolveKeyRing(database.db, config.secretKeys) });
   } finally {
     await database.close();
   }

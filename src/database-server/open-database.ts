@@ -38,7 +38,7 @@ export async function openDatabase(
     embedded = await startEmbeddedPostgres(config.dataDir, log.child({ component: 'embedded-postgres' }));
     url = embedded.url;
   }
-  const { db, pool } = createDatabase(url, poolSize, log);
+  const { db, pool } = createDatabase(url, poolSize, log, `vitalink:${config.instanceId}`);
   const deadline = Date.now() + waitMs;
   for (let attempt = 1; ; attempt++) {
     try {

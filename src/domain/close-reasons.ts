@@ -16,6 +16,8 @@ export const CLOSE_REASONS = [
   'device_disabled',
   /** The device's secret was rotated without a grace period, or its grace period ended. */
   'secret_rotated',
+  /** The device connected to another instance since (README, "Operations", "Several instances"). */
+  'taken_over',
   /** Nothing received for 1.5 times the keepalive the device asked for (MQTT-3.1.2-24). */
   'keepalive_timeout',
   /**

@@ -8,6 +8,8 @@ export const REFUSAL_REASONS = [
   'invalid_username',
   'unknown_device',
   'wrong_secret',
+  /** The secret is stored under a key that is not configured any more (README, "Rotating the key"): CONNACK 4. */
+  'secret_key_unavailable',
   'device_disabled',
   'client_id_mismatch',
   /** The device certificate's CN is not the CONNECT's username and client id (README, "Security", "Device certificates"): CONNACK 5. */

@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { findPrincipal, type Principal, type Role } from '../actions/tokens.ts';
 import { AppError } from '../errors.ts';
 import { type AuditOutcome, insertAuditEntries } from '../store/audit.repository.ts';
+import type { KeyRing, RehashOnce } from '../domain/secret-keys.ts';
 import type { Db } from '../store/database.ts';
 import type { RequestLimits } from './rate-limits.ts';
 
@@ -21,7 +22,10 @@ export function sameSecret(presented: string, expected: string): boolean {
 
 export interface AuthDeps {
   readonly db: Db;
-  readonly installationKey: () => Promise<Buffer>;
+  /** The keys tokens are stored under (src/actions/secret-keys.ts, resolveKeyRing). */
+  readonly keys: KeyRing;
+  /** A token found under a previous key is stored again under the current one, once (none: never). */
+  readonly rehash?: RehashOnce;
   /** VITALINK_ADMIN_TOKEN: accepted as an admin bearer token (bootstrap). */
   readonly adminToken: string | undefined;
   /** Notes a token's use (at most once a minute per token: src/actions/tokens.ts, createTokenUsage). */
@@ -55,7 +59,13 @@ async function resolvePrincipal(deps: AuthDeps, request: FastifyRequest): Promis
   if (deps.adminToken && sameSecret(token, deps.adminToken)) {
     return { role: 'admin', tokenId: null, patientIds: null };
   }
-  const found = await findPrincipal(deps.db, await deps.installationKey(), token);
+  const rehash = deps.rehash && {
+    once: deps.rehash,
+    onRehashed: (tokenId: string, fromKeyId: string, toKeyId: string) =>
+      request.log.info({ tokenId, fromKeyId, toKeyId }, 'api token re-hashed under the current key'),
+    onError: (err: unknown) => request.log.warn({ err }, 'api token re-hash failed; its next use tries again'),
+  };
+  const found = await findPrincipal(deps.db, deps.keys, token, rehash);
   if ('refused' in found) {
     request.log.info({ reason: found.refused, tokenId: found.tokenId }, 'api token refused');
     throw new AppError('unauthorized', TOKEN_REFUSED);

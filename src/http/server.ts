@@ -25,6 +25,7 @@ import { rejectionsRoutes } from './routes/rejections.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
 import type { HttpRateLimits } from '../config.ts';
+import { type KeyRing, RehashOnce } from '../domain/secret-keys.ts';
 import { DEFAULT_HTTP_RATE_LIMITS, registerRateLimits } from './rate-limits.ts';
 import { errorBody as errorBodySchema } from './schemas.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -37,7 +38,10 @@ export interface HttpDeps {
   /** Readiness: database reachable and broker listening. */
   readonly readiness: () => Promise<{ database: boolean; broker: boolean }>;
   readonly db: Db;
-  readonly installationKey: () => Promise<Buffer>;
+  /** The keys of device secrets and API tokens (src/actions/secret-keys.ts, resolveKeyRing). */
+  readonly keys: KeyRing;
+  /** Where clinician reads go now: the read replica while it keeps up (src/store/read-replica.ts); the primary by default. */
+  readonly readDb?: () => Db;
   readonly now: () => Date;
   /** The figures of GET /api/v1/ops/ingestion. */
   readonly ingestion: () => Promise<IngestionReport>;
@@ -196,7 +200,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   const routeDeps = {
     db: deps.db,
-    installationKey: deps.installationKey,
+    keys: deps.keys,
+    rehash: new RehashOnce(),
+    readDb: deps.readDb,
     adminToken: deps.adminToken,
     now: deps.now,
     publicUrl: deps.publicUrl,

@@ -21,6 +21,27 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'vitalink_process_' });
 
+  // README, "Operations", "Read replica".
+  const readReplicaLagSeconds = new Gauge({
+    name: 'vitalink_read_replica_lag_seconds',
+    help: 'How far DATABASE_READ_URL is behind the primary, measured every second (-1: unreachable)',
+    registers: [registry],
+  });
+  const readReplicaInUse = new Gauge({
+    name: 'vitalink_read_replica_in_use',
+    help: '1 while clinician reads go to DATABASE_READ_URL, 0 while they go to the primary (lag past the bound, or unreachable)',
+    registers: [registry],
+  });
+
+  // README, "Running several instances": Prometheus labels every series with the
+  // scrape target (`instance`); this series joins that target to VITALINK_INSTANCE_ID.
+  const instanceInfo = new Gauge({
+    name: 'vitalink_instance_info',
+    help: 'Always 1; instance_id is this instance name (VITALINK_INSTANCE_ID), as in its log lines and the ops view',
+    labelNames: ['instance_id'] as const,
+    registers: [registry],
+  });
+
   const readingsReceived = new Counter({
     name: 'vitalink_readings_received_total',
     help: 'Readings received from devices (valid or not), counted when their message is decoded',
@@ -201,6 +222,9 @@ export function createMetrics() {
     retentionRemoved,
     retentionRuns,
     retentionLastRun,
+    instanceInfo,
+    readReplicaLagSeconds,
+    readReplicaInUse,
     /** Live figures for GET /api/v1/ops/ingestion. */
     ingestion: new IngestionStats(),
     rejectionMessagesDropped,

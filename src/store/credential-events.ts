@@ -19,6 +19,43 @@ export async function notifyCredentialChange(db: Db, change: CredentialChange): 
   await sql`SELECT pg_notify(${CREDENTIALS_CHANNEL}, ${JSON.stringify(change)})`.execute(db);
 }
 
+/**
+ * New MQTT sessions, told to every instance (README, "Operations", "Several
+ * instances"): the instance that accepted them and their device ids. Delivered to
+ * every listener, the sender's own included, in commit order, which is what
+ * src/broker/session-takeover.ts orders sessions by.
+ */
+export const SESSIONS_CHANNEL = 'vitalink_sessions';
+
+export interface SessionsStarted {
+  instance: string;
+  devices: string[];
+}
+
+/** PostgreSQL refuses a payload of 8,000 bytes or more. */
+const MAX_PAYLOAD_BYTES = 7_500;
+
+/** One NOTIFY per payload that fits (device ids are at most 64 characters, so about 100 a payload). */
+export async function notifySessionsStarted(db: Db, instance: string, devices: readonly string[]): Promise<void> {
+  let chunk: string[] = [];
+  let bytes = 0;
+  const send = async () => {
+    if (chunk.length === 0) return;
+    const payload: SessionsStarted = { instance, devices: chunk };
+    await sql`SELECT pg_notify(${SESSIONS_CHANNEL}, ${JSON.stringify(payload)})`.execute(db);
+    chunk = [];
+    bytes = 0;
+  };
+  const overhead = Buffer.byteLength(JSON.stringify({ instance, devices: [] }));
+  for (const id of devices) {
+    const size = Buffer.byteLength(JSON.stringify(id)) + 1;
+    if (overhead + bytes + size > MAX_PAYLOAD_BYTES) await send();
+    chunk.push(id);
+    bytes += size;
+  }
+  await send();
+}
+
 export interface CredentialListenerOptions {
   /** Connection settings of the service's pool (a LISTEN needs a connection of its own). */
   readonly connection: pg.ClientConfig;
@@ -27,6 +64,8 @@ export interface CredentialListenerOptions {
   readonly onDevice: (deviceId: string) => void;
   /** The listening connection was (re)established: notifications may have been missed meanwhile. */
   readonly onListening: () => void;
+  /** Sessions started on an instance (this one included), in commit order. */
+  readonly onSessionsStarted?: (started: SessionsStarted) => void;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -77,6 +116,17 @@ export class CredentialListener {
     client.on('error', onLost);
     client.on('end', () => onLost());
     client.on('notification', (message) => {
+      if (message.channel === SESSIONS_CHANNEL && message.payload) {
+        try {
+          const started = JSON.parse(message.payload) as Partial<SessionsStarted>;
+          if (typeof started.instance === 'string' && Array.isArray(started.devices)) {
+            this.#o.onSessionsStarted?.({ instance: started.instance, devices: started.devices.map(String) });
+          }
+        } catch {
+          this.#o.log.warn('unreadable sessions notification ignored');
+        }
+        return;
+      }
       if (message.channel !== CREDENTIALS_CHANNEL || !message.payload) return;
       try {
         const change = JSON.parse(message.payload) as Partial<CredentialChange>;
@@ -89,6 +139,7 @@ export class CredentialListener {
     try {
       await client.connect();
       await client.query(`LISTEN ${CREDENTIALS_CHANNEL}`);
+      if (this.#o.onSessionsStarted) await client.query(`LISTEN ${SESSIONS_CHANNEL}`);
     } catch (err) {
       onLost(err as Error);
       return;

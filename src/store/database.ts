@@ -19,7 +19,7 @@ interface RollupColumns {
 
 /** Kysely's view of the schema (migrations/). snake_case as in SQL; rows are mapped explicitly. */
 export interface Database {
-  installation: { id: number; secret_key: Buffer; created_at: Generated<Date> };
+  installation: { id: number; secret_key: Buffer | null; created_at: Generated<Date> };
   patients: {
     id: string;
     display_name: string | null;
@@ -29,12 +29,15 @@ export interface Database {
   devices: {
     id: string;
     secret_hash: Buffer;
+    /** The key the hash was made under (src/domain/secret-keys.ts). */
+    secret_key_id: string;
     model: string | null;
     enabled: Generated<boolean>;
     created_at: Generated<Date>;
     disabled_at: Date | null;
     secret_rotated_at: Date | null;
     previous_secret_hash: Buffer | null;
+    previous_secret_key_id: string | null;
     previous_secret_expires_at: Date | null;
   };
   device_activity: { device_id: string; last_seen_at: Date | null; last_reading_at: Date | null };
@@ -136,6 +139,7 @@ export interface Database {
   api_tokens: {
     id: Generated<string>;
     token_hash: Buffer;
+    secret_key_id: string;
     role: 'admin' | 'operator' | 'clinician';
     patient_ids: string[] | null;
     label: string | null;
@@ -177,6 +181,12 @@ export interface Database {
     day: ColumnType<Date, string, string>;
     raw_bytes: ColumnType<string, number | string, number | string>;
   };
+  service_instances: {
+    instance_id: string;
+    started_at: Date;
+    reported_at: Date;
+    report: ColumnType<unknown, string, string>;
+  };
 }
 
 export type Db = Kysely<Database>;
@@ -186,7 +196,17 @@ pg.types.setTypeParser(pg.types.builtins.FLOAT8, Number);
 // A calendar date stays 'YYYY-MM-DD': a Date would put it at midnight in this process' zone.
 pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
 
-export function createDatabase(url: string, poolSize: number, log: Logger): { db: Db; pool: pg.Pool } {
+/**
+ * A pool on `url`. `applicationName` is what pg_stat_activity shows for its
+ * connections: `vitalink:<instance id>` for the service, so that a lock held by a
+ * frozen instance names it.
+ */
+export function createDatabase(
+  url: string,
+  poolSize: number,
+  log: Logger,
+  applicationName = 'vitalink',
+): { db: Db; pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -199,7 +219,7 @@ export function createDatabase(url: string, poolSize: number, log: Logger): { db
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
     query_timeout: 120_000,
-    application_name: 'vitalink',
+    application_name: applicationName.slice(0, 63),
   });
   // An idle client whose server went away emits here; without a listener the process would crash.
   pool.on('error', (err) => log.warn({ err }, 'idle database connection lost'));

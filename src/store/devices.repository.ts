@@ -9,18 +9,32 @@ export interface DeviceRow {
   createdAt: Date;
 }
 
-export async function loadInstallationKey(db: Db): Promise<Buffer> {
+/** The key kept in the database by installations from before VITALINK_SECRET_KEY; null once forgotten. */
+export async function loadDatabaseKey(db: Db): Promise<Buffer | null> {
   const row = await db.selectFrom('installation').select('secret_key').where('id', '=', 1).executeTakeFirst();
-  if (!row) throw new Error('the database has no installation key; run `vitalink migrate` and try again');
-  return row.secret_key;
+  return row?.secret_key ?? null;
+}
+
+/** `vitalink keys forget-database-key`: removes the key from the database; false when it was already gone. */
+export async function forgetDatabaseKey(db: Db): Promise<boolean> {
+  const result = await db
+    .updateTable('installation')
+    .set({ secret_key: null })
+    .where('id', '=', 1)
+    .where('secret_key', 'is not', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** What CONNECT checks (src/broker/authenticate.ts): the secret, a previous one in its grace period, the state. */
 export interface DeviceCredentials {
   secretHash: Buffer;
+  /** The key the hash was made under (src/domain/secret-keys.ts). */
+  secretKeyId: string;
   enabled: boolean;
   /** The secret before the last rotation, while its grace period lasts (else null). */
   previousSecretHash: Buffer | null;
+  previousSecretKeyId: string | null;
   previousSecretExpiresAt: Date | null;
 }
 
@@ -43,31 +57,41 @@ async function deviceCredentials(db: Db, ids: readonly string[]): Promise<(Devic
   const { rows } = await sql<{
     id: string;
     secret_hash: Buffer;
+    secret_key_id: string;
     enabled: boolean;
     previous_secret_hash: Buffer | null;
+    previous_secret_key_id: string | null;
     previous_secret_expires_at: Date | null;
   }>`
-    SELECT id, secret_hash, enabled,
+    SELECT id, secret_hash, secret_key_id, enabled,
            CASE WHEN previous_secret_expires_at > now() THEN previous_secret_hash END AS previous_secret_hash,
+           CASE WHEN previous_secret_expires_at > now() THEN previous_secret_key_id END AS previous_secret_key_id,
            CASE WHEN previous_secret_expires_at > now() THEN previous_secret_expires_at END AS previous_secret_expires_at
     FROM devices WHERE id = ANY(${ids as string[]}::text[])
   `.execute(db);
   return rows.map((row) => ({
     id: row.id,
     secretHash: row.secret_hash,
+    secretKeyId: row.secret_key_id,
     enabled: row.enabled,
     previousSecretHash: row.previous_secret_hash,
+    previousSecretKeyId: row.previous_secret_key_id,
     previousSecretExpiresAt: row.previous_secret_expires_at,
   }));
 }
 
 export async function insertDevice(
   db: Db,
-  device: { id: string; secretHash: Buffer; model: string | null },
+  device: { id: string; secretHash: Buffer; secretKeyId: string; model: string | null },
 ): Promise<DeviceRow> {
   const row = await db
     .insertInto('devices')
-    .values({ id: device.id, secret_hash: device.secretHash, model: device.model })
+    .values({
+      id: device.id,
+      secret_hash: device.secretHash,
+      secret_key_id: device.secretKeyId,
+      model: device.model,
+    })
     .returning(['id', 'model', 'enabled', 'created_at'])
     .executeTakeFirstOrThrow();
   return { id: row.id, model: row.model, enabled: row.enabled, createdAt: row.created_at };
@@ -127,15 +151,17 @@ export async function enableDevice(db: Db, id: string): Promise<boolean> {
 export async function rotateDeviceSecret(
   db: Db,
   id: string,
-  secretHash: Buffer,
+  secret: { hash: Buffer; keyId: string },
   graceSeconds: number,
 ): Promise<{ graceUntil: Date | null } | undefined> {
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ grace_until: Date | null }>`
       UPDATE devices SET
-        secret_hash = ${secretHash},
+        secret_hash = ${secret.hash},
+        secret_key_id = ${secret.keyId},
         secret_rotated_at = now(),
         previous_secret_hash = CASE WHEN ${graceSeconds}::int > 0 THEN secret_hash END,
+        previous_secret_key_id = CASE WHEN ${graceSeconds}::int > 0 THEN secret_key_id END,
         previous_secret_expires_at = CASE WHEN ${graceSeconds}::int > 0
                                           THEN now() + ${graceSeconds}::int * interval '1 second' END
       WHERE id = ${id}
@@ -145,6 +171,37 @@ export async function rotateDeviceSecret(
     await notifyCredentialChange(trx, { device: id });
     return { graceUntil: rows[0].grace_until };
   });
+}
+
+/**
+ * Stores a device's secret hash again under the current key (after a CONNECT
+ * verified it under a previous one): the current secret (`slot` 'current') or the
+ * previous one in its grace period. Only while the stored hash is still `from`, so
+ * that a rotation in between is never undone. No notification: the secret is the
+ * same, live sessions stay. Returns whether a row changed.
+ */
+export async function rehashDeviceSecret(
+  db: Db,
+  id: string,
+  slot: 'current' | 'previous',
+  from: Buffer,
+  to: { hash: Buffer; keyId: string },
+): Promise<boolean> {
+  const result =
+    slot === 'current'
+      ? await db
+          .updateTable('devices')
+          .set({ secret_hash: to.hash, secret_key_id: to.keyId })
+          .where('id', '=', id)
+          .where('secret_hash', '=', from)
+          .executeTakeFirst()
+      : await db
+          .updateTable('devices')
+          .set({ previous_secret_hash: to.hash, previous_secret_key_id: to.keyId })
+          .where('id', '=', id)
+          .where('previous_secret_hash', '=', from)
+          .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** A device as `devices list` and `devices show` give it. */

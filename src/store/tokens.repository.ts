@@ -6,6 +6,9 @@ export type TokenRole = 'admin' | 'operator' | 'clinician';
 /** An API token found by the HMAC of its text, whatever its state. */
 export interface StoredToken {
   id: string;
+  /** The hash found, and the key it names (src/domain/secret-keys.ts). */
+  tokenHash: Buffer;
+  secretKeyId: string;
   role: TokenRole;
   /** Clinician tokens: the patients they may read. */
   patientIds: string[] | null;
@@ -31,6 +34,7 @@ export async function insertApiToken(
   db: Db,
   token: {
     tokenHash: Buffer;
+    secretKeyId: string;
     role: TokenRole;
     patientIds: string[] | null;
     label: string | null;
@@ -41,6 +45,7 @@ export async function insertApiToken(
     .insertInto('api_tokens')
     .values({
       token_hash: token.tokenHash,
+      secret_key_id: token.secretKeyId,
       role: token.role,
       patient_ids: token.patientIds,
       label: token.label,
@@ -51,22 +56,53 @@ export async function insertApiToken(
   return row.id;
 }
 
-/** Read on every API request: one probe of the token_hash index, no cache (a revocation holds at once). */
-export async function findToken(db: Db, tokenHash: Buffer): Promise<StoredToken | undefined> {
+/**
+ * Read on every API request: probes of the token_hash index, one per key in use
+ * (the token's HMAC under each), no cache (a revocation holds at once).
+ */
+export async function findToken(db: Db, tokenHashes: readonly Buffer[]): Promise<StoredToken | undefined> {
   const { rows } = await sql<{
     id: string;
+    token_hash: Buffer;
+    secret_key_id: string;
     role: TokenRole;
     patient_ids: string[] | null;
     revoked: boolean;
     expired: boolean;
   }>`
-    SELECT id, role, patient_ids, revoked_at IS NOT NULL AS revoked, coalesce(expires_at <= now(), false) AS expired
-    FROM api_tokens WHERE token_hash = ${tokenHash}
+    SELECT id, token_hash, secret_key_id, role, patient_ids, revoked_at IS NOT NULL AS revoked,
+           coalesce(expires_at <= now(), false) AS expired
+    FROM api_tokens WHERE token_hash = ANY(${tokenHashes as Buffer[]}::bytea[])
+    LIMIT 1
   `.execute(db);
   const row = rows[0];
   return row
-    ? { id: row.id, role: row.role, patientIds: row.patient_ids, revoked: row.revoked, expired: row.expired }
+    ? {
+        id: row.id,
+        tokenHash: row.token_hash,
+        secretKeyId: row.secret_key_id,
+        role: row.role,
+        patientIds: row.patient_ids,
+        revoked: row.revoked,
+        expired: row.expired,
+      }
     : undefined;
+}
+
+/** Stores a token's hash again under the current key, only while it is still `from`; false when nothing changed. */
+export async function rehashToken(
+  db: Db,
+  id: string,
+  from: Buffer,
+  to: { hash: Buffer; keyId: string },
+): Promise<boolean> {
+  const result = await db
+    .updateTable('api_tokens')
+    .set({ token_hash: to.hash, secret_key_id: to.keyId })
+    .where('id', '=', id)
+    .where('token_hash', '=', from)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 /** Notes a use of a token, unless one was noted less than a minute ago (by any instance). */

@@ -21,13 +21,16 @@ import {
 } from '../../simulators/fleet/simulate.ts';
 import { createApiToken } from '../../src/actions/tokens.ts';
 import { openProvisioner } from '../../src/cli/provisioner.ts';
+import { NO_CONFIGURED_KEYS } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { useTestDatabase } from '../fixture.ts';
 import { ROOT, type ServiceProcess, startService } from '../helpers/service.ts';
 
 /** The simulators, provisioning in this file's database (simulators/provisioner.ts). */
 async function runSimulate(options: SimulateOptions, io: SimulateIo): Promise<SimulateSummary> {
-  const provisioner = await openProvisioner(options.databaseUrl!, createLogger('silent'));
+  const provisioner = await openProvisioner(options.databaseUrl!, createLogger('silent'), {
+    secretKeys: NO_CONFIGURED_KEYS,
+  });
   return runFleet(options, io, provisioner).finally(() => provisioner.close());
 }
 
@@ -102,8 +105,10 @@ beforeAll(async () => {
   );
   expect(backfill.ok).toBe(true);
   [t1d, hypertension] = backfill.patients;
-  clinicianToken = (await createApiToken(database.db, { role: 'clinician', patientIds: backfill.patients })).token;
-  operatorToken = (await createApiToken(database.db, { role: 'operator' })).token;
+  clinicianToken = (
+    await createApiToken(database.db, await database.keys(), { role: 'clinician', patientIds: backfill.patients })
+  ).token;
+  operatorToken = (await createApiToken(database.db, await database.keys(), { role: 'operator' })).token;
 
   // The aggregation job has rolled up every day and opened the personas' alerts.
   await waitFor(
@@ -451,6 +456,10 @@ describe('operator view', () => {
         0,
       );
       expect((await canvasInk(page, 'chart-throughput')).blue).toBeGreaterThan(100);
+      // One instance here: it lists itself, and the sum is its own figures.
+      expect(await page.getByTestId('instances').locator('tbody tr').count()).toBe(1);
+      expect(await page.getByTestId('instances').textContent()).toContain('this one');
+      expect(await page.getByTestId('instances-total').textContent()).toMatch(/^1 live · /);
       await expect.poll(() => page.getByTestId('latest-rejections').count(), { timeout: 10_000 }).toBe(1);
       expect(await page.getByTestId('rejections-by-reason').textContent()).toContain('out of range');
       await shot(page, '10-operator');

@@ -400,6 +400,8 @@ describe('per-command help', () => {
     ],
     'tokens list': ['--json'],
     'tokens revoke': ['--id ID', '--json'],
+    'keys status': ['--json'],
+    'keys forget-database-key': ['--force', '--json'],
     simulate: ['--url mqtt://HOST:PORT', '--persona', '--days D', '--speed X', '--fault-wrong-unit RATE', '--json'],
     bench: ['--devices N', '--duration S', '--readings-per-message K', '--rate R', '--mosquitto URL', '--json'],
   };

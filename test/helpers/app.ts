@@ -9,8 +9,15 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-/** The whole service in this process, on ephemeral ports, against a test database. */
-export async function startTestApp(database: TestDatabase, env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * The whole service in this process, on ephemeral ports, against a test database.
+ * `logLines`: its log lines (info and above) are parsed into it, for tests that read them.
+ */
+export async function startTestApp(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+  logLines?: Record<string, unknown>[],
+): Promise<TestApp> {
   const config = loadConfig({
     DATABASE_URL: database.url,
     MQTT_PORT: '0',
@@ -25,7 +32,11 @@ export async function startTestApp(database: TestDatabase, env: Record<string, s
     VITALINK_MQTT_FLAPPING_MAX_CONNECTS: '1000000',
     ...env,
   });
-  const app = createApp(config, createLogger(config.logLevel, process.stderr));
+  const fields = { instance: config.instanceId };
+  const log = logLines
+    ? createLogger('info', { write: (line: string) => void logLines.push(JSON.parse(line)) }, fields)
+    : createLogger(config.logLevel, process.stderr, fields);
+  const app = createApp(config, log);
   const ports = await app.start();
   let stopped = false;
   return {

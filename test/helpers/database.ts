@@ -14,6 +14,32 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/**
+ * A TestDatabase on a database the test made itself (its own cluster, say): not
+ * migrated (the service migrates it at start); `drop` closes the pool and runs `dispose`.
+ */
+export function wrapTestDatabase(url: string, dispose: () => Promise<void>): TestDatabase {
+  const { db } = createDatabase(url, 4, createLogger('silent'));
+  return {
+    url,
+    name: new URL(url).pathname.slice(1),
+    db,
+    async query(text, values) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return await client.query(text, values);
+      } finally {
+        await client.end();
+      }
+    },
+    async drop() {
+      await db.destroy();
+      await dispose();
+    },
+  };
+}
+
 /** A database of its own for a test file, cloned from the migrated template. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');

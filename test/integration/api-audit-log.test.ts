@@ -1,3 +1,4 @@
+import { KeyRing, SecretKey } from '../../src/domain/secret-keys.ts';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../../src/http/server.ts';
@@ -25,7 +26,7 @@ beforeAll(async () => {
     adminToken: ADMIN,
     readiness: async () => ({ database: true, broker: true }),
     db: t.db,
-    installationKey: async () => Buffer.alloc(32),
+    keys: new KeyRing(new SecretKey(Buffer.alloc(32), 'test')),
     now: () => new Date(),
     ingestion: async () => {
       throw new Error('not used');

@@ -47,7 +47,7 @@ async function nothingWrittenByRefusedRequests(): Promise<void> {
 
 describe('authentication', () => {
   it('answers 401 on every route without a token, with an unknown or revoked token, or another scheme', async () => {
-    const revoked = await createApiToken(t.db, { role: 'admin' });
+    const revoked = await createApiToken(t.db, await t.keys(), { role: 'admin' });
     await t.query(`UPDATE api_tokens SET revoked_at = now() WHERE id = $1`, [revoked.id]);
     const credentials: (Record<string, string> | undefined)[] = [
       undefined,

@@ -72,7 +72,7 @@ describe('indicators', () => {
 
   it('is empty for a patient without readings, 404 for another or a missing patient, 422 for a bad id', async () => {
     await addPatient(t.db, { id: 'p-empty' });
-    const own = await createApiToken(t.db, { role: 'clinician', patientIds: ['p-empty'] });
+    const own = await createApiToken(t.db, await t.keys(), { role: 'clinician', patientIds: ['p-empty'] });
     const empty = await get('/api/v1/patients/p-empty/indicators', own.token);
     expect(empty.status, describeRes(empty)).toBe(200);
     expect(empty.body).toEqual({ patientId: 'p-empty', indicators: [] });

@@ -79,7 +79,8 @@ describe('a disabled device in the write path', () => {
     await t.provisionDevice('dd-grace');
     const { rows } = await t.query(`SELECT secret_hash FROM devices WHERE id = 'dd-grace'`);
     const old: Buffer = rows[0].secret_hash;
-    await rotateDeviceSecret(t.db, 'dd-grace', hashDeviceSecret(Buffer.alloc(32), 'new'), 60);
+    const { current } = await t.keys();
+    await rotateDeviceSecret(t.db, 'dd-grace', { hash: hashDeviceSecret(current, 'new'), keyId: current.id }, 60);
     expect((await findDeviceCredentials(t.db, 'dd-grace'))?.previousSecretHash?.equals(old)).toBe(true);
     await t.query(`UPDATE devices SET previous_secret_expires_at = now() - interval '1 ms' WHERE id = 'dd-grace'`);
     expect((await findDeviceCredentials(t.db, 'dd-grace'))?.previousSecretHash).toBeNull();

@@ -61,9 +61,10 @@ describe('readingsPage', () => {
     await addPatient(t.db, { id: 'p-page' });
     await addPatient(t.db, { id: 'p-other' });
     const from = new Date(pivot - 10 * DAY);
-    await addDevice(t.db, { id: 'cgm-a', patientId: 'p-page' }, from);
-    await addDevice(t.db, { id: 'hub-b', patientId: 'p-page' }, from);
-    await addDevice(t.db, { id: 'cgm-other', patientId: 'p-other' }, from);
+    const keys = await t.keys();
+    await addDevice(t.db, keys, { id: 'cgm-a', patientId: 'p-page' }, from);
+    await addDevice(t.db, keys, { id: 'hub-b', patientId: 'p-page' }, from);
+    await addDevice(t.db, keys, { id: 'cgm-other', patientId: 'p-other' }, from);
 
     const at = (k: number) => pivot - 3 * 60 * MIN + k * 20 * MIN; // 3 hours either side of the pivot
     const cgm: Input[] = [];

@@ -3,6 +3,7 @@ import { parseSimulateArgs, runSimulate, type SimulateSummary } from '../../simu
 import { CLOCK_SKEW_MS, SLOW_CONSUMER_PAUSE_MS } from '../../simulators/fleet/faults.ts';
 import { PERSONAS } from '../../simulators/personas/index.ts';
 import { openProvisioner } from '../../src/cli/provisioner.ts';
+import { NO_CONFIGURED_KEYS } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -27,7 +28,7 @@ async function simulate(args: string[]): Promise<{ summary: SimulateSummary; out
   const out: string[] = [];
   const err: string[] = [];
   const options = parseSimulateArgs(['--url', `mqtt://127.0.0.1:${service.ports.mqtt}`, '--json', ...args]);
-  const provisioner = await openProvisioner(database.url, createLogger('silent'));
+  const provisioner = await openProvisioner(database.url, createLogger('silent'), { secretKeys: NO_CONFIGURED_KEYS });
   const summary = await runSimulate(
     { ...options, databaseUrl: database.url },
     { out: (l) => out.push(l), err: (l) => err.push(l) },

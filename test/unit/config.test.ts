@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configExposureProblems, isLoopbackHost, loadConfig } from '../../src/config.ts';
+import {
+  ConfigError,
+  configExposureProblems,
+  defaultInstanceId,
+  isLoopbackHost,
+  loadConfig,
+} from '../../src/config.ts';
 
 /** Runs loadConfig expecting a ConfigError, and returns it. */
 function configError(env: NodeJS.ProcessEnv, options: { listening?: boolean } = {}): ConfigError {
@@ -559,5 +565,39 @@ describe('plaintext listeners on a network (README, "Security", "Listening on a 
     );
     expect(configExposureProblems(loadConfig({ DATABASE_URL: url, VITALINK_ALLOW_PLAINTEXT_PUBLIC: '1' }))).toEqual([]);
     expect(configExposureProblems(loadConfig({ DATABASE_URL: url, HOST: '127.0.0.1' }))).toEqual([]);
+  });
+});
+
+describe('VITALINK_INSTANCE_ID (README, "Running several instances")', () => {
+  it('is the host name and process id unless set', () => {
+    expect(loadConfig({}).instanceId).toBe(defaultInstanceId());
+    expect(defaultInstanceId('web-1.example.org', 4242)).toBe('web-1-4242');
+    expect(defaultInstanceId('--', 7)).toBe('vitalink-7');
+    expect(loadConfig({ VITALINK_INSTANCE_ID: 'vitalink-a' }).instanceId).toBe('vitalink-a');
+    expect(loadConfig({ VITALINK_INSTANCE_ID: '' }).instanceId).toBe(defaultInstanceId());
+  });
+
+  it('refuses a name that would not fit a log field, a label or a connection name', () => {
+    for (const value of ['-a', 'a b', 'a/b', 'é', 'x'.repeat(64)]) {
+      const error = configError({ VITALINK_INSTANCE_ID: value });
+      expect(error.problems, value).toHaveLength(1);
+      expect(error.problems[0], value).toMatch(/^VITALINK_INSTANCE_ID: must be 1 to 63 letters, digits/);
+    }
+  });
+});
+
+describe('DATABASE_READ_URL (README, "Operations", "Read replica")', () => {
+  it('is a replica of DATABASE_URL, used within VITALINK_READ_REPLICA_MAX_LAG_MS', () => {
+    expect(loadConfig({}).readReplica).toBeUndefined();
+    expect(
+      loadConfig({ DATABASE_URL: 'postgres://primary/v', DATABASE_READ_URL: 'postgres://replica/v' }).readReplica,
+    ).toEqual({ url: 'postgres://replica/v', maxLagMs: 5_000 });
+  });
+
+  it('needs DATABASE_URL, and hides its value in the message', () => {
+    const error = configError({ DATABASE_READ_URL: 'postgres://user:pw@replica/v' });
+    expect(error.problems).toEqual([
+      'DATABASE_READ_URL: a read replica needs its primary: set DATABASE_URL to the primary PostgreSQL too, or unset DATABASE_READ_URL (the embedded database has no replica)',
+    ]);
   });
 });

@@ -9,7 +9,7 @@ import type uPlot from 'uplot';
 import { api, ApiError, readiness } from '../api.ts';
 import { fmtBytes, fmtDateTime, fmtInteger, fmtNumber, fmtRelative, fmtTime } from '../format.ts';
 import { reasonLabel, t } from '../i18n.ts';
-import type { IngestionReport, Page, Readiness, Rejection } from '../types.ts';
+import type { IngestionReport, InstanceSummary, Page, Readiness, Rejection } from '../types.ts';
 import { Chart, COLORS, timeAxis, valueAxis } from '../components/chart.tsx';
 import { ErrorBox, errorText } from '../components/status.tsx';
 
@@ -305,6 +305,8 @@ export function OpsView() {
         </section>
       </div>
 
+      {r && <Instances report={r} />}
+
       <div class="ops-rejections">
         <section class="card" aria-labelledby="reasons-title">
           <h2 id="reasons-title">{t('rejectionsByReason')}</h2>
@@ -372,6 +374,67 @@ export function OpsView() {
             </div>
           )}
         </section>
+      </div>
+    </section>
+  );
+}
+
+/** Every instance on the database (README, "Running several instances"), and their sum. */
+function Instances({ report }: { report: IngestionReport }) {
+  const { total } = report;
+  return (
+    <section class="card ops-instances" aria-labelledby="instances-title">
+      <h2 id="instances-title">{t('instancesTitle')}</h2>
+      <p data-testid="instances-total">
+        {t('instancesTotal', {
+          live: fmtInteger(total.live),
+          rps: fmtNumber(total.readingsPerSecond.last1m, 1),
+          devices: fmtInteger(total.connectedDevices),
+          rows: fmtInteger(total.queue.rows),
+        })}
+      </p>
+      {report.instancesUnavailable && <p class="error small">{t('instancesUnavailable')}</p>}
+      <div class="table-wrap">
+        <table data-testid="instances">
+          <thead>
+            <tr>
+              <th scope="col">{t('colInstance')}</th>
+              <th scope="col">{t('colState')}</th>
+              <th scope="col" class="num">
+                {t('colRateMinute')}
+              </th>
+              <th scope="col" class="num">
+                {t('connectedDevices')}
+              </th>
+              <th scope="col" class="num">
+                {t('colQueued')}
+              </th>
+              <th scope="col" class="num">
+                {t('colAckP99')}
+              </th>
+              <th scope="col">{t('colReported')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.instances.map((i: InstanceSummary) => (
+              <tr key={i.instanceId} class={i.live ? undefined : 'muted'}>
+                <th scope="row">
+                  <code>{i.instanceId}</code>
+                </th>
+                <td>
+                  <span class={`badge ${i.live ? 'badge-ok' : 'badge-bad'}`}>
+                    {i.self ? t('instanceThis') : i.live ? t('instanceLive') : t('instanceSilent')}
+                  </span>
+                </td>
+                <td class="num">{fmtNumber(i.readingsPerSecond.last1m, 1)}</td>
+                <td class="num">{fmtInteger(i.connectedDevices)}</td>
+                <td class="num">{fmtInteger(i.queue.rows)}</td>
+                <td class="num">{ms(i.ackLatencyMs.p99)}</td>
+                <td class="nowrap">{i.self ? t('none') : fmtRelative(i.reportedAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </div>
     </section>
   );

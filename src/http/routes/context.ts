@@ -20,7 +20,14 @@ export type ZodApp = FastifyInstance<
 >;
 
 export interface RouteDeps extends AuthDeps {
+  /** The primary: every write (audit rows included) and the reads that must see them. */
   readonly db: Db;
+  /**
+   * Where clinician reads of readings, series, indicators, patients and FHIR go:
+   * the read replica while it keeps up, else the primary (src/store/read-replica.ts).
+   * Called once per request, so that one request reads one database.
+   */
+  readonly readDb?: () => Db;
   readonly now: () => Date;
   /** VITALINK_PUBLIC_URL: the base of the links the service builds (src/http/links.ts). */
   readonly publicUrl?: string;

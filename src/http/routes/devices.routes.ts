@@ -51,7 +51,7 @@ export function devicesRoutes(app: ZodApp, deps: DevicesRouteDeps): void {
     },
     async (request, reply) => {
       requireRole(principalOf(request), ['admin']);
-      const { device: created, secret } = await addDevice(db, request.body, deps.now());
+      const { device: created, secret } = await addDevice(db, deps.keys, request.body, deps.now());
       return reply.status(201).send({ id: created.id, secret });
     },
   );
@@ -166,7 +166,7 @@ export function devicesRoutes(app: ZodApp, deps: DevicesRouteDeps): void {
     },
     async (request) => {
       requireRole(principalOf(request), ['admin']);
-      const rotated = await rotateDeviceSecret(db, request.params.id, request.body?.graceSeconds ?? 0);
+      const rotated = await rotateDeviceSecret(db, deps.keys, request.params.id, request.body?.graceSeconds ?? 0);
       return {
         id: rotated.device.id,
         secret: rotated.secret,

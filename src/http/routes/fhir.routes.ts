@@ -84,6 +84,7 @@ const querystring = z.object({
 /** Registered with the prefix /fhir: `app.register(fhirRoutes(deps), { prefix: '/fhir' })`. */
 export function fhirRoutes(deps: RouteDeps) {
   const { db } = deps;
+  const readDb = deps.readDb ?? (() => db);
   return async function fhir(scope: ZodApp): Promise<void> {
     scope.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
       if (!(await auditRefusal(db, request, error))) {
@@ -141,7 +142,8 @@ export function fhirRoutes(deps: RouteDeps) {
         const count = parseCount(q._count);
         const cursor = parseCursor(q._cursor);
         assertPatientVisible(principal, patientId);
-        const patient = await findPatient(db, patientId);
+        const reads = readDb();
+        const patient = await findPatient(reads, patientId);
         if (!patient) throw patientNotFound(patientId);
 
         const matches = (codings: readonly { system: string; code: string }[]) =>
@@ -149,7 +151,7 @@ export function fhirRoutes(deps: RouteDeps) {
         const types = readingTypesMatching(matches);
 
         // CGM summaries: few, filtered here.
-        const indicators = await findIndicators(db, patient.id, CGM_INDICATOR_KEYS);
+        const indicators = await findIndicators(reads, patient.id, CGM_INDICATOR_KEYS);
         const summaries = cgmObservations(patient.id, indicators).filter(
           (s) => matches(s.observation.code.coding) && dates.every((d) => periodMatches(d, s.from, s.to)),
         );
@@ -163,7 +165,7 @@ export function fhirRoutes(deps: RouteDeps) {
         // reading of the patient's history, so it is done only when the client asks for it
         // (and on the first page only).
         const wantsTotal = cursor === undefined && (q._total === 'accurate' || q._total === 'estimate');
-        const readingCount = types.length === 0 ? 0 : wantsTotal ? await countReadings(db, filter) : undefined;
+        const readingCount = types.length === 0 ? 0 : wantsTotal ? await countReadings(reads, filter) : undefined;
 
         const entries: Observation[] = [];
         let next: Cursor | undefined;
@@ -176,13 +178,13 @@ export function fhirRoutes(deps: RouteDeps) {
         if (room === 0) {
           // A page of summaries only: whether readings follow is one index probe.
           const readingsFollow =
-            readingCount !== undefined ? readingCount > 0 : types.length > 0 && (await hasReadings(db, filter));
+            readingCount !== undefined ? readingCount > 0 : types.length > 0 && (await hasReadings(reads, filter));
           if (pending.length > taken.length || readingsFollow) next = ['i', taken[taken.length - 1].code];
         } else if (readingCount !== 0 && types.length > 0) {
           // The page itself says whether there are readings: no probe beforehand.
           const keyset = cursor?.[0] === 'r' ? cursor : undefined;
           const { readings: page, next: after } = await readingsPage(
-            db,
+            reads,
             filter,
             keyset ? [keyset[1], keyset[2], keyset[3]] : undefined,
             room,

@@ -29,6 +29,9 @@ const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody,
 
 export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
   const { db } = deps;
+  const readDb = deps.readDb ?? (() => db);
+  /** Clinicians read from the replica when there is one; an admin reads what they just wrote, from the primary. */
+  const readsOf = (principal: Principal) => (principal.role === 'clinician' ? readDb() : db);
 
   app.post(
     '/patients',
@@ -75,14 +78,15 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       }
       // A clinician sees their listed patients and no other; '' (no patient has that id)
       // keeps the list non-empty, so a token without patients sees none rather than an error.
-      const rows = await listPatients(db, {
+      const reads = readsOf(principal);
+      const rows = await listPatients(reads, {
         limit: limit + 1,
         afterId: after,
         onlyIds: principal.role === 'clinician' ? ['', ...(principal.patientIds ?? [])] : undefined,
       });
       const shown = rows.slice(0, limit);
       const summaries = await summariesFor(
-        db,
+        reads,
         principal,
         shown.map((r) => r.id),
       );
@@ -112,9 +116,10 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       const principal = principalOf(request);
       requireRole(principal, ['admin', 'clinician']);
       assertPatientVisible(principal, request.params.id);
-      const found = await findPatient(db, request.params.id);
+      const reads = readsOf(principal);
+      const found = await findPatient(reads, request.params.id);
       if (!found) throw patientNotFound(request.params.id);
-      const summaries = await summariesFor(db, principal, [found.id]);
+      const summaries = await summariesFor(reads, principal, [found.id]);
       await audit(db, request, principal, [found.id], 'patients.read');
       return toPatient(found, summaries.get(found.id) ?? null);
     },
@@ -135,9 +140,10 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       requireRole(principal, ['clinician']);
       const patientId = request.params.id;
       assertPatientVisible(principal, patientId);
-      if (!(await findPatient(db, patientId))) throw patientNotFound(patientId);
+      const reads = readDb();
+      if (!(await findPatient(reads, patientId))) throw patientNotFound(patientId);
       const [indicators] = await Promise.all([
-        listIndicators(db, patientId),
+        listIndicators(reads, patientId),
         audit(db, request, principal, [patientId], 'indicators.read'),
       ]);
       return {

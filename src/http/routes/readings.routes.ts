@@ -8,6 +8,7 @@ import { readingsPage } from '../../store/readings-page.ts';
 import { listDailyRollups, listHourlyRollups } from '../../store/rollups.repository.ts';
 import { assertPatientVisible, audit, patientNotFound, principalOf, requireRole } from '../auth.ts';
 import { errorBody, idParam, iso, page } from '../schemas.ts';
+import type { Db } from '../../store/database.ts';
 import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody };
@@ -51,15 +52,16 @@ export const AUTO_HOURS_MAX_DAYS = 14;
 /** The position of the last item of a page: readings sort by (at, device, id), newest first. */
 const readingCursor = z.tuple([z.number().int(), idParam, z.string().regex(READING_ID_PATTERN)]);
 
-async function visiblePatient(deps: RouteDeps, principal: Principal, id: string) {
+async function visiblePatient(db: Db, principal: Principal, id: string) {
   assertPatientVisible(principal, id);
-  const found = await findPatient(deps.db, id);
+  const found = await findPatient(db, id);
   if (!found) throw patientNotFound(id);
   return found;
 }
 
 export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
   const { db } = deps;
+  const readDb = deps.readDb ?? (() => db);
 
   app.get(
     '/patients/:id/readings',
@@ -83,13 +85,14 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
     async (request) => {
       const principal = principalOf(request);
       requireRole(principal, ['clinician']);
-      const patient = await visiblePatient(deps, principal, request.params.id);
+      const reads = readDb();
+      const patient = await visiblePatient(reads, principal, request.params.id);
       const { type, from, to, limit, cursor } = request.query;
       const after = decodeJsonCursor(cursor, readingCursor);
       // The audit line's commit (a WAL flush) runs beside the query rather than after it.
       const [{ readings: items, next }] = await Promise.all([
         readingsPage(
-          db,
+          reads,
           {
             patientId: patient.id,
             type,
@@ -159,7 +162,8 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
     async (request) => {
       const principal = principalOf(request);
       requireRole(principal, ['clinician']);
-      const patient = await visiblePatient(deps, principal, request.params.id);
+      const reads = readDb();
+      const patient = await visiblePatient(reads, principal, request.params.id);
       const { type } = request.query;
       const to = request.query.to ? new Date(request.query.to) : deps.now();
       const from = request.query.from ? new Date(request.query.from) : new Date(to.getTime() - 7 * 86_400_000);
@@ -177,8 +181,8 @@ export function readingsRoutes(app: ZodApp, deps: RouteDeps): void {
       }
       const [rows] = await Promise.all([
         size === 'day'
-          ? listDailyRollups(db, patient, type, from, to)
-          : listHourlyRollups(db, patient.id, type, from, to),
+          ? listDailyRollups(reads, patient, type, from, to)
+          : listHourlyRollups(reads, patient.id, type, from, to),
         audit(db, request, principal, [patient.id], 'series.read', { type, bucket: size }),
       ]);
       const buckets = new Map<number, z.infer<typeof bucket>>();

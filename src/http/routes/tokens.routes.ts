@@ -52,7 +52,7 @@ export function tokensRoutes(app: ZodApp, deps: TokensRouteDeps): void {
     },
     async (request, reply) => {
       requireRole(principalOf(request), ['admin']);
-      const created = await createApiToken(db, { ...request.body, ttlDays: deps.tokenTtlDays }, deps.now());
+      const created = await createApiToken(db, deps.keys, { ...request.body, ttlDays: deps.tokenTtlDays }, deps.now());
       return reply.status(201).send({
         token: created.token,
         role: created.role,

@@ -7,7 +7,7 @@ const A = Buffer.alloc(32, 1);
 const B = Buffer.alloc(32, 2);
 
 function session(deviceId: string, secretHash: Buffer, closed: string[]): LiveSession {
-  return { deviceId, secretHash, close: (reason) => closed.push(`${deviceId}:${reason}`) };
+  return { deviceId, secretHashes: [secretHash], close: (reason) => closed.push(`${deviceId}:${reason}`) };
 }
 
 describe('revocationOf', () => {
@@ -24,13 +24,20 @@ describe('revocationOf', () => {
     expect(revocationOf(s, { secretHash: B, enabled: true })).toBe('secret_rotated');
     expect(revocationOf(s, { secretHash: B, enabled: true, previousSecretHash: null })).toBe('secret_rotated');
   });
+
+  it('keeps a session whose secret was re-hashed under the current key at CONNECT (README, "Rotating the key")', () => {
+    const s: LiveSession = { deviceId: 'd', secretHashes: [A, B], close: () => {} };
+    expect(revocationOf(s, { secretHash: B, enabled: true })).toBeUndefined();
+    expect(revocationOf(s, { secretHash: A, enabled: true })).toBeUndefined();
+    expect(revocationOf(s, { secretHash: Buffer.alloc(32, 3), enabled: true })).toBe('secret_rotated');
+  });
 });
 
 describe('SessionRevocation', () => {
   it('checks the sessions asked for against the stored credentials, and closes only those that no longer hold', async () => {
     const closed: string[] = [];
     const sessions = [session('ok', A, closed), session('off', A, closed), session('rekeyed', A, closed)];
-    const stored = new Map<string, StoredCredentials>([
+    const stored = new Map<string, Pick<StoredCredentials, 'secretHash' | 'enabled' | 'previousSecretHash'>>([
       ['ok', { secretHash: A, enabled: true }],
       ['off', { secretHash: A, enabled: false }],
       ['rekeyed', { secretHash: B, enabled: true }],

@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateDeviceSecret, hashDeviceSecret, verifyDeviceSecret } from '../../../src/domain/device-secret.ts';
+import { SecretKey } from '../../../src/domain/secret-keys.ts';
 
-const key = Buffer.alloc(32, 7);
-const otherKey = Buffer.alloc(32, 8);
+const key = new SecretKey(Buffer.alloc(32, 7), 'test');
+const otherKey = new SecretKey(Buffer.alloc(32, 8), 'test');
 
 describe('generateDeviceSecret', () => {
   it('is at least 256 random bits in base64url, with no padding', () => {
@@ -24,7 +25,7 @@ describe('hashDeviceSecret', () => {
   it('is HMAC-SHA256 of the secret under the key', () => {
     const hash = hashDeviceSecret(key, 'secret-1');
     expect(hash).toHaveLength(32);
-    expect(hash.equals(createHmac('sha256', key).update('secret-1').digest())).toBe(true);
+    expect(hash.equals(createHmac('sha256', Buffer.alloc(32, 7)).update('secret-1').digest())).toBe(true);
   });
 
   it('hashes a string and its UTF-8 bytes alike (devices send the password as bytes)', () => {

@@ -4,6 +4,7 @@
  * and the body `{ error: { code, message } }`, and README.md's "Error codes"
  * table lists exactly the codes of the registry with those statuses.
  */
+import { KeyRing, SecretKey } from '../../../src/domain/secret-keys.ts';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -44,7 +45,7 @@ describe('error codes', () => {
       adminToken: undefined,
       readiness: async () => ({ database: true, broker: true }),
       db: {} as Db,
-      installationKey: async () => Buffer.alloc(32),
+      keys: new KeyRing(new SecretKey(Buffer.alloc(32), 'test')),
       now: () => new Date(),
       ingestion: async () => {
         throw new Error('not used');
