@@ -79,14 +79,33 @@ const listenerRefusals = async (reason: string) =>
  * with its secret: `connack` when the service answers it, `closed` when the
  * service closed the socket without answering (it refused the certificate).
  */
-function tlsOutcome(cert: Pair | undefined, deviceId = DEVICE): Promise<'connack' | 'closed'> {
-  return new Promise((resolve, reject) => {
+async function tlsOutcome(cert: Pair | undefined, deviceId = DEVICE): Promise<'connack' | 'closed'> {
+  return (await tlsAttempt(cert, deviceId)).outcome;
+}
+
+interface Attempt {
+  readonly outcome: 'connack' | 'closed';
+  /** The TLS session the service gave (to resume it later). */
+  readonly session: Buffer | undefined;
+  /** Whether the handshake resumed the session it was offered. */
+  readonly reused: boolean;
+}
+
+/** tlsOutcome, offering `session` for resumption, with the session given and whether it was resumed. */
+function tlsAttempt(cert: Pair | undefined, deviceId: string, session?: Buffer): Promise<Attempt> {
+  return new Promise((resolveAttempt, reject) => {
     const socket = tls.connect({
       host: '127.0.0.1',
       port: t.ports.mqtts!,
       ...tlsOptions(cert),
+      session,
     } as tls.ConnectionOptions);
+    let given: Buffer | undefined;
+    let reused = false;
+    socket.on('session', (s: Buffer) => (given = s));
+    const resolve = (outcome: Attempt['outcome']) => resolveAttempt({ outcome, session: given, reused });
     socket.once('secureConnect', () => {
+      reused = socket.isSessionReused();
       socket.write(
         mqttPacket.generate({
           cmd: 'connect',
@@ -187,7 +206,14 @@ describe('device certificates required', () => {
 
   it('refuses a certificate revoked in the CRL on the next connection, without a restart', async () => {
     // Accepted before the revocation.
-    expect(await tlsOutcome(certs[REVOKED], REVOKED)).toBe('connack');
+    const earlier = await tlsAttempt(certs[REVOKED], REVOKED);
+    expect(earlier.outcome).toBe('connack');
+    expect(earlier.session).toBeDefined();
+    // The service resumes TLS sessions (a resumed handshake presents no certificate to check again).
+    expect(await tlsAttempt(certs[REVOKED], REVOKED, earlier.session)).toMatchObject({
+      outcome: 'connack',
+      reused: true,
+    });
     const live = await t.connectDevice(REVOKED, secrets[REVOKED], tlsOptions(certs[REVOKED]), mqttsUrl());
     await live.endAsync();
 
@@ -198,6 +224,9 @@ describe('device certificates required', () => {
       async () => (await tlsOutcome(certs[REVOKED], REVOKED)) === 'closed',
       'the revoked certificate to be refused',
     );
+    // Nor can it resume the TLS session it had before the revocation (the reload starts new session keys).
+    const resumed = await tlsAttempt(certs[REVOKED], REVOKED, earlier.session);
+    expect(resumed).toMatchObject({ outcome: 'closed', reused: false });
     expect((await listenerRefusals('device_cert_invalid')) - before).toBeGreaterThanOrEqual(1);
 
     // The other devices' certificates still work.
