@@ -27,6 +27,8 @@ let second: Pair;
 const served = { cert: pki.file('served.pem'), key: pki.file('served.key') };
 const HANDSHAKE_TIMEOUT_MS = 1_500;
 const PER_ADDRESS = 6;
+/** Per token: more than the admin token's requests in this file, so only the rate-limit test reaches it. */
+const PER_TOKEN_PER_MIN = 10;
 const DEVICE = 'https-dev-1';
 let secret = '';
 
@@ -45,6 +47,7 @@ const t = useTestService({
       VITALINK_TLS_RELOAD_INTERVAL_MS: '100',
       VITALINK_TLS_HANDSHAKE_TIMEOUT_MS: String(HANDSHAKE_TIMEOUT_MS),
       VITALINK_HTTPS_MAX_CONNECTIONS_PER_ADDRESS: String(PER_ADDRESS),
+      VITALINK_HTTP_RATE_LIMIT_PER_MIN: String(PER_TOKEN_PER_MIN),
     };
   },
   beforeStart: async (fixture) => {
@@ -154,6 +157,20 @@ describe('HTTPS_PORT', () => {
     const res = await httpsGet('/api/v1/me', { token: 'not-a-token-of-this-service' });
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('unauthorized');
+  });
+
+  it("counts a token's requests over HTTP and HTTPS together against its rate limit", async () => {
+    const { token } = await t.createToken('clinician', ['p-https-1']);
+    for (let i = 0; i < PER_TOKEN_PER_MIN / 2; i++) {
+      expect((await t.api.get('/api/v1/me', { token })).status).toBe(200);
+      expect((await httpsGet('/api/v1/me', { token })).status).toBe(200);
+    }
+    const limited = await httpsGet('/api/v1/me', { token });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.headers['strict-transport-security']).toBe('max-age=31536000');
+    expect((await t.api.get('/api/v1/me', { token })).status).toBe(429);
   });
 
   it('builds FHIR links with https and the HTTPS listener address', async () => {
