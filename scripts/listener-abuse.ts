@@ -9,7 +9,9 @@
  *
  * Attacks: `partial-connect` (each socket sends a CONNECT header declaring 256 KiB
  * and 250 KiB of its body, never the rest), `tls-idle` (TCP sockets to the TLS
- * port that never start a handshake), `ws-idle` (half an upgrade request). They are
+ * port that never start a handshake), `https-idle` (the same to HTTPS_PORT; the
+ * figure of a real client is then an HTTPS GET /healthz, new connection each,
+ * besides the device's CONNACK), `ws-idle` (half an upgrade request). They are
  * held `--hold` seconds (default 2; more than a timeout shows it close them). The
  * sockets come from 127.0.2.1 and up, `--per-address` each (default 100). `wrong-secret`
  * (`--sockets` CONNECTs of the device with a wrong secret, one after the other, from
@@ -19,6 +21,7 @@
  */
 import { readSecretKeys } from '../src/config.ts';
 import { readdirSync, readFileSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,7 +42,7 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
   },
 });
-const ATTACKS = ['partial-connect', 'tls-idle', 'ws-idle', 'wrong-secret', 'flapping'] as const;
+const ATTACKS = ['partial-connect', 'tls-idle', 'https-idle', 'ws-idle', 'wrong-secret', 'flapping'] as const;
 const attack = values.attack as (typeof ATTACKS)[number];
 if (!ATTACKS.includes(attack)) {
   process.stderr.write(`listener-abuse: --attack is one of ${ATTACKS.join(', ')}\n`);
@@ -72,6 +75,7 @@ const service = await startService(
     TLS_CERT_FILE: path.join(TLS, 'cert.pem'),
     TLS_KEY_FILE: path.join(TLS, 'key.pem'),
     MQTT_WS_PORT: '0',
+    HTTPS_PORT: '0',
   },
   { keepLogs: false, main: values.main },
 );
@@ -109,9 +113,51 @@ async function connackMs(): Promise<number> {
   return Math.round(times[1]);
 }
 
+/**
+ * Milliseconds of an HTTPS GET /healthz on a new connection, handshake included
+ * (median of 3), or the error code of a refused one (`ECONNRESET` when a cap is
+ * full); `https-idle` only.
+ */
+async function httpsMs(): Promise<number | string | undefined> {
+  if (attack !== 'https-idle') return undefined;
+  try {
+    return await httpsGets();
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error);
+  }
+}
+
+async function httpsGets(): Promise<number> {
+  const ca = readFileSync(path.join(TLS, 'cert.pem'));
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      https
+        .get(
+          { host: '127.0.0.1', port: service.ports.https, path: '/healthz', servername: 'localhost', ca, agent: false },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve());
+          },
+        )
+        .on('error', reject);
+    });
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return Math.round(times[1]!);
+}
+
 const settle = () => new Promise((r) => setTimeout(r, 1_000));
 await settle();
-const before = { rssMb: rssMb(), fds: fds(), openSockets: await openSockets(), connackMs: await connackMs() };
+const before = {
+  rssMb: rssMb(),
+  fds: fds(),
+  openSockets: await openSockets(),
+  connackMs: await connackMs(),
+  httpsMs: await httpsMs(),
+};
 
 if (attack === 'wrong-secret' || attack === 'flapping') {
   const codes: Record<string, number> = {};
@@ -171,7 +217,13 @@ function rawConnack(password: string): Promise<string> {
 const sockets: net.Socket[] = [];
 let refusedOrClosed = 0;
 const port =
-  attack === 'tls-idle' ? service.ports.mqtts! : attack === 'ws-idle' ? service.ports.mqttWs! : service.ports.mqtt;
+  attack === 'tls-idle'
+    ? service.ports.mqtts!
+    : attack === 'https-idle'
+      ? service.ports.https!
+      : attack === 'ws-idle'
+        ? service.ports.mqttWs!
+        : service.ports.mqtt;
 const body = Buffer.alloc(250 * 1024, 0x41);
 // CONNECT, remaining length 262,144 (0x80 0x80 0x10), then the start of the body.
 const connectHeader = Buffer.from([0x10, 0x80, 0x80, 0x10, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0xc2, 0x00, 0x1e]);
@@ -200,7 +252,13 @@ await Promise.all(
 );
 const openedMs = Math.round(performance.now() - t0);
 // The device right away, then the peak over the next seconds (within the default 10 s timeouts).
-const during = { connackMs: await connackMs(), rssMb: rssMb(), fds: fds(), openSockets: await openSockets() };
+const during = {
+  connackMs: await connackMs(),
+  httpsMs: await httpsMs(),
+  rssMb: rssMb(),
+  fds: fds(),
+  openSockets: await openSockets(),
+};
 let peakRss = during.rssMb;
 const holdUntil = performance.now() + Number(values.hold) * 1000;
 while (performance.now() < holdUntil) {

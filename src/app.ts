@@ -25,6 +25,9 @@ import { refreshQueueGauges } from './metrics/queue-gauges.ts';
 import { RetentionJob } from './actions/retention-job.ts';
 import { InstanceReporter } from './actions/instance-reports.ts';
 import { prunedKeysHorizon } from './store/retention.repository.ts';
+import { ConnectionLimits } from './broker/connection-limits.ts';
+import { type HttpsListener, listenHttps } from './http/https-listener.ts';
+import { TlsMaterial, TlsMaterialError } from './tls/tls-material.ts';
 import { announceKeys, resolveKeyRing } from './actions/secret-keys.ts';
 import { createDatabase } from './store/database.ts';
 import { ReadReplica } from './store/read-replica.ts';
@@ -33,7 +36,9 @@ import { ReadReplica } from './store/read-replica.ts';
 const DEVICE_ACTIVITY_FLUSH_MS = 10_000;
 
 export interface RunningPorts extends ListeningPorts {
-  http: number;
+  /** Absent with HTTP_PORT=off. */
+  http?: number;
+  https?: number;
 }
 
 export interface App {
@@ -56,6 +61,8 @@ export function createApp(config: Config, log: Logger): App {
   let retention: RetentionJob | undefined;
   let activity: DeviceActivityRecorder | undefined;
   let credentialListener: CredentialListener | undefined;
+  let tlsMaterial: TlsMaterial | undefined;
+  let httpsListener: HttpsListener | undefined;
   let instances: InstanceReporter | undefined;
   let readReplica: { readonly routing: ReadReplica; close(): Promise<void> } | undefined;
 
@@ -63,6 +70,7 @@ export function createApp(config: Config, log: Logger): App {
     // README, "Security", "Listening on a network": loadConfig checks it for `serve`; this holds for every caller.
     const exposure = configExposureProblems(config);
     if (exposure.length > 0) throw new ConfigError(exposure);
+    tlsMaterial = await loadTlsMaterial();
     const startedAt = new Date();
     database = await openDatabase(config, log, config.dbPoolSize);
     const { db } = database;
@@ -122,6 +130,7 @@ export function createApp(config: Config, log: Logger): App {
       },
       activity: seen,
       revocationCheckMs: config.sessionRecheckMs,
+      tlsMaterial,
       // README, "Running several instances": a device that connects elsewhere leaves no session here.
       announceSessions: (deviceIds) => notifySessionsStarted(db, config.instanceId, deviceIds),
     });
@@ -215,16 +224,49 @@ export function createApp(config: Config, log: Logger): App {
       tokenTtlDays: config.tokenTtlDays,
       publicUrl: config.publicUrl,
       rateLimits: config.httpRateLimits,
+      hstsMaxAgeS: config.https?.hstsMaxAgeS,
     });
     http.addHook('onRequest', async (request) => {
       if (request.url === '/metrics') refreshQueueGauges(metrics, queue.depth);
     });
-    await http.listen({ port: config.httpPort, host: config.host });
-    const address = http.server.address();
-    const httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
-    log.info({ listener: 'http', host: config.host, port: httpPort }, 'listening');
+    let httpPort: number | undefined;
+    if (config.httpPort !== undefined) {
+      await http.listen({ port: config.httpPort, host: config.host });
+      const address = http.server.address();
+      httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
+      log.info({ listener: 'http', host: config.host, port: httpPort }, 'listening');
+    }
+    if (config.https && tlsMaterial) {
+      // Caps of its own (README, "Security", "HTTPS"): browsers keep connections open, devices do not.
+      const httpsLimits = new ConnectionLimits(
+        {
+          maxConnections: config.httpsLimits.maxConnections,
+          maxPerAddress: config.httpsLimits.maxConnectionsPerAddress,
+        },
+        {
+          refused: (listener, reason) => metrics.listenerRefusals.labels(listener, reason).inc(),
+          counted: (listener, open) => metrics.listenerOpenSockets.labels(listener).set(open),
+        },
+      );
+      metrics.listenerOpenSockets.labels('https').set(0);
+      httpsListener = await listenHttps(http, {
+        port: config.https.port,
+        host: config.host,
+        material: tlsMaterial,
+        handshakeTimeoutMs: config.listenerLimits.tlsHandshakeTimeoutMs,
+        admit: (raw) => httpsLimits.admit('https', raw),
+        refused: (reason) => metrics.listenerRefusals.labels('https', reason).inc(),
+        log: log.child({ component: 'https' }),
+      });
+    }
+    // Both TLS listeners use the material now: changes on disk reach them from here on.
+    tlsMaterial?.watch(config.tlsReloadIntervalMs);
 
-    const running: RunningPorts = { ...ports, http: httpPort };
+    const running: RunningPorts = {
+      ...ports,
+      ...(httpPort !== undefined ? { http: httpPort } : {}),
+      ...(httpsListener ? { https: httpsListener.port } : {}),
+    };
     Object.assign(listeningPorts, running);
     reporter.start();
     log.info({ ports: running }, 'vitalink started');
@@ -235,6 +277,7 @@ export function createApp(config: Config, log: Logger): App {
     // conventions.md, "Shape of a module": shutdown is the mirror of start-up.
     log.info('stopping: no new connections or publishes');
     maintenance?.stop();
+    tlsMaterial?.stop();
     // The device side drains first: HTTP (and /healthz, which a load balancer may
     // watch to cut a server's connections) stays up until the PUBACKs of what was
     // accepted are out; /readyz answers 503 from now on (README, "Operations", "Stopping").
@@ -243,6 +286,7 @@ export function createApp(config: Config, log: Logger): App {
     await credentialListener?.stop();
     await broker?.close();
     await instances?.stop();
+    await httpsListener?.close();
     await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await activity?.stop();
     await aggregator?.stop();
@@ -255,6 +299,35 @@ export function createApp(config: Config, log: Logger): App {
     await Promise.race([closing, new Promise((r) => setTimeout(r, drained ? 30_000 : 5_000).unref())]);
     log.info({ drained }, 'vitalink stopped');
     return { drained };
+  }
+
+  /** The TLS files of MQTT_TLS_PORT and HTTPS_PORT (and the device CA and CRL), read once here. */
+  async function loadTlsMaterial(): Promise<TlsMaterial | undefined> {
+    const files = config.tls ?? config.https;
+    if (!files) return undefined;
+    const material = new TlsMaterial(
+      {
+        TLS_CERT_FILE: files.certFile,
+        TLS_KEY_FILE: files.keyFile,
+        ...(config.deviceCerts ? { VITALINK_DEVICE_CA_FILE: config.deviceCerts.caFile } : {}),
+        ...(config.deviceCerts?.crlFile ? { VITALINK_DEVICE_CRL_FILE: config.deviceCerts.crlFile } : {}),
+      },
+      log.child({ component: 'tls' }),
+      (outcome) => metrics.tlsReloads.labels(outcome).inc(),
+    );
+    try {
+      await material.load();
+      material.assertUsable((files) => ({
+        cert: files.TLS_CERT_FILE,
+        key: files.TLS_KEY_FILE,
+        ca: files.VITALINK_DEVICE_CA_FILE,
+        crl: files.VITALINK_DEVICE_CRL_FILE,
+      }));
+    } catch (err) {
+      if (err instanceof TlsMaterialError) throw new ConfigError([err.message]);
+      throw err;
+    }
+    return material;
   }
 
   return { start, stop, metrics };

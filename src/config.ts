@@ -16,7 +16,6 @@ const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v);
 const portNumber = () =>
   z.coerce.number().int().min(0, 'must be a port from 0 to 65535').max(65535, 'must be a port from 0 to 65535');
 // Empty counts as unset everywhere: `z.coerce.number()` would read '' as 0 (MQTT_PORT= would pick a random port).
-const port = (fallback: number) => z.preprocess(emptyAsUndefined, portNumber().default(fallback));
 const optionalPort = () => z.preprocess(emptyAsUndefined, portNumber().optional());
 // Retention in days: 0 means forever (unset too, for readings).
 const retentionDays = (fallback: number) =>
@@ -94,12 +93,53 @@ const envSchema = z
     ),
     VITALINK_READ_REPLICA_MAX_LAG_MS: positiveInt(5_000),
     VITALINK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.vitalink')),
-    MQTT_PORT: port(1883),
+    // README, "Configuration": `off` closes the plaintext MQTT listener (MQTT_TLS_PORT or MQTT_WS_PORT must then be set).
+    MQTT_PORT: z.preprocess(
+      emptyAsUndefined,
+      z
+        .union([z.literal('off'), portNumber()], {
+          message: 'must be a port from 0 to 65535, or off (no plaintext MQTT listener; needs MQTT_TLS_PORT)',
+        })
+        .default(1883),
+    ),
     MQTT_TLS_PORT: optionalPort(),
     TLS_CERT_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
     TLS_KEY_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
     MQTT_WS_PORT: optionalPort(),
-    HTTP_PORT: port(8080),
+    // README, "Configuration": `off` closes the plaintext HTTP listener (HTTPS_PORT must then be set).
+    HTTP_PORT: z.preprocess(
+      emptyAsUndefined,
+      z
+        .union([z.literal('off'), portNumber()], {
+          message: 'must be a port from 0 to 65535, or off (no plaintext HTTP listener; needs HTTPS_PORT)',
+        })
+        .default(8080),
+    ),
+    HTTPS_PORT: optionalPort(),
+    // README, "Security", "HTTPS": Strict-Transport-Security on HTTPS responses; 0 sends none.
+    VITALINK_HSTS_MAX_AGE_S: z.preprocess(
+      emptyAsUndefined,
+      z.coerce
+        .number()
+        .int('must be a whole number of seconds')
+        .min(0, 'must be 0 (no Strict-Transport-Security header) or a number of seconds')
+        .default(31_536_000),
+    ),
+    VITALINK_TLS_RELOAD_INTERVAL_MS: positiveInt(60_000),
+    VITALINK_HTTPS_MAX_CONNECTIONS: positiveInt(2_000),
+    VITALINK_HTTPS_MAX_CONNECTIONS_PER_ADDRESS: positiveInt(200),
+    // README, "Security", "Device certificates".
+    VITALINK_DEVICE_CERTS: z.preprocess(
+      emptyAsUndefined,
+      z
+        .enum(['off', 'optional', 'required'], {
+          message:
+            'must be off (devices authenticate with their secret only), optional (a device may present a certificate) or required (every device on MQTT_TLS_PORT presents one)',
+        })
+        .default('off'),
+    ),
+    VITALINK_DEVICE_CA_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
+    VITALINK_DEVICE_CRL_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
     HOST: z.preprocess(emptyAsUndefined, z.string().optional()),
     // README, "Security", "Listening on a network": the operator's statement that plaintext listeners may listen on a non-loopback HOST.
     VITALINK_ALLOW_PLAINTEXT_PUBLIC: z.preprocess(
@@ -202,20 +242,66 @@ const envSchema = z
   })
   .superRefine(
     (env, ctx) => {
-      const tlsParts = {
-        MQTT_TLS_PORT: env.MQTT_TLS_PORT,
-        TLS_CERT_FILE: env.TLS_CERT_FILE,
-        TLS_KEY_FILE: env.TLS_KEY_FILE,
-      };
-      const missing = Object.entries(tlsParts)
-        .filter(([, v]) => v === undefined)
-        .map(([k]) => k);
-      if (missing.length > 0 && missing.length < 3) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [missing[0]],
-          message: `MQTT over TLS needs MQTT_TLS_PORT, TLS_CERT_FILE and TLS_KEY_FILE together: set ${missing.join(' and ')} too, or unset the others`,
-        });
+      const problem = (variable: string, message: string) =>
+        ctx.addIssue({ code: 'custom', path: [variable], message });
+      const hasCert = env.TLS_CERT_FILE !== undefined;
+      const hasKey = env.TLS_KEY_FILE !== undefined;
+      const tlsPorts = [
+        ...(env.MQTT_TLS_PORT !== undefined ? ['MQTT_TLS_PORT'] : []),
+        ...(env.HTTPS_PORT !== undefined ? ['HTTPS_PORT'] : []),
+      ];
+      if (hasCert !== hasKey) {
+        const [set, unset] = hasCert ? ['TLS_CERT_FILE', 'TLS_KEY_FILE'] : ['TLS_KEY_FILE', 'TLS_CERT_FILE'];
+        problem(
+          unset,
+          `TLS_CERT_FILE and TLS_KEY_FILE go together (the certificate of MQTT_TLS_PORT and HTTPS_PORT and its key): set ${unset} too, or unset ${set}`,
+        );
+      } else if (tlsPorts.length > 0 && !hasCert) {
+        problem(
+          tlsPorts[0]!,
+          `${tlsPorts.join(' and ')} need${tlsPorts.length === 1 ? 's' : ''} a certificate: set TLS_CERT_FILE and TLS_KEY_FILE too, or unset ${tlsPorts.join(' and ')}`,
+        );
+      } else if (tlsPorts.length === 0 && hasCert) {
+        problem(
+          'MQTT_TLS_PORT',
+          'TLS_CERT_FILE and TLS_KEY_FILE are set but no listener uses them: set MQTT_TLS_PORT (MQTT over TLS) and/or HTTPS_PORT (the API over HTTPS), or unset them',
+        );
+      }
+      if (env.MQTT_PORT === 'off' && env.MQTT_TLS_PORT === undefined && env.MQTT_WS_PORT === undefined) {
+        problem(
+          'MQTT_PORT',
+          'off needs another MQTT listener, or no device could connect: set MQTT_TLS_PORT (with TLS_CERT_FILE and TLS_KEY_FILE), or give MQTT_PORT a port',
+        );
+      }
+      if (env.HTTP_PORT === 'off' && env.HTTPS_PORT === undefined) {
+        problem(
+          'HTTP_PORT',
+          'off needs HTTPS_PORT: without either the API, health checks and /metrics are unreachable; set HTTPS_PORT (with TLS_CERT_FILE and TLS_KEY_FILE) or give HTTP_PORT a port',
+        );
+      }
+      const deviceCerts = env.VITALINK_DEVICE_CERTS;
+      if (deviceCerts === 'optional' || deviceCerts === 'required') {
+        if (env.VITALINK_DEVICE_CA_FILE === undefined) {
+          problem(
+            'VITALINK_DEVICE_CA_FILE',
+            `VITALINK_DEVICE_CERTS=${deviceCerts} needs the CA bundle that issues device certificates: set VITALINK_DEVICE_CA_FILE (PEM), or set VITALINK_DEVICE_CERTS=off`,
+          );
+        }
+        if (env.MQTT_TLS_PORT === undefined) {
+          problem(
+            'VITALINK_DEVICE_CERTS',
+            `${deviceCerts} needs the MQTT TLS listener, where devices present their certificates: set MQTT_TLS_PORT (with TLS_CERT_FILE and TLS_KEY_FILE), or set VITALINK_DEVICE_CERTS=off`,
+          );
+        }
+      } else if (deviceCerts === 'off') {
+        for (const name of ['VITALINK_DEVICE_CA_FILE', 'VITALINK_DEVICE_CRL_FILE'] as const) {
+          if (env[name] !== undefined) {
+            problem(
+              name,
+              'is set but VITALINK_DEVICE_CERTS is off, so no device certificate is asked for: set VITALINK_DEVICE_CERTS=optional or required, or unset it',
+            );
+          }
+        }
       }
       if (env.DATABASE_READ_URL && !env.DATABASE_URL) {
         ctx.addIssue({
@@ -257,10 +343,25 @@ export interface Config {
   readonly host: string;
   /** VITALINK_ALLOW_PLAINTEXT_PUBLIC=1: plaintext listeners may listen on a non-loopback `host`. */
   readonly allowPlaintextPublic: boolean;
-  readonly mqttPort: number;
+  /** The plaintext MQTT listener; undefined: MQTT_PORT=off. */
+  readonly mqttPort: number | undefined;
+  /** MQTT over TLS (MQTT_TLS_PORT) with the service's certificate. */
   readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string } | undefined;
   readonly wsPort: number | undefined;
-  readonly httpPort: number;
+  /** The plaintext HTTP listener; undefined: HTTP_PORT=off. */
+  readonly httpPort: number | undefined;
+  /** The same routes over TLS (HTTPS_PORT) with the service's certificate; `hstsMaxAgeS` 0 sends no HSTS. */
+  readonly https:
+    | { readonly port: number; readonly certFile: string; readonly keyFile: string; readonly hstsMaxAgeS: number }
+    | undefined;
+  /** How often the TLS files (certificate, key, device CA, CRL) are checked for a change (src/tls/tls-material.ts). */
+  readonly tlsReloadIntervalMs: number;
+  /** Caps of the HTTPS listener's sockets (README, "Security", "HTTPS"). */
+  readonly httpsLimits: { readonly maxConnections: number; readonly maxConnectionsPerAddress: number };
+  /** Device certificates on MQTT_TLS_PORT (README, "Security", "Device certificates"); undefined: off. */
+  readonly deviceCerts:
+    | { readonly mode: 'optional' | 'required'; readonly caFile: string; readonly crlFile: string | undefined }
+    | undefined;
   readonly adminToken: string | undefined;
   /** VITALINK_PUBLIC_URL without a trailing slash: the base of every link the service builds; unset: the listener's address. */
   readonly publicUrl: string | undefined;
@@ -372,13 +473,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     dataDir: path.resolve(e.VITALINK_DATA_DIR),
     host: e.HOST ?? DEFAULT_HOST,
     allowPlaintextPublic: e.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',
-    mqttPort: e.MQTT_PORT,
+    mqttPort: e.MQTT_PORT === 'off' ? undefined : e.MQTT_PORT,
     tls:
       e.MQTT_TLS_PORT !== undefined && e.TLS_CERT_FILE && e.TLS_KEY_FILE
         ? { port: e.MQTT_TLS_PORT, certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE }
         : undefined,
     wsPort: e.MQTT_WS_PORT,
-    httpPort: e.HTTP_PORT,
+    httpPort: e.HTTP_PORT === 'off' ? undefined : e.HTTP_PORT,
+    https:
+      e.HTTPS_PORT !== undefined && e.TLS_CERT_FILE && e.TLS_KEY_FILE
+        ? {
+            port: e.HTTPS_PORT,
+            certFile: e.TLS_CERT_FILE,
+            keyFile: e.TLS_KEY_FILE,
+            hstsMaxAgeS: e.VITALINK_HSTS_MAX_AGE_S,
+          }
+        : undefined,
+    tlsReloadIntervalMs: e.VITALINK_TLS_RELOAD_INTERVAL_MS,
+    httpsLimits: {
+      maxConnections: e.VITALINK_HTTPS_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.VITALINK_HTTPS_MAX_CONNECTIONS_PER_ADDRESS,
+    },
+    deviceCerts:
+      e.VITALINK_DEVICE_CERTS !== 'off' && e.VITALINK_DEVICE_CA_FILE
+        ? { mode: e.VITALINK_DEVICE_CERTS, caFile: e.VITALINK_DEVICE_CA_FILE, crlFile: e.VITALINK_DEVICE_CRL_FILE }
+        : undefined,
     adminToken: e.VITALINK_ADMIN_TOKEN,
     publicUrl: e.VITALINK_PUBLIC_URL?.replace(/\/+$/, ''),
     instanceId: e.VITALINK_INSTANCE_ID ?? defaultInstanceId(),
@@ -574,8 +693,9 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * README, "Security", "Listening on a network": plaintext listeners (MQTT_PORT,
- * MQTT_WS_PORT, HTTP_PORT; HTTP has no TLS option) open on a non-loopback
- * address only when the operator says so with VITALINK_ALLOW_PLAINTEXT_PUBLIC=1.
+ * unless `off`, MQTT_WS_PORT, HTTP_PORT unless `off`) open on a non-loopback address only when
+ * the operator says so with VITALINK_ALLOW_PLAINTEXT_PUBLIC=1. The TLS ones
+ * (MQTT_TLS_PORT, HTTPS_PORT) need no statement.
  */
 export function plaintextExposureProblems(x: ListenerExposure): string[] {
   if (x.allowPlaintextPublic || isLoopbackHost(x.host) || x.plaintext.length === 0) return [];
@@ -583,7 +703,7 @@ export function plaintextExposureProblems(x: ListenerExposure): string[] {
   return [
     `HOST: the plaintext listeners ${listeners} would listen on ${x.host}, which is not a loopback address, ` +
       'so anyone who reaches it could read device secrets, API tokens and patient data in transit. ' +
-      'Set HOST=127.0.0.1 and put a TLS-terminating proxy in front (devices can also use MQTT_TLS_PORT with TLS_CERT_FILE and TLS_KEY_FILE), ' +
+      'Set HOST=127.0.0.1 and put a TLS-terminating proxy in front, or serve TLS only (MQTT_TLS_PORT with MQTT_PORT=off, HTTPS_PORT with HTTP_PORT=off, TLS_CERT_FILE and TLS_KEY_FILE), ' +
       'or, if the network in front is trusted or TLS is terminated before it (e.g. ports published on 127.0.0.1 by docker compose), ' +
       'say so with VITALINK_ALLOW_PLAINTEXT_PUBLIC=1',
   ];
@@ -594,9 +714,9 @@ function exposureFromEnv(env: NodeJS.ProcessEnv): ListenerExposure {
   const set = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
   const host = set('HOST');
   const plaintext: [string, string][] = [
-    ['MQTT_PORT', set('MQTT_PORT') ?? '1883'],
+    ...(set('MQTT_PORT') !== 'off' ? [['MQTT_PORT', set('MQTT_PORT') ?? '1883'] as [string, string]] : []),
     ...(set('MQTT_WS_PORT') !== undefined ? [['MQTT_WS_PORT', set('MQTT_WS_PORT')!] as [string, string]] : []),
-    ['HTTP_PORT', set('HTTP_PORT') ?? '8080'],
+    ...(set('HTTP_PORT') !== 'off' ? [['HTTP_PORT', set('HTTP_PORT') ?? '8080'] as [string, string]] : []),
   ];
   return {
     host: host ?? DEFAULT_HOST,
@@ -611,9 +731,9 @@ export function configExposureProblems(config: Config): string[] {
     host: config.host,
     allowPlaintextPublic: config.allowPlaintextPublic,
     plaintext: [
-      ['MQTT_PORT', String(config.mqttPort)],
+      ...(config.mqttPort !== undefined ? [['MQTT_PORT', String(config.mqttPort)] as const] : []),
       ...(config.wsPort !== undefined ? [['MQTT_WS_PORT', String(config.wsPort)] as const] : []),
-      ['HTTP_PORT', String(config.httpPort)],
+      ...(config.httpPort !== undefined ? [['HTTP_PORT', String(config.httpPort)] as const] : []),
     ],
   });
 }

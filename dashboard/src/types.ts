@@ -139,7 +139,7 @@ export interface IngestionReport {
   connectedDevices: number;
   rejectionsByReason: Record<string, number>;
   aggregation: { lagSeconds: number; lastRunAt: string | null };
-  listeners: { mqtt?: number; mqtts?: number; mqttWs?: number; http?: number };
+  listeners: { mqtt?: number; mqtts?: number; mqttWs?: number; http?: number; https?: number };
   /** The instance that answered; the figures above are its own. */
   instance: string;
   /** Every instance on the database that reported within the hour, by id. */

@@ -17,6 +17,7 @@ export interface ServicePorts {
   http: number;
   mqtts?: number;
   mqttWs?: number;
+  https?: number;
 }
 
 /** Environment for the child: a value `undefined` removes the variable. */

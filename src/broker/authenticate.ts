@@ -58,8 +58,10 @@ export function storedSecrets(device: StoredCredentials): KeyedHash[] {
  * client id = device id. Refusals: 4 for unknown device or wrong or missing
  * credentials (not telling which; a secret stored under a key that is no longer
  * configured is refused the same way, and the log says so with the key's id), 5
- * for a disabled device or a client id that is not the username. Nothing about
- * the secret is logged.
+ * for a disabled device or a client id that is not the username, or a device
+ * certificate whose CN is not the device id (the secret is still required with a
+ * certificate: README, "Security", "Device certificates"). Nothing about the
+ * secret is logged.
  *
  * A secret verified under a key other than the current one is stored again under
  * the current key before the CONNACK (one write per credential: concurrent
@@ -75,6 +77,8 @@ export function createAuthenticator(store: CredentialStore, log: Logger, metrics
     client: Client,
     username: string | undefined,
     password: Buffer | undefined,
+    /** The verified device certificate's CN (README, "Security", "Device certificates"); null or absent: none to bind. */
+    certificateSubject?: string | null,
   ): Promise<Buffer[]> {
     const refuse = (code: number, reason: RefusalReason, detail: Record<string, unknown> = {}): never => {
       metrics.connectionsRefused.labels(reason).inc();
@@ -83,6 +87,10 @@ export function createAuthenticator(store: CredentialStore, log: Logger, metrics
     };
     if (!username || !password || password.length === 0) refuse(BAD_USERNAME_OR_PASSWORD, 'missing_credentials');
     if (!DEVICE_ID_PATTERN.test(username as string)) refuse(BAD_USERNAME_OR_PASSWORD, 'invalid_username');
+    // A certificate is a second factor bound to one device: its CN must be the username and the client id.
+    if (typeof certificateSubject === 'string' && (certificateSubject !== username || client.id !== username)) {
+      refuse(NOT_AUTHORIZED, 'device_cert_mismatch');
+    }
     let device: StoredCredentials | undefined;
     let keys: KeyRing;
     try {

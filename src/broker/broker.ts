@@ -18,6 +18,8 @@ import {
 } from './authenticate.ts';
 import { type LiveSession, SessionRevocation } from './session-revocation.ts';
 import {
+  DEVICE_CERT_SUBJECT,
+  type DeviceCertified,
   type FrameLimited,
   type Listener,
   listenTcp,
@@ -32,6 +34,7 @@ import { ConnectionLimits, type ListenerName, type ListenerRefusalReason } from 
 import { createPublishHook } from './publish-hook.ts';
 import { RejectionPublisher } from './rejection-publisher.ts';
 import { isInsideDeviceNamespace } from './topics.ts';
+import type { TlsMaterial } from '../tls/tls-material.ts';
 import { SessionTakeover } from './session-takeover.ts';
 
 /**
@@ -61,6 +64,8 @@ export interface BrokerDeps {
   readonly activity?: { seen(deviceId: string, at: number): void };
   /** Period of the re-check of every live session's credentials (the fallback of notifications). */
   readonly revocationCheckMs?: number;
+  /** The TLS files (src/tls/tls-material.ts), loaded: needed when MQTT_TLS_PORT is set. */
+  readonly tlsMaterial?: TlsMaterial;
   /**
    * Tells every instance that these devices have a new session on this one (a
    * NOTIFY; src/broker/session-takeover.ts). Without it, a device that moves to
@@ -73,7 +78,8 @@ export interface BrokerDeps {
 export const REVOCATION_CHECK_MS = 10_000;
 
 export interface ListeningPorts {
-  mqtt: number;
+  /** Absent with MQTT_PORT=off. */
+  mqtt?: number;
   mqtts?: number;
   mqttWs?: number;
 }
@@ -174,7 +180,8 @@ export class Broker {
           log.info({ clientId: client.id, reason: throttled }, 'connection refused');
           return callback(Object.assign(new ConnectRefused(SERVER_UNAVAILABLE, throttled), { returnCode: 3 }), false);
         }
-        authenticate(client, username, password).then(
+        const certificateSubject = (client.conn as DeviceCertified | undefined)?.[DEVICE_CERT_SUBJECT];
+        authenticate(client, username, password, certificateSubject).then(
           (secretHashes) => {
             if (this.throttle.connected(client.id, deps.now())) {
               deps.metrics.connectionsRefused.labels('flapping').inc();
@@ -319,11 +326,19 @@ export class Broker {
       log: this.#log,
     };
     const limits = config.listenerLimits;
-    this.#listeners.push(await listenTcp(config.mqttPort, config.host, handler('mqtt'), guards));
+    if (config.mqttPort !== undefined) {
+      this.#listeners.push(await listenTcp(config.mqttPort, config.host, handler('mqtt'), guards));
+    }
     if (config.tls) {
+      if (!this.#d.tlsMaterial) throw new Error('MQTT_TLS_PORT is set: the broker needs the TLS material');
       this.#listeners.push(
         await listenTls(
-          { ...config.tls, handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs },
+          {
+            port: config.tls.port,
+            material: this.#d.tlsMaterial,
+            handshakeTimeoutMs: limits.tlsHandshakeTimeoutMs,
+            deviceCerts: config.deviceCerts ? { mode: config.deviceCerts.mode } : undefined,
+          },
           config.host,
           handler('mqtts'),
           guards,
@@ -358,7 +373,7 @@ export class Broker {
 
   ports(): ListeningPorts {
     const port = (name: Listener['name']) => this.#listeners.find((l) => l.name === name)?.port;
-    return { mqtt: port('mqtt') ?? 0, mqtts: port('mqtts'), mqttWs: port('mqtt-ws') };
+    return { mqtt: port('mqtt'), mqtts: port('mqtts'), mqttWs: port('mqtt-ws') };
   }
 
   get listening(): boolean {

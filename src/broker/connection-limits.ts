@@ -10,6 +10,10 @@ export const LISTENER_REFUSAL_REASONS = [
   'tls_handshake_timeout',
   /** The TLS handshake failed (bad record, protocol, cipher, reset). */
   'tls_handshake_failed',
+  /** VITALINK_DEVICE_CERTS=required and the client presented no certificate (closed once the handshake is done). */
+  'device_cert_missing',
+  /** The client's certificate does not verify against VITALINK_DEVICE_CA_FILE and VITALINK_DEVICE_CRL_FILE (unknown issuer, expired, revoked). */
+  'device_cert_invalid',
   /** The WebSocket upgrade request's headers did not arrive within VITALINK_WS_HANDSHAKE_TIMEOUT_MS (or were malformed). */
   'ws_handshake_timeout',
   /** No complete CONNECT within VITALINK_MQTT_CONNECT_TIMEOUT_MS of the transport being ready. */
@@ -19,7 +23,8 @@ export const LISTENER_REFUSAL_REASONS = [
 ] as const;
 
 export type ListenerRefusalReason = (typeof LISTENER_REFUSAL_REASONS)[number];
-export type ListenerName = 'mqtt' | 'mqtts' | 'mqtt-ws';
+/** `https`: the HTTPS listener (src/http/https-listener.ts), with caps of its own. */
+export type ListenerName = 'mqtt' | 'mqtts' | 'mqtt-ws' | 'https';
 
 export interface ConnectionLimitSettings {
   /** Open sockets of every MQTT listener together. */

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Logger } from '../logger.ts';
+import { guardedTlsFront } from '../tls/guarded-tls-server.ts';
+import type { TlsConsumer, TlsMaterial } from '../tls/tls-material.ts';
 import type { ConnectionLimits, ListenerName, ListenerRefusalReason } from './connection-limits.ts';
 
 /** Where a connection came from, handed to Aedes with the stream. */
@@ -78,35 +79,88 @@ export async function listenTcp(
   return { name: 'mqtt', port: real, close: () => closeServer(server) };
 }
 
+/** The device certificate settings of the MQTT TLS listener (README, "Security", "Device certificates"). */
+export interface DeviceCertSettings {
+  readonly mode: 'optional' | 'required';
+}
+
+/** What the TLS listener learnt of a device's certificate, read by the authenticator. */
+export const DEVICE_CERT_SUBJECT = Symbol('deviceCertSubject');
+export interface DeviceCertified {
+  /** The verified certificate's subject CN; null: no certificate; absent: certificates are off. */
+  [DEVICE_CERT_SUBJECT]?: string | null;
+}
+
+/** The certificate's CN when there is exactly one (a certificate with several is bound to none). */
+function subjectCn(cert: tls.PeerCertificate): string | undefined {
+  const cn = (cert.subject as unknown as Record<string, string | string[] | undefined> | undefined)?.CN;
+  return typeof cn === 'string' ? cn : undefined;
+}
+
 /**
- * TLS: a plain TCP server accepts, the caps admit or destroy the raw socket
- * before any TLS state exists, and only admitted sockets are handed to the TLS
- * server (`emit('connection')`, its documented injection point). Node emits
- * `tlsClientError` when `handshakeTimeout` expires but leaves the socket open:
- * it is destroyed here, as on any other handshake failure.
+ * TLS: accepted through the caps and the handshake bound (src/tls/guarded-tls-server.ts),
+ * with the service's certificate from `material`, reloaded there when it changes
+ * (`setSecureContext`: new connections get the new one). With device certificates
+ * the listener asks every client for one, verified against VITALINK_DEVICE_CA_FILE
+ * and VITALINK_DEVICE_CRL_FILE (reloaded the same way): a presented certificate that
+ * does not verify (unknown issuer, expired, revoked), or none when they are required,
+ * closes the socket as soon as the handshake is done, before any MQTT byte is read;
+ * a verified one's CN goes with the stream to the authenticator, which binds it to
+ * the device id. Node's own `rejectUnauthorized` would close such sockets too, but
+ * without telling (no event): the check is done here so that each refusal is counted.
  */
 export async function listenTls(
-  opts: { port: number; certFile: string; keyFile: string; handshakeTimeoutMs: number },
+  opts: {
+    port: number;
+    material: TlsMaterial;
+    handshakeTimeoutMs: number;
+    deviceCerts: DeviceCertSettings | undefined;
+  },
   host: string,
   handle: ConnectionHandler,
   g: ListenerGuards,
 ): Promise<Listener> {
+  const certs = opts.deviceCerts;
+  const build: TlsConsumer['build'] = (files) => ({
+    cert: files.TLS_CERT_FILE,
+    key: files.TLS_KEY_FILE,
+    ...(certs ? { ca: files.VITALINK_DEVICE_CA_FILE, crl: files.VITALINK_DEVICE_CRL_FILE } : {}),
+  });
   const tlsServer = tls.createServer(
-    { cert: readFileSync(opts.certFile), key: readFileSync(opts.keyFile), handshakeTimeout: opts.handshakeTimeoutMs },
+    {
+      ...build(opts.material.contents),
+      handshakeTimeout: opts.handshakeTimeoutMs,
+      requestCert: certs !== undefined,
+      rejectUnauthorized: false,
+    },
     (socket) => {
+      if (certs) {
+        const cert = socket.getPeerCertificate();
+        const presented = cert && Object.keys(cert).length > 0;
+        const refusal = presented
+          ? socket.authorized
+            ? undefined
+            : ('device_cert_invalid' as const)
+          : certs.mode === 'required'
+            ? ('device_cert_missing' as const)
+            : undefined;
+        if (refusal) {
+          g.refused('mqtts', refusal);
+          g.log.info({ reason: refusal, code: socket.authorizationError ?? null }, 'device certificate refused');
+          socket.destroy();
+          return;
+        }
+        (socket as tls.TLSSocket & DeviceCertified)[DEVICE_CERT_SUBJECT] = presented ? (subjectCn(cert) ?? '') : null;
+      }
       prepareSocket(socket);
       handle(socket);
     },
   );
-  tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
-    const timeout = err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
-    g.refused('mqtts', timeout ? 'tls_handshake_timeout' : 'tls_handshake_failed');
-    g.log.debug({ code: err.code }, timeout ? 'tls handshake timed out' : 'tls handshake failed');
-    socket.destroy();
-  });
-  const server = net.createServer({ noDelay: true }, (raw) => {
-    if (!g.limits.admit('mqtts', raw)) return;
-    tlsServer.emit('connection', raw);
+  opts.material.use({ build, apply: (options) => tlsServer.setSecureContext(options) });
+  const server = guardedTlsFront(tlsServer, {
+    admit: (raw) => g.limits.admit('mqtts', raw),
+    refused: (reason) => g.refused('mqtts', reason),
+    log: g.log,
   });
   const real = await listen(server, opts.port, host);
   g.log.info({ listener: 'mqtts', host, port: real }, 'listening');

@@ -10,7 +10,8 @@ export const serve = defineCommand({
     'SIGINT or SIGTERM drains (stop accepting, flush, acknowledge, close) and exits 0; a second signal exits at once.\n' +
     'Configuration comes from the environment (DATABASE_URL, VITALINK_DATA_DIR, MQTT_PORT,\n' +
     'HTTP_PORT, HOST, LOG_LEVEL, ...): see the README. Plaintext listeners on a HOST that is not\n' +
-    'loopback need VITALINK_ALLOW_PLAINTEXT_PUBLIC=1 (README, "Security", "Listening on a network").\n' +
+    'loopback need VITALINK_ALLOW_PLAINTEXT_PUBLIC=1; the TLS ones (MQTT_TLS_PORT, HTTPS_PORT) do not\n' +
+    '(README, "Security", "Listening on a network").\n' +
     'Device secrets and API tokens are stored under VITALINK_SECRET_KEY (or VITALINK_SECRET_KEY_FILE), the same\n' +
     'for every instance and for the commands that make credentials (README, "Rotating the key").',
   // The service's modules (fastify, aedes, ...) load when it runs, not for --help.

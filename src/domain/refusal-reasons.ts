@@ -12,6 +12,8 @@ export const REFUSAL_REASONS = [
   'secret_key_unavailable',
   'device_disabled',
   'client_id_mismatch',
+  /** The device certificate's CN is not the CONNECT's username and client id (README, "Security", "Device certificates"): CONNACK 5. */
+  'device_cert_mismatch',
   /** The credential lookup failed: CONNACK 3, server unavailable. */
   'database_unavailable',
   /** The authenticator failed in an unexpected way (never counted: a fallback for the CONNACK). */

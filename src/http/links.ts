@@ -1,9 +1,10 @@
+import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
 
 /**
  * The base of every absolute link the service builds (FHIR `fullUrl`, `self`,
  * `next`): VITALINK_PUBLIC_URL when set; otherwise the address of the listener
- * that took the request, as the socket has it. Never the request's Host header,
+ * that took the request, as the socket has it (https on the HTTPS listener). Never the request's Host header,
  * which the client chooses (`Host: evil.example` would otherwise come back as a
  * link).
  */
@@ -13,5 +14,6 @@ export function linkBase(request: FastifyRequest, publicUrl: string | undefined)
   const address = localAddress ?? '127.0.0.1';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
   const host = mapped ? mapped[1] : address.includes(':') ? `[${address}]` : address;
-  return `http://${host}:${localPort}`;
+  const scheme = (request.socket as Partial<TLSSocket>).encrypted ? 'https' : 'http';
+  return `${scheme}://${host}:${localPort}`;
 }

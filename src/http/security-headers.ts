@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 
 /**
@@ -10,7 +11,11 @@ import type { FastifyInstance } from 'fastify';
  * - a Content-Security-Policy: the dashboard sets its own (src/http/dashboard.ts);
  *   /docs gets DOCS_CSP; anything else `default-src 'none'; frame-ancestors 'none'`
  *   (JSON and text need no resources, and no page may frame them);
- * - `X-Frame-Options: DENY` on HTML (for browsers without frame-ancestors).
+ * - `X-Frame-Options: DENY` on HTML (for browsers without frame-ancestors);
+ * - `Strict-Transport-Security: max-age=N` on responses over HTTPS only, when
+ *   `hstsMaxAgeS` is not 0 (RFC 6797 §7.2: never over plaintext, where anyone on
+ *   the path could forge or strip it). No includeSubDomains: the service cannot
+ *   know that every sibling host has TLS.
  */
 
 /**
@@ -49,9 +54,11 @@ function pathOf(url: string): string {
 
 const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
 
-export function securityHeaders(app: FastifyInstance): void {
+export function securityHeaders(app: FastifyInstance, options: { hstsMaxAgeS?: number } = {}): void {
+  const hsts = options.hstsMaxAgeS ? `max-age=${options.hstsMaxAgeS}` : undefined;
   app.addHook('onSend', async (request, reply, payload) => {
     const path = pathOf(request.url);
+    if (hsts && (request.socket as Partial<TLSSocket>).encrypted) reply.header('strict-transport-security', hsts);
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     if (under(path, '/api') || under(path, '/fhir') || !reply.hasHeader('cache-control')) {

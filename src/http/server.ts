@@ -53,6 +53,8 @@ export interface HttpDeps {
   readonly publicUrl?: string;
   /** README, "Security"; DEFAULT_HTTP_RATE_LIMITS when not given. */
   readonly rateLimits?: HttpRateLimits;
+  /** Strict-Transport-Security max-age on HTTPS responses (src/http/https-listener.ts); 0 or absent: none. */
+  readonly hstsMaxAgeS?: number;
 }
 
 function errorBody(code: string, message: string, issues?: { path: string; message: string }[]) {
@@ -84,7 +86,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.setSerializerCompiler(serializerCompiler);
   // Before any route and before the OpenAPI generator sees them.
   strictBodies(app);
-  securityHeaders(app);
+  securityHeaders(app, { hstsMaxAgeS: deps.hstsMaxAgeS });
   // Every API route may answer 429 (src/http/rate-limits.ts): the OpenAPI document says so.
   app.addHook('onRoute', (route) => {
     const response = route.schema?.response as Record<string, unknown> | undefined;

@@ -133,14 +133,21 @@ export function createMetrics() {
 
   const listenerRefusals = new Counter({
     name: 'vitalink_listener_refusals_total',
-    help: 'Sockets an MQTT listener refused or closed before a session began (caps, handshake and CONNECT timeouts, CONNECT too large), by listener and reason',
+    help: 'Sockets a listener (MQTT, or https) refused or closed before a session or request began (caps, handshake and CONNECT timeouts, device certificates, CONNECT too large), by listener and reason',
     labelNames: ['listener', 'reason'] as const,
     registers: [registry],
   });
   const listenerOpenSockets = new Gauge({
     name: 'vitalink_listener_open_sockets',
-    help: 'Sockets each MQTT listener holds open now (handshaking, waiting for CONNECT, or in a session)',
+    help: 'Sockets each listener (MQTT, or https) holds open now (handshaking, waiting for CONNECT, in a session or a request)',
     labelNames: ['listener'] as const,
+    registers: [registry],
+  });
+
+  const tlsReloads = new Counter({
+    name: 'vitalink_tls_reloads_total',
+    help: 'Changes of the TLS files seen without a restart: loaded (new connections use them) or failed (the previous ones kept)',
+    labelNames: ['outcome'] as const,
     registers: [registry],
   });
 
@@ -243,6 +250,7 @@ export function createMetrics() {
     connectionsClosed,
     listenerRefusals,
     listenerOpenSockets,
+    tlsReloads,
   };
 }
 

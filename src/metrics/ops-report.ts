@@ -8,7 +8,7 @@ export interface OpsReportSources {
   /** The embedded broker. */
   readonly broker: { readonly connectedDevices: number };
   /** Ports the service listens on, filled in once it listens (empty before). */
-  readonly listeners: { mqtt?: number; mqtts?: number; mqttWs?: number; http?: number };
+  readonly listeners: { mqtt?: number; mqtts?: number; mqttWs?: number; http?: number; https?: number };
 }
 
 /**

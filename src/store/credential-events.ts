@@ -20,7 +20,7 @@ export async function notifyCredentialChange(db: Db, change: CredentialChange): 
 }
 
 /**
- * New MQTT sessions, told to every instance (README, "Operations", "Several
+ * New MQTT sessions, told to every instance (README, "Running several
  * instances"): the instance that accepted them and their device ids. Delivered to
  * every listener, the sender's own included, in commit order, which is what
  * src/broker/session-takeover.ts orders sessions by.

@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +65,52 @@ describe('vitalink serve on a network address', () => {
         signal: AbortSignal.timeout(10_000),
       });
       expect(health.status).toBe(200);
+    } finally {
+      expect(await service.stop(30_000)).toBe(0);
+    }
+  });
+});
+
+describe('vitalink serve with TLS listeners only', () => {
+  it('starts on 0.0.0.0 without the statement when MQTT_PORT and HTTP_PORT are off', { timeout: 90_000 }, async () => {
+    const tlsDir = path.join(ROOT, 'test/fixtures/tls');
+    const service = await startService(
+      {
+        DATABASE_URL: database.url,
+        HOST: '0.0.0.0',
+        MQTT_PORT: 'off',
+        HTTP_PORT: 'off',
+        MQTT_TLS_PORT: '0',
+        HTTPS_PORT: '0',
+        TLS_CERT_FILE: path.join(tlsDir, 'cert.pem'),
+        TLS_KEY_FILE: path.join(tlsDir, 'key.pem'),
+      },
+      30_000,
+    );
+    try {
+      const listening = service.logs.filter((l) => l.msg === 'listening');
+      expect(listening.map((l) => l.listener).sort()).toEqual(['https', 'mqtts']);
+      for (const line of listening) expect(line.host).toBe('0.0.0.0');
+      expect(Object.keys(service.ports).sort()).toEqual(['https', 'mqtts']);
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        https
+          .get(
+            {
+              host: '127.0.0.1',
+              port: service.ports.https,
+              path: '/readyz',
+              servername: 'localhost',
+              ca: readFileSync(path.join(tlsDir, 'cert.pem')),
+              agent: false,
+            },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode);
+            },
+          )
+          .on('error', reject);
+      });
+      expect(status).toBe(200);
     } finally {
       expect(await service.stop(30_000)).toBe(0);
     }

@@ -241,7 +241,7 @@ describe('CONNECT refusals (device-protocol.md, "Identity")', () => {
 
       // The same CONNECT by hand, with a reading publish right behind it in the
       // same write: the server answers only the CONNACK, then closes the connection.
-      const raw = await openRaw(t.ports.mqtt);
+      const raw = await openRaw(t.ports.mqtt!);
       raw.socket.write(
         Buffer.concat([
           connectPacket({
@@ -356,7 +356,7 @@ describe('topic authorization (device-protocol.md, "Topics")', () => {
 
 describe('packet size (device-protocol.md, "Payload" and "Rejections")', () => {
   it('closes a connection that declares a 200 MB packet before CONNECT, without waiting for the body', async () => {
-    const raw = await openRaw(t.ports.mqtt);
+    const raw = await openRaw(t.ports.mqtt!);
     // PUBLISH QoS 0, remaining length 200 MiB as a four-byte variable byte integer.
     let length = 200 * 1024 * 1024;
     const varint: number[] = [];
@@ -431,7 +431,7 @@ describe('protocol version (device-protocol.md, "Transport")', () => {
     expect(error.message).toBe('Connection refused: Unacceptable protocol version');
 
     // The exact bytes, written by hand: a 3.1.1 CONNACK with return code 1, then the close.
-    const raw = await openRaw(t.ports.mqtt);
+    const raw = await openRaw(t.ports.mqtt!);
     raw.socket.write(
       Buffer.concat([
         connectPacket({
@@ -507,7 +507,7 @@ describe('metrics', () => {
     acl.publish(readingsTopic(VICTIM), JSON.stringify(heartRate('metrics-acl')), { qos: 1 }, () => {});
     await within(aclGone, 5_000, 'the connection closing');
 
-    const raw = await openRaw(t.ports.mqtt);
+    const raw = await openRaw(t.ports.mqtt!);
     raw.socket.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]));
     await within(raw.closed, 2_000, 'the server closing the connection');
 

@@ -39,7 +39,7 @@ afterEach(() => {
  */
 function connack(localAddress: string, clientId: string, password: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ port: t.ports.mqtt, host: '127.0.0.1', localAddress });
+    const s = net.connect({ port: t.ports.mqtt!, host: '127.0.0.1', localAddress });
     opened.push(s);
     const parser = mqttPacket.parser({ protocolVersion: 4 });
     parser.on('packet', (p) => {

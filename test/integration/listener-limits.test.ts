@@ -172,14 +172,14 @@ describe('TLS handshake timeout', () => {
 describe('CONNECT timeout, on every listener', () => {
   it('closes a TCP socket that sends nothing', async () => {
     const before = refusals(await metricsText(), 'mqtt', 'connect_timeout');
-    const s = await rawSocket(t.ports.mqtt);
+    const s = await rawSocket(t.ports.mqtt!);
     await bounded(closed(s), CONNECT_TIMEOUT_MS + 10_000, 'the close');
     expect(refusals(await metricsText(), 'mqtt', 'connect_timeout')).toBe(before + 1);
   });
 
   it('closes a TCP socket that sends a partial CONNECT under the bound', async () => {
     const before = refusals(await metricsText(), 'mqtt', 'connect_timeout');
-    const s = await rawSocket(t.ports.mqtt);
+    const s = await rawSocket(t.ports.mqtt!);
     s.write(connectPacket(DEVICE, secrets[DEVICE]).subarray(0, 10));
     await bounded(closed(s), CONNECT_TIMEOUT_MS + 10_000, 'the close');
     expect(refusals(await metricsText(), 'mqtt', 'connect_timeout')).toBe(before + 1);
@@ -261,7 +261,7 @@ describe('WebSocket upgrade timeout', () => {
 describe('frame bound before authentication', () => {
   it('closes a CONNECT that declares more than 8 KiB as soon as its header arrives', async () => {
     const before = refusals(await metricsText(), 'mqtt', 'connect_too_large');
-    const s = await rawSocket(t.ports.mqtt);
+    const s = await rawSocket(t.ports.mqtt!);
     s.on('error', () => {});
     // CONNECT, remaining length 9000 (0xa8 0x46), and a few bytes of it.
     s.write(Buffer.from([0x10, 0xa8, 0x46, 0x00, 0x04, 0x4d, 0x51]));
@@ -271,7 +271,7 @@ describe('frame bound before authentication', () => {
 
   it('applies the bound to a pipelined publish before CONNACK, and lets an authenticated device send 20 KiB', async () => {
     const before = refusals(await metricsText(), 'mqtt', 'connect_too_large');
-    const s = await rawSocket(t.ports.mqtt);
+    const s = await rawSocket(t.ports.mqtt!);
     s.on('error', () => {});
     const big = mqttPacket.generate({
       cmd: 'publish',
@@ -300,9 +300,9 @@ describe('frame bound before authentication', () => {
 describe('connection cap per source address', () => {
   it('refuses the 101st socket of one address, while a device from another address connects', async () => {
     const before = refusals(await metricsText(), 'mqtt', 'max_connections_per_address');
-    const held = await Promise.all(Array.from({ length: PER_ADDRESS }, () => rawSocket(t.ports.mqtt, '127.0.0.9')));
+    const held = await Promise.all(Array.from({ length: PER_ADDRESS }, () => rawSocket(t.ports.mqtt!, '127.0.0.9')));
     for (const s of held) s.on('error', () => {});
-    const extra = await rawSocket(t.ports.mqtt, '127.0.0.9').catch(() => undefined);
+    const extra = await rawSocket(t.ports.mqtt!, '127.0.0.9').catch(() => undefined);
     extra?.on('error', () => {});
     if (extra) await bounded(closed(extra), 5_000, 'the refused socket to close');
     expect(refusals(await metricsText(), 'mqtt', 'max_connections_per_address')).toBe(before + 1);
@@ -319,7 +319,7 @@ describe('connection cap per source address', () => {
 
   it('counts one address across listeners: its sockets on TLS and WebSocket count toward the same cap', async () => {
     const before = refusals(await metricsText(), 'mqtt-ws', 'max_connections_per_address');
-    const onTcp = await Promise.all(Array.from({ length: 60 }, () => rawSocket(t.ports.mqtt, '127.0.0.11')));
+    const onTcp = await Promise.all(Array.from({ length: 60 }, () => rawSocket(t.ports.mqtt!, '127.0.0.11')));
     const onTls = await Promise.all(Array.from({ length: 40 }, () => rawSocket(t.ports.mqtts!, '127.0.0.11')));
     for (const s of [...onTcp, ...onTls]) s.on('error', () => {});
     // Each listener accepts from its own queue: wait until the service has counted the 100.

@@ -85,7 +85,7 @@ describe('a PUBACK means committed', () => {
     const secret = await t.provisionDevice(id);
     // One message per batch, so that the two messages are written by two transactions.
     const app = await startTestApp(t.database, { VITALINK_BATCH_MAX_ROWS: '1' });
-    const socket = net.connect(app.ports.mqtt, '127.0.0.1');
+    const socket = net.connect(app.ports.mqtt!, '127.0.0.1');
     const parser = mqttPacket.parser({ protocolVersion: 4 });
     const received: mqttPacket.Packet[] = [];
     parser.on('packet', (p) => received.push(p));

@@ -146,6 +146,79 @@ describe('loadConfig TLS', () => {
   });
 });
 
+describe('loadConfig HTTPS and device certificates', () => {
+  const files = { TLS_CERT_FILE: '/tls/cert.pem', TLS_KEY_FILE: '/tls/key.pem' };
+
+  it('serves HTTPS with the certificate of MQTT over TLS, HSTS for a year by default', () => {
+    const config = loadConfig({ ...files, HTTPS_PORT: '8443' });
+    expect(config.https).toEqual({
+      port: 8443,
+      certFile: '/tls/cert.pem',
+      keyFile: '/tls/key.pem',
+      hstsMaxAgeS: 31_536_000,
+    });
+    expect(config.tls).toBeUndefined();
+    expect(config.httpPort).toBe(8080);
+    expect(loadConfig({ ...files, HTTPS_PORT: '0', VITALINK_HSTS_MAX_AGE_S: '0' }).https?.hstsMaxAgeS).toBe(0);
+    expect(loadConfig({}).https).toBeUndefined();
+  });
+
+  it('refuses HTTPS_PORT without the certificate, naming what to set', () => {
+    const error = configError({ HTTPS_PORT: '8443' });
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^HTTPS_PORT: HTTPS_PORT needs a certificate: set TLS_CERT_FILE and TLS_KEY_FILE/),
+    ]);
+  });
+
+  it('turns the plaintext HTTP listener off only when HTTPS serves the routes', () => {
+    expect(loadConfig({ ...files, HTTPS_PORT: '8443', HTTP_PORT: 'off' }).httpPort).toBeUndefined();
+    const error = configError({ HTTP_PORT: 'off' });
+    expect(error.problems).toEqual([expect.stringMatching(/^HTTP_PORT: off needs HTTPS_PORT/)]);
+    expect(configError({ HTTP_PORT: 'of' }).problems[0]).toContain('or off');
+  });
+
+  it('starts TLS listeners only on a network address without the statement', () => {
+    const config = loadConfig(
+      { ...files, HOST: '0.0.0.0', MQTT_PORT: 'off', HTTP_PORT: 'off', MQTT_TLS_PORT: '8883', HTTPS_PORT: '8443' },
+      { listening: true },
+    );
+    expect(config.mqttPort).toBeUndefined();
+    expect(config.httpPort).toBeUndefined();
+    expect(configError({ MQTT_PORT: 'off' }).problems).toEqual([
+      expect.stringMatching(/^MQTT_PORT: off needs another MQTT listener/),
+    ]);
+  });
+
+  it('leaves HTTP_PORT=off out of the plaintext listeners on a network', () => {
+    const error = configError({ ...files, HOST: '0.0.0.0', HTTPS_PORT: '8443', HTTP_PORT: 'off' }, { listening: true });
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toContain('the plaintext listeners MQTT_PORT (1883) would listen on 0.0.0.0');
+    expect(error.problems[0]).not.toContain('HTTP_PORT (');
+  });
+
+  it('asks a device certificate mode for its CA bundle and the MQTT TLS listener', () => {
+    const tlsOn = { ...files, MQTT_TLS_PORT: '8883' };
+    expect(loadConfig(tlsOn).deviceCerts).toBeUndefined();
+    expect(
+      loadConfig({ ...tlsOn, VITALINK_DEVICE_CERTS: 'required', VITALINK_DEVICE_CA_FILE: '/tls/devices-ca.pem' })
+        .deviceCerts,
+    ).toEqual({ mode: 'required', caFile: '/tls/devices-ca.pem', crlFile: undefined });
+    expect(configError({ ...tlsOn, VITALINK_DEVICE_CERTS: 'optional' }).problems).toEqual([
+      expect.stringMatching(/^VITALINK_DEVICE_CA_FILE: VITALINK_DEVICE_CERTS=optional needs the CA bundle/),
+    ]);
+    expect(
+      configError({ ...files, HTTPS_PORT: '8443', VITALINK_DEVICE_CERTS: 'required', VITALINK_DEVICE_CA_FILE: '/ca' })
+        .problems,
+    ).toEqual([expect.stringMatching(/^VITALINK_DEVICE_CERTS: required needs the MQTT TLS listener/)]);
+    expect(configError({ ...tlsOn, VITALINK_DEVICE_CRL_FILE: '/crl' }).problems).toEqual([
+      expect.stringMatching(/^VITALINK_DEVICE_CRL_FILE: is set but VITALINK_DEVICE_CERTS is off/),
+    ]);
+    expect(configError({ ...tlsOn, VITALINK_DEVICE_CERTS: 'yes' }).problems[0]).toMatch(
+      /^VITALINK_DEVICE_CERTS: must be off .*, optional .* or required/,
+    );
+  });
+});
+
 describe('loadConfig errors', () => {
   it('reports every problem at once, each by name', () => {
     const error = configError({
@@ -158,14 +231,7 @@ describe('loadConfig errors', () => {
     });
     const names = error.problems.map((p) => p.split(':')[0]);
     expect(names.sort()).toEqual(
-      [
-        'HTTP_PORT',
-        'LOG_LEVEL',
-        'MQTT_PORT',
-        'MQTT_TLS_PORT',
-        'VITALINK_ADMIN_TOKEN',
-        'VITALINK_BATCH_MAX_ROWS',
-      ].sort(),
+      ['HTTP_PORT', 'LOG_LEVEL', 'MQTT_PORT', 'TLS_KEY_FILE', 'VITALINK_ADMIN_TOKEN', 'VITALINK_BATCH_MAX_ROWS'].sort(),
     );
     for (const name of names) expect(error.message).toContain(name);
     expect(error.name).toBe('ConfigError');

@@ -47,6 +47,7 @@ export const ingestionReport = z.object({
     mqtts: z.number().int().optional(),
     mqttWs: z.number().int().optional(),
     http: z.number().int().optional(),
+    https: z.number().int().optional(),
   }),
   instance: z.string().describe('the instance that answered (VITALINK_INSTANCE_ID); the figures above are its own'),
   instances: z
