@@ -16,7 +16,7 @@ import {
 } from './store/devices.repository.ts';
 import { CredentialListener } from './store/credential-events.ts';
 import { DeviceActivityRecorder } from './broker/device-activity.ts';
-import { migrateToLatest } from './store/migrations.ts';
+import { migrateDatabase } from './database-server/migrate-database.ts';
 import { type OpenDatabase, openDatabase } from './database-server/open-database.ts';
 import { PartitionMaintenance, Partitions } from './store/partitions.ts';
 import { pingDatabase } from './store/database-ping.ts';
@@ -58,7 +58,14 @@ export function createApp(config: Config, log: Logger): App {
     if (exposure.length > 0) throw new ConfigError(exposure);
     database = await openDatabase(config, log, config.dbPoolSize);
     const { db } = database;
-    await migrateToLatest(db, log);
+    const { roles } = await migrateDatabase(config, db, log);
+    // README, "Security", "Database roles".
+    if (roles.split) log.info({ service: roles.service, owner: roles.owner }, 'database roles split');
+    else
+      log.warn(
+        { service: roles.service, owner: roles.owner },
+        'the service role owns the tables: audit_log is append-only against mistakes only; set DATABASE_MIGRATION_URL to an owner role (README, "Database roles")',
+      );
 
     const partitions = new Partitions(db);
     maintenance = new PartitionMaintenance(partitions, { maxAgeMs: config.readingMaxAgeMs, log });

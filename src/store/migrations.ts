@@ -12,6 +12,7 @@ import * as leanReadingKeys from '../../migrations/2026-12-07T1240-lean-reading-
 import * as credentials from '../../migrations/2026-12-07T1300-credentials.ts';
 import * as rejectionRawQuota from '../../migrations/2026-12-07T1320-rejection-raw-quota.ts';
 import * as auditOutcomes from '../../migrations/2026-12-07T1340-audit-outcomes.ts';
+import * as serviceRoleFunctions from '../../migrations/2026-12-07T1400-service-role-functions.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -33,6 +34,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1300-credentials': credentials,
   '2026-12-07T1320-rejection-raw-quota': rejectionRawQuota,
   '2026-12-07T1340-audit-outcomes': auditOutcomes,
+  '2026-12-07T1400-service-role-functions': serviceRoleFunctions,
 };
 
 /** The registered migrations' names (file names without `.ts`), in order. */

@@ -1,0 +1,62 @@
+import { sql } from 'kysely';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { createDatabase, type Db } from '../store/database.ts';
+import { migrateToLatest } from '../store/migrations.ts';
+import { type DatabaseRoles, describeDatabaseRoles, grantServiceRole } from '../store/service-grants.ts';
+import { describeUrl } from './open-database.ts';
+
+export interface DatabaseMigration {
+  /** The migrations applied by this run. */
+  readonly applied: string[];
+  /** Who runs the service and who owns the tables, after the run. */
+  readonly roles: DatabaseRoles;
+  /** The migrations ran on DATABASE_MIGRATION_URL, and the service role's privileges were applied. */
+  readonly granted: boolean;
+}
+
+/**
+ * Applies the pending migrations (README, "Security", "Database roles"). With
+ * DATABASE_MIGRATION_URL they run on the owner's connection, opened for this and
+ * closed after, and the privileges of the service's role (the user of `service`,
+ * DATABASE_URL) are applied again, whatever the run changed. Without it they run on
+ * `service` itself: when that role owns the tables, as a single-role installation
+ * does, that is today's behaviour; when it does not (the owner migrated), nothing
+ * is pending and the run only reads the migrations' table.
+ */
+export async function migrateDatabase(config: Config, service: Db, log: Logger): Promise<DatabaseMigration> {
+  if (!config.databaseMigrationUrl) {
+    const { applied } = await migrateToLatest(service, log).catch((error: unknown) => {
+      throw explainPermission(error);
+    });
+    return { applied, roles: await describeDatabaseRoles(service), granted: false };
+  }
+  const { db: owner } = createDatabase(config.databaseMigrationUrl, 1, log);
+  try {
+    await sql`SELECT 1`.execute(owner).catch((error: unknown) => {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(
+        `could not connect to PostgreSQL at ${describeUrl(config.databaseMigrationUrl!)} (DATABASE_MIGRATION_URL): ${why}. Check DATABASE_MIGRATION_URL (the owner role of the database of DATABASE_URL), or unset it to migrate with DATABASE_URL`,
+        { cause: error },
+      );
+    });
+    const { applied } = await migrateToLatest(owner, log);
+    const { rows } = await sql<{ role: string }>`SELECT current_user AS role`.execute(service);
+    const serviceRole = rows[0]!.role;
+    const { rows: ownerRows } = await sql<{ role: string }>`SELECT current_user AS role`.execute(owner);
+    const granted = ownerRows[0]!.role !== serviceRole;
+    if (granted) await grantServiceRole(owner, serviceRole);
+    return { applied, roles: await describeDatabaseRoles(service), granted };
+  } finally {
+    await owner.destroy();
+  }
+}
+
+/** A migration refused for lack of privileges: the service's role is not the owner. */
+function explainPermission(error: unknown): unknown {
+  if (!(error instanceof Error) || !/permission denied|must be owner/.test(error.message)) return error;
+  return new Error(
+    `${error.message}. The role of DATABASE_URL may not change the schema: set DATABASE_MIGRATION_URL to the owner role of the database (README, "Database roles") and run vitalink migrate, or start serve with it`,
+    { cause: error },
+  );
+}
