@@ -20,7 +20,9 @@ describe('docker-compose.yml', () => {
   it('migrates as an owner role and runs the service as another, neither the superuser, both made by the init script', () => {
     const superuser = /POSTGRES_USER: (\S+)/.exec(compose)?.[1];
     expect(superuser).toBe('postgres');
-    const service = (name: string) => compose.slice(compose.indexOf(`  ${name}:\n`)).split(/\n  \S/)[0]!;
+    // A service's block: from its line at two spaces of indentation to the next such line.
+    const service = (name: string) =>
+      new RegExp(`^ {2}${name}:\\n(?: {3,}.*\\n|\\s*\\n)*`, 'm').exec(compose)?.[0] ?? '';
     const user = (block: string, variable: string) =>
       new RegExp(`${variable}: postgres:\\/\\/([^:]+):`).exec(block)?.[1];
     const migrate = service('migrate');
