@@ -58,7 +58,7 @@ export function createApp(config: Config, log: Logger): App {
     if (exposure.length > 0) throw new ConfigError(exposure);
     database = await openDatabase(config, log, config.dbPoolSize);
     const { db } = database;
-    const { roles } = await migrateDatabase(config, db, log);
+    const { roles } = await migrateDatabase(database, log);
     // README, "Security", "Database roles".
     if (roles.split) log.info({ service: roles.service, owner: roles.owner }, 'database roles split');
     else

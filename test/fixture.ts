@@ -321,7 +321,7 @@ export function useTestService(options: TestServiceOptions = {}): ServiceContext
       t.setDatabase(database);
       await options.beforeStart?.(t);
       // The split: the service connects as its role, and migrates (and grants) as the owner.
-      const roles = database.roles
+      const roles: Record<string, string> = database.roles
         ? { DATABASE_URL: database.roles.serviceUrl, DATABASE_MIGRATION_URL: database.url }
         : {};
       const env = {

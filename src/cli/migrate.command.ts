@@ -10,8 +10,8 @@ export const migrate = defineCommand({
     const out = createOutput(values.json === true);
     const { migrateDatabase } = await import('../database-server/migrate-database.ts');
     await withDatabase(
-      async ({ db, log, config }) => {
-        const { applied, roles, granted } = await migrateDatabase(config, db, log);
+      async (database) => {
+        const { applied, roles, granted } = await migrateDatabase(database, database.log);
         const done =
           applied.length > 0
             ? `applied ${applied.length} migration(s): ${applied.join(', ')}`

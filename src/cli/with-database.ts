@@ -28,7 +28,7 @@ export async function withDatabase<T>(
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr);
   const database = await openDatabase(config, log, 2, 10_000);
   try {
-    if (options.migrate) await migrateDatabase(config, database.db, log);
+    if (options.migrate) await migrateDatabase(database, log);
     return await work({ ...database, config, log });
   } finally {
     await database.close();

@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
-import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { createDatabase, type Db } from '../store/database.ts';
+import { createDatabase } from '../store/database.ts';
 import { migrateToLatest } from '../store/migrations.ts';
 import { type DatabaseRoles, describeDatabaseRoles, grantServiceRole } from '../store/service-grants.ts';
-import { describeUrl } from './open-database.ts';
+import { describeUrl, type OpenDatabase } from './open-database.ts';
 
 export interface DatabaseMigration {
   /** The migrations applied by this run. */
@@ -17,26 +16,31 @@ export interface DatabaseMigration {
 
 /**
  * Applies the pending migrations (README, "Security", "Database roles"). With
- * DATABASE_MIGRATION_URL they run on the owner's connection, opened for this and
+ * `migrationUrl` (DATABASE_MIGRATION_URL, or the embedded database's superuser)
+ * they run on the owner's connection, opened for this and
  * closed after, and the privileges of the service's role (the user of `service`,
  * DATABASE_URL) are applied again, whatever the run changed. Without it they run on
  * `service` itself: when that role owns the tables, as a single-role installation
  * does, that is today's behaviour; when it does not (the owner migrated), nothing
  * is pending and the run only reads the migrations' table.
  */
-export async function migrateDatabase(config: Config, service: Db, log: Logger): Promise<DatabaseMigration> {
-  if (!config.databaseMigrationUrl) {
+export async function migrateDatabase(
+  database: Pick<OpenDatabase, 'db' | 'migrationUrl'>,
+  log: Logger,
+): Promise<DatabaseMigration> {
+  const { db: service, migrationUrl } = database;
+  if (!migrationUrl) {
     const { applied } = await migrateToLatest(service, log).catch((error: unknown) => {
       throw explainPermission(error);
     });
     return { applied, roles: await describeDatabaseRoles(service), granted: false };
   }
-  const { db: owner } = createDatabase(config.databaseMigrationUrl, 1, log);
+  const { db: owner } = createDatabase(migrationUrl, 1, log);
   try {
     await sql`SELECT 1`.execute(owner).catch((error: unknown) => {
       const why = error instanceof Error ? error.message : String(error);
       throw new Error(
-        `could not connect to PostgreSQL at ${describeUrl(config.databaseMigrationUrl!)} (DATABASE_MIGRATION_URL): ${why}. Check DATABASE_MIGRATION_URL (the owner role of the database of DATABASE_URL), or unset it to migrate with DATABASE_URL`,
+        `could not connect to PostgreSQL at ${describeUrl(migrationUrl)} (DATABASE_MIGRATION_URL): ${why}. Check DATABASE_MIGRATION_URL (the owner role of the database of DATABASE_URL), or unset it to migrate with DATABASE_URL`,
         { cause: error },
       );
     });

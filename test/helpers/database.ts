@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { databaseUrlFor } from '../../simulators/harness/scratch-database.ts';
-import { loadConfig } from '../../src/config.ts';
 import { migrateDatabase } from '../../src/database-server/migrate-database.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createDatabase, type Db } from '../../src/store/database.ts';
@@ -108,7 +107,7 @@ export async function createRoleSplitDatabase(): Promise<TestDatabase> {
   const log = createLogger('silent');
   const serviceDb = createDatabase(serviceUrl, 1, log).db;
   try {
-    await migrateDatabase(loadConfig({ DATABASE_URL: serviceUrl, DATABASE_MIGRATION_URL: url }), serviceDb, log);
+    await migrateDatabase({ db: serviceDb, migrationUrl: url }, log);
   } finally {
     await serviceDb.destroy();
   }

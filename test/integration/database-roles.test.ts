@@ -257,9 +257,7 @@ describe('the migration runner', () => {
     await t.query(`CREATE TABLE later_feature (id int PRIMARY KEY)`);
     await t.query(`GRANT TRUNCATE, UPDATE ON audit_log TO ${roles().service}`);
     await t.query(`REVOKE INSERT ON patients FROM ${roles().service}`);
-    await asService((db) =>
-      migrateDatabase(loadConfig({ DATABASE_URL: roles().serviceUrl, DATABASE_MIGRATION_URL: t.url }), db, silent),
-    );
+    await asService((db) => migrateDatabase({ db, migrationUrl: t.url }, silent));
     const service = await t.pgClient(roles().serviceUrl);
     try {
       expect(await attempt(service, `INSERT INTO later_feature VALUES (1)`)).toBe('done');
