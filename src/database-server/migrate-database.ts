@@ -44,12 +44,17 @@ export async function migrateDatabase(
         { cause: error },
       );
     });
+    const who = sql<{ role: string; database: string }>`SELECT current_user AS role, current_database() AS database`;
+    const [{ rows: ownerRows }, { rows: serviceRows }] = await Promise.all([who.execute(owner), who.execute(service)]);
+    const [ownerSide, serviceSide] = [ownerRows[0]!, serviceRows[0]!];
+    if (ownerSide.database !== serviceSide.database) {
+      throw new Error(
+        `DATABASE_MIGRATION_URL names the database ${ownerSide.database} and DATABASE_URL ${serviceSide.database}: both must name the database the service uses, as its owner and as the service's role`,
+      );
+    }
     const { applied } = await migrateToLatest(owner, log);
-    const { rows } = await sql<{ role: string }>`SELECT current_user AS role`.execute(service);
-    const serviceRole = rows[0]!.role;
-    const { rows: ownerRows } = await sql<{ role: string }>`SELECT current_user AS role`.execute(owner);
-    const granted = ownerRows[0]!.role !== serviceRole;
-    if (granted) await grantServiceRole(owner, serviceRole);
+    const granted = ownerSide.role !== serviceSide.role;
+    if (granted) await grantServiceRole(owner, serviceSide.role);
     return { applied, roles: await describeDatabaseRoles(service), granted };
   } finally {
     await owner.destroy();

@@ -49,6 +49,9 @@ export const SERVICE_FUNCTIONS: readonly string[] = [
   'vitalink_hold_ingest()',
 ];
 
+/** pg_advisory_xact_lock key of grantServiceRole: "vitalgrn". */
+const GRANTS_LOCK_KEY = 0x7669_7461_6c67_726en;
+
 export function privilegesOf(table: { name: string; partition: boolean }): readonly TablePrivilege[] {
   if (table.partition) return PARTITION_PRIVILEGES;
   return SERVICE_TABLE_PRIVILEGES[table.name] ?? DEFAULT_TABLE_PRIVILEGES;
@@ -87,6 +90,9 @@ export async function describeDatabaseRoles(db: Db): Promise<DatabaseRoles> {
 export async function grantServiceRole(owner: Db, role: string): Promise<void> {
   const grantee = sql.id(role);
   await owner.transaction().execute(async (trx) => {
+    // Instances starting together would otherwise GRANT on the same rows at once
+    // ("tuple concurrently updated"): one at a time, until this transaction ends.
+    await sql`SELECT pg_advisory_xact_lock(${GRANTS_LOCK_KEY}::bigint)`.execute(trx);
     const { rows } = await sql<{ schema: string }>`SELECT current_schema() AS schema`.execute(trx);
     const schema = sql.id(rows[0]!.schema);
     const { rows: tables } = await sql<{ name: string; partition: boolean }>`

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { migrateDatabase } from '../../src/database-server/migrate-database.ts';
 import { DAY_MS, nextUtcMonthStart, utcMonthStart } from '../../src/domain/retention.ts';
@@ -284,6 +284,24 @@ describe('the migration runner', () => {
     expect(granted).toEqual(expected);
     expect(granted.find((g) => g.name === 'audit_log').privileges).toEqual(['INSERT', 'SELECT']);
     await t.query(`DROP TABLE later_feature`);
+  });
+
+  it('grants from two instances starting at once, one after the other', async () => {
+    await asService((db) =>
+      Promise.all([
+        migrateDatabase({ db, migrationUrl: t.url }, silent),
+        migrateDatabase({ db, migrationUrl: t.url }, silent),
+      ]),
+    );
+    const { rows } = await t.query(`SELECT has_table_privilege($1, 'audit_log', 'DELETE') AS d`, [roles().service]);
+    expect(rows).toEqual([{ d: false }]);
+  });
+
+  it('refuses an owner connection to another database than the service one, naming both variables', async () => {
+    const elsewhere = inject('pgAdminUrl');
+    await expect(asService((db) => migrateDatabase({ db, migrationUrl: elsewhere }, silent))).rejects.toThrow(
+      /^DATABASE_MIGRATION_URL names the database \w+ and DATABASE_URL vitalink_test_roles_\w+: both must name the database the service uses/,
+    );
   });
 
   it('refuses to start without DATABASE_URL when DATABASE_MIGRATION_URL is set, naming both', () => {
