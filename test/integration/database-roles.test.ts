@@ -22,7 +22,12 @@ import { runCli, startService } from '../helpers/service.ts';
  * append-only whatever the service's role tries.
  */
 
-const t = useTestService({ databaseRoles: 'split', adminToken: true });
+const t = useTestService({
+  databaseRoles: 'split',
+  adminToken: true,
+  // Live sessions are re-checked only when a credential change is notified (LISTEN as the service role).
+  env: { VITALINK_SESSION_RECHECK_MS: '3600000' },
+});
 const admin = () => ({ token: t.adminToken });
 const roles = () => t.database.roles!;
 const silent = createLogger('silent');
@@ -82,11 +87,15 @@ describe('the service on the role split', () => {
     ]);
   });
 
-  it('disables a device (the SHARE lock on readings is taken by the owner function)', async () => {
-    await t.api.post('/api/v1/devices', { id: 'dev-split-off', patientId: 'p-split' }, admin());
+  it('disables a device: the SHARE lock on readings through the owner function, the live session closed by NOTIFY', async () => {
+    const created = await t.api.post('/api/v1/devices', { id: 'dev-split-off', patientId: 'p-split' }, admin());
+    const client = await t.connectDevice('dev-split-off', created.body.secret);
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
     const disabled = await t.api.post('/api/v1/devices/dev-split-off/disable', {}, admin());
     expect(disabled.status).toBe(200);
     expect(disabled.body).toMatchObject({ id: 'dev-split-off', enabled: false });
+    // The periodic re-check is an hour away (env below): only the notification closes it.
+    await closed;
   });
 
   it('creates the partition of a new month through the owner function; the service cannot create one itself', async () => {
