@@ -17,12 +17,12 @@ export interface DatabaseMigration {
 /**
  * Applies the pending migrations (README, "Security", "Database roles"). With
  * `migrationUrl` (DATABASE_MIGRATION_URL, or the embedded database's superuser)
- * they run on the owner's connection, opened for this and
- * closed after, and the privileges of the service's role (the user of `service`,
- * DATABASE_URL) are applied again, whatever the run changed. Without it they run on
- * `service` itself: when that role owns the tables, as a single-role installation
- * does, that is today's behaviour; when it does not (the owner migrated), nothing
- * is pending and the run only reads the migrations' table.
+ * they run on the owner's connection, opened for this and closed after, and the
+ * privileges of the service's role (the user of `db`, DATABASE_URL) are applied
+ * again, whatever the run changed. Without it they run on `db` itself: when that
+ * role owns the tables, as a single-role installation does, that is the behaviour
+ * before the split; when it does not (the owner migrated), nothing is pending and
+ * the run only reads the migrations' table.
  */
 export async function migrateDatabase(
   database: Pick<OpenDatabase, 'db' | 'migrationUrl'>,
