@@ -60,10 +60,12 @@ export function createApp(config: Config, log: Logger): App {
     const { db } = database;
     const { roles } = await migrateDatabase(database, log);
     // README, "Security", "Database roles".
-    if (roles.split) log.info({ service: roles.service, owner: roles.owner }, 'database roles split');
+    // (Not `service`: every line carries service: "vitalink".)
+    const fields = { serviceRole: roles.service, ownerRole: roles.owner };
+    if (roles.split) log.info(fields, 'database roles split');
     else
       log.warn(
-        { service: roles.service, owner: roles.owner },
+        fields,
         'the service role owns the tables: audit_log is append-only against mistakes only; set DATABASE_MIGRATION_URL to an owner role (README, "Database roles")',
       );
 

@@ -54,8 +54,8 @@ describe('the embedded database', () => {
         expect(service.logs.find((l) => l.listener === 'mqtt')).toMatchObject({ host: '127.0.0.1' });
         // The role split by default (README, "Database roles"): migrated by the superuser, served as `vitalink`.
         expect(service.logs.find((l) => l.msg === 'database roles split')).toMatchObject({
-          service: 'vitalink',
-          owner: 'postgres',
+          serviceRole: 'vitalink',
+          ownerRole: 'postgres',
         });
         const asService = embeddedClient('vitalink');
         await asService.connect();
