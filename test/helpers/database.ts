@@ -77,9 +77,10 @@ export function databaseUrlAs(url: string, user: string): string {
  * roles made for this run (`vitalink_owner_<hex>`, `vitalink_service_<hex>`, LOGIN,
  * nothing else), the database owned by the first and migrated by it on
  * DATABASE_MIGRATION_URL as `vitalink migrate` does, which grants the second its
- * privileges. `url` is the owner's; `drop` removes the database and both roles.
+ * privileges (`migrate: false`: left empty). `url` is the owner's; `drop` removes
+ * the database and both roles.
  */
-export async function createRoleSplitDatabase(): Promise<TestDatabase> {
+export async function createRoleSplitDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = inject('pgAdminUrl');
   const suffix = randomBytes(5).toString('hex');
   const owner = `vitalink_owner_${suffix}`;
@@ -105,11 +106,13 @@ export async function createRoleSplitDatabase(): Promise<TestDatabase> {
   const url = databaseUrlAs(databaseUrlFor(adminUrl, name), owner);
   const serviceUrl = databaseUrlAs(url, service);
   const log = createLogger('silent');
-  const serviceDb = createDatabase(serviceUrl, 1, log).db;
-  try {
-    await migrateDatabase({ db: serviceDb, migrationUrl: url }, log);
-  } finally {
-    await serviceDb.destroy();
+  if (options.migrate !== false) {
+    const serviceDb = createDatabase(serviceUrl, 1, log).db;
+    try {
+      await migrateDatabase({ db: serviceDb, migrationUrl: url }, log);
+    } finally {
+      await serviceDb.destroy();
+    }
   }
   const { db } = createDatabase(url, 4, log);
   return {

@@ -10,6 +10,7 @@ import { partitionName, Partitions } from '../../src/store/partitions.ts';
 import { writeBatch } from '../../src/store/reading-sink.ts';
 import { privilegesOf, SERVICE_TABLE_PRIVILEGES } from '../../src/store/service-grants.ts';
 import { useTestService } from '../fixture.ts';
+import { createRoleSplitDatabase } from '../helpers/database.ts';
 import { heartRate } from '../helpers/device.ts';
 import { runCli, startService } from '../helpers/service.ts';
 
@@ -311,6 +312,30 @@ describe('the migration runner', () => {
     await expect(asService((db) => migrateDatabase({ db, migrationUrl: elsewhere }, silent))).rejects.toThrow(
       /^DATABASE_MIGRATION_URL names the database \w+ and DATABASE_URL vitalink_test_roles_\w+: both must name the database the service uses/,
     );
+  });
+
+  it('says what to do when the service role alone meets a pending migration', async () => {
+    const empty = await createRoleSplitDatabase({ migrate: false });
+    try {
+      const run = await runCli(['migrate'], { DATABASE_URL: empty.roles!.serviceUrl, LOG_LEVEL: 'warn' });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('permission denied for schema public');
+      expect(run.stderr).toContain(
+        'The role of DATABASE_URL may not change the schema: set DATABASE_MIGRATION_URL to the owner role of the database',
+      );
+      // With the owner's connection the same command migrates and grants.
+      const owner = await runCli(['migrate', '--json'], {
+        DATABASE_URL: empty.roles!.serviceUrl,
+        DATABASE_MIGRATION_URL: empty.url,
+        LOG_LEVEL: 'warn',
+      });
+      expect(owner.code).toBe(0);
+      expect(JSON.parse(owner.stdout)).toMatchObject({
+        roles: { service: empty.roles!.service, owner: empty.roles!.owner, split: true },
+      });
+    } finally {
+      await empty.drop();
+    }
   });
 
   it('refuses to start without DATABASE_URL when DATABASE_MIGRATION_URL is set, naming both', () => {
