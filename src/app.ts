@@ -16,7 +16,7 @@ import {
 } from './store/devices.repository.ts';
 import { CredentialListener, notifySessionsStarted } from './store/credential-events.ts';
 import { DeviceActivityRecorder } from './broker/device-activity.ts';
-import { migrateToLatest } from './store/migrations.ts';
+import { migrateDatabase } from './database-server/migrate-database.ts';
 import { type OpenDatabase, openDatabase } from './database-server/open-database.ts';
 import { PartitionMaintenance, Partitions } from './store/partitions.ts';
 import { pingDatabase } from './store/database-ping.ts';
@@ -74,7 +74,16 @@ export function createApp(config: Config, log: Logger): App {
     const startedAt = new Date();
     database = await openDatabase(config, log, config.dbPoolSize);
     const { db } = database;
-    await migrateToLatest(db, log);
+    const { roles } = await migrateDatabase(database, log);
+    // README, "Security", "Database roles".
+    // (Not `service`: every line carries service: "vitalink".)
+    const fields = { serviceRole: roles.service, ownerRole: roles.owner };
+    if (roles.split) log.info(fields, 'database roles split');
+    else
+      log.warn(
+        fields,
+        'the service role owns the tables: audit_log is append-only against mistakes only; set DATABASE_MIGRATION_URL to an owner role (README, "Database roles")',
+      );
 
     const partitions = new Partitions(db);
     maintenance = new PartitionMaintenance(partitions, { maxAgeMs: config.readingMaxAgeMs, log });

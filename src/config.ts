@@ -4,7 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { GENERATE_KEY_HINT, parseKeyText, SecretKey } from './domain/secret-keys.ts';
-import { minimumReadingsDays, type RetentionSettings } from './domain/retention.ts';
+import {
+  KEY_MARGIN_DAYS,
+  MINIMUM_READINGS_DAYS,
+  minimumReadingsDays,
+  type RetentionSettings,
+} from './domain/retention.ts';
 import { DEFAULT_TOKEN_TTL_DAYS, type TokenRoleName } from './domain/token-expiry.ts';
 
 /**
@@ -47,6 +52,11 @@ const perMinute = (fallback: number) =>
       .min(0, 'must be 0 (no limit) or a number of requests per minute')
       .default(fallback),
   );
+/**
+ * The audit trail's shortest retention: vitalink_delete_audit_before (migration
+ * 2026-12-07T1400) refuses to delete entries younger than this.
+ */
+export const MINIMUM_AUDIT_DAYS = 365;
 /** README, "Security", "Rejection storage quota": why 4 MiB. */
 export const DEFAULT_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY = 4 * 1024 * 1024;
 const PUBLIC_URL_EXAMPLE = 'e.g. https://vitalink.example.org or https://example.org/vitalink';
@@ -92,6 +102,14 @@ const envSchema = z
         .optional(),
     ),
     VITALINK_READ_REPLICA_MAX_LAG_MS: positiveInt(5_000),
+    // README, "Security", "Database roles": the owner's connection, for the migrations only.
+    DATABASE_MIGRATION_URL: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// connection string')
+        .optional(),
+    ),
     VITALINK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.vitalink')),
     // README, "Configuration": `off` closes the plaintext MQTT listener (MQTT_TLS_PORT or MQTT_WS_PORT must then be set).
     MQTT_PORT: z.preprocess(
@@ -311,6 +329,22 @@ const envSchema = z
             'a read replica needs its primary: set DATABASE_URL to the primary PostgreSQL too, or unset DATABASE_READ_URL (the embedded database has no replica)',
         });
       }
+      if (env.DATABASE_MIGRATION_URL !== undefined && env.DATABASE_URL === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DATABASE_MIGRATION_URL'],
+          message:
+            'is the owner connection of the database that DATABASE_URL names: set DATABASE_URL to the service role of the same database, or unset DATABASE_MIGRATION_URL to use the embedded database',
+        });
+      }
+      const auditDays = env.VITALINK_RETENTION_AUDIT_DAYS;
+      if (typeof auditDays === 'number' && auditDays > 0 && auditDays < MINIMUM_AUDIT_DAYS) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['VITALINK_RETENTION_AUDIT_DAYS'],
+          message: `must be 0 (keep forever) or at least ${MINIMUM_AUDIT_DAYS} days: the database refuses to delete audit entries less than a year old (README, "Database roles")`,
+        });
+      }
       const readingsDays = env.VITALINK_RETENTION_READINGS_DAYS;
       const maxAge = env.VITALINK_READING_MAX_AGE_DAYS;
       if (typeof readingsDays === 'number' && typeof maxAge === 'number' && readingsDays > 0) {
@@ -319,7 +353,10 @@ const envSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['VITALINK_RETENTION_READINGS_DAYS'],
-            message: `must be 0 (keep forever) or at least ${minimum} days: readings up to VITALINK_READING_MAX_AGE_DAYS (${maxAge}) days old are accepted, and their duplicate keys are kept 7 days longer`,
+            message:
+              minimum > maxAge + KEY_MARGIN_DAYS
+                ? `must be 0 (keep forever) or at least ${minimum} days: the database never drops a month of readings that ended less than ${MINIMUM_READINGS_DAYS} days ago (README, "Database roles")`
+                : `must be 0 (keep forever) or at least ${minimum} days: readings up to VITALINK_READING_MAX_AGE_DAYS (${maxAge}) days old are accepted, and their duplicate keys are kept 7 days longer`,
           });
         }
       }
@@ -339,6 +376,8 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** DATABASE_READ_URL: a replica for clinician reads, used while it lags less than `maxLagMs` (README, "Operations"). */
   readonly readReplica: { readonly url: string; readonly maxLagMs: number } | undefined;
+  /** The owner's connection for the migrations (README, "Database roles"); unset: `databaseUrl`'s. */
+  readonly databaseMigrationUrl: string | undefined;
   readonly dataDir: string;
   readonly host: string;
   /** VITALINK_ALLOW_PLAINTEXT_PUBLIC=1: plaintext listeners may listen on a non-loopback `host`. */
@@ -470,6 +509,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     readReplica: e.DATABASE_READ_URL
       ? { url: e.DATABASE_READ_URL, maxLagMs: e.VITALINK_READ_REPLICA_MAX_LAG_MS }
       : undefined,
+    databaseMigrationUrl: e.DATABASE_MIGRATION_URL,
     dataDir: path.resolve(e.VITALINK_DATA_DIR),
     host: e.HOST ?? DEFAULT_HOST,
     allowPlaintextPublic: e.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',

@@ -8,7 +8,7 @@ import { createApiToken } from '../src/actions/tokens.ts';
 import { type ConfiguredKeys, NO_CONFIGURED_KEYS, readSecretKeys } from '../src/config.ts';
 import type { KeyRing } from '../src/domain/secret-keys.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { createRoleSplitDatabase, createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { connectDevice, type Reading, waitFor } from './helpers/device.ts';
 import { type Closable, describeLeaks, LeakTracker } from './helpers/leak-tracker.ts';
 import { provisionDevice } from './helpers/provision.ts';
@@ -170,17 +170,30 @@ export class DatabaseContext {
   }
 }
 
+export interface TestDatabaseOptions {
+  /**
+   * `split`: migrated by an owner role of its own, with a service role that owns
+   * nothing (test/helpers/database.ts, createRoleSplitDatabase); `t.url` and `t.db`
+   * are the owner's, `t.database.roles` names both. Default: one role owns all.
+   */
+  databaseRoles?: 'single' | 'split';
+}
+
+function createDatabaseFor(options: TestDatabaseOptions): Promise<TestDatabase> {
+  return options.databaseRoles === 'split' ? createRoleSplitDatabase() : createTestDatabase();
+}
+
 /** A database of its own for the file, cloned from the migrated template and dropped after. */
-export function useTestDatabase(): DatabaseContext {
+export function useTestDatabase(options: TestDatabaseOptions = {}): DatabaseContext {
   const t = new DatabaseContext();
   t.register(
-    async () => t.setDatabase(await createTestDatabase()),
+    async () => t.setDatabase(await createDatabaseFor(options)),
     () => t.dropDatabase(),
   );
   return t;
 }
 
-export interface TestServiceOptions {
+export interface TestServiceOptions extends TestDatabaseOptions {
   /** Environment of the service, on top of the fixture's (ephemeral ports, the test database, silent logs). */
   env?: Record<string, string> | ((database: TestDatabase) => Record<string, string> | Promise<Record<string, string>>);
   /** Sets VITALINK_ADMIN_TOKEN: true for a generated one, or the token itself. Read it as `t.adminToken`. */
@@ -348,12 +361,19 @@ export function useTestService(options: TestServiceOptions = {}): ServiceContext
   const t = new ServiceContext(adminToken);
   t.register(
     async () => {
-      const database = options.database ? await options.database() : await createTestDatabase();
+      const database = options.database ? await options.database() : await createDatabaseFor(options);
       t.setDatabase(database);
       // What beforeStart provisions is made under the service's keys.
       if (typeof options.env !== 'function') t.useSecretKeysOf(options.env ?? {});
       await options.beforeStart?.(t);
-      const env = typeof options.env === 'function' ? await options.env(database) : (options.env ?? {});
+      // The split: the service connects as its role, and migrates (and grants) as the owner.
+      const roles: Record<string, string> = database.roles
+        ? { DATABASE_URL: database.roles.serviceUrl, DATABASE_MIGRATION_URL: database.url }
+        : {};
+      const env = {
+        ...roles,
+        ...(typeof options.env === 'function' ? await options.env(database) : (options.env ?? {})),
+      };
       t.useSecretKeysOf(env);
       t.setService(await startTestApp(database, adminToken ? { VITALINK_ADMIN_TOKEN: adminToken, ...env } : env));
     },

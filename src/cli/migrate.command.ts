@@ -8,16 +8,19 @@ export const migrate = defineCommand({
   options: { json: JSON_OPTION },
   async run(values) {
     const out = createOutput(values.json === true);
-    const { migrateToLatest } = await import('../store/migrations.ts');
+    const { migrateDatabase } = await import('../database-server/migrate-database.ts');
     await withDatabase(
-      async ({ db, log }) => {
-        const { applied } = await migrateToLatest(db, log);
-        out.result(
-          { applied },
+      async (database) => {
+        const { applied, roles, granted } = await migrateDatabase(database, database.log);
+        const done =
           applied.length > 0
             ? `applied ${applied.length} migration(s): ${applied.join(', ')}`
-            : 'database is up to date',
-        );
+            : 'database is up to date';
+        // README, "Security", "Database roles".
+        const who = roles.split
+          ? `tables owned by ${roles.owner}; the service role ${roles.service} has only its grants${granted ? ' (applied again)' : ''}`
+          : `the service role ${roles.service} owns the tables: audit_log is append-only against mistakes only (set DATABASE_MIGRATION_URL, README "Database roles")`;
+        out.result({ applied, roles }, `${done}\n${who}`);
       },
       { migrate: false },
     );

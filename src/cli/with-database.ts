@@ -21,19 +21,19 @@ export async function withDatabase<T>(
   work: (database: CommandDatabase) => Promise<T>,
   options: { migrate: boolean } = { migrate: true },
 ): Promise<T> {
-  const [{ loadConfig }, { openDatabase }, { createLogger }, { migrateToLatest }, { resolveKeyRing }] =
+  const [{ loadConfig }, { openDatabase }, { createLogger }, { migrateDatabase }, { resolveKeyRing }] =
     await Promise.all([
       import('../config.ts'),
       import('../database-server/open-database.ts'),
       import('../logger.ts'),
-      import('../store/migrations.ts'),
+      import('../database-server/migrate-database.ts'),
       import('../actions/secret-keys.ts'),
     ]);
   const config = loadConfig();
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr);
   const database = await openDatabase(config, log, 2, 10_000);
   try {
-    if (options.migrate) await migrateToLatest(database.db, log);
+    if (options.migrate) await migrateDatabase(database, log);
     return await work({ ...database, config, log, keys: () => resolveKeyRing(database.db, config.secretKeys) });
   } finally {
     await database.close();

@@ -21,14 +21,21 @@ const execFileAsync = promisify(execFile);
  * started it, so a killed service leaves it running for the next one to adopt.
  */
 export interface EmbeddedPostgres {
-  /** Connection string of the `vitalink` database. */
+  /** Connection string of the `vitalink` database as the superuser `postgres`, which owns the tables. */
   readonly url: string;
+  /**
+   * The same database as the role `vitalink`, which owns nothing: the service's
+   * connection (README, "Security", "Database roles").
+   */
+  readonly serviceUrl: string;
   /** True when this process started the server (and so stops it). */
   readonly owned: boolean;
   stop(): Promise<void>;
 }
 
 export const EMBEDDED_DATABASE = 'vitalink';
+/** The role the service connects as; its privileges come from the migration runner. */
+export const EMBEDDED_SERVICE_ROLE = 'vitalink';
 
 interface Binaries {
   initdb: string;
@@ -162,15 +169,48 @@ async function ensureDatabase(serverUrl: string, name: string): Promise<void> {
   }
 }
 
+/**
+ * The service's role in the `vitalink` database, as README, "Database roles" has
+ * the operator make it: LOGIN, nothing else, USAGE on the public schema and no
+ * CREATE in it. Made on every start, so a cluster made before the split gets it.
+ */
+async function ensureServiceRole(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [EMBEDDED_SERVICE_ROLE]);
+    if (found.rowCount === 0) {
+      await client
+        .query(`CREATE ROLE "${EMBEDDED_SERVICE_ROLE}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE`)
+        .catch((error: { code?: string }) => {
+          // created meanwhile by another vitalink process
+          if (error.code !== '42710' && error.code !== '23505') throw error;
+        });
+    }
+    await client.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
+    await client.query(`GRANT USAGE ON SCHEMA public TO "${EMBEDDED_SERVICE_ROLE}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates the `vitalink` database and the service's role if missing. */
+async function ensureDatabaseAndRole(port: number, urlFor: (port: number, db: string) => string): Promise<void> {
+  await ensureDatabase(urlFor(port, 'postgres'), EMBEDDED_DATABASE);
+  await ensureServiceRole(urlFor(port, EMBEDDED_DATABASE));
+}
+
 export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedPostgres> {
   const clusterDir = path.join(dataDir, 'pg');
   const urlFor = (port: number, db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
+  const serviceUrlFor = (port: number) => `postgres://${EMBEDDED_SERVICE_ROLE}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
 
   const ownerFile = path.join(dataDir, 'postgres.owner');
   const owned = (port: number): EmbeddedPostgres => {
     let stopped = false;
     return {
       url: urlFor(port, EMBEDDED_DATABASE),
+      serviceUrl: serviceUrlFor(port),
       owned: true,
       stop: async () => {
         if (stopped) return;
@@ -185,7 +225,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
 
   const adopt = async (port: number): Promise<EmbeddedPostgres> => {
     await waitForConnection(urlFor(port, 'postgres'), 30_000);
-    await ensureDatabase(urlFor(port, 'postgres'), EMBEDDED_DATABASE);
+    await ensureDatabaseAndRole(port, urlFor);
     // A server whose starter died (a killed service) has no owner: the adopter
     // becomes its owner and stops it when done, so it does not run forever.
     if (!(await ownerAlive(ownerFile))) {
@@ -194,7 +234,12 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
       return owned(port);
     }
     log.info({ port }, 'embedded postgres already running, connected');
-    return { url: urlFor(port, EMBEDDED_DATABASE), owned: false, stop: async () => {} };
+    return {
+      url: urlFor(port, EMBEDDED_DATABASE),
+      serviceUrl: serviceUrlFor(port),
+      owned: false,
+      stop: async () => {},
+    };
   };
 
   const alreadyRunning = await runningPort(clusterDir);
@@ -258,7 +303,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     });
   }
   await waitForConnection(urlFor(port, 'postgres'), 30_000);
-  await ensureDatabase(urlFor(port, 'postgres'), EMBEDDED_DATABASE);
+  await ensureDatabaseAndRole(port, urlFor);
   log.info({ port }, 'embedded postgres started');
 
   await writeFile(ownerFile, String(process.pid));

@@ -6,8 +6,14 @@ import { createDatabase, type Db, isRetryableDatabaseError } from '../store/data
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
 
 export interface OpenDatabase {
+  /** The service's connection: DATABASE_URL, or the embedded database as its service role. */
   readonly db: Db;
   readonly pool: pg.Pool;
+  /**
+   * The owner's connection for the migrations (README, "Database roles"):
+   * DATABASE_MIGRATION_URL, or the embedded database's superuser; undefined: `db`'s.
+   */
+  readonly migrationUrl: string | undefined;
   /** Closes the pool, then stops the embedded server if this process started it. */
   close(): Promise<void>;
 }
@@ -34,9 +40,12 @@ export async function openDatabase(
 ): Promise<OpenDatabase> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
+  let migrationUrl = config.databaseMigrationUrl;
   if (!url) {
     embedded = await startEmbeddedPostgres(config.dataDir, log.child({ component: 'embedded-postgres' }));
-    url = embedded.url;
+    // The embedded database has the role split of README, "Database roles" by default.
+    url = embedded.serviceUrl;
+    migrationUrl = embedded.url;
   }
   const { db, pool } = createDatabase(url, poolSize, log, `vitalink:${config.instanceId}`);
   const deadline = Date.now() + waitMs;
@@ -61,6 +70,7 @@ export async function openDatabase(
   return {
     db,
     pool,
+    migrationUrl,
     close: async () => {
       await db.destroy();
       await embedded?.stop();

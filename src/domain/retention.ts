@@ -56,9 +56,19 @@ export interface RetentionCutoffs {
   readonly partialsBefore: number;
 }
 
-/** The shortest readings retention the window allows: a reading accepted today is kept at least as long as its key. */
+/**
+ * The database's own floor: vitalink_drop_reading_partition (migration
+ * 2026-12-07T1400) refuses a month that ended less than this many days ago, the
+ * shortest retention of the default 90-day window.
+ */
+export const MINIMUM_READINGS_DAYS = 97;
+
+/**
+ * The shortest readings retention the window allows: a reading accepted today is
+ * kept at least as long as its key, and never less than the database's floor.
+ */
 export function minimumReadingsDays(readingMaxAgeDays: number): number {
-  return readingMaxAgeDays + KEY_MARGIN_DAYS;
+  return Math.max(readingMaxAgeDays + KEY_MARGIN_DAYS, MINIMUM_READINGS_DAYS);
 }
 
 /** Readings older than this are before the keys' horizon: a duplicate of them could no longer be recognised. */

@@ -126,7 +126,9 @@ export async function disableDevice(db: Db, id: string, lockTimeoutMs: number): 
       .returning('id')
       .executeTakeFirst();
     if (!row) return false;
-    await sql`LOCK TABLE ONLY readings, ONLY rejections IN SHARE MODE`.execute(trx);
+    // LOCK TABLE ONLY readings, ONLY rejections IN SHARE MODE, as their owner: the service's
+    // role may not lock them so (README, "Security", "Database roles").
+    await sql`SELECT vitalink_hold_ingest()`.execute(trx);
     await notifyCredentialChange(trx, { device: id });
     return true;
   });

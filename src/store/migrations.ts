@@ -14,6 +14,7 @@ import * as rejectionRawQuota from '../../migrations/2026-12-07T1320-rejection-r
 import * as auditOutcomes from '../../migrations/2026-12-07T1340-audit-outcomes.ts';
 import * as secretKeyIds from '../../migrations/2026-12-07T1400-secret-key-ids.ts';
 import * as serviceInstances from '../../migrations/2026-12-07T1600-service-instances.ts';
+import * as serviceRoleFunctions from '../../migrations/2026-12-07T1400-service-role-functions.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -37,6 +38,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1340-audit-outcomes': auditOutcomes,
   '2026-12-07T1400-secret-key-ids': secretKeyIds,
   '2026-12-07T1600-service-instances': serviceInstances,
+  '2026-12-07T1400-service-role-functions': serviceRoleFunctions,
 };
 
 /** The registered migrations' names (file names without `.ts`), in order. */

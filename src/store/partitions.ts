@@ -57,17 +57,15 @@ export class Partitions {
   async #ensureMonth(start: number): Promise<boolean> {
     const name = partitionName(start);
     if (this.#known.has(name)) return false;
-    const from = new Date(start).toISOString();
-    const to = new Date(nextMonthStart(start)).toISOString();
     try {
       const exists = await sql<{ found: boolean }>`SELECT to_regclass(${name}) IS NOT NULL AS found`.execute(this.#db);
       if (exists.rows[0]?.found) {
         this.#known.add(name);
         return false;
       }
-      await sql`CREATE TABLE IF NOT EXISTS ${sql.table(name)} PARTITION OF readings FOR VALUES FROM (${sql.lit(from)}) TO (${sql.lit(to)})`.execute(
-        this.#db,
-      );
+      // Creating a partition needs the ownership of readings: the function runs as its owner
+      // (migration 2026-12-07T1400; README, "Security", "Database roles").
+      await sql`SELECT vitalink_ensure_reading_partition(${new Date(start)}::timestamptz)`.execute(this.#db);
     } catch (error) {
       // Another instance created it meanwhile (duplicate table, or unique violation in the catalog).
       const code = (error as { code?: string }).code;

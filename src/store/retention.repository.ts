@@ -142,8 +142,19 @@ export function deleteKeysOfPages(partitionName: string, from: number, to: numbe
  * a table detached by a run that could not drop it is dropped.
  * Waits at most `lockTimeoutMs` for a lock: on timeout it throws, and the next run
  * finishes the job.
+ *
+ * A session whose role does not own readings (the role split: README, "Security",
+ * "Database roles") asks vitalink_drop_reading_partition instead, which refuses a
+ * month that ended less than 97 days ago. A function runs inside a transaction,
+ * where CONCURRENTLY is not allowed: its DETACH holds an ACCESS EXCLUSIVE lock on
+ * readings, so ingestion waits while it waits for the queries in flight (at most
+ * `lockTimeoutMs`, once a month).
  */
 export async function dropPartition(conn: Db, partition: ReadingPartition, lockTimeoutMs = 10_000): Promise<void> {
+  if (!(await ownsReadings(conn))) {
+    await sql`SELECT vitalink_drop_reading_partition(${partition.name}, ${lockTimeoutMs}::integer)`.execute(conn);
+    return;
+  }
   const table = sql.table(partition.name);
   await sql`SELECT set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, false)`.execute(conn);
   try {
@@ -154,6 +165,14 @@ export async function dropPartition(conn: Db, partition: ReadingPartition, lockT
   } finally {
     await sql`RESET lock_timeout`.execute(conn);
   }
+}
+
+async function ownsReadings(conn: Db): Promise<boolean> {
+  const { rows } = await sql<{ owns: boolean }>`
+    SELECT pg_has_role(current_user, relowner, 'USAGE') AS owns FROM pg_class WHERE oid = 'readings'::regclass`.execute(
+    conn,
+  );
+  return rows[0]?.owns === true;
 }
 
 /**
@@ -262,23 +281,21 @@ export async function countAuditBefore(db: Db, before: Date): Promise<number> {
 }
 
 /**
- * Audit entries older than `before`, through audit_log_at. audit_log refuses DELETE
- * (migration 2026-12-07T1340) unless the transaction says it is the retention job:
- * this is the only place that says so, each batch in a transaction of its own.
+ * Audit entries older than `before`, through audit_log_at, by
+ * vitalink_delete_audit_before (migration 2026-12-07T1400): the service's role has
+ * no DELETE on audit_log, and its append-only trigger lets through only the delete
+ * of that function, which refuses entries less than 365 days old.
  */
-export function deleteAuditBefore(conn: Db, before: Date, signal?: AbortSignal): Promise<number> {
-  return deleteInBatches(
-    conn,
-    (n) => sql`
-      DELETE FROM audit_log WHERE id = ANY (ARRAY(
-        SELECT id FROM audit_log WHERE at < ${before} ORDER BY at LIMIT ${n}))`,
-    signal,
-    (run) =>
-      conn.transaction().execute(async (trx) => {
-        await sql`SET LOCAL vitalink.retention = 'on'`.execute(trx);
-        return run(trx);
-      }),
-  );
+export async function deleteAuditBefore(conn: Db, before: Date, signal?: AbortSignal): Promise<number> {
+  let removed = 0;
+  for (;;) {
+    if (signal?.aborted) return removed;
+    const { rows } = await sql<{ n: string }>`
+      SELECT vitalink_delete_audit_before(${before}::timestamptz, ${ROWS_PER_BATCH}::integer) AS n`.execute(conn);
+    const n = Number(rows[0]?.n ?? 0);
+    removed += n;
+    if (n < ROWS_PER_BATCH) return removed;
+  }
 }
 
 /** Runs `statement` until it deletes less than a batch, or `signal` is aborted (checked between statements). */
@@ -286,13 +303,11 @@ async function deleteInBatches(
   conn: Db,
   statement: (limit: number) => ReturnType<typeof sql>,
   signal: AbortSignal | undefined,
-  within: (run: (db: Db) => Promise<{ numAffectedRows?: bigint }>) => Promise<{ numAffectedRows?: bigint }> = (run) =>
-    run(conn),
 ): Promise<number> {
   let removed = 0;
   for (;;) {
     if (signal?.aborted) return removed;
-    const result = await within((db) => statement(ROWS_PER_BATCH).execute(db));
+    const result = await statement(ROWS_PER_BATCH).execute(conn);
     const n = Number(result.numAffectedRows ?? 0);
     removed += n;
     if (n < ROWS_PER_BATCH) return removed;

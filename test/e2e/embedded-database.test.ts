@@ -6,8 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connectDevice, heartRate } from '../helpers/device.ts';
 import { runCli, type ServiceProcess, startService } from '../helpers/service.ts';
 
-// `npm start` with no DATABASE_URL: the service on its embedded PostgreSQL,
-// with the CLI working on the same database whether or not serve is running.
+// `npm start` with no DATABASE_URL: the service on its embedded PostgreSQL, as the
+// role `vitalink` that owns nothing (the superuser migrates), with the CLI working on
+// the same database whether or not serve is running.
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'vitalink-e2e-embedded-'));
 const env = { VITALINK_DATA_DIR: dataDir, DATABASE_URL: '' };
 const postmasterPid = path.join(dataDir, 'pg', 'postmaster.pid');
@@ -16,9 +17,14 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function countReadings(id: string): Promise<number> {
+/** A client of the running embedded database as `user`: `postgres` owns the tables, `vitalink` is the service's role. */
+function embeddedClient(user = 'postgres'): pg.Client {
   const port = Number(readFileSync(postmasterPid, 'utf8').split('\n')[3]);
-  const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/vitalink` });
+  return new pg.Client({ connectionString: `postgres://${user}@127.0.0.1:${port}/vitalink` });
+}
+
+async function countReadings(id: string): Promise<number> {
+  const client = embeddedClient();
   await client.connect();
   try {
     const { rows } = await client.query('SELECT count(*)::int AS n FROM readings WHERE reading_id = $1', [id]);
@@ -46,6 +52,21 @@ describe('the embedded database', () => {
         expect(service.ports.mqtt).toBeGreaterThan(0);
         // Bound to loopback by default when the database is embedded.
         expect(service.logs.find((l) => l.listener === 'mqtt')).toMatchObject({ host: '127.0.0.1' });
+        // The role split by default (README, "Database roles"): migrated by the superuser, served as `vitalink`.
+        expect(service.logs.find((l) => l.msg === 'database roles split')).toMatchObject({
+          serviceRole: 'vitalink',
+          ownerRole: 'postgres',
+        });
+        const asService = embeddedClient('vitalink');
+        await asService.connect();
+        try {
+          await expect(asService.query('DELETE FROM audit_log')).rejects.toMatchObject({ code: '42501' });
+          await expect(asService.query('DROP TRIGGER audit_log_append_only ON audit_log')).rejects.toMatchObject({
+            code: '42501',
+          });
+        } finally {
+          await asService.end();
+        }
 
         // While serve runs, the CLI works on the same (running) database.
         const added = await runCli(['devices', 'add', '--id', 'meter-e2e', '--patient', 'p-embedded', '--json'], env);

@@ -2,11 +2,18 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { databaseUrlFor } from '../../simulators/harness/scratch-database.ts';
+import { migrateDatabase } from '../../src/database-server/migrate-database.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createDatabase, type Db } from '../../src/store/database.ts';
 
 export interface TestDatabase {
+  /** Where the test connects: the owner of the tables. */
   readonly url: string;
+  /**
+   * With `createRoleSplitDatabase`: the service's role, which owns nothing
+   * (README, "Security", "Database roles"); the database's owner is `url`'s user.
+   */
+  readonly roles?: { readonly owner: string; readonly service: string; readonly serviceUrl: string };
   readonly name: string;
   readonly db: Db;
   /** Runs one SQL statement on a fresh connection (for assertions and locks). */
@@ -79,6 +86,83 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
       await c.end();
+    },
+  };
+}
+
+/** `url` with `user` (no password: the test server trusts 127.0.0.1). */
+export function databaseUrlAs(url: string, user: string): string {
+  const u = new URL(url);
+  u.username = user;
+  u.password = '';
+  return u.toString();
+}
+
+/**
+ * A database of its own with the role split of README, "Database roles": two
+ * roles made for this run (`vitalink_owner_<hex>`, `vitalink_service_<hex>`, LOGIN,
+ * nothing else), the database owned by the first and migrated by it on
+ * DATABASE_MIGRATION_URL as `vitalink migrate` does, which grants the second its
+ * privileges (`migrate: false`: left empty). `url` is the owner's; `drop` removes
+ * the database and both roles.
+ */
+export async function createRoleSplitDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const adminUrl = inject('pgAdminUrl');
+  const suffix = randomBytes(5).toString('hex');
+  const owner = `vitalink_owner_${suffix}`;
+  const service = `vitalink_service_${suffix}`;
+  const name = `vitalink_test_roles_${suffix}`;
+  const onServer = async (database: string, statements: string[]) => {
+    const c = new pg.Client({ connectionString: databaseUrlFor(adminUrl, database) });
+    await c.connect();
+    try {
+      for (const statement of statements) await c.query(statement);
+    } finally {
+      await c.end();
+    }
+  };
+  const adminDatabase = new URL(adminUrl).pathname.slice(1) || 'postgres';
+  // What the operator runs once (README, "Database roles"), with names of this run.
+  await onServer(adminDatabase, [
+    `CREATE ROLE ${owner} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE`,
+    `CREATE ROLE ${service} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE`,
+    `CREATE DATABASE ${name} OWNER ${owner}`,
+  ]);
+  await onServer(name, [`REVOKE CREATE ON SCHEMA public FROM PUBLIC`, `GRANT USAGE ON SCHEMA public TO ${service}`]);
+  const url = databaseUrlAs(databaseUrlFor(adminUrl, name), owner);
+  const serviceUrl = databaseUrlAs(url, service);
+  const log = createLogger('silent');
+  if (options.migrate !== false) {
+    const serviceDb = createDatabase(serviceUrl, 1, log).db;
+    try {
+      await migrateDatabase({ db: serviceDb, migrationUrl: url }, log);
+    } finally {
+      await serviceDb.destroy();
+    }
+  }
+  const { db } = createDatabase(url, 4, log);
+  return {
+    url,
+    name,
+    db,
+    roles: { owner, service, serviceUrl },
+    async query(text, values) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        return await client.query(text, values);
+      } finally {
+        await client.end();
+      }
+    },
+    async drop() {
+      await db.destroy();
+      // Default privileges live in the database: once it is gone, the roles can go.
+      await onServer(adminDatabase, [
+        `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
+        `DROP ROLE IF EXISTS ${service}`,
+        `DROP ROLE IF EXISTS ${owner}`,
+      ]);
     },
   };
 }

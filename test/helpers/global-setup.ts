@@ -48,6 +48,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await embedded.stop();
       rmSync(dir, { recursive: true, force: true });
     });
+    // The superuser: the tests create databases (and the role split's roles).
     adminUrl = embedded.url;
     source = 'embedded';
   }

@@ -4,9 +4,14 @@ import { deleteAuditBefore } from '../../src/store/retention.repository.ts';
 import { useTestDatabase } from '../fixture.ts';
 
 /**
- * audit_log is append-only against mistakes (migration 2026-12-07T1340): UPDATE and
- * TRUNCATE refused, DELETE refused unless the transaction set vitalink.retention,
- * which only the retention job's path does. Real PostgreSQL.
+ * audit_log is append-only against mistakes even for a role that owns it, or a
+ * superuser (this file's database is the template's, owned by the test server's
+ * user): the trigger of migration 2026-12-07T1340 refuses UPDATE and TRUNCATE, and
+ * DELETE unless the transaction set vitalink.retention, which only
+ * vitalink_delete_audit_before (migration 2026-12-07T1400), the retention job's path,
+ * does, for its own statement. Against the service's role on the role split, the
+ * privileges refuse them before the trigger: test/integration/database-roles.test.ts.
+ * Real PostgreSQL.
  */
 
 const t = useTestDatabase();
@@ -46,7 +51,7 @@ describe('audit_log is append-only', () => {
     );
     const { removed, after } = await t.db.connection().execute(async (conn) => {
       const removed = await deleteAuditBefore(conn, new Date(Date.now() - 365 * 86_400_000));
-      // SET LOCAL: the setting ends with each batch's transaction, not on the connection.
+      // The function sets vitalink.retention for its own DELETE only, not on the connection.
       const after = await sql`DELETE FROM audit_log`.execute(conn).then(
         () => 'deleted',
         (err: Error) => err.message,

@@ -354,12 +354,30 @@ describe('retention settings (README, "Retention")', () => {
     expect(retention).toMatchObject({ readingsDays: null, rejectionsDays: null, auditDays: null, intervalMs: 0 });
   });
 
-  it('accepts a readings retention from the acceptance window plus 7 days', () => {
+  it('accepts a readings retention from the acceptance window plus 7 days, and never under 97 days', () => {
     expect(loadConfig({ VITALINK_RETENTION_READINGS_DAYS: '97' }).retention.readingsDays).toBe(97);
     expect(
-      loadConfig({ VITALINK_RETENTION_READINGS_DAYS: '37', VITALINK_READING_MAX_AGE_DAYS: '30' }).retention
+      loadConfig({ VITALINK_RETENTION_READINGS_DAYS: '127', VITALINK_READING_MAX_AGE_DAYS: '120' }).retention
         .readingsDays,
-    ).toBe(37);
+    ).toBe(127);
+    expect(
+      loadConfig({ VITALINK_RETENTION_READINGS_DAYS: '97', VITALINK_READING_MAX_AGE_DAYS: '30' }).retention
+        .readingsDays,
+    ).toBe(97);
+    // The database's own floor (README, "Database roles"), whatever the window.
+    const error = configError({ VITALINK_RETENTION_READINGS_DAYS: '37', VITALINK_READING_MAX_AGE_DAYS: '30' });
+    expect(error.problems).toEqual([
+      'VITALINK_RETENTION_READINGS_DAYS: must be 0 (keep forever) or at least 97 days: the database never drops a month of readings that ended less than 97 days ago (README, "Database roles") (got "37")',
+    ]);
+  });
+
+  it('keeps the audit trail at least 365 days, or forever', () => {
+    expect(loadConfig({ VITALINK_RETENTION_AUDIT_DAYS: '365' }).retention.auditDays).toBe(365);
+    expect(loadConfig({ VITALINK_RETENTION_AUDIT_DAYS: '0' }).retention.auditDays).toBeNull();
+    const error = configError({ VITALINK_RETENTION_AUDIT_DAYS: '364' });
+    expect(error.problems).toEqual([
+      'VITALINK_RETENTION_AUDIT_DAYS: must be 0 (keep forever) or at least 365 days: the database refuses to delete audit entries less than a year old (README, "Database roles") (got "364")',
+    ]);
   });
 
   it('refuses a readings retention shorter than the acceptance window plus 7 days, naming both variables', () => {
@@ -385,6 +403,29 @@ describe('retention settings (README, "Retention")', () => {
       'VITALINK_RETENTION_READINGS_DAYS',
       'VITALINK_RETENTION_REJECTIONS_DAYS',
     ]);
+  });
+});
+
+describe('DATABASE_MIGRATION_URL (README, "Database roles")', () => {
+  it('is unset by default: the migrations run on DATABASE_URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://vitalink@db/vitalink' }).databaseMigrationUrl).toBeUndefined();
+  });
+
+  it('takes the owner connection of the database of DATABASE_URL', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://vitalink@db/vitalink',
+      DATABASE_MIGRATION_URL: 'postgresql://vitalink_owner:secret@db/vitalink',
+    });
+    expect(config.databaseMigrationUrl).toBe('postgresql://vitalink_owner:secret@db/vitalink');
+  });
+
+  it('refuses it without DATABASE_URL, and a value that is not a connection string, without echoing either', () => {
+    const alone = configError({ DATABASE_MIGRATION_URL: 'postgres://vitalink_owner:secret@db/vitalink' });
+    expect(alone.problems).toHaveLength(1);
+    expect(alone.problems[0]).toMatch(/^DATABASE_MIGRATION_URL: .*set DATABASE_URL/);
+    expect(alone.problems[0]).not.toContain('secret');
+    const bad = configError({ DATABASE_URL: 'postgres://db/vitalink', DATABASE_MIGRATION_URL: 'mysql://secret@db' });
+    expect(bad.problems).toEqual(['DATABASE_MIGRATION_URL: must be a postgres:// or postgresql:// connection string']);
   });
 });
 

@@ -17,14 +17,30 @@ describe('docker-compose.yml', () => {
     expect(published).toEqual(['127.0.0.1:1883:1883', '127.0.0.1:8080:8080']);
   });
 
-  it('runs the service as a role that is not the superuser, created by the mounted init script', () => {
+  it('migrates as an owner role and runs the service as another, neither the superuser, both made by the init script', () => {
     const superuser = /POSTGRES_USER: (\S+)/.exec(compose)?.[1];
-    const serviceUser = /DATABASE_URL: postgres:\/\/([^:]+):/.exec(compose)?.[1];
     expect(superuser).toBe('postgres');
-    expect(serviceUser).toBe('vitalink');
+    // A service's block: from its line at two spaces of indentation to the next such line.
+    const service = (name: string) =>
+      new RegExp(`^ {2}${name}:\\n(?: {3,}.*\\n|\\s*\\n)*`, 'm').exec(compose)?.[0] ?? '';
+    const user = (block: string, variable: string) =>
+      new RegExp(`${variable}: postgres:\\/\\/([^:]+):`).exec(block)?.[1];
+    const migrate = service('migrate');
+    expect(migrate).toContain("command: ['node', 'src/main.ts', 'migrate']");
+    expect(user(migrate, 'DATABASE_URL')).toBe('vitalink');
+    expect(user(migrate, 'DATABASE_MIGRATION_URL')).toBe('vitalink_owner');
+    const vitalink = service('vitalink');
+    expect(user(vitalink, 'DATABASE_URL')).toBe('vitalink');
+    // The running service never holds the owner's password, and starts after the migrations.
+    expect(vitalink).not.toMatch(/^\s+DATABASE_MIGRATION_URL:/m);
+    expect(vitalink).toMatch(/migrate:\n\s+condition: service_completed_successfully/);
     expect(compose).toContain('./docker/postgres-init:/docker-entrypoint-initdb.d:ro');
     const init = read('docker/postgres-init/10-vitalink-role.sh');
+    expect(init).toMatch(/CREATE ROLE vitalink_owner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE/);
     expect(init).toMatch(/CREATE ROLE vitalink LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE/);
+    expect(init).toContain('ALTER DATABASE :"db" OWNER TO vitalink_owner;');
+    // The service's role gets no CREATE: it could not make the objects it is not to own.
+    expect(init).not.toMatch(/GRANT[^;]*CREATE[^;]*TO vitalink;/);
   });
 });
 
