@@ -46,7 +46,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
           USING ERRCODE = 'invalid_parameter_value';
       END IF;
       v_name := 'readings_' || to_char(p_month, 'YYYY_MM');
-      IF to_regclass(format('%I.%I', c_schema, v_name)) IS NOT NULL THEN
+      -- Instances starting together take turns: only the one that creates it says so.
+      PERFORM pg_advisory_xact_lock(hashtext('vitalink_partition'), hashtext(v_name));
+      -- pg_class read with this statement's snapshot: to_regclass would use a catalog cache
+      -- that taking an advisory lock does not refresh, and miss a table created meanwhile.
+      IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = c_schema AND c.relname = v_name) THEN
         RETURN false;
       END IF;
       EXECUTE format('CREATE TABLE IF NOT EXISTS %I.%I PARTITION OF %I.readings FOR VALUES FROM (%L) TO (%L)',

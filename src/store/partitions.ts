@@ -57,6 +57,7 @@ export class Partitions {
   async #ensureMonth(start: number): Promise<boolean> {
     const name = partitionName(start);
     if (this.#known.has(name)) return false;
+    let created = false;
     try {
       const exists = await sql<{ found: boolean }>`SELECT to_regclass(${name}) IS NOT NULL AS found`.execute(this.#db);
       if (exists.rows[0]?.found) {
@@ -65,14 +66,17 @@ export class Partitions {
       }
       // Creating a partition needs the ownership of readings: the function runs as its owner
       // (migration 2026-12-07T1400; README, "Security", "Database roles").
-      await sql`SELECT vitalink_ensure_reading_partition(${new Date(start)}::timestamptz)`.execute(this.#db);
+      const made = await sql<{ created: boolean }>`
+        SELECT vitalink_ensure_reading_partition(${new Date(start)}::timestamptz) AS created`.execute(this.#db);
+      // false: another instance made it meanwhile (the function serialises the creations of a month).
+      created = made.rows[0]?.created === true;
     } catch (error) {
       // Another instance created it meanwhile (duplicate table, or unique violation in the catalog).
       const code = (error as { code?: string }).code;
       if (code !== '42P07' && code !== '23505') throw error;
     }
     this.#known.add(name);
-    return true;
+    return created;
   }
 }
 

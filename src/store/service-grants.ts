@@ -27,8 +27,10 @@ export const SERVICE_TABLE_PRIVILEGES: Readonly<Record<string, readonly TablePri
   readings: ['SELECT', 'INSERT'],
   // Alert history: appended to, never rewritten.
   alert_events: ['SELECT', 'INSERT'],
-  // The HMAC key, written once by the first migration.
-  installation: ['SELECT'],
+  // The key kept in the database by installations from before VITALINK_SECRET_KEY: read while
+  // it verifies credentials, set to NULL once by `vitalink keys forget-database-key` (README,
+  // "Rotating the key"), which runs as this role. Never written otherwise.
+  installation: ['SELECT', 'UPDATE'],
   // Duplicate keys: claimed by ingestion, removed by retention, never changed.
   reading_keys: ['SELECT', 'INSERT', 'DELETE'],
   // The months whose keys retention removed (INSERT … ON CONFLICT DO UPDATE).
