@@ -193,6 +193,7 @@ export function createApp(config: Config, log: Logger): App {
         config.dbPoolSize,
         log,
         `vitalink:${config.instanceId}:reads`,
+        config.dbSession,
       );
       const routing = new ReadReplica({
         primary: db,

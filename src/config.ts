@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { SessionBounds } from './store/database.ts';
 import { GENERATE_KEY_HINT, parseKeyText, SecretKey } from './domain/secret-keys.ts';
 import {
   KEY_MARGIN_DAYS,
@@ -81,6 +82,16 @@ const publicUrl = () =>
         }
       }, `must be an absolute http:// or https:// URL without query, fragment or credentials, the base of every link the service builds (${PUBLIC_URL_EXAMPLE})`)
       .optional(),
+  );
+const milliseconds = (fallback: number) =>
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int('must be a whole number of milliseconds')
+      .min(0, 'must be 0 (no bound) or milliseconds')
+      .max(2_147_483_647, 'must be at most 2147483647 milliseconds')
+      .default(fallback),
   );
 const positiveInt = (fallback: number) =>
   z.preprocess(emptyAsUndefined, z.coerce.number().int().positive().default(fallback));
@@ -197,6 +208,10 @@ const envSchema = z
     VITALINK_HOLD_MAX_MS: positiveInt(30_000),
     VITALINK_READING_MAX_AGE_DAYS: positiveInt(90),
     VITALINK_DB_POOL_SIZE: positiveInt(6),
+    // README, "Running several instances", "Database sessions": 0 is no bound.
+    VITALINK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: milliseconds(5_000),
+    VITALINK_DB_LOCK_TIMEOUT_MS: milliseconds(10_000),
+    VITALINK_DB_STATEMENT_TIMEOUT_MS: milliseconds(120_000),
     VITALINK_MQTT_CONNECT_TIMEOUT_MS: positiveInt(10_000),
     // README, "Security", "Limits on the MQTT listeners".
     VITALINK_TLS_HANDSHAKE_TIMEOUT_MS: positiveInt(10_000),
@@ -420,6 +435,8 @@ export interface Config {
   readonly holdMaxMs: number;
   readonly readingMaxAgeMs: number;
   readonly dbPoolSize: number;
+  /** Bounds on each connection of the service (README, "Database sessions"). */
+  readonly dbSession: SessionBounds;
   readonly mqttConnectTimeoutMs: number;
   /** Bounds on the MQTT listeners (README, "Security", "Limits on the MQTT listeners"). */
   readonly listenerLimits: {
@@ -557,6 +574,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     holdMaxMs: e.VITALINK_HOLD_MAX_MS,
     readingMaxAgeMs: e.VITALINK_READING_MAX_AGE_DAYS * 86_400_000,
     dbPoolSize: e.VITALINK_DB_POOL_SIZE,
+    dbSession: {
+      idleInTransactionTimeoutMs: e.VITALINK_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      lockTimeoutMs: e.VITALINK_DB_LOCK_TIMEOUT_MS,
+      statementTimeoutMs: e.VITALINK_DB_STATEMENT_TIMEOUT_MS,
+    },
     mqttConnectTimeoutMs: e.VITALINK_MQTT_CONNECT_TIMEOUT_MS,
     listenerLimits: {
       tlsHandshakeTimeoutMs: e.VITALINK_TLS_HANDSHAKE_TIMEOUT_MS,

@@ -25,15 +25,23 @@ export interface DatabaseMigration {
  * the run only reads the migrations' table.
  */
 export async function migrateDatabase(
-  database: Pick<OpenDatabase, 'db' | 'migrationUrl'>,
+  database: Pick<OpenDatabase, 'db' | 'migrationUrl'> & { readonly url?: string },
   log: Logger,
 ): Promise<DatabaseMigration> {
   const { db: service, migrationUrl } = database;
   if (!migrationUrl) {
-    const { applied } = await migrateToLatest(service, log).catch((error: unknown) => {
-      throw explainPermission(error);
-    });
-    return { applied, roles: await describeDatabaseRoles(service), granted: false };
+    // A connection of its own, without the service's session bounds (README, "Database
+    // sessions"): a migration may build an index for minutes, or wait for another
+    // instance's migrations on the lock.
+    const own = database.url ? createDatabase(database.url, 1, log, 'vitalink:migrate').db : undefined;
+    try {
+      const { applied } = await migrateToLatest(own ?? service, log).catch((error: unknown) => {
+        throw explainPermission(error);
+      });
+      return { applied, roles: await describeDatabaseRoles(service), granted: false };
+    } finally {
+      await own?.destroy();
+    }
   }
   const { db: owner } = createDatabase(migrationUrl, 1, log);
   try {

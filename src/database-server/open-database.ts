@@ -9,6 +9,8 @@ export interface OpenDatabase {
   /** The service's connection: DATABASE_URL, or the embedded database as its service role. */
   readonly db: Db;
   readonly pool: pg.Pool;
+  /** Where `db` connects (its sessions bounded by VITALINK_DB_*; the migrations use a connection of their own). */
+  readonly url: string;
   /**
    * The owner's connection for the migrations (README, "Database roles"):
    * DATABASE_MIGRATION_URL, or the embedded database's superuser; undefined: `db`'s.
@@ -47,7 +49,7 @@ export async function openDatabase(
     url = embedded.serviceUrl;
     migrationUrl = embedded.url;
   }
-  const { db, pool } = createDatabase(url, poolSize, log, `vitalink:${config.instanceId}`);
+  const { db, pool } = createDatabase(url, poolSize, log, `vitalink:${config.instanceId}`, config.dbSession);
   const deadline = Date.now() + waitMs;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -70,6 +72,7 @@ export async function openDatabase(
   return {
     db,
     pool,
+    url,
     migrationUrl,
     close: async () => {
       await db.destroy();

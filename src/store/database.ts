@@ -201,11 +201,37 @@ pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
  * connections: `vitalink:<instance id>` for the service, so that a lock held by a
  * frozen instance names it.
  */
+/**
+ * Bounds on what one connection of the service may hold (README, "Running several
+ * instances", "Database sessions"): a frozen or vanished instance's transaction,
+ * and any wait on a lock or a statement. Given to the server at connection time;
+ * 0 leaves PostgreSQL's default (no bound). The server side of TCP keepalive is set
+ * with them: a vanished client is noticed within about 25 s, not two hours.
+ */
+export interface SessionBounds {
+  readonly idleInTransactionTimeoutMs: number;
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+}
+
+/** libpq's `options`: `-c name=value` for each setting, sent in the startup packet. */
+export function sessionOptions(bounds: SessionBounds): string {
+  return [
+    `-c idle_in_transaction_session_timeout=${bounds.idleInTransactionTimeoutMs}`,
+    `-c lock_timeout=${bounds.lockTimeoutMs}`,
+    `-c statement_timeout=${bounds.statementTimeoutMs}`,
+    '-c tcp_keepalives_idle=10',
+    '-c tcp_keepalives_interval=5',
+    '-c tcp_keepalives_count=3',
+  ].join(' ');
+}
+
 export function createDatabase(
   url: string,
   poolSize: number,
   log: Logger,
   applicationName = 'vitalink',
+  session?: SessionBounds,
 ): { db: Db; pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: url,
@@ -220,6 +246,7 @@ export function createDatabase(
     keepAliveInitialDelayMillis: 10_000,
     query_timeout: 120_000,
     application_name: applicationName.slice(0, 63),
+    ...(session ? { options: sessionOptions(session) } : {}),
   });
   // An idle client whose server went away emits here; without a listener the process would crash.
   pool.on('error', (err) => log.warn({ err }, 'idle database connection lost'));
@@ -240,6 +267,9 @@ export function isRetryableDatabaseError(error: unknown): boolean {
   if (typeof code === 'string') {
     if (code.startsWith('08')) return true; // connection exception
     if (code === '40001' || code === '40P01') return true; // serialization failure, deadlock
+    // A lock or a statement past its bound (README, "Database sessions"): the holder may be gone by the retry.
+    if (code === '55P03' || code === '57014') return true;
+    if (code === '25P03') return true; // idle_in_transaction_session_timeout ended the session
     if (code === '57P01' || code === '57P02' || code === '57P03') return true; // shutdown, cannot connect now
     if (code === '53300') return true; // too many connections
     // Node socket errors

@@ -54,7 +54,7 @@ async function attempt(client: pg.Client, statement: string): Promise<string> {
 describe('the service on the role split', () => {
   it('serves a device end to end as a role that owns nothing: PUBACK, stored, aggregated, read over HTTP, audited', async () => {
     const { rows: who } = await t.query(
-      `SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'vitalink'`,
+      `SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'vitalink:%'`,
     );
     expect(who.map((r) => r.usename)).toContain(roles().service);
 
