@@ -227,6 +227,7 @@ export function createApp(config: Config, log: Logger): App {
       db,
       keys,
       readDb: reads ? () => reads.db() : undefined,
+      trustedProxies: config.trustedProxies,
       now: () => new Date(),
       ingestion: () => reporter.view(),
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),

@@ -184,6 +184,18 @@ const envSchema = z
       z.string().min(16, 'must be at least 16 characters long').optional(),
     ),
     VITALINK_PUBLIC_URL: publicUrl(),
+    // README, "Running several instances", "Source addresses": load balancers whose PROXY headers and X-Forwarded-For are believed.
+    VITALINK_TRUSTED_PROXIES: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean))
+        .refine(
+          (entries) => entries.every(isAddressOrBlock),
+          'must be addresses or CIDR blocks, comma-separated, of the load balancers in front (e.g. 10.0.0.5,10.0.1.0/24)',
+        )
+        .default([]),
+    ),
     // README, "Running several instances": this instance's name in logs, metrics and the ops view.
     VITALINK_INSTANCE_ID: z.preprocess(
       emptyAsUndefined,
@@ -419,6 +431,8 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** VITALINK_PUBLIC_URL without a trailing slash: the base of every link the service builds; unset: the listener's address. */
   readonly publicUrl: string | undefined;
+  /** VITALINK_TRUSTED_PROXIES: load balancers whose PROXY protocol headers (MQTT) and X-Forwarded-For (HTTP) are believed. */
+  readonly trustedProxies: readonly string[];
   /** VITALINK_INSTANCE_ID, or the host name and process id: this instance's name in logs, metrics and the ops view. */
   readonly instanceId: string;
   /** README, "Security": HTTP requests per minute; 0 is no limit. */
@@ -558,6 +572,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     adminToken: e.VITALINK_ADMIN_TOKEN,
     publicUrl: e.VITALINK_PUBLIC_URL?.replace(/\/+$/, ''),
     instanceId: e.VITALINK_INSTANCE_ID ?? defaultInstanceId(),
+    trustedProxies: e.VITALINK_TRUSTED_PROXIES,
     httpRateLimits: {
       perPrincipalPerMin: e.VITALINK_HTTP_RATE_LIMIT_PER_MIN,
       authFailuresPerMin: e.VITALINK_HTTP_AUTH_FAILURES_PER_MIN,
@@ -798,6 +813,16 @@ export function configExposureProblems(config: Config): string[] {
       ...(config.httpPort !== undefined ? [['HTTP_PORT', String(config.httpPort)] as const] : []),
     ],
   });
+}
+
+/** An IPv4 or IPv6 address, or a CIDR block of one (`10.0.0.0/8`, `fd00::/8`). */
+function isAddressOrBlock(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  if (extra !== undefined || !address) return false;
+  const family = net.isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 /** The host name (its first label, in the instance id's alphabet) and the process id, e.g. `web-1-4242`. */

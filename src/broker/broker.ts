@@ -36,6 +36,7 @@ import { RejectionPublisher } from './rejection-publisher.ts';
 import { isInsideDeviceNamespace } from './topics.ts';
 import type { TlsMaterial } from '../tls/tls-material.ts';
 import { SessionTakeover } from './session-takeover.ts';
+import { clientAddressOf, trustedProxies } from './proxy-protocol.ts';
 
 /**
  * Largest remaining length of an MQTT packet: the protocol's 256 KiB payload plus
@@ -327,7 +328,12 @@ export class Broker {
     };
     const limits = config.listenerLimits;
     if (config.mqttPort !== undefined) {
-      this.#listeners.push(await listenTcp(config.mqttPort, config.host, handler('mqtt'), guards));
+      this.#listeners.push(
+        await listenTcp(config.mqttPort, config.host, handler('mqtt'), guards, {
+          trusted: trustedProxies(config.trustedProxies),
+          headerTimeoutMs: config.mqttConnectTimeoutMs,
+        }),
+      );
     }
     if (config.tls) {
       if (!this.#d.tlsMaterial) throw new Error('MQTT_TLS_PORT is set: the broker needs the TLS material');
@@ -433,7 +439,7 @@ export class Broker {
     const client = this.aedes.handle(stream, req as IncomingMessage);
     this.#guards.set(client, guard);
     this.#listenerOf.set(client, listener);
-    this.#addressOf.set(client, (stream as Partial<Socket>).remoteAddress ?? req?.socket.remoteAddress ?? '');
+    this.#addressOf.set(client, req ? (req.socket.remoteAddress ?? '') : clientAddressOf(stream as Partial<Socket>));
   }
 
   #liveSessions(ids?: readonly string[]): LiveSession[] {

@@ -20,6 +20,10 @@ export const LISTENER_REFUSAL_REASONS = [
   'connect_timeout',
   /** A packet before authentication (the CONNECT) declared more than VITALINK_MQTT_CONNECT_MAX_BYTES. */
   'connect_too_large',
+  /** A connection from VITALINK_TRUSTED_PROXIES did not begin with a valid PROXY protocol header. */
+  'proxy_header_invalid',
+  /** A connection from VITALINK_TRUSTED_PROXIES sent no PROXY protocol header within the connect timeout. */
+  'proxy_header_timeout',
 ] as const;
 
 export type ListenerRefusalReason = (typeof LISTENER_REFUSAL_REASONS)[number];
@@ -69,10 +73,10 @@ export class ConnectionLimits {
 
   /**
    * Admits a freshly accepted raw socket or destroys it. An admitted socket is
-   * released when it closes, whatever closes it.
+   * released when it closes, whatever closes it. `address`: the client's, when a
+   * trusted proxy's PROXY header gave it (src/broker/proxy-protocol.ts).
    */
-  admit(listener: ListenerName, socket: net.Socket): boolean {
-    const address = socket.remoteAddress ?? '';
+  admit(listener: ListenerName, socket: net.Socket, address: string = socket.remoteAddress ?? ''): boolean {
     let reason: ListenerRefusalReason | undefined;
     if (this.#open >= this.#s.maxConnections) reason = 'max_connections';
     else if ((this.#perAddress.get(address) ?? 0) >= this.#s.maxPerAddress) reason = 'max_connections_per_address';

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import { guardedTlsFront } from '../tls/guarded-tls-server.ts';
 import type { TlsConsumer, TlsMaterial } from '../tls/tls-material.ts';
 import type { ConnectionLimits, ListenerName, ListenerRefusalReason } from './connection-limits.ts';
+import { clientAddressOf, readProxyHeader } from './proxy-protocol.ts';
 
 /** Where a connection came from, handed to Aedes with the stream. */
 export type ConnectionHandler = (stream: Duplex, req?: http.IncomingMessage) => void;
@@ -63,16 +64,32 @@ export interface ListenerGuards {
   readonly log: Logger;
 }
 
+/**
+ * Plain MQTT. A connection from a trusted proxy (VITALINK_TRUSTED_PROXIES) begins
+ * with a PROXY protocol header, read first (src/broker/proxy-protocol.ts): the caps,
+ * the throttles and the logs then hold the client's address, not the proxy's.
+ */
 export async function listenTcp(
   port: number,
   host: string,
   handle: ConnectionHandler,
   g: ListenerGuards,
+  proxies: { readonly trusted: (address: string) => boolean; readonly headerTimeoutMs: number } = {
+    trusted: () => false,
+    headerTimeoutMs: 0,
+  },
 ): Promise<Listener> {
-  const server = net.createServer({ noDelay: true }, (socket) => {
-    if (!g.limits.admit('mqtt', socket)) return;
+  const accept = (socket: net.Socket) => {
+    if (!g.limits.admit('mqtt', socket, clientAddressOf(socket))) return;
     prepareSocket(socket);
     handle(socket);
+  };
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    if (!proxies.trusted(socket.remoteAddress ?? '')) return accept(socket);
+    readProxyHeader(socket, proxies.headerTimeoutMs, accept, (reason) => {
+      g.refused('mqtt', reason);
+      g.log.info({ listener: 'mqtt', reason }, 'connection from a trusted proxy refused');
+    });
   });
   const real = await listen(server, port, host);
   g.log.info({ listener: 'mqtt', host, port: real }, 'listening');

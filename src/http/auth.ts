@@ -148,7 +148,8 @@ export async function audit(
       action,
       outcome,
       requestId: request.id,
-      sourceAddress: request.socket.remoteAddress ?? null,
+      // The client's address: behind a trusted load balancer, from its X-Forwarded-For.
+      sourceAddress: request.ip ?? null,
       detail: detail ?? null,
     })),
   );

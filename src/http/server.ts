@@ -40,6 +40,8 @@ export interface HttpDeps {
   readonly db: Db;
   /** The keys of device secrets and API tokens (src/actions/secret-keys.ts, resolveKeyRing). */
   readonly keys: KeyRing;
+  /** VITALINK_TRUSTED_PROXIES: whose X-Forwarded-For gives the client's address. */
+  readonly trustedProxies?: readonly string[];
   /** Where clinician reads go now: the read replica while it keeps up (src/store/read-replica.ts); the primary by default. */
   readonly readDb?: () => Db;
   readonly now: () => Date;
@@ -81,6 +83,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     connectionTimeout: 30_000,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    // README, "Running several instances", "Source addresses": request.ip from X-Forwarded-For
+    // only when the peer is a trusted load balancer (the rate limits and the audit use it).
+    trustProxy: deps.trustedProxies && deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -184,7 +189,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
 
   // interfaces.md: no auth on loopback; a token otherwise.
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    if (!isLoopback(request.socket.remoteAddress)) {
+    // request.ip: a request relayed by a trusted load balancer on this machine is not a local one.
+    if (!isLoopback(request.ip)) {
       // Under the failed-authentication limit of the address, as every token check.
       await limits.authenticate(request, async () => {
         const presented = request.headers.authorization ?? '';

@@ -27,6 +27,8 @@ async function instance(id: string, ports: Backend, databaseUrl = t.url): Promis
     MQTT_PORT: String(ports.mqttPort),
     HTTP_PORT: String(ports.httpPort),
     VITALINK_ADMIN_TOKEN: adminToken,
+    // HAProxy sends each device's address in a PROXY header (send-proxy-v2).
+    VITALINK_TRUSTED_PROXIES: '127.0.0.1',
   });
 }
 
