@@ -189,7 +189,12 @@ const envSchema = z
       emptyAsUndefined,
       z
         .string()
-        .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean))
+        .transform((v) =>
+          v
+            .split(',')
+            .map((e) => e.trim())
+            .filter(Boolean),
+        )
         .refine(
           (entries) => entries.every(isAddressOrBlock),
           'must be addresses or CIDR blocks, comma-separated, of the load balancers in front (e.g. 10.0.0.5,10.0.1.0/24)',

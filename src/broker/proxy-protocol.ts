@@ -147,7 +147,8 @@ export function readProxyHeader(
     socket.pause();
     const rest = buffered.subarray(parsed.header.length);
     if (rest.length > 0) socket.unshift(rest);
-    if (parsed.header.kind === 'proxied') (socket as net.Socket & ProxiedSocket)[CLIENT_ADDRESS] = parsed.header.address;
+    if (parsed.header.kind === 'proxied')
+      (socket as net.Socket & ProxiedSocket)[CLIENT_ADDRESS] = parsed.header.address;
     done(socket);
   };
   socket.on('data', onData);
