@@ -205,7 +205,7 @@ function sampleRss(pid: number, everyMs = 200): { stop(): Promise<number> } {
 
 const connect = connectClient;
 
-async function connectAll(url: string, credentials: readonly { id: string; secret: string }[]): Promise<MqttClient[]> {
+export async function connectAll(url: string, credentials: readonly { id: string; secret: string }[]): Promise<MqttClient[]> {
   const clients: MqttClient[] = [];
   try {
     for (let i = 0; i < credentials.length; i += CONNECT_CONCURRENCY) {
@@ -226,7 +226,7 @@ async function connectAll(url: string, credentials: readonly { id: string; secre
 
 // ---------------------------------------------------------------- the drive
 
-interface DriveResult {
+export interface DriveResult {
   sent: number;
   acked: number;
   ackedInWindow: number;
@@ -244,7 +244,7 @@ function readingPayload(ids: string[], at: number): Buffer {
   return Buffer.from(JSON.stringify(readings.length === 1 ? readings[0] : { readings }));
 }
 
-async function drive(
+export async function drive(
   clients: MqttClient[],
   deviceIds: string[],
   o: { durationMs: number; perMessage: number; inflight: number; rate?: number; pid: number },

@@ -14,7 +14,37 @@ describe('docker-compose.yml', () => {
 
   it('publishes every port on the loopback of the host only', () => {
     const published = [...compose.matchAll(/^\s+- '([^']*:\d+)'$/gm)].map((m) => m[1]);
-    expect(published).toEqual(['127.0.0.1:1883:1883', '127.0.0.1:8080:8080']);
+    // The single service's, and HAProxy's in the scale profile (never both running).
+    expect(published).toEqual([
+      '127.0.0.1:1883:1883',
+      '127.0.0.1:8080:8080',
+      '127.0.0.1:1883:1883',
+      '127.0.0.1:8080:8080',
+    ]);
+  });
+
+  it('has a scale profile: two named instances behind HAProxy with the shipped configuration, trusting its address', () => {
+    const haproxyAddress = /haproxy:[\s\S]*?ipv4_address: (\S+)/.exec(compose)?.[1];
+    expect(haproxyAddress).toBe('172.28.0.10');
+    expect(compose).toContain('./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro');
+    expect([...compose.matchAll(/VITALINK_INSTANCE_ID: (\S+)/g)].map((m) => m[1])).toEqual([
+      'vitalink-a',
+      'vitalink-b',
+    ]);
+    expect([...compose.matchAll(/VITALINK_TRUSTED_PROXIES: (\S+)/g)].map((m) => m[1])).toEqual([
+      haproxyAddress,
+      haproxyAddress,
+    ]);
+    expect(compose).toMatch(/- subnet: 172\.28\.0\.0\/24/);
+    // The addresses deploy/haproxy.cfg reads, given for the containers.
+    for (const name of [
+      'VITALINK_A_HOST: vitalink-a',
+      'VITALINK_B_HOST: vitalink-b',
+      'VITALINK_LB_MQTT_BIND: 0.0.0.0:1883',
+    ]) {
+      expect(compose).toContain(name);
+    }
+    expect(read('deploy/haproxy.cfg')).toContain('"${VITALINK_A_HOST}:${VITALINK_A_MQTT_PORT}"');
   });
 
   it('migrates as an owner role and runs the service as another, neither the superuser, both made by the init script', () => {
