@@ -205,7 +205,10 @@ function sampleRss(pid: number, everyMs = 200): { stop(): Promise<number> } {
 
 const connect = connectClient;
 
-export async function connectAll(url: string, credentials: readonly { id: string; secret: string }[]): Promise<MqttClient[]> {
+export async function connectAll(
+  url: string,
+  credentials: readonly { id: string; secret: string }[],
+): Promise<MqttClient[]> {
   const clients: MqttClient[] = [];
   try {
     for (let i = 0; i < credentials.length; i += CONNECT_CONCURRENCY) {
