@@ -13,8 +13,8 @@ import * as credentials from '../../migrations/2026-12-07T1300-credentials.ts';
 import * as rejectionRawQuota from '../../migrations/2026-12-07T1320-rejection-raw-quota.ts';
 import * as auditOutcomes from '../../migrations/2026-12-07T1340-audit-outcomes.ts';
 import * as secretKeyIds from '../../migrations/2026-12-07T1400-secret-key-ids.ts';
-import * as serviceInstances from '../../migrations/2026-12-07T1600-service-instances.ts';
 import * as serviceRoleFunctions from '../../migrations/2026-12-07T1400-service-role-functions.ts';
+import * as serviceInstances from '../../migrations/2026-12-07T1600-service-instances.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -37,8 +37,8 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1320-rejection-raw-quota': rejectionRawQuota,
   '2026-12-07T1340-audit-outcomes': auditOutcomes,
   '2026-12-07T1400-secret-key-ids': secretKeyIds,
-  '2026-12-07T1600-service-instances': serviceInstances,
   '2026-12-07T1400-service-role-functions': serviceRoleFunctions,
+  '2026-12-07T1600-service-instances': serviceInstances,
 };
 
 /** The registered migrations' names (file names without `.ts`), in order. */
