@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { ValidReading } from '../domain/reading.ts';
 import type { Db } from './database.ts';
+import { preparedStatement } from './prepared-statements.ts';
 import { type ReadingFilter, readingFilterSql } from './reading-filter.ts';
 
 export interface ReadingToStore {
@@ -104,7 +105,13 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   // Data-modifying CTEs run once, to completion, whether or not the final SELECT
   // reads them; the final SELECT sees reading_keys as it was before the statement,
   // so `existing_hash` is the hash of a key stored by an earlier transaction.
-  const result = await sql<{ ord: string; assigned: boolean; disabled: boolean; existing_hash: string | null }>`
+  // A prepared statement: parsed once per connection, planned once (src/store/prepared-statements.ts).
+  const result = await sql<{
+    ord: string;
+    assigned: boolean;
+    disabled: boolean;
+    existing_hash: string | null;
+  }>`${sql.raw(preparedStatement('insert_readings'))}
     WITH input AS (
       SELECT * FROM unnest(
         ${deviceIds}::text[], ${readingIds}::text[], ${hashes}::text[], ${types}::text[], ${loincs}::text[],
