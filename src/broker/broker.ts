@@ -32,6 +32,7 @@ import { ConnectionLimits, type ListenerName, type ListenerRefusalReason } from 
 import { createPublishHook } from './publish-hook.ts';
 import { RejectionPublisher } from './rejection-publisher.ts';
 import { isInsideDeviceNamespace } from './topics.ts';
+import { skipUnheardReadings } from './unheard-readings.ts';
 
 /**
  * Largest remaining length of an MQTT packet: the protocol's 256 KiB payload plus
@@ -216,6 +217,7 @@ export class Broker {
       // Deny by default: a device receives only what is in its own namespace.
       authorizeForward: (client, packet) => (isInsideDeviceNamespace(client.id, packet.topic) ? packet : null),
     });
+    skipUnheardReadings(this.aedes);
 
     this.aedes.on('client', (client) => {
       deps.metrics.connectedDevices.inc();
