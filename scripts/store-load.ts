@@ -5,6 +5,9 @@
  * and the store's Node side) and of the PostgreSQL backends of its connections (when the
  * server runs on this machine; from /proc). Separates the database's share of a bench
  * figure from the broker's; CPU per row varies less than rows/s on a shared machine.
+ * Also the WAL written per stored row (records, full-page images, bytes, from
+ * pg_stat_wal): machine-independent, but the server's total, so exact only on a
+ * server nothing else writes to (a cluster of your own).
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     node scripts/store-load.ts --batch 120 --writers 2 --duration 5
@@ -100,6 +103,12 @@ try {
     (
       await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`.execute(db)
     ).rows.map((r) => r.pid);
+  const walStats = async () =>
+    (
+      await sql<{ records: string; fpi: string; bytes: string }>`
+        SELECT wal_records AS records, wal_fpi AS fpi, wal_bytes AS bytes FROM pg_stat_wal`.execute(db)
+    ).rows[0];
+  const walBefore = await walStats();
   const dbCpu = new CpuMeter();
   dbCpu.sample(await backends());
   const nodeCpu = process.cpuUsage();
@@ -123,6 +132,9 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const { user, system } = process.cpuUsage(nodeCpu);
   dbCpu.sample(await backends());
+  const walAfter = await walStats();
+  const walPerRow = (k: 'records' | 'fpi' | 'bytes') =>
+    Number(((Number(walAfter[k]) - Number(walBefore[k])) / rows).toFixed(2));
   process.stdout.write(
     `${JSON.stringify({
       batchRows,
@@ -133,6 +145,9 @@ try {
       meanCommitMs: Number((commitMs / commits).toFixed(2)),
       nodeCpuUsPerRow: Number(((user + system) / rows).toFixed(2)),
       dbCpuUsPerRow: dbCpu.processes > 0 ? Number(((dbCpu.seconds() * 1e6) / rows).toFixed(2)) : null,
+      walRecordsPerRow: walPerRow('records'),
+      walFpiPerRow: walPerRow('fpi'),
+      walBytesPerRow: walPerRow('bytes'),
       loadAverage: Number(loadavg()[0].toFixed(2)),
     })}\n`,
   );

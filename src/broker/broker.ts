@@ -37,6 +37,7 @@ import { isInsideDeviceNamespace } from './topics.ts';
 import type { TlsMaterial } from '../tls/tls-material.ts';
 import { SessionTakeover } from './session-takeover.ts';
 import { clientAddressOf, trustedProxies } from './proxy-protocol.ts';
+import { skipUnheardReadings } from './unheard-readings.ts';
 
 /**
  * Largest remaining length of an MQTT packet: the protocol's 256 KiB payload plus
@@ -232,6 +233,7 @@ export class Broker {
       // Deny by default: a device receives only what is in its own namespace.
       authorizeForward: (client, packet) => (isInsideDeviceNamespace(client.id, packet.topic) ? packet : null),
     });
+    skipUnheardReadings(this.aedes);
 
     const announce = deps.announceSessions;
     this.#takeover = announce

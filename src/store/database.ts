@@ -1,6 +1,7 @@
 import { type ColumnType, type Generated, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
+import { withPreparedStatements } from './prepared-statements.ts';
 
 interface RollupColumns {
   patient_id: string;
@@ -256,7 +257,7 @@ export function createDatabase(
   pool.on('connect', (client) => {
     client.on('error', (err) => log.warn({ err }, 'database connection lost'));
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
   return { db, pool };
 }
 

@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { ValidReading } from '../domain/reading.ts';
+import { numberArrayLiteral, textArrayLiteral } from './array-literals.ts';
 import type { Db } from './database.ts';
+import { preparedStatement } from './prepared-statements.ts';
 import { type ReadingFilter, readingFilterSql } from './reading-filter.ts';
 
 export interface ReadingToStore {
@@ -104,13 +106,23 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   // Data-modifying CTEs run once, to completion, whether or not the final SELECT
   // reads them; the final SELECT sees reading_keys as it was before the statement,
   // so `existing_hash` is the hash of a key stored by an earlier transaction.
-  const result = await sql<{ ord: string; assigned: boolean; disabled: boolean; existing_hash: string | null }>`
+  // Arrays go as literals built here (src/store/array-literals.ts: pg's own builder is slower).
+  const t = textArrayLiteral;
+  const f = numberArrayLiteral;
+  // A prepared statement: parsed once per connection, planned once (src/store/prepared-statements.ts).
+  const result = await sql<{
+    ord: string;
+    assigned: boolean;
+    disabled: boolean;
+    existing_hash: string | null;
+  }>`${sql.raw(preparedStatement('insert_readings'))}
     WITH input AS (
       SELECT * FROM unnest(
-        ${deviceIds}::text[], ${readingIds}::text[], ${hashes}::text[], ${types}::text[], ${loincs}::text[],
-        ${units}::text[], ${values}::float8[], ${systolics}::float8[], ${diastolics}::float8[], ${pulses}::float8[],
-        ${sentUnits}::text[], ${sentValues}::float8[], ${sentSystolics}::float8[], ${sentDiastolics}::float8[],
-        ${contexts}::text[], ${measuredAts}::int8[], ${receivedAts}::int8[]
+        ${t(deviceIds)}::text[], ${t(readingIds)}::text[], ${t(hashes)}::text[], ${t(types)}::text[],
+        ${t(loincs)}::text[], ${t(units)}::text[], ${f(values)}::float8[], ${f(systolics)}::float8[],
+        ${f(diastolics)}::float8[], ${f(pulses)}::float8[], ${t(sentUnits)}::text[], ${f(sentValues)}::float8[],
+        ${f(sentSystolics)}::float8[], ${f(sentDiastolics)}::float8[], ${t(contexts)}::text[],
+        ${f(measuredAts)}::int8[], ${f(receivedAts)}::int8[]
       ) WITH ORDINALITY AS t(device_id, reading_id, content_hash, type, loinc, unit, value, systolic, diastolic, pulse,
                              sent_unit, sent_value, sent_systolic, sent_diastolic, context, measured_ms, received_ms, ord)
     ),
@@ -120,14 +132,14 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
     assignments AS (
       SELECT da.device_id, da.patient_id, da.valid_from, da.valid_to
       FROM device_assignments da
-      WHERE da.device_id = ANY(${[...batchDevices]}::text[])
+      WHERE da.device_id = ANY(${t([...batchDevices])}::text[])
     ),
     -- The batch's disabled devices (one probe per device): their readings are not
     -- stored (this function's comment says why the check cannot miss a disable
     -- that committed).
     disabled AS (
       SELECT dv.id AS device_id FROM devices dv
-      WHERE dv.id = ANY(${[...batchDevices]}::text[]) AND NOT dv.enabled
+      WHERE dv.id = ANY(${t([...batchDevices])}::text[]) AND NOT dv.enabled
     ),
     resolved AS (
       SELECT i.*, a.patient_id, d.device_id IS NOT NULL AS disabled
