@@ -57,7 +57,13 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startInstance(url: string, id: string, mqttPort: number, httpPort: number): Promise<ServiceProcess> {
+async function startInstance(
+  url: string,
+  id: string,
+  mqttPort: number,
+  httpPort: number,
+  behindHaproxy = true,
+): Promise<ServiceProcess> {
   return startService(
     {
       ...loadToolLimits(),
@@ -65,7 +71,8 @@ async function startInstance(url: string, id: string, mqttPort: number, httpPort
       VITALINK_INSTANCE_ID: id,
       MQTT_PORT: String(mqttPort),
       HTTP_PORT: String(httpPort),
-      VITALINK_TRUSTED_PROXIES: '127.0.0.1',
+      // Behind HAProxy, which sends PROXY headers from 127.0.0.1; direct devices send none.
+      VITALINK_TRUSTED_PROXIES: behindHaproxy ? '127.0.0.1' : undefined,
       VITALINK_DATA_DIR: path.join(os.tmpdir(), `vitalink-instances-bench-${id}`),
     },
     { keepLogs: false },
@@ -142,9 +149,14 @@ try {
     }
   };
 
+  const direct = await startInstance(scratch.url, 'bench-direct', a[0], a[1], false);
+  try {
+    await scenario('1 instance, direct', `mqtt://127.0.0.1:${a[0]}`, direct.child.pid!);
+  } finally {
+    await direct.stop();
+  }
   const one = await startInstance(scratch.url, 'bench-a', a[0], a[1]);
   try {
-    await scenario('1 instance, direct', `mqtt://127.0.0.1:${a[0]}`, one.child.pid!);
     // HAProxy with b down: every device goes to a.
     const lb = await startHaproxy({ a, b });
     try {
