@@ -50,21 +50,27 @@ async function stopAll(...processes: Array<{ stop(): Promise<unknown> } | undefi
   for (const p of processes) await p?.stop().catch(() => {});
 }
 
+/** Instances a and b on ports of their own, and HAProxy in front with the shipped configuration. */
+async function startPair() {
+  const [pa, pb] = [await backend(), await backend()];
+  const a = await instance('vitalink-a', pa);
+  const b = await instance('vitalink-b', pb).catch(async (e) => {
+    await stopAll(a);
+    throw e;
+  });
+  const lb = await startHaproxy(pa, pb).catch(async (e) => {
+    await stopAll(a, b);
+    throw e;
+  });
+  return { pa, pb, a, b, lb };
+}
+
 describe('two instances behind HAProxy', () => {
   it(
     'sends each device to the same instance on every reconnect, and spreads the devices',
     { timeout: 90_000 },
     async () => {
-      const [pa, pb] = [await backend(), await backend()];
-      const a = await instance('vitalink-a', pa);
-      const b = await instance('vitalink-b', pb).catch(async (e) => {
-        await stopAll(a);
-        throw e;
-      });
-      const lb = await startHaproxy(pa, pb).catch(async (e) => {
-        await stopAll(a, b);
-        throw e;
-      });
+      const { pa, pb, a, b, lb } = await startPair();
       try {
         const ids = Array.from({ length: 40 }, (_, i) => `lb-route-${String(i).padStart(2, '0')}`);
         const secrets = new Map<string, string>();
@@ -107,16 +113,9 @@ describe('two instances behind HAProxy', () => {
     'moves the devices of a killed instance to the other and back, losing and doubling no acknowledged reading',
     { timeout: 120_000 },
     async () => {
-      const [pa, pb] = [await backend(), await backend()];
-      let a: ServiceProcess | undefined = await instance('vitalink-a', pa);
-      const b = await instance('vitalink-b', pb).catch(async (e) => {
-        await stopAll(a);
-        throw e;
-      });
-      const lb = await startHaproxy(pa, pb).catch(async (e) => {
-        await stopAll(a, b);
-        throw e;
-      });
+      const pair = await startPair();
+      const { pa, pb, b, lb } = pair;
+      let a: ServiceProcess | undefined = pair.a;
       const devices: StreamingDevice[] = [];
       try {
         for (let i = 0; i < 20; i++) {

@@ -22,8 +22,9 @@ export interface TestDatabase {
 }
 
 /**
- * A TestDatabase on a database the test made itself (its own cluster, say): not
- * migrated (the service migrates it at start); `drop` closes the pool and runs `dispose`.
+ * A TestDatabase on the database at `url`: a clone of the template, or one the test
+ * made itself (its own cluster, say; not migrated: the service migrates it at start).
+ * `drop` closes the pool and runs `dispose`.
  */
 export function wrapTestDatabase(url: string, dispose: () => Promise<void>): TestDatabase {
   const { db } = createDatabase(url, 4, createLogger('silent'));
@@ -65,29 +66,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     }
   }
   await admin.end();
-  const url = databaseUrlFor(adminUrl, name);
-  const { db } = createDatabase(url, 4, createLogger('silent'));
-  return {
-    url,
-    name,
-    db,
-    async query(text, values) {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return await client.query(text, values);
-      } finally {
-        await client.end();
-      }
-    },
-    async drop() {
-      await db.destroy();
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
-      await c.end();
-    },
-  };
+  return wrapTestDatabase(databaseUrlFor(adminUrl, name), async () => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+    await c.end();
+  });
 }
 
 /** `url` with `user` (no password: the test server trusts 127.0.0.1). */

@@ -64,3 +64,27 @@ export class TcpProxy {
     return u.toString();
   }
 }
+
+/**
+ * The service's database reached only through a TcpProxy the test controls:
+ * `useTestService({ env: behind.env, afterStop: behind.afterStop })`, then
+ * `behind.proxy.cut()` / `restore()`.
+ */
+export function databaseBehindProxy() {
+  let proxy: TcpProxy | undefined;
+  return {
+    get proxy(): TcpProxy {
+      if (!proxy) throw new Error('the proxy starts with the service (useTestService env)');
+      return proxy;
+    },
+    env: async (database: { readonly url: string }): Promise<Record<string, string>> => {
+      const u = new URL(database.url);
+      proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
+      await proxy.start();
+      return { DATABASE_URL: proxy.rewrite(database.url) };
+    },
+    afterStop: async (): Promise<void> => {
+      await proxy?.close();
+    },
+  };
+}

@@ -1,8 +1,8 @@
 import net from 'node:net';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useTestService } from '../fixture.ts';
+import { connectPacket, publishPacket } from '../helpers/mqtt-packets.ts';
 import { heartRate, waitFor } from '../helpers/device.ts';
 
 /**
@@ -113,25 +113,6 @@ function openRaw(port: number): Promise<RawConnection> {
     });
     socket.once('error', reject);
   });
-}
-
-function connectPacket(options: Partial<mqttPacket.IConnectPacket>): Buffer {
-  return mqttPacket.generate({
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clean: true,
-    keepalive: 30,
-    clientId: '',
-    ...options,
-  } as mqttPacket.IConnectPacket);
-}
-
-function publishPacket(topic: string, payload: string | Buffer, protocolVersion: 4 | 5 = 4): Buffer {
-  return mqttPacket.generate(
-    { cmd: 'publish', topic, payload, qos: 1, messageId: 1, retain: false, dup: false },
-    { protocolVersion },
-  );
 }
 
 interface Refusal {

@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { useTestService } from '../fixture.ts';
 import { StreamingDevice, waitFor } from '../helpers/device.ts';
-import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { databaseBehindProxy } from '../helpers/tcp-proxy.ts';
 
-let proxy: TcpProxy;
-
-const t = useTestService({
-  // The service reaches PostgreSQL only through the proxy the test controls.
-  env: async (database) => {
-    const u = new URL(database.url);
-    proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
-    await proxy.start();
-    return { DATABASE_URL: proxy.rewrite(database.url) };
-  },
-  afterStop: async () => {
-    await proxy?.close();
-  },
-});
+const behind = databaseBehindProxy();
+// The service reaches PostgreSQL only through the proxy the test controls.
+const t = useTestService({ env: behind.env, afterStop: behind.afterStop });
 
 async function metric(name: string): Promise<number> {
   const text = await (await fetch(`${t.httpUrl}/metrics`)).text();
@@ -35,7 +24,7 @@ describe('PostgreSQL unreachable mid-stream', () => {
     for (const d of devices) d.start(10, 4);
     await waitFor(() => devices.every((d) => d.acked.size >= 100), 'the stream to get going');
 
-    proxy.cut();
+    behind.proxy.cut();
     const ackedAtCut = new Map(devices.map((d) => [d.id, d.acked.size]));
     await new Promise((r) => setTimeout(r, 3_000));
     // While the database is away, nothing new is acknowledged (a few PUBACKs of
@@ -45,7 +34,7 @@ describe('PostgreSQL unreachable mid-stream', () => {
     const ready = await fetch(`${t.httpUrl}/readyz`);
     expect(ready.status).toBe(503);
 
-    proxy.restore();
+    behind.proxy.restore();
     await waitFor(
       () => devices.every((d) => d.acked.size > (ackedAtCut.get(d.id) ?? 0) + 100),
       'the stream to resume after the database came back',

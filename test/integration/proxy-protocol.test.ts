@@ -7,10 +7,10 @@
  * `send-proxy-v2` (or v1) would.
  */
 import net from 'node:net';
-import mqttPacket from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { useTestService } from '../fixture.ts';
 import { waitFor } from '../helpers/device.ts';
+import { connectPacket } from '../helpers/mqtt-packets.ts';
 
 const t = useTestService({
   adminToken: true,
@@ -28,16 +28,7 @@ function v2Header(address: string, port: number): Buffer {
 }
 
 function connect(deviceId: string, secret: string): Buffer {
-  return mqttPacket.generate({
-    cmd: 'connect',
-    protocolId: 'MQTT',
-    protocolVersion: 4,
-    clean: true,
-    keepalive: 30,
-    clientId: deviceId,
-    username: deviceId,
-    password: Buffer.from(secret),
-  } as mqttPacket.IConnectPacket);
+  return connectPacket({ clientId: deviceId, username: deviceId, password: Buffer.from(secret) });
 }
 
 interface Raw {

@@ -7,21 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { useTestService } from '../fixture.ts';
 import { heartRate, waitFor } from '../helpers/device.ts';
-import { TcpProxy } from '../helpers/tcp-proxy.ts';
+import { databaseBehindProxy } from '../helpers/tcp-proxy.ts';
 
-let proxy: TcpProxy;
-
-const t = useTestService({
-  env: async (database) => {
-    const u = new URL(database.url);
-    proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
-    await proxy.start();
-    return { DATABASE_URL: proxy.rewrite(database.url) };
-  },
-  afterStop: async () => {
-    await proxy?.close();
-  },
-});
+const behind = databaseBehindProxy();
+// The service reaches PostgreSQL only through the proxy the test controls.
+const t = useTestService({ env: behind.env, afterStop: behind.afterStop });
 
 async function status(path: string): Promise<number | 'closed'> {
   try {
@@ -34,7 +24,7 @@ async function status(path: string): Promise<number | 'closed'> {
 describe('a graceful stop', () => {
   it('keeps /healthz up until the owed PUBACKs are out, with /readyz 503 meanwhile', { timeout: 60_000 }, async () => {
     const client = await t.device('stop-dev', 'p-stop', { reconnectPeriod: 0 });
-    proxy.cut();
+    behind.proxy.cut();
     let ackedAt = 0;
     const acked = t.publish(client, 'stop-dev', [heartRate('owed-1')]).then(() => (ackedAt = Date.now()));
 
@@ -57,7 +47,7 @@ describe('a graceful stop', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    proxy.restore();
+    behind.proxy.restore();
     await acked;
     await stopping;
     polling = false;
