@@ -193,8 +193,29 @@ export function tokenView(t: ListedToken, now: Date): TokenView {
   };
 }
 
-export async function listTokens(db: Db, now: Date): Promise<TokenView[]> {
-  return (await listApiTokens(db)).map((t) => tokenView(t, now));
+/** Most tokens in one page of `tokens list` and GET /api/v1/tokens. */
+export const MAX_TOKENS_PAGE = 1000;
+
+/** Tokens by id, a page at a time: `next` is the id to ask after for the next page (null: the last page). */
+export async function listTokens(
+  db: Db,
+  now: Date,
+  page: { afterId?: string; limit?: number } = {},
+): Promise<{ items: TokenView[]; next: string | null }> {
+  const limit = page.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_TOKENS_PAGE) {
+    throw new AppError('invalid_input', `limit must be a whole number from 1 to ${MAX_TOKENS_PAGE}`, {
+      field: 'limit',
+    });
+  }
+  if (page.afterId !== undefined && !/^\d{1,18}$/.test(page.afterId)) {
+    throw new AppError('invalid_input', `after must be a token id as \`tokens list\` shows it, not "${page.afterId}"`, {
+      field: 'after',
+    });
+  }
+  const rows = await listApiTokens(db, { afterId: page.afterId, limit: limit + 1 });
+  const items = rows.slice(0, limit).map((t) => tokenView(t, now));
+  return { items, next: rows.length > limit ? items[items.length - 1]!.id : null };
 }
 
 function unknownToken(id: string): AppError {

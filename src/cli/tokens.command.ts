@@ -1,5 +1,5 @@
 import { defineCommand, JSON_OPTION } from './command.ts';
-import { createOutput } from './output.ts';
+import { createOutput, UsageError } from './output.ts';
 import { withDatabase } from './with-database.ts';
 
 const EXPIRES_NOTE =
@@ -53,14 +53,22 @@ export const tokensCreate = defineCommand({
 
 export const tokensList = defineCommand({
   name: 'tokens list',
-  summary: 'lists API tokens with their state',
-  options: { json: { type: 'boolean', description: 'print {"items": [...]}' } },
+  summary: 'lists API tokens with their state, a page at a time',
+  options: {
+    after: { type: 'string', value: 'ID', description: 'the page after this token id (the `next` of a page)' },
+    limit: { type: 'string', value: 'N', description: 'tokens per page, 1 to 1000 (default 100)' },
+    json: { type: 'boolean', description: 'print {"items": [...], "next": ID | null}' },
+  },
   notes: 'Each token: id, role, label, state (active, expired, revoked), created, expires, last used (to the minute).',
   async run(values) {
     const out = createOutput(values.json === true);
     const { listTokens } = await import('../actions/tokens.ts');
+    const limit = values.limit === undefined ? undefined : Number(values.limit);
+    if (limit !== undefined && !Number.isInteger(limit)) {
+      throw new UsageError(`--limit takes a whole number from 1 to 1000, not "${values.limit}"`);
+    }
     await withDatabase(async ({ db }) => {
-      const items = await listTokens(db, new Date());
+      const { items, next } = await listTokens(db, new Date(), { afterId: values.after, limit });
       const rows = items.map((t) =>
         [
           t.id,
@@ -71,7 +79,8 @@ export const tokensList = defineCommand({
           `last used ${t.lastUsedAt ?? 'never'}`,
         ].join('  '),
       );
-      out.result({ items }, items.length === 0 ? 'no tokens' : rows.join('\n'));
+      const text = items.length === 0 ? 'no tokens' : rows.join('\n');
+      out.result({ items, next }, next ? `${text}\nmore: vitalink tokens list --after ${next}` : text);
     });
   },
 });

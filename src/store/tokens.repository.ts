@@ -113,12 +113,15 @@ export async function touchToken(db: Db, id: string): Promise<void> {
   `.execute(db);
 }
 
-export async function listApiTokens(db: Db): Promise<ListedToken[]> {
-  const rows = await db
+/** Tokens by id, `limit` of them after `afterId` (keyset: the primary key's index). */
+export async function listApiTokens(db: Db, page: { afterId?: string; limit: number }): Promise<ListedToken[]> {
+  let query = db
     .selectFrom('api_tokens')
     .select(['id', 'role', 'label', 'patient_ids', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'])
     .orderBy('id')
-    .execute();
+    .limit(page.limit);
+  if (page.afterId !== undefined) query = query.where('id', '>', page.afterId);
+  const rows = await query.execute();
   return rows.map(listed);
 }
 

@@ -173,6 +173,16 @@ describe('vitalink tokens create --expires|list|revoke', () => {
     expect(revoked).toMatchObject({ id: hour.id, state: 'revoked' });
     const again = await json(['tokens', 'list']);
     expect(again.items.find((t: any) => t.id === hour.id).state).toBe('revoked');
+
+    // A page at a time: the text says how to ask for the next one.
+    const first = await json(['tokens', 'list', '--limit', '2']);
+    expect(first.items).toHaveLength(2);
+    expect(first.next).toBe(first.items[1].id);
+    const paged = await vitalink(['tokens', 'list', '--limit', '2']);
+    expect(paged.stdout).toContain(`more: vitalink tokens list --after ${first.next}`);
+    const rest = await json(['tokens', 'list', '--after', first.next]);
+    expect([...first.items, ...rest.items].map((t: any) => t.id)).toEqual(again.items.map((t: any) => t.id));
+    expect(rest.next).toBeNull();
   }, 60_000);
 
   it('says what to do about an unknown token or an expiry it cannot read', async () => {

@@ -295,6 +295,26 @@ describe('API tokens', () => {
     expect(list.body.items.find((i: any) => i.id === created.body.id)).toMatchObject({ state: 'expired' });
   });
 
+  it('lists tokens a page at a time, by id, every token once', async () => {
+    for (let i = 0; i < 3; i++) await t.api.post('/api/v1/tokens', { role: 'operator', label: `page-${i}` }, admin());
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await t.api.get(`/api/v1/tokens?limit=2${cursor ? `&cursor=${cursor}` : ''}`, admin());
+      expect(res.status).toBe(200);
+      expect(res.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.items.map((i: any) => i.id));
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 100);
+    const { rows } = await t.query(`SELECT id::text AS id FROM api_tokens ORDER BY id`);
+    expect(seen).toEqual(rows.map((r) => r.id));
+    expect(pages).toBe(Math.ceil(rows.length / 2));
+    expect((await t.api.get('/api/v1/tokens?cursor=bm90LWFuLWlk', admin())).status).toBe(400);
+    expect((await t.api.get('/api/v1/tokens?limit=1001', admin())).status).toBe(422);
+  });
+
   it('gives new tokens the default expiry of their role, never only when asked, and records the last use', async () => {
     const plain = await t.api.post('/api/v1/tokens', { role: 'admin' }, admin());
     expect(Math.round((Date.parse(plain.body.expiresAt) - Date.now()) / 86_400_000)).toBe(30);

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { createApiToken, listTokens, revokeToken, ROLES, type Role } from '../../actions/tokens.ts';
+import { createApiToken, listTokens, MAX_TOKENS_PAGE, revokeToken, ROLES, type Role } from '../../actions/tokens.ts';
+import { AppError } from '../../errors.ts';
 import { principalOf, requireRole } from '../auth.ts';
-import { errorBody, idParam, text, token } from '../schemas.ts';
-import type { RouteDeps, ZodApp } from './context.ts';
+import { errorBody, idParam, page, text, token } from '../schemas.ts';
+import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 422: errorBody };
 
@@ -20,13 +21,22 @@ export function tokensRoutes(app: ZodApp, deps: TokensRouteDeps): void {
     {
       schema: {
         tags: ['tokens'],
-        summary: 'API tokens with their state, never their text (admin)',
-        response: { 200: z.object({ items: z.array(token) }), ...errors },
+        summary: 'API tokens with their state, never their text, by id, a page at a time (admin)',
+        querystring: z.object({
+          limit: z.coerce.number().int().min(1).max(MAX_TOKENS_PAGE).default(100),
+          cursor: z.string().max(200).optional(),
+        }),
+        response: { 200: page(token), ...errors },
       },
     },
     async (request) => {
       requireRole(principalOf(request), ['admin']);
-      return { items: await listTokens(db, deps.now()) };
+      const after = decodeCursor(request.query.cursor);
+      if (after !== undefined && !/^\d{1,18}$/.test(after)) {
+        throw new AppError('bad_request', 'cursor is not one this API returned');
+      }
+      const result = await listTokens(db, deps.now(), { afterId: after, limit: request.query.limit });
+      return { items: result.items, nextCursor: result.next ? encodeCursor(result.next) : null };
     },
   );
 
