@@ -26,6 +26,8 @@ import { RetentionJob } from './actions/retention-job.ts';
 import { InstanceReporter } from './actions/instance-reports.ts';
 import { prunedKeysHorizon } from './store/retention.repository.ts';
 import { ConnectionLimits } from './broker/connection-limits.ts';
+import { trustedProxies } from './broker/proxy-protocol.ts';
+import type net from 'node:net';
 import { type HttpsListener, listenHttps } from './http/https-listener.ts';
 import { TlsMaterial, TlsMaterialError } from './tls/tls-material.ts';
 import { announceKeys, resolveKeyRing } from './actions/secret-keys.ts';
@@ -242,6 +244,24 @@ export function createApp(config: Config, log: Logger): App {
     });
     let httpPort: number | undefined;
     if (config.httpPort !== undefined) {
+      // Caps of its own, as HTTPS's (README, "Security", "HTTP limits"). A trusted load
+      // balancer's sockets count in all, not against its one address.
+      const httpLimits = new ConnectionLimits(
+        {
+          maxConnections: config.httpLimits.maxConnections,
+          maxPerAddress: config.httpLimits.maxConnectionsPerAddress,
+        },
+        {
+          refused: (listener, reason) => metrics.listenerRefusals.labels(listener, reason).inc(),
+          counted: (listener, open) => metrics.listenerOpenSockets.labels(listener).set(open),
+        },
+      );
+      metrics.listenerOpenSockets.labels('http').set(0);
+      const fromProxy = trustedProxies(config.trustedProxies);
+      http.server.on('connection', (socket: net.Socket) => {
+        const address = socket.remoteAddress ?? '';
+        httpLimits.admit('http', socket, fromProxy(address) ? `${address}:${socket.remotePort}` : address);
+      });
       await http.listen({ port: config.httpPort, host: config.host });
       const address = http.server.address();
       httpPort = typeof address === 'object' && address ? address.port : config.httpPort;

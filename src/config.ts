@@ -156,6 +156,9 @@ const envSchema = z
     ),
     VITALINK_TLS_RELOAD_INTERVAL_MS: positiveInt(60_000),
     VITALINK_HTTPS_MAX_CONNECTIONS: positiveInt(2_000),
+    // README, "Security", "HTTP limits": the plaintext HTTP listener's caps, as HTTPS's.
+    VITALINK_HTTP_MAX_CONNECTIONS: positiveInt(2_000),
+    VITALINK_HTTP_MAX_CONNECTIONS_PER_ADDRESS: positiveInt(200),
     VITALINK_HTTPS_MAX_CONNECTIONS_PER_ADDRESS: positiveInt(200),
     // README, "Security", "Device certificates".
     VITALINK_DEVICE_CERTS: z.preprocess(
@@ -429,6 +432,8 @@ export interface Config {
   readonly tlsReloadIntervalMs: number;
   /** Caps of the HTTPS listener's sockets (README, "Security", "HTTPS"). */
   readonly httpsLimits: { readonly maxConnections: number; readonly maxConnectionsPerAddress: number };
+  /** Open sockets of the plaintext HTTP listener, in all and per source address. */
+  readonly httpLimits: { readonly maxConnections: number; readonly maxConnectionsPerAddress: number };
   /** Device certificates on MQTT_TLS_PORT (README, "Security", "Device certificates"); undefined: off. */
   readonly deviceCerts:
     | { readonly mode: 'optional' | 'required'; readonly caFile: string; readonly crlFile: string | undefined }
@@ -569,6 +574,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     httpsLimits: {
       maxConnections: e.VITALINK_HTTPS_MAX_CONNECTIONS,
       maxConnectionsPerAddress: e.VITALINK_HTTPS_MAX_CONNECTIONS_PER_ADDRESS,
+    },
+    httpLimits: {
+      maxConnections: e.VITALINK_HTTP_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: e.VITALINK_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
     },
     deviceCerts:
       e.VITALINK_DEVICE_CERTS !== 'off' && e.VITALINK_DEVICE_CA_FILE

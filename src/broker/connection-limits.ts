@@ -28,7 +28,7 @@ export const LISTENER_REFUSAL_REASONS = [
 
 export type ListenerRefusalReason = (typeof LISTENER_REFUSAL_REASONS)[number];
 /** `https`: the HTTPS listener (src/http/https-listener.ts), with caps of its own. */
-export type ListenerName = 'mqtt' | 'mqtts' | 'mqtt-ws' | 'https';
+export type ListenerName = 'mqtt' | 'mqtts' | 'mqtt-ws' | 'https' | 'http';
 
 export interface ConnectionLimitSettings {
   /** Open sockets of every MQTT listener together. */
