@@ -53,7 +53,7 @@ export const tokensCreate = defineCommand({
 
 export const tokensList = defineCommand({
   name: 'tokens list',
-  summary: 'lists API tokens with their state, a page at a time',
+  summary: 'lists API tokens with their state',
   options: {
     after: { type: 'string', value: 'ID', description: 'the page after this token id (the `next` of a page)' },
     limit: { type: 'string', value: 'N', description: 'tokens per page, 1 to 1000 (default 100)' },

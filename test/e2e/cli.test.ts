@@ -398,7 +398,7 @@ describe('per-command help', () => {
       '--expires DURATION|TIME|never',
       '--json',
     ],
-    'tokens list': ['--json'],
+    'tokens list': ['--after ID', '--limit N', '--json'],
     'tokens revoke': ['--id ID', '--json'],
     'keys status': ['--json'],
     'keys forget-database-key': ['--force', '--json'],
