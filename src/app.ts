@@ -242,21 +242,25 @@ export function createApp(config: Config, log: Logger): App {
     http.addHook('onRequest', async (request) => {
       if (request.url === '/metrics') refreshQueueGauges(metrics, queue.depth);
     });
+    /** The caps of an HTTP listener, counted in the listener metrics under its name (README, "Security"). */
+    const httpListenerLimits = (
+      listener: 'http' | 'https',
+      settings: { readonly maxConnections: number; readonly maxConnectionsPerAddress: number },
+    ) => {
+      metrics.listenerOpenSockets.labels(listener).set(0);
+      return new ConnectionLimits(
+        { maxConnections: settings.maxConnections, maxPerAddress: settings.maxConnectionsPerAddress },
+        {
+          refused: (name, reason) => metrics.listenerRefusals.labels(name, reason).inc(),
+          counted: (name, open) => metrics.listenerOpenSockets.labels(name).set(open),
+        },
+      );
+    };
     let httpPort: number | undefined;
     if (config.httpPort !== undefined) {
       // Caps of its own, as HTTPS's (README, "Security", "HTTP limits"). A trusted load
       // balancer's sockets count in all, not against its one address.
-      const httpLimits = new ConnectionLimits(
-        {
-          maxConnections: config.httpLimits.maxConnections,
-          maxPerAddress: config.httpLimits.maxConnectionsPerAddress,
-        },
-        {
-          refused: (listener, reason) => metrics.listenerRefusals.labels(listener, reason).inc(),
-          counted: (listener, open) => metrics.listenerOpenSockets.labels(listener).set(open),
-        },
-      );
-      metrics.listenerOpenSockets.labels('http').set(0);
+      const httpLimits = httpListenerLimits('http', config.httpLimits);
       const fromProxy = trustedProxies(config.trustedProxies);
       http.server.on('connection', (socket: net.Socket) => {
         const address = socket.remoteAddress ?? '';
@@ -269,17 +273,7 @@ export function createApp(config: Config, log: Logger): App {
     }
     if (config.https && tlsMaterial) {
       // Caps of its own (README, "Security", "HTTPS"): browsers keep connections open, devices do not.
-      const httpsLimits = new ConnectionLimits(
-        {
-          maxConnections: config.httpsLimits.maxConnections,
-          maxPerAddress: config.httpsLimits.maxConnectionsPerAddress,
-        },
-        {
-          refused: (listener, reason) => metrics.listenerRefusals.labels(listener, reason).inc(),
-          counted: (listener, open) => metrics.listenerOpenSockets.labels(listener).set(open),
-        },
-      );
-      metrics.listenerOpenSockets.labels('https').set(0);
+      const httpsLimits = httpListenerLimits('https', config.httpsLimits);
       httpsListener = await listenHttps(http, {
         port: config.https.port,
         host: config.host,

@@ -124,29 +124,14 @@ export async function createRoleSplitDatabase(options: { migrate?: boolean } = {
       await serviceDb.destroy();
     }
   }
-  const { db } = createDatabase(url, 4, log);
-  return {
-    url,
-    name,
-    db,
-    roles: { owner, service, serviceUrl },
-    async query(text, values) {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return await client.query(text, values);
-      } finally {
-        await client.end();
-      }
-    },
-    async drop() {
-      await db.destroy();
-      // Default privileges live in the database: once it is gone, the roles can go.
-      await onServer(adminDatabase, [
-        `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
-        `DROP ROLE IF EXISTS ${service}`,
-        `DROP ROLE IF EXISTS ${owner}`,
-      ]);
-    },
-  };
+  const roles = { owner, service, serviceUrl };
+  // Default privileges live in the database: once it is gone, the roles can go.
+  const database = wrapTestDatabase(url, () =>
+    onServer(adminDatabase, [
+      `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`,
+      `DROP ROLE IF EXISTS ${service}`,
+      `DROP ROLE IF EXISTS ${owner}`,
+    ]),
+  );
+  return { ...database, roles };
 }

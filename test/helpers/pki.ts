@@ -11,6 +11,8 @@ import { X509Certificate } from 'node:crypto';
  */
 
 const DAYS = '36500';
+/** A new unencrypted P-256 key, for `openssl req`. */
+const NEW_EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 
 function openssl(cwd: string, ...args: string[]): void {
   execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -34,11 +36,7 @@ export class ScratchPki {
       this.dir,
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
+      ...NEW_EC_KEY,
       '-keyout',
       `${name}.key`,
       '-out',
@@ -59,11 +57,7 @@ export class ScratchPki {
       this.dir,
       'req',
       '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
+      ...NEW_EC_KEY,
       '-keyout',
       'ca.key',
       '-out',
@@ -93,21 +87,7 @@ export class ScratchPki {
 
   /** A device certificate issued by the CA with subject CN=`cn`, as `name`.pem and `name`.key. */
   deviceCert(name: string, cn: string): Pair {
-    openssl(
-      this.dir,
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${cn}`,
-    );
+    openssl(this.dir, 'req', ...NEW_EC_KEY, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
     openssl(
       this.dir,
       'x509',
