@@ -148,6 +148,35 @@ export interface Database {
     revoked_at: Date | null;
     expires_at: Date | null;
     last_used_at: Date | null;
+    /** Clinician tokens acting as a practitioner: their patients are those of their teams. */
+    practitioner_id: Generated<string | null>;
+  };
+  practitioners: {
+    id: string;
+    name: string;
+    /** RPPS number, 11 digits. */
+    rpps: string | null;
+    role: 'physician' | 'nurse' | 'coordinator';
+    created_at: Generated<Date>;
+  };
+  care_teams: {
+    id: string;
+    name: string | null;
+    time_zone: Generated<string>;
+    /** Service hours spec (src/domain/service-hours.ts); null: always on duty. */
+    service_hours: string | null;
+    created_at: Generated<Date>;
+  };
+  team_members: { team_id: string; practitioner_id: string; added_at: Generated<Date> };
+  enrolments: {
+    id: Generated<string>;
+    patient_id: string;
+    team_id: string;
+    programme: string;
+    starts_at: Date;
+    /** Exclusive; null: open-ended. */
+    ends_at: Date | null;
+    created_at: Generated<Date>;
   };
   audit_log: {
     id: Generated<string>;

@@ -15,6 +15,7 @@ import * as auditOutcomes from '../../migrations/2026-12-07T1340-audit-outcomes.
 import * as secretKeyIds from '../../migrations/2026-12-07T1400-secret-key-ids.ts';
 import * as serviceRoleFunctions from '../../migrations/2026-12-07T1400-service-role-functions.ts';
 import * as serviceInstances from '../../migrations/2026-12-07T1600-service-instances.ts';
+import * as careTeams from '../../migrations/2026-12-07T1700-care-teams.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1400-secret-key-ids': secretKeyIds,
   '2026-12-07T1400-service-role-functions': serviceRoleFunctions,
   '2026-12-07T1600-service-instances': serviceInstances,
+  '2026-12-07T1700-care-teams': careTeams,
 };
 
 /** The registered migrations' names (file names without `.ts`), in order. */
