@@ -23,8 +23,10 @@ export interface Principal {
   role: Role;
   /** null for the bootstrap token of VITALINK_ADMIN_TOKEN. */
   tokenId: string | null;
-  /** Clinician tokens: the patients they may read. */
+  /** Clinician tokens: the patients they may read (for a practitioner, those of their teams now). */
   patientIds: ReadonlySet<string> | null;
+  /** The practitioner a clinician token or a signed-in session acts as (src/store/care-teams.repository.ts). */
+  practitionerId?: string | null;
 }
 
 /** Tokens are 256 random bits; like device secrets they are stored as an HMAC under the current secret key. */
