@@ -12,7 +12,12 @@ export const tokensCreate = defineCommand({
   summary: 'prints an API token once',
   options: {
     role: { type: 'string', value: 'admin|operator|clinician', required: true, description: "the token's role" },
-    patients: { type: 'string', value: 'ID,...', description: "a clinician token's patients" },
+    patients: { type: 'string', value: 'ID,...', description: "a clinician token's patients (a fixed list)" },
+    practitioner: {
+      type: 'string',
+      value: 'ID',
+      description: 'a clinician token acting as this practitioner: the patients of their teams',
+    },
     name: { type: 'string', value: 'LABEL', description: 'a label to recognise the token by' },
     expires: { type: 'string', value: 'DURATION|TIME|never', description: 'when it stops working (see below)' },
     json: {
@@ -33,6 +38,7 @@ export const tokensCreate = defineCommand({
               .map((p) => p.trim())
               .filter(Boolean)
           : undefined,
+        practitionerId: values.practitioner,
         label: values.name,
         expires: values.expires,
         ttlDays: config.tokenTtlDays,

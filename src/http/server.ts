@@ -15,6 +15,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Db } from '../store/database.ts';
 import { alertsRoutes } from './routes/alerts.routes.ts';
+import { careTeamsRoutes } from './routes/care-teams.routes.ts';
 import { devicesRoutes } from './routes/devices.routes.ts';
 import { fhirRoutes } from './routes/fhir.routes.ts';
 import { meRoutes } from './routes/me.routes.ts';
@@ -221,7 +222,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       api.addHook('onRequest', async (request) => {
         request.principal = await authenticateRequest(routeDeps, request);
       });
-      meRoutes(api);
+      meRoutes(api, routeDeps);
       patientsRoutes(api, routeDeps);
       devicesRoutes(api, { ...routeDeps, isDeviceConnected: deps.isDeviceConnected });
       tokensRoutes(api, { ...routeDeps, tokenTtlDays: deps.tokenTtlDays });
@@ -229,6 +230,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       alertsRoutes(api, routeDeps);
       rejectionsRoutes(api, routeDeps);
       opsRoutes(api, { ...routeDeps, ingestion: deps.ingestion });
+      careTeamsRoutes(api, routeDeps);
     },
     { prefix: '/api/v1' },
   );

@@ -3,7 +3,7 @@ import { acknowledgeAlert } from '../../actions/alerts.ts';
 import { ALERT_STATUSES, alertRule, isRuleKey } from '../../domain/alerts/index.ts';
 import { AppError } from '../../errors.ts';
 import { findAlert, findAlerts, listAlertIds, type StoredAlert } from '../../store/alerts.repository.ts';
-import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
+import { assertPatientVisible, audit, AuditedNotFound, principalOf, requireRole } from '../auth.ts';
 import { alert, errorBody, idParam, iso, page } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
@@ -85,9 +85,9 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
       requireRole(principal, ['clinician']);
       const found = await findAlert(db, request.params.id);
       if (!found) throw new AppError('not_found', `alert ${request.params.id} does not exist`);
-      // Not one of the clinician's patients: as if the alert did not exist.
+      // Not one of the clinician's patients: as if the alert did not exist, audited as denied.
       if (principal.role === 'clinician' && !principal.patientIds?.has(found.patientId)) {
-        throw new AppError('not_found', `alert ${request.params.id} does not exist`);
+        throw new AuditedNotFound(found.patientId, 'denied', `alert ${request.params.id} does not exist`);
       }
       const actor = principal.tokenId ? `token:${principal.tokenId}` : 'admin';
       const acknowledged = await acknowledgeAlert(db, found.id, actor, deps.now());
