@@ -34,6 +34,20 @@ const API_ROUTES = [
   'PUT /api/v1/patients/{id}/thresholds',
   'GET /api/v1/rejections',
   'GET /api/v1/ops/ingestion',
+  'GET /api/v1/practitioners',
+  'POST /api/v1/practitioners',
+  'GET /api/v1/practitioners/{id}',
+  'GET /api/v1/teams',
+  'POST /api/v1/teams',
+  'GET /api/v1/teams/{id}',
+  'PUT /api/v1/teams/{id}/hours',
+  'POST /api/v1/teams/{id}/members',
+  'DELETE /api/v1/teams/{id}/members/{practitionerId}',
+  'GET /api/v1/enrolments',
+  'POST /api/v1/enrolments',
+  'GET /api/v1/enrolments/{id}',
+  'POST /api/v1/enrolments/{id}/end',
+  'GET /api/v1/worklist',
 ];
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
