@@ -65,7 +65,9 @@ export const tokensList = defineCommand({
     limit: { type: 'string', value: 'N', description: 'tokens per page, 1 to 1000 (default 100)' },
     json: { type: 'boolean', description: 'print {"items": [...], "next": ID | null}' },
   },
-  notes: 'Each token: id, role, label, state (active, expired, revoked), created, expires, last used (to the minute).',
+  notes:
+    'Each token: id, role, label, state (active, expired, revoked), the practitioner a clinician token acts as, ' +
+    'expires, last used (to the minute).',
   async run(values) {
     const out = createOutput(values.json === true);
     const { listTokens } = await import('../actions/tokens.ts');
@@ -81,6 +83,7 @@ export const tokensList = defineCommand({
           t.role,
           t.state,
           t.label ?? '-',
+          ...(t.practitionerId ? [`practitioner ${t.practitionerId}`] : []),
           `expires ${t.expiresAt ?? 'never'}`,
           `last used ${t.lastUsedAt ?? 'never'}`,
         ].join('  '),
