@@ -298,7 +298,7 @@ describe('vitalink tokens create', () => {
       vitalink(['tokens', 'create', '--role', 'clinician', '--patients', 'nobody']),
     ]);
     expect(noPatients.code).toBe(1);
-    expect(noPatients.stderr).toMatch(/needs --patients/);
+    expect(noPatients.stderr).toMatch(/needs --practitioner .* or --patients/);
     expect(badRole.code).toBe(1);
     expect(badRole.stderr).toMatch(/role must be one of admin, operator, clinician/);
     expect(unknownPatient.code).toBe(1);
