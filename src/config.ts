@@ -122,6 +122,7 @@ const envSchema = z
         .optional(),
     ),
     VITALINK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.vitalink')),
+    VITALINK_SYSTEM_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
     // README, "Configuration": `off` closes the plaintext MQTT listener (MQTT_TLS_PORT or MQTT_WS_PORT must then be set).
     MQTT_PORT: z.preprocess(
       emptyAsUndefined,
@@ -400,6 +401,22 @@ const envSchema = z
     { when: () => true },
   );
 
+/** Where the embedded PostgreSQL may go when it runs as root (src/database-server/embedded-postgres.ts). */
+export interface EmbeddedPlacement {
+  /** True when VITALINK_DATA_DIR is unset: what the postgres user cannot reach may move to `systemDir`. */
+  readonly relocatable: boolean;
+  /** VITALINK_SYSTEM_DIR, default /var/lib/vitalink. */
+  readonly systemDir: string;
+}
+
+/** The placement of the environment: VITALINK_DATA_DIR set or not, VITALINK_SYSTEM_DIR. */
+export function embeddedPlacementOf(env: NodeJS.ProcessEnv): EmbeddedPlacement {
+  return {
+    relocatable: !env.VITALINK_DATA_DIR,
+    systemDir: path.resolve(env.VITALINK_SYSTEM_DIR || '/var/lib/vitalink'),
+  };
+}
+
 export interface Config {
   /**
    * The secret keys from outside the database (README, "Rotating the key"): the
@@ -414,6 +431,12 @@ export interface Config {
   /** The owner's connection for the migrations (README, "Database roles"); unset: `databaseUrl`'s. */
   readonly databaseMigrationUrl: string | undefined;
   readonly dataDir: string;
+  /**
+   * Where the embedded PostgreSQL may be placed when it runs as root (README,
+   * "Running as root"): `dataDirChosen` false (VITALINK_DATA_DIR unset) lets it move
+   * to `systemDir` what the postgres user cannot reach in the project's folder.
+   */
+  readonly embeddedPlacement: EmbeddedPlacement;
   readonly host: string;
   /** VITALINK_ALLOW_PLAINTEXT_PUBLIC=1: plaintext listeners may listen on a non-loopback `host`. */
   readonly allowPlaintextPublic: boolean;
@@ -552,6 +575,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       : undefined,
     databaseMigrationUrl: e.DATABASE_MIGRATION_URL,
     dataDir: path.resolve(e.VITALINK_DATA_DIR),
+    embeddedPlacement: embeddedPlacementOf(env),
     host: e.HOST ?? DEFAULT_HOST,
     allowPlaintextPublic: e.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',
     mqttPort: e.MQTT_PORT === 'off' ? undefined : e.MQTT_PORT,
