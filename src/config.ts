@@ -767,29 +767,32 @@ export function readNotificationSettings(env: NodeJS.ProcessEnv): {
     } else delays[severity] = delay;
   }
   const e = parsed.success ? parsed.data : undefined;
-  let smtp: SmtpSettings | undefined;
-  if (e?.VITALINK_SMTP_HOST !== undefined) {
-    if (e.VITALINK_SMTP_FROM === undefined) {
+  // The relations between settings are checked on the raw values, so that they are reported with the others.
+  const raw = (name: string) => (env[name] === undefined || env[name]!.trim() === '' ? undefined : env[name]!);
+  if (raw('VITALINK_SMTP_HOST') !== undefined) {
+    if (raw('VITALINK_SMTP_FROM') === undefined) {
       problems.push(
         'VITALINK_SMTP_FROM: set the address notifications are sent from (e.g. vitalink@hospital.example) along with VITALINK_SMTP_HOST',
       );
     }
-    if ((e.VITALINK_SMTP_CLIENT_CERT_FILE === undefined) !== (e.VITALINK_SMTP_CLIENT_KEY_FILE === undefined)) {
+    if (
+      (raw('VITALINK_SMTP_CLIENT_CERT_FILE') === undefined) !==
+      (raw('VITALINK_SMTP_CLIENT_KEY_FILE') === undefined)
+    ) {
       problems.push(
         'VITALINK_SMTP_CLIENT_CERT_FILE and VITALINK_SMTP_CLIENT_KEY_FILE: set both (the client certificate and its key) or neither',
       );
     }
-    for (const name of [
-      'VITALINK_SMTP_CLIENT_CERT_FILE',
-      'VITALINK_SMTP_CLIENT_KEY_FILE',
-      'VITALINK_SMTP_CA_FILE',
-    ] as const) {
-      const file = e[name];
+    for (const name of ['VITALINK_SMTP_CLIENT_CERT_FILE', 'VITALINK_SMTP_CLIENT_KEY_FILE', 'VITALINK_SMTP_CA_FILE']) {
+      const file = raw(name);
       if (file !== undefined && !fs.existsSync(file)) problems.push(`${name}: ${file} does not exist; check the path`);
     }
-    if (e.VITALINK_SMTP_PASSWORD !== undefined && e.VITALINK_SMTP_USER === undefined) {
+    if (raw('VITALINK_SMTP_PASSWORD') !== undefined && raw('VITALINK_SMTP_USER') === undefined) {
       problems.push('VITALINK_SMTP_PASSWORD: set VITALINK_SMTP_USER too (the password is of that user)');
     }
+  }
+  let smtp: SmtpSettings | undefined;
+  if (e?.VITALINK_SMTP_HOST !== undefined) {
     smtp = {
       host: e.VITALINK_SMTP_HOST,
       port: e.VITALINK_SMTP_PORT,

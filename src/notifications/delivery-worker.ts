@@ -70,7 +70,7 @@ const GAUGES_EVERY_MS = 10_000;
  *
  * Trade-off: a lease instead of a transaction held open while sending, so that a
  * slow receiver holds no database connection or row lock; the price is the lease
- * (timeout + 60 s) before a crashed instance's rows are taken again.
+ * (leaseMs: timeout × 3 + 60 s) before a crashed instance's rows are taken again.
  *
  * States: stopped → running (start) → stopping (stop: waits for the round in progress).
  */
@@ -84,10 +84,6 @@ export class DeliveryWorker {
 
   constructor(options: DeliveryWorkerOptions) {
     this.#o = options;
-  }
-
-  get #leaseMs(): number {
-    return this.#o.timeoutMs * 3 + 60_000;
   }
 
   start(): void {
@@ -106,7 +102,7 @@ export class DeliveryWorker {
     const { db, now } = this.#o;
     const at = now();
     const batch = this.#o.batchSize ?? DEFAULT_BATCH;
-    const claimed = await claimDueNotifications(db, new Date(at), batch, new Date(at + this.#leaseMs));
+    const claimed = await claimDueNotifications(db, new Date(at), batch, new Date(at + leaseMs(this.#o.timeoutMs)));
     const round: DeliveryRound = { claimed: claimed.length, sent: 0, retried: 0, dead: 0, cancelled: 0 };
     if (claimed.length === 0) return round;
     let mailer: Promise<Mailer> | undefined;
@@ -263,4 +259,14 @@ export class DeliveryWorker {
     }
     this.#schedule(busy ? 0 : this.#o.intervalMs);
   }
+}
+
+/**
+ * How long a taken notification is leased: longer than one attempt can take (a
+ * webhook request, or an SMTP connection, greeting and reply, each bounded by the
+ * timeout), so that a live instance's row is never taken by another; a crashed
+ * instance's rows are taken again after it.
+ */
+export function leaseMs(timeoutMs: number): number {
+  return timeoutMs * 3 + 60_000;
 }

@@ -3,9 +3,10 @@ import { acknowledgeAlert } from '../../src/actions/alerts.ts';
 import { addNotificationChannel, deadLetters, replayNotifications } from '../../src/actions/notifications.ts';
 import { DEFAULT_ESCALATION_DELAYS } from '../../src/domain/notifications.ts';
 import { createLogger } from '../../src/logger.ts';
-import { DeliveryWorker, type DeliveryWorkerOptions } from '../../src/notifications/delivery-worker.ts';
+import { DeliveryWorker, type DeliveryWorkerOptions, leaseMs } from '../../src/notifications/delivery-worker.ts';
 import type { SmtpSettings } from '../../src/notifications/email.ts';
-import { notificationCounts } from '../../src/store/notifications.repository.ts';
+import { claimDueNotifications, notificationCounts } from '../../src/store/notifications.repository.ts';
+import { sendWebhook } from '../../src/notifications/webhook.ts';
 import { useTestDatabase } from '../fixture.ts';
 import { type Pair, ScratchPki } from '../helpers/pki.ts';
 import { writeReadings, drainAggregation } from '../helpers/readings.ts';
@@ -359,5 +360,36 @@ describe('notifications', () => {
     expect(await w.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
     expect(receiver.of('/weekend')).toHaveLength(1);
     expect(receiver.of('/weekend-second')).toHaveLength(0);
+  });
+  it('sends again with the same idempotency key when an instance stopped between sending and recording (at least once)', async () => {
+    clock = Date.parse('2026-12-01T15:00:00Z');
+    const { team } = await patientInTeam('crash');
+    await webhookChannel(team, '/crash');
+    const alertId = await openSpo2Alert('crash');
+
+    // An instance takes the row and sends it, then dies before recording the outcome.
+    const lease = leaseMs(5_000);
+    const [taken] = await claimDueNotifications(t.db, new Date(clock), 20, new Date(clock + lease));
+    expect(taken!.alertId).toBe(alertId);
+    const body = JSON.stringify({ id: taken!.id, type: 'alert.opened' });
+    const sent = await sendWebhook({
+      url: receiver.url('/crash'),
+      secret: receiver.secrets.get('/crash')!,
+      body,
+      idempotencyKey: taken!.id,
+      timestampSeconds: Math.floor(clock / 1000),
+      timeoutMs: 5_000,
+    });
+    expect(sent).toEqual({ outcome: 'delivered' });
+
+    // Another instance: nothing to take while the lease runs; then the row, again, same key.
+    const w = await worker();
+    clock += lease - 1_000;
+    expect((await w.runOnce()).claimed).toBe(0);
+    clock += 1_000;
+    expect(await w.runOnce()).toMatchObject({ claimed: 1, sent: 1 });
+    const requests = receiver.of('/crash');
+    expect(requests.map((r) => r.headers['idempotency-key'])).toEqual([taken!.id, taken!.id]);
+    expect((await notificationsOf(alertId))[0]).toMatchObject({ state: 'sent', attempts: 2 });
   });
 });

@@ -34,6 +34,11 @@ const API_ROUTES = [
   'PUT /api/v1/patients/{id}/thresholds',
   'GET /api/v1/rejections',
   'GET /api/v1/ops/ingestion',
+  'GET /api/v1/notification-channels',
+  'POST /api/v1/notification-channels',
+  'DELETE /api/v1/notification-channels/{id}',
+  'GET /api/v1/notifications/dead-letters',
+  'POST /api/v1/notifications/replay',
 ];
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
