@@ -110,7 +110,7 @@ export const notificationsRemove = defineCommand({
     id: { type: 'string', value: 'ID', required: true, description: 'the channel (as listed)' },
     json: JSON_OPTION,
   },
-  notes: 'What it was sent stays in the history; its notifications not sent yet are cancelled.',
+  notes: 'What it was sent stays in the history; its notifications still waiting are cancelled when they come due.',
   async run(values) {
     const out = createOutput(values.json === true);
     const [{ removeNotificationChannel }, { withDatabase }] = await Promise.all([

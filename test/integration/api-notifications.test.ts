@@ -1,13 +1,29 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTestService } from '../fixture.ts';
+import { waitFor } from '../helpers/device.ts';
+import { readmeVerifier, WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 /** The admin API of notification channels and dead letters (README, "Notifications"). */
 const t = useTestService({
   adminToken: true,
+  env: {
+    VITALINK_NOTIFY_POLL_MS: '100',
+    VITALINK_AGGREGATION_INTERVAL_MS: '100',
+    VITALINK_PUBLIC_URL: 'https://vitalink.example.org',
+  },
   beforeStart: async (t) => {
     await t.query(`INSERT INTO care_teams (id, name) VALUES ('api-team', 'API team')`);
     await t.addPatient('api-patient');
   },
+});
+
+let receiver: WebhookReceiver;
+beforeAll(async () => {
+  receiver = new WebhookReceiver(await readmeVerifier(), Date.now);
+  await receiver.start();
+});
+afterAll(async () => {
+  await receiver?.stop();
 });
 
 describe('notification channels over HTTP', () => {
@@ -78,5 +94,40 @@ describe('notification channels over HTTP', () => {
     expect(replay.status).toBe(404);
     const all = await t.api.post('/api/v1/notifications/replay', { all: true }, { token: operator.token });
     expect(all).toMatchObject({ status: 200, body: { replayed: [] } });
+  });
+});
+
+describe('notifications in `serve`', () => {
+  it("an alert opened by a reading over MQTT reaches the team's webhook through the service's own worker", async () => {
+    const client = await t.device('ox-serve', 'p-serve');
+    await t.query(`INSERT INTO care_teams (id) VALUES ('serve-team')`);
+    await t.query(
+      `INSERT INTO enrolments (patient_id, team_id, programme, starts_at) VALUES ('p-serve', 'serve-team', 'copd', now() - interval '1 day')`,
+    );
+    const added = await t.api.post(
+      '/api/v1/notification-channels',
+      { teamId: 'serve-team', webhook: receiver.url('/serve') },
+      { token: t.adminToken },
+    );
+    receiver.secrets.set('/serve', added.body.secret);
+    await t.publish(client, 'ox-serve', [{ id: 'low-1', type: 'spo2', at: Date.now() - 1_000, unit: '%', value: 87 }]);
+
+    const [hook] = await waitFor(() => receiver.of('/serve').length > 0 && receiver.of('/serve'), 'the webhook');
+    expect(hook!.status).toBe(200);
+    expect(hook!.payload).toMatchObject({
+      type: 'alert.opened',
+      teamId: 'serve-team',
+      alert: { patientId: 'p-serve', rule: 'spo2_low', severity: 'high' },
+    });
+    expect(hook!.payload.alert.url).toMatch(/^https:\/\/vitalink\.example\.org\/#\/alerts\/\d+$/);
+    await waitFor(
+      async () =>
+        /^vitalink_notifications_total\{channel="webhook",outcome="sent"\} 1$/m.test(
+          await (await fetch(`${t.httpUrl}/metrics`)).text(),
+        ),
+      'the metric',
+    );
+    const { rows } = await t.query(`SELECT state FROM notifications WHERE team_id = 'serve-team'`);
+    expect(rows).toEqual([{ state: 'sent' }]);
   });
 });
