@@ -34,6 +34,7 @@ import { announceKeys, resolveKeyRing } from './actions/secret-keys.ts';
 import { createDatabase } from './store/database.ts';
 import { ReadReplica } from './store/read-replica.ts';
 import { DeliveryWorker } from './notifications/delivery-worker.ts';
+import { notificationBacklog } from './store/notifications.repository.ts';
 
 /** How often what the broker saw of devices is written (device_activity). */
 const DEVICE_ACTIVITY_FLUSH_MS = 10_000;
@@ -249,7 +250,8 @@ export function createApp(config: Config, log: Logger): App {
       readDb: reads ? () => reads.db() : undefined,
       trustedProxies: config.trustedProxies,
       now: () => new Date(),
-      ingestion: () => reporter.view(),
+      // README, "Notifications": the dead letters in the ops view.
+      ingestion: async () => ({ ...(await reporter.view()), notifications: await notificationBacklog(db) }),
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
       isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
       tokenTtlDays: config.tokenTtlDays,
