@@ -337,6 +337,44 @@ describe('notifications', () => {
     expect(receiver.of('/acked-second')).toHaveLength(0);
   });
 
+  it('does not escalate an alert resolved before the delay, and checks again before sending', async () => {
+    clock = Date.parse('2026-12-01T16:00:00Z');
+    const { team } = await patientInTeam('resolved');
+    await webhookChannel(team, '/resolved-team');
+    await webhookChannel(team, '/resolved-second', true);
+    const alertId = await openSpo2Alert('resolved');
+    const w = await worker();
+    await w.runOnce();
+
+    // The condition clears, then a clinician acknowledges it: the alert resolves.
+    clock += 10 * MINUTE;
+    await writeReadings(
+      t.db,
+      'ox-resolved',
+      [{ id: 'ok-1', type: 'spo2', at: clock - MINUTE, unit: '%', value: 97 }],
+      clock,
+    );
+    await drainAggregation(t.db, clock);
+    const resolved = await acknowledgeAlert(t.db, alertId, 'dr-martin', new Date(clock));
+    expect(resolved.state.status).toBe('resolved');
+    expect((await notificationsOf(alertId)).find((r) => r.purpose === 'escalation')!.state).toBe('cancelled');
+    clock += 3 * HOUR;
+    expect((await w.runOnce()).claimed).toBe(0);
+    expect(receiver.of('/resolved-second')).toHaveLength(0);
+
+    // An escalation still pending for an alert no longer open (changed by another path) is cancelled, not sent.
+    const other = await openSpo2Alert('resolved');
+    await w.runOnce();
+    await t.query(`UPDATE alerts SET status = 'acknowledged', acknowledged_at = now() WHERE id = $1`, [other]);
+    clock += 2 * HOUR;
+    expect(await w.runOnce()).toMatchObject({ claimed: 1, cancelled: 1, sent: 0 });
+    expect(receiver.of('/resolved-second')).toHaveLength(0);
+    expect((await notificationsOf(other)).map((r) => [r.purpose, r.state])).toEqual([
+      ['alert', 'sent'],
+      ['escalation', 'cancelled'],
+    ]);
+  });
+
   it('queues an alert that opens outside service hours and sends it at the next opening; escalation counts from there', async () => {
     // Saturday 5 December 2026, 11:00 in Paris: the team works Monday to Friday, 08:00-18:00.
     clock = Date.parse('2026-12-05T10:00:00Z');
