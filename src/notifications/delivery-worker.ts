@@ -8,7 +8,7 @@ import {
   retryDelayMs,
   webhookBody,
 } from '../domain/notifications.ts';
-import { openSecret } from '../domain/sealed-secrets.ts';
+import { openSecret, sealSecret } from '../domain/sealed-secrets.ts';
 import type { KeyRing } from '../domain/secret-keys.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -18,6 +18,7 @@ import {
   claimDueNotifications,
   notificationBacklog,
   recordOutcome,
+  resealChannelSecret,
 } from '../store/notifications.repository.ts';
 import { type Mailer, openMailer, type SmtpSettings } from './email.ts';
 import type { SendResult } from './send-result.ts';
@@ -197,8 +198,16 @@ export class DeliveryWorker {
     if (n.channel === 'webhook') {
       if (!n.secret)
         return { outcome: 'refused', error: 'the webhook has no secret: remove the channel and add it again' };
-      const opened = openSecret(this.#o.keys, n.secret, channelSecretContext(n.teamId, n.target));
+      const context = channelSecretContext(n.teamId, n.target);
+      const opened = openSecret(this.#o.keys, n.secret, context);
       if (!opened.ok) return { outcome: 'refused', error: opened.problem };
+      // README, "Rotating the key": a secret under a previous key moves to the current one when used.
+      if (!this.#o.keys.isCurrent(n.secret.keyId)) {
+        const resealed = sealSecret(this.#o.keys.current, opened.secret, context);
+        await resealChannelSecret(this.#o.db, n.channelId, n.secret.keyId, resealed).catch((err: unknown) =>
+          this.#o.log.warn({ err, channel: n.channelId }, 'webhook secret not moved to the current key'),
+        );
+      }
       return sendWebhook({
         url: n.target,
         secret: opened.secret,

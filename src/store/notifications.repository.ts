@@ -173,6 +173,24 @@ export async function cancelPendingEscalations(db: Db, alertId: string): Promise
   return Number(result.numUpdatedRows);
 }
 
+/**
+ * A webhook secret sealed again under the current key (it was under a previous one),
+ * unless another instance did it first. Cost: one row by key.
+ */
+export async function resealChannelSecret(
+  db: Db,
+  channelId: string,
+  from: string,
+  to: { sealed: Buffer; keyId: string },
+): Promise<void> {
+  await db
+    .updateTable('notification_channels')
+    .set({ secret_sealed: to.sealed, secret_key_id: to.keyId })
+    .where('id', '=', channelId)
+    .where('secret_key_id', '=', from)
+    .execute();
+}
+
 /** A notification taken for delivery, with what sending it needs. */
 export interface ClaimedNotification {
   id: string;
@@ -186,6 +204,7 @@ export interface ClaimedNotification {
   rule: string;
   alertStatus: 'open' | 'acknowledged' | 'resolved';
   openedAt: Date;
+  channelId: string;
   target: string;
   secret: { sealed: Buffer; keyId: string } | null;
   channelRemoved: boolean;
@@ -219,6 +238,7 @@ export async function claimDueNotifications(
     rule: string;
     status: 'open' | 'acknowledged' | 'resolved';
     opened_at: Date;
+    channel_id: string;
     target: string;
     secret_sealed: Buffer | null;
     secret_key_id: string | null;
@@ -234,7 +254,7 @@ export async function claimDueNotifications(
     FROM due, alerts a, notification_channels c
     WHERE n.id = due.id AND a.id = n.alert_id AND c.id = n.channel_id
     RETURNING n.id, n.alert_id, n.team_id, n.channel, n.purpose, n.attempts, a.patient_id, a.rule, a.status,
-              a.opened_at, c.target, c.secret_sealed, c.secret_key_id, c.removed_at
+              a.opened_at, n.channel_id, c.target, c.secret_sealed, c.secret_key_id, c.removed_at
   `.execute(db);
   return rows.map((r) => ({
     id: r.id,
@@ -247,6 +267,7 @@ export async function claimDueNotifications(
     rule: r.rule,
     alertStatus: r.status,
     openedAt: r.opened_at,
+    channelId: String(r.channel_id),
     target: r.target,
     secret: r.secret_sealed && r.secret_key_id ? { sealed: r.secret_sealed, keyId: r.secret_key_id } : null,
     channelRemoved: r.removed_at !== null,

@@ -7,6 +7,7 @@ import { DeliveryWorker, type DeliveryWorkerOptions, leaseMs } from '../../src/n
 import type { SmtpSettings } from '../../src/notifications/email.ts';
 import { claimDueNotifications, notificationCounts } from '../../src/store/notifications.repository.ts';
 import { sendWebhook } from '../../src/notifications/webhook.ts';
+import { KeyRing, SecretKey } from '../../src/domain/secret-keys.ts';
 import { useTestDatabase } from '../fixture.ts';
 import { type Pair, ScratchPki } from '../helpers/pki.ts';
 import { writeReadings, drainAggregation } from '../helpers/readings.ts';
@@ -373,6 +374,36 @@ describe('notifications', () => {
       ['alert', 'sent'],
       ['escalation', 'cancelled'],
     ]);
+  });
+
+  it('signs with a secret sealed under a previous key, moves it to the current key, and dead-letters one whose key is gone', async () => {
+    clock = Date.parse('2026-12-01T17:00:00Z');
+    const { team } = await patientInTeam('rotate');
+    await webhookChannel(team, '/rotate'); // sealed under the database's key (no VITALINK_SECRET_KEY here)
+    const databaseKey = (await t.keys()).current;
+    const configured = new SecretKey(Buffer.alloc(32, 7), 'VITALINK_SECRET_KEY');
+    const channelKey = async () =>
+      (await t.query(`SELECT secret_key_id FROM notification_channels WHERE team_id = $1`, [team])).rows[0]
+        .secret_key_id;
+    expect(await channelKey()).toBe(databaseKey.id);
+
+    await openSpo2Alert('rotate');
+    expect(await (await worker({ keys: new KeyRing(configured, [databaseKey]) })).runOnce()).toMatchObject({ sent: 1 });
+    expect(receiver.of('/rotate').map((r) => r.status)).toEqual([200]);
+    expect(await channelKey()).toBe(configured.id);
+
+    // The database key is no longer needed for it; a ring without the configured key cannot open it.
+    await t.query(
+      `UPDATE alerts SET status = 'resolved', resolved_at = now(), acknowledged_at = now() WHERE patient_id = 'p-rotate'`,
+    );
+    clock += HOUR;
+    const second = await openSpo2Alert('rotate');
+    expect(await (await worker({ keys: new KeyRing(databaseKey) })).runOnce()).toMatchObject({ dead: 1 });
+    const [dead] = await notificationsOf(second);
+    expect(dead.last_error).toContain(`secret key ${configured.id}, which is not configured`);
+    await replayNotifications(t.db, { id: dead.id }, new Date(clock));
+    expect(await (await worker({ keys: new KeyRing(configured) })).runOnce()).toMatchObject({ sent: 1 });
+    expect(receiver.of('/rotate').map((r) => r.status)).toEqual([200, 200]);
   });
 
   it('queues an alert that opens outside service hours and sends it at the next opening; escalation counts from there', async () => {
