@@ -4,8 +4,10 @@ import { waitFor } from '../helpers/device.ts';
 import { readmeVerifier, WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 /** The admin API of notification channels and dead letters (README, "Notifications"). */
+// The service as its own role (README, "Database roles"): the notification tables are usable by it.
 const t = useTestService({
   adminToken: true,
+  databaseRoles: 'split',
   env: {
     VITALINK_NOTIFY_POLL_MS: '100',
     VITALINK_AGGREGATION_INTERVAL_MS: '100',
