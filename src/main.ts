@@ -140,6 +140,26 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'removes the secret key kept in the database, once nothing is under it',
     load: () => import('./cli/keys.command.ts').then((m) => m.keysForgetDatabaseKey),
   },
+  'notifications add': {
+    summary: "adds where a team's alerts are sent (a webhook or an e-mail address)",
+    load: () => import('./cli/notifications.command.ts').then((m) => m.notificationsAdd),
+  },
+  'notifications list': {
+    summary: "lists where teams' alerts are sent",
+    load: () => import('./cli/notifications.command.ts').then((m) => m.notificationsList),
+  },
+  'notifications remove': {
+    summary: 'removes a notification channel',
+    load: () => import('./cli/notifications.command.ts').then((m) => m.notificationsRemove),
+  },
+  'notifications dead-letters': {
+    summary: 'lists notifications that failed for good (dead letters)',
+    load: () => import('./cli/notifications.command.ts').then((m) => m.notificationsDeadLetters),
+  },
+  'notifications replay': {
+    summary: 'sends dead letters again (one by id, or all)',
+    load: () => import('./cli/notifications.command.ts').then((m) => m.notificationsReplay),
+  },
   simulate: {
     summary: 'device simulators against a running service (development tool)',
     load: () => import('./cli/simulate.command.ts').then((m) => m.simulate),

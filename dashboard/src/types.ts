@@ -200,6 +200,8 @@ export interface IngestionReport {
     ackLatencyP99Ms: number | null;
     aggregation: { lagSeconds: number; lastRunAt: string | null };
   };
+  /** The notification outbox, all instances (README, "Notifications"). */
+  notifications?: { pending: number; dead: number };
   instancesUnavailable: boolean;
 }
 

@@ -24,6 +24,7 @@ import { readingsRoutes } from './routes/readings.routes.ts';
 import { type IngestionReport, opsRoutes } from './routes/ops.routes.ts';
 import { rejectionsRoutes } from './routes/rejections.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
+import { notificationsRoutes } from './routes/notifications.routes.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
 import type { HttpRateLimits } from '../config.ts';
 import { type KeyRing, RehashOnce } from '../domain/secret-keys.ts';
@@ -231,6 +232,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       rejectionsRoutes(api, routeDeps);
       opsRoutes(api, { ...routeDeps, ingestion: deps.ingestion });
       careTeamsRoutes(api, routeDeps);
+      notificationsRoutes(api, routeDeps);
     },
     { prefix: '/api/v1' },
   );

@@ -1,6 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { AlertState } from '../domain/alerts/index.ts';
 import type { Database, Db } from './database.ts';
+import { cancelPendingEscalations } from './notifications.repository.ts';
 
 export interface StoredAlert {
   id: string;
@@ -179,6 +180,8 @@ export async function updateAlert(
     .where('id', '=', id)
     .execute();
   await recordEvent(db, id, event, at, actor, event === 'updated' ? state.readingIds : null);
+  // README, "Notifications": an acknowledged or resolved alert is not escalated.
+  if (state.status !== 'open') await cancelPendingEscalations(db, id);
 }
 
 async function recordEvent(

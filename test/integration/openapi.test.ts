@@ -48,6 +48,11 @@ const API_ROUTES = [
   'GET /api/v1/enrolments/{id}',
   'POST /api/v1/enrolments/{id}/end',
   'GET /api/v1/worklist',
+  'GET /api/v1/notification-channels',
+  'POST /api/v1/notification-channels',
+  'DELETE /api/v1/notification-channels/{id}',
+  'GET /api/v1/notifications/dead-letters',
+  'POST /api/v1/notifications/replay',
 ];
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
