@@ -1,0 +1,157 @@
+/**
+ * A real OpenID provider on this machine for the tests (panva's oidc-provider,
+ * the certified implementation), serving the claims of Pro Santé Connect
+ * (../shared/design/french-interop.md): `SubjectNameID` ("8" + RPPS, also as
+ * `preferred_username`), `given_name`, `family_name`, `SubjectRefPro`, under the
+ * scope `scope_all`. As at PSC, those claims come from userinfo only: the ID
+ * token carries `sub` (conformIdTokenClaims).
+ *
+ * Sign-in goes through the provider's own pages (devInteractions: any login that
+ * is an account id below, any password, then a consent page). API access tokens
+ * are JWTs the provider itself issues and signs for the resource server
+ * `apiAudience` (issueAccessToken); `sign` signs any payload with the provider's
+ * own key, for the refusals a real issuer does not produce on demand (expired).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
+import Provider, { type Configuration } from 'oidc-provider';
+
+export interface TestAccount {
+  /** What one types as the login on the provider's page; the `sub`. */
+  readonly id: string;
+  readonly rpps: string;
+  readonly givenName: string;
+  readonly familyName: string;
+  /** Profession codes (SubjectRefPro.exercices[].codeProfession), default ['10'] (physician). */
+  readonly professions?: string[];
+}
+
+export interface LocalProvider {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly apiAudience: string;
+  /** An access token (JWT) the provider issues for the account, for `apiAudience`. */
+  issueAccessToken(accountId: string): Promise<string>;
+  /** A JWT signed with the provider's own signing key (kid and alg of its JWKS). */
+  sign(payload: JWTPayload): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** The claims of an account as Pro Santé Connect returns them (french-interop.md). */
+export function pscClaims(a: TestAccount): Record<string, unknown> {
+  const idNat = `8${a.rpps}`;
+  return {
+    SubjectNameID: idNat,
+    preferred_username: idNat,
+    given_name: a.givenName,
+    family_name: a.familyName,
+    SubjectRefPro: {
+      codeCivilite: 'DR',
+      exercices: (a.professions ?? ['10']).map((codeProfession) => ({
+        codeProfession,
+        codeCategorieProfessionnelle: 'C',
+        activities: [{ codeModeExercice: 'S', ancienIdentifiantDeLaStructure: '499700000000000' }],
+      })),
+    },
+  };
+}
+
+export async function startOidcProvider(options: {
+  port: number;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  accounts: TestAccount[];
+  apiAudience?: string;
+}): Promise<LocalProvider> {
+  const issuer = `http://127.0.0.1:${options.port}`;
+  const clientId = 'vitalink-test';
+  const clientSecret = 'vitalink-test-client-secret-0123456789abcdef';
+  const apiAudience = options.apiAudience ?? 'https://vitalink.test/api';
+  const accounts = new Map(options.accounts.map((a) => [a.id, a]));
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(privateKey)), kid: 'test-signing-key', alg: 'RS256', use: 'sig' };
+  const configuration: Configuration = {
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        redirect_uris: options.redirectUris,
+        post_logout_redirect_uris: options.postLogoutRedirectUris,
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+    jwks: { keys: [jwk as never] },
+    cookies: { keys: ['oidc-provider-test-cookie-key-0123456789'] },
+    scopes: ['openid', 'scope_all'],
+    claims: {
+      openid: ['sub'],
+      scope_all: ['SubjectNameID', 'preferred_username', 'given_name', 'family_name', 'SubjectRefPro'],
+    },
+    acrValues: ['eidas1'],
+    conformIdTokenClaims: true,
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+    },
+    findAccount: async (_ctx, id) => {
+      const account = accounts.get(id);
+      if (!account) return undefined;
+      return { accountId: id, claims: async () => ({ sub: id, ...pscClaims(account) }) };
+    },
+    // Keycloak (Pro Santé Connect) puts the national identifier in its access tokens too.
+    extraTokenClaims: async (_ctx, token) => {
+      const account = 'accountId' in token && token.accountId ? accounts.get(token.accountId as string) : undefined;
+      if (!account) return undefined;
+      const idNat = `8${account.rpps}`;
+      return { SubjectNameID: idNat, preferred_username: idNat };
+    },
+  };
+  const provider = new Provider(issuer, configuration);
+  const server = http.createServer(provider.callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  if (port !== options.port) throw new Error('the provider did not listen where asked');
+
+  return {
+    issuer,
+    clientId,
+    clientSecret,
+    apiAudience,
+    async issueAccessToken(accountId) {
+      const client = await provider.Client.find(clientId);
+      if (!client) throw new Error('the test client is missing');
+      const grant = new provider.Grant({ accountId, clientId });
+      grant.addResourceScope(apiAudience, 'api');
+      const grantId = await grant.save();
+      const token = new provider.AccessToken({
+        accountId,
+        client,
+        grantId,
+        gty: 'authorization_code',
+        scope: 'api',
+        resourceServer: new provider.ResourceServer(apiAudience, {
+          audience: apiAudience,
+          scope: 'api',
+          accessTokenFormat: 'jwt',
+          accessTokenTTL: 600,
+        }),
+      });
+      return token.save();
+    },
+    async sign(payload) {
+      return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ: 'at+jwt' }).sign(privateKey);
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
