@@ -92,6 +92,7 @@ export async function startOidcProvider(options: {
       scope_all: ['SubjectNameID', 'preferred_username', 'given_name', 'family_name', 'SubjectRefPro'],
     },
     acrValues: ['eidas1'],
+    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
     conformIdTokenClaims: true,
     pkce: { required: () => true },
     features: {
