@@ -8,6 +8,7 @@ import {
   type PractitionerKey,
   professionCodes,
 } from '../domain/practitioner-identity.ts';
+import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
 import { patientsInCareOf } from '../store/care-teams.repository.ts';
 import {
@@ -16,6 +17,7 @@ import {
   findPractitionerByRpps,
   findSignInSession,
   insertSignInSession,
+  revokePractitionerSessions,
   revokeSignInSession,
   type SignInPractitioner,
   touchSignInSession,
@@ -260,4 +262,15 @@ export async function endSession(db: Db, issuer: OidcIssuer, sessionId: string, 
   };
   if (row?.idToken) parameters.id_token_hint = row.idToken;
   return client.buildEndSessionUrl(config, parameters);
+}
+
+/** Ends every live session of a practitioner (`vitalink sessions revoke`); 404 for an unknown practitioner. */
+export async function revokeSessionsOf(db: Db, practitionerId: string, now: Date): Promise<number> {
+  if (!(await findPractitionerById(db, practitionerId))) {
+    throw new AppError(
+      'not_found',
+      `practitioner ${practitionerId} does not exist; \`vitalink practitioners add\` adds one`,
+    );
+  }
+  return revokePractitionerSessions(db, practitionerId, now);
 }

@@ -368,6 +368,7 @@ describe('command-line mistakes', () => {
       'tokens create',
       'tokens list',
       'tokens revoke',
+      'sessions revoke',
       'bench',
       'simulate',
     ]) {

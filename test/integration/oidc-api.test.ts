@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { useTestService } from '../fixture.ts';
 import { type LocalProvider, startOidcProvider } from '../helpers/oidc-provider.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { runCli } from '../helpers/service.ts';
 
 let provider: LocalProvider | undefined;
 
@@ -206,6 +207,27 @@ describe('the session cookie', () => {
     expect(out.headers.get('set-cookie')).toMatch(/vitalink_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0/);
     expect((await t.api.get('/api/v1/me', { headers: { cookie } })).status).toBe(401);
   });
+});
+
+describe('vitalink sessions revoke', () => {
+  it(
+    'ends every live session of a practitioner: each is refused from its next request',
+    { timeout: 60_000 },
+    async () => {
+      const [a, b] = [await session(), await session()];
+      const result = await runCli(['sessions', 'revoke', '--practitioner', 'dr-martin', '--json'], {
+        DATABASE_URL: t.url,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ practitionerId: 'dr-martin' });
+      expect(JSON.parse(result.stdout).revoked).toBeGreaterThanOrEqual(2);
+      for (const { cookie } of [a, b])
+        expect((await t.api.get('/api/v1/me', { headers: { cookie } })).status).toBe(401);
+      const unknown = await runCli(['sessions', 'revoke', '--practitioner', 'dr-nobody'], { DATABASE_URL: t.url });
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('practitioner dr-nobody does not exist');
+    },
+  );
 });
 
 describe('the sign-in routes', () => {
