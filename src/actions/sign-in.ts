@@ -99,7 +99,7 @@ export type SignInOutcome =
       professions: string[];
     }
   /** No practitioner for these claims: `shown` is the identifier the person may give their administrator. */
-  | { ok: false; reason: IdentityProblem | 'unknown_practitioner'; shown: string | null };
+  | { ok: false; reason: IdentityProblem | 'unknown_practitioner' | 'acr_not_met'; shown: string | null };
 
 /**
  * Finishes a sign-in from the issuer's answer (`callbackUrl`: the redirect URL
@@ -125,6 +125,11 @@ export async function finishSignIn(
     idTokenExpected: true,
   });
   const idClaims = tokens.claims()!;
+  // The level of assurance asked for (acr_values, eidas1 at PSC) must be the one reached: an ID
+  // token without acr, or with another, is refused (OpenID Connect Core §3.1.2.1 leaves it to the client).
+  if (s.acrValues && !s.acrValues.split(/\s+/).includes(String(idClaims.acr ?? ''))) {
+    return { ok: false, reason: 'acr_not_met', shown: s.acrValues };
+  }
   let claims: Claims = idClaims;
   if (config.serverMetadata().userinfo_endpoint) {
     const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);

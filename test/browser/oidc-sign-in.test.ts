@@ -28,6 +28,8 @@ const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
 const CHROMIUM_MISSING = `Debian's Chromium is not installed (${CHROMIUM} is missing): the browser tests need it; install it with \`apt-get install -y --no-install-recommends chromium\` (.ci/run does).`;
 
 const DR_MARTIN = { id: 'psc-martin', rpps: '10003456789', givenName: 'Anne', familyName: 'Martin' };
+/** The same physician through a sign-in below the level asked for (acr_values=eidas1). */
+const DR_MARTIN_LOW = { ...DR_MARTIN, id: 'psc-martin-low', acr: 'eidas-low' };
 const STRANGER = {
   id: 'psc-stranger',
   rpps: '10009999999',
@@ -74,7 +76,7 @@ beforeAll(async () => {
     port: providerPort,
     redirectUris: [`${base}/auth/callback`],
     postLogoutRedirectUris: [`${base}/`],
-    accounts: [DR_MARTIN, STRANGER],
+    accounts: [DR_MARTIN, DR_MARTIN_LOW, STRANGER],
   });
   service = await startService({
     DATABASE_URL: database.url,
@@ -237,6 +239,25 @@ describe('sign-in with Pro Santé Connect (a local OpenID provider)', () => {
       const refused = service!.logs.filter((l) => l.msg === 'sign-in refused');
       expect(refused.map((l) => l.reason)).toContain('unknown_practitioner');
       expect(JSON.stringify(service!.logs)).not.toContain(STRANGER.rpps);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('refuses a sign-in below the level of assurance asked for (acr eidas1): a page, no session', async () => {
+    const { context, page } = await newPage();
+    const before = (await sessionRows()).length;
+    try {
+      await page.goto(base);
+      await step(page, 'oidc-acr', async () => {
+        await signInAtProvider(page, DR_MARTIN_LOW.id);
+        await page.waitForURL((u) => u.href.startsWith(`${base}/auth/callback`));
+        expect(await page.getByTestId('sign-in-problem').textContent()).toContain(
+          "n'atteint pas le niveau de garantie exigé par Vitalink (eidas1)",
+        );
+      });
+      expect((await sessionRows()).length).toBe(before);
+      expect(service!.logs.filter((l) => l.msg === 'sign-in refused').map((l) => l.reason)).toContain('acr_not_met');
     } finally {
       await context.close();
     }

@@ -7,7 +7,9 @@
  * token carries `sub` (conformIdTokenClaims).
  *
  * Sign-in goes through the provider's own pages (devInteractions: any login that
- * is an account id below, any password, then a consent page). API access tokens
+ * is an account id below, any password, then a consent page); the login step
+ * also records the account's level of assurance (`acr`, eidas1 by default), which
+ * devInteractions alone does not. API access tokens
  * are JWTs the provider itself issues and signs for the resource server
  * `apiAudience` (issueAccessToken); `sign` signs any payload with the provider's
  * own key, for the refusals a real issuer does not produce on demand (expired).
@@ -25,6 +27,8 @@ export interface TestAccount {
   readonly familyName: string;
   /** Profession codes (SubjectRefPro.exercices[].codeProfession), default ['10'] (physician). */
   readonly professions?: string[];
+  /** The level of assurance of this account's sign-in (the ID token's `acr`), default `eidas1` as at PSC. */
+  readonly acr?: string;
 }
 
 export interface LocalProvider {
@@ -113,6 +117,25 @@ export async function startOidcProvider(options: {
     },
   };
   const provider = new Provider(issuer, configuration);
+  // The login form of devInteractions, finished with the account's acr (PSC's ID tokens carry acr=eidas1).
+  provider.use(async (ctx, next) => {
+    if (ctx.method !== 'POST' || !/^\/interaction\/[^/]+$/.test(ctx.path)) return next();
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.prompt.name !== 'login') return next();
+    const chunks: Buffer[] = [];
+    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+    const login = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('login') ?? '';
+    const acr = accounts.get(login)?.acr ?? 'eidas1';
+    ctx.respond = false;
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: login, acr } },
+      {
+        mergeWithLastSubmission: false,
+      },
+    );
+  });
   const server = http.createServer(provider.callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -172,7 +172,11 @@ export function authRoutes(app: ZodApp, deps: AuthRouteDeps): void {
           reply,
           403,
           fr,
-          outcome.reason === 'unknown_practitioner' ? 'unknown' : 'noIdentifier',
+          outcome.reason === 'unknown_practitioner'
+            ? 'unknown'
+            : outcome.reason === 'acr_not_met'
+              ? 'acrNotMet'
+              : 'noIdentifier',
           settings.label,
           outcome.shown,
         );
@@ -216,7 +220,7 @@ export function authRoutes(app: ZodApp, deps: AuthRouteDeps): void {
   );
 }
 
-type PageKey = 'issuerError' | 'noPending' | 'checkFailed' | 'unavailable' | 'unknown' | 'noIdentifier';
+type PageKey = 'issuerError' | 'noPending' | 'checkFailed' | 'unavailable' | 'unknown' | 'noIdentifier' | 'acrNotMet';
 
 const PAGES: Record<
   PageKey,
@@ -261,6 +265,16 @@ const PAGES: Record<
     fr: (l, id) => [
       `Vous êtes authentifié auprès de ${l}, mais Vitalink ne connaît aucun professionnel avec votre identifiant${id ? ` (${id})` : ''}.`,
       'Demandez à votre administrateur Vitalink de vous enregistrer comme professionnel avec votre numéro RPPS (vitalink practitioners add --rpps …) et de vous ajouter à votre équipe de soins, puis reconnectez-vous.',
+    ],
+  },
+  acrNotMet: {
+    en: (l, acr) => [
+      `Your sign-in at ${l} did not reach the level of assurance Vitalink requires (${acr ?? ''}).`,
+      'Sign in again with a means that reaches it (at Pro Santé Connect: your CPS card or the e-CPS app).',
+    ],
+    fr: (l, acr) => [
+      `Votre connexion auprès de ${l} n'atteint pas le niveau de garantie exigé par Vitalink (${acr ?? ''}).`,
+      "Reconnectez-vous avec un moyen qui l'atteint (avec Pro Santé Connect : votre carte CPS ou l'application e-CPS).",
     ],
   },
   noIdentifier: {
