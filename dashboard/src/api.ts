@@ -25,7 +25,8 @@ export class ApiError extends Error {
   }
 }
 
-type Listener = () => void;
+/** `viaCookie`: the refused credential was the sign-in session (OpenID Connect), not an API token. */
+type Listener = (viaCookie: boolean) => void;
 const unauthorizedListeners = new Set<Listener>();
 
 /** Called when the service refuses the token (401): the app goes back to the login. */
@@ -90,7 +91,7 @@ async function request<T>(
     if (response.status === 401 && options.token === undefined) {
       clearToken();
       setCookieSession(null);
-      for (const listener of unauthorizedListeners) listener();
+      for (const listener of unauthorizedListeners) listener(cookie !== null);
     }
     throw apiError;
   }

@@ -78,12 +78,12 @@ export function App() {
 
   useEffect(
     () =>
-      onUnauthorized(() => {
+      onUnauthorized((viaCookie) => {
         setCurrentRole(null);
-        setNotice(readToken() === null && oidc ? t('sessionExpired') : t('sessionEnded'));
+        setNotice(viaCookie ? t('sessionExpired') : t('sessionEnded'));
         setSession({ state: 'signed-out' });
       }),
-    [oidc],
+    [],
   );
 
   // The start page goes where the role lands; any other address is kept through a login.

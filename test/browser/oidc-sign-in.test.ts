@@ -181,6 +181,10 @@ describe('sign-in with Pro Santé Connect (a local OpenID provider)', () => {
       await step(page, 'oidc-expired', async () => {
         await database.query(`UPDATE sign_in_sessions SET expires_at = now() - interval '1 second'`);
         expect((await context.request.get(`${base}/api/v1/me`)).status()).toBe(401);
+        // The page's next request is refused: back to the login, saying why.
+        await page.getByRole('link', { name: 'p-cardio-1' }).click();
+        await page.getByTestId('oidc-sign-in').waitFor();
+        expect(await page.getByRole('status').textContent()).toContain('Votre session a pris fin');
         await page.reload();
         await page.getByTestId('oidc-sign-in').waitFor();
         expect(await page.getByTestId('patient-table').count()).toBe(0);
