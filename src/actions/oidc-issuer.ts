@@ -43,8 +43,15 @@ export class OidcIssuer {
         s.clientId,
         { client_secret: s.clientSecret },
         client.ClientSecretBasic(s.clientSecret),
-        // Plain http only for an issuer on this machine (src/config.ts refuses any other).
-        issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests], timeout: 10 } : { timeout: 10 },
+        {
+          // Signatures of the ID token and of a signed userinfo checked against the issuer's keys
+          // too, not only TLS; plain http only for an issuer on this machine (src/config.ts refuses any other).
+          execute: [
+            client.enableNonRepudiationChecks,
+            ...(issuer.protocol === 'http:' ? [client.allowInsecureRequests] : []),
+          ],
+          timeout: 10,
+        },
       );
     } catch (cause) {
       const error = new AppError(
