@@ -68,6 +68,8 @@ export async function startOidcProvider(options: {
   postLogoutRedirectUris: string[];
   accounts: TestAccount[];
   apiAudience?: string;
+  /** Userinfo answered as a signed JWT (application/jwt), as Pro Santé Connect may; default JSON. */
+  signedUserinfo?: boolean;
 }): Promise<LocalProvider> {
   const issuer = `http://127.0.0.1:${options.port}`;
   const clientId = 'vitalink-test';
@@ -86,6 +88,7 @@ export async function startOidcProvider(options: {
         grant_types: ['authorization_code'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
+        ...(options.signedUserinfo ? { userinfo_signed_response_alg: 'RS256' } : {}),
       },
     ],
     jwks: { keys: [jwk as never] },
@@ -102,6 +105,7 @@ export async function startOidcProvider(options: {
     features: {
       devInteractions: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      jwtUserinfo: { enabled: options.signedUserinfo === true },
     },
     findAccount: async (_ctx, id) => {
       const account = accounts.get(id);
@@ -178,4 +182,66 @@ export async function startOidcProvider(options: {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * The browser's part of a sign-in without a browser (plain fetch, one cookie jar
+ * per host): the service's /auth/login, the provider's login and consent pages
+ * (forms posted as a person would), back to the service's /auth/callback.
+ * `redirectUrl`: the redirect URL registered at the provider, rewritten to
+ * `serviceBase` when it is not where the service listens. Returns the callback's
+ * response and the service's cookies.
+ */
+export async function signInWithoutBrowser(
+  serviceBase: string,
+  redirectUrl: string,
+  login: string,
+): Promise<{ callback: Response; cookies: Map<string, string> }> {
+  const jars = new Map<string, Map<string, string>>();
+  const jarOf = (url: URL) => {
+    let jar = jars.get(url.host);
+    if (!jar) jars.set(url.host, (jar = new Map()));
+    return jar;
+  };
+  const service = new URL(serviceBase);
+  const request = async (target: string, init: { method?: string; form?: Record<string, string> } = {}) => {
+    let url = new URL(target);
+    if (url.href.startsWith(redirectUrl)) url = new URL(`${url.pathname}${url.search}`, service);
+    const jar = jarOf(url);
+    const response = await fetch(url, {
+      method: init.method ?? 'GET',
+      redirect: 'manual',
+      headers: {
+        cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+      },
+      body: init.form ? new URLSearchParams(init.form).toString() : undefined,
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const eq = pair!.indexOf('=');
+      const [name, value] = [pair!.slice(0, eq).trim(), pair!.slice(eq + 1).trim()];
+      if (value === '' || /max-age=0/i.test(line)) jar.delete(name);
+      else jar.set(name, value);
+    }
+    return { url, response };
+  };
+  let { url, response } = await request(new URL('/auth/login', service).href);
+  for (let hops = 0; hops < 20; hops++) {
+    if (url.host === service.host && url.pathname === '/auth/callback') {
+      return { callback: response, cookies: jarOf(service) };
+    }
+    if (response.status >= 300 && response.status < 400) {
+      ({ url, response } = await request(new URL(response.headers.get('location')!, url).href));
+      continue;
+    }
+    const page = await response.text();
+    const action = /<form[^>]*action="([^"]+)"[^>]*method="post"/.exec(page)?.[1];
+    if (response.status !== 200 || !action) throw new Error(`unexpected page at ${url.href}: ${response.status}`);
+    const form: Record<string, string> = page.includes('name="login"')
+      ? { prompt: 'login', login, password: 'any password' }
+      : { prompt: 'consent' };
+    ({ url, response } = await request(new URL(action, url).href, { method: 'POST', form }));
+  }
+  throw new Error('the sign-in did not come back to the service');
 }

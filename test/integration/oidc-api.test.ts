@@ -11,7 +11,7 @@ import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useTestService } from '../fixture.ts';
-import { type LocalProvider, startOidcProvider } from '../helpers/oidc-provider.ts';
+import { type LocalProvider, signInWithoutBrowser, startOidcProvider } from '../helpers/oidc-provider.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { runCli } from '../helpers/service.ts';
 
@@ -29,6 +29,7 @@ const t = useTestService({
       redirectUris: ['http://127.0.0.1:1/auth/callback'],
       postLogoutRedirectUris: ['http://127.0.0.1:1/'],
       accounts: [DR_MARTIN, NOBODY],
+      signedUserinfo: true,
     });
     return {
       VITALINK_OIDC_ISSUER: provider.issuer,
@@ -206,6 +207,43 @@ describe('the session cookie', () => {
     expect(out.body.endSessionUrl).toMatch(new RegExp(`^${p().issuer}/session/end\\?`));
     expect(out.headers.get('set-cookie')).toMatch(/vitalink_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0/);
     expect((await t.api.get('/api/v1/me', { headers: { cookie } })).status).toBe(401);
+  });
+});
+
+describe('the whole sign-in without a browser (userinfo as a signed JWT, as PSC may answer)', () => {
+  it('comes back with a session cookie naming the practitioner, found from SubjectNameID in the signed userinfo', async () => {
+    const { callback, cookies } = await signInWithoutBrowser(
+      t.httpUrl,
+      'http://127.0.0.1:1/auth/callback',
+      DR_MARTIN.id,
+    );
+    expect(callback.status).toBe(303);
+    expect(callback.headers.get('location')).toBe('http://127.0.0.1:1/');
+    const id = cookies.get('vitalink_session');
+    expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const { rows } = await t.query(`SELECT practitioner_id FROM sign_in_sessions WHERE id_hash = $1`, [
+      createHash('sha256').update(id!).digest(),
+    ]);
+    expect(rows).toEqual([{ practitioner_id: 'dr-martin' }]);
+    const me = await t.api.get('/api/v1/me', { headers: { cookie: `vitalink_session=${id}` } });
+    expect(me.body).toEqual({ role: 'clinician', patientIds: ['p-cardio-1', 'p-cardio-2'] });
+  });
+
+  it('refuses the replay of an authorization code: no second session', async () => {
+    const { callback } = await signInWithoutBrowser(t.httpUrl, 'http://127.0.0.1:1/auth/callback', DR_MARTIN.id);
+    expect(callback.status).toBe(303);
+    const { rows: before } = await t.query(`SELECT count(*)::int AS n FROM sign_in_sessions`);
+    // The same callback URL again, with a fresh pending cookie of another sign-in: state mismatch.
+    const login = await fetch(`${t.httpUrl}/auth/login`, { redirect: 'manual' });
+    const pending = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    const replay = await fetch(`${t.httpUrl}/auth/callback${new URL(callback.url).search}`, {
+      redirect: 'manual',
+      headers: { cookie: pending },
+    });
+    expect(replay.status).toBe(400);
+    expect(await replay.text()).toContain('could not be verified');
+    const { rows: after } = await t.query(`SELECT count(*)::int AS n FROM sign_in_sessions`);
+    expect(after).toEqual(before);
   });
 });
 
