@@ -244,7 +244,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   );
   await app.register(fhirRoutes(routeDeps), { prefix: '/fhir' });
   await app.register(async (auth) =>
-    authRoutes(auth.withTypeProvider<ZodTypeProvider>(), { db: deps.db, now: deps.now, signIn }),
+    authRoutes(auth.withTypeProvider<ZodTypeProvider>(), { db: deps.db, now: deps.now, signIn, limits }),
   );
   await app.register(dashboardRoutes());
 

@@ -247,6 +247,32 @@ describe('the whole sign-in without a browser (userinfo as a signed JWT, as PSC 
   });
 });
 
+describe('failed sign-ins from one address', () => {
+  it('count against its failed-authentication limit: beyond it, 429 before the issuer is asked', async () => {
+    const instance = await t.startInstance({
+      VITALINK_OIDC_ISSUER: p().issuer,
+      VITALINK_OIDC_CLIENT_ID: p().clientId,
+      VITALINK_OIDC_CLIENT_SECRET: p().clientSecret,
+      VITALINK_OIDC_REDIRECT_URL: 'http://127.0.0.1:1/auth/callback',
+      VITALINK_HTTP_AUTH_FAILURES_PER_MIN: '2',
+    });
+    const base = `http://127.0.0.1:${instance.ports.http}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      // A pending sign-in of this browser, and a code the issuer never gave.
+      const login = await fetch(`${base}/auth/login`, { redirect: 'manual' });
+      const pending = login.headers.getSetCookie()[0]!.split(';')[0]!;
+      const state = new URL(login.headers.get('location')!).searchParams.get('state');
+      const res = await fetch(`${base}/auth/callback?code=forged-code-${i}&state=${state}`, {
+        redirect: 'manual',
+        headers: { cookie: pending },
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([400, 400, 429]);
+  });
+});
+
 describe('vitalink sessions revoke', () => {
   it(
     'ends every live session of a practitioner: each is refused from its next request',

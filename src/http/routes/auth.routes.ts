@@ -10,7 +10,10 @@ import {
   findSession,
   finishSignIn,
   PENDING_SIGN_IN_MS,
+  type SignInOutcome,
 } from '../../actions/sign-in.ts';
+import type { Principal } from '../../actions/tokens.ts';
+import type { RequestLimits } from '../rate-limits.ts';
 import { AppError } from '../../errors.ts';
 import type { Db } from '../../store/database.ts';
 import { csrfTokenMatches } from '../../actions/sign-in.ts';
@@ -30,6 +33,8 @@ export interface AuthRouteDeps {
   readonly now: () => Date;
   /** None when VITALINK_OIDC_ISSUER is unset: /auth/session then says so, the other routes do not exist. */
   readonly signIn?: { readonly issuer: OidcIssuer; readonly cookies: CookieNames };
+  /** The HTTP rate limits: a refused callback counts as a failed authentication of its address. */
+  readonly limits?: RequestLimits;
 }
 
 const html = z.string().describe('an HTML page saying what happened and what to do');
@@ -130,7 +135,13 @@ export function authRoutes(app: ZodApp, deps: AuthRouteDeps): void {
           state: z.string().max(1024).optional(),
           error: z.string().max(200).optional(),
         }),
-        response: { 303: z.null().describe('to the dashboard, signed in'), 400: html, 403: html, 503: html },
+        response: {
+          303: z.null().describe('to the dashboard, signed in'),
+          400: html,
+          403: html,
+          429: errorBody,
+          503: html,
+        },
       },
     },
     async (request, reply) => {
@@ -149,38 +160,50 @@ export function authRoutes(app: ZodApp, deps: AuthRouteDeps): void {
       const query = request.url.indexOf('?');
       const callbackUrl = new URL(settings.redirectUrl);
       callbackUrl.search = query === -1 ? '' : request.url.slice(query);
-      let outcome: Awaited<ReturnType<typeof finishSignIn>>;
+      let signedIn: Extract<SignInOutcome, { ok: true }> | undefined;
+      // Under the failed-authentication limit of the address (README, "HTTP limits"), as a token
+      // check: each attempt costs a call to the issuer's token endpoint.
+      const attempt = async (): Promise<Principal> => {
+        let outcome: SignInOutcome;
+        try {
+          outcome = await finishSignIn(deps.db, s.issuer, pending, callbackUrl, now);
+        } catch (error) {
+          if (error instanceof AppError) throw error;
+          // State, PKCE, ID token or userinfo checks failed: openid-client's code and constant
+          // message only (its error may hold the response, with personal data).
+          const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+          request.log.warn(
+            { reason: 'oidc_check_failed', code: typeof code === 'string' ? code : null, name, message },
+            'sign-in refused',
+          );
+          throw new SignInRefused(400, 'checkFailed', null);
+        }
+        if (!outcome.ok) {
+          // No identifier in the log (a person's national identifier is personal data): the reason only.
+          request.log.warn({ reason: outcome.reason }, 'sign-in refused');
+          const key =
+            outcome.reason === 'unknown_practitioner'
+              ? 'unknown'
+              : outcome.reason === 'acr_not_met'
+                ? 'acrNotMet'
+                : 'noIdentifier';
+          throw new SignInRefused(403, key, outcome.shown);
+        }
+        signedIn = outcome;
+        return { role: 'clinician', tokenId: null, patientIds: null, practitionerId: outcome.practitioner.id };
+      };
       try {
-        outcome = await finishSignIn(deps.db, s.issuer, pending, callbackUrl, now);
+        await (deps.limits ? deps.limits.authenticate(request, attempt) : attempt());
       } catch (error) {
+        if (error instanceof SignInRefused)
+          return page(reply, error.pageStatus, fr, error.page, settings.label, error.shown);
         if (error instanceof AppError && error.code === 'unavailable') {
-          request.log.warn({ err: error.cause ?? error }, 'sign-in provider unreachable');
+          request.log.warn({ reason: 'issuer_unreachable' }, 'sign-in provider unreachable');
           return page(reply, 503, fr, 'unavailable', settings.label);
         }
-        // State, PKCE, ID token or userinfo checks failed (openid-client's error codes, no personal data).
-        const code = (error as { code?: unknown }).code;
-        request.log.warn(
-          { reason: 'oidc_check_failed', code: typeof code === 'string' ? code : null, err: error },
-          'sign-in refused',
-        );
-        return page(reply, 400, fr, 'checkFailed', settings.label);
+        throw error;
       }
-      if (!outcome.ok) {
-        // No identifier in the log (a person's national identifier is personal data): the reason only.
-        request.log.warn({ reason: outcome.reason }, 'sign-in refused');
-        return page(
-          reply,
-          403,
-          fr,
-          outcome.reason === 'unknown_practitioner'
-            ? 'unknown'
-            : outcome.reason === 'acr_not_met'
-              ? 'acrNotMet'
-              : 'noIdentifier',
-          settings.label,
-          outcome.shown,
-        );
-      }
+      const outcome = signedIn!;
       request.log.info(
         { practitionerId: outcome.practitioner.id, professions: outcome.professions.length },
         'signed in',
@@ -218,6 +241,19 @@ export function authRoutes(app: ZodApp, deps: AuthRouteDeps): void {
       return { endSessionUrl: next?.href ?? null };
     },
   );
+}
+
+/** A refused sign-in: a 401 for the failed-authentication count, answered with a page. */
+class SignInRefused extends AppError {
+  readonly pageStatus: number;
+  readonly page: PageKey;
+  readonly shown: string | null;
+  constructor(pageStatus: number, page: PageKey, shown: string | null) {
+    super('unauthorized', 'sign-in refused');
+    this.pageStatus = pageStatus;
+    this.page = page;
+    this.shown = shown;
+  }
 }
 
 type PageKey = 'issuerError' | 'noPending' | 'checkFailed' | 'unavailable' | 'unknown' | 'noIdentifier' | 'acrNotMet';
