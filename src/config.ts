@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -876,12 +877,27 @@ export const OIDC_DEFAULTS = {
 
 const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
+export type OidcClientAuth =
+  | { readonly method: 'client_secret_basic'; readonly secret: string }
+  | {
+      readonly method: 'private_key_jwt';
+      /** PKCS#8 PEM. */
+      readonly keyPem: string;
+      readonly alg: 'RS256' | 'ES256';
+      /** VITALINK_OIDC_CLIENT_KEY_ID: the `kid` of the assertions, as registered at the issuer. */
+      readonly keyId: string | null;
+    };
+
 export interface OidcSettings {
   /** VITALINK_OIDC_ISSUER: the issuer, whose /.well-known/openid-configuration is read. */
   readonly issuer: string;
   readonly clientId: string;
-  /** VITALINK_OIDC_CLIENT_SECRET or the first line of VITALINK_OIDC_CLIENT_SECRET_FILE (client_secret_basic). */
-  readonly clientSecret: string;
+  /**
+   * How the service authenticates at the token endpoint: client_secret_basic with
+   * VITALINK_OIDC_CLIENT_SECRET (or the first line of VITALINK_OIDC_CLIENT_SECRET_FILE), or
+   * private_key_jwt with the PEM private key of VITALINK_OIDC_CLIENT_KEY_FILE.
+   */
+  readonly clientAuth: OidcClientAuth;
   /** VITALINK_OIDC_REDIRECT_URL, default VITALINK_PUBLIC_URL + /auth/callback. */
   readonly redirectUrl: string;
   /** Where the issuer sends the browser back after sign-out at the issuer: the dashboard. */
@@ -953,15 +969,37 @@ export function readOidcSettings(env: NodeJS.ProcessEnv): { oidc: OidcSettings |
       'VITALINK_OIDC_CLIENT_ID: required with VITALINK_OIDC_ISSUER: the client id the issuer gave this service',
     );
   }
-  let clientSecret = set('VITALINK_OIDC_CLIENT_SECRET');
+  let clientAuth: OidcClientAuth | undefined;
+  const inlineSecret = set('VITALINK_OIDC_CLIENT_SECRET');
   const secretFile = set('VITALINK_OIDC_CLIENT_SECRET_FILE');
-  if (clientSecret !== undefined && secretFile !== undefined) {
-    problems.push('VITALINK_OIDC_CLIENT_SECRET and VITALINK_OIDC_CLIENT_SECRET_FILE are both set: set one of them');
-  } else if (secretFile !== undefined) {
-    clientSecret = readSecretFile('VITALINK_OIDC_CLIENT_SECRET_FILE', secretFile, problems);
-  } else if (clientSecret === undefined) {
+  const keyFile = set('VITALINK_OIDC_CLIENT_KEY_FILE');
+  const given = [
+    ['VITALINK_OIDC_CLIENT_SECRET', inlineSecret],
+    ['VITALINK_OIDC_CLIENT_SECRET_FILE', secretFile],
+    ['VITALINK_OIDC_CLIENT_KEY_FILE', keyFile],
+  ].filter(([, v]) => v !== undefined);
+  if (given.length > 1) {
     problems.push(
-      'VITALINK_OIDC_CLIENT_SECRET (or VITALINK_OIDC_CLIENT_SECRET_FILE): required with VITALINK_OIDC_ISSUER: the client secret the issuer gave this service',
+      `${given.map(([n]) => n).join(' and ')} are all set: set one of them (a client secret, or a private key)`,
+    );
+  } else if (inlineSecret !== undefined) {
+    clientAuth = { method: 'client_secret_basic', secret: inlineSecret };
+  } else if (secretFile !== undefined) {
+    const secret = readSecretFile('VITALINK_OIDC_CLIENT_SECRET_FILE', secretFile, problems);
+    if (secret) clientAuth = { method: 'client_secret_basic', secret };
+  } else if (keyFile !== undefined) {
+    const pem = readSecretFile('VITALINK_OIDC_CLIENT_KEY_FILE', keyFile, problems, { wholeFile: true });
+    const alg = pem ? clientKeyAlgorithm(pem) : undefined;
+    if (pem && !alg) {
+      problems.push(
+        `VITALINK_OIDC_CLIENT_KEY_FILE: ${keyFile} holds no RSA (2048 bits or more) or P-256 private key in PEM; make one with \`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ${keyFile}\``,
+      );
+    }
+    if (pem && alg)
+      clientAuth = { method: 'private_key_jwt', keyPem: pem, alg, keyId: set('VITALINK_OIDC_CLIENT_KEY_ID') ?? null };
+  } else {
+    problems.push(
+      'VITALINK_OIDC_CLIENT_SECRET (or VITALINK_OIDC_CLIENT_SECRET_FILE, or VITALINK_OIDC_CLIENT_KEY_FILE for private_key_jwt): required with VITALINK_OIDC_ISSUER: the client credential the issuer gave this service',
     );
   }
   const publicUrl = set('VITALINK_PUBLIC_URL')?.replace(/\/+$/, '');
@@ -1022,7 +1060,7 @@ export function readOidcSettings(env: NodeJS.ProcessEnv): { oidc: OidcSettings |
   };
   const maxHours = whole('VITALINK_SESSION_MAX_HOURS', OIDC_DEFAULTS.sessionMaxHours, 24 * 30);
   const idleMinutes = whole('VITALINK_SESSION_IDLE_MINUTES', OIDC_DEFAULTS.sessionIdleMinutes, 24 * 60);
-  if (problems.length > 0 || !clientId || !clientSecret || !redirect) return { oidc: undefined, problems };
+  if (problems.length > 0 || !clientId || !clientAuth || !redirect) return { oidc: undefined, problems };
   const dashboard = new URL(redirect);
   dashboard.pathname = dashboard.pathname.replace(/auth\/callback$/, '');
   dashboard.search = '';
@@ -1030,7 +1068,7 @@ export function readOidcSettings(env: NodeJS.ProcessEnv): { oidc: OidcSettings |
     oidc: {
       issuer,
       clientId,
-      clientSecret,
+      clientAuth,
       redirectUrl: redirect.href,
       postLogoutRedirectUrl: dashboard.href,
       scopes,
@@ -1048,8 +1086,26 @@ export function readOidcSettings(env: NodeJS.ProcessEnv): { oidc: OidcSettings |
   };
 }
 
-/** The first line of a secret file, refused when group or others may access it (as the key file). */
-function readSecretFile(name: string, file: string, problems: string[]): string | undefined {
+/** The signature algorithm of a client private key (PEM): RS256 for RSA of 2048+ bits, ES256 for P-256. */
+function clientKeyAlgorithm(pem: string): 'RS256' | 'ES256' | undefined {
+  try {
+    const key = crypto.createPrivateKey(pem);
+    const details = key.asymmetricKeyDetails;
+    if (key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) >= 2048) return 'RS256';
+    if (key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1') return 'ES256';
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first line of a secret file (or all of it), refused when group or others may access it (as the key file). */
+function readSecretFile(
+  name: string,
+  file: string,
+  problems: string[],
+  options: { wholeFile?: boolean } = {},
+): string | undefined {
   try {
     const stat = fs.statSync(file);
     if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
@@ -1057,8 +1113,9 @@ function readSecretFile(name: string, file: string, problems: string[]): string 
       problems.push(`${name}: ${file} is accessible by other users (mode ${mode}); chmod 600 ${file}`);
       return undefined;
     }
-    const line = fs.readFileSync(file, 'utf8').split(/\r?\n/)[0]?.trim();
-    if (!line) problems.push(`${name}: ${file} is empty; write the client secret on its first line`);
+    const text = fs.readFileSync(file, 'utf8');
+    const line = options.wholeFile ? text.trim() : text.split(/\r?\n/)[0]?.trim();
+    if (!line) problems.push(`${name}: ${file} is empty; write the client credential in it`);
     return line || undefined;
   } catch (error) {
     const code = (error as { code?: string }).code ?? 'error';

@@ -1,6 +1,7 @@
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, exportJWK, importPKCS8, type JWK, type JWTVerifyGetKey } from 'jose';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import * as client from 'openid-client';
-import type { OidcSettings } from '../config.ts';
+import type { OidcClientAuth, OidcSettings } from '../config.ts';
 import { AppError } from '../errors.ts';
 
 /**
@@ -41,8 +42,8 @@ export class OidcIssuer {
       return await client.discovery(
         issuer,
         s.clientId,
-        { client_secret: s.clientSecret },
-        client.ClientSecretBasic(s.clientSecret),
+        s.clientAuth.method === 'client_secret_basic' ? { client_secret: s.clientAuth.secret } : {},
+        await clientAuthentication(s.clientAuth),
         {
           // Signatures of the ID token and of a signed userinfo checked against the issuer's keys
           // too, not only TLS; plain http only for an issuer on this machine (src/config.ts refuses any other).
@@ -79,4 +80,30 @@ export class OidcIssuer {
     });
     return this.#jwks;
   }
+}
+
+/**
+ * The client authentication at the token endpoint: client_secret_basic, or
+ * private_key_jwt (RFC 7523: a short assertion signed with the service's key,
+ * whose public half the issuer holds; no shared secret travels).
+ */
+async function clientAuthentication(auth: OidcClientAuth): Promise<client.ClientAuth> {
+  if (auth.method === 'client_secret_basic') return client.ClientSecretBasic(auth.secret);
+  const key = await importPKCS8(pkcs8(auth.keyPem), auth.alg);
+  return client.PrivateKeyJwt(auth.keyId ? { key, kid: auth.keyId } : key);
+}
+
+/** The key as PKCS#8 PEM (an "EC PRIVATE KEY" or "RSA PRIVATE KEY" file is converted). */
+function pkcs8(pem: string): string {
+  return createPrivateKey(pem).export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+/**
+ * The public half of the private_key_jwt key, as a JWK Set (GET /auth/jwks.json):
+ * what to register at the issuer (as a jwks_uri or pasted). Null with a client secret.
+ */
+export async function clientPublicJwks(auth: OidcClientAuth): Promise<{ keys: JWK[] } | null> {
+  if (auth.method !== 'private_key_jwt') return null;
+  const jwk = await exportJWK(createPublicKey(auth.keyPem));
+  return { keys: [{ ...jwk, alg: auth.alg, use: 'sig', ...(auth.keyId ? { kid: auth.keyId } : {}) }] };
 }

@@ -16,8 +16,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
-import Provider, { type Configuration } from 'oidc-provider';
+import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
+import Provider, { type ClientMetadata, type Configuration } from 'oidc-provider';
 
 export interface TestAccount {
   /** What one types as the login on the provider's page; the `sub`. */
@@ -70,6 +70,8 @@ export async function startOidcProvider(options: {
   apiAudience?: string;
   /** Userinfo answered as a signed JWT (application/jwt), as Pro Santé Connect may; default JSON. */
   signedUserinfo?: boolean;
+  /** A second client, authenticated with private_key_jwt by the key whose public half is given. */
+  privateKeyJwtClient?: { clientId: string; publicJwk: JWK };
 }): Promise<LocalProvider> {
   const issuer = `http://127.0.0.1:${options.port}`;
   const clientId = 'vitalink-test';
@@ -90,6 +92,19 @@ export async function startOidcProvider(options: {
         token_endpoint_auth_method: 'client_secret_basic',
         ...(options.signedUserinfo ? { userinfo_signed_response_alg: 'RS256' } : {}),
       },
+      ...(options.privateKeyJwtClient
+        ? [
+            {
+              client_id: options.privateKeyJwtClient.clientId,
+              redirect_uris: options.redirectUris,
+              post_logout_redirect_uris: options.postLogoutRedirectUris,
+              grant_types: ['authorization_code'],
+              response_types: ['code'],
+              token_endpoint_auth_method: 'private_key_jwt',
+              jwks: { keys: [options.privateKeyJwtClient.publicJwk as never] },
+            } satisfies ClientMetadata,
+          ]
+        : []),
     ],
     jwks: { keys: [jwk as never] },
     cookies: { keys: ['oidc-provider-test-cookie-key-0123456789'] },

@@ -7,6 +7,9 @@
  * with their teams and no other; every refusal is a 401 that tells nothing.
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,6 +19,16 @@ import { freePort } from '../helpers/free-port.ts';
 import { runCli } from '../helpers/service.ts';
 
 let provider: LocalProvider | undefined;
+
+/** The service's own key for private_key_jwt (its public half registered at the provider). */
+const CLIENT_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const CLIENT_PUBLIC_JWK = {
+  ...(await exportJWK(CLIENT_KEY.publicKey)),
+  kid: 'vitalink-client-1',
+  alg: 'ES256',
+  use: 'sig',
+};
+const KEY_DIR = mkdtempSync(path.join(os.tmpdir(), 'vitalink-pkjwt-'));
 
 const DR_MARTIN = { id: 'psc-martin', rpps: '10003456789', givenName: 'Anne', familyName: 'Martin' };
 const NOBODY = { id: 'psc-nobody', rpps: '10009999999', givenName: 'Paul', familyName: 'Inconnu' };
@@ -30,6 +43,7 @@ const t = useTestService({
       postLogoutRedirectUris: ['http://127.0.0.1:1/'],
       accounts: [DR_MARTIN, NOBODY],
       signedUserinfo: true,
+      privateKeyJwtClient: { clientId: 'vitalink-test-pkjwt', publicJwk: CLIENT_PUBLIC_JWK },
     });
     return {
       VITALINK_OIDC_ISSUER: provider.issuer,
@@ -63,6 +77,7 @@ const t = useTestService({
 
 afterAll(async () => {
   await provider?.stop();
+  rmSync(KEY_DIR, { recursive: true, force: true });
 });
 
 const p = () => provider!;
@@ -244,6 +259,27 @@ describe('the whole sign-in without a browser (userinfo as a signed JWT, as PSC 
     expect(await replay.text()).toContain('could not be verified');
     const { rows: after } = await t.query(`SELECT count(*)::int AS n FROM sign_in_sessions`);
     expect(after).toEqual(before);
+  });
+});
+
+describe('private_key_jwt', () => {
+  it("signs in with the service's private key instead of a client secret, and publishes its public half", async () => {
+    const keyFile = path.join(KEY_DIR, 'client.pem');
+    writeFileSync(keyFile, CLIENT_KEY.privateKey.export({ type: 'sec1', format: 'pem' }));
+    chmodSync(keyFile, 0o600);
+    const instance = await t.startInstance({
+      VITALINK_OIDC_ISSUER: p().issuer,
+      VITALINK_OIDC_CLIENT_ID: 'vitalink-test-pkjwt',
+      VITALINK_OIDC_CLIENT_KEY_FILE: keyFile,
+      VITALINK_OIDC_CLIENT_KEY_ID: 'vitalink-client-1',
+      VITALINK_OIDC_REDIRECT_URL: 'http://127.0.0.1:1/auth/callback',
+    });
+    const base = `http://127.0.0.1:${instance.ports.http}`;
+    const jwks = await (await fetch(`${base}/auth/jwks.json`)).json();
+    expect(jwks).toEqual({ keys: [CLIENT_PUBLIC_JWK] });
+    const { callback, cookies } = await signInWithoutBrowser(base, 'http://127.0.0.1:1/auth/callback', DR_MARTIN.id);
+    expect(callback.status).toBe(303);
+    expect(cookies.get('vitalink_session')).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,7 +33,7 @@ describe('sign-in settings', () => {
     expect(oidc).toEqual({
       issuer: PSC_SANDBOX,
       clientId: 'vitalink-ght-42',
-      clientSecret: 'a-client-secret',
+      clientAuth: { method: 'client_secret_basic', secret: 'a-client-secret' },
       redirectUrl: 'https://vitalink.example.org/auth/callback',
       postLogoutRedirectUrl: 'https://vitalink.example.org/',
       scopes: 'openid scope_all',
@@ -76,10 +77,56 @@ describe('sign-in settings', () => {
     writeFileSync(file, 'secret-from-file\n');
     chmodSync(file, 0o600);
     const env = { ...minimal, VITALINK_OIDC_CLIENT_SECRET: '', VITALINK_OIDC_CLIENT_SECRET_FILE: file };
-    expect(readOidcSettings(env).oidc?.clientSecret).toBe('secret-from-file');
+    expect(readOidcSettings(env).oidc?.clientAuth).toEqual({
+      method: 'client_secret_basic',
+      secret: 'secret-from-file',
+    });
     chmodSync(file, 0o644);
     expect(problems(env)).toEqual([
       expect.stringMatching(/^VITALINK_OIDC_CLIENT_SECRET_FILE: .* is accessible by other users/),
+    ]);
+  });
+
+  it('take a private key for private_key_jwt: RS256 for RSA, ES256 for P-256; refuse anything else', () => {
+    const ec = path.join(dir, 'client-ec.pem');
+    writeFileSync(
+      ec,
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }),
+    );
+    chmodSync(ec, 0o600);
+    const env = {
+      ...minimal,
+      VITALINK_OIDC_CLIENT_SECRET: '',
+      VITALINK_OIDC_CLIENT_KEY_FILE: ec,
+      VITALINK_OIDC_CLIENT_KEY_ID: 'k1',
+    };
+    expect(readOidcSettings(env).oidc?.clientAuth).toMatchObject({
+      method: 'private_key_jwt',
+      alg: 'ES256',
+      keyId: 'k1',
+    });
+    const rsa = path.join(dir, 'client-rsa.pem');
+    writeFileSync(
+      rsa,
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    );
+    chmodSync(rsa, 0o600);
+    expect(readOidcSettings({ ...env, VITALINK_OIDC_CLIENT_KEY_FILE: rsa }).oidc?.clientAuth).toMatchObject({
+      alg: 'RS256',
+    });
+    const p384 = path.join(dir, 'client-p384.pem');
+    writeFileSync(
+      p384,
+      generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    );
+    chmodSync(p384, 0o600);
+    expect(problems({ ...env, VITALINK_OIDC_CLIENT_KEY_FILE: p384 })).toEqual([
+      expect.stringMatching(
+        /^VITALINK_OIDC_CLIENT_KEY_FILE: .* holds no RSA \(2048 bits or more\) or P-256 private key/,
+      ),
+    ]);
+    expect(problems({ ...env, VITALINK_OIDC_CLIENT_SECRET: 'x' })).toEqual([
+      'VITALINK_OIDC_CLIENT_SECRET and VITALINK_OIDC_CLIENT_KEY_FILE are all set: set one of them (a client secret, or a private key)',
     ]);
   });
 
@@ -88,7 +135,7 @@ describe('sign-in settings', () => {
       [{ ...minimal, VITALINK_OIDC_CLIENT_ID: '' }, /^VITALINK_OIDC_CLIENT_ID: required/],
       [
         { ...minimal, VITALINK_OIDC_CLIENT_SECRET: '' },
-        /^VITALINK_OIDC_CLIENT_SECRET \(or VITALINK_OIDC_CLIENT_SECRET_FILE\): required/,
+        /^VITALINK_OIDC_CLIENT_SECRET \(or VITALINK_OIDC_CLIENT_SECRET_FILE, or VITALINK_OIDC_CLIENT_KEY_FILE for private_key_jwt\): required/,
       ],
       [
         { ...minimal, VITALINK_OIDC_ISSUER: 'http://psc.example.org/realm' },

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { OidcIssuer } from '../../actions/oidc-issuer.ts';
+import { clientPublicJwks, type OidcIssuer } from '../../actions/oidc-issuer.ts';
 import {
   beginSignIn,
   csrfToken,
@@ -48,7 +48,8 @@ const html = z.string().describe('an HTML page saying what happened and what to 
  * - `GET /auth/session`: whether sign-in is offered (its label) and who is signed
  *   in, with the CSRF token (same-origin scripts only: no CORS);
  * - `POST /auth/logout`: ends the session (X-CSRF-Token), and where to go next:
- *   the issuer's end_session_endpoint when it has one.
+ *   the issuer's end_session_endpoint when it has one;
+ * - `GET /auth/jwks.json` (private_key_jwt only): the service's public key.
  */
 export function authRoutes(app: ZodApp, deps: AuthRouteDeps): void {
   app.get(
@@ -212,6 +213,25 @@ export function authRoutes(app: ZodApp, deps: AuthRouteDeps): void {
       return reply.redirect(settings.postLogoutRedirectUrl, 303);
     },
   );
+
+  if (settings.clientAuth.method === 'private_key_jwt') {
+    const auth = settings.clientAuth;
+    app.get(
+      '/auth/jwks.json',
+      {
+        schema: {
+          tags: ['sign-in'],
+          summary: "The public key of the service's private_key_jwt client authentication, to register at the issuer",
+          security: [],
+          response: { 200: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) },
+        },
+      },
+      async (_request, reply) => {
+        reply.header('cache-control', 'public, max-age=300');
+        return (await clientPublicJwks(auth)) ?? { keys: [] };
+      },
+    );
+  }
 
   app.post(
     '/auth/logout',
