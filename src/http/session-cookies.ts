@@ -46,10 +46,9 @@ function serialize(
   return parts.join('; ');
 }
 
+/** Fastify appends to Set-Cookie (one header line per cookie), never replaces it. */
 function appendCookie(reply: FastifyReply, cookie: string): void {
-  const previous = reply.getHeader('set-cookie');
-  const list = previous === undefined ? [] : Array.isArray(previous) ? previous.map(String) : [String(previous)];
-  reply.header('set-cookie', [...list, cookie]);
+  reply.header('set-cookie', cookie);
 }
 
 export function setSessionCookie(reply: FastifyReply, names: CookieNames, sessionId: string): void {

@@ -234,6 +234,11 @@ describe('the whole sign-in without a browser (userinfo as a signed JWT, as PSC 
     );
     expect(callback.status).toBe(303);
     expect(callback.headers.get('location')).toBe('http://127.0.0.1:1/');
+    // The pending sign-in cleared, the session set: one line each.
+    expect(callback.headers.getSetCookie()).toEqual([
+      'vitalink_signin=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0',
+      expect.stringMatching(/^vitalink_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict$/),
+    ]);
     const id = cookies.get('vitalink_session');
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const { rows } = await t.query(`SELECT practitioner_id FROM sign_in_sessions WHERE id_hash = $1`, [
