@@ -89,7 +89,11 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
       if (principal.role === 'clinician' && !principal.patientIds?.has(found.patientId)) {
         throw new AuditedNotFound(found.patientId, 'denied', `alert ${request.params.id} does not exist`);
       }
-      const actor = principal.tokenId ? `token:${principal.tokenId}` : 'admin';
+      const actor = principal.tokenId
+        ? `token:${principal.tokenId}`
+        : principal.practitionerId
+          ? `practitioner:${principal.practitionerId}`
+          : 'admin';
       const acknowledged = await acknowledgeAlert(db, found.id, actor, deps.now());
       await audit(db, request, principal, [found.patientId], 'alerts.acknowledge', { alertId: found.id });
       return toAlert(acknowledged);
