@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Aggregator } from './aggregation/aggregator.ts';
 import { createIngest, type Ingest } from './ingest/ingest.ts';
 import { Broker, type ListeningPorts } from './broker/broker.ts';
+import { createAuthenticator } from './broker/authenticate.ts';
 import { type Config, ConfigError, configExposureProblems } from './config.ts';
 import { buildHttpServer } from './http/server.ts';
 import type { Logger } from './logger.ts';
@@ -130,18 +131,21 @@ export function createApp(config: Config, log: Logger): App {
     // README, "Rotating the key": the same keys for CONNECT, API tokens and what the API provisions.
     const keys = await resolveKeyRing(db, config.secretKeys);
     await announceKeys(db, config.secretKeys, keys, log.child({ component: 'secret-keys' }));
+    const credentials = {
+      find: (id: string) => findDeviceCredentials(db, id),
+      findMany: (ids: readonly string[]) => findDevicesCredentials(db, ids),
+      keys: async () => keys,
+      rehash: (id: string, slot: 'current' | 'previous', from: Buffer, to: { hash: Buffer; keyId: string }) =>
+        rehashDeviceSecret(db, id, slot, from, to),
+    };
+    const deviceAuthenticator = createAuthenticator(credentials, log.child({ component: 'device-https' }), metrics);
     broker = new Broker({
       config,
       log,
       metrics,
       ingest,
       now: Date.now,
-      credentials: {
-        find: (id) => findDeviceCredentials(db, id),
-        findMany: (ids) => findDevicesCredentials(db, ids),
-        keys: async () => keys,
-        rehash: (id, slot, from, to) => rehashDeviceSecret(db, id, slot, from, to),
-      },
+      credentials,
       activity: seen,
       revocationCheckMs: config.sessionRecheckMs,
       tlsMaterial,
@@ -259,6 +263,18 @@ export function createApp(config: Config, log: Logger): App {
       rateLimits: config.httpRateLimits,
       hstsMaxAgeS: config.https?.hstsMaxAgeS,
       oidc: config.oidc,
+      // device-protocol.md, "Over HTTPS": the broker's credential check and throttle, the same ingest path.
+      deviceReadings: {
+        ingest: queue,
+        authenticate: deviceAuthenticator,
+        throttle: mqtt.throttle,
+        banSeconds: Math.ceil(config.listenerLimits.throttle.authBanMs / 1000),
+        metrics,
+        now: Date.now,
+        activity: seen,
+        holdMaxMs: config.holdMaxMs,
+        isDraining: () => mqtt.draining,
+      },
     });
     http.addHook('onRequest', async (request) => {
       if (request.url === '/metrics') refreshQueueGauges(metrics, queue.depth);

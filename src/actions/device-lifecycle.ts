@@ -1,3 +1,4 @@
+import type { DeviceTransport } from '../domain/device-transports.ts';
 import { generateDeviceSecret, hashDeviceSecret } from '../domain/device-secret.ts';
 import type { KeyRing } from '../domain/secret-keys.ts';
 import { AppError } from '../errors.ts';
@@ -119,6 +120,8 @@ export interface DeviceView {
   /** Connected to the instance that answers (the API); null from the CLI, which is no instance. */
   connected: boolean | null;
   lastSeenAt: string | null;
+  /** How it reached the service at lastSeenAt: mqtt, https or nightscout (null: not recorded). */
+  lastTransport: DeviceTransport | null;
   lastReadingAt: string | null;
   lastRejection: { at: string; reason: string } | null;
   secretRotatedAt: string | null;
@@ -137,6 +140,7 @@ export function deviceView(state: DeviceState, connected: boolean | null): Devic
     patientId: state.patientId,
     connected,
     lastSeenAt: iso(state.lastSeenAt),
+    lastTransport: state.lastTransport,
     lastReadingAt: iso(state.lastReadingAt),
     lastRejection: state.lastRejection
       ? { at: state.lastRejection.at.toISOString(), reason: state.lastRejection.reason }

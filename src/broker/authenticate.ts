@@ -74,7 +74,8 @@ export function storedSecrets(device: StoredCredentials): KeyedHash[] {
 export function createAuthenticator(store: CredentialStore, log: Logger, metrics: Metrics) {
   const once = new RehashOnce();
   return async function authenticate(
-    client: Client,
+    /** The MQTT session (its client id); over HTTPS, the device id of the path. */
+    client: Pick<Client, 'id'>,
     username: string | undefined,
     password: Buffer | undefined,
     /** The verified device certificate's CN (README, "Security", "Device certificates"); null or absent: none to bind. */

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import type { DeviceTransport } from '../domain/device-transports.ts';
 import type { DeviceActivity } from '../store/devices.repository.ts';
 
 export interface DeviceActivityDeps {
@@ -9,8 +10,9 @@ export interface DeviceActivityDeps {
 }
 
 /**
- * When each device was last seen (CONNECT, publish, disconnect) and last had a
- * reading stored, for `vitalink devices list`: kept in memory and written every
+ * When each device was last seen (CONNECT, publish, disconnect; an HTTPS request;
+ * a Nightscout upload), over which transport, and when it last had a reading
+ * stored, for `vitalink devices list` and the dashboard: kept in memory and written every
  * `intervalMs` in one statement, at most one row per device per interval, so
  * that the hot path costs a Map update per message and no write. What the
  * database shows is up to one interval behind (and the last interval is lost if
@@ -26,9 +28,13 @@ export class DeviceActivityRecorder {
     this.#d = deps;
   }
 
-  seen(deviceId: string, at: number): void {
+  /** A contact of the device over `transport` (MQTT: CONNECT, publish, disconnect; an HTTPS request; a Nightscout upload). */
+  seen(deviceId: string, at: number, transport: DeviceTransport = 'mqtt'): void {
     const entry = this.#entry(deviceId);
-    if (at > entry.lastSeenAt) entry.lastSeenAt = at;
+    if (at >= entry.lastSeenAt) {
+      entry.lastSeenAt = at;
+      entry.lastTransport = transport;
+    }
   }
 
   readingStored(deviceId: string, receivedAt: number): void {
@@ -60,7 +66,7 @@ export class DeviceActivityRecorder {
       } catch (err) {
         this.#d.log.warn({ err, devices: rows.length }, 'device activity not recorded; will retry');
         for (const row of rows) {
-          this.seen(row.deviceId, row.lastSeenAt);
+          if (row.lastTransport) this.seen(row.deviceId, row.lastSeenAt, row.lastTransport);
           if (row.lastReadingAt > 0) this.readingStored(row.deviceId, row.lastReadingAt);
         }
       }
@@ -71,7 +77,7 @@ export class DeviceActivityRecorder {
   #entry(deviceId: string): DeviceActivity {
     let entry = this.#pending.get(deviceId);
     if (!entry) {
-      entry = { deviceId, lastSeenAt: 0, lastReadingAt: 0 };
+      entry = { deviceId, lastSeenAt: 0, lastTransport: null, lastReadingAt: 0 };
       this.#pending.set(deviceId, entry);
     }
     return entry;

@@ -83,7 +83,7 @@ function describeDevice(d: import('../actions/device-lifecycle.ts').DeviceView):
   const lines = [
     `device ${d.id}${d.model ? ` (${d.model})` : ''}: ${d.enabled ? 'enabled' : `disabled since ${d.disabledAt}`}`,
     `  patient now:     ${d.patientId ?? '(not assigned)'}`,
-    `  last seen:       ${d.lastSeenAt ?? 'never'}`,
+    `  last seen:       ${d.lastSeenAt ? `${d.lastSeenAt}${d.lastTransport ? ` over ${d.lastTransport}` : ''}` : 'never'}`,
     `  last reading:    ${d.lastReadingAt ?? 'never'}`,
     `  last rejection:  ${d.lastRejection ? `${d.lastRejection.at} (${d.lastRejection.reason})` : 'never'}`,
     `  secret rotated:  ${d.secretRotatedAt ?? 'never'}${
@@ -104,7 +104,7 @@ export const devicesList = defineCommand({
     limit: { type: 'string', value: 'N', description: `devices per page, 1 to 1000 (default 100)` },
     json: { type: 'boolean', description: 'print {"items": [...], "next": ID | null}' },
   },
-  notes: `Each device: enabled, patient now, last seen, last reading, last rejection (time and reason). ${CONNECTED_NOTE}`,
+  notes: `Each device: enabled, patient now, last seen (and via mqtt, https or nightscout), last reading, last rejection (time and reason). ${CONNECTED_NOTE}`,
   async run(values) {
     const out = createOutput(values.json === true);
     const enabled =
@@ -131,12 +131,13 @@ export const devicesList = defineCommand({
           d.enabled ? 'enabled' : 'disabled',
           d.patientId ?? '-',
           d.lastSeenAt ?? '-',
+          d.lastTransport ?? '-',
           d.lastReadingAt ?? '-',
           d.lastRejection ? `${d.lastRejection.at} ${d.lastRejection.reason}` : '-',
         ].join('  '),
       );
       const text = [
-        items.length === 0 ? 'no devices' : 'id  state  patient  last-seen  last-reading  last-rejection',
+        items.length === 0 ? 'no devices' : 'id  state  patient  last-seen  via  last-reading  last-rejection',
         ...rows,
         ...(page.next ? [`more: vitalink devices list --after ${page.next}`] : []),
       ].join('\n');

@@ -34,6 +34,11 @@ export interface Rejection {
   readonly detail: string;
   /** The raw message (message-level reasons) or the reading object (reading-level). */
   readonly raw: Buffer;
+  /**
+   * Where the reading stood in the message (0 for a single reading), for a
+   * rejection of validation; absent for message-level and storage rejections.
+   */
+  readonly position?: number;
 }
 
 export interface DecodedMessage {

@@ -1,3 +1,4 @@
+import { DEVICE_TRANSPORTS } from '../domain/device-transports.ts';
 import { z } from 'zod';
 import { ALERT_SEVERITIES, ALERT_STATUSES } from '../domain/alerts/index.ts';
 import { isReservedId, RESERVED_ID_MESSAGE } from '../domain/ids.ts';
@@ -72,7 +73,15 @@ export const deviceState = z.object({
     .boolean()
     .nullable()
     .describe('connected to the instance that answers this request now (another instance may hold the session)'),
-  lastSeenAt: time.nullable().describe('last CONNECT, publish or disconnect; written every 10 s, so up to 10 s behind'),
+  lastSeenAt: time
+    .nullable()
+    .describe(
+      'last CONNECT, publish or disconnect, HTTPS request or Nightscout upload; written every 10 s, so up to 10 s behind',
+    ),
+  lastTransport: z
+    .enum(DEVICE_TRANSPORTS)
+    .nullable()
+    .describe('how the device reached the service at lastSeenAt: mqtt, https or nightscout (null: not recorded)'),
   lastReadingAt: time.nullable().describe('when a reading of it was last stored; up to 10 s behind'),
   lastRejection: z.object({ at: time, reason: z.string() }).nullable(),
   secretRotatedAt: time.nullable(),

@@ -26,6 +26,7 @@ import { rejectionsRoutes } from './routes/rejections.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
 import { notificationsRoutes } from './routes/notifications.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
+import { type DeviceReadingsDeps, deviceReadingsRoutes } from './routes/device-readings.routes.ts';
 import { OidcIssuer } from '../actions/oidc-issuer.ts';
 import { cookieNames } from './session-cookies.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
@@ -64,6 +65,8 @@ export interface HttpDeps {
   readonly hstsMaxAgeS?: number;
   /** Sign-in with OpenID Connect (README, "Sign-in"); absent: tokens only. */
   readonly oidc?: OidcSettings;
+  /** Readings over HTTPS (device-protocol.md, "Over HTTPS"); absent: the route does not exist. */
+  readonly deviceReadings?: DeviceReadingsDeps;
 }
 
 function errorBody(code: string, message: string, issues?: { path: string; message: string }[]) {
@@ -178,7 +181,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         description:
           'Clinician and operator API of Vitalink. Authorization: Bearer <token> (see `vitalink tokens create`).',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          deviceBasic: { type: 'http', scheme: 'basic', description: 'device id and secret (device-protocol.md)' },
+        },
+      },
       security: [{ bearer: [] }],
     },
     transform: jsonSchemaTransform,
@@ -246,6 +254,16 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     },
     { prefix: '/api/v1' },
   );
+  // Devices authenticate as devices (HTTP Basic), not with API tokens: a scope of their own.
+  const deviceReadings = deps.deviceReadings;
+  if (deviceReadings) {
+    await app.register(
+      async (devices) => deviceReadingsRoutes(devices.withTypeProvider<ZodTypeProvider>(), deviceReadings),
+      {
+        prefix: '/api/v1',
+      },
+    );
+  }
   await app.register(fhirRoutes(routeDeps), { prefix: '/fhir' });
   await app.register(async (auth) =>
     authRoutes(auth.withTypeProvider<ZodTypeProvider>(), { db: deps.db, now: deps.now, signIn, limits }),

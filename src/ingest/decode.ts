@@ -231,9 +231,10 @@ function contentHash(
 function collect(outcomes: ReadingOutcome[]): DecodedMessage {
   const readings: ValidReading[] = [];
   const rejections: Rejection[] = [];
-  for (const o of outcomes) {
+  for (let i = 0; i < outcomes.length; i++) {
+    const o = outcomes[i];
     if (o.ok) readings.push(o.reading);
-    else rejections.push(o.rejection);
+    else rejections.push({ ...o.rejection, position: i });
   }
   return { readings, rejections };
 }

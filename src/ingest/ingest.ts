@@ -1,6 +1,6 @@
 import { Batcher, itemRows, type QueueDepth } from '../batch/batcher.ts';
 import type { Config } from '../config.ts';
-import type { Rejection } from '../domain/reading.ts';
+import type { Rejection, ValidReading } from '../domain/reading.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { MessageOutcome, ReadingSink } from '../store/reading-sink.ts';
@@ -28,6 +28,14 @@ export type IngestReply = (error: Error | null, outcome?: MessageOutcome) => voi
 /** What `submit` returns: the caller cancels when nobody waits for the outcome any more (the connection closed). */
 export interface Submission {
   cancel(): void;
+  /** The message as decoded (valid readings and validation rejections, each in the order sent). */
+  readonly readings: readonly ValidReading[];
+  readonly rejections: readonly Rejection[];
+}
+
+export interface SubmitOptions {
+  /** The caller answers per reading (HTTPS): the outcome carries each valid reading's status. */
+  readonly perReading?: boolean;
 }
 
 export interface IngestOptions {
@@ -58,7 +66,13 @@ export interface Ingest {
    * `reply` once the batch holding it has committed (architecture.md, decision 1).
    * `receivedAt` (epoch ms) is the service's clock for the protocol's time checks.
    */
-  submit(deviceId: string, payload: Buffer, receivedAt: number, reply: IngestReply): Submission;
+  submit(
+    deviceId: string,
+    payload: Buffer,
+    receivedAt: number,
+    reply: IngestReply,
+    options?: SubmitOptions,
+  ): Submission;
   /** Rows, bytes and waiting messages of the queue (ops report, queue gauges). */
   readonly depth: QueueDepth;
   /**
@@ -71,8 +85,9 @@ export interface Ingest {
 }
 
 /** A message on its way: the pending message, the caller's reply, and the submission handle. */
-interface IngestMessage extends PendingMessage, Submission {
+interface IngestMessage extends PendingMessage {
   readonly reply: IngestReply;
+  cancel(): void;
 }
 
 /**
@@ -100,15 +115,10 @@ interface IngestMessage extends PendingMessage, Submission {
  * every instance; the outcome then says `deviceDisabled` and `done` replies with
  * a DeviceDisabledError (the broker closes the connection unacknowledged).
  *
- * Where the next feature plugs in:
- * - HTTPS ingestion (POST /api/v1/devices/{id}/readings, answered after commit
- *   with per-reading outcomes): the route calls `submit(id, body, Date.now(),
- *   reply)` with a reply that resolves its response, so its messages share the
- *   batches of MQTT traffic. Per-reading statuses: MessageOutcome carries the
- *   rejections with their reading ids and reasons, and counts of stored and
- *   duplicate readings; the route needs the ids of duplicates too, which
- *   store/reading-sink.ts `writeMessages` has per reading from insertReadings
- *   and would add to MessageOutcome.
+ * HTTPS ingestion (src/http/routes/device-readings.routes.ts) is the other
+ * caller: it submits with `perReading`, so that the outcome carries each valid
+ * reading's status, and answers once `reply` is called; its messages share the
+ * batches of MQTT traffic (reading-results.ts turns an outcome into the answer).
  */
 export function createIngest(options: IngestOptions): Ingest {
   const { metrics, readingMaxAgeMs, onRejections } = options;
@@ -166,7 +176,7 @@ export function createIngest(options: IngestOptions): Ingest {
   }
 
   return {
-    submit(deviceId, payload, receivedAt, reply) {
+    submit(deviceId, payload, receivedAt, reply, submitOptions) {
       const decoded = decodeMessage(payload, {
         now: receivedAt,
         maxAgeMs: readingMaxAgeMs,
@@ -181,6 +191,7 @@ export function createIngest(options: IngestOptions): Ingest {
         readings: decoded.readings,
         rejections: decoded.rejections,
         bytes: payload.length,
+        ...(submitOptions?.perReading ? { perReading: true } : {}),
         cancelled: false,
         reply,
         done,

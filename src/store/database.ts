@@ -2,6 +2,7 @@ import { type ColumnType, type Generated, Kysely, PostgresDialect } from 'kysely
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { withPreparedStatements } from './prepared-statements.ts';
+import type { DeviceTransport } from '../domain/device-transports.ts';
 
 interface RollupColumns {
   patient_id: string;
@@ -41,7 +42,13 @@ export interface Database {
     previous_secret_key_id: string | null;
     previous_secret_expires_at: Date | null;
   };
-  device_activity: { device_id: string; last_seen_at: Date | null; last_reading_at: Date | null };
+  device_activity: {
+    device_id: string;
+    last_seen_at: Date | null;
+    last_reading_at: Date | null;
+    /** 2026-12-07T1820-https-ingest: the transport of last_seen_at. */
+    last_transport: DeviceTransport | null;
+  };
   device_assignments: {
     id: Generated<string>;
     device_id: string;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { notifyCredentialChange } from './credential-events.ts';
 import type { Db } from './database.ts';
+import type { DeviceTransport } from '../domain/device-transports.ts';
 
 export interface DeviceRow {
   id: string;
@@ -219,6 +220,8 @@ export interface DeviceState {
   /** The patient of the assignment that holds now, if any. */
   patientId: string | null;
   lastSeenAt: Date | null;
+  /** How the device reached the service at lastSeenAt (null: not recorded). */
+  lastTransport: DeviceTransport | null;
   lastReadingAt: Date | null;
   lastRejection: { at: Date; reason: string } | null;
 }
@@ -266,13 +269,14 @@ async function deviceStates(db: Db, where: ReturnType<typeof sql>, limit: number
     grace_until: Date | null;
     patient_id: string | null;
     last_seen_at: Date | null;
+    last_transport: DeviceTransport | null;
     last_reading_at: Date | null;
     rejection_reason: string | null;
     rejection_at: Date | null;
   }>`
     SELECT d.id, d.model, d.enabled, d.created_at, d.disabled_at, d.secret_rotated_at,
            CASE WHEN d.previous_secret_expires_at > now() THEN d.previous_secret_expires_at END AS grace_until,
-           a.patient_id, act.last_seen_at, act.last_reading_at,
+           a.patient_id, act.last_seen_at, act.last_transport, act.last_reading_at,
            rj.reason AS rejection_reason, rj.received_at AS rejection_at
     FROM devices d
     LEFT JOIN LATERAL (
@@ -282,7 +286,7 @@ async function deviceStates(db: Db, where: ReturnType<typeof sql>, limit: number
     ) a ON true
     -- LIMIT 1 keeps it a probe per device (a plain join was planned as a merge from the first device on).
     LEFT JOIN LATERAL (
-      SELECT da.last_seen_at, da.last_reading_at FROM device_activity da WHERE da.device_id = d.id LIMIT 1
+      SELECT da.last_seen_at, da.last_transport, da.last_reading_at FROM device_activity da WHERE da.device_id = d.id LIMIT 1
     ) act ON true
     LEFT JOIN LATERAL (
       SELECT r.reason, r.received_at FROM rejections r
@@ -302,6 +306,7 @@ async function deviceStates(db: Db, where: ReturnType<typeof sql>, limit: number
     previousSecretValidUntil: r.grace_until,
     patientId: r.patient_id,
     lastSeenAt: r.last_seen_at,
+    lastTransport: r.last_transport,
     lastReadingAt: r.last_reading_at,
     lastRejection: r.rejection_at && r.rejection_reason ? { at: r.rejection_at, reason: r.rejection_reason } : null,
   }));
@@ -311,6 +316,8 @@ async function deviceStates(db: Db, where: ReturnType<typeof sql>, limit: number
 export interface DeviceActivity {
   deviceId: string;
   lastSeenAt: number;
+  /** The transport of lastSeenAt (null: only a stored reading was noted). */
+  lastTransport: DeviceTransport | null;
   lastReadingAt: number;
 }
 
@@ -319,16 +326,23 @@ export async function recordDeviceActivity(db: Db, rows: readonly DeviceActivity
   if (rows.length === 0) return;
   const at = (ms: number) => (ms > 0 ? ms : null);
   await sql`
-    INSERT INTO device_activity (device_id, last_seen_at, last_reading_at)
+    INSERT INTO device_activity (device_id, last_seen_at, last_reading_at, last_transport)
     SELECT t.device_id,
            timestamptz 'epoch' + t.seen_ms * interval '1 millisecond',
-           timestamptz 'epoch' + t.reading_ms * interval '1 millisecond'
+           timestamptz 'epoch' + t.reading_ms * interval '1 millisecond',
+           t.transport
     FROM unnest(${rows.map((r) => r.deviceId)}::text[], ${rows.map((r) => at(r.lastSeenAt))}::int8[],
-                ${rows.map((r) => at(r.lastReadingAt))}::int8[]) AS t(device_id, seen_ms, reading_ms)
+                ${rows.map((r) => at(r.lastReadingAt))}::int8[],
+                ${rows.map((r) => r.lastTransport)}::text[]) AS t(device_id, seen_ms, reading_ms, transport)
     JOIN devices d ON d.id = t.device_id
     ORDER BY t.device_id
     ON CONFLICT (device_id) DO UPDATE SET
       last_seen_at = GREATEST(device_activity.last_seen_at, EXCLUDED.last_seen_at),
-      last_reading_at = GREATEST(device_activity.last_reading_at, EXCLUDED.last_reading_at)
+      last_reading_at = GREATEST(device_activity.last_reading_at, EXCLUDED.last_reading_at),
+      -- The transport goes with the latest contact, whichever instance saw it.
+      last_transport = CASE
+        WHEN EXCLUDED.last_transport IS NOT NULL
+         AND (device_activity.last_seen_at IS NULL OR EXCLUDED.last_seen_at >= device_activity.last_seen_at)
+        THEN EXCLUDED.last_transport ELSE device_activity.last_transport END
   `.execute(db);
 }

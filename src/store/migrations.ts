@@ -19,6 +19,7 @@ import * as careTeams from '../../migrations/2026-12-07T1700-care-teams.ts';
 import * as signInSessions from '../../migrations/2026-12-07T1720-sign-in-sessions.ts';
 import * as notifications from '../../migrations/2026-12-07T1740-notifications.ts';
 import * as coveringRollupKeys from '../../migrations/2026-12-07T1800-covering-rollup-keys.ts';
+import * as httpsIngest from '../../migrations/2026-12-07T1820-https-ingest.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -47,6 +48,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1720-sign-in-sessions': signInSessions,
   '2026-12-07T1740-notifications': notifications,
   '2026-12-07T1800-covering-rollup-keys': coveringRollupKeys,
+  '2026-12-07T1820-https-ingest': httpsIngest,
 };
 
 /** The registered migrations' names (file names without `.ts`), in order. */

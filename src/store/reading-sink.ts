@@ -12,7 +12,15 @@ export interface MessageToStore {
   readonly receivedAt: number;
   readonly readings: ValidReading[];
   readonly rejections: Rejection[];
+  /**
+   * The caller needs each valid reading's outcome (HTTPS answers per reading):
+   * `MessageOutcome.readings` is filled. MQTT messages leave it unset.
+   */
+  readonly perReading?: boolean;
 }
+
+/** What became of one valid reading of a message (in `MessageOutcome.readings`). */
+export type ReadingStatus = 'stored' | 'duplicate' | 'rejected';
 
 /** What became of a message once its batch committed. */
 export interface MessageOutcome {
@@ -20,6 +28,12 @@ export interface MessageOutcome {
   duplicates: number;
   /** Every rejection recorded for the message: validation, unassigned and conflict. */
   rejections: Rejection[];
+  /**
+   * With `perReading`: the status of each valid reading, in the message's order
+   * (`rejected`: its conflict or unassigned rejection is the next one of
+   * `rejections` after those of validation).
+   */
+  readings?: ReadingStatus[];
   /**
    * The device was disabled when the batch was written: nothing of the message was
    * stored or recorded, and it must not be acknowledged (the broker closes the
@@ -94,6 +108,7 @@ export async function writeMessages(
   for (let m = 0; m < messages.length; m++) {
     const msg = messages[m];
     outcomes[m] = { stored: 0, duplicates: 0, rejections: msg.rejections.slice() };
+    if (msg.perReading) outcomes[m].readings = [];
     for (const reading of msg.readings) {
       readings.push({ deviceId: msg.deviceId, receivedAt: msg.receivedAt, reading });
       owner.push(m);
@@ -107,6 +122,7 @@ export async function writeMessages(
     else if (status === 'duplicate') outcome.duplicates++;
     else if (status === 'disabled') outcome.deviceDisabled = true;
     else outcome.rejections.push(storageRejection(status, readings[i]));
+    outcome.readings?.push(status === 'stored' || status === 'duplicate' ? status : 'rejected');
   }
   const rejections: RejectionToStore[] = [];
   const rejectionOwner: number[] = [];
@@ -133,6 +149,7 @@ export async function writeMessages(
       outcome.stored = 0;
       outcome.duplicates = 0;
       outcome.rejections = [];
+      delete outcome.readings;
       delete outcome.rawDropped;
     }
   }

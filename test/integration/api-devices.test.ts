@@ -108,6 +108,7 @@ describe('devices', () => {
       'patientId',
       'connected',
       'lastSeenAt',
+      'lastTransport',
       'lastReadingAt',
       'lastRejection',
       'secretRotatedAt',

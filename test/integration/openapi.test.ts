@@ -20,6 +20,7 @@ const API_ROUTES = [
   'POST /api/v1/devices/{id}/disable',
   'POST /api/v1/devices/{id}/enable',
   'POST /api/v1/devices/{id}/rotate-secret',
+  'POST /api/v1/devices/{id}/readings',
   'GET /api/v1/tokens',
   'POST /api/v1/tokens',
   'POST /api/v1/tokens/{id}/revoke',

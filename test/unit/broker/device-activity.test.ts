@@ -22,8 +22,8 @@ describe('DeviceActivityRecorder', () => {
     await r.flush();
     expect(writes).toEqual([
       [
-        { deviceId: 'a', lastSeenAt: 300, lastReadingAt: 250 },
-        { deviceId: 'b', lastSeenAt: 400, lastReadingAt: 400 },
+        { deviceId: 'a', lastSeenAt: 300, lastTransport: 'mqtt', lastReadingAt: 250 },
+        { deviceId: 'b', lastSeenAt: 400, lastTransport: null, lastReadingAt: 400 },
       ],
     ]);
   });
@@ -40,6 +40,24 @@ describe('DeviceActivityRecorder', () => {
     fail = false;
     r.seen('a', 150);
     await r.stop();
-    expect(writes).toEqual([[{ deviceId: 'a', lastSeenAt: 150, lastReadingAt: 100 }]]);
+    expect(writes).toEqual([[{ deviceId: 'a', lastSeenAt: 150, lastTransport: 'mqtt', lastReadingAt: 100 }]]);
+  });
+
+  it('keeps the transport of the latest contact', async () => {
+    const writes: DeviceActivity[][] = [];
+    const r = recorder(async (rows) => {
+      writes.push(rows);
+    });
+    r.seen('a', 100, 'mqtt');
+    r.seen('a', 200, 'https');
+    r.seen('b', 300, 'nightscout');
+    r.seen('b', 250, 'mqtt');
+    await r.flush();
+    expect(writes).toEqual([
+      [
+        { deviceId: 'a', lastSeenAt: 200, lastTransport: 'https', lastReadingAt: 0 },
+        { deviceId: 'b', lastSeenAt: 300, lastTransport: 'nightscout', lastReadingAt: 0 },
+      ],
+    ]);
   });
 });
