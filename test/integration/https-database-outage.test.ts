@@ -26,10 +26,13 @@ class HttpsSender {
   #stop = false;
   #running: Promise<void> | undefined;
 
-  constructor(
-    readonly id: string,
-    readonly secret: string,
-  ) {}
+  readonly id: string;
+  readonly secret: string;
+
+  constructor(id: string, secret: string) {
+    this.id = id;
+    this.secret = secret;
+  }
 
   start(batchSize: number, maxBatches: number): void {
     this.#running = this.#run(batchSize, maxBatches);
