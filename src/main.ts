@@ -56,6 +56,10 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'gives a device a new secret; prints it once',
     load: () => import('./cli/devices.command.ts').then((m) => m.devicesRotateSecret),
   },
+  'nightscout enable': {
+    summary: "prints once the upload secret of a patient's Nightscout-style CGM app",
+    load: () => import('./cli/nightscout.command.ts').then((m) => m.nightscoutEnable),
+  },
   'rejections reprocess': {
     summary: 're-runs rejected readings through validation',
     load: () => import('./cli/rejections.command.ts').then((m) => m.rejectionsReprocess),

@@ -27,6 +27,7 @@ import { tokensRoutes } from './routes/tokens.routes.ts';
 import { notificationsRoutes } from './routes/notifications.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { type DeviceReadingsDeps, deviceReadingsRoutes } from './routes/device-readings.routes.ts';
+import { nightscoutRoutes } from './routes/nightscout.routes.ts';
 import { OidcIssuer } from '../actions/oidc-issuer.ts';
 import { cookieNames } from './session-cookies.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
@@ -185,6 +186,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },
           deviceBasic: { type: 'http', scheme: 'basic', description: 'device id and secret (device-protocol.md)' },
+          nightscoutSecret: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'api-secret',
+            description: 'SHA-1 hex of the upload secret of `vitalink nightscout enable`',
+          },
         },
       },
       security: [{ bearer: [] }],
@@ -262,6 +269,16 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       {
         prefix: '/api/v1',
       },
+    );
+    // Nightscout-style uploaders (README, "Nightscout uploads"): their own secret, their own scope.
+    await app.register(
+      async (uploads) =>
+        nightscoutRoutes(uploads.withTypeProvider<ZodTypeProvider>(), {
+          ...deviceReadings,
+          db: deps.db,
+          keys: deps.keys,
+        }),
+      { prefix: '/api/v1' },
     );
   }
   await app.register(fhirRoutes(routeDeps), { prefix: '/fhir' });

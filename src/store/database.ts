@@ -42,6 +42,14 @@ export interface Database {
     previous_secret_key_id: string | null;
     previous_secret_expires_at: Date | null;
   };
+  /** 2026-12-07T1830-nightscout: Nightscout-style uploaders, one per device. */
+  nightscout_uploaders: {
+    device_id: string;
+    patient_id: string;
+    secret_hash: Buffer;
+    secret_key_id: string;
+    created_at: ColumnType<Date, Date | undefined, never>;
+  };
   device_activity: {
     device_id: string;
     last_seen_at: Date | null;

@@ -362,6 +362,7 @@ describe('command-line mistakes', () => {
       'devices disable',
       'devices enable',
       'devices rotate-secret',
+      'nightscout enable',
       'rejections reprocess',
       'audit export',
       'retention',
@@ -410,6 +411,7 @@ describe('per-command help', () => {
     'devices disable': ['--id ID', '--json'],
     'devices enable': ['--id ID', '--json'],
     'devices rotate-secret': ['--id ID', '--grace SECONDS', '--json'],
+    'nightscout enable': ['--patient ID', '--device ID', '--json'],
     'tokens create': [
       '--role admin|operator|clinician',
       '--patients ID,...',

@@ -3,10 +3,9 @@ import { MAX_PAYLOAD_BYTES } from '../../domain/protocol.ts';
 import { REJECTION_REASONS } from '../../domain/rejection-reasons.ts';
 import type { DeviceTransport } from '../../domain/device-transports.ts';
 import { AppError } from '../../errors.ts';
-import { DeviceDisabledError, type Ingest } from '../../ingest/ingest.ts';
-import { type ReadingResult, readingResults } from '../../ingest/reading-results.ts';
-import type { MessageOutcome } from '../../store/reading-sink.ts';
-import { authenticateDevice, DATABASE_RETRY_AFTER_S, DEVICE_REALM, type DeviceAuthDeps } from '../device-auth.ts';
+import type { Ingest } from '../../ingest/ingest.ts';
+import { submitAndWait, unavailable } from '../commit-wait.ts';
+import { authenticateDevice, DEVICE_REALM, type DeviceAuthDeps } from '../device-auth.ts';
 import { errorBody } from '../schemas.ts';
 import type { ZodApp } from './context.ts';
 
@@ -101,55 +100,4 @@ export function deviceReadingsRoutes(app: ZodApp, deps: DeviceReadingsDeps): voi
       return { results };
     },
   );
-}
-
-function unavailable(why: string): AppError {
-  return new AppError(
-    'unavailable',
-    `${why}; nothing was acknowledged: send the readings again in ${DATABASE_RETRY_AFTER_S} s`,
-    {
-      retryAfterSeconds: DATABASE_RETRY_AFTER_S,
-    },
-  );
-}
-
-/** Submits the body and waits for its commit, at most `holdMs`. */
-function submitAndWait(
-  deps: DeviceReadingsDeps,
-  deviceId: string,
-  body: Buffer,
-  holdMs: number,
-): Promise<ReadingResult[]> {
-  return new Promise((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      submission.cancel();
-      reject(unavailable('the readings could not be committed in time (the database is unreachable or busy)'));
-    }, holdMs);
-    const submission = deps.ingest.submit(
-      deviceId,
-      body,
-      deps.now(),
-      (error: Error | null, outcome?: MessageOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (error instanceof DeviceDisabledError) {
-          reject(
-            new AppError(
-              'forbidden',
-              'this device is disabled; an administrator can enable it again (`vitalink devices enable`)',
-            ),
-          );
-        } else if (error || !outcome) {
-          reject(unavailable('the readings were not stored'));
-        } else {
-          resolve(readingResults(submission, outcome));
-        }
-      },
-      { perReading: true },
-    );
-  });
 }
