@@ -22,6 +22,7 @@ import type { Me, Role } from './types.ts';
 import { ErrorBox, Loading } from './components/status.tsx';
 import { LoginView } from './views/login.tsx';
 import { OpsView } from './views/ops.tsx';
+import { DeviceListView } from './views/device-list.tsx';
 import { PatientListView } from './views/patient-list.tsx';
 import { PatientPage } from './views/patient-page.tsx';
 import { WorklistView } from './views/worklist.tsx';
@@ -204,6 +205,13 @@ export function App() {
                 </a>
               </li>
             )}
+            {me.role === 'admin' && (
+              <li>
+                <a href="#/devices" aria-current={current === 'devices' ? 'page' : undefined}>
+                  {t('navDevices')}
+                </a>
+              </li>
+            )}
           </ul>
         </nav>
         <div class="who" data-testid="who">
@@ -239,6 +247,8 @@ function View({ route }: { route: ReturnType<typeof useRoute> }) {
       return <PatientPage key={route.id} id={route.id} />;
     case 'ops':
       return <OpsView />;
+    case 'devices':
+      return <DeviceListView />;
     case 'home':
     case 'login':
       return <Loading />;

@@ -13,6 +13,7 @@ import type { IndicatorKey } from '../../src/domain/indicators/indicator-keys.ts
 import type { Programme } from '../../src/domain/programmes.ts';
 import type { ReadingType } from '../../src/domain/reading-types.ts';
 import type { RejectionReason } from '../../src/domain/rejection-reasons.ts';
+import type { DeviceTransport } from '../../src/domain/device-transports.ts';
 
 export type Lang = 'en' | 'fr';
 
@@ -40,6 +41,20 @@ const en = {
   skipToContent: 'Skip to content',
   navPatients: 'Patients',
   navOps: 'Operations',
+  navDevices: 'Devices',
+  devicesTitle: 'Devices',
+  devicesIntro:
+    'How each device sends its readings and when it last reached the service (written every 10 s, so up to 10 s behind).',
+  colPatientNow: 'Patient now',
+  colTransport: 'Sends via',
+  colLastContact: 'Last contact',
+  colLastStored: 'Last reading stored',
+  deviceEnabled: 'enabled',
+  deviceDisabled: 'disabled',
+  transportUnknown: 'not seen yet',
+  noDevices: 'No device yet: provision one with vitalink devices add.',
+  devicesTruncated: 'The first {n} devices are shown.',
+  neededAdmin: 'administrator',
   signOut: 'Sign out',
   signedInAs: 'Signed in as {role}',
   signedInPatients: '{n} patients',
@@ -314,6 +329,20 @@ const fr: Record<MessageKey, string> = {
   skipToContent: 'Aller au contenu',
   navPatients: 'Patients',
   navOps: 'Exploitation',
+  navDevices: 'Appareils',
+  devicesTitle: 'Appareils',
+  devicesIntro:
+    'Comment chaque appareil envoie ses mesures et quand il a joint le service pour la dernière fois (écrit toutes les 10 s, donc jusqu’à 10 s de retard).',
+  colPatientNow: 'Patient actuel',
+  colTransport: 'Envoie par',
+  colLastContact: 'Dernier contact',
+  colLastStored: 'Dernière mesure enregistrée',
+  deviceEnabled: 'activé',
+  deviceDisabled: 'désactivé',
+  transportUnknown: 'pas encore vu',
+  noDevices: 'Aucun appareil : enregistrez-en un avec vitalink devices add.',
+  devicesTruncated: 'Les {n} premiers appareils sont affichés.',
+  neededAdmin: 'administrateur',
   signOut: 'Se déconnecter',
   signedInAs: 'Connecté en tant que {role}',
   signedInPatients: '{n} patients',
@@ -691,6 +720,12 @@ const reasons: Labels<RejectionReason> = {
   conflict: { en: 'conflicting resend', fr: 'renvoi contradictoire' },
 };
 
+const transports: Labels<DeviceTransport> = {
+  mqtt: { en: 'MQTT', fr: 'MQTT' },
+  https: { en: 'HTTPS', fr: 'HTTPS' },
+  nightscout: { en: 'Nightscout upload', fr: 'Envoi Nightscout' },
+};
+
 /** UCUM codes as stored, written the way a clinician reads them (no conversion). */
 const units: Labels = {
   'mm[Hg]': { en: 'mmHg', fr: 'mmHg' },
@@ -723,6 +758,7 @@ export const severityLabel = (severity: string) => label(severities, severity);
 export const statusLabel = (status: string) => label(statuses, status);
 export const reasonLabel = (reason: string) => label(reasons, reason);
 export const unitLabel = (unit: string) => label(units, unit);
+export const transportLabel = (transport: string) => label(transports, transport);
 
 export function indicatorLabel(key: string): string {
   if (key.startsWith('adherence_days_')) {

@@ -1,6 +1,6 @@
 /**
  * Hash routes, so that serving stays a single index.html:
- * #/login, #/worklist, #/patients, #/patients/:id, #/ops.
+ * #/login, #/worklist, #/patients, #/patients/:id, #/ops, #/devices.
  */
 import { useEffect, useState } from 'preact/hooks';
 
@@ -11,6 +11,7 @@ export type Route =
   | { name: 'patients' }
   | { name: 'patient'; id: string }
   | { name: 'ops' }
+  | { name: 'devices' }
   | { name: 'unknown'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -20,6 +21,7 @@ export function parseRoute(hash: string): Route {
   if (path === '/worklist') return { name: 'worklist' };
   if (path === '/patients') return { name: 'patients' };
   if (path === '/ops') return { name: 'ops' };
+  if (path === '/devices') return { name: 'devices' };
   const m = /^\/patients\/([^/]+)$/.exec(path);
   if (m) {
     // A hand-edited address may hold a malformed escape (%E0): an unknown page, not a blank app.

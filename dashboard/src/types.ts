@@ -75,6 +75,18 @@ export interface Patient {
   summary: PatientSummary | null;
 }
 
+/** A device's state as GET /api/v1/devices gives it (the fields this dashboard shows). */
+export interface DeviceState {
+  id: string;
+  model: string | null;
+  enabled: boolean;
+  patientId: string | null;
+  lastSeenAt: string | null;
+  /** mqtt, https or nightscout; null: not recorded yet. */
+  lastTransport: string | null;
+  lastReadingAt: string | null;
+}
+
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
