@@ -43,6 +43,7 @@ const STATE_KEYS = [
   'lastReadingAt',
   'lastRejection',
   'lastSeenAt',
+  'lastTransport',
   'model',
   'patientId',
   'previousSecretValidUntil',
