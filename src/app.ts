@@ -3,6 +3,7 @@ import { Aggregator } from './aggregation/aggregator.ts';
 import { createIngest, type Ingest } from './ingest/ingest.ts';
 import { Broker, type ListeningPorts } from './broker/broker.ts';
 import { createAuthenticator } from './broker/authenticate.ts';
+import { VerifiedCredentials } from './http/verified-credentials.ts';
 import { type Config, ConfigError, configExposureProblems } from './config.ts';
 import { buildHttpServer } from './http/server.ts';
 import type { Logger } from './logger.ts';
@@ -139,6 +140,8 @@ export function createApp(config: Config, log: Logger): App {
         rehashDeviceSecret(db, id, slot, from, to),
     };
     const deviceAuthenticator = createAuthenticator(credentials, log.child({ component: 'device-https' }), metrics);
+    // README, "Over HTTPS": secrets verified lately, forgotten as live sessions are closed.
+    const verified = new VerifiedCredentials(config.sessionRecheckMs);
     broker = new Broker({
       config,
       log,
@@ -158,8 +161,12 @@ export function createApp(config: Config, log: Logger): App {
     credentialListener = new CredentialListener({
       connection: database.pool.options,
       log: log.child({ component: 'credential-events' }),
-      onDevice: (deviceId) => void mqtt.recheckSessions([deviceId]),
+      onDevice: (deviceId) => {
+        verified.forget(deviceId);
+        void mqtt.recheckSessions([deviceId]);
+      },
       onListening: () => {
+        verified.forget();
         mqtt.sessionsAnnouncementsReset();
         void mqtt.recheckSessions();
       },
@@ -267,6 +274,7 @@ export function createApp(config: Config, log: Logger): App {
       deviceReadings: {
         ingest: queue,
         authenticate: deviceAuthenticator,
+        verified,
         throttle: mqtt.throttle,
         banSeconds: Math.ceil(config.listenerLimits.throttle.authBanMs / 1000),
         metrics,

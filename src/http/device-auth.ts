@@ -4,6 +4,7 @@ import { BAD_USERNAME_OR_PASSWORD, ConnectRefused, SERVER_UNAVAILABLE } from '..
 import type { ThrottleVerdict } from '../broker/connect-throttle.ts';
 import { AppError } from '../errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { VerifiedCredentials } from './verified-credentials.ts';
 
 /** How long a device is told to wait before trying again while the database is unreachable. */
 export const DATABASE_RETRY_AFTER_S = 5;
@@ -23,6 +24,8 @@ export interface DeviceAuthDeps {
   readonly banSeconds: number;
   readonly metrics: Metrics;
   readonly now: () => number;
+  /** Secrets verified lately (src/http/verified-credentials.ts); none: every request is looked up. */
+  readonly verified?: VerifiedCredentials;
 }
 
 /** The realm of the Basic challenge of a 401. */
@@ -37,7 +40,8 @@ export const DEVICE_REALM = 'Basic realm="vitalink devices", charset="UTF-8"';
  * authentication counts against the source address and the device id from that
  * address, as a failed CONNECT does, and both throttles answer 429 with
  * Retry-After before the credentials are looked up. Reconnect storms (flapping)
- * are an MQTT matter: each HTTPS request is not a new session.
+ * are an MQTT matter: each HTTPS request is not a new session. A secret verified
+ * lately is not looked up again (`verified`), as a live MQTT session is not.
  */
 export async function authenticateDevice(deps: DeviceAuthDeps, request: FastifyRequest): Promise<string> {
   const credentials = basicCredentials(request.headers.authorization);
@@ -60,8 +64,10 @@ export async function authenticateDevice(deps: DeviceAuthDeps, request: FastifyR
       { retryAfterSeconds: deps.banSeconds },
     );
   }
+  if (deps.verified?.has(username, password, deps.now())) return username;
   try {
     await deps.authenticate({ id: username }, username, password);
+    deps.verified?.remember(username, password, deps.now());
     return username;
   } catch (error) {
     if (!(error instanceof ConnectRefused)) throw error;
