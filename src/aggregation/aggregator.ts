@@ -1,4 +1,4 @@
-import { applyAlertAction, EXPECTED_TYPES_WINDOW_MS } from '../domain/alerts/index.ts';
+import { applyAlertAction, EXPECTED_TYPES_WINDOW_MS, eventReadings } from '../domain/alerts/index.ts';
 import {
   addDays,
   type CgmReading,
@@ -37,7 +37,7 @@ import {
   type ReadingLookup,
   type ReadingRange,
 } from '../store/indicator-inputs.repository.ts';
-import { type AlertSlices, planAlertSlices, planPatientAlerts } from './patient-alerts.ts';
+import { type AlertSlices, alertReadingId, planAlertSlices, planPatientAlerts } from './patient-alerts.ts';
 import { computePatientIndicators, RAW_INDICATOR_WINDOWS } from './patient-indicators.ts';
 
 const READING_TYPE_NAMES: readonly string[] = READING_TYPES.map((t) => t.type);
@@ -319,6 +319,10 @@ export class Aggregator {
     let changes = 0;
     for (const patientId of ids) {
       const latest = alerts.get(patientId) ?? new Map();
+      // The patient's readings by "deviceId/readingId", built when an alert opens or changes.
+      let byId: Map<string, PatientReading> | undefined;
+      const held = () =>
+        (byId ??= new Map((readings.get(patientId) ?? []).map((r) => [alertReadingId(r.deviceId, r.id), r])));
       const plans = planPatientAlerts({
         readings: readings.get(patientId) ?? [],
         evaluated: slices.get(patientId)?.evaluated ?? new Map(),
@@ -335,7 +339,8 @@ export class Aggregator {
         if (!next) continue;
         changes++;
         if (action.kind === 'open') {
-          await insertAlert(trx, patientId, rule, next, action.at);
+          // The event's values are kept with the alert now, while the readings are in hand (never read again).
+          await insertAlert(trx, patientId, rule, next, action.at, eventReadings(action.readingIds, held()));
           this.#o.log.info({ rule }, 'alert opened');
         } else if (current) {
           const event =
@@ -346,8 +351,9 @@ export class Aggregator {
             next,
             event,
             now,
-            null,
-            action.kind === 'update' ? evaluation.at : undefined,
+            action.kind === 'update'
+              ? { occurredAt: evaluation.at, eventReadings: eventReadings(action.readingIds, held()) }
+              : {},
           );
         }
       }

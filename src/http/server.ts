@@ -22,6 +22,8 @@ import { patientsRoutes } from './routes/patients.routes.ts';
 import { readingsRoutes } from './routes/readings.routes.ts';
 import { type IngestionReport, opsRoutes } from './routes/ops.routes.ts';
 import { rejectionsRoutes } from './routes/rejections.routes.ts';
+import { reportsRoutes } from './routes/reports.routes.ts';
+import { reviewsRoutes } from './routes/reviews.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
 import type { HttpRateLimits } from '../config.ts';
@@ -227,6 +229,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       tokensRoutes(api, { ...routeDeps, tokenTtlDays: deps.tokenTtlDays });
       readingsRoutes(api, routeDeps);
       alertsRoutes(api, routeDeps);
+      // Issue #14, item 6-7: reviewed marks and the monthly activity report.
+      reviewsRoutes(api, routeDeps);
+      reportsRoutes(api, routeDeps);
       rejectionsRoutes(api, routeDeps);
       opsRoutes(api, { ...routeDeps, ingestion: deps.ingestion });
     },

@@ -1,5 +1,5 @@
 import { type Selectable, sql } from 'kysely';
-import type { AlertState } from '../domain/alerts/index.ts';
+import type { AcknowledgeAction, AlertEventReading, AlertState } from '../domain/alerts/index.ts';
 import type { Database, Db } from './database.ts';
 
 export interface StoredAlert {
@@ -7,8 +7,15 @@ export interface StoredAlert {
   patientId: string;
   rule: string;
   state: AlertState;
+  /** Time of the most recent occurrence (the event); null for a no_data alert of a type never seen. */
   occurredAt: Date | null;
+  /** The event's readings with their values; null when not recorded (alerts from before migration 2026-12-07T1760). */
+  eventReadings: AlertEventReading[] | null;
+  /** `practitioner:ID`, `token:ID` or `admin-token` (src/domain/alerts/acknowledgement.ts, actorName). */
   acknowledgedBy: string | null;
+  /** Null: not acknowledged, or acknowledged without saying (an old client's empty request). */
+  acknowledgedAction: AcknowledgeAction | null;
+  acknowledgedNote: string | null;
 }
 
 type AlertRow = Selectable<Database['alerts']>;
@@ -22,7 +29,10 @@ function toStored(r: AlertRow): StoredAlert {
     patientId: r.patient_id,
     rule: r.rule,
     occurredAt: r.occurred_at,
+    eventReadings: (r.event_readings ?? null) as AlertEventReading[] | null,
     acknowledgedBy: r.acknowledged_by,
+    acknowledgedAction: r.acknowledged_action as AcknowledgeAction | null,
+    acknowledgedNote: r.acknowledged_note,
     state: {
       status: r.status,
       openedAt: r.opened_at.getTime(),
@@ -129,12 +139,26 @@ export async function listAlertIds(
 
 export type AlertEvent = 'opened' | 'updated' | 'condition_cleared' | 'acknowledged' | 'resolved';
 
+/** What an event adds to the alert's row and to its history. */
+export interface AlertChange {
+  /** Who: acknowledgements (src/domain/alerts/acknowledgement.ts, actorName). */
+  actor?: string | null;
+  /** The occurrence's time, when it changes (update). */
+  occurredAt?: number | null;
+  /** The occurrence's readings with their values (open, update); null: unknown. */
+  eventReadings?: AlertEventReading[] | null;
+  /** Acknowledgement: the action taken (null: not said) and the note. */
+  action?: AcknowledgeAction | null;
+  note?: string | null;
+}
+
 export async function insertAlert(
   db: Db,
   patientId: string,
   rule: string,
   state: AlertState,
   occurredAt: number | null,
+  eventReadings: AlertEventReading[] | null = null,
 ): Promise<string> {
   const row = await db
     .insertInto('alerts')
@@ -149,10 +173,11 @@ export async function insertAlert(
       occurred_at: date(occurredAt),
       threshold: JSON.stringify(state.threshold),
       reading_ids: state.readingIds,
+      event_readings: eventReadings === null ? null : JSON.stringify(eventReadings),
     })
     .returning('id')
     .executeTakeFirstOrThrow();
-  await recordEvent(db, row.id, 'opened', state.openedAt, null, state.readingIds);
+  await recordEvent(db, row.id, 'opened', state.openedAt, { eventReadings }, state.readingIds);
   return row.id;
 }
 
@@ -162,9 +187,9 @@ export async function updateAlert(
   state: AlertState,
   event: AlertEvent,
   at: number,
-  actor: string | null = null,
-  occurredAt?: number | null,
+  change: AlertChange = {},
 ): Promise<void> {
+  const acknowledged = event === 'acknowledged';
   await db
     .updateTable('alerts')
     .set({
@@ -173,12 +198,21 @@ export async function updateAlert(
       resolved_at: date(state.resolvedAt),
       condition_cleared_at: date(state.conditionClearedAt),
       reading_ids: state.readingIds,
-      ...(actor !== null && event === 'acknowledged' ? { acknowledged_by: actor } : {}),
-      ...(occurredAt !== undefined ? { occurred_at: date(occurredAt) } : {}),
+      ...(acknowledged
+        ? {
+            acknowledged_by: change.actor ?? null,
+            acknowledged_action: change.action ?? null,
+            acknowledged_note: change.note ?? null,
+          }
+        : {}),
+      ...(change.occurredAt !== undefined ? { occurred_at: date(change.occurredAt) } : {}),
+      ...(change.eventReadings !== undefined
+        ? { event_readings: change.eventReadings === null ? null : JSON.stringify(change.eventReadings) }
+        : {}),
     })
     .where('id', '=', id)
     .execute();
-  await recordEvent(db, id, event, at, actor, event === 'updated' ? state.readingIds : null);
+  await recordEvent(db, id, event, at, change, event === 'updated' ? state.readingIds : null);
 }
 
 async function recordEvent(
@@ -186,13 +220,55 @@ async function recordEvent(
   alertId: string,
   event: AlertEvent,
   at: number,
-  actor: string | null,
+  change: AlertChange,
   readingIds: string[] | null,
 ): Promise<void> {
   await db
     .insertInto('alert_events')
-    .values({ alert_id: alertId, event, at: new Date(at), actor, reading_ids: readingIds })
+    .values({
+      alert_id: alertId,
+      event,
+      at: new Date(at),
+      actor: change.actor ?? null,
+      reading_ids: readingIds,
+      action: change.action ?? null,
+      note: change.note ?? null,
+      readings: change.eventReadings ? JSON.stringify(change.eventReadings) : null,
+    })
     .execute();
+}
+
+/** One entry of an alert's history (GET /api/v1/alerts/{id}/history). */
+export interface AlertHistoryEntry {
+  at: Date;
+  event: string;
+  actor: string | null;
+  readingIds: string[] | null;
+  readings: AlertEventReading[] | null;
+  action: AcknowledgeAction | null;
+  note: string | null;
+}
+
+/**
+ * Everything that happened to an alert, oldest first. Cost: the alert's own rows,
+ * by the (alert_id, id) index; a handful per alert.
+ */
+export async function alertHistory(db: Db, alertId: string): Promise<AlertHistoryEntry[]> {
+  const rows = await db
+    .selectFrom('alert_events')
+    .select(['at', 'event', 'actor', 'reading_ids', 'readings', 'action', 'note'])
+    .where('alert_id', '=', alertId)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({
+    at: r.at,
+    event: r.event,
+    actor: r.actor,
+    readingIds: r.reading_ids,
+    readings: (r.readings ?? null) as AlertEventReading[] | null,
+    action: r.action as AcknowledgeAction | null,
+    note: r.note,
+  }));
 }
 
 /** Devices assigned to the patient at `at`. */

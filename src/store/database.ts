@@ -128,6 +128,10 @@ export interface Database {
     occurred_at: Date | null;
     threshold: unknown;
     reading_ids: string[];
+    /** Migration 2026-12-07T1760: the occurrence's readings with their values (src/domain/alerts/alert-event.ts). */
+    event_readings: Generated<unknown>;
+    acknowledged_action: string | null;
+    acknowledged_note: string | null;
   };
   alert_events: {
     id: Generated<string>;
@@ -136,6 +140,19 @@ export interface Database {
     event: 'opened' | 'updated' | 'condition_cleared' | 'acknowledged' | 'resolved';
     actor: string | null;
     reading_ids: string[] | null;
+    /** Migration 2026-12-07T1760: acknowledged with an action and a note; opened/updated with the readings. */
+    action: Generated<string | null>;
+    note: Generated<string | null>;
+    readings: Generated<unknown>;
+  };
+  /** Migration 2026-12-07T1760: a patient's data marked reviewed for a patient-local day. */
+  patient_reviews: {
+    id: Generated<string>;
+    patient_id: string;
+    day: string;
+    reviewed_at: Date;
+    reviewed_by: string;
+    practitioner_id: string | null;
   };
   api_tokens: {
     id: Generated<string>;
