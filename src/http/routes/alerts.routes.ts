@@ -63,7 +63,7 @@ const acknowledgeBody = z
     action: z.enum(ACKNOWLEDGE_ACTIONS).describe('what was done'),
     note: text(ACKNOWLEDGE_NOTE_MAX).optional().describe(`free text, at most ${ACKNOWLEDGE_NOTE_MAX} characters`),
   })
-  .optional()
+  .nullish()
   .describe('required from new clients; an empty request (no body) is accepted and recorded with no action');
 
 /** Alerts of the clinician's patients: list, filter, acknowledge. */

@@ -20,7 +20,10 @@ export function reportsRoutes(app: ZodApp, deps: RouteDeps): void {
           'JSON, or CSV (text/csv, one line for the team then one per patient) with format=csv or Accept: text/csv.',
         querystring: z.object({
           team: idParam.describe('the care team'),
-          month: z.string().describe("YYYY-MM, a calendar month in the team's time zone"),
+          month: z
+            .string()
+            .regex(/^2\d{3}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM, e.g. 2026-11')
+            .describe("YYYY-MM, a calendar month in the team's time zone"),
           format: z
             .enum(['json', 'csv'])
             .optional()

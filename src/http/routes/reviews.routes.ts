@@ -32,7 +32,7 @@ export function reviewsRoutes(app: ZodApp, deps: RouteDeps): void {
         params: z.object({ id: idParam }),
         body: z
           .object({ day: day.optional().describe("YYYY-MM-DD, the patient's today by default; never a later day") })
-          .optional(),
+          .nullish(),
         response: { 200: review, 201: review, ...errors },
       },
     },
