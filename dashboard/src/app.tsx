@@ -12,6 +12,7 @@ import { clearToken, readToken, setCurrentRole, storeToken } from './session.ts'
 import type { Me, Role } from './types.ts';
 import { ErrorBox, Loading } from './components/status.tsx';
 import { LoginView } from './views/login.tsx';
+import { ActivityReportView } from './views/activity-report.tsx';
 import { OpsView } from './views/ops.tsx';
 import { PatientListView } from './views/patient-list.tsx';
 import { PatientPage } from './views/patient-page.tsx';
@@ -86,6 +87,7 @@ export function App() {
       patients: t('patientsTitle'),
       patient: t('patientsTitle'),
       ops: t('opsTitle'),
+      report: t('reportTitle'),
     };
     document.title = `${titles[route.name] ?? ''}${titles[route.name] ? ' · ' : ''}${t('appName')}`;
   }, [route]);
@@ -153,6 +155,13 @@ export function App() {
                 </a>
               </li>
             )}
+            {canPatients && (
+              <li>
+                <a href="#/reports/activity" aria-current={current === 'report' ? 'page' : undefined}>
+                  {t('navReport')}
+                </a>
+              </li>
+            )}
             {canOps && (
               <li>
                 <a href="#/ops" aria-current={current === 'ops' ? 'page' : undefined}>
@@ -189,6 +198,8 @@ function View({ route }: { route: ReturnType<typeof useRoute> }) {
       return <PatientPage key={route.id} id={route.id} />;
     case 'ops':
       return <OpsView />;
+    case 'report':
+      return <ActivityReportView />;
     case 'home':
     case 'login':
       return <Loading />;

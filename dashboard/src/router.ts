@@ -1,6 +1,6 @@
 /**
  * Hash routes, so that serving stays a single index.html:
- * #/login, #/patients, #/patients/:id, #/ops.
+ * #/login, #/patients, #/patients/:id, #/ops, #/reports/activity.
  */
 import { useEffect, useState } from 'preact/hooks';
 
@@ -10,6 +10,7 @@ export type Route =
   | { name: 'patients' }
   | { name: 'patient'; id: string }
   | { name: 'ops' }
+  | { name: 'report' }
   | { name: 'unknown'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -18,6 +19,7 @@ export function parseRoute(hash: string): Route {
   if (path === '/login') return { name: 'login' };
   if (path === '/patients') return { name: 'patients' };
   if (path === '/ops') return { name: 'ops' };
+  if (path === '/reports/activity') return { name: 'report' };
   const m = /^\/patients\/([^/]+)$/.exec(path);
   if (m) {
     // A hand-edited address may hold a malformed escape (%E0): an unknown page, not a blank app.
