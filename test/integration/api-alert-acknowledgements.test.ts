@@ -49,7 +49,11 @@ async function send(client: MqttClient, deviceId: string, readings: Reading[]): 
 beforeAll(async () => {
   device = await t.connectDevice('ack-dev-1', await t.provisionDevice('ack-dev-1', 'p-own-1'));
   otherDevice = await t.connectDevice('ack-dev-2', await t.provisionDevice('ack-dev-2', 'p-other'));
-  await send(device, 'ack-dev-1', [spo2('o1', 88, t0), bp('b1', 185, 100, t0)]);
+  await send(device, 'ack-dev-1', [
+    spo2('o1', 88, t0),
+    bp('b1', 185, 100, t0),
+    { id: 'f1', type: 'body_temperature', at: t0, value: 38.9, unit: 'Cel' },
+  ]);
   await send(otherDevice, 'ack-dev-2', [spo2('x1', 85, t0)]);
   await waitFor(async () => (await alertOf('p-own-1', 'bp_high')) !== undefined, 'the alerts to open');
 });
@@ -154,7 +158,7 @@ describe('acknowledgement with an action and a note, and the history', () => {
     expect((await alertOf('p-own-1', 'bp_high')).status).toBe('open');
   });
 
-  it('an old client sending no body still acknowledges, recorded with no action', async () => {
+  it('an old client sending no body, or {}, still acknowledges, recorded with no action', async () => {
     const high = await alertOf('p-own-1', 'bp_high');
     const res = await call('POST', `/api/v1/alerts/${high.id}/acknowledge`, { token: who.clinician.token });
     expect(res.status, describeRes(res)).toBe(200);
@@ -163,6 +167,11 @@ describe('acknowledgement with an action and a note, and the history', () => {
       high.id,
     ]);
     expect(rows).toEqual([{ acknowledged_action: null, acknowledged_note: null }]);
+    // The dashboard before this version sent {}.
+    const temp = await alertOf('p-own-1', 'fever');
+    const empty = await call('POST', `/api/v1/alerts/${temp.id}/acknowledge`, { token: who.clinician.token, json: {} });
+    expect(empty.status, describeRes(empty)).toBe(200);
+    expect(empty.body.acknowledgement).toMatchObject({ action: null, note: null });
   });
 
   it("another clinician's alert has no history for this one: a 404 like a missing alert", async () => {

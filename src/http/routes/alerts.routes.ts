@@ -54,19 +54,18 @@ async function visibleAlert(deps: RouteDeps, principal: Principal, id: string): 
 }
 
 /**
- * POST /alerts/{id}/acknowledge takes `{action, note?}`: a client that sends a body
- * must say what it did. A request without a body (clients from before actions
- * existed) still acknowledges, recorded with no action.
+ * POST /alerts/{id}/acknowledge takes `{action, note?}`: new clients say what they
+ * did. Clients from before actions existed send no body or `{}`: the alert is still
+ * acknowledged, recorded with no action. A note without an action is refused.
  */
 const acknowledgeBody = z
   .object({
-    action: z.enum(ACKNOWLEDGE_ACTIONS).describe('what was done'),
+    action: z.enum(ACKNOWLEDGE_ACTIONS).optional().describe('what was done; required with a note'),
     note: text(ACKNOWLEDGE_NOTE_MAX).optional().describe(`free text, at most ${ACKNOWLEDGE_NOTE_MAX} characters`),
   })
   .nullish()
-  .describe('required from new clients; an empty request (no body) is accepted and recorded with no action');
+  .describe('{action, note?} from new clients; no body or {} (older clients): acknowledged with no action');
 
-/** Alerts of the clinician's patients: list, filter, acknowledge. */
 export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
   const { db } = deps;
 
@@ -128,6 +127,9 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
       const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const found = await visibleAlert(deps, principal, request.params.id);
+      if (request.body?.note !== undefined && request.body.action === undefined) {
+        throw new AppError('invalid_input', 'say what was done: action is required with a note', { field: 'action' });
+      }
       const note = request.body?.note?.trim() ? request.body.note : null;
       const acknowledged = await acknowledgeAlert(
         db,
