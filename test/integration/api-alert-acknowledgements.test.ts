@@ -8,7 +8,8 @@ import {
   expectInvalid,
   expectSameNotFound,
 } from '../helpers/api-expectations.ts';
-import { useApiTest } from '../helpers/api-test.ts';
+import { ADMIN_TOKEN, useApiTest } from '../helpers/api-test.ts';
+import { startTestApp } from '../helpers/app.ts';
 import { type Reading, waitFor } from '../helpers/device.ts';
 
 /**
@@ -251,5 +252,35 @@ describe('reviewed mark', () => {
     expectError(await review('p-own-1', {}, who.admin.token), 403, 'forbidden');
     const { rows } = await t.query(`SELECT count(*)::int AS n FROM patient_reviews WHERE patient_id <> 'p-own-2'`);
     expect(rows[0].n).toBe(0);
+  });
+});
+
+describe('the note is clinical data', () => {
+  it('is never written to the log: neither when stored nor when refused', async () => {
+    await send(device, 'ack-dev-1', [
+      { id: 'g1', type: 'blood_glucose', at: Date.now() - 60_000, value: 40, unit: 'mg/dL' },
+    ]);
+    await waitFor(async () => (await alertOf('p-own-1', 'hypoglycemia')) !== undefined, 'the hypoglycemia alert');
+    const hypo = await alertOf('p-own-1', 'hypoglycemia');
+    // A second instance on the same database whose log lines (info and above) are kept.
+    const lines: Record<string, unknown>[] = [];
+    const instance = await startTestApp(t.database, { VITALINK_ADMIN_TOKEN: ADMIN_TOKEN }, lines);
+    try {
+      const url = `http://127.0.0.1:${instance.ports.http}/api/v1/alerts/${hypo.id}/acknowledge`;
+      const post = (body: unknown) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${who.clinician.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      expect((await post({ action: 'no_action', note: `Nausea NOTE-MARK-1 ${'x'.repeat(2000)}` })).status).toBe(422);
+      expect((await post({ action: 'adjusted_treatment', note: 'Insulin lowered NOTE-MARK-2' })).status).toBe(200);
+    } finally {
+      await instance.stop();
+    }
+    const text = JSON.stringify(lines);
+    expect(lines.some((l) => String(JSON.stringify(l)).includes('/acknowledge'))).toBe(true);
+    expect(text).not.toContain('NOTE-MARK');
+    expect(text).not.toContain('Insulin');
   });
 });
