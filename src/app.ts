@@ -33,6 +33,8 @@ import { TlsMaterial, TlsMaterialError } from './tls/tls-material.ts';
 import { announceKeys, resolveKeyRing } from './actions/secret-keys.ts';
 import { createDatabase } from './store/database.ts';
 import { ReadReplica } from './store/read-replica.ts';
+import { DeliveryWorker } from './notifications/delivery-worker.ts';
+import { notificationBacklog } from './store/notifications.repository.ts';
 
 /** How often what the broker saw of devices is written (device_activity). */
 const DEVICE_ACTIVITY_FLUSH_MS = 10_000;
@@ -60,6 +62,7 @@ export function createApp(config: Config, log: Logger): App {
   let http: FastifyInstance | undefined;
   let maintenance: PartitionMaintenance | undefined;
   let aggregator: Aggregator | undefined;
+  let notifier: DeliveryWorker | undefined;
   let retention: RetentionJob | undefined;
   let activity: DeviceActivityRecorder | undefined;
   let credentialListener: CredentialListener | undefined;
@@ -170,8 +173,24 @@ export function createApp(config: Config, log: Logger): App {
       batchSize: 200,
       refreshEveryMs: 3_600_000,
       now: Date.now,
+      escalationDelays: config.notifications.escalationDelays,
     });
     aggregator.start();
+
+    // README, "Notifications": the outbox's delivery worker (every instance runs one; SKIP LOCKED shares the rows).
+    notifier = new DeliveryWorker({
+      db,
+      log: log.child({ component: 'notifications' }),
+      metrics,
+      keys,
+      smtp: config.notifications.smtp,
+      retry: config.notifications.retry,
+      timeoutMs: config.notifications.timeoutMs,
+      intervalMs: config.notifications.pollMs,
+      publicUrl: config.publicUrl,
+      now: Date.now,
+    });
+    notifier.start();
 
     if (config.retention.intervalMs > 0) {
       retention = new RetentionJob({
@@ -231,7 +250,8 @@ export function createApp(config: Config, log: Logger): App {
       readDb: reads ? () => reads.db() : undefined,
       trustedProxies: config.trustedProxies,
       now: () => new Date(),
-      ingestion: () => reporter.view(),
+      // README, "Notifications": the dead letters in the ops view.
+      ingestion: async () => ({ ...(await reporter.view()), notifications: await notificationBacklog(db) }),
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
       isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
       tokenTtlDays: config.tokenTtlDays,
@@ -314,6 +334,7 @@ export function createApp(config: Config, log: Logger): App {
     await httpsListener?.close();
     await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await activity?.stop();
+    await notifier?.stop();
     await aggregator?.stop();
     await retention?.stop();
     await readReplica?.routing.stop();

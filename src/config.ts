@@ -12,6 +12,14 @@ import {
   type RetentionSettings,
 } from './domain/retention.ts';
 import { DEFAULT_TOKEN_TTL_DAYS, type TokenRoleName } from './domain/token-expiry.ts';
+import {
+  DEFAULT_ESCALATION_DELAYS,
+  DEFAULT_RETRY,
+  type EscalationDelays,
+  type RetrySettings,
+} from './domain/notifications.ts';
+import { ALERT_SEVERITIES } from './domain/alerts/rules.ts';
+import type { SmtpSettings } from './notifications/email.ts';
 
 /**
  * Configuration from the environment (interfaces.md, "Environment"), parsed once
@@ -122,6 +130,7 @@ const envSchema = z
         .optional(),
     ),
     VITALINK_DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default('./.vitalink')),
+    VITALINK_SYSTEM_DIR: z.preprocess(emptyAsUndefined, z.string().optional()),
     // README, "Configuration": `off` closes the plaintext MQTT listener (MQTT_TLS_PORT or MQTT_WS_PORT must then be set).
     MQTT_PORT: z.preprocess(
       emptyAsUndefined,
@@ -400,7 +409,25 @@ const envSchema = z
     { when: () => true },
   );
 
+/** Where the embedded PostgreSQL may go when it runs as root (src/database-server/embedded-postgres.ts). */
+export interface EmbeddedPlacement {
+  /** True when VITALINK_DATA_DIR is unset: what the postgres user cannot reach may move to `systemDir`. */
+  readonly relocatable: boolean;
+  /** VITALINK_SYSTEM_DIR, default /var/lib/vitalink. */
+  readonly systemDir: string;
+}
+
+/** The placement of the environment: VITALINK_DATA_DIR set or not, VITALINK_SYSTEM_DIR. */
+export function embeddedPlacementOf(env: NodeJS.ProcessEnv): EmbeddedPlacement {
+  return {
+    relocatable: !env.VITALINK_DATA_DIR,
+    systemDir: path.resolve(env.VITALINK_SYSTEM_DIR || '/var/lib/vitalink'),
+  };
+}
+
 export interface Config {
+  /** README, "Notifications": SMTP, retries, timeouts, escalation delays. */
+  readonly notifications: NotificationSettings;
   /**
    * The secret keys from outside the database (README, "Rotating the key"): the
    * current one, which makes every new hash (none: the database's key, as before
@@ -414,6 +441,12 @@ export interface Config {
   /** The owner's connection for the migrations (README, "Database roles"); unset: `databaseUrl`'s. */
   readonly databaseMigrationUrl: string | undefined;
   readonly dataDir: string;
+  /**
+   * Where the embedded PostgreSQL may be placed when it runs as root (README,
+   * "Running as root"): `dataDirChosen` false (VITALINK_DATA_DIR unset) lets it move
+   * to `systemDir` what the postgres user cannot reach in the project's folder.
+   */
+  readonly embeddedPlacement: EmbeddedPlacement;
   readonly host: string;
   /** VITALINK_ALLOW_PLAINTEXT_PUBLIC=1: plaintext listeners may listen on a non-loopback `host`. */
   readonly allowPlaintextPublic: boolean;
@@ -541,17 +574,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       });
   const secretKeys = readSecretKeys(env);
   problems.push(...secretKeys.problems);
+  const notifications = readNotificationSettings(env);
+  problems.push(...notifications.problems);
   if (options.listening) problems.push(...plaintextExposureProblems(exposureFromEnv(env)));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const config: Config = {
     secretKeys: secretKeys.keys,
+    notifications: notifications.settings,
     databaseUrl: e.DATABASE_URL,
     readReplica: e.DATABASE_READ_URL
       ? { url: e.DATABASE_READ_URL, maxLagMs: e.VITALINK_READ_REPLICA_MAX_LAG_MS }
       : undefined,
     databaseMigrationUrl: e.DATABASE_MIGRATION_URL,
     dataDir: path.resolve(e.VITALINK_DATA_DIR),
+    embeddedPlacement: embeddedPlacementOf(env),
     host: e.HOST ?? DEFAULT_HOST,
     allowPlaintextPublic: e.VITALINK_ALLOW_PLAINTEXT_PUBLIC === '1',
     mqttPort: e.MQTT_PORT === 'off' ? undefined : e.MQTT_PORT,
@@ -645,6 +682,147 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
     },
   };
   return deepFreeze(config);
+}
+
+// ---- Notifications (README, "Notifications") ----
+
+export interface NotificationSettings {
+  /** Unset without VITALINK_SMTP_HOST: e-mail notifications wait until it is set. */
+  readonly smtp: SmtpSettings | undefined;
+  readonly retry: RetrySettings;
+  readonly timeoutMs: number;
+  readonly pollMs: number;
+  readonly escalationDelays: EscalationDelays;
+}
+
+const ESCALATION_DELAY_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** An escalation delay: a duration (30m, 2h, 1d, 90s) or `off`; undefined when not understood. */
+export function parseEscalationDelay(text: string): number | null | undefined {
+  const v = text.trim();
+  if (v === 'off') return null;
+  const m = /^(\d{1,6})([smhd])$/.exec(v);
+  if (!m || Number(m[1]) === 0) return undefined;
+  return Number(m[1]) * ESCALATION_DELAY_UNITS[m[2]]!;
+}
+
+const notificationSchema = z.object({
+  VITALINK_SMTP_HOST: z.preprocess(emptyAsUndefined, z.string().optional()),
+  VITALINK_SMTP_PORT: z.preprocess(emptyAsUndefined, portNumber().default(587)),
+  VITALINK_SMTP_TLS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['required', 'opportunistic', 'implicit'], {
+        message:
+          'must be required (STARTTLS or fail), opportunistic (STARTTLS when offered) or implicit (TLS from the start, port 465)',
+      })
+      .default('required'),
+  ),
+  VITALINK_SMTP_CLIENT_CERT_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
+  VITALINK_SMTP_CLIENT_KEY_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
+  VITALINK_SMTP_CA_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
+  VITALINK_SMTP_FROM: z.preprocess(emptyAsUndefined, z.string().optional()),
+  VITALINK_SMTP_USER: z.preprocess(emptyAsUndefined, z.string().optional()),
+  VITALINK_SMTP_PASSWORD: z.preprocess(emptyAsUndefined, z.string().optional()),
+  VITALINK_NOTIFY_TIMEOUT_MS: positiveInt(10_000),
+  VITALINK_NOTIFY_POLL_MS: positiveInt(1_000),
+  VITALINK_NOTIFY_MAX_ATTEMPTS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(1, 'must be 1 or more attempts')
+      .max(100, 'must be at most 100 attempts')
+      .default(DEFAULT_RETRY.maxAttempts),
+  ),
+  VITALINK_NOTIFY_RETRY_BASE_MS: positiveInt(DEFAULT_RETRY.baseDelayMs),
+  VITALINK_NOTIFY_RETRY_MAX_MS: positiveInt(DEFAULT_RETRY.maxDelayMs),
+});
+
+/**
+ * The notification settings, read apart from the others (their block of the README's
+ * configuration table); problems name the setting and never quote the password.
+ */
+export function readNotificationSettings(env: NodeJS.ProcessEnv): {
+  settings: NotificationSettings;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  const parsed = notificationSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'environment');
+      const shown = /PASSWORD/.test(name) || env[name] === undefined ? '' : ` (got "${env[name]}")`;
+      problems.push(`${name}: ${issue.message}${shown}`);
+    }
+  }
+  const delays: Record<string, number | null> = { ...DEFAULT_ESCALATION_DELAYS };
+  for (const severity of ALERT_SEVERITIES) {
+    const name = `VITALINK_ESCALATION_${severity.toUpperCase()}`;
+    const text = env[name];
+    if (text === undefined || text.trim() === '') continue;
+    const delay = parseEscalationDelay(text);
+    if (delay === undefined) {
+      problems.push(`${name}: must be a duration (30m, 2h, 1d, 90s) or off (got "${text}")`);
+    } else delays[severity] = delay;
+  }
+  const e = parsed.success ? parsed.data : undefined;
+  // The relations between settings are checked on the raw values, so that they are reported with the others.
+  const raw = (name: string) => (env[name] === undefined || env[name]!.trim() === '' ? undefined : env[name]!);
+  if (raw('VITALINK_SMTP_HOST') !== undefined) {
+    if (raw('VITALINK_SMTP_FROM') === undefined) {
+      problems.push(
+        'VITALINK_SMTP_FROM: set the address notifications are sent from (e.g. vitalink@hospital.example) along with VITALINK_SMTP_HOST',
+      );
+    }
+    if (
+      (raw('VITALINK_SMTP_CLIENT_CERT_FILE') === undefined) !==
+      (raw('VITALINK_SMTP_CLIENT_KEY_FILE') === undefined)
+    ) {
+      problems.push(
+        'VITALINK_SMTP_CLIENT_CERT_FILE and VITALINK_SMTP_CLIENT_KEY_FILE: set both (the client certificate and its key) or neither',
+      );
+    }
+    for (const name of ['VITALINK_SMTP_CLIENT_CERT_FILE', 'VITALINK_SMTP_CLIENT_KEY_FILE', 'VITALINK_SMTP_CA_FILE']) {
+      const file = raw(name);
+      if (file !== undefined && !fs.existsSync(file)) problems.push(`${name}: ${file} does not exist; check the path`);
+    }
+    if (raw('VITALINK_SMTP_PASSWORD') !== undefined && raw('VITALINK_SMTP_USER') === undefined) {
+      problems.push('VITALINK_SMTP_PASSWORD: set VITALINK_SMTP_USER too (the password is of that user)');
+    }
+  }
+  let smtp: SmtpSettings | undefined;
+  if (e?.VITALINK_SMTP_HOST !== undefined) {
+    smtp = {
+      host: e.VITALINK_SMTP_HOST,
+      port: e.VITALINK_SMTP_PORT,
+      tls: e.VITALINK_SMTP_TLS,
+      clientCertFile: e.VITALINK_SMTP_CLIENT_CERT_FILE,
+      clientKeyFile: e.VITALINK_SMTP_CLIENT_KEY_FILE,
+      caFile: e.VITALINK_SMTP_CA_FILE,
+      from: e.VITALINK_SMTP_FROM ?? '',
+      user: e.VITALINK_SMTP_USER,
+      password: e.VITALINK_SMTP_PASSWORD,
+      timeoutMs: e.VITALINK_NOTIFY_TIMEOUT_MS,
+    };
+  }
+  if (e && e.VITALINK_NOTIFY_RETRY_MAX_MS < e.VITALINK_NOTIFY_RETRY_BASE_MS) {
+    problems.push('VITALINK_NOTIFY_RETRY_MAX_MS: must be at least VITALINK_NOTIFY_RETRY_BASE_MS');
+  }
+  return {
+    settings: {
+      smtp,
+      retry: {
+        maxAttempts: e?.VITALINK_NOTIFY_MAX_ATTEMPTS ?? DEFAULT_RETRY.maxAttempts,
+        baseDelayMs: e?.VITALINK_NOTIFY_RETRY_BASE_MS ?? DEFAULT_RETRY.baseDelayMs,
+        maxDelayMs: e?.VITALINK_NOTIFY_RETRY_MAX_MS ?? DEFAULT_RETRY.maxDelayMs,
+      },
+      timeoutMs: e?.VITALINK_NOTIFY_TIMEOUT_MS ?? 10_000,
+      pollMs: e?.VITALINK_NOTIFY_POLL_MS ?? 1_000,
+      escalationDelays: delays as EscalationDelays,
+    },
+    problems,
+  };
 }
 
 export interface ConfiguredKeys {

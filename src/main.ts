@@ -89,6 +89,58 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'revokes an API token',
     load: () => import('./cli/tokens.command.ts').then((m) => m.tokensRevoke),
   },
+  'practitioners add': {
+    summary: 'adds a health professional',
+    load: () => import('./cli/practitioners.command.ts').then((m) => m.practitionersAdd),
+  },
+  'practitioners list': {
+    summary: 'lists practitioners',
+    load: () => import('./cli/practitioners.command.ts').then((m) => m.practitionersList),
+  },
+  'practitioners show': {
+    summary: 'shows a practitioner and their teams',
+    load: () => import('./cli/practitioners.command.ts').then((m) => m.practitionersShow),
+  },
+  'teams add': {
+    summary: 'adds a care team',
+    load: () => import('./cli/teams.command.ts').then((m) => m.teamsAdd),
+  },
+  'teams list': {
+    summary: 'lists care teams with whether each is on duty now',
+    load: () => import('./cli/teams.command.ts').then((m) => m.teamsList),
+  },
+  'teams show': {
+    summary: 'shows a care team, its duty now and its members',
+    load: () => import('./cli/teams.command.ts').then((m) => m.teamsShow),
+  },
+  'teams add-member': {
+    summary: 'adds a practitioner to a care team',
+    load: () => import('./cli/teams.command.ts').then((m) => m.teamsAddMember),
+  },
+  'teams remove-member': {
+    summary: 'removes a practitioner from a care team',
+    load: () => import('./cli/teams.command.ts').then((m) => m.teamsRemoveMember),
+  },
+  'teams set-hours': {
+    summary: "sets a care team's service hours (and time zone)",
+    load: () => import('./cli/teams.command.ts').then((m) => m.teamsSetHours),
+  },
+  enrol: {
+    summary: 'enrols a patient in a monitoring programme followed by a team',
+    load: () => import('./cli/enrolments.command.ts').then((m) => m.enrolCommand),
+  },
+  'enrolments list': {
+    summary: 'lists enrolments, by team or patient',
+    load: () => import('./cli/enrolments.command.ts').then((m) => m.enrolmentsList),
+  },
+  'enrolments show': {
+    summary: 'shows one enrolment',
+    load: () => import('./cli/enrolments.command.ts').then((m) => m.enrolmentsShow),
+  },
+  'enrolments end': {
+    summary: 'ends an enrolment',
+    load: () => import('./cli/enrolments.command.ts').then((m) => m.enrolmentsEnd),
+  },
   'keys status': {
     summary: 'how many device secrets and API tokens are under each secret key',
     load: () => import('./cli/keys.command.ts').then((m) => m.keysStatus),
@@ -96,6 +148,26 @@ const COMMANDS: Record<string, Entry> = {
   'keys forget-database-key': {
     summary: 'removes the secret key kept in the database, once nothing is under it',
     load: () => import('./cli/keys.command.ts').then((m) => m.keysForgetDatabaseKey),
+  },
+  'notifications add': {
+    summary: "adds where a team's alerts are sent (a webhook or an e-mail address)",
+    load: () => import('./cli/notifications.command.ts').then((m) => m.notificationsAdd),
+  },
+  'notifications list': {
+    summary: "lists where teams' alerts are sent",
+    load: () => import('./cli/notifications.command.ts').then((m) => m.notificationsList),
+  },
+  'notifications remove': {
+    summary: 'removes a notification channel',
+    load: () => import('./cli/notifications.command.ts').then((m) => m.notificationsRemove),
+  },
+  'notifications dead-letters': {
+    summary: 'lists notifications that failed for good (dead letters)',
+    load: () => import('./cli/notifications.command.ts').then((m) => m.notificationsDeadLetters),
+  },
+  'notifications replay': {
+    summary: 'sends dead letters again (one by id, or all)',
+    load: () => import('./cli/notifications.command.ts').then((m) => m.notificationsReplay),
   },
   simulate: {
     summary: 'device simulators against a running service (development tool)',

@@ -1,8 +1,9 @@
 /**
  * The shell: the login until a token is accepted, then the header (who you are,
  * the views your role may open, sign out) and the view of the hash route.
- * Clinicians land on the patient list, operators on the operator view, admins on
- * the patient list.
+ * A practitioner (a clinician token acting as one) lands on their worklist, other
+ * clinicians on the patient list, operators on the operator view, admins on the
+ * patient list.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, onUnauthorized } from './api.ts';
@@ -16,6 +17,7 @@ import { ActivityReportView } from './views/activity-report.tsx';
 import { OpsView } from './views/ops.tsx';
 import { PatientListView } from './views/patient-list.tsx';
 import { PatientPage } from './views/patient-page.tsx';
+import { WorklistView } from './views/worklist.tsx';
 
 const ROLE_LABEL: Record<Role, MessageKey> = {
   admin: 'roleAdmin',
@@ -23,8 +25,9 @@ const ROLE_LABEL: Record<Role, MessageKey> = {
   clinician: 'roleClinician',
 };
 
-function landing(role: Role): string {
-  return role === 'operator' ? '/ops' : '/patients';
+function landing(me: Me): string {
+  if (me.role === 'clinician' && me.practitioner) return '/worklist';
+  return me.role === 'operator' ? '/ops' : '/patients';
 }
 
 type Session =
@@ -66,7 +69,7 @@ export function App() {
   // The start page goes where the role lands; any other address is kept through a login.
   useEffect(() => {
     if (session.state === 'in' && (route.name === 'home' || route.name === 'login')) {
-      navigate(landing(session.me.role));
+      navigate(landing(session.me));
     }
   }, [session, route]);
 
@@ -84,6 +87,7 @@ export function App() {
   useEffect(() => {
     const titles: Record<string, string> = {
       login: t('loginTitle'),
+      worklist: t('worklistTitle'),
       patients: t('patientsTitle'),
       patient: t('patientsTitle'),
       ops: t('opsTitle'),
@@ -97,7 +101,7 @@ export function App() {
     setCurrentRole(me.role);
     setNotice(null);
     setSession({ state: 'in', me });
-    if (route.name === 'home' || route.name === 'login') navigate(landing(me.role));
+    if (route.name === 'home' || route.name === 'login') navigate(landing(me));
   };
 
   const signOut = () => {
@@ -142,12 +146,19 @@ export function App() {
         {t('skipToContent')}
       </a>
       <header class="topbar">
-        <a class="brand" href={`#${landing(me.role)}`}>
+        <a class="brand" href={`#${landing(me)}`}>
           <span class="logo" aria-hidden="true" />
           {t('appName')}
         </a>
         <nav aria-label={t('appName')}>
           <ul>
+            {me.role === 'clinician' && (
+              <li>
+                <a href="#/worklist" aria-current={current === 'worklist' ? 'page' : undefined}>
+                  {t('navWorklist')}
+                </a>
+              </li>
+            )}
             {canPatients && (
               <li>
                 <a href="#/patients" aria-current={current === 'patients' ? 'page' : undefined}>
@@ -173,7 +184,9 @@ export function App() {
         </nav>
         <div class="who" data-testid="who">
           <span>
-            {t('signedInAs', { role: t(ROLE_LABEL[me.role]) })}
+            {me.practitioner
+              ? t('signedInPractitioner', { name: me.practitioner.name })
+              : t('signedInAs', { role: t(ROLE_LABEL[me.role]) })}
             {me.role === 'clinician' && (
               <span class="muted"> · {n === 1 ? t('signedInPatient') : t('signedInPatients', { n })}</span>
             )}
@@ -192,6 +205,8 @@ export function App() {
 
 function View({ route }: { route: ReturnType<typeof useRoute> }) {
   switch (route.name) {
+    case 'worklist':
+      return <WorklistView />;
     case 'patients':
       return <PatientListView />;
     case 'patient':

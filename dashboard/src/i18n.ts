@@ -10,6 +10,7 @@
 import type { AlertStatus } from '../../src/domain/alerts/lifecycle.ts';
 import type { AlertSeverity, RuleKey } from '../../src/domain/alerts/rules.ts';
 import type { IndicatorKey } from '../../src/domain/indicators/indicator-keys.ts';
+import type { Programme } from '../../src/domain/programmes.ts';
 import type { ReadingType } from '../../src/domain/reading-types.ts';
 import type { RejectionReason } from '../../src/domain/rejection-reasons.ts';
 
@@ -62,7 +63,8 @@ const en = {
   loginTitle: 'Sign in to Vitalink',
   loginIntro: 'Enter your API token. It is kept in this tab only, until you sign out or close the tab.',
   tokenLabel: 'API token',
-  tokenHelp: 'An administrator creates one with: vitalink tokens create --role clinician --patients …',
+  tokenHelp:
+    'An administrator creates one with: vitalink tokens create --role clinician --practitioner ID (or --patients …)',
   signIn: 'Sign in',
   signingIn: 'Signing in…',
   tokenRequired: 'Enter a token.',
@@ -291,6 +293,9 @@ const en = {
   aggregationLag: 'Aggregation lag',
   aggregationLastRun: 'last run {at}',
   aggregationNeverRan: 'not run yet',
+  notifications: 'Notifications',
+  notificationsDead: 'dead letters',
+  notificationsPending: 'waiting',
   health: 'Health',
   healthDatabase: 'Database',
   healthBroker: 'MQTT broker',
@@ -324,6 +329,24 @@ const en = {
   instanceSilent: 'silent',
   seconds: '{n} s',
   ms: '{n} ms',
+  // worklist (README, "Care teams")
+  navWorklist: 'Worklist',
+  worklistTitle: 'Worklist',
+  worklistIntro: 'The patients of your teams, those with open alerts first: most urgent, then waiting longest.',
+  offDuty: 'Team off duty until {until} ({team}).',
+  offDutyDetail:
+    'Alerts that open until then are read when the team is back on duty. This is not emergency care: patients call 15.',
+  onDuty: 'On duty: {teams}.',
+  teamFilter: 'Team',
+  allTeams: 'All teams',
+  colProgramme: 'Programme',
+  colWaiting: 'Waiting since',
+  worklistEmpty: 'No patient is enrolled with your teams now.',
+  worklistNone: 'No patient matches.',
+  worklistTruncated: 'Showing the {shown} most urgent of {total} patients.',
+  worklistUpdated: 'Updated {at}',
+  refresh: 'Refresh',
+  signedInPractitioner: '{name}',
   none: '—',
 } as const;
 
@@ -357,7 +380,8 @@ const fr: Record<MessageKey, string> = {
   loginIntro:
     'Saisissez votre jeton d’API. Il n’est conservé que dans cet onglet, jusqu’à la déconnexion ou la fermeture de l’onglet.',
   tokenLabel: 'Jeton d’API',
-  tokenHelp: 'Un administrateur en crée un avec : vitalink tokens create --role clinician --patients …',
+  tokenHelp:
+    'Un administrateur en crée un avec : vitalink tokens create --role clinician --practitioner ID (ou --patients …)',
   signIn: 'Se connecter',
   signingIn: 'Connexion…',
   tokenRequired: 'Saisissez un jeton.',
@@ -582,6 +606,9 @@ const fr: Record<MessageKey, string> = {
   aggregationLag: 'Retard d’agrégation',
   aggregationLastRun: 'dernier passage {at}',
   aggregationNeverRan: 'pas encore passé',
+  notifications: 'Notifications',
+  notificationsDead: 'en échec définitif',
+  notificationsPending: 'en attente',
   health: 'Santé',
   healthDatabase: 'Base de données',
   healthBroker: 'Broker MQTT',
@@ -617,6 +644,25 @@ const fr: Record<MessageKey, string> = {
   instanceSilent: 'muette',
   seconds: '{n} s',
   ms: '{n} ms',
+  // worklist
+  navWorklist: 'Liste de travail',
+  worklistTitle: 'Liste de travail',
+  worklistIntro:
+    'Les patients de vos équipes, ceux qui ont des alertes ouvertes d’abord : les plus urgentes, puis celles qui attendent depuis le plus longtemps.',
+  offDuty: 'Équipe hors service jusqu’à {until} ({team}).',
+  offDutyDetail:
+    'Les alertes qui s’ouvrent d’ici là seront lues à la reprise du service. Ce n’est pas une prise en charge d’urgence : les patients appellent le 15.',
+  onDuty: 'En service : {teams}.',
+  teamFilter: 'Équipe',
+  allTeams: 'Toutes les équipes',
+  colProgramme: 'Programme',
+  colWaiting: 'En attente depuis',
+  worklistEmpty: 'Aucun patient n’est inclus auprès de vos équipes en ce moment.',
+  worklistNone: 'Aucun patient ne correspond.',
+  worklistTruncated: 'Les {shown} patients les plus urgents sur {total}.',
+  worklistUpdated: 'Mis à jour {at}',
+  refresh: 'Actualiser',
+  signedInPractitioner: '{name}',
   none: '—',
 };
 
@@ -745,6 +791,17 @@ const units: Labels = {
   '1': { en: '', fr: '' },
 };
 
+/** Monitoring programmes (src/domain/programmes.ts): the télésurveillance activities' usual names. */
+const programmes: Labels<Programme> = {
+  heart_failure: { en: 'Heart failure', fr: 'Insuffisance cardiaque' },
+  chronic_kidney_failure: { en: 'Chronic kidney failure', fr: 'Insuffisance rénale chronique' },
+  chronic_respiratory_failure: { en: 'Chronic respiratory failure', fr: 'Insuffisance respiratoire chronique' },
+  diabetes: { en: 'Diabetes', fr: 'Diabète' },
+  cardiac_implantable_device: { en: 'Cardiac implantable device', fr: 'Prothèse cardiaque implantable' },
+  hypertension: { en: 'Hypertension', fr: 'Hypertension artérielle' },
+};
+
+export const programmeLabel = (programme: string) => label(programmes, programme);
 export const typeLabel = (type: string) => label(readingTypes, type);
 export const ruleLabel = (rule: string) => label(rules, rule);
 export const ruleHelpText = (rule: string) => label(ruleHelp, rule);

@@ -1,12 +1,13 @@
 /**
  * Hash routes, so that serving stays a single index.html:
- * #/login, #/patients, #/patients/:id, #/ops, #/reports/activity.
+ * #/login, #/worklist, #/patients, #/patients/:id, #/ops, #/reports/activity.
  */
 import { useEffect, useState } from 'preact/hooks';
 
 export type Route =
   | { name: 'home' }
   | { name: 'login' }
+  | { name: 'worklist' }
   | { name: 'patients' }
   | { name: 'patient'; id: string }
   | { name: 'ops' }
@@ -17,6 +18,7 @@ export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/';
   if (path === '/' || path === '') return { name: 'home' };
   if (path === '/login') return { name: 'login' };
+  if (path === '/worklist') return { name: 'worklist' };
   if (path === '/patients') return { name: 'patients' };
   if (path === '/ops') return { name: 'ops' };
   if (path === '/reports/activity') return { name: 'report' };

@@ -8,6 +8,52 @@ export type Role = 'admin' | 'operator' | 'clinician';
 export interface Me {
   role: Role;
   patientIds: string[] | null;
+  /** The practitioner a clinician token acts as (README, "Care teams"); absent from an older service. */
+  practitioner?: Practitioner | null;
+  teams?: Team[];
+}
+
+export interface Practitioner {
+  id: string;
+  name: string;
+  rpps: string | null;
+  role: 'physician' | 'nurse' | 'coordinator';
+}
+
+export interface Team {
+  id: string;
+  name: string | null;
+  timeZone: string;
+  serviceHours: string | null;
+  onDuty: boolean;
+  /** null while on duty. */
+  nextOpening: string | null;
+}
+
+export interface WorklistItem {
+  patientId: string;
+  displayName: string | null;
+  timeZone: string;
+  enrolments: {
+    id: string;
+    teamId: string;
+    teamName: string | null;
+    programme: string;
+    from: string;
+    to: string | null;
+  }[];
+  openAlerts: number;
+  worstAlert: { rule: string; severity: AlertSeverity } | null;
+  oldestOpenAlertAt: string | null;
+  lastReadingAt: string | null;
+  adherenceDays: number | null;
+}
+
+export interface Worklist {
+  at: string;
+  teams: Team[];
+  items: WorklistItem[];
+  total: number;
 }
 
 /** src/domain/alerts/rules.ts */
@@ -226,6 +272,8 @@ export interface IngestionReport {
     ackLatencyP99Ms: number | null;
     aggregation: { lagSeconds: number; lastRunAt: string | null };
   };
+  /** The notification outbox, all instances (README, "Notifications"). */
+  notifications?: { pending: number; dead: number };
   instancesUnavailable: boolean;
 }
 

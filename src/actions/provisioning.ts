@@ -45,7 +45,7 @@ const zonesKnownToPostgres = new Set<string>();
  * A patient's zone is used by Node (indicators) and by PostgreSQL (rollups): it
  * must be a name both know, or one of them would fail on every reading.
  */
-async function checkTimeZone(db: Db, zone: string): Promise<void> {
+export async function checkTimeZone(db: Db, zone: string): Promise<void> {
   if (zonesKnownToPostgres.has(zone)) return;
   const known = isValidTimeZone(zone) && (await isTimeZoneKnown(db, zone));
   if (!known) {

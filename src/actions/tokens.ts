@@ -3,6 +3,7 @@ import type { KeyRing, RehashOnce } from '../domain/secret-keys.ts';
 import { DEFAULT_TOKEN_TTL_DAYS, defaultTokenExpiry, parseTokenExpiry, tokenState } from '../domain/token-expiry.ts';
 import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
+import { findPractitioner } from '../store/care-teams.repository.ts';
 import { existingPatientIds } from '../store/patients.repository.ts';
 import {
   findApiToken,
@@ -37,6 +38,8 @@ export function generateApiToken(): string {
 export interface NewToken {
   role: string;
   patientIds?: string[];
+  /** A clinician token acting as this practitioner: its patients are those of their teams (README, "Care teams"). */
+  practitionerId?: string;
   label?: string;
   /**
    * `--expires`: a duration, a time or `never` (src/domain/token-expiry.ts).
@@ -57,11 +60,27 @@ export async function createApiToken(
   }
   const role = input.role as Role;
   const patientIds = input.patientIds ?? [];
-  if (role === 'clinician' && patientIds.length === 0) {
-    throw new AppError('invalid_input', 'a clinician token needs --patients with the ids of the patients it may read');
+  const practitionerId = input.practitionerId;
+  if (practitionerId !== undefined && patientIds.length > 0) {
+    throw new AppError(
+      'invalid_input',
+      'a clinician token has either --practitioner (the patients of their teams) or --patients (a fixed list), not both',
+    );
   }
-  if (role !== 'clinician' && patientIds.length > 0) {
-    throw new AppError('invalid_input', '--patients is only for clinician tokens');
+  if (role === 'clinician' && patientIds.length === 0 && practitionerId === undefined) {
+    throw new AppError(
+      'invalid_input',
+      'a clinician token needs --practitioner with the practitioner it acts as, or --patients with the ids of the patients it may read',
+    );
+  }
+  if (role !== 'clinician' && (patientIds.length > 0 || practitionerId !== undefined)) {
+    throw new AppError('invalid_input', '--patients and --practitioner are only for clinician tokens');
+  }
+  if (practitionerId !== undefined && !(await findPractitioner(db, practitionerId))) {
+    throw new AppError(
+      'not_found',
+      `practitioner ${practitionerId} does not exist; add them with \`vitalink practitioners add\` first`,
+    );
   }
   let expiresAt: Date | null;
   if (input.expires === undefined) {
@@ -86,7 +105,8 @@ export async function createApiToken(
     tokenHash: keys.current.hmac(token),
     secretKeyId: keys.current.id,
     role,
-    patientIds: role === 'clinician' ? [...new Set(patientIds)] : null,
+    patientIds: role === 'clinician' && practitionerId === undefined ? [...new Set(patientIds)] : null,
+    practitionerId: practitionerId ?? null,
     label: input.label ?? null,
     expiresAt,
   });
@@ -143,6 +163,7 @@ export async function findPrincipal(
       role: row.role,
       tokenId: row.id,
       patientIds: row.role === 'clinician' ? new Set(row.patientIds ?? []) : null,
+      practitionerId: row.practitionerId,
     },
   };
 }
@@ -173,6 +194,8 @@ export interface TokenView {
   role: Role;
   label: string | null;
   patientIds: string[] | null;
+  /** The practitioner a clinician token acts as (null: none). */
+  practitionerId: string | null;
   state: 'active' | 'revoked' | 'expired';
   createdAt: string;
   /** null: never expires. */
@@ -187,6 +210,7 @@ export function tokenView(t: ListedToken, now: Date): TokenView {
     role: t.role,
     label: t.label,
     patientIds: t.patientIds,
+    practitionerId: t.practitionerId,
     state: tokenState(t, now),
     createdAt: t.createdAt.toISOString(),
     expiresAt: t.expiresAt?.toISOString() ?? null,

@@ -25,6 +25,8 @@ import {
   takeWork,
 } from '../store/aggregation.repository.ts';
 import { insertAlert, loadLatestAlertsOf, loadThresholdsOf, updateAlert } from '../store/alerts.repository.ts';
+import { queueAlertNotifications } from '../store/notifications.repository.ts';
+import { DEFAULT_ESCALATION_DELAYS, type EscalationDelays } from '../domain/notifications.ts';
 import type { Db } from '../store/database.ts';
 import {
   cgmEdgeRanges,
@@ -69,6 +71,8 @@ export interface AggregatorOptions {
    */
   readonly maxBusyShare?: number;
   readonly now: () => number;
+  /** When an alert still open is escalated, per severity (README, "Notifications"); default DEFAULT_ESCALATION_DELAYS. */
+  readonly escalationDelays?: EscalationDelays;
 }
 
 export interface RunResult {
@@ -340,8 +344,21 @@ export class Aggregator {
         changes++;
         if (action.kind === 'open') {
           // The event's values are kept with the alert now, while the readings are in hand (never read again).
-          await insertAlert(trx, patientId, rule, next, action.at, eventReadings(action.readingIds, held()));
-          this.#o.log.info({ rule }, 'alert opened');
+          const alertId = await insertAlert(
+            trx,
+            patientId,
+            rule,
+            next,
+            action.at,
+            eventReadings(action.readingIds, held()),
+          );
+          // The outbox, in the transaction that opens the alert (README, "Notifications").
+          const queued = await queueAlertNotifications(
+            trx,
+            { alertId, patientId, rule, at: now },
+            this.#o.escalationDelays ?? DEFAULT_ESCALATION_DELAYS,
+          );
+          this.#o.log.info({ rule, notifications: queued }, 'alert opened');
         } else if (current) {
           const event =
             action.kind === 'update' ? 'updated' : action.kind === 'cleared' ? 'condition_cleared' : 'resolved';

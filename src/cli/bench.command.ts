@@ -1,6 +1,6 @@
 // A development tool: loaded only for `vitalink bench`, so the service never loads simulators/.
 import { type BenchProduct, parseBenchArgs, runBench } from '../../simulators/bench/bench.ts';
-import { loadConfig, readSecretKeys } from '../config.ts';
+import { embeddedPlacementOf, loadConfig, readSecretKeys } from '../config.ts';
 import { startEmbeddedPostgres } from '../database-server/embedded-postgres.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { type Command, formatHelp, type OptionSpecs } from './command.ts';
@@ -37,7 +37,8 @@ export function createBenchProduct(log: Logger): BenchProduct {
   return {
     openProvisioner: (databaseUrl) =>
       openProvisioner(databaseUrl, log, { migrate: true, secretKeys: readSecretKeys(process.env).keys }),
-    startDatabaseServer: (dataDir) => startEmbeddedPostgres(dataDir, log),
+    startDatabaseServer: (dataDir) =>
+      startEmbeddedPostgres(dataDir, log, { ...embeddedPlacementOf(process.env), relocatable: false }),
   };
 }
 

@@ -73,7 +73,9 @@ export const simulate: Command = {
     // Devices are provisioned in the service's database: DATABASE_URL, or the embedded one of VITALINK_DATA_DIR.
     const log = createLogger('warn', process.stderr);
     let databaseUrl = options.databaseUrl ?? config.databaseUrl;
-    const embedded = databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir, log);
+    const embedded = databaseUrl
+      ? undefined
+      : await startEmbeddedPostgres(config.dataDir, log, config.embeddedPlacement);
     databaseUrl ??= embedded!.url;
     // On a terminal, the progress is a block redrawn in place; otherwise a line a second.
     const status = process.stderr.isTTY ? new TerminalBlock(process.stderr) : undefined;

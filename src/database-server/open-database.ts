@@ -44,7 +44,11 @@ export async function openDatabase(
   let url = config.databaseUrl;
   let migrationUrl = config.databaseMigrationUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres(config.dataDir, log.child({ component: 'embedded-postgres' }));
+    embedded = await startEmbeddedPostgres(
+      config.dataDir,
+      log.child({ component: 'embedded-postgres' }),
+      config.embeddedPlacement,
+    );
     // The embedded database has the role split of README, "Database roles" by default.
     url = embedded.serviceUrl;
     migrationUrl = embedded.url;

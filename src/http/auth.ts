@@ -4,6 +4,7 @@ import { findPrincipal, type Principal, type Role } from '../actions/tokens.ts';
 import { AppError } from '../errors.ts';
 import { type AuditOutcome, insertAuditEntries } from '../store/audit.repository.ts';
 import type { KeyRing, RehashOnce } from '../domain/secret-keys.ts';
+import { patientsInCareOf } from '../store/care-teams.repository.ts';
 import type { Db } from '../store/database.ts';
 import type { RequestLimits } from './rate-limits.ts';
 
@@ -32,6 +33,8 @@ export interface AuthDeps {
   readonly tokenUsed?: (tokenId: string) => void;
   /** The HTTP rate limits (src/http/rate-limits.ts); none in tests that build the server alone. */
   readonly limits?: RequestLimits;
+  /** The clock of enrolments' scoping (README, "Care teams"); the system's by default. */
+  readonly now?: () => Date;
 }
 
 /**
@@ -47,8 +50,24 @@ export const TOKEN_REFUSED =
  * authentications (before the token is looked at) or the token its requests.
  */
 export async function authenticateRequest(deps: AuthDeps, request: FastifyRequest): Promise<Principal> {
-  if (!deps.limits) return resolvePrincipal(deps, request);
-  return deps.limits.authenticate(request, () => resolvePrincipal(deps, request));
+  const principal = deps.limits
+    ? await deps.limits.authenticate(request, () => resolvePrincipal(deps, request))
+    : await resolvePrincipal(deps, request);
+  return inCareOf(deps, principal);
+}
+
+/**
+ * Scoping by care team (README, "Care teams"): a principal acting as a
+ * practitioner may read the patients enrolled with their teams at the time of
+ * the request, looked up on the primary on every request (no cache: an
+ * enrolment ended or a member removed holds from the next request, on every
+ * instance). Cost: one query on memberships and enrolments by index
+ * (src/store/care-teams.repository.ts, patientsInCareOf), never readings.
+ */
+async function inCareOf(deps: AuthDeps, principal: Principal): Promise<Principal> {
+  if (!principal.practitionerId) return principal;
+  const at = deps.now?.() ?? new Date();
+  return { ...principal, patientIds: new Set(await patientsInCareOf(deps.db, principal.practitionerId, at)) };
 }
 
 async function resolvePrincipal(deps: AuthDeps, request: FastifyRequest): Promise<Principal> {
@@ -95,8 +114,8 @@ export function requireRole(principal: Principal, roles: readonly Role[]): void 
 export class AuditedNotFound extends AppError {
   readonly patientId: string;
   readonly outcome: 'denied' | 'not_found';
-  constructor(patientId: string, outcome: 'denied' | 'not_found') {
-    super('not_found', `patient ${patientId} does not exist`);
+  constructor(patientId: string, outcome: 'denied' | 'not_found', message = `patient ${patientId} does not exist`) {
+    super('not_found', message);
     this.patientId = patientId;
     this.outcome = outcome;
   }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { ACKNOWLEDGE_ACTIONS, ALERT_SEVERITIES, ALERT_STATUSES } from '../domain/alerts/index.ts';
 import { isReservedId, RESERVED_ID_MESSAGE } from '../domain/ids.ts';
+import { PRACTITIONER_ROLES } from '../domain/practitioners.ts';
+import { PROGRAMMES } from '../domain/programmes.ts';
 import { DEVICE_ID_PATTERN } from '../domain/protocol.ts';
 import { REJECTION_REASONS } from '../domain/rejection-reasons.ts';
 
@@ -89,6 +91,7 @@ export const token = z.object({
   role: z.enum(['admin', 'operator', 'clinician']),
   label: z.string().nullable(),
   patientIds: z.array(z.string()).nullable(),
+  practitionerId: z.string().nullable().describe('the practitioner a clinician token acts as (README, "Care teams")'),
   state: z.enum(['active', 'revoked', 'expired']),
   createdAt: time,
   expiresAt: time.nullable().describe('null: never expires'),
@@ -227,4 +230,60 @@ export const activityReport = z.object({
   generatedAt: time,
   team: z.object({ patients: z.number().int(), ...activityCounts }),
   patients: z.array(z.object({ patientId: z.string(), enrolledFrom: time, enrolledTo: time, ...activityCounts })),
+});
+
+// Care teams (README, "Care teams"): src/actions/care-teams.ts and worklist.ts build these.
+
+export const practitioner = z.object({
+  id: z.string(),
+  name: z.string(),
+  rpps: z.string().nullable().describe('RPPS number, 11 digits'),
+  role: z.enum(PRACTITIONER_ROLES),
+  createdAt: time,
+});
+
+export const team = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  timeZone: z.string().describe('IANA zone of its service hours'),
+  serviceHours: z.string().nullable().describe('e.g. "mon-fri 08:00-18:00; sat 09:00-12:00"; null: always on duty'),
+  onDuty: z.boolean().describe('on duty at the time of the request'),
+  nextOpening: time.nullable().describe('when it is next on duty; null while on duty'),
+  createdAt: time,
+});
+
+export const member = practitioner.extend({ addedAt: time });
+
+export const enrolment = z.object({
+  id: z.string(),
+  patientId: z.string(),
+  teamId: z.string(),
+  programme: z.enum(PROGRAMMES),
+  from: time,
+  to: time.nullable().describe('exclusive; null: open-ended'),
+  state: z.enum(['upcoming', 'running', 'ended']).describe('at the time of the request'),
+  createdAt: time,
+});
+
+export const worklistItem = z.object({
+  patientId: z.string(),
+  displayName: z.string().nullable(),
+  timeZone: z.string(),
+  enrolments: z
+    .array(
+      z.object({
+        id: z.string(),
+        teamId: z.string(),
+        teamName: z.string().nullable(),
+        programme: z.enum(PROGRAMMES),
+        from: time,
+        to: time.nullable(),
+      }),
+    )
+    .describe('the running enrolments that put the patient in care'),
+  openAlerts: z.number().int(),
+  worstAlert: z.object({ rule: z.string(), severity: z.enum(ALERT_SEVERITIES) }).nullable(),
+  oldestOpenAlertAt: time.nullable().describe('when the oldest open alert opened'),
+  lastReadingAt: time.nullable(),
+  adherenceDays: z.number().nullable().describe('days with at least one reading in the last 30'),
 });

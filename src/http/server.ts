@@ -15,6 +15,7 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { Db } from '../store/database.ts';
 import { alertsRoutes } from './routes/alerts.routes.ts';
+import { careTeamsRoutes } from './routes/care-teams.routes.ts';
 import { devicesRoutes } from './routes/devices.routes.ts';
 import { fhirRoutes } from './routes/fhir.routes.ts';
 import { meRoutes } from './routes/me.routes.ts';
@@ -25,6 +26,7 @@ import { rejectionsRoutes } from './routes/rejections.routes.ts';
 import { reportsRoutes } from './routes/reports.routes.ts';
 import { reviewsRoutes } from './routes/reviews.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
+import { notificationsRoutes } from './routes/notifications.routes.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
 import type { HttpRateLimits } from '../config.ts';
 import { type KeyRing, RehashOnce } from '../domain/secret-keys.ts';
@@ -223,7 +225,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       api.addHook('onRequest', async (request) => {
         request.principal = await authenticateRequest(routeDeps, request);
       });
-      meRoutes(api);
+      meRoutes(api, routeDeps);
       patientsRoutes(api, routeDeps);
       devicesRoutes(api, { ...routeDeps, isDeviceConnected: deps.isDeviceConnected });
       tokensRoutes(api, { ...routeDeps, tokenTtlDays: deps.tokenTtlDays });
@@ -234,6 +236,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       reportsRoutes(api, routeDeps);
       rejectionsRoutes(api, routeDeps);
       opsRoutes(api, { ...routeDeps, ingestion: deps.ingestion });
+      careTeamsRoutes(api, routeDeps);
+      notificationsRoutes(api, routeDeps);
     },
     { prefix: '/api/v1' },
   );

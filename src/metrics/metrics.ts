@@ -215,8 +215,31 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  // README, "Notifications".
+  const notifications = new Counter({
+    name: 'vitalink_notifications_total',
+    help: 'Notification delivery attempts by channel (webhook, email) and outcome (sent, retry, dead, cancelled)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [registry],
+  });
+  for (const channel of ['webhook', 'email'])
+    for (const outcome of ['sent', 'retry', 'dead', 'cancelled']) notifications.labels(channel, outcome).inc(0);
+  const notificationsPending = new Gauge({
+    name: 'vitalink_notifications_pending',
+    help: 'Notifications waiting in the outbox (due now, later at a team opening, or retrying)',
+    registers: [registry],
+  });
+  const notificationsDead = new Gauge({
+    name: 'vitalink_notifications_dead',
+    help: 'Dead letters: notifications that failed for good, to replay (`vitalink notifications dead-letters`)',
+    registers: [registry],
+  });
+
   return {
     registry,
+    notifications,
+    notificationsPending,
+    notificationsDead,
     httpRateLimited,
     httpAuthFailures,
     retentionRemoved,

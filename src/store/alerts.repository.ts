@@ -1,6 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { AcknowledgeAction, AlertEventReading, AlertState } from '../domain/alerts/index.ts';
 import type { Database, Db } from './database.ts';
+import { cancelPendingEscalations } from './notifications.repository.ts';
 
 export interface StoredAlert {
   id: string;
@@ -213,6 +214,8 @@ export async function updateAlert(
     .where('id', '=', id)
     .execute();
   await recordEvent(db, id, event, at, change, event === 'updated' ? state.readingIds : null);
+  // README, "Notifications": an acknowledged or resolved alert is not escalated.
+  if (state.status !== 'open') await cancelPendingEscalations(db, id);
 }
 
 async function recordEvent(

@@ -195,6 +195,36 @@ export interface Database {
     ends_at: Date | null;
     created_at: Generated<Date>;
   };
+  notification_channels: {
+    id: Generated<string>;
+    team_id: string;
+    kind: 'webhook' | 'email';
+    /** The webhook's URL or the e-mail address. */
+    target: string;
+    /** The second contact, told when an alert is not acknowledged in time. */
+    escalation: Generated<boolean>;
+    /** A webhook's secret, sealed (src/domain/sealed-secrets.ts); null for e-mail. */
+    secret_sealed: Buffer | null;
+    secret_key_id: string | null;
+    created_at: Generated<Date>;
+    removed_at: Date | null;
+  };
+  notifications: {
+    /** Also the idempotency key sent with it (webhook Idempotency-Key, e-mail Message-ID). */
+    id: Generated<string>;
+    alert_id: string;
+    team_id: string;
+    channel_id: string;
+    channel: 'webhook' | 'email';
+    purpose: 'alert' | 'escalation';
+    state: Generated<'pending' | 'sent' | 'dead' | 'cancelled'>;
+    due_at: Date;
+    attempts: Generated<number>;
+    last_error: string | null;
+    created_at: Date;
+    sent_at: Date | null;
+    dead_at: Date | null;
+  };
   audit_log: {
     id: Generated<string>;
     at: Generated<Date>;

@@ -12,6 +12,8 @@ export interface StoredToken {
   role: TokenRole;
   /** Clinician tokens: the patients they may read. */
   patientIds: string[] | null;
+  /** Clinician tokens acting as a practitioner (README, "Care teams"). */
+  practitionerId: string | null;
   revoked: boolean;
   /** Expired by the database's clock. */
   expired: boolean;
@@ -23,6 +25,7 @@ export interface ListedToken {
   role: TokenRole;
   label: string | null;
   patientIds: string[] | null;
+  practitionerId: string | null;
   createdAt: Date;
   expiresAt: Date | null;
   lastUsedAt: Date | null;
@@ -37,6 +40,7 @@ export async function insertApiToken(
     secretKeyId: string;
     role: TokenRole;
     patientIds: string[] | null;
+    practitionerId?: string | null;
     label: string | null;
     expiresAt: Date | null;
   },
@@ -48,6 +52,7 @@ export async function insertApiToken(
       secret_key_id: token.secretKeyId,
       role: token.role,
       patient_ids: token.patientIds,
+      practitioner_id: token.practitionerId ?? null,
       label: token.label,
       expires_at: token.expiresAt,
     })
@@ -67,10 +72,11 @@ export async function findToken(db: Db, tokenHashes: readonly Buffer[]): Promise
     secret_key_id: string;
     role: TokenRole;
     patient_ids: string[] | null;
+    practitioner_id: string | null;
     revoked: boolean;
     expired: boolean;
   }>`
-    SELECT id, token_hash, secret_key_id, role, patient_ids, revoked_at IS NOT NULL AS revoked,
+    SELECT id, token_hash, secret_key_id, role, patient_ids, practitioner_id, revoked_at IS NOT NULL AS revoked,
            coalesce(expires_at <= now(), false) AS expired
     FROM api_tokens WHERE token_hash = ANY(${tokenHashes as Buffer[]}::bytea[])
     LIMIT 1
@@ -83,6 +89,7 @@ export async function findToken(db: Db, tokenHashes: readonly Buffer[]): Promise
         secretKeyId: row.secret_key_id,
         role: row.role,
         patientIds: row.patient_ids,
+        practitionerId: row.practitioner_id,
         revoked: row.revoked,
         expired: row.expired,
       }
@@ -117,7 +124,17 @@ export async function touchToken(db: Db, id: string): Promise<void> {
 export async function listApiTokens(db: Db, page: { afterId?: string; limit: number }): Promise<ListedToken[]> {
   let query = db
     .selectFrom('api_tokens')
-    .select(['id', 'role', 'label', 'patient_ids', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'])
+    .select([
+      'id',
+      'role',
+      'label',
+      'patient_ids',
+      'practitioner_id',
+      'created_at',
+      'expires_at',
+      'last_used_at',
+      'revoked_at',
+    ])
     .orderBy('id')
     .limit(page.limit);
   if (page.afterId !== undefined) query = query.where('id', '>', page.afterId);
@@ -128,7 +145,17 @@ export async function listApiTokens(db: Db, page: { afterId?: string; limit: num
 export async function findApiToken(db: Db, id: string): Promise<ListedToken | undefined> {
   const row = await db
     .selectFrom('api_tokens')
-    .select(['id', 'role', 'label', 'patient_ids', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'])
+    .select([
+      'id',
+      'role',
+      'label',
+      'patient_ids',
+      'practitioner_id',
+      'created_at',
+      'expires_at',
+      'last_used_at',
+      'revoked_at',
+    ])
     .where('id', '=', id)
     .executeTakeFirst();
   return row ? listed(row) : undefined;
@@ -149,6 +176,7 @@ function listed(r: {
   role: TokenRole;
   label: string | null;
   patient_ids: string[] | null;
+  practitioner_id: string | null;
   created_at: Date;
   expires_at: Date | null;
   last_used_at: Date | null;
@@ -159,6 +187,7 @@ function listed(r: {
     role: r.role,
     label: r.label,
     patientIds: r.patient_ids,
+    practitionerId: r.practitioner_id,
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     lastUsedAt: r.last_used_at,

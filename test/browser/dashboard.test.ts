@@ -518,6 +518,22 @@ describe('operator view', () => {
       await page.waitForURL(/#\/ops$/);
       await page.getByTestId('rps').waitFor();
       await expect.poll(() => page.getByTestId('health').textContent()).toContain('reachable');
+      // A dead letter (README, "Notifications") shows in the ops view.
+      await database.query(`INSERT INTO care_teams (id) VALUES ('ops-team')`);
+      const { rows: alert } = await database.query(
+        `INSERT INTO alerts (patient_id, rule, status, opened_at, resolved_at, threshold, reading_ids)
+         VALUES ($1, 'fever', 'resolved', now(), now(), '38', '{}') RETURNING id`,
+        [t1d],
+      );
+      const { rows: channel } = await database.query(
+        `INSERT INTO notification_channels (team_id, kind, target) VALUES ('ops-team', 'email', 'ops@ch.example') RETURNING id`,
+      );
+      await database.query(
+        `INSERT INTO notifications (alert_id, team_id, channel_id, channel, purpose, state, due_at, attempts, created_at, dead_at)
+         VALUES ($1, 'ops-team', $2, 'email', 'alert', 'dead', now(), 8, now(), now())`,
+        [alert[0].id, channel[0].id],
+      );
+      await expect.poll(() => page.getByTestId('dead-letters').textContent(), { timeout: 10_000 }).toBe('1');
 
       const live = runSimulate(
         {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assertMayReadTeamReport } from '../../src/actions/activity-report.ts';
+import { createApiToken } from '../../src/actions/tokens.ts';
 import { ACTIVITY_COLUMNS } from '../../src/domain/activity-report.ts';
 import { AppError } from '../../src/errors.ts';
 import {
@@ -80,14 +81,22 @@ describe('monthly activity report', () => {
       'querystring.month',
     ]);
     expectInvalid(await get(`/api/v1/reports/activity?month=2026-11`, who.admin.token), ['querystring.team']);
-    // A practitioner's principal (a token or session acting as one): a member may, another may not.
-    const practitioner = (id: string) => ({
+    // A practitioner's token: a member of the team may read it, another practitioner may not.
+    const keys = await t.keys();
+    const member = await createApiToken(t.db, keys, { role: 'clinician', practitionerId: 'pr-member' });
+    const outsider = await createApiToken(t.db, keys, { role: 'clinician', practitionerId: 'pr-outsider' });
+    const read = await get(path, member.token);
+    expect(read.status, describeRes(read)).toBe(200);
+    expect(read.body.team).toEqual(EXPECTED_TEAM);
+    expectError(await get(path, outsider.token), 403, 'forbidden');
+    // The same rule for a session (a principal) acting as a practitioner.
+    const session = (id: string) => ({
       role: 'clinician' as const,
-      tokenId: '9',
+      tokenId: null,
       patientIds: new Set<string>(),
       practitionerId: id,
     });
-    await expect(assertMayReadTeamReport(t.db, practitioner('pr-member'), REPORT_TEAM)).resolves.toBeUndefined();
-    await expect(assertMayReadTeamReport(t.db, practitioner('pr-outsider'), REPORT_TEAM)).rejects.toThrow(AppError);
+    await expect(assertMayReadTeamReport(t.db, session('pr-member'), REPORT_TEAM)).resolves.toBeUndefined();
+    await expect(assertMayReadTeamReport(t.db, session('pr-outsider'), REPORT_TEAM)).rejects.toThrow(AppError);
   });
 });

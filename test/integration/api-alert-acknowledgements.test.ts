@@ -8,6 +8,7 @@ import {
   expectInvalid,
   expectSameNotFound,
 } from '../helpers/api-expectations.ts';
+import { createApiToken } from '../../src/actions/tokens.ts';
 import { ADMIN_TOKEN, useApiTest } from '../helpers/api-test.ts';
 import { startTestApp } from '../helpers/app.ts';
 import { type Reading, waitFor } from '../helpers/device.ts';
@@ -252,6 +253,51 @@ describe('reviewed mark', () => {
     expectError(await review('p-own-1', {}, who.admin.token), 403, 'forbidden');
     const { rows } = await t.query(`SELECT count(*)::int AS n FROM patient_reviews WHERE patient_id <> 'p-own-2'`);
     expect(rows[0].n).toBe(0);
+  });
+});
+
+describe('a practitioner acknowledges and reviews', () => {
+  it('is recorded as the practitioner, in the API, the history, the review and FHIR', async () => {
+    await t.query(
+      `INSERT INTO practitioners (id, name, rpps, role) VALUES ('dr-ack', 'Dr Ack', '10000000042', 'nurse')`,
+    );
+    await t.query(`INSERT INTO care_teams (id, name) VALUES ('team-ack', 'Cardio')`);
+    await t.query(`INSERT INTO team_members (team_id, practitioner_id) VALUES ('team-ack', 'dr-ack')`);
+    await t.query(
+      `INSERT INTO enrolments (patient_id, team_id, programme, starts_at) VALUES ('p-own-2', 'team-ack', 'heart_failure', now() - interval '1 day')`,
+    );
+    const nurse = await createApiToken(t.db, await t.keys(), { role: 'clinician', practitionerId: 'dr-ack' });
+    const cuff = await t.connectDevice('ack-dev-3', await t.provisionDevice('ack-dev-3', 'p-own-2'));
+    await send(cuff, 'ack-dev-3', [bp('n1', 200, 120, Date.now() - 60_000)]);
+    await waitFor(async () => {
+      const { rows } = await t.query(`SELECT 1 FROM alerts WHERE patient_id = 'p-own-2' AND rule = 'bp_high'`);
+      return rows.length === 1;
+    }, 'the bp_high alert');
+    const { rows } = await t.query(`SELECT id::text FROM alerts WHERE patient_id = 'p-own-2' AND rule = 'bp_high'`);
+    const id = rows[0].id;
+    const res = await call('POST', `/api/v1/alerts/${id}/acknowledge`, {
+      token: nurse.token,
+      json: { action: 'adjusted_treatment' },
+    });
+    expect(res.status, describeRes(res)).toBe(200);
+    expect(res.body.acknowledgement).toMatchObject({
+      by: 'practitioner:dr-ack',
+      action: 'adjusted_treatment',
+      note: null,
+    });
+    const history = await get(`/api/v1/alerts/${id}/history`, nurse.token);
+    expect(history.body.items.find((h: any) => h.event === 'acknowledged').by).toBe('practitioner:dr-ack');
+    const issue = await get(`/fhir/DetectedIssue/${id}`, nurse.token);
+    expect(issue.body.mitigation[0]).toMatchObject({
+      action: { coding: [{ code: 'adjusted_treatment' }] },
+      author: { reference: 'Practitioner/dr-ack' },
+    });
+    const review = await call('POST', '/api/v1/patients/p-own-2/reviews', {
+      token: nurse.token,
+      json: { day: '2026-11-03' },
+    });
+    expect(review.status, describeRes(review)).toBe(201);
+    expect(review.body).toMatchObject({ reviewedBy: 'practitioner:dr-ack', practitionerId: 'dr-ack' });
   });
 });
 

@@ -23,9 +23,14 @@ const publish = (readings: Reading[]) => t.publish(client, 'sum-d1', readings);
 
 describe('GET /api/v1/me', () => {
   it('tells each token its role, and a clinician their patients', async () => {
-    expect((await get('/me', ADMIN_TOKEN)).body).toEqual({ role: 'admin', patientIds: null });
-    expect((await get('/me', operator)).body).toEqual({ role: 'operator', patientIds: null });
-    expect((await get('/me', clinician)).body).toEqual({ role: 'clinician', patientIds: ['sum-p1', 'sum-quiet'] });
+    const none = { practitioner: null, teams: [] };
+    expect((await get('/me', ADMIN_TOKEN)).body).toEqual({ role: 'admin', patientIds: null, ...none });
+    expect((await get('/me', operator)).body).toEqual({ role: 'operator', patientIds: null, ...none });
+    expect((await get('/me', clinician)).body).toEqual({
+      role: 'clinician',
+      patientIds: ['sum-p1', 'sum-quiet'],
+      ...none,
+    });
   });
 
   it('is a 401 without a token', async () => {

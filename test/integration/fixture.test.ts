@@ -22,11 +22,13 @@ describe('the test fixture', () => {
     expect(rows).toEqual([{ id: 'p-fx' }]);
     expect(t.ports.mqtt).toBeGreaterThan(0);
     const admin = await t.api.get('/api/v1/me', { token: t.adminToken });
-    expect(admin.body).toEqual({ role: 'admin', patientIds: null });
+    expect(admin.body).toEqual({ role: 'admin', patientIds: null, practitioner: null, teams: [] });
     const clinician = await t.createToken('clinician', ['p-fx']);
     expect((await t.api.get('/api/v1/me', { token: clinician.token })).body).toEqual({
       role: 'clinician',
       patientIds: ['p-fx'],
+      practitioner: null,
+      teams: [],
     });
     testClient = await t.connectDevice('fx-file-1-b', await t.provisionDevice('fx-file-1-b', 'p-fx'));
     expect(testClient.connected).toBe(true);

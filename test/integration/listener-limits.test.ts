@@ -22,7 +22,7 @@ const TLS_CERT_FILE = path.join(TLS_DIR, 'cert.pem');
 const TLS_KEY_FILE = path.join(TLS_DIR, 'key.pem');
 const CA = readFileSync(TLS_CERT_FILE);
 
-const CONNECT_TIMEOUT_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 2_000;
 const TLS_HANDSHAKE_TIMEOUT_MS = 8_000;
 const WS_HANDSHAKE_TIMEOUT_MS = 3_000;
 const PER_ADDRESS = 100;

@@ -332,7 +332,18 @@ describe('API tokens', () => {
     expect(used).toMatchObject({ role: 'operator', state: 'active', expiresAt: null });
     for (const item of (await t.api.get('/api/v1/tokens', admin())).body.items) {
       expect(Object.keys(item).sort()).toEqual(
-        ['createdAt', 'expiresAt', 'id', 'label', 'lastUsedAt', 'patientIds', 'revokedAt', 'role', 'state'].sort(),
+        [
+          'createdAt',
+          'expiresAt',
+          'id',
+          'label',
+          'lastUsedAt',
+          'patientIds',
+          'practitionerId',
+          'revokedAt',
+          'role',
+          'state',
+        ].sort(),
       );
     }
   });

@@ -642,3 +642,49 @@ describe('DATABASE_READ_URL (README, "Running several instances", "Read replica"
     ]);
   });
 });
+
+describe('notification settings (README, "Notifications")', () => {
+  it('defaults: no SMTP, 8 attempts from 30 s to 1 h, escalation 30m/2h/8h/24h', () => {
+    const { notifications } = loadConfig({});
+    expect(notifications.smtp).toBeUndefined();
+    expect(notifications.retry).toEqual({ maxAttempts: 8, baseDelayMs: 30_000, maxDelayMs: 3_600_000 });
+    expect(notifications.timeoutMs).toBe(10_000);
+    expect(notifications.escalationDelays).toEqual({
+      critical: 1_800_000,
+      high: 7_200_000,
+      moderate: 28_800_000,
+      low: 86_400_000,
+    });
+  });
+
+  it('reads the SMTP server and the escalation delays (a duration or off)', () => {
+    const file = path.resolve('package.json');
+    const { notifications } = loadConfig({
+      VITALINK_SMTP_HOST: 'smtp.mssante.example',
+      VITALINK_SMTP_FROM: 'vitalink@ch.mssante.fr',
+      VITALINK_SMTP_CLIENT_CERT_FILE: file,
+      VITALINK_SMTP_CLIENT_KEY_FILE: file,
+      VITALINK_ESCALATION_LOW: 'off',
+      VITALINK_ESCALATION_CRITICAL: '15m',
+    });
+    expect(notifications.smtp).toMatchObject({ host: 'smtp.mssante.example', port: 587, tls: 'required' });
+    expect(notifications.escalationDelays).toMatchObject({ critical: 900_000, low: null });
+  });
+
+  it('reports every problem, naming the setting, never the password', () => {
+    const error = configError({
+      VITALINK_SMTP_HOST: 'smtp.example',
+      VITALINK_SMTP_TLS: 'sometimes',
+      VITALINK_SMTP_CLIENT_CERT_FILE: '/nonexistent/cert.pem',
+      VITALINK_SMTP_PASSWORD: 'hunter2-password',
+      VITALINK_ESCALATION_HIGH: 'soon',
+    });
+    expect(error.message).toContain('VITALINK_SMTP_FROM');
+    expect(error.message).toContain('VITALINK_SMTP_TLS: must be required');
+    expect(error.message).toContain('VITALINK_SMTP_CLIENT_CERT_FILE and VITALINK_SMTP_CLIENT_KEY_FILE: set both');
+    expect(error.message).toContain('VITALINK_SMTP_CLIENT_CERT_FILE: /nonexistent/cert.pem does not exist');
+    expect(error.message).toContain('VITALINK_SMTP_PASSWORD: set VITALINK_SMTP_USER too');
+    expect(error.message).toContain('VITALINK_ESCALATION_HIGH: must be a duration');
+    expect(error.message).not.toContain('hunter2');
+  });
+});

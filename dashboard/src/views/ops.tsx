@@ -295,6 +295,16 @@ export function OpsView() {
           </p>
         </section>
 
+        {r?.notifications && (
+          <section class="card" aria-labelledby="notifications-title">
+            <h2 id="notifications-title">{t('notifications')}</h2>
+            <dl class="figures">
+              <Figure label={t('notificationsDead')} value={fmtInteger(r.notifications.dead)} testId="dead-letters" />
+              <Figure label={t('notificationsPending')} value={fmtInteger(r.notifications.pending)} />
+            </dl>
+          </section>
+        )}
+
         <section class="card" aria-labelledby="health-title">
           <h2 id="health-title">{t('health')}</h2>
           <dl class="figures" data-testid="health">

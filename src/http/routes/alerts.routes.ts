@@ -11,7 +11,7 @@ import {
 import { AppError } from '../../errors.ts';
 import { alertHistory, findAlert, findAlerts, listAlertIds, type StoredAlert } from '../../store/alerts.repository.ts';
 import type { Principal } from '../../actions/tokens.ts';
-import { assertPatientVisible, audit, principalOf, requireRole } from '../auth.ts';
+import { assertPatientVisible, audit, AuditedNotFound, principalOf, requireRole } from '../auth.ts';
 import { alert, alertHistoryEntry, errorBody, idParam, iso, page, text } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
@@ -44,11 +44,15 @@ function toAlert(a: StoredAlert) {
 
 const alertIdParams = z.object({ id: z.string().regex(/^\d{1,18}$/, 'must be an alert id') });
 
-/** The alert, if it is one of the caller's patients'; else a 404 as if it did not exist. */
+/**
+ * The alert, if it is one of the caller's patients'; else a 404 as if it did not
+ * exist, audited as denied when the alert is another patient's.
+ */
 async function visibleAlert(deps: RouteDeps, principal: Principal, id: string): Promise<StoredAlert> {
   const found = await findAlert(deps.db, id);
-  if (!found || (principal.role === 'clinician' && !principal.patientIds?.has(found.patientId))) {
-    throw new AppError('not_found', `alert ${id} does not exist`);
+  if (!found) throw new AppError('not_found', `alert ${id} does not exist`);
+  if (principal.role === 'clinician' && !principal.patientIds?.has(found.patientId)) {
+    throw new AuditedNotFound(found.patientId, 'denied', `alert ${id} does not exist`);
   }
   return found;
 }

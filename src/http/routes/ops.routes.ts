@@ -64,6 +64,10 @@ export const ingestionReport = z.object({
       aggregation: aggregation.describe('the largest lag and the latest run among the live instances'),
     })
     .describe('the sum over the live instances'),
+  notifications: z
+    .object({ pending: z.number().int(), dead: z.number().int() })
+    .optional()
+    .describe('the notification outbox, all instances: waiting, and dead letters to replay (README, "Notifications")'),
   instancesUnavailable: z
     .boolean()
     .describe('the other instances could not be read (database unreachable): instances and total are this one only'),

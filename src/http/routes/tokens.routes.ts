@@ -49,6 +49,9 @@ export function tokensRoutes(app: ZodApp, deps: TokensRouteDeps): void {
         body: z.object({
           role: z.enum(ROLES),
           patientIds: z.array(idParam).max(10_000).optional(),
+          practitionerId: idParam
+            .optional()
+            .describe('a clinician token acting as this practitioner: its patients are those of their teams'),
           label: text(200).optional(),
           expires: text(64)
             .optional()

@@ -3,8 +3,11 @@ import { ingestionReport } from '../../../src/http/routes/ops.routes.ts';
 import { createMetrics } from '../../../src/metrics/metrics.ts';
 import { buildOpsReport, combineInstanceReports, type OpsReport } from '../../../src/metrics/ops-report.ts';
 
-/** What the view adds to one instance's report (src/actions/instance-reports.ts). */
-const VIEW_KEYS = ['instance', 'instances', 'total', 'instancesUnavailable'];
+/**
+ * What the view adds to one instance's report (src/actions/instance-reports.ts), and the
+ * notification outbox's figures, read from the database by src/app.ts (README, "Notifications").
+ */
+const VIEW_KEYS = ['instance', 'instances', 'total', 'instancesUnavailable', 'notifications'];
 
 describe('buildOpsReport (GET /api/v1/ops/ingestion)', () => {
   it('has exactly the fields of the route’s schema, from the metrics, the queue, the broker and the listeners', async () => {
