@@ -53,25 +53,24 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX patient_reviews_patient_day ON patient_reviews (patient_id, day DESC, id DESC)`.execute(db);
 
-  // Backfill: single-reading rules, one index probe per alert (see above).
+  // Backfill: single-reading rules, one index probe per alert (see above). LATERAL with
+  // LIMIT 1 keeps it a probe per alert: the planner cannot turn it into a scan of readings.
   await sql`
-    UPDATE alerts a SET event_readings = f.readings
-    FROM (
-      SELECT a2.id, jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-               'deviceId', r.device_id, 'readingId', r.reading_id, 'type', r.type,
-               'at', to_char(r.measured_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-               'unit', r.unit, 'value', r.value, 'systolic', r.systolic, 'diastolic', r.diastolic))) AS readings,
-             count(*) AS n
-      FROM alerts a2
-      JOIN (VALUES ('spo2_low', ARRAY['spo2']), ('bp_high', ARRAY['blood_pressure']),
-                   ('fever', ARRAY['body_temperature']), ('hypoglycemia', ARRAY['blood_glucose', 'cgm_glucose']))
-        AS t(rule, types) ON t.rule = a2.rule
-      JOIN readings r ON r.patient_id = a2.patient_id AND r.type = ANY (t.types) AND r.measured_at = a2.occurred_at
-                     AND r.device_id || '/' || r.reading_id = ANY (a2.reading_ids)
-      WHERE a2.occurred_at IS NOT NULL AND cardinality(a2.reading_ids) = 1
-      GROUP BY a2.id
-    ) f
-    WHERE f.id = a.id AND f.n = 1`.execute(db);
+    UPDATE alerts a SET event_readings = jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+        'deviceId', r.device_id, 'readingId', r.reading_id, 'type', r.type,
+        'at', to_char(r.measured_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+        'unit', r.unit, 'value', r.value, 'systolic', r.systolic, 'diastolic', r.diastolic)))
+    FROM alerts a2
+    JOIN (VALUES ('spo2_low', ARRAY['spo2']), ('bp_high', ARRAY['blood_pressure']),
+                 ('fever', ARRAY['body_temperature']), ('hypoglycemia', ARRAY['blood_glucose', 'cgm_glucose']))
+      AS t(rule, types) ON t.rule = a2.rule
+    CROSS JOIN LATERAL (
+      SELECT x.* FROM readings x
+      WHERE x.patient_id = a2.patient_id AND x.type = ANY (t.types) AND x.measured_at = a2.occurred_at
+        AND x.device_id || '/' || x.reading_id = a2.reading_ids[1]
+      LIMIT 1
+    ) r
+    WHERE a.id = a2.id AND a2.occurred_at IS NOT NULL AND cardinality(a2.reading_ids) = 1`.execute(db);
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
