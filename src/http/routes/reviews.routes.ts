@@ -73,7 +73,7 @@ export function reviewsRoutes(app: ZodApp, deps: RouteDeps): void {
       const { from, to, limit, cursor } = request.query;
       const after = decodeJsonCursor(cursor, z.object({ day, id: z.string().regex(/^\d{1,18}$/) }));
       if (from !== undefined && to !== undefined && from > to) {
-        throw new AppError('invalid_input', 'from must not be after to', { field: 'from' });
+        throw new AppError('invalid_input', 'from must not be after to');
       }
       const rows = await listReviews(db, { patientId, from, to, after, limit: limit + 1 });
       const items = rows.slice(0, limit);
