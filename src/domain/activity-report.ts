@@ -22,7 +22,7 @@
  *   (src/domain/service-hours.ts, isOnDuty); always 0 for a team without hours.
  * The team's row sums the patients' counts; its quantiles are over all its alerts.
  */
-import { addDays, localDate, startOfLocalDay } from './indicators/index.ts';
+import { addDays, startOfLocalDay } from './indicators/index.ts';
 import { isOnDuty, type ServiceHours } from './service-hours.ts';
 
 export interface ReportMonth {
@@ -153,6 +153,19 @@ export function activityReport(input: {
 }): ActivityReport {
   const { month, timeZone, serviceHours } = input;
   const end = Math.min(month.to, Math.max(input.now, month.from));
+  // The month's dates and their bounds in each zone, computed once per zone (patients share a few).
+  const byZone = new Map<string, { day: string; start: number; stop: number }[]>();
+  const daysOf = (zone: string) => {
+    let days = byZone.get(zone);
+    if (!days) {
+      days = [];
+      for (let day = `${month.month}-01`; day.startsWith(`${month.month}-`); day = addDays(day, 1)) {
+        days.push({ day, start: startOfLocalDay(day, zone), stop: startOfLocalDay(addDays(day, 1), zone) });
+      }
+      byZone.set(zone, days);
+    }
+    return days;
+  };
   const rows: PatientActivity[] = [];
   const allAlerts: { openedAt: number; acknowledgedAt: number | null }[] = [];
   const team = { enrolledDays: 0, daysWithData: 0, outOfHours: 0 };
@@ -162,12 +175,7 @@ export function activityReport(input: {
     // Patient-local days dated in the month that overlap the enrolled period.
     let enrolledDays = 0;
     let daysWithData = 0;
-    const first = localDate(period[0].from, p.timeZone);
-    const last = localDate(period.at(-1)!.to - 1, p.timeZone);
-    for (let day = first; day <= last; day = addDays(day, 1)) {
-      if (!day.startsWith(`${month.month}-`)) continue;
-      const start = startOfLocalDay(day, p.timeZone);
-      const stop = startOfLocalDay(addDays(day, 1), p.timeZone);
+    for (const { day, start, stop } of daysOf(p.timeZone)) {
       if (!period.some((i) => i.from < stop && start < i.to)) continue;
       enrolledDays++;
       if (p.daysWithReadings.has(day)) daysWithData++;
