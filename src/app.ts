@@ -258,6 +258,7 @@ export function createApp(config: Config, log: Logger): App {
       publicUrl: config.publicUrl,
       rateLimits: config.httpRateLimits,
       hstsMaxAgeS: config.https?.hstsMaxAgeS,
+      oidc: config.oidc,
     });
     http.addHook('onRequest', async (request) => {
       if (request.url === '/metrics') refreshQueueGauges(metrics, queue.depth);

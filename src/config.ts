@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -20,6 +21,7 @@ import {
 } from './domain/notifications.ts';
 import { ALERT_SEVERITIES } from './domain/alerts/rules.ts';
 import type { SmtpSettings } from './notifications/email.ts';
+import { PRACTITIONER_MATCHES, type PractitionerMatch } from './domain/practitioner-identity.ts';
 
 /**
  * Configuration from the environment (interfaces.md, "Environment"), parsed once
@@ -434,6 +436,8 @@ export interface Config {
    * VITALINK_SECRET_KEY), and previous ones that still verify.
    */
   readonly secretKeys: ConfiguredKeys;
+  /** Sign-in with OpenID Connect (README, "Sign-in"); undefined when VITALINK_OIDC_ISSUER is unset. */
+  readonly oidc: OidcSettings | undefined;
   /** Unset: the embedded PostgreSQL in `dataDir`. */
   readonly databaseUrl: string | undefined;
   /** DATABASE_READ_URL: a replica for clinician reads, used while it lags less than `maxLagMs` (README, "Operations"). */
@@ -576,12 +580,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   problems.push(...secretKeys.problems);
   const notifications = readNotificationSettings(env);
   problems.push(...notifications.problems);
+  const oidc = readOidcSettings(env);
+  problems.push(...oidc.problems);
   if (options.listening) problems.push(...plaintextExposureProblems(exposureFromEnv(env)));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const config: Config = {
     secretKeys: secretKeys.keys,
     notifications: notifications.settings,
+    oidc: oidc.oidc,
     databaseUrl: e.DATABASE_URL,
     readReplica: e.DATABASE_READ_URL
       ? { url: e.DATABASE_READ_URL, maxLagMs: e.VITALINK_READ_REPLICA_MAX_LAG_MS }
@@ -1030,4 +1037,269 @@ export function defaultInstanceId(hostname = os.hostname(), pid = process.pid): 
 function deepFreeze<T extends object>(o: T): T {
   for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v);
   return Object.freeze(o);
+}
+
+// ---- Sign-in with OpenID Connect (README, "Sign-in") -------------------------------------
+
+/** Pro Santé Connect's defaults (../shared/design/french-interop.md, "Pro Santé Connect"). */
+export const OIDC_DEFAULTS = {
+  label: 'Pro Santé Connect',
+  scopes: 'openid scope_all',
+  acrValues: 'eidas1',
+  practitionerClaims: ['SubjectNameID', 'preferred_username'],
+  practitionerMatch: 'idnat-rpps' as PractitionerMatch,
+  jwtAlgorithms: ['RS256', 'PS256', 'ES256'],
+  sessionMaxHours: 12,
+  sessionIdleMinutes: 30,
+} as const;
+
+const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+export type OidcClientAuth =
+  | { readonly method: 'client_secret_basic'; readonly secret: string }
+  | {
+      readonly method: 'private_key_jwt';
+      /** PKCS#8 PEM. */
+      readonly keyPem: string;
+      readonly alg: 'RS256' | 'ES256';
+      /** VITALINK_OIDC_CLIENT_KEY_ID: the `kid` of the assertions, as registered at the issuer. */
+      readonly keyId: string | null;
+    };
+
+export interface OidcSettings {
+  /** VITALINK_OIDC_ISSUER: the issuer, whose /.well-known/openid-configuration is read. */
+  readonly issuer: string;
+  readonly clientId: string;
+  /**
+   * How the service authenticates at the token endpoint: client_secret_basic with
+   * VITALINK_OIDC_CLIENT_SECRET (or the first line of VITALINK_OIDC_CLIENT_SECRET_FILE), or
+   * private_key_jwt with the PEM private key of VITALINK_OIDC_CLIENT_KEY_FILE.
+   */
+  readonly clientAuth: OidcClientAuth;
+  /** VITALINK_OIDC_REDIRECT_URL, default VITALINK_PUBLIC_URL + /auth/callback. */
+  readonly redirectUrl: string;
+  /** Where the issuer sends the browser back after sign-out at the issuer: the dashboard. */
+  readonly postLogoutRedirectUrl: string;
+  readonly scopes: string;
+  /** null: no acr_values sent. */
+  readonly acrValues: string | null;
+  readonly label: string;
+  /** The claims that name the practitioner, the first present wins (ID token, then userinfo). */
+  readonly practitionerClaims: readonly string[];
+  readonly practitionerMatch: PractitionerMatch;
+  /** null: the API accepts no bearer JWT (only vlk_ tokens). */
+  readonly apiAudience: string | null;
+  readonly jwtAlgorithms: readonly string[];
+  readonly sessionMaxMs: number;
+  readonly sessionIdleMs: number;
+  /** Cookies carry Secure (and the session cookie the __Host- prefix): the redirect URL is https. */
+  readonly secureCookies: boolean;
+}
+
+function isLoopbackUrl(url: URL): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/**
+ * The VITALINK_OIDC_* and VITALINK_SESSION_* settings: undefined when
+ * VITALINK_OIDC_ISSUER is unset (no sign-in with OpenID Connect); every problem
+ * names its setting, never quotes a secret.
+ */
+export function readOidcSettings(env: NodeJS.ProcessEnv): { oidc: OidcSettings | undefined; problems: string[] } {
+  const set = (name: string) => (env[name] === undefined || env[name]!.trim() === '' ? undefined : env[name]!.trim());
+  const problems: string[] = [];
+  const issuer = set('VITALINK_OIDC_ISSUER');
+  if (issuer === undefined) {
+    const stray = Object.keys(env).filter((k) => k.startsWith('VITALINK_OIDC_') && set(k) !== undefined);
+    if (stray.length > 0) {
+      problems.push(
+        `${stray.join(', ')} set without VITALINK_OIDC_ISSUER: set VITALINK_OIDC_ISSUER (e.g. the Pro Santé Connect issuer, README "Sign-in") or unset them`,
+      );
+    }
+    return { oidc: undefined, problems };
+  }
+  const url = (name: string, value: string, what: string): URL | undefined => {
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      problems.push(`${name}: must be an absolute https:// URL, ${what} (got "${value}")`);
+      return undefined;
+    }
+    if (parsed.username || parsed.password || parsed.hash) {
+      problems.push(`${name}: must be a URL without credentials or fragment, ${what}`);
+      return undefined;
+    }
+    // Plain http only towards this machine (a local provider in tests and development).
+    if (parsed.protocol !== 'https:' && !(parsed.protocol === 'http:' && isLoopbackUrl(parsed))) {
+      problems.push(
+        `${name}: must be an https:// URL (http:// only for localhost or 127.0.0.1), ${what} (got "${value}")`,
+      );
+      return undefined;
+    }
+    return parsed;
+  };
+  url('VITALINK_OIDC_ISSUER', issuer, 'the issuer whose /.well-known/openid-configuration is read');
+  const clientId = set('VITALINK_OIDC_CLIENT_ID');
+  if (clientId === undefined) {
+    problems.push(
+      'VITALINK_OIDC_CLIENT_ID: required with VITALINK_OIDC_ISSUER: the client id the issuer gave this service',
+    );
+  }
+  let clientAuth: OidcClientAuth | undefined;
+  const inlineSecret = set('VITALINK_OIDC_CLIENT_SECRET');
+  const secretFile = set('VITALINK_OIDC_CLIENT_SECRET_FILE');
+  const keyFile = set('VITALINK_OIDC_CLIENT_KEY_FILE');
+  const given = [
+    ['VITALINK_OIDC_CLIENT_SECRET', inlineSecret],
+    ['VITALINK_OIDC_CLIENT_SECRET_FILE', secretFile],
+    ['VITALINK_OIDC_CLIENT_KEY_FILE', keyFile],
+  ].filter(([, v]) => v !== undefined);
+  if (given.length > 1) {
+    problems.push(
+      `${given.map(([n]) => n).join(' and ')} are all set: set one of them (a client secret, or a private key)`,
+    );
+  } else if (inlineSecret !== undefined) {
+    clientAuth = { method: 'client_secret_basic', secret: inlineSecret };
+  } else if (secretFile !== undefined) {
+    const secret = readSecretFile('VITALINK_OIDC_CLIENT_SECRET_FILE', secretFile, problems);
+    if (secret) clientAuth = { method: 'client_secret_basic', secret };
+  } else if (keyFile !== undefined) {
+    const pem = readSecretFile('VITALINK_OIDC_CLIENT_KEY_FILE', keyFile, problems, { wholeFile: true });
+    const alg = pem ? clientKeyAlgorithm(pem) : undefined;
+    if (pem && !alg) {
+      problems.push(
+        `VITALINK_OIDC_CLIENT_KEY_FILE: ${keyFile} holds no RSA (2048 bits or more) or P-256 private key in PEM; make one with \`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ${keyFile}\``,
+      );
+    }
+    if (pem && alg)
+      clientAuth = { method: 'private_key_jwt', keyPem: pem, alg, keyId: set('VITALINK_OIDC_CLIENT_KEY_ID') ?? null };
+  } else {
+    problems.push(
+      'VITALINK_OIDC_CLIENT_SECRET (or VITALINK_OIDC_CLIENT_SECRET_FILE, or VITALINK_OIDC_CLIENT_KEY_FILE for private_key_jwt): required with VITALINK_OIDC_ISSUER: the client credential the issuer gave this service',
+    );
+  }
+  const publicUrl = set('VITALINK_PUBLIC_URL')?.replace(/\/+$/, '');
+  const redirectText = set('VITALINK_OIDC_REDIRECT_URL') ?? (publicUrl ? `${publicUrl}/auth/callback` : undefined);
+  let redirect: URL | undefined;
+  if (redirectText === undefined) {
+    problems.push(
+      'VITALINK_OIDC_REDIRECT_URL: needed with VITALINK_OIDC_ISSUER: set VITALINK_PUBLIC_URL (the redirect URL is then its /auth/callback) or VITALINK_OIDC_REDIRECT_URL (https://.../auth/callback, as registered at the issuer)',
+    );
+  } else {
+    redirect = url(
+      set('VITALINK_OIDC_REDIRECT_URL') ? 'VITALINK_OIDC_REDIRECT_URL' : 'VITALINK_PUBLIC_URL',
+      redirectText,
+      'the redirect URL registered at the issuer, ending in /auth/callback',
+    );
+    if (redirect && !redirect.pathname.endsWith('/auth/callback')) {
+      problems.push(`VITALINK_OIDC_REDIRECT_URL: must end in /auth/callback, the route that takes the issuer's answer`);
+    }
+  }
+  const scopes = set('VITALINK_OIDC_SCOPES') ?? OIDC_DEFAULTS.scopes;
+  if (!scopes.split(/\s+/).includes('openid')) {
+    problems.push(`VITALINK_OIDC_SCOPES: must include openid (got "${scopes}")`);
+  }
+  const acr = set('VITALINK_OIDC_ACR_VALUES') ?? OIDC_DEFAULTS.acrValues;
+  const claims = (set('VITALINK_OIDC_PRACTITIONER_CLAIM')?.split(',') ?? OIDC_DEFAULTS.practitionerClaims)
+    .map((c) => c.trim())
+    .filter(Boolean);
+  if (claims.length === 0 || claims.some((c) => !/^[A-Za-z0-9_.:-]{1,100}$/.test(c))) {
+    problems.push(
+      'VITALINK_OIDC_PRACTITIONER_CLAIM: must be claim names separated by commas (e.g. SubjectNameID,preferred_username)',
+    );
+  }
+  const match = set('VITALINK_OIDC_PRACTITIONER_MATCH') ?? OIDC_DEFAULTS.practitionerMatch;
+  if (!(PRACTITIONER_MATCHES as readonly string[]).includes(match)) {
+    problems.push(
+      `VITALINK_OIDC_PRACTITIONER_MATCH: must be one of ${PRACTITIONER_MATCHES.join(', ')} (idnat-rpps: "8" + RPPS as Pro Santé Connect's SubjectNameID; rpps: the 11 digits; id: the practitioner's id) (got "${match}")`,
+    );
+  }
+  const audience = set('VITALINK_OIDC_API_AUDIENCE');
+  const algorithms = (set('VITALINK_OIDC_JWT_ALGORITHMS')?.split(',') ?? [...OIDC_DEFAULTS.jwtAlgorithms]).map((a) =>
+    a.trim(),
+  );
+  const badAlgorithms = algorithms.filter((a) => !JWT_ALGORITHMS.includes(a));
+  if (badAlgorithms.length > 0 || algorithms.length === 0) {
+    problems.push(
+      `VITALINK_OIDC_JWT_ALGORITHMS: must be signature algorithms among ${JWT_ALGORITHMS.join(', ')}, separated by commas (none and HMAC ones are never accepted)`,
+    );
+  }
+  const whole = (name: string, fallback: number, max: number): number => {
+    const text = set(name);
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 1 || n > max) {
+      problems.push(`${name}: must be a whole number from 1 to ${max} (got "${text}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const maxHours = whole('VITALINK_SESSION_MAX_HOURS', OIDC_DEFAULTS.sessionMaxHours, 24 * 30);
+  const idleMinutes = whole('VITALINK_SESSION_IDLE_MINUTES', OIDC_DEFAULTS.sessionIdleMinutes, 24 * 60);
+  if (problems.length > 0 || !clientId || !clientAuth || !redirect) return { oidc: undefined, problems };
+  const dashboard = new URL(redirect);
+  dashboard.pathname = dashboard.pathname.replace(/auth\/callback$/, '');
+  dashboard.search = '';
+  return {
+    oidc: {
+      issuer,
+      clientId,
+      clientAuth,
+      redirectUrl: redirect.href,
+      postLogoutRedirectUrl: dashboard.href,
+      scopes,
+      acrValues: acr === 'none' ? null : acr,
+      label: set('VITALINK_OIDC_LABEL') ?? OIDC_DEFAULTS.label,
+      practitionerClaims: claims,
+      practitionerMatch: match as PractitionerMatch,
+      apiAudience: audience ?? null,
+      jwtAlgorithms: algorithms,
+      sessionMaxMs: maxHours * 3_600_000,
+      sessionIdleMs: idleMinutes * 60_000,
+      secureCookies: redirect.protocol === 'https:',
+    },
+    problems,
+  };
+}
+
+/** The signature algorithm of a client private key (PEM): RS256 for RSA of 2048+ bits, ES256 for P-256. */
+function clientKeyAlgorithm(pem: string): 'RS256' | 'ES256' | undefined {
+  try {
+    const key = crypto.createPrivateKey(pem);
+    const details = key.asymmetricKeyDetails;
+    if (key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) >= 2048) return 'RS256';
+    if (key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1') return 'ES256';
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first line of a secret file (or all of it), refused when group or others may access it (as the key file). */
+function readSecretFile(
+  name: string,
+  file: string,
+  problems: string[],
+  options: { wholeFile?: boolean } = {},
+): string | undefined {
+  try {
+    const stat = fs.statSync(file);
+    if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
+      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+      problems.push(`${name}: ${file} is accessible by other users (mode ${mode}); chmod 600 ${file}`);
+      return undefined;
+    }
+    const text = fs.readFileSync(file, 'utf8');
+    const line = options.wholeFile ? text.trim() : text.split(/\r?\n/)[0]?.trim();
+    if (!line) problems.push(`${name}: ${file} is empty; write the client credential in it`);
+    return line || undefined;
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? 'error';
+    problems.push(
+      `${name}: cannot read ${file} (${code}); check the path and that the user that runs vitalink owns it`,
+    );
+    return undefined;
+  }
 }

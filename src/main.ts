@@ -77,6 +77,10 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'applies the retention policy and says what it removed',
     load: () => import('./cli/retention.command.ts').then((m) => m.retention),
   },
+  'sessions revoke': {
+    summary: "ends every sign-in session of a practitioner (the dashboard's cookie)",
+    load: () => import('./cli/sessions.command.ts').then((m) => m.sessionsRevoke),
+  },
   'tokens create': {
     summary: 'prints an API token once',
     load: () => import('./cli/tokens.command.ts').then((m) => m.tokensCreate),

@@ -4,7 +4,7 @@
  * an ApiError; a 401 also signs the user out (the token was refused).
  */
 import type { Page, Readiness } from './types.ts';
-import { clearToken, readToken } from './session.ts';
+import { clearToken, type CookieSession, currentCookieSession, readToken, setCookieSession } from './session.ts';
 
 export interface Issue {
   path: string;
@@ -25,7 +25,8 @@ export class ApiError extends Error {
   }
 }
 
-type Listener = () => void;
+/** `viaCookie`: the refused credential was the sign-in session (OpenID Connect), not an API token. */
+type Listener = (viaCookie: boolean) => void;
 const unauthorizedListeners = new Set<Listener>();
 
 /** Called when the service refuses the token (401): the app goes back to the login. */
@@ -51,6 +52,9 @@ async function request<T>(
   const token = options.token ?? readToken();
   const headers: Record<string, string> = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
+  // Signed in with OpenID Connect: the cookie goes along, and the CSRF token with what changes something.
+  const cookie = token ? null : currentCookieSession();
+  if (cookie && method !== 'GET') headers['x-csrf-token'] = cookie.csrfToken;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
   try {
@@ -60,7 +64,7 @@ async function request<T>(
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: options.signal,
       cache: 'no-store',
-      credentials: 'omit',
+      credentials: cookie ? 'same-origin' : 'omit',
     });
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
@@ -86,7 +90,8 @@ async function request<T>(
     // A token given explicitly is being tried at the login: its 401 is that form's business.
     if (response.status === 401 && options.token === undefined) {
       clearToken();
-      for (const listener of unauthorizedListeners) listener();
+      setCookieSession(null);
+      for (const listener of unauthorizedListeners) listener(cookie !== null);
     }
     throw apiError;
   }
@@ -152,4 +157,37 @@ export async function readiness(signal?: AbortSignal): Promise<Readiness> {
   const body = (await response.json().catch(() => undefined)) as Readiness | undefined;
   if (!body?.checks) throw new ApiError(response.status, `http_${response.status}`, response.statusText);
   return body;
+}
+
+/** GET /auth/session: whether sign-in with OpenID Connect is offered, and the session of the cookie. */
+export interface SignInState {
+  signIn: { label: string; loginUrl: string } | null;
+  session: CookieSession | null;
+}
+
+export async function signInState(): Promise<SignInState> {
+  let response: Response;
+  try {
+    response = await fetch('/auth/session', { cache: 'no-store', credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'network', 'the service did not answer');
+  }
+  if (!response.ok) throw new ApiError(response.status, `http_${response.status}`, response.statusText);
+  return (await response.json()) as SignInState;
+}
+
+/** POST /auth/logout: ends the cookie's session; the issuer's sign-out page to go to, or null. */
+export async function endCookieSession(): Promise<string | null> {
+  const session = currentCookieSession();
+  setCookieSession(null);
+  if (!session) return null;
+  const response = await fetch('/auth/logout', {
+    method: 'POST',
+    cache: 'no-store',
+    credentials: 'same-origin',
+    headers: { 'x-csrf-token': session.csrfToken, accept: 'application/json' },
+  });
+  if (!response.ok) return null;
+  const body = (await response.json().catch(() => null)) as { endSessionUrl?: string | null } | null;
+  return body?.endSessionUrl ?? null;
 }

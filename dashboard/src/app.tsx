@@ -1,15 +1,23 @@
 /**
- * The shell: the login until a token is accepted, then the header (who you are,
+ * The shell: the login until a token is accepted or a sign-in session (OpenID
+ * Connect, README "Sign-in") is found, then the header (who you are,
  * the views your role may open, sign out) and the view of the hash route.
  * A practitioner (a clinician token acting as one) lands on their worklist, other
  * clinicians on the patient list, operators on the operator view, admins on the
  * patient list.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, onUnauthorized } from './api.ts';
+import { api, ApiError, endCookieSession, onUnauthorized, signInState, type SignInState } from './api.ts';
 import { t, type MessageKey } from './i18n.ts';
 import { navigate, useRoute } from './router.ts';
-import { clearToken, readToken, setCurrentRole, storeToken } from './session.ts';
+import {
+  clearToken,
+  currentCookieSession,
+  readToken,
+  setCookieSession,
+  setCurrentRole,
+  storeToken,
+} from './session.ts';
 import type { Me, Role } from './types.ts';
 import { ErrorBox, Loading } from './components/status.tsx';
 import { LoginView } from './views/login.tsx';
@@ -31,15 +39,31 @@ function landing(me: Me): string {
 }
 
 type Session =
-  { state: 'signed-out' } | { state: 'checking' } | { state: 'in'; me: Me } | { state: 'error'; error: unknown };
+  | { state: 'probing' }
+  | { state: 'signed-out' }
+  | { state: 'checking' }
+  | { state: 'in'; me: Me }
+  | { state: 'error'; error: unknown };
 
 export function App() {
   const route = useRoute();
-  const [session, setSession] = useState<Session>(() =>
-    readToken() ? { state: 'checking' } : { state: 'signed-out' },
-  );
+  // First: whether sign-in with OpenID Connect is offered and a session cookie signs us in (GET /auth/session).
+  const [session, setSession] = useState<Session>({ state: 'probing' });
+  const [oidc, setOidc] = useState<SignInState['signIn']>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [attempt, setAttempt] = useState(0);
+
+  useEffect(() => {
+    if (session.state !== 'probing') return;
+    const fallback = () => setSession(readToken() ? { state: 'checking' } : { state: 'signed-out' });
+    signInState().then((found) => {
+      setOidc(found.signIn);
+      if (found.session && !readToken()) {
+        setCookieSession(found.session);
+        setSession({ state: 'checking' });
+      } else fallback();
+    }, fallback);
+  }, [session.state]);
 
   // A token kept in this tab: check it and learn who we are.
   useEffect(() => {
@@ -58,9 +82,9 @@ export function App() {
 
   useEffect(
     () =>
-      onUnauthorized(() => {
+      onUnauthorized((viaCookie) => {
         setCurrentRole(null);
-        setNotice(t('sessionEnded'));
+        setNotice(viaCookie ? t('sessionExpired') : t('sessionEnded'));
         setSession({ state: 'signed-out' });
       }),
     [],
@@ -104,7 +128,15 @@ export function App() {
     if (route.name === 'home' || route.name === 'login') navigate(landing(me));
   };
 
-  const signOut = () => {
+  const signOut = async () => {
+    if (currentCookieSession()) {
+      // Ends the session here, then at the issuer when it offers RP-initiated logout.
+      const next = await endCookieSession().catch(() => null);
+      if (next) {
+        window.location.assign(next);
+        return;
+      }
+    }
     clearToken();
     setCurrentRole(null);
     setNotice(t('signedOut'));
@@ -115,11 +147,11 @@ export function App() {
   if (session.state === 'signed-out') {
     return (
       <main id="main">
-        <LoginView notice={notice} onSignedIn={signIn} />
+        <LoginView notice={notice} oidc={oidc} onSignedIn={signIn} />
       </main>
     );
   }
-  if (session.state === 'checking') {
+  if (session.state === 'checking' || session.state === 'probing') {
     return (
       <main id="main">
         <Loading />
@@ -139,6 +171,7 @@ export function App() {
   const canOps = me.role === 'operator' || me.role === 'admin';
   const n = me.patientIds?.length ?? 0;
   const current = route.name === 'patient' ? 'patients' : route.name;
+  const cookie = currentCookieSession();
 
   return (
     <>
@@ -184,14 +217,16 @@ export function App() {
         </nav>
         <div class="who" data-testid="who">
           <span>
-            {me.practitioner
-              ? t('signedInPractitioner', { name: me.practitioner.name })
-              : t('signedInAs', { role: t(ROLE_LABEL[me.role]) })}
+            {cookie
+              ? t('signedInName', { name: cookie.name })
+              : me.practitioner
+                ? t('signedInPractitioner', { name: me.practitioner.name })
+                : t('signedInAs', { role: t(ROLE_LABEL[me.role]) })}
             {me.role === 'clinician' && (
               <span class="muted"> · {n === 1 ? t('signedInPatient') : t('signedInPatients', { n })}</span>
             )}
           </span>
-          <button type="button" class="button secondary small" onClick={signOut}>
+          <button type="button" class="button secondary small" onClick={() => void signOut()}>
             {t('signOut')}
           </button>
         </div>

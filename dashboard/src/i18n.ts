@@ -71,6 +71,12 @@ const en = {
   tokenRefused: 'This token is unknown or revoked. Check it, or ask an administrator for a new one.',
   sessionEnded: 'The service refused your token (it may have been revoked). Sign in again.',
   signedOut: 'You are signed out.',
+  // sign-in with OpenID Connect (README, "Sign-in")
+  signInWith: 'Sign in with {label}',
+  signInWithHelp: 'For health professionals: your practitioner account, your care teams’ patients.',
+  orWithToken: 'Or with an API token',
+  signedInName: 'Signed in: {name}',
+  sessionExpired: 'Your session has ended (expired, signed out or revoked). Sign in again.',
 
   // patient list
   patientsTitle: 'Patients',
@@ -388,6 +394,12 @@ const fr: Record<MessageKey, string> = {
   tokenRefused: 'Ce jeton est inconnu ou révoqué. Vérifiez-le, ou demandez-en un nouveau à un administrateur.',
   sessionEnded: 'Le service a refusé votre jeton (il a peut-être été révoqué). Reconnectez-vous.',
   signedOut: 'Vous êtes déconnecté.',
+  signInWith: 'Se connecter avec {label}',
+  signInWithHelp:
+    'Pour les professionnels de santé : votre compte de professionnel, les patients de vos équipes de soins.',
+  orWithToken: 'Ou avec un jeton d’API',
+  signedInName: 'Connecté : {name}',
+  sessionExpired: 'Votre session a pris fin (expirée, déconnectée ou révoquée). Reconnectez-vous.',
 
   patientsTitle: 'Patients',
   filterLabel: 'Filtrer par nom ou identifiant',

@@ -7,6 +7,10 @@ import type { KeyRing, RehashOnce } from '../domain/secret-keys.ts';
 import { patientsInCareOf } from '../store/care-teams.repository.ts';
 import type { Db } from '../store/database.ts';
 import type { RequestLimits } from './rate-limits.ts';
+import { looksLikeJwt, principalOfAccessToken } from '../actions/access-tokens.ts';
+import type { OidcIssuer } from '../actions/oidc-issuer.ts';
+import { csrfTokenMatches, findSession, practitionerPrincipal } from '../actions/sign-in.ts';
+import { type CookieNames, readCookie } from './session-cookies.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -35,7 +39,15 @@ export interface AuthDeps {
   readonly limits?: RequestLimits;
   /** The clock of enrolments' scoping (README, "Care teams"); the system's by default. */
   readonly now?: () => Date;
+  /** Sign-in with OpenID Connect (README, "Sign-in"): session cookies and bearer JWTs; none when not configured. */
+  readonly signIn?: { readonly issuer: OidcIssuer; readonly cookies: CookieNames; readonly now: () => Date };
 }
+
+/** The answer to a refused session cookie or bearer JWT: the same whatever the reason (the log says which). */
+export const SESSION_REFUSED =
+  'your session has ended (signed out, expired or revoked) or this access token is not accepted; sign in again';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The answer to a refused token: the same whatever the reason, so that it tells
@@ -65,18 +77,31 @@ export async function authenticateRequest(deps: AuthDeps, request: FastifyReques
  * (src/store/care-teams.repository.ts, patientsInCareOf), never readings.
  */
 async function inCareOf(deps: AuthDeps, principal: Principal): Promise<Principal> {
-  if (!principal.practitionerId) return principal;
+  // Sessions and access tokens of a practitioner are scoped when made (src/actions/sign-in.ts, practitionerPrincipal).
+  if (!principal.practitionerId || principal.tokenId === null) return principal;
   const at = deps.now?.() ?? new Date();
   return { ...principal, patientIds: new Set(await patientsInCareOf(deps.db, principal.practitionerId, at)) };
 }
 
 async function resolvePrincipal(deps: AuthDeps, request: FastifyRequest): Promise<Principal> {
   const header = request.headers.authorization;
+  if (!header && deps.signIn) {
+    const sessionId = readCookie(request, deps.signIn.cookies.session);
+    if (sessionId) return sessionPrincipal(deps, deps.signIn, request, sessionId);
+  }
   const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
   if (!match) throw new AppError('unauthorized', 'send an API token as "Authorization: Bearer <token>"');
   const token = match[1];
   if (deps.adminToken && sameSecret(token, deps.adminToken)) {
     return { role: 'admin', tokenId: null, patientIds: null };
+  }
+  if (deps.signIn && looksLikeJwt(token)) {
+    const found = await principalOfAccessToken(deps.db, deps.signIn.issuer, token, deps.signIn.now());
+    if ('refused' in found) {
+      request.log.info({ reason: found.refused }, 'access token refused');
+      throw new AppError('unauthorized', SESSION_REFUSED);
+    }
+    return found.principal;
   }
   const rehash = deps.rehash && {
     once: deps.rehash,
@@ -91,6 +116,42 @@ async function resolvePrincipal(deps: AuthDeps, request: FastifyRequest): Promis
   }
   if (found.principal.tokenId !== null) deps.tokenUsed?.(found.principal.tokenId);
   return found.principal;
+}
+
+/**
+ * The practitioner of a session cookie (src/actions/sign-in.ts, findSession). A
+ * request that changes something must carry the session's CSRF token in
+ * X-CSRF-Token: another site can make the browser send the cookie (not with
+ * SameSite=Strict in today's browsers, but the token does not depend on that),
+ * never read the token.
+ */
+async function sessionPrincipal(
+  deps: AuthDeps,
+  signIn: NonNullable<AuthDeps['signIn']>,
+  request: FastifyRequest,
+  sessionId: string,
+): Promise<Principal> {
+  const now = signIn.now();
+  const found = await findSession(deps.db, signIn.issuer.settings, sessionId, now, (err) =>
+    request.log.warn({ err }, 'session last use not recorded'),
+  );
+  if ('refused' in found) {
+    request.log.info({ reason: found.refused }, 'session refused');
+    throw new AppError('unauthorized', SESSION_REFUSED);
+  }
+  if (!SAFE_METHODS.has(request.method) && !csrfTokenMatches(sessionId, header(request, 'x-csrf-token'))) {
+    request.log.info({ reason: 'csrf' }, 'session request refused');
+    throw new AppError(
+      'forbidden',
+      'a request made with the sign-in cookie that changes something needs the X-CSRF-Token header of GET /auth/session',
+    );
+  }
+  return practitionerPrincipal(deps.db, found.session.practitionerId, now);
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** The caller, resolved by the API's onRequest hook before any input is validated. */
@@ -136,9 +197,10 @@ export function patientNotFound(patientId: string): AuditedNotFound {
   return new AuditedNotFound(patientId, 'not_found');
 }
 
-/** How the audit log names a caller: its token, or the bootstrap VITALINK_ADMIN_TOKEN. */
+/** How the audit log names a caller: its token, a signed-in practitioner (session or bearer JWT), or the bootstrap VITALINK_ADMIN_TOKEN. */
 export function principalName(principal: Principal): string {
-  return principal.tokenId === null ? 'admin-token' : `token:${principal.tokenId}`;
+  if (principal.tokenId !== null) return `token:${principal.tokenId}`;
+  return principal.practitionerId ? `practitioner:${principal.practitionerId}` : 'admin-token';
 }
 
 /**

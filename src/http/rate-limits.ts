@@ -53,7 +53,9 @@ function addressKey(request: FastifyRequest): string {
 }
 
 function principalKey(principal: Principal | undefined): string {
-  return principal?.tokenId ? `token:${principal.tokenId}` : 'admin-token';
+  if (principal?.tokenId) return `token:${principal.tokenId}`;
+  // A signed-in practitioner (session or bearer JWT: README, "Sign-in") is one principal.
+  return principal?.practitionerId ? `practitioner:${principal.practitionerId}` : 'admin-token';
 }
 
 /** Registers @fastify/rate-limit (no route limited by itself) and returns the limits of README, "Security". */

@@ -27,8 +27,11 @@ import { reportsRoutes } from './routes/reports.routes.ts';
 import { reviewsRoutes } from './routes/reviews.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
 import { notificationsRoutes } from './routes/notifications.routes.ts';
+import { authRoutes } from './routes/auth.routes.ts';
+import { OidcIssuer } from '../actions/oidc-issuer.ts';
+import { cookieNames } from './session-cookies.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
-import type { HttpRateLimits } from '../config.ts';
+import type { HttpRateLimits, OidcSettings } from '../config.ts';
 import { type KeyRing, RehashOnce } from '../domain/secret-keys.ts';
 import { DEFAULT_HTTP_RATE_LIMITS, registerRateLimits } from './rate-limits.ts';
 import { errorBody as errorBodySchema } from './schemas.ts';
@@ -61,6 +64,8 @@ export interface HttpDeps {
   readonly rateLimits?: HttpRateLimits;
   /** Strict-Transport-Security max-age on HTTPS responses (src/http/https-listener.ts); 0 or absent: none. */
   readonly hstsMaxAgeS?: number;
+  /** Sign-in with OpenID Connect (README, "Sign-in"); absent: tokens only. */
+  readonly oidc?: OidcSettings;
 }
 
 function errorBody(code: string, message: string, issues?: { path: string; message: string }[]) {
@@ -208,7 +213,12 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);
   });
 
+  // Sign-in with OpenID Connect: one issuer (discovery and keys cached) for the routes and the API's hook.
+  const signIn = deps.oidc
+    ? { issuer: new OidcIssuer(deps.oidc), cookies: cookieNames(deps.oidc.secureCookies), now: deps.now }
+    : undefined;
   const routeDeps = {
+    signIn,
     db: deps.db,
     keys: deps.keys,
     rehash: new RehashOnce(),
@@ -242,6 +252,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     { prefix: '/api/v1' },
   );
   await app.register(fhirRoutes(routeDeps), { prefix: '/fhir' });
+  await app.register(async (auth) =>
+    authRoutes(auth.withTypeProvider<ZodTypeProvider>(), { db: deps.db, now: deps.now, signIn, limits }),
+  );
   await app.register(dashboardRoutes());
 
   return app;

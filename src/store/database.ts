@@ -225,6 +225,19 @@ export interface Database {
     sent_at: Date | null;
     dead_at: Date | null;
   };
+  /** Dashboard sessions of signed-in practitioners (migrations/2026-12-07T1720-sign-in-sessions.ts). */
+  sign_in_sessions: {
+    /** SHA-256 of the session id the cookie holds. */
+    id_hash: Buffer;
+    practitioner_id: string;
+    created_at: Generated<Date>;
+    last_seen_at: Generated<Date>;
+    /** The absolute end of the session. */
+    expires_at: Date;
+    revoked_at: Date | null;
+    /** The issuer's ID token, the id_token_hint of RP-initiated logout. */
+    id_token: string | null;
+  };
   audit_log: {
     id: Generated<string>;
     at: Generated<Date>;

@@ -16,6 +16,7 @@ import * as secretKeyIds from '../../migrations/2026-12-07T1400-secret-key-ids.t
 import * as serviceRoleFunctions from '../../migrations/2026-12-07T1400-service-role-functions.ts';
 import * as serviceInstances from '../../migrations/2026-12-07T1600-service-instances.ts';
 import * as careTeams from '../../migrations/2026-12-07T1700-care-teams.ts';
+import * as signInSessions from '../../migrations/2026-12-07T1720-sign-in-sessions.ts';
 import * as notifications from '../../migrations/2026-12-07T1740-notifications.ts';
 import * as alertAcknowledgements from '../../migrations/2026-12-07T1760-alert-acknowledgements.ts';
 import * as coveringRollupKeys from '../../migrations/2026-12-07T1800-covering-rollup-keys.ts';
@@ -44,6 +45,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1400-service-role-functions': serviceRoleFunctions,
   '2026-12-07T1600-service-instances': serviceInstances,
   '2026-12-07T1700-care-teams': careTeams,
+  '2026-12-07T1720-sign-in-sessions': signInSessions,
   '2026-12-07T1740-notifications': notifications,
   '2026-12-07T1760-alert-acknowledgements': alertAcknowledgements,
   '2026-12-07T1800-covering-rollup-keys': coveringRollupKeys,

@@ -388,6 +388,7 @@ describe('command-line mistakes', () => {
       'notifications remove',
       'notifications dead-letters',
       'notifications replay',
+      'sessions revoke',
       'bench',
       'simulate',
     ]) {

@@ -1,4 +1,9 @@
-/** The login: one labelled password field for the API token, checked with GET /api/v1/me. */
+/**
+ * The login: "Sign in with <issuer>" when sign-in with OpenID Connect is
+ * configured (a link to /auth/login: the browser goes to the issuer and comes
+ * back with a session cookie), and one labelled password field for an API
+ * token, checked with GET /api/v1/me.
+ */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api.ts';
 import { t } from '../i18n.ts';
@@ -7,16 +12,20 @@ import { errorText } from '../components/status.tsx';
 
 export function LoginView({
   notice,
+  oidc,
   onSignedIn,
 }: {
   notice: string | null;
+  oidc: { label: string; loginUrl: string } | null;
   onSignedIn: (token: string, me: Me) => void;
 }) {
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
-  useEffect(() => input.current?.focus(), []);
+  useEffect(() => {
+    if (!oidc) input.current?.focus();
+  }, [oidc]);
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -43,12 +52,21 @@ export function LoginView({
     <div class="login">
       <form class="card login-card" onSubmit={submit} noValidate data-testid="login-form">
         <h1>{t('loginTitle')}</h1>
-        <p>{t('loginIntro')}</p>
         {notice && (
           <p class="notice" role="status">
             {notice}
           </p>
         )}
+        {oidc && (
+          <div class="oidc-sign-in">
+            <a class="button" href={oidc.loginUrl} data-testid="oidc-sign-in">
+              {t('signInWith', { label: oidc.label })}
+            </a>
+            <p class="muted small">{t('signInWithHelp')}</p>
+            <h2 class="or-token">{t('orWithToken')}</h2>
+          </div>
+        )}
+        <p>{t('loginIntro')}</p>
         <label for="token">{t('tokenLabel')}</label>
         <input
           id="token"
