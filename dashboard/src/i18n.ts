@@ -260,6 +260,8 @@ const en = {
   reportMedian: 'Median time to acknowledge',
   reportP90: '90th percentile',
   reportOutOfHours: 'Opened out of hours',
+  reportNotificationsSent: 'Notifications sent',
+  reportNotificationsFailed: 'Notifications failed',
   reportNeeded: 'an administrator or a practitioner member of the team',
 
   // thresholds
@@ -580,6 +582,8 @@ const fr: Record<MessageKey, string> = {
   reportMedian: 'Délai médian d’acquittement',
   reportP90: '90e centile',
   reportOutOfHours: 'Ouvertes hors horaires',
+  reportNotificationsSent: 'Notifications envoyées',
+  reportNotificationsFailed: 'Notifications en échec',
   reportNeeded: 'un administrateur ou un praticien membre de l’équipe',
 
   thresholdsTitle: 'Seuils d’alerte',

@@ -216,6 +216,8 @@ export interface ActivityCounts {
   medianSecondsToAcknowledge: number | null;
   p90SecondsToAcknowledge: number | null;
   alertsOpenedOutOfHours: number;
+  notificationsSent: number;
+  notificationsFailed: number;
 }
 
 export interface ActivityReport {

@@ -53,7 +53,7 @@ export async function teamActivityReport(db: Db, teamId: string, month: string, 
   const lastDay = addDays(`${nextMonth(month)}-01`, -1);
   const [days, alerts] = await Promise.all([
     daysWithReadings(db, ids, firstDay, lastDay),
-    alertsOpenedDuring(db, ids, from, to),
+    alertsOpenedDuring(db, teamId, ids, from, to),
   ]);
   return activityReport({
     teamId,

@@ -49,11 +49,13 @@ export const reportActivity = defineCommand({
           s(c.medianSecondsToAcknowledge).padStart(10),
           s(c.p90SecondsToAcknowledge).padStart(10),
           String(c.alertsOpenedOutOfHours).padStart(12),
+          String(c.notificationsSent).padStart(9),
+          String(c.notificationsFailed).padStart(7),
         ].join(' ');
       process.stdout.write(
         [
           `Activity of team ${report.teamId}, ${report.month} (${report.timeZone}, ${report.from} to ${report.to}): ${report.team.patients} patient(s)`,
-          `${'patient'.padEnd(24)} enrolled with-data  alerts  acked  median-ack    p90-ack  out-of-hours`,
+          `${'patient'.padEnd(24)} enrolled with-data  alerts  acked  median-ack    p90-ack  out-of-hours  notified  failed`,
           ...report.patients.map((p) => line(p.patientId, p)),
           line('(team)', report.team),
           '',

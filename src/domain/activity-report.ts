@@ -64,7 +64,13 @@ export interface ActivityCounts {
   medianSecondsToAcknowledge: number | null;
   p90SecondsToAcknowledge: number | null;
   alertsOpenedOutOfHours: number;
-  // Notifications sent and failed (issue #14, item 5) are added here by the notifications part.
+  /**
+   * The team's notifications about the alerts counted here (README, "Notifications"):
+   * delivered, and given up after the last attempt (dead letters; a replayed one that
+   * is then delivered counts as sent). Pending and cancelled ones count in neither.
+   */
+  notificationsSent: number;
+  notificationsFailed: number;
 }
 
 export interface PatientActivity extends ActivityCounts {
@@ -94,8 +100,15 @@ export interface PatientActivityInput {
   enrolments: readonly { from: number; to: number | null }[];
   /** Patient-local dates (YYYY-MM-DD) with at least one reading; any extra dates are ignored. */
   daysWithReadings: ReadonlySet<string>;
-  /** The patient's alerts (others than those opened in the month are ignored). */
-  alerts: readonly { openedAt: number; acknowledgedAt: number | null }[];
+  /** The patient's alerts (others than those opened in the month are ignored), with the team's notifications of each. */
+  alerts: readonly ReportAlertInput[];
+}
+
+export interface ReportAlertInput {
+  openedAt: number;
+  acknowledgedAt: number | null;
+  notificationsSent?: number;
+  notificationsFailed?: number;
 }
 
 type Interval = { from: number; to: number };
@@ -128,7 +141,7 @@ const rounded = (v: number | null) => (v === null ? null : Math.round(v));
 function counts(
   enrolledDays: number,
   daysWithData: number,
-  alerts: readonly { openedAt: number; acknowledgedAt: number | null }[],
+  alerts: readonly ReportAlertInput[],
   outOfHours: number,
 ): ActivityCounts {
   const seconds = timesToAcknowledge(alerts);
@@ -140,6 +153,8 @@ function counts(
     medianSecondsToAcknowledge: rounded(quantile(seconds, 0.5)),
     p90SecondsToAcknowledge: rounded(quantile(seconds, 0.9)),
     alertsOpenedOutOfHours: outOfHours,
+    notificationsSent: alerts.reduce((n, a) => n + (a.notificationsSent ?? 0), 0),
+    notificationsFailed: alerts.reduce((n, a) => n + (a.notificationsFailed ?? 0), 0),
   };
 }
 
@@ -167,7 +182,7 @@ export function activityReport(input: {
     return days;
   };
   const rows: PatientActivity[] = [];
-  const allAlerts: { openedAt: number; acknowledgedAt: number | null }[] = [];
+  const allAlerts: ReportAlertInput[] = [];
   const team = { enrolledDays: 0, daysWithData: 0, outOfHours: 0 };
   for (const p of [...input.patients].sort((a, b) => (a.patientId < b.patientId ? -1 : 1))) {
     const period = enrolledPeriod(p.enrolments, month.from, end);
@@ -223,6 +238,8 @@ export const ACTIVITY_COLUMNS = [
   'medianSecondsToAcknowledge',
   'p90SecondsToAcknowledge',
   'alertsOpenedOutOfHours',
+  'notificationsSent',
+  'notificationsFailed',
 ] as const;
 
 /** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */

@@ -218,6 +218,8 @@ const activityCounts = {
   medianSecondsToAcknowledge: z.number().nullable(),
   p90SecondsToAcknowledge: z.number().nullable(),
   alertsOpenedOutOfHours: z.number().int().describe("opened outside the team's service hours"),
+  notificationsSent: z.number().int().describe("the team's notifications about these alerts that were delivered"),
+  notificationsFailed: z.number().int().describe('given up after the last attempt (dead letters)'),
 };
 
 export const activityReport = z.object({

@@ -81,21 +81,49 @@ export async function daysWithReadings(
 }
 
 /** Per patient, the alerts opened in [from, to): when opened and acknowledged. */
+/** An alert of the report, with what the team was sent about it. */
+export interface ReportAlert {
+  openedAt: number;
+  acknowledgedAt: number | null;
+  /** Notifications of the team about this alert delivered, and given up (dead letters). */
+  notificationsSent: number;
+  notificationsFailed: number;
+}
+
 export async function alertsOpenedDuring(
   db: Db,
+  teamId: string,
   patientIds: readonly string[],
   from: Date,
   to: Date,
-): Promise<Map<string, { openedAt: number; acknowledgedAt: number | null }[]>> {
-  const out = new Map<string, { openedAt: number; acknowledgedAt: number | null }[]>(patientIds.map((id) => [id, []]));
+): Promise<Map<string, ReportAlert[]>> {
+  const out = new Map<string, ReportAlert[]>(patientIds.map((id) => [id, []]));
   if (patientIds.length === 0) return out;
-  const { rows } = await sql<{ patient_id: string; opened_at: Date; acknowledged_at: Date | null }>`
-    SELECT patient_id, opened_at, acknowledged_at FROM alerts
-    WHERE patient_id = ANY (${[...patientIds]}::text[]) AND opened_at >= ${from} AND opened_at < ${to}`.execute(db);
+  // The team's notifications of each alert: by the (alert_id, channel_id, purpose) key, a few rows an alert.
+  const { rows } = await sql<{
+    patient_id: string;
+    opened_at: Date;
+    acknowledged_at: Date | null;
+    sent: number;
+    failed: number;
+  }>`
+    SELECT a.patient_id, a.opened_at, a.acknowledged_at,
+           coalesce(n.sent, 0)::int AS sent, coalesce(n.failed, 0)::int AS failed
+    FROM alerts a
+    LEFT JOIN LATERAL (
+      SELECT count(*) FILTER (WHERE state = 'sent') AS sent, count(*) FILTER (WHERE state = 'dead') AS failed
+      FROM notifications WHERE alert_id = a.id AND team_id = ${teamId}
+    ) n ON true
+    WHERE a.patient_id = ANY (${[...patientIds]}::text[]) AND a.opened_at >= ${from} AND a.opened_at < ${to}`.execute(
+    db,
+  );
   for (const r of rows) {
-    out
-      .get(r.patient_id)
-      ?.push({ openedAt: r.opened_at.getTime(), acknowledgedAt: r.acknowledged_at?.getTime() ?? null });
+    out.get(r.patient_id)?.push({
+      openedAt: r.opened_at.getTime(),
+      acknowledgedAt: r.acknowledged_at?.getTime() ?? null,
+      notificationsSent: r.sent,
+      notificationsFailed: r.failed,
+    });
   }
   return out;
 }

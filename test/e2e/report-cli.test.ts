@@ -49,10 +49,10 @@ describe('vitalink report activity', () => {
     expect(out.code).toBe(0);
     expect(out.stdout.split('\r\n')).toEqual([
       ACTIVITY_COLUMNS.join(','),
-      'team,team-report,2026-11,,3,51,6,5,4,750,23040,2',
-      'patient,team-report,2026-11,r-anna,,30,3,2,2,16350,29190,1',
-      'patient,team-report,2026-11,r-ben,,15,2,2,1,1200,1200,1',
-      'patient,team-report,2026-11,r-cleo,,6,1,1,1,60,60,0',
+      'team,team-report,2026-11,,3,51,6,5,4,750,23040,2,3,1',
+      'patient,team-report,2026-11,r-anna,,30,3,2,2,16350,29190,1,2,1',
+      'patient,team-report,2026-11,r-ben,,15,2,2,1,1200,1200,1,1,0',
+      'patient,team-report,2026-11,r-cleo,,6,1,1,1,60,60,0,0,0',
       '',
     ]);
   });
@@ -61,7 +61,7 @@ describe('vitalink report activity', () => {
     const table = await vitalink(args);
     expect(table.code).toBe(0);
     expect(table.stdout).toContain('Activity of team team-report, 2026-11');
-    expect(table.stdout).toMatch(/^r-ben\s+15\s+2\s+2\s+1\s+1200 s\s+1200 s\s+1$/m);
+    expect(table.stdout).toMatch(/^r-ben\s+15\s+2\s+2\s+1\s+1200 s\s+1200 s\s+1\s+1\s+0$/m);
     const badMonth = await vitalink(['report', 'activity', '--team', REPORT_TEAM, '--month', '2026-11-01']);
     expect(badMonth.code).not.toBe(0);
     expect(badMonth.stderr).toContain('month must be YYYY-MM');

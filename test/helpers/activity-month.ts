@@ -21,6 +21,12 @@
  * Team: 3 patients, 51 enrolled days, 6 with data, 5 alerts, 4 acknowledged after
  * 60, 300, 1,200 and 32,400 s: median (300 + 1,200) / 2 = 750 s, 90th percentile
  * 1,200 + 0.7 × 31,200 = 23,040 s (R type 7, rank 1 + 0.9 × 3 = 3.7); 2 out of hours.
+ *
+ * Notifications (a webhook and an e-mail channel of the team): r-anna's fever, both
+ * sent; her spo2_low, the webhook dead (failed); her bp_high (December) sent, not
+ * counted; r-ben's spo2_low, the webhook sent and an escalation still pending
+ * (neither); r-cleo's fever, a cancelled escalation (neither); r-dan's alert, sent to
+ * the other team, not counted. Team: 3 sent, 1 failed.
  */
 
 type Query = (text: string, values?: unknown[]) => Promise<unknown>;
@@ -37,6 +43,8 @@ export const EXPECTED_TEAM = {
   medianSecondsToAcknowledge: 750,
   p90SecondsToAcknowledge: 23040,
   alertsOpenedOutOfHours: 2,
+  notificationsSent: 3,
+  notificationsFailed: 1,
 };
 
 export const EXPECTED_PATIENTS = [
@@ -51,6 +59,8 @@ export const EXPECTED_PATIENTS = [
     medianSecondsToAcknowledge: 16350, // (300 + 32,400) / 2
     p90SecondsToAcknowledge: 29190, // 300 + 0.9 × 32,100
     alertsOpenedOutOfHours: 1,
+    notificationsSent: 2,
+    notificationsFailed: 1,
   },
   {
     patientId: 'r-ben',
@@ -63,6 +73,8 @@ export const EXPECTED_PATIENTS = [
     medianSecondsToAcknowledge: 1200,
     p90SecondsToAcknowledge: 1200,
     alertsOpenedOutOfHours: 1,
+    notificationsSent: 1,
+    notificationsFailed: 0,
   },
   {
     patientId: 'r-cleo',
@@ -75,6 +87,8 @@ export const EXPECTED_PATIENTS = [
     medianSecondsToAcknowledge: 60,
     p90SecondsToAcknowledge: 60,
     alertsOpenedOutOfHours: 0,
+    notificationsSent: 0,
+    notificationsFailed: 0,
   },
 ];
 
@@ -143,6 +157,32 @@ export async function seedActivityMonth(query: Query): Promise<void> {
        VALUES ($1, $2, CASE WHEN $4::timestamptz IS NULL THEN 'open' ELSE 'resolved' END, $3, $4,
                CASE WHEN $4::timestamptz IS NULL THEN NULL ELSE 'token:1' END, $4, '1', '{}', $3)`,
       [patient, rule, opened, acked],
+    );
+  }
+  await query(
+    `INSERT INTO notification_channels (id, team_id, kind, target, escalation, secret_sealed, secret_key_id) VALUES
+       (9001, 'team-report', 'webhook', 'https://example.org/hook', false, '\\x00', 'k'),
+       (9002, 'team-report', 'email', 'ide@example.org', false, NULL, NULL),
+       (9003, 'team-report', 'email', 'cadre@example.org', true, NULL, NULL),
+       (9004, 'team-other', 'email', 'other@example.org', false, NULL, NULL)`,
+  );
+  const notifications: [string, string, string, number, string, string][] = [
+    ['r-anna', 'fever', '2026-10-31T23:30:00Z', 9001, 'alert', 'sent'],
+    ['r-anna', 'fever', '2026-10-31T23:30:00Z', 9002, 'alert', 'sent'],
+    ['r-anna', 'spo2_low', '2026-11-02T09:00:00Z', 9001, 'alert', 'dead'],
+    ['r-anna', 'bp_high', '2026-11-30T23:30:00Z', 9001, 'alert', 'sent'],
+    ['r-ben', 'spo2_low', '2026-11-18T19:30:00Z', 9001, 'alert', 'sent'],
+    ['r-ben', 'spo2_low', '2026-11-18T19:30:00Z', 9003, 'escalation', 'pending'],
+    ['r-cleo', 'fever', '2026-11-05T13:00:00Z', 9003, 'escalation', 'cancelled'],
+    ['r-dan', 'fever', '2026-11-05T13:00:00Z', 9004, 'alert', 'sent'],
+  ];
+  for (const [patient, rule, opened, channel, purpose, state] of notifications) {
+    await query(
+      `INSERT INTO notifications (alert_id, team_id, channel_id, channel, purpose, state, due_at, created_at)
+       SELECT a.id, c.team_id, c.id, c.kind, $4, $5, a.opened_at, a.opened_at
+       FROM alerts a, notification_channels c
+       WHERE a.patient_id = $1 AND a.rule = $2 AND a.opened_at = $3 AND c.id = $6`,
+      [patient, rule, opened, purpose, state, channel],
     );
   }
 }

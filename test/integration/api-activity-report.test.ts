@@ -55,11 +55,11 @@ describe('monthly activity report', () => {
       expect(res.contentType).toBe('text/csv; charset=utf-8');
       const [header, team, ...rest] = String(res.body).trimEnd().split('\r\n');
       expect(header).toBe(ACTIVITY_COLUMNS.join(','));
-      expect(team).toBe('team,team-report,2026-11,,3,51,6,5,4,750,23040,2');
+      expect(team).toBe('team,team-report,2026-11,,3,51,6,5,4,750,23040,2,3,1');
       expect(rest).toEqual([
-        'patient,team-report,2026-11,r-anna,,30,3,2,2,16350,29190,1',
-        'patient,team-report,2026-11,r-ben,,15,2,2,1,1200,1200,1',
-        'patient,team-report,2026-11,r-cleo,,6,1,1,1,60,60,0',
+        'patient,team-report,2026-11,r-anna,,30,3,2,2,16350,29190,1,2,1',
+        'patient,team-report,2026-11,r-ben,,15,2,2,1,1200,1200,1,1,0',
+        'patient,team-report,2026-11,r-cleo,,6,1,1,1,60,60,0,0,0',
       ]);
     }
   });

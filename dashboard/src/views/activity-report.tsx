@@ -32,6 +32,8 @@ const COLUMNS: readonly [MessageKey, (c: ActivityCounts) => string][] = [
   ['reportMedian', (c) => duration(c.medianSecondsToAcknowledge)],
   ['reportP90', (c) => duration(c.p90SecondsToAcknowledge)],
   ['reportOutOfHours', (c) => fmtInteger(c.alertsOpenedOutOfHours)],
+  ['reportNotificationsSent', (c) => fmtInteger(c.notificationsSent)],
+  ['reportNotificationsFailed', (c) => fmtInteger(c.notificationsFailed)],
 ];
 
 type State =

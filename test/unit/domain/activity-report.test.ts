@@ -95,6 +95,8 @@ describe('activityReport', () => {
         medianSecondsToAcknowledge: 1200, // (600 + 1800) / 2
         p90SecondsToAcknowledge: 1680, // 600 + 0.9 × 1200
         alertsOpenedOutOfHours: 2,
+        notificationsSent: 0,
+        notificationsFailed: 0,
       },
     ]);
     expect(report.team).toEqual({
@@ -106,6 +108,8 @@ describe('activityReport', () => {
       medianSecondsToAcknowledge: 1200,
       p90SecondsToAcknowledge: 1680,
       alertsOpenedOutOfHours: 2,
+      notificationsSent: 0,
+      notificationsFailed: 0,
     });
     expect(report).toMatchObject({
       from: '2026-10-31T23:00:00.000Z',
@@ -208,8 +212,8 @@ describe('activityReport', () => {
     });
     const lines = activityCsv(report).split('\r\n');
     expect(lines[0]).toBe(ACTIVITY_COLUMNS.join(','));
-    expect(lines[1]).toBe('team,"team,a",2026-11,,1,16,2,3,2,1200,1680,2');
-    expect(lines[2]).toBe('patient,"team,a",2026-11,p-mid,,16,2,3,2,1200,1680,2');
+    expect(lines[1]).toBe('team,"team,a",2026-11,,1,16,2,3,2,1200,1680,2,0,0');
+    expect(lines[2]).toBe('patient,"team,a",2026-11,p-mid,,16,2,3,2,1200,1680,2,0,0');
     expect(lines[3]).toBe('');
     expect(lines).toHaveLength(4);
   });
