@@ -26,6 +26,7 @@ import { OpsView } from './views/ops.tsx';
 import { PatientListView } from './views/patient-list.tsx';
 import { PatientPage } from './views/patient-page.tsx';
 import { WorklistView } from './views/worklist.tsx';
+import { AlertLink } from './views/alert-link.tsx';
 
 const ROLE_LABEL: Record<Role, MessageKey> = {
   admin: 'roleAdmin',
@@ -246,6 +247,8 @@ function View({ route }: { route: ReturnType<typeof useRoute> }) {
       return <PatientListView />;
     case 'patient':
       return <PatientPage key={route.id} id={route.id} />;
+    case 'alert':
+      return <AlertLink key={route.id} id={route.id} />;
     case 'ops':
       return <OpsView />;
     case 'report':

@@ -198,6 +198,8 @@ export interface AlertHistoryEntry {
   readings: AlertEventReading[] | null;
   action: AcknowledgeAction | null;
   note: string | null;
+  /** notified, notification_failed: the channel, the team, first notification or escalation. */
+  notification?: { channel: string; teamId: string; purpose: 'alert' | 'escalation' } | null;
 }
 
 export interface Review {

@@ -28,6 +28,7 @@ export const alertsHistory = defineCommand({
         readings: h.readings,
         action: h.action,
         note: h.note,
+        notification: h.notification ?? null,
       }));
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ alertId: alert.id, patientId: alert.patientId, items })}\n`);
@@ -38,8 +39,9 @@ export const alertsHistory = defineCommand({
       const lines = items.map((h) =>
         [
           h.at,
-          h.event.padEnd(17),
-          h.by ?? '-',
+          h.event.padEnd(19),
+          h.by ??
+            (h.notification ? `${h.notification.teamId} ${h.notification.channel} ${h.notification.purpose}` : '-'),
           h.readings ? h.readings.map((r) => `${r.readingId}@${r.at}=${value(r)}`).join(' ') : '',
           h.action ?? '',
           h.note ? JSON.stringify(h.note) : '',

@@ -147,12 +147,18 @@ export const alertHistoryEntry = z.object({
   at: time,
   event: z
     .string()
-    .describe('opened, updated, condition_cleared, acknowledged, resolved (and notification events, when sent)'),
+    .describe('opened, updated, condition_cleared, acknowledged, resolved; notified, notification_failed'),
   by: z.string().nullable().describe('who, for what a person did (acknowledged); null for what the service did'),
   readingIds: z.array(z.string()).nullable(),
   readings: z.array(alertEventReading).nullable().describe('opened, updated: the event readings with their values'),
   action: z.enum(ACKNOWLEDGE_ACTIONS).nullable(),
   note: z.string().nullable(),
+  notification: z
+    .object({ channel: z.string(), teamId: z.string(), purpose: z.enum(['alert', 'escalation']) })
+    .nullable()
+    .describe(
+      'notified, notification_failed: the channel (webhook, email), the team, first notification or escalation',
+    ),
 });
 
 export const alert = z.object({

@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { AcknowledgeAction, AlertEventReading, AlertState } from '../domain/alerts/index.ts';
 import type { Database, Db } from './database.ts';
-import { cancelPendingEscalations } from './notifications.repository.ts';
+import { cancelPendingEscalations, notificationHistory } from './notifications.repository.ts';
 
 export interface StoredAlert {
   id: string;
@@ -250,11 +250,15 @@ export interface AlertHistoryEntry {
   readings: AlertEventReading[] | null;
   action: AcknowledgeAction | null;
   note: string | null;
+  /** Notification events: the channel, the team told, first notification or escalation. */
+  notification?: { channel: string; teamId: string; purpose: 'alert' | 'escalation' } | null;
 }
 
 /**
- * Everything that happened to an alert, oldest first. Cost: the alert's own rows,
- * by the (alert_id, id) index; a handful per alert.
+ * Everything that happened to an alert, oldest first, with the notifications the
+ * teams were sent (`notified`) or that failed for good (`notification_failed`).
+ * Cost: the alert's own rows, by the (alert_id, id) index and the notifications'
+ * (alert_id, channel_id, purpose) key; a handful per alert.
  */
 export async function alertHistory(db: Db, alertId: string): Promise<AlertHistoryEntry[]> {
   const rows = await db
@@ -263,7 +267,7 @@ export async function alertHistory(db: Db, alertId: string): Promise<AlertHistor
     .where('alert_id', '=', alertId)
     .orderBy('id')
     .execute();
-  return rows.map((r) => ({
+  const events: AlertHistoryEntry[] = rows.map((r) => ({
     at: r.at,
     event: r.event,
     actor: r.actor,
@@ -272,6 +276,8 @@ export async function alertHistory(db: Db, alertId: string): Promise<AlertHistor
     action: r.action as AcknowledgeAction | null,
     note: r.note,
   }));
+  const told = await notificationHistory(db, alertId);
+  return [...events, ...told].sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
 /** Devices assigned to the patient at `at`. */

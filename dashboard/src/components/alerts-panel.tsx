@@ -86,6 +86,13 @@ function History({ alertId, timeZone }: { alertId: string; timeZone: string }) {
             <li key={i}>
               {fmtDateTime(h.at, timeZone)} · {t(`historyEvent_${h.event}` as MessageKey) || h.event}
               {h.by && <> · {h.by}</>}
+              {h.notification && (
+                <>
+                  {' '}
+                  · {h.notification.teamId} ({h.notification.channel}
+                  {h.notification.purpose === 'escalation' ? `, ${t('historyEscalation')}` : ''})
+                </>
+              )}
               {h.readings && h.readings.length > 0 && <> · {h.readings.map(eventValueText).join(', ')}</>}
               {h.action && <> · {actionLabel(h.action)}</>}
               {h.note && <q class="alert-note">{h.note}</q>}

@@ -177,6 +177,7 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
           readings: h.readings,
           action: h.action,
           note: h.note,
+          notification: h.notification ?? null,
         })),
       };
     },
