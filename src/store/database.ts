@@ -184,6 +184,8 @@ export interface Database {
     service_hours: string | null;
     created_at: Generated<Date>;
   };
+  /** One row: bumped by every change of enrolments or team_members (src/store/care-scope.ts). */
+  care_scope_version: { id: number; version: string };
   team_members: { team_id: string; practitioner_id: string; added_at: Generated<Date> };
   enrolments: {
     id: Generated<string>;

@@ -20,6 +20,7 @@ import * as signInSessions from '../../migrations/2026-12-07T1720-sign-in-sessio
 import * as notifications from '../../migrations/2026-12-07T1740-notifications.ts';
 import * as alertAcknowledgements from '../../migrations/2026-12-07T1760-alert-acknowledgements.ts';
 import * as coveringRollupKeys from '../../migrations/2026-12-07T1800-covering-rollup-keys.ts';
+import * as careScopeVersion from '../../migrations/2026-12-07T1810-care-scope-version.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -49,6 +50,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1740-notifications': notifications,
   '2026-12-07T1760-alert-acknowledgements': alertAcknowledgements,
   '2026-12-07T1800-covering-rollup-keys': coveringRollupKeys,
+  '2026-12-07T1810-care-scope-version': careScopeVersion,
 };
 
 /** The registered migrations' names (file names without `.ts`), in order. */
