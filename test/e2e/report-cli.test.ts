@@ -115,6 +115,7 @@ describe('vitalink alerts history', () => {
           ],
           action: null,
           note: null,
+          notification: null,
         },
         {
           at: '2026-11-05T13:01:00.000Z',
@@ -124,6 +125,7 @@ describe('vitalink alerts history', () => {
           readings: null,
           action: 'called_patient',
           note: 'Paracetamol, call back tomorrow',
+          notification: null,
         },
       ],
     });
