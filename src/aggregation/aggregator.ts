@@ -27,7 +27,7 @@ import {
 import { insertAlert, loadLatestAlertsOf, loadThresholdsOf, updateAlert } from '../store/alerts.repository.ts';
 import { queueAlertNotifications } from '../store/notifications.repository.ts';
 import { DEFAULT_ESCALATION_DELAYS, type EscalationDelays } from '../domain/notifications.ts';
-import type { Db } from '../store/database.ts';
+import { type Db, isDatabaseUnreachable } from '../store/database.ts';
 import {
   cgmEdgeRanges,
   healCgmDays,
@@ -145,7 +145,7 @@ export class Aggregator {
   /** A commit was reported (nudge) while a run was in progress. */
   #nudged = false;
   /** The kind of the current run of failures (undefined while runs succeed). */
-  #failure: 'read_only' | 'error' | undefined;
+  #failure: 'read_only' | 'unreachable' | 'error' | undefined;
 
   constructor(options: AggregatorOptions) {
     this.#o = options;
@@ -422,14 +422,23 @@ export class Aggregator {
       busy = result.patients >= this.#lastLimit;
       this.#o.metrics?.aggregationLastRun.set(Date.now() / 1000);
       this.#o.metrics?.aggregationLagSeconds.set(await oldestDirtyAgeSeconds(this.#o.db));
-      if (this.#failure) this.#o.log.info({ after: this.#failure }, 'aggregation runs again');
+      // After an outage the pool's `database reachable again` says it (src/store/database-reachability.ts).
+      if (this.#failure) {
+        this.#o.log[this.#failure === 'unreachable' ? 'debug' : 'info'](
+          { after: this.#failure },
+          'aggregation runs again',
+        );
+      }
       this.#failure = undefined;
     } catch (err) {
       // Logged once per kind of failure, not every second: a read-only database (a
       // standby given as DATABASE_URL, a primary made read-only) is said as such.
-      const kind = isReadOnlyError(err) ? 'read_only' : 'error';
+      // The database away is said once by its pool (`database unreachable`): here at debug.
+      const kind = isReadOnlyError(err) ? 'read_only' : isDatabaseUnreachable(err) ? 'unreachable' : 'error';
       if (this.#failure !== kind) {
-        if (kind === 'read_only') {
+        if (kind === 'unreachable') {
+          this.#o.log.debug({ err }, 'aggregation run failed, will retry');
+        } else if (kind === 'read_only') {
           this.#o.log.warn('aggregation paused: the database is read-only (a standby?); it retries every interval');
         } else {
           this.#o.log.warn({ err }, 'aggregation run failed, will retry');

@@ -444,7 +444,15 @@ describe('per-command help', () => {
     'notifications dead-letters': ['--team ID', '--limit N', '--json'],
     'notifications replay': ['--id ID', '--all', '--json'],
     'keys forget-database-key': ['--force', '--json'],
-    simulate: ['--url mqtt://HOST:PORT', '--persona', '--days D', '--speed X', '--fault-wrong-unit RATE', '--json'],
+    simulate: [
+      '--url mqtt://HOST:PORT',
+      '--persona',
+      '--days D',
+      '--speed X',
+      '--fault-wrong-unit RATE',
+      '--token',
+      '--json',
+    ],
     bench: ['--devices N', '--duration S', '--readings-per-message K', '--rate R', '--mosquitto URL', '--json'],
   };
 
