@@ -13,6 +13,10 @@ export interface Provisioner {
   /** Provisions a device assigned to the patient from `from`; resolves to its secret, shown once. */
   addDevice(device: { id: string; patientId: string; model?: string }, from: Date): Promise<{ secret: string }>;
   setThresholds(patientId: string, thresholds: Thresholds): Promise<void>;
+  /** What the database holds of these devices: stored readings and recorded rejections. */
+  countStored(deviceIds: readonly string[]): Promise<{ readings: number; rejections: number }>;
+  /** A clinician API token that reads these patients (the role's default lifetime). */
+  createClinicianToken(patientIds: readonly string[]): Promise<{ token: string; expiresAt: Date | null }>;
   close(): Promise<void>;
 }
 

@@ -9,7 +9,7 @@ import { buildHttpServer } from './http/server.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { createReadingSink } from './store/reading-sink.ts';
-import { isRetryableDatabaseError } from './store/database.ts';
+import { isDatabaseUnreachable, isRetryableDatabaseError } from './store/database.ts';
 import {
   findDeviceCredentials,
   findDevicesCredentials,
@@ -24,6 +24,9 @@ import { PartitionMaintenance, Partitions } from './store/partitions.ts';
 import { pingDatabase } from './store/database-ping.ts';
 import { buildOpsReport } from './metrics/ops-report.ts';
 import { refreshQueueGauges } from './metrics/queue-gauges.ts';
+import { AlertGauges } from './metrics/alert-gauges.ts';
+import { buildInfo } from './metrics/build-info.ts';
+import { countUnresolvedAlerts } from './store/alerts.repository.ts';
 import { RetentionJob } from './actions/retention-job.ts';
 import { InstanceReporter } from './actions/instance-reports.ts';
 import { prunedKeysHorizon } from './store/retention.repository.ts';
@@ -58,6 +61,8 @@ export interface App {
 export function createApp(config: Config, log: Logger): App {
   const metrics = createMetrics();
   metrics.instanceInfo.labels(config.instanceId).set(1);
+  const build = buildInfo();
+  metrics.buildInfo.labels(build.version, build.node).set(1);
   let database: OpenDatabase | undefined;
   let ingest: Ingest | undefined;
   let broker: Broker | undefined;
@@ -81,6 +86,7 @@ export function createApp(config: Config, log: Logger): App {
     const startedAt = new Date();
     database = await openDatabase(config, log, config.dbPoolSize);
     const { db } = database;
+    database.reachability.onChange((up) => metrics.databaseUp.set(up ? 1 : 0));
     const { roles } = await migrateDatabase(database, log);
     // README, "Security", "Database roles".
     // (Not `service`: every line carries service: "vitalink".)
@@ -119,6 +125,7 @@ export function createApp(config: Config, log: Logger): App {
         },
       },
       isRetryable: isRetryableDatabaseError,
+      isUnreachable: isDatabaseUnreachable,
       batch: config.batch,
       readingMaxAgeMs: config.readingMaxAgeMs,
       keysHorizon: () => keysHorizon,
@@ -284,8 +291,16 @@ export function createApp(config: Config, log: Logger): App {
         isDraining: () => mqtt.draining,
       },
     });
+    // README, "Operations", "Metrics": open alerts of every patient, counted at most every 15 s.
+    const alertGauges = new AlertGauges({
+      count: () => countUnresolvedAlerts(db),
+      metrics,
+      log: log.child({ component: 'metrics' }),
+    });
     http.addHook('onRequest', async (request) => {
-      if (request.url === '/metrics') refreshQueueGauges(metrics, queue.depth);
+      if (request.url !== '/metrics') return;
+      refreshQueueGauges(metrics, queue.depth);
+      await alertGauges.refresh();
     });
     /** The caps of an HTTP listener, counted in the listener metrics under its name (README, "Security"). */
     const httpListenerLimits = (

@@ -18,6 +18,8 @@ export function createLogger(
       level,
       base: { service: 'vitalink', ...fields },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // "level":"warn", not 40: what a reader and a log pipeline expect (README, "Operations", "Logs").
+      formatters: { level: (label) => ({ level: label }) },
       redact: {
         paths: [
           'password',

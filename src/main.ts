@@ -68,6 +68,15 @@ const COMMANDS: Record<string, Entry> = {
     summary: "prints every audit row about one patient, oldest first (a patient's access request)",
     load: () => import('./cli/audit.command.ts').then((m) => m.auditExport),
   },
+  // Issue #14, items 6-7 (alerts' history, the monthly activity report).
+  'alerts history': {
+    summary: 'everything that happened to an alert: who, when, what',
+    load: () => import('./cli/alerts.command.ts').then((m) => m.alertsHistory),
+  },
+  'report activity': {
+    summary: 'the monthly activity report of a care team (--json, --csv)',
+    load: () => import('./cli/report.command.ts').then((m) => m.reportActivity),
+  },
   retention: {
     summary: 'applies the retention policy and says what it removed',
     load: () => import('./cli/retention.command.ts').then((m) => m.retention),

@@ -127,6 +127,24 @@ export async function getAll<T>(
   }
 }
 
+/** A GET answered as CSV (Accept: text/csv), e.g. the activity report: its text. */
+export async function getCsv(path: string, query?: Query): Promise<string> {
+  const token = readToken();
+  const headers: Record<string, string> = { accept: 'text/csv' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  let response: Response;
+  try {
+    response = await fetch(url(path, query), { headers, cache: 'no-store', credentials: 'omit' });
+  } catch {
+    throw new ApiError(0, 'network', 'the service did not answer');
+  }
+  if (!response.ok) {
+    const body = (await response.json().catch(() => undefined)) as { error?: { code?: string; message?: string } };
+    throw new ApiError(response.status, body?.error?.code ?? `http_${response.status}`, body?.error?.message ?? '');
+  }
+  return response.text();
+}
+
 /** GET /readyz: readiness of the database and broker; 503 is an answer too. */
 export async function readiness(signal?: AbortSignal): Promise<Readiness> {
   let response: Response;

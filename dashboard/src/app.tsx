@@ -21,11 +21,13 @@ import {
 import type { Me, Role } from './types.ts';
 import { ErrorBox, Loading } from './components/status.tsx';
 import { LoginView } from './views/login.tsx';
+import { ActivityReportView } from './views/activity-report.tsx';
 import { OpsView } from './views/ops.tsx';
 import { DeviceListView } from './views/device-list.tsx';
 import { PatientListView } from './views/patient-list.tsx';
 import { PatientPage } from './views/patient-page.tsx';
 import { WorklistView } from './views/worklist.tsx';
+import { AlertLink } from './views/alert-link.tsx';
 
 const ROLE_LABEL: Record<Role, MessageKey> = {
   admin: 'roleAdmin',
@@ -115,6 +117,7 @@ export function App() {
       patients: t('patientsTitle'),
       patient: t('patientsTitle'),
       ops: t('opsTitle'),
+      report: t('reportTitle'),
     };
     document.title = `${titles[route.name] ?? ''}${titles[route.name] ? ' · ' : ''}${t('appName')}`;
   }, [route]);
@@ -198,6 +201,13 @@ export function App() {
                 </a>
               </li>
             )}
+            {canPatients && (
+              <li>
+                <a href="#/reports/activity" aria-current={current === 'report' ? 'page' : undefined}>
+                  {t('navReport')}
+                </a>
+              </li>
+            )}
             {canOps && (
               <li>
                 <a href="#/ops" aria-current={current === 'ops' ? 'page' : undefined}>
@@ -245,10 +255,14 @@ function View({ route }: { route: ReturnType<typeof useRoute> }) {
       return <PatientListView />;
     case 'patient':
       return <PatientPage key={route.id} id={route.id} />;
+    case 'alert':
+      return <AlertLink key={route.id} id={route.id} />;
     case 'ops':
       return <OpsView />;
     case 'devices':
       return <DeviceListView />;
+    case 'report':
+      return <ActivityReportView />;
     case 'home':
     case 'login':
       return <Loading />;

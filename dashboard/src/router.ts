@@ -1,6 +1,7 @@
 /**
  * Hash routes, so that serving stays a single index.html:
- * #/login, #/worklist, #/patients, #/patients/:id, #/ops, #/devices.
+ * #/login, #/worklist, #/patients, #/patients/:id, #/alerts/:id (the link notifications
+ * carry: opens the alert's patient), #/ops, #/reports/activity, #/devices.
  */
 import { useEffect, useState } from 'preact/hooks';
 
@@ -10,8 +11,10 @@ export type Route =
   | { name: 'worklist' }
   | { name: 'patients' }
   | { name: 'patient'; id: string }
+  | { name: 'alert'; id: string }
   | { name: 'ops' }
   | { name: 'devices' }
+  | { name: 'report' }
   | { name: 'unknown'; path: string };
 
 export function parseRoute(hash: string): Route {
@@ -22,6 +25,9 @@ export function parseRoute(hash: string): Route {
   if (path === '/patients') return { name: 'patients' };
   if (path === '/ops') return { name: 'ops' };
   if (path === '/devices') return { name: 'devices' };
+  if (path === '/reports/activity') return { name: 'report' };
+  const alert = /^\/alerts\/(\d{1,18})$/.exec(path);
+  if (alert) return { name: 'alert', id: alert[1] };
   const m = /^\/patients\/([^/]+)$/.exec(path);
   if (m) {
     // A hand-edited address may hold a malformed escape (%E0): an unknown page, not a blank app.

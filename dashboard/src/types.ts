@@ -1,4 +1,5 @@
 /** Shapes of the public API (interfaces.md, "Shapes that clients rely on"), as the dashboard reads them. */
+import type { ACKNOWLEDGE_ACTIONS } from '../../src/domain/alerts/acknowledgement.ts';
 import type { AlertStatus as DomainAlertStatus } from '../../src/domain/alerts/lifecycle.ts';
 import type { AlertSeverity } from '../../src/domain/alerts/rules.ts';
 
@@ -63,6 +64,8 @@ export interface PatientSummary {
   worstAlert: { rule: string; severity: Severity } | null;
   lastReadingAt: string | null;
   adherenceDays: number | null;
+  /** The latest "reviewed" mark (issue #14); absent from an older service. */
+  lastReview?: { day: string; reviewedAt: string; reviewedBy: string } | null;
 }
 
 export interface Patient {
@@ -168,6 +171,79 @@ export interface Alert {
   resolvedAt: string | null;
   threshold: ThresholdValue;
   readingIds: string[];
+  /** What raised it (issue #14); absent from an older service. */
+  event?: AlertEvent;
+  acknowledgement?: Acknowledgement | null;
+}
+
+/** One reading of an alert's event, in the stored unit. */
+export interface AlertEventReading {
+  deviceId: string;
+  readingId: string;
+  type: string;
+  at: string;
+  unit: string;
+  value?: number;
+  systolic?: number;
+  diastolic?: number;
+}
+
+export interface AlertEvent {
+  at: string | null;
+  /** Null: recorded before values were kept. */
+  readings: AlertEventReading[] | null;
+}
+
+export type AcknowledgeAction = (typeof ACKNOWLEDGE_ACTIONS)[number];
+
+export interface Acknowledgement {
+  at: string;
+  by: string;
+  action: AcknowledgeAction | null;
+  note: string | null;
+}
+
+export interface AlertHistoryEntry {
+  at: string;
+  event: string;
+  by: string | null;
+  readings: AlertEventReading[] | null;
+  action: AcknowledgeAction | null;
+  note: string | null;
+  /** notified, notification_failed: the channel, the team, first notification or escalation. */
+  notification?: { channel: string; teamId: string; purpose: 'alert' | 'escalation' } | null;
+}
+
+export interface Review {
+  patientId: string;
+  day: string;
+  reviewedAt: string;
+  reviewedBy: string;
+  practitionerId: string | null;
+}
+
+export interface ActivityCounts {
+  enrolledDays: number;
+  daysWithData: number;
+  alertsOpened: number;
+  alertsAcknowledged: number;
+  medianSecondsToAcknowledge: number | null;
+  p90SecondsToAcknowledge: number | null;
+  alertsOpenedOutOfHours: number;
+  notificationsSent: number;
+  notificationsFailed: number;
+}
+
+export interface ActivityReport {
+  teamId: string;
+  month: string;
+  timeZone: string;
+  serviceHours: string | null;
+  from: string;
+  to: string;
+  generatedAt: string;
+  team: ActivityCounts & { patients: number };
+  patients: (ActivityCounts & { patientId: string; enrolledFrom: string; enrolledTo: string })[];
 }
 
 export interface Rejection {

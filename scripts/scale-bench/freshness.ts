@@ -345,7 +345,7 @@ async function run(
       if (alertId === lastAlertId) notNew++;
       lastAlertId = alertId;
       // The condition holds, so the alert becomes acknowledged; the normal reading then resolves it.
-      await acknowledgeAlert(db, alertId, 'scale-bench', new Date());
+      await acknowledgeAlert(db, alertId, { actor: 'scale-bench', action: null, note: null }, new Date());
       const normal = { id: `${readingId}-ok`, type: 'cgm_glucose', at: Date.now(), value: NORMAL_MG_DL, unit: 'mg/dL' };
       await probeClients[w].publishAsync(topic, JSON.stringify(normal), { qos: 1 });
       readings++;

@@ -73,6 +73,8 @@ export interface SimulateOptions {
   /** Prefix of the patient and device ids (default `sim-<4 random hex>`), so runs never collide. */
   readonly prefix?: string;
   readonly json?: boolean;
+  /** `--token`: also create a clinician API token that reads the run's patients, and print it. */
+  readonly token?: boolean;
   /** Progress lines on stderr every second (default true). */
   readonly progress?: boolean;
 }
@@ -110,7 +112,18 @@ export interface SimulateSummary {
   };
   /** Messages the devices received on their rejections topics, by reason. */
   rejectionsReceived: Record<string, number>;
-  /** Every message acknowledged and every expected rejection received. */
+  /**
+   * What the database holds of the run's devices once it is over: counted there,
+   * so that a broker that is not this database's Vitalink (one that acknowledges
+   * everything and stores nothing) cannot pass for it.
+   */
+  held: { readings: number; rejections: number };
+  /** `--token`: a clinician token that reads `patients`. */
+  token?: { value: string; expiresAt: string | null };
+  /**
+   * Every message acknowledged, every expected rejection received, and the database
+   * holds exactly what it must (`expected.stored` readings, the expected rejections).
+   */
   ok: boolean;
 }
 
@@ -152,6 +165,7 @@ export function parseSimulateArgs(args: string[]): SimulateOptions {
       'time-zone': { type: 'string' },
       prefix: { type: 'string' },
       json: { type: 'boolean', default: false },
+      token: { type: 'boolean', default: false },
       ...faultOptions,
     },
   });
@@ -187,6 +201,7 @@ export function parseSimulateArgs(args: string[]): SimulateOptions {
     timeZone: v['time-zone'] as string | undefined,
     prefix: v.prefix as string | undefined,
     json: v.json as boolean,
+    token: v.token as boolean,
     faults,
   };
 }
@@ -400,6 +415,12 @@ export async function runSimulate(
   const rejectionsReceived = devices.reduce<Record<string, number>>((a, d) => sum(a, d.stats.rejections), {});
   const expectedRejections = expectedRejectionCounts(counts);
   const allAcked = devices.every((d) => d.pending === 0);
+  // A PUBACK is sent after the commit: once every message is acknowledged, the service
+  // that took them holds them. Counting them in the database proves it was this one.
+  const held = await provisioner.countStored(devices.map((d) => d.id));
+  const expectedRejectionRows = Object.values(expectedRejections).reduce((a, b) => a + b, 0);
+  const holdsAll = held.readings === valid && held.rejections === expectedRejectionRows;
+  const token = options.token ? await provisioner.createClinicianToken(patients.map((p) => p.id)) : undefined;
   const summary: SimulateSummary = {
     mode: live ? 'live' : 'backfill',
     seed,
@@ -416,9 +437,12 @@ export async function runSimulate(
     faults: counts,
     expected: { stored: valid, duplicates: counts.duplicate.count, rejections: expectedRejections },
     rejectionsReceived,
-    ok: allAcked && sameCounts(rejectionsReceived, expectedRejections),
+    held,
+    ...(token ? { token: { value: token.token, expiresAt: token.expiresAt?.toISOString() ?? null } } : {}),
+    ok: allAcked && sameCounts(rejectionsReceived, expectedRejections) && holdsAll,
   };
-  for (const line of formatSummary(summary)) io.out(line);
+  for (const line of formatSummary(summary, patients)) io.out(line);
+  if (!holdsAll) io.err(notHeldMessage(summary, options));
   if (options.json) io.out(JSON.stringify(summary));
   return summary;
 }
@@ -439,7 +463,42 @@ function sameCounts(a: Record<string, number>, b: Record<string, number>): boole
   return [...keys].every((k) => (a[k] ?? 0) === (b[k] ?? 0));
 }
 
-function formatSummary(s: SimulateSummary): string[] {
+/** Where a database URL points, without its credentials. */
+function describeDatabase(url: string | undefined): string {
+  if (!url) return 'the database given';
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'the database given';
+  }
+}
+
+/** Said loudly on stderr when the database does not hold what the broker acknowledged. */
+function notHeldMessage(s: SimulateSummary, options: SimulateOptions): string {
+  const where = describeDatabase(options.databaseUrl);
+  const fix =
+    `Point --url at the MQTT port (MQTT_PORT) of the Vitalink service whose database is ${where}, ` +
+    'or --database-url (default DATABASE_URL) at the database of the service behind --url.';
+  if (s.held.readings === 0 && s.held.rejections === 0 && s.readings.acked > 0) {
+    return (
+      `vitalink simulate: FAILED — the broker at ${options.url} acknowledged ${s.readings.acked} readings, ` +
+      `but the database ${where} holds none of them: that broker is not the Vitalink service of this ` +
+      `database (another MQTT broker on that port?). ${fix}`
+    );
+  }
+  const rejections = Object.values(s.expected.rejections).reduce((a, b) => a + b, 0);
+  return (
+    `vitalink simulate: FAILED — the database ${where} holds ${s.held.readings} readings and ` +
+    `${s.held.rejections} rejections of this run's devices, where ${s.expected.stored} and ${rejections} ` +
+    `were expected. If another service or broker took part of the messages: ${fix}`
+  );
+}
+
+/** The patients listed in the summary; `--json` lists them all. */
+const PATIENTS_LISTED = 20;
+
+function formatSummary(s: SimulateSummary, patients: readonly Patient[]): string[] {
   const rows: [string, string][] = [
     ['mode', s.mode + (s.mode === 'live' ? ` (×${s.speed}, ${s.durationS} s)` : '')],
     ['window', `${s.window.start} → ${s.window.end}`],
@@ -462,7 +521,27 @@ function formatSummary(s: SimulateSummary): string[] {
       `${s.rejectionsReceived[r] ?? 0} received / ${s.expected.rejections[r] ?? 0} expected`,
     ]);
   }
+  rows.push(['stored in the database', `${s.held.readings} readings, ${s.held.rejections} rejections`]);
   rows.push(['elapsed', `${(s.elapsedMs / 1000).toFixed(1)} s`]);
   const width = Math.max(...rows.map(([k]) => k.length));
-  return [`vitalink simulate${s.ok ? '' : ' — INCOMPLETE'}`, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)];
+  const lines = [
+    `vitalink simulate${s.ok ? '' : ' — INCOMPLETE'}`,
+    ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+  ];
+  const idWidth = Math.max(0, ...patients.slice(0, PATIENTS_LISTED).map((p) => p.id.length));
+  lines.push(`patients (${patients.length}):`);
+  for (const p of patients.slice(0, PATIENTS_LISTED)) {
+    lines.push(`  ${p.id.padEnd(idWidth)}  ${personaName(p.persona.key)}`);
+  }
+  if (patients.length > PATIENTS_LISTED) {
+    lines.push(`  … and ${patients.length - PATIENTS_LISTED} more (--json lists them all)`);
+  }
+  if (s.token) {
+    const until = s.token.expiresAt ? `expires ${s.token.expiresAt}` : 'never expires';
+    lines.push(`clinician token for these patients (${until}; sign in to the dashboard with it):`);
+    lines.push(`  ${s.token.value}`);
+  } else {
+    lines.push('(--token also prints a clinician token that reads them, to open them in the dashboard)');
+  }
+  return lines;
 }

@@ -1,4 +1,10 @@
-import { acknowledge, isRuleKey, RULE_KEYS, validateThreshold } from '../domain/alerts/index.ts';
+import {
+  type AcknowledgeAction,
+  acknowledge,
+  isRuleKey,
+  RULE_KEYS,
+  validateThreshold,
+} from '../domain/alerts/index.ts';
 import { AppError } from '../errors.ts';
 import {
   deleteThreshold,
@@ -11,13 +17,22 @@ import { markForRefreshAt } from '../store/aggregation.repository.ts';
 import type { Db } from '../store/database.ts';
 import { findPatient, lockPatient } from '../store/patients.repository.ts';
 
+/** Who acknowledges, what they did and their note (src/domain/alerts/acknowledgement.ts). */
+export interface Acknowledgement {
+  /** actorName of the caller. */
+  actor: string;
+  /** Null: not said (a client sending no body). */
+  action: AcknowledgeAction | null;
+  note: string | null;
+}
+
 /**
  * A clinician acknowledges an alert. Serialised with the aggregation job through
  * the patient's row lock (the job holds it while it evaluates that patient), so
  * neither acts on a stale alert. An alert whose condition already cleared is
  * resolved by its acknowledgement (src/domain/alerts/lifecycle.ts).
  */
-export async function acknowledgeAlert(db: Db, alertId: string, actor: string, now: Date): Promise<StoredAlert> {
+export async function acknowledgeAlert(db: Db, alertId: string, ack: Acknowledgement, now: Date): Promise<StoredAlert> {
   return db.transaction().execute(async (trx) => {
     const found = await findAlert(trx, alertId);
     if (!found) throw new AppError('not_found', `alert ${alertId} does not exist`);
@@ -25,11 +40,21 @@ export async function acknowledgeAlert(db: Db, alertId: string, actor: string, n
     const alert = (await findAlert(trx, alertId)) as StoredAlert;
     const result = acknowledge(alert.state, now.getTime());
     if (!result.ok) throw new AppError('conflict', result.message);
-    await updateAlert(trx, alert.id, result.state, 'acknowledged', now.getTime(), actor);
+    await updateAlert(trx, alert.id, result.state, 'acknowledged', now.getTime(), {
+      actor: ack.actor,
+      action: ack.action,
+      note: ack.note,
+    });
     if (result.state.status === 'resolved') {
       await updateAlert(trx, alert.id, result.state, 'resolved', now.getTime());
     }
-    return { ...alert, state: result.state, acknowledgedBy: actor };
+    return {
+      ...alert,
+      state: result.state,
+      acknowledgedBy: ack.actor,
+      acknowledgedAction: ack.action,
+      acknowledgedNote: ack.note,
+    };
   });
 }
 

@@ -6,7 +6,7 @@ import {
   type OpsReport,
   type ReportedInstance,
 } from '../metrics/ops-report.ts';
-import type { Db } from '../store/database.ts';
+import { type Db, isDatabaseUnreachable } from '../store/database.ts';
 import { listInstanceReports, removeInstanceReports, upsertInstanceReport } from '../store/instances.repository.ts';
 
 /** How often each instance writes its figures. */
@@ -47,7 +47,8 @@ export type IngestionView = OpsReport & {
 export class InstanceReporter {
   readonly #o: InstanceReporterOptions;
   #timer: NodeJS.Timeout | undefined;
-  #failing = false;
+  /** Why the latest report failed: the database away (its pool logs that once), or another error. */
+  #failing: false | 'unreachable' | 'error' = false;
   #writing: Promise<void> | undefined;
 
   constructor(options: InstanceReporterOptions) {
@@ -98,11 +99,19 @@ export class InstanceReporter {
       await upsertInstanceReport(this.#o.db, this.#o.instanceId, this.#o.startedAt, report);
       // Whoever reports removes the rows of instances silent for an hour (a table of a few rows).
       await removeInstanceReports(this.#o.db, null, SILENT_KEPT_MS);
-      if (this.#failing) this.#o.log.info('instance report written again');
+      if (this.#failing)
+        this.#o.log[this.#failing === 'unreachable' ? 'debug' : 'info']('instance report written again');
       this.#failing = false;
     } catch (err) {
-      if (!this.#failing) this.#o.log.warn({ err }, 'instance report not written, retrying every interval');
-      this.#failing = true;
+      // The database away is said once by its pool (`database unreachable`): here at debug.
+      const kind = isDatabaseUnreachable(err) ? 'unreachable' : 'error';
+      if (this.#failing !== kind) {
+        this.#o.log[kind === 'unreachable' ? 'debug' : 'warn'](
+          { err },
+          'instance report not written, retrying every interval',
+        );
+      }
+      this.#failing = kind;
     }
   }
 }

@@ -10,7 +10,7 @@ import {
 } from '../domain/practitioner-identity.ts';
 import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
-import { patientsInCareOf } from '../store/care-teams.repository.ts';
+import { patientsInCareOf } from '../store/care-scope.ts';
 import {
   deleteEndedSessions,
   findPractitionerById,
@@ -241,7 +241,7 @@ export async function practitionerPrincipal(db: Db, practitionerId: string, now:
     role: 'clinician',
     tokenId: null,
     practitionerId,
-    patientIds: new Set(await patientsInCareOf(db, practitionerId, now)),
+    patientIds: await patientsInCareOf(db, practitionerId, now),
   };
 }
 

@@ -1,4 +1,4 @@
-import { applyAlertAction, EXPECTED_TYPES_WINDOW_MS } from '../domain/alerts/index.ts';
+import { applyAlertAction, EXPECTED_TYPES_WINDOW_MS, eventReadings } from '../domain/alerts/index.ts';
 import {
   addDays,
   type CgmReading,
@@ -27,7 +27,7 @@ import {
 import { insertAlert, loadLatestAlertsOf, loadThresholdsOf, updateAlert } from '../store/alerts.repository.ts';
 import { queueAlertNotifications } from '../store/notifications.repository.ts';
 import { DEFAULT_ESCALATION_DELAYS, type EscalationDelays } from '../domain/notifications.ts';
-import type { Db } from '../store/database.ts';
+import { type Db, isDatabaseUnreachable } from '../store/database.ts';
 import {
   cgmEdgeRanges,
   healCgmDays,
@@ -39,7 +39,7 @@ import {
   type ReadingLookup,
   type ReadingRange,
 } from '../store/indicator-inputs.repository.ts';
-import { type AlertSlices, planAlertSlices, planPatientAlerts } from './patient-alerts.ts';
+import { type AlertSlices, alertReadingId, planAlertSlices, planPatientAlerts } from './patient-alerts.ts';
 import { computePatientIndicators, RAW_INDICATOR_WINDOWS } from './patient-indicators.ts';
 
 const READING_TYPE_NAMES: readonly string[] = READING_TYPES.map((t) => t.type);
@@ -145,7 +145,7 @@ export class Aggregator {
   /** A commit was reported (nudge) while a run was in progress. */
   #nudged = false;
   /** The kind of the current run of failures (undefined while runs succeed). */
-  #failure: 'read_only' | 'error' | undefined;
+  #failure: 'read_only' | 'unreachable' | 'error' | undefined;
 
   constructor(options: AggregatorOptions) {
     this.#o = options;
@@ -323,6 +323,10 @@ export class Aggregator {
     let changes = 0;
     for (const patientId of ids) {
       const latest = alerts.get(patientId) ?? new Map();
+      // The patient's readings by "deviceId/readingId", built when an alert opens or changes.
+      let byId: Map<string, PatientReading> | undefined;
+      const held = () =>
+        (byId ??= new Map((readings.get(patientId) ?? []).map((r) => [alertReadingId(r.deviceId, r.id), r])));
       const plans = planPatientAlerts({
         readings: readings.get(patientId) ?? [],
         evaluated: slices.get(patientId)?.evaluated ?? new Map(),
@@ -339,7 +343,15 @@ export class Aggregator {
         if (!next) continue;
         changes++;
         if (action.kind === 'open') {
-          const alertId = await insertAlert(trx, patientId, rule, next, action.at);
+          // The event's values are kept with the alert now, while the readings are in hand (never read again).
+          const alertId = await insertAlert(
+            trx,
+            patientId,
+            rule,
+            next,
+            action.at,
+            eventReadings(action.readingIds, held()),
+          );
           // The outbox, in the transaction that opens the alert (README, "Notifications").
           const queued = await queueAlertNotifications(
             trx,
@@ -356,8 +368,9 @@ export class Aggregator {
             next,
             event,
             now,
-            null,
-            action.kind === 'update' ? evaluation.at : undefined,
+            action.kind === 'update'
+              ? { occurredAt: evaluation.at, eventReadings: eventReadings(action.readingIds, held()) }
+              : {},
           );
         }
       }
@@ -409,14 +422,23 @@ export class Aggregator {
       busy = result.patients >= this.#lastLimit;
       this.#o.metrics?.aggregationLastRun.set(Date.now() / 1000);
       this.#o.metrics?.aggregationLagSeconds.set(await oldestDirtyAgeSeconds(this.#o.db));
-      if (this.#failure) this.#o.log.info({ after: this.#failure }, 'aggregation runs again');
+      // After an outage the pool's `database reachable again` says it (src/store/database-reachability.ts).
+      if (this.#failure) {
+        this.#o.log[this.#failure === 'unreachable' ? 'debug' : 'info'](
+          { after: this.#failure },
+          'aggregation runs again',
+        );
+      }
       this.#failure = undefined;
     } catch (err) {
       // Logged once per kind of failure, not every second: a read-only database (a
       // standby given as DATABASE_URL, a primary made read-only) is said as such.
-      const kind = isReadOnlyError(err) ? 'read_only' : 'error';
+      // The database away is said once by its pool (`database unreachable`): here at debug.
+      const kind = isReadOnlyError(err) ? 'read_only' : isDatabaseUnreachable(err) ? 'unreachable' : 'error';
       if (this.#failure !== kind) {
-        if (kind === 'read_only') {
+        if (kind === 'unreachable') {
+          this.#o.log.debug({ err }, 'aggregation run failed, will retry');
+        } else if (kind === 'read_only') {
           this.#o.log.warn('aggregation paused: the database is read-only (a standby?); it retries every interval');
         } else {
           this.#o.log.warn({ err }, 'aggregation run failed, will retry');

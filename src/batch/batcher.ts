@@ -28,6 +28,8 @@ export interface BatcherOptions<M extends BatchItem<unknown>> {
   /** Writes one batch in one transaction; resolves once committed, one outcome per item. */
   readonly write: (items: M[]) => Promise<OutcomeOf<M>[]>;
   readonly isRetryable: (error: unknown) => boolean;
+  /** Retryable errors of a database that cannot be reached: the pool logs the outage once, so their retries log at debug. */
+  readonly isUnreachable?: (error: unknown) => boolean;
   readonly maxRows: number;
   readonly maxWaitMs: number;
   readonly maxInflight: number;
@@ -250,7 +252,7 @@ export class Batcher<M extends BatchItem<unknown>> {
         }
         const delay = Math.min(this.#o.retryMaxMs!, this.#o.retryBaseMs! * 2 ** Math.min(attempt, 16));
         const jittered = delay / 2 + Math.random() * (delay / 2);
-        this.#o.log.warn(
+        this.#o.log[this.#o.isUnreachable?.(error) ? 'debug' : 'warn'](
           { err: error, attempt: attempt + 1, retryInMs: Math.round(jittered) },
           'batch write failed, retrying',
         );

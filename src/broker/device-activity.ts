@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.ts';
 import type { DeviceTransport } from '../domain/device-transports.ts';
+import { isDatabaseUnreachable } from '../store/database.ts';
 import type { DeviceActivity } from '../store/devices.repository.ts';
 
 export interface DeviceActivityDeps {
@@ -64,7 +65,11 @@ export class DeviceActivityRecorder {
       try {
         await this.#d.write(rows);
       } catch (err) {
-        this.#d.log.warn({ err, devices: rows.length }, 'device activity not recorded; will retry');
+        // The database away is said once by its pool (`database unreachable`): here at debug.
+        this.#d.log[isDatabaseUnreachable(err) ? 'debug' : 'warn'](
+          { err, devices: rows.length },
+          'device activity not recorded; will retry',
+        );
         for (const row of rows) {
           if (row.lastTransport) this.seen(row.deviceId, row.lastSeenAt, row.lastTransport);
           if (row.lastReadingAt > 0) this.readingStored(row.deviceId, row.lastReadingAt);

@@ -15,7 +15,8 @@ const SUMMARY = 'device simulators against a running service (development tool)'
 /**
  * `vitalink simulate`: simulated patients' devices, provisioned in the service's
  * database, publishing to its broker. Exit code 1 unless every message was
- * acknowledged and every announced rejection came back.
+ * acknowledged, every announced rejection came back, and the database holds what
+ * the broker acknowledged (else the broker is not this database's Vitalink).
  */
 export const simulate: Command = {
   name: 'simulate',
@@ -34,7 +35,11 @@ export const simulate: Command = {
             "the service's database, where the devices are provisioned (default DATABASE_URL, else the embedded one)",
         },
         persona: { type: 'string', value: 'NAME,...|all', description: 'which personas (default all)' },
-        patients: { type: 'string', value: 'N', description: 'patients per persona (default 1)' },
+        patients: {
+          type: 'string',
+          value: 'N',
+          description: `patients per persona (default 1): --persona all --patients 2 makes ${PERSONAS.length * 2}`,
+        },
         seed: { type: 'string', value: 'S', description: 'same seed, same readings (default 1)' },
         days: { type: 'string', value: 'D', description: 'backfill: upload the last D days of history (default 14)' },
         speed: { type: 'string', value: 'X', description: 'live: simulated seconds per wall second' },
@@ -52,6 +57,10 @@ export const simulate: Command = {
             { type: 'string' as const, value: 'RATE', description: `inject the ${kind} fault at this rate, 0..1` },
           ]),
         ),
+        token: {
+          type: 'boolean',
+          description: 'also create and print a clinician API token that reads the patients created',
+        },
         json: { type: 'boolean', description: 'also print the summary as one JSON object, last line of stdout' },
       },
       notes: [
@@ -80,7 +89,10 @@ export const simulate: Command = {
     // On a terminal, the progress is a block redrawn in place; otherwise a line a second.
     const status = process.stderr.isTTY ? new TerminalBlock(process.stderr) : undefined;
     try {
-      const provisioner = await openProvisioner(databaseUrl, createLogger('silent'), { secretKeys: config.secretKeys });
+      const provisioner = await openProvisioner(databaseUrl, createLogger('silent'), {
+        secretKeys: config.secretKeys,
+        tokenTtlDays: config.tokenTtlDays,
+      });
       try {
         const summary = await runSimulate(
           { ...options, databaseUrl },

@@ -3,12 +3,15 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { createDatabase, type Db, isRetryableDatabaseError } from '../store/database.ts';
+import type { DatabaseReachability } from '../store/database-reachability.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
 
 export interface OpenDatabase {
   /** The service's connection: DATABASE_URL, or the embedded database as its service role. */
   readonly db: Db;
   readonly pool: pg.Pool;
+  /** Whether `db` answers now; one log line per change (src/store/database-reachability.ts). */
+  readonly reachability: DatabaseReachability;
   /** Where `db` connects (its sessions bounded by VITALINK_DB_*; the migrations use a connection of their own). */
   readonly url: string;
   /**
@@ -53,7 +56,13 @@ export async function openDatabase(
     url = embedded.serviceUrl;
     migrationUrl = embedded.url;
   }
-  const { db, pool } = createDatabase(url, poolSize, log, `vitalink:${config.instanceId}`, config.dbSession);
+  const { db, pool, reachability } = createDatabase(
+    url,
+    poolSize,
+    log,
+    `vitalink:${config.instanceId}`,
+    config.dbSession,
+  );
   const deadline = Date.now() + waitMs;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -76,6 +85,7 @@ export async function openDatabase(
   return {
     db,
     pool,
+    reachability,
     url,
     migrationUrl,
     close: async () => {

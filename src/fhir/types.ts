@@ -23,6 +23,8 @@ export interface Quantity {
 
 export interface Reference {
   reference: string;
+  identifier?: Identifier;
+  display?: string;
 }
 
 export interface Identifier {
@@ -63,9 +65,25 @@ export interface BundleLink {
   url: string;
 }
 
+/** R4 DetectedIssue (https://hl7.org/fhir/R4/detectedissue.html): an alert (src/fhir/detected-issues.ts). */
+export interface DetectedIssue {
+  resourceType: 'DetectedIssue';
+  id: string;
+  identifier: Identifier[];
+  status: 'preliminary' | 'final';
+  code: CodeableConcept;
+  severity: 'high' | 'moderate' | 'low';
+  patient: Reference;
+  identifiedDateTime: string;
+  implicated?: Reference[];
+  evidence?: { detail: Reference[] }[];
+  detail: string;
+  mitigation?: { action: { coding?: Coding[]; text: string }; date: string; author?: Reference }[];
+}
+
 export interface BundleEntry {
   fullUrl: string;
-  resource: Observation;
+  resource: Observation | DetectedIssue;
   search: { mode: 'match' };
 }
 

@@ -4,7 +4,7 @@ import { findPrincipal, type Principal, type Role } from '../actions/tokens.ts';
 import { AppError } from '../errors.ts';
 import { type AuditOutcome, insertAuditEntries } from '../store/audit.repository.ts';
 import type { KeyRing, RehashOnce } from '../domain/secret-keys.ts';
-import { patientsInCareOf } from '../store/care-teams.repository.ts';
+import { patientsInCareOf } from '../store/care-scope.ts';
 import type { Db } from '../store/database.ts';
 import type { RequestLimits } from './rate-limits.ts';
 import { looksLikeJwt, principalOfAccessToken } from '../actions/access-tokens.ts';
@@ -71,16 +71,16 @@ export async function authenticateRequest(deps: AuthDeps, request: FastifyReques
 /**
  * Scoping by care team (README, "Care teams"): a principal acting as a
  * practitioner may read the patients enrolled with their teams at the time of
- * the request, looked up on the primary on every request (no cache: an
- * enrolment ended or a member removed holds from the next request, on every
- * instance). Cost: one query on memberships and enrolments by index
- * (src/store/care-teams.repository.ts, patientsInCareOf), never readings.
+ * the request, on the primary (an enrolment ended or a member removed holds from
+ * the next request, on every instance). Cost: one primary-key read of the care
+ * scope's version while nothing changed, else memberships and enrolments by index
+ * (src/store/care-scope.ts), never readings.
  */
 async function inCareOf(deps: AuthDeps, principal: Principal): Promise<Principal> {
   // Sessions and access tokens of a practitioner are scoped when made (src/actions/sign-in.ts, practitionerPrincipal).
   if (!principal.practitionerId || principal.tokenId === null) return principal;
   const at = deps.now?.() ?? new Date();
-  return { ...principal, patientIds: new Set(await patientsInCareOf(deps.db, principal.practitionerId, at)) };
+  return { ...principal, patientIds: await patientsInCareOf(deps.db, principal.practitionerId, at) };
 }
 
 async function resolvePrincipal(deps: AuthDeps, request: FastifyRequest): Promise<Principal> {

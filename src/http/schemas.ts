@@ -1,6 +1,6 @@
 import { DEVICE_TRANSPORTS } from '../domain/device-transports.ts';
 import { z } from 'zod';
-import { ALERT_SEVERITIES, ALERT_STATUSES } from '../domain/alerts/index.ts';
+import { ACKNOWLEDGE_ACTIONS, ALERT_SEVERITIES, ALERT_STATUSES } from '../domain/alerts/index.ts';
 import { isReservedId, RESERVED_ID_MESSAGE } from '../domain/ids.ts';
 import { PRACTITIONER_ROLES } from '../domain/practitioners.ts';
 import { PROGRAMMES } from '../domain/programmes.ts';
@@ -41,6 +41,10 @@ export const patientSummary = z
       .describe('the most urgent of the open alerts'),
     lastReadingAt: time.nullable(),
     adherenceDays: z.number().nullable().describe('days with at least one reading in the last 30'),
+    lastReview: z
+      .object({ day: z.string(), reviewedAt: time, reviewedBy: z.string() })
+      .nullable()
+      .describe('the latest "reviewed" mark on the patient\'s data (its patient-local day)'),
   })
   .describe("what a worklist shows next to the patient's name");
 
@@ -117,6 +121,55 @@ export const indicator = z.object({
 
 export const threshold = z.union([z.number(), z.strictObject({ systolic: z.number(), diastolic: z.number() })]);
 
+/** One reading of an alert's event, in the stored unit (interfaces.md, Reading). */
+export const alertEventReading = z.object({
+  deviceId: z.string(),
+  readingId: z.string(),
+  type: z.string(),
+  at: time.describe('measured time'),
+  unit: z.string().describe('UCUM, the stored unit'),
+  value: z.number().optional(),
+  systolic: z.number().optional(),
+  diastolic: z.number().optional(),
+});
+
+const alertEvent = z
+  .object({
+    at: time.nullable().describe("the most recent occurrence's time (no_data: when the gap began; null if unknown)"),
+    readings: z
+      .array(alertEventReading)
+      .nullable()
+      .describe('its reading(s) with their values ([] for no_data; null: alerts recorded before values were kept)'),
+  })
+  .describe('what raised the alert: the latest occurrence, updated when a later reading keeps it open');
+
+const acknowledgement = z
+  .object({
+    at: time,
+    by: z.string().describe('practitioner:ID when the caller acts as a practitioner, else token:ID'),
+    action: z.enum(ACKNOWLEDGE_ACTIONS).nullable().describe('null: the client did not say'),
+    note: z.string().nullable(),
+  })
+  .describe('who acknowledged the alert, when, what they did');
+
+export const alertHistoryEntry = z.object({
+  at: time,
+  event: z
+    .string()
+    .describe('opened, updated, condition_cleared, acknowledged, resolved; notified, notification_failed'),
+  by: z.string().nullable().describe('who, for what a person did (acknowledged); null for what the service did'),
+  readingIds: z.array(z.string()).nullable(),
+  readings: z.array(alertEventReading).nullable().describe('opened, updated: the event readings with their values'),
+  action: z.enum(ACKNOWLEDGE_ACTIONS).nullable(),
+  note: z.string().nullable(),
+  notification: z
+    .object({ channel: z.string(), teamId: z.string(), purpose: z.enum(['alert', 'escalation']) })
+    .nullable()
+    .describe(
+      'notified, notification_failed: the channel (webhook, email), the team, first notification or escalation',
+    ),
+});
+
 export const alert = z.object({
   id: z.string(),
   patientId: z.string(),
@@ -128,6 +181,8 @@ export const alert = z.object({
   resolvedAt: time.nullable(),
   threshold,
   readingIds: z.array(z.string()).describe('"deviceId/readingId" of the reading(s) that raised it'),
+  event: alertEvent,
+  acknowledgement: acknowledgement.nullable(),
 });
 
 export const rejection = z.object({
@@ -159,6 +214,40 @@ export function page<T extends z.ZodType>(item: T) {
 }
 
 export const iso = (d: Date | number): string => new Date(d).toISOString();
+
+/** A patient's data marked reviewed for a day (README, "Indicators and alerts", Reviewed). */
+export const review = z.object({
+  patientId: z.string(),
+  day: z.string().describe('the patient-local day reviewed, YYYY-MM-DD'),
+  reviewedAt: time,
+  reviewedBy: z.string().describe('practitioner:ID when the caller acts as a practitioner, else token:ID'),
+  practitionerId: z.string().nullable(),
+});
+
+/** The counts of a row of the monthly activity report (src/domain/activity-report.ts has the definitions). */
+const activityCounts = {
+  enrolledDays: z.number().int().describe('patient-local days of the month with an enrolment with the team'),
+  daysWithData: z.number().int().describe('enrolled days with at least one reading'),
+  alertsOpened: z.number().int().describe('alerts opened while enrolled'),
+  alertsAcknowledged: z.number().int().describe('of those, acknowledged by the time of the report'),
+  medianSecondsToAcknowledge: z.number().nullable(),
+  p90SecondsToAcknowledge: z.number().nullable(),
+  alertsOpenedOutOfHours: z.number().int().describe("opened outside the team's service hours"),
+  notificationsSent: z.number().int().describe("the team's notifications about these alerts that were delivered"),
+  notificationsFailed: z.number().int().describe('given up after the last attempt (dead letters)'),
+};
+
+export const activityReport = z.object({
+  teamId: z.string(),
+  month: z.string(),
+  timeZone: z.string().describe("the team's: the month is its calendar month"),
+  serviceHours: z.string().nullable(),
+  from: time,
+  to: time.describe('the end of the month, or the time of the report while the month is not over'),
+  generatedAt: time,
+  team: z.object({ patients: z.number().int(), ...activityCounts }),
+  patients: z.array(z.object({ patientId: z.string(), enrolledFrom: time, enrolledTo: time, ...activityCounts })),
+});
 
 // Care teams (README, "Care teams"): src/actions/care-teams.ts and worklist.ts build these.
 

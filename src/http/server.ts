@@ -13,7 +13,7 @@ import { auditRefusal, authenticateRequest, sameSecret } from './auth.ts';
 import { dashboardRoutes } from './dashboard.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { Db } from '../store/database.ts';
+import { type Db, isDatabaseUnreachable } from '../store/database.ts';
 import { alertsRoutes } from './routes/alerts.routes.ts';
 import { careTeamsRoutes } from './routes/care-teams.routes.ts';
 import { devicesRoutes } from './routes/devices.routes.ts';
@@ -23,6 +23,8 @@ import { patientsRoutes } from './routes/patients.routes.ts';
 import { readingsRoutes } from './routes/readings.routes.ts';
 import { type IngestionReport, opsRoutes } from './routes/ops.routes.ts';
 import { rejectionsRoutes } from './routes/rejections.routes.ts';
+import { reportsRoutes } from './routes/reports.routes.ts';
+import { reviewsRoutes } from './routes/reviews.routes.ts';
 import { tokensRoutes } from './routes/tokens.routes.ts';
 import { notificationsRoutes } from './routes/notifications.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
@@ -117,10 +119,19 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // The access log, one line a request, and the request metrics: the route's pattern,
+  // never its URL (ids in paths are patient data), and no query string, body or token.
   app.addHook('onResponse', async (request, reply) => {
-    // The route's pattern, never its URL: ids in paths are patient data.
-    request.log.info(
-      { method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode },
+    const route = request.routeOptions.url ?? null;
+    const status = reply.statusCode;
+    const ms = reply.elapsedTime;
+    deps.metrics.httpRequestSeconds
+      .labels(request.method, route ?? 'unmatched', `${Math.floor(status / 100)}xx`)
+      .observe(ms / 1000);
+    // A load balancer asks /healthz or /readyz every second (deploy/haproxy.cfg): their 200s at debug.
+    const probe = status === 200 && (route === '/healthz' || route === '/readyz');
+    request.log[probe ? 'debug' : 'info'](
+      { method: request.method, route, status, ms: Math.round(ms * 10) / 10 },
       'request done',
     );
   });
@@ -163,7 +174,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.status(400).send(errorBody('bad_request', error.message));
     }
-    request.log.error({ err: error, url: request.routeOptions.url }, 'request failed');
+    // The database away is said once by its pool (`database unreachable`); each request's 500 is in the access log.
+    request.log[isDatabaseUnreachable(error) ? 'debug' : 'error'](
+      { err: error, url: request.routeOptions.url },
+      'request failed',
+    );
     return reply.status(500).send(errorBody('internal', 'internal error; the service log has the details'));
   });
   app.setNotFoundHandler(async (request, reply) => {
@@ -254,6 +269,9 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       tokensRoutes(api, { ...routeDeps, tokenTtlDays: deps.tokenTtlDays });
       readingsRoutes(api, routeDeps);
       alertsRoutes(api, routeDeps);
+      // Issue #14, item 6-7: reviewed marks and the monthly activity report.
+      reviewsRoutes(api, routeDeps);
+      reportsRoutes(api, routeDeps);
       rejectionsRoutes(api, routeDeps);
       opsRoutes(api, { ...routeDeps, ingestion: deps.ingestion });
       careTeamsRoutes(api, routeDeps);

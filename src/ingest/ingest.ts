@@ -43,6 +43,8 @@ export interface IngestOptions {
   readonly sink: ReadingSink;
   /** Which write errors are retried (the database went away) rather than surfaced. */
   readonly isRetryable: (error: unknown) => boolean;
+  /** Which of those mean the database cannot be reached (logged once by the pool; the retries at debug). */
+  readonly isUnreachable?: (error: unknown) => boolean;
   readonly batch: Config['batch'];
   /** device-protocol.md, "Time": readings older than this are `too_old`. */
   readonly readingMaxAgeMs: number;
@@ -127,6 +129,7 @@ export function createIngest(options: IngestOptions): Ingest {
   const batcher = new Batcher<PendingMessage>({
     write: (messages) => options.sink.write(messages),
     isRetryable: options.isRetryable,
+    isUnreachable: options.isUnreachable,
     maxRows: options.batch.maxRows,
     maxWaitMs: options.batch.maxWaitMs,
     maxInflight: options.batch.maxInflight,

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CloseReason } from '../domain/close-reasons.ts';
 import type { RefusalReason } from '../domain/refusal-reasons.ts';
+import { ALERT_SEVERITIES } from '../domain/alerts/rules.ts';
 import { REJECTION_REASONS } from '../domain/rejection-reasons.ts';
 import { IngestionStats } from './ingestion-stats.ts';
 
@@ -235,8 +236,50 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  // README, "Operations", "Metrics": HTTP requests, the build, the database, open alerts.
+  const httpRequestSeconds = new Histogram({
+    name: 'vitalink_http_request_duration_seconds',
+    help: "HTTP requests by method, route pattern (never the URL: paths hold patient ids; 'unmatched' for no route) and status class (2xx, 4xx...), from arrival to the response sent",
+    labelNames: ['method', 'route', 'status_class'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const buildInfo = new Gauge({
+    name: 'vitalink_build_info',
+    help: "Always 1; version is Vitalink's (package.json), node the Node.js version running it",
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+  });
+  const databaseUp = new Gauge({
+    name: 'vitalink_database_up',
+    help: 'Whether the database (DATABASE_URL) answered the latest connection or query: 1 yes, 0 a connection lost or refused since',
+    registers: [registry],
+  });
+  databaseUp.set(1);
+  const alertsOpen = new Gauge({
+    name: 'vitalink_alerts_open',
+    help: 'Alerts open and not yet acknowledged, of every patient, by the severity of their rule (read from the database, at most every 15 s)',
+    labelNames: ['severity'] as const,
+    registers: [registry],
+  });
+  const alertsAcknowledged = new Gauge({
+    name: 'vitalink_alerts_acknowledged',
+    help: 'Alerts acknowledged and not yet resolved, of every patient, by the severity of their rule (read with vitalink_alerts_open)',
+    labelNames: ['severity'] as const,
+    registers: [registry],
+  });
+  for (const severity of ALERT_SEVERITIES) {
+    alertsOpen.labels(severity).set(0);
+    alertsAcknowledged.labels(severity).set(0);
+  }
+
   return {
     registry,
+    httpRequestSeconds,
+    buildInfo,
+    databaseUp,
+    alertsOpen,
+    alertsAcknowledged,
     notifications,
     notificationsPending,
     notificationsDead,

@@ -12,7 +12,7 @@ import { openSecret, sealSecret } from '../domain/sealed-secrets.ts';
 import type { KeyRing } from '../domain/secret-keys.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { Db } from '../store/database.ts';
+import { type Db, isDatabaseUnreachable } from '../store/database.ts';
 import {
   type ClaimedNotification,
   claimDueNotifications,
@@ -80,7 +80,8 @@ export class DeliveryWorker {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = true;
-  #failing = false;
+  /** Why the latest round failed: the database away (its pool logs that once), or another error. */
+  #failing: false | 'unreachable' | 'error' = false;
   #gaugesAt = -Infinity;
 
   constructor(options: DeliveryWorkerOptions) {
@@ -253,7 +254,8 @@ export class DeliveryWorker {
     try {
       const round = await this.runOnce();
       busy = round.claimed >= (this.#o.batchSize ?? DEFAULT_BATCH);
-      if (this.#failing) this.#o.log.info('notification delivery runs again');
+      if (this.#failing)
+        this.#o.log[this.#failing === 'unreachable' ? 'debug' : 'info']('notification delivery runs again');
       this.#failing = false;
       const wall = Date.now();
       if (this.#o.metrics && wall - this.#gaugesAt >= GAUGES_EVERY_MS) {
@@ -263,8 +265,14 @@ export class DeliveryWorker {
         this.#o.metrics.notificationsDead.set(backlog.dead);
       }
     } catch (err) {
-      if (!this.#failing) this.#o.log.warn({ err }, 'notification delivery round failed, will retry');
-      this.#failing = true;
+      const kind = isDatabaseUnreachable(err) ? 'unreachable' : 'error';
+      if (this.#failing !== kind) {
+        this.#o.log[kind === 'unreachable' ? 'debug' : 'warn'](
+          { err },
+          'notification delivery round failed, will retry',
+        );
+      }
+      this.#failing = kind;
     }
     this.#schedule(busy ? 0 : this.#o.intervalMs);
   }

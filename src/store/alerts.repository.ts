@@ -1,15 +1,22 @@
 import { type Selectable, sql } from 'kysely';
-import type { AlertState } from '../domain/alerts/index.ts';
+import type { AcknowledgeAction, AlertEventReading, AlertState } from '../domain/alerts/index.ts';
 import type { Database, Db } from './database.ts';
-import { cancelPendingEscalations } from './notifications.repository.ts';
+import { cancelPendingEscalations, notificationHistory } from './notifications.repository.ts';
 
 export interface StoredAlert {
   id: string;
   patientId: string;
   rule: string;
   state: AlertState;
+  /** Time of the most recent occurrence (the event); null for a no_data alert of a type never seen. */
   occurredAt: Date | null;
+  /** The event's readings with their values; null when not recorded (alerts from before migration 2026-12-07T1760). */
+  eventReadings: AlertEventReading[] | null;
+  /** `practitioner:ID`, `token:ID` or `admin-token` (src/domain/alerts/acknowledgement.ts, actorName). */
   acknowledgedBy: string | null;
+  /** Null: not acknowledged, or acknowledged without saying (an old client's empty request). */
+  acknowledgedAction: AcknowledgeAction | null;
+  acknowledgedNote: string | null;
 }
 
 type AlertRow = Selectable<Database['alerts']>;
@@ -23,7 +30,10 @@ function toStored(r: AlertRow): StoredAlert {
     patientId: r.patient_id,
     rule: r.rule,
     occurredAt: r.occurred_at,
+    eventReadings: (r.event_readings ?? null) as AlertEventReading[] | null,
     acknowledgedBy: r.acknowledged_by,
+    acknowledgedAction: r.acknowledged_action as AcknowledgeAction | null,
+    acknowledgedNote: r.acknowledged_note,
     state: {
       status: r.status,
       openedAt: r.opened_at.getTime(),
@@ -130,12 +140,26 @@ export async function listAlertIds(
 
 export type AlertEvent = 'opened' | 'updated' | 'condition_cleared' | 'acknowledged' | 'resolved';
 
+/** What an event adds to the alert's row and to its history. */
+export interface AlertChange {
+  /** Who: acknowledgements (src/domain/alerts/acknowledgement.ts, actorName). */
+  actor?: string | null;
+  /** The occurrence's time, when it changes (update). */
+  occurredAt?: number | null;
+  /** The occurrence's readings with their values (open, update); null: unknown. */
+  eventReadings?: AlertEventReading[] | null;
+  /** Acknowledgement: the action taken (null: not said) and the note. */
+  action?: AcknowledgeAction | null;
+  note?: string | null;
+}
+
 export async function insertAlert(
   db: Db,
   patientId: string,
   rule: string,
   state: AlertState,
   occurredAt: number | null,
+  eventReadings: AlertEventReading[] | null = null,
 ): Promise<string> {
   const row = await db
     .insertInto('alerts')
@@ -150,10 +174,11 @@ export async function insertAlert(
       occurred_at: date(occurredAt),
       threshold: JSON.stringify(state.threshold),
       reading_ids: state.readingIds,
+      event_readings: eventReadings === null ? null : JSON.stringify(eventReadings),
     })
     .returning('id')
     .executeTakeFirstOrThrow();
-  await recordEvent(db, row.id, 'opened', state.openedAt, null, state.readingIds);
+  await recordEvent(db, row.id, 'opened', state.openedAt, { eventReadings }, state.readingIds);
   return row.id;
 }
 
@@ -163,9 +188,9 @@ export async function updateAlert(
   state: AlertState,
   event: AlertEvent,
   at: number,
-  actor: string | null = null,
-  occurredAt?: number | null,
+  change: AlertChange = {},
 ): Promise<void> {
+  const acknowledged = event === 'acknowledged';
   await db
     .updateTable('alerts')
     .set({
@@ -174,12 +199,21 @@ export async function updateAlert(
       resolved_at: date(state.resolvedAt),
       condition_cleared_at: date(state.conditionClearedAt),
       reading_ids: state.readingIds,
-      ...(actor !== null && event === 'acknowledged' ? { acknowledged_by: actor } : {}),
-      ...(occurredAt !== undefined ? { occurred_at: date(occurredAt) } : {}),
+      ...(acknowledged
+        ? {
+            acknowledged_by: change.actor ?? null,
+            acknowledged_action: change.action ?? null,
+            acknowledged_note: change.note ?? null,
+          }
+        : {}),
+      ...(change.occurredAt !== undefined ? { occurred_at: date(change.occurredAt) } : {}),
+      ...(change.eventReadings !== undefined
+        ? { event_readings: change.eventReadings === null ? null : JSON.stringify(change.eventReadings) }
+        : {}),
     })
     .where('id', '=', id)
     .execute();
-  await recordEvent(db, id, event, at, actor, event === 'updated' ? state.readingIds : null);
+  await recordEvent(db, id, event, at, change, event === 'updated' ? state.readingIds : null);
   // README, "Notifications": an acknowledged or resolved alert is not escalated.
   if (state.status !== 'open') await cancelPendingEscalations(db, id);
 }
@@ -189,13 +223,61 @@ async function recordEvent(
   alertId: string,
   event: AlertEvent,
   at: number,
-  actor: string | null,
+  change: AlertChange,
   readingIds: string[] | null,
 ): Promise<void> {
   await db
     .insertInto('alert_events')
-    .values({ alert_id: alertId, event, at: new Date(at), actor, reading_ids: readingIds })
+    .values({
+      alert_id: alertId,
+      event,
+      at: new Date(at),
+      actor: change.actor ?? null,
+      reading_ids: readingIds,
+      action: change.action ?? null,
+      note: change.note ?? null,
+      readings: change.eventReadings ? JSON.stringify(change.eventReadings) : null,
+    })
     .execute();
+}
+
+/** One entry of an alert's history (GET /api/v1/alerts/{id}/history). */
+export interface AlertHistoryEntry {
+  at: Date;
+  event: string;
+  actor: string | null;
+  readingIds: string[] | null;
+  readings: AlertEventReading[] | null;
+  action: AcknowledgeAction | null;
+  note: string | null;
+  /** Notification events: the channel, the team told, first notification or escalation. */
+  notification?: { channel: string; teamId: string; purpose: 'alert' | 'escalation' } | null;
+}
+
+/**
+ * Everything that happened to an alert, oldest first, with the notifications the
+ * teams were sent (`notified`) or that failed for good (`notification_failed`).
+ * Cost: the alert's own rows, by the (alert_id, id) index and the notifications'
+ * (alert_id, channel_id, purpose) key; a handful per alert.
+ */
+export async function alertHistory(db: Db, alertId: string): Promise<AlertHistoryEntry[]> {
+  const rows = await db
+    .selectFrom('alert_events')
+    .select(['at', 'event', 'actor', 'reading_ids', 'readings', 'action', 'note'])
+    .where('alert_id', '=', alertId)
+    .orderBy('id')
+    .execute();
+  const events: AlertHistoryEntry[] = rows.map((r) => ({
+    at: r.at,
+    event: r.event,
+    actor: r.actor,
+    readingIds: r.reading_ids,
+    readings: (r.readings ?? null) as AlertEventReading[] | null,
+    action: r.action as AcknowledgeAction | null,
+    note: r.note,
+  }));
+  const told = await notificationHistory(db, alertId);
+  return [...events, ...told].sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
 /** Devices assigned to the patient at `at`. */
@@ -208,4 +290,23 @@ export async function assignedDeviceIds(db: Db, patientId: string, at: Date): Pr
     .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', at)]))
     .execute();
   return rows.map((r) => r.device_id);
+}
+
+/**
+ * Alerts not resolved, counted by rule and status (open, acknowledged): the gauges
+ * vitalink_alerts_open and vitalink_alerts_acknowledged (src/metrics/alert-gauges.ts).
+ * Cost: the partial index alerts_one_active (its predicate is `status <> 'resolved'`),
+ * which holds at most one entry per patient and rule (10,000 patients × 9 rules =
+ * 90,000 at the very worst; hundreds in practice), plus a heap visit per entry for
+ * its status; never the resolved history, which grows. Not index-only, so it runs
+ * at most every 15 s per instance, however often /metrics is scraped. Measured: with
+ * 2,000 active alerts among 2M resolved, a bitmap scan of alerts_one_active, 27 buffers, 0.5 ms.
+ */
+export async function countUnresolvedAlerts(
+  db: Db,
+): Promise<Array<{ rule: string; status: 'open' | 'acknowledged'; count: number }>> {
+  const { rows } = await sql<{ rule: string; status: 'open' | 'acknowledged'; count: string }>`
+    SELECT rule, status, count(*) AS count FROM alerts WHERE status <> 'resolved' GROUP BY rule, status
+  `.execute(db);
+  return rows.map((r) => ({ rule: r.rule, status: r.status, count: Number(r.count) }));
 }

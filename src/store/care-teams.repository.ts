@@ -8,23 +8,7 @@ import type { Db } from './database.ts';
  * alert through their indexes; none reads readings.
  */
 
-/**
- * The patients a practitioner may read at `at`: those enrolled with one of their
- * teams, while the enrolment runs (starts_at ≤ at < ends_at). Cost: the
- * practitioner's memberships (team_members_practitioner), then their teams'
- * enrolments by index (enrolments_team), past ones included; never readings.
- * At 10,000 patients in 20 teams, a practitioner of two teams reads about 1,000
- * enrolment rows: well under a millisecond of index reads.
- */
-export async function patientsInCareOf(db: Db, practitionerId: string, at: Date): Promise<string[]> {
-  const { rows } = await sql<{ patient_id: string }>`
-    SELECT DISTINCT e.patient_id
-    FROM team_members m
-    JOIN enrolments e ON e.team_id = m.team_id
-    WHERE m.practitioner_id = ${practitionerId}
-      AND e.starts_at <= ${at} AND (e.ends_at IS NULL OR e.ends_at > ${at})`.execute(db);
-  return rows.map((r) => r.patient_id);
-}
+// The patients a practitioner may read: src/store/care-scope.ts (patientsInCareOf).
 
 // ---------------------------------------------------------------- practitioners
 

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
-import type { Db } from './database.ts';
+import { type Db, isDatabaseUnreachable } from './database.ts';
 
 /**
  * Credential changes, told to every instance on the database (README, "Security"):
@@ -112,7 +112,12 @@ export class CredentialListener {
       if (this.#client === client) this.#client = undefined;
       client.end().catch(() => {});
       if (this.#stopped) return;
-      this.#o.log.warn({ error: err?.message }, 'credential notifications connection lost, reconnecting');
+      // The database away (the pool says it once, `database unreachable`), or a reconnection that failed: at debug.
+      const outage = err === undefined || isDatabaseUnreachable(err);
+      this.#o.log[outage ? 'debug' : 'warn'](
+        { error: err?.message },
+        'credential notifications connection lost, reconnecting',
+      );
       this.#schedule();
     };
     client.on('error', onLost);

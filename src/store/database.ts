@@ -1,6 +1,15 @@
-import { type ColumnType, type Generated, Kysely, PostgresDialect } from 'kysely';
+import {
+  type ColumnType,
+  type Generated,
+  Kysely,
+  type PostgresCursor,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+} from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
+import { DatabaseReachability } from './database-reachability.ts';
 import { withPreparedStatements } from './prepared-statements.ts';
 import type { DeviceTransport } from '../domain/device-transports.ts';
 
@@ -143,6 +152,10 @@ export interface Database {
     occurred_at: Date | null;
     threshold: unknown;
     reading_ids: string[];
+    /** Migration 2026-12-07T1760: the occurrence's readings with their values (src/domain/alerts/alert-event.ts). */
+    event_readings: Generated<unknown>;
+    acknowledged_action: string | null;
+    acknowledged_note: string | null;
   };
   alert_events: {
     id: Generated<string>;
@@ -151,6 +164,19 @@ export interface Database {
     event: 'opened' | 'updated' | 'condition_cleared' | 'acknowledged' | 'resolved';
     actor: string | null;
     reading_ids: string[] | null;
+    /** Migration 2026-12-07T1760: acknowledged with an action and a note; opened/updated with the readings. */
+    action: Generated<string | null>;
+    note: Generated<string | null>;
+    readings: Generated<unknown>;
+  };
+  /** Migration 2026-12-07T1760: a patient's data marked reviewed for a patient-local day. */
+  patient_reviews: {
+    id: Generated<string>;
+    patient_id: string;
+    day: string;
+    reviewed_at: Date;
+    reviewed_by: string;
+    practitioner_id: string | null;
   };
   api_tokens: {
     id: Generated<string>;
@@ -182,6 +208,8 @@ export interface Database {
     service_hours: string | null;
     created_at: Generated<Date>;
   };
+  /** One row: bumped by every change of enrolments or team_members (src/store/care-scope.ts). */
+  care_scope_version: { id: number; version: string };
   team_members: { team_id: string; practitioner_id: string; added_at: Generated<Date> };
   enrolments: {
     id: Generated<string>;
@@ -320,7 +348,7 @@ export function createDatabase(
   log: Logger,
   applicationName = 'vitalink',
   session?: SessionBounds,
-): { db: Db; pool: pg.Pool } {
+): { db: Db; pool: pg.Pool; reachability: DatabaseReachability } {
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
@@ -336,28 +364,85 @@ export function createDatabase(
     application_name: applicationName.slice(0, 63),
     ...(session ? { options: sessionOptions(session) } : {}),
   });
+  // One line per change of state, not one per connection, query or retry.
+  const reachability = new DatabaseReachability(log.child({ pool: applicationName }));
   // An idle client whose server went away emits here; without a listener the process would crash.
-  pool.on('error', (err) => log.warn({ err }, 'idle database connection lost'));
+  pool.on('error', (err) => {
+    log.debug({ err }, 'idle database connection lost');
+    reachability.lost(err);
+  });
   // A checked-out client whose connection drops between two queries emits 'error'
   // too; unhandled, it would crash the process. The query in flight (or the next
   // one) fails and the batcher retries; the pool discards the broken client.
   pool.on('connect', (client) => {
-    client.on('error', (err) => log.warn({ err }, 'database connection lost'));
+    client.on('error', (err) => {
+      log.debug({ err }, 'database connection lost');
+      reachability.lost(err);
+    });
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
-  return { db, pool };
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: observedPool(withPreparedStatements(pool), reachability) }),
+  });
+  return { db, pool, reachability };
+}
+
+/** The pool Kysely sees, telling `reachability` of each connection made or refused and each query's fate. */
+function observedPool(pool: PostgresPool, reachability: DatabaseReachability): PostgresPool {
+  const observe = <T>(pending: Promise<T>): Promise<T> =>
+    pending.then(
+      (result) => {
+        reachability.reached();
+        return result;
+      },
+      (error: unknown) => {
+        if (isDatabaseUnreachable(error)) reachability.lost(error);
+        throw error;
+      },
+    );
+  // One wrapper per connection, as the pool's own clients (Kysely keys its connections by client).
+  const clients = new WeakMap<PostgresPoolClient, PostgresPoolClient>();
+  return {
+    async connect() {
+      const client = await observe(pool.connect());
+      let wrapped = clients.get(client);
+      if (!wrapped) {
+        const query = ((sqlOrCursor: string | PostgresCursor<unknown>, parameters?: ReadonlyArray<unknown>) => {
+          if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor);
+          return observe(client.query(sqlOrCursor, parameters ?? []));
+        }) as PostgresPoolClient['query'];
+        wrapped = { query, release: () => client.release() };
+        clients.set(client, wrapped);
+      }
+      return wrapped;
+    },
+    end: () => pool.end(),
+  };
 }
 
 /** PostgreSQL error classes worth retrying (conventions.md, "Errors"). */
 export function isRetryableDatabaseError(error: unknown): boolean {
+  if (isDatabaseUnreachable(error)) return true;
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (code === '40001' || code === '40P01') return true; // serialization failure, deadlock
+  // A lock or a statement past its bound (README, "Database sessions"): the holder may be gone by the retry.
+  if (code === '55P03' || code === '57014') return true;
+  if (code === '25P03') return true; // idle_in_transaction_session_timeout ended the session
+  // pg's own flag on errors worth retrying
+  return (error as { retryable?: unknown }).retryable === true;
+}
+
+/**
+ * The errors of a database that cannot be reached or used now: a connection lost,
+ * refused or timed out, a server shutting down or starting, no connection slot left.
+ * The pool logs these once per outage (src/store/database-reachability.ts); the
+ * jobs that meet them log at debug only.
+ */
+export function isDatabaseUnreachable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     if (code.startsWith('08')) return true; // connection exception
-    if (code === '40001' || code === '40P01') return true; // serialization failure, deadlock
-    // A lock or a statement past its bound (README, "Database sessions"): the holder may be gone by the retry.
-    if (code === '55P03' || code === '57014') return true;
-    if (code === '25P03') return true; // idle_in_transaction_session_timeout ended the session
     if (code === '57P01' || code === '57P02' || code === '57P03') return true; // shutdown, cannot connect now
     if (code === '53300') return true; // too many connections
     // Node socket errors
@@ -366,7 +451,6 @@ export function isRetryableDatabaseError(error: unknown): boolean {
     }
   }
   // pg's own messages for a connection that dropped or could not be made in time
-  if ((error as { retryable?: unknown }).retryable === true) return true;
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Connection is closed|not queryable/i.test(
     error.message,
   );

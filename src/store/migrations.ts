@@ -18,7 +18,9 @@ import * as serviceInstances from '../../migrations/2026-12-07T1600-service-inst
 import * as careTeams from '../../migrations/2026-12-07T1700-care-teams.ts';
 import * as signInSessions from '../../migrations/2026-12-07T1720-sign-in-sessions.ts';
 import * as notifications from '../../migrations/2026-12-07T1740-notifications.ts';
+import * as alertAcknowledgements from '../../migrations/2026-12-07T1760-alert-acknowledgements.ts';
 import * as coveringRollupKeys from '../../migrations/2026-12-07T1800-covering-rollup-keys.ts';
+import * as careScopeVersion from '../../migrations/2026-12-07T1810-care-scope-version.ts';
 import * as httpsIngest from '../../migrations/2026-12-07T1820-https-ingest.ts';
 import * as nightscout from '../../migrations/2026-12-07T1830-nightscout.ts';
 import type { Logger } from '../logger.ts';
@@ -48,7 +50,9 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1700-care-teams': careTeams,
   '2026-12-07T1720-sign-in-sessions': signInSessions,
   '2026-12-07T1740-notifications': notifications,
+  '2026-12-07T1760-alert-acknowledgements': alertAcknowledgements,
   '2026-12-07T1800-covering-rollup-keys': coveringRollupKeys,
+  '2026-12-07T1810-care-scope-version': careScopeVersion,
   '2026-12-07T1820-https-ingest': httpsIngest,
   '2026-12-07T1830-nightscout': nightscout,
 };

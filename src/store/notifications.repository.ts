@@ -411,3 +411,37 @@ export async function notificationCounts(
   `.execute(db);
   return { sent: Number(rows[0]?.sent ?? 0), failed: Number(rows[0]?.failed ?? 0) };
 }
+
+/** What the alert's history shows of its notifications: each delivered or given up, when. */
+export async function notificationHistory(
+  db: Db,
+  alertId: string,
+): Promise<
+  {
+    at: Date;
+    event: 'notified' | 'notification_failed';
+    actor: null;
+    readingIds: null;
+    readings: null;
+    action: null;
+    note: null;
+    notification: { channel: string; teamId: string; purpose: 'alert' | 'escalation' };
+  }[]
+> {
+  const rows = await db
+    .selectFrom('notifications')
+    .select(['state', 'sent_at', 'dead_at', 'channel', 'team_id', 'purpose'])
+    .where('alert_id', '=', alertId)
+    .where('state', 'in', ['sent', 'dead'])
+    .execute();
+  return rows.map((r) => ({
+    at: (r.state === 'sent' ? r.sent_at : r.dead_at) as Date,
+    event: r.state === 'sent' ? ('notified' as const) : ('notification_failed' as const),
+    actor: null,
+    readingIds: null,
+    readings: null,
+    action: null,
+    note: null,
+    notification: { channel: r.channel, teamId: r.team_id, purpose: r.purpose },
+  }));
+}

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { type AlertSeverity, isRuleKey, worstRule } from '../domain/alerts/index.ts';
 import { READING_TYPES } from '../domain/reading-types.ts';
 import type { Db } from './database.ts';
+import { latestReviews, type PatientReview } from './patient-reviews.repository.ts';
 
 /** What a worklist shows of a patient next to their name. */
 export interface PatientSummary {
@@ -12,12 +13,20 @@ export interface PatientSummary {
   lastReadingAt: Date | null;
   /** Days with at least one reading in the last 30 (the `adherence_days` indicator). */
   adherenceDays: number | null;
+  /** The latest "reviewed" mark (latest day) on the patient's data. */
+  lastReview: PatientReview | null;
 }
 
-const EMPTY: PatientSummary = { openAlerts: 0, worstAlert: null, lastReadingAt: null, adherenceDays: null };
+const EMPTY: PatientSummary = {
+  openAlerts: 0,
+  worstAlert: null,
+  lastReadingAt: null,
+  adherenceDays: null,
+  lastReview: null,
+};
 
 /**
- * Summaries of some patients in three queries, whatever their number. The last
+ * Summaries of some patients in four queries, whatever their number. The last
  * reading is found per reading type with the (patient, type, measured_at) index,
  * so its cost does not grow with the patient's history.
  */
@@ -25,7 +34,7 @@ export async function patientSummaries(db: Db, patientIds: readonly string[]): P
   const out = new Map<string, PatientSummary>();
   if (patientIds.length === 0) return out;
   const ids = [...patientIds];
-  const [alerts, last, adherence] = await Promise.all([
+  const [alerts, last, adherence, reviews] = await Promise.all([
     db
       .selectFrom('alerts')
       .select(['patient_id', 'rule'])
@@ -48,6 +57,7 @@ export async function patientSummaries(db: Db, patientIds: readonly string[]): P
       .where('patient_id', 'in', ids)
       .where('key', '=', 'adherence_days')
       .execute(),
+    latestReviews(db, ids),
   ]);
   for (const id of ids) out.set(id, { ...EMPTY });
   const rulesOf = new Map<string, string[]>();
@@ -63,5 +73,6 @@ export async function patientSummaries(db: Db, patientIds: readonly string[]): P
   }
   for (const row of last.rows) out.get(row.patient_id)!.lastReadingAt = row.at;
   for (const row of adherence) out.get(row.patient_id)!.adherenceDays = row.value;
+  for (const [id, review] of reviews) out.get(id)!.lastReview = review;
   return out;
 }

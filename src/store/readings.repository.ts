@@ -277,6 +277,20 @@ export async function insertReadings(db: Db, rows: readonly ReadingToStore[]): P
   return statuses;
 }
 
+/**
+ * How many readings of these devices are stored (`vitalink simulate`'s check that it
+ * talked to this database's service). Cost: an index-only range of reading_keys'
+ * primary key (device_id, reading_id) per device: the devices' own readings, however
+ * large the table (a simulated fleet's: thousands to a few million).
+ */
+export async function countStoredReadingsOfDevices(db: Db, deviceIds: readonly string[]): Promise<number> {
+  if (deviceIds.length === 0) return 0;
+  const { rows } = await sql<{ n: string }>`
+    SELECT count(*) AS n FROM reading_keys WHERE device_id = ANY(${[...deviceIds]}::text[])
+  `.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}
+
 /** How many readings match (GET /fhir/Observation's Bundle.total, first page only). */
 export async function countReadings(db: Db, filter: ReadingFilter): Promise<number> {
   const { rows } = await sql<{ n: string }>`SELECT count(*) AS n FROM readings ${readingFilterSql(filter)}`.execute(db);

@@ -239,3 +239,16 @@ export async function updateOpenRejection(
     .where('id', '=', id)
     .execute();
 }
+
+/**
+ * How many rejections of these devices are recorded (`vitalink simulate`'s check).
+ * Cost: a range of rejections_device_received (device_id, received_at) per device:
+ * the devices' own rejections only.
+ */
+export async function countRejectionsOfDevices(db: Db, deviceIds: readonly string[]): Promise<number> {
+  if (deviceIds.length === 0) return 0;
+  const { rows } = await sql<{ n: string }>`
+    SELECT count(*) AS n FROM rejections WHERE device_id = ANY(${[...deviceIds]}::text[])
+  `.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}

@@ -27,6 +27,8 @@ export const SERVICE_TABLE_PRIVILEGES: Readonly<Record<string, readonly TablePri
   readings: ['SELECT', 'INSERT'],
   // Alert history: appended to, never rewritten.
   alert_events: ['SELECT', 'INSERT'],
+  // Reviewed marks: a record of who reviewed what, never changed (migration 2026-12-07T1760).
+  patient_reviews: ['SELECT', 'INSERT'],
   // The key kept in the database by installations from before VITALINK_SECRET_KEY: read while
   // it verifies credentials, set to NULL once by `vitalink keys forget-database-key` (README,
   // "Rotating the key"), which runs as this role. Never written otherwise.

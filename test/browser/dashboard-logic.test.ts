@@ -146,5 +146,8 @@ describe('routes', () => {
     expect(parseRoute('#/patients/sim-1%2Fx')).toEqual({ name: 'patient', id: 'sim-1/x' });
     expect(parseRoute('#/patients/%E0')).toEqual({ name: 'unknown', path: '/patients/%E0' });
     expect(parseRoute('')).toEqual({ name: 'home' });
+    // The link a notification carries.
+    expect(parseRoute('#/alerts/42')).toEqual({ name: 'alert', id: '42' });
+    expect(parseRoute('#/alerts/x')).toEqual({ name: 'unknown', path: '/alerts/x' });
   });
 });

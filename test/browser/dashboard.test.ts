@@ -4,8 +4,10 @@
  *
  * A clinician logs in with a token, opens a patient with 14 days of CGM data, sees
  * the charts drawn (canvas pixels, not just elements), switches 24 h → 30 d and
- * sees them redrawn, acknowledges an alert and edits a threshold (both checked
- * through the API too); an operator watches the throughput figure move while a
+ * sees them redrawn, sees an alert's event (values, a marker on the chart),
+ * acknowledges it with an action and a note, reads its history, marks the day
+ * reviewed and edits a threshold (each checked through the API too); an
+ * administrator reads a team's monthly activity report; an operator watches the throughput figure move while a
  * live simulator publishes. Screenshots of each view go to test-results/screenshots.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -324,25 +326,71 @@ describe('clinician views', () => {
     await page.locator('#glucose-section').screenshot({ path: path.join(SHOTS, '05-glucose-agp.png') });
   });
 
-  it('acknowledges an alert: the status changes on the page and in the API', async () => {
-    const alerts = await apiGet<{ items: { id: string; rule: string; status: string }[] }>(
-      `/alerts?patient=${t1d}&status=open`,
-    );
+  it('an alert shows its event, with a marker on the chart; acknowledged with an action and a note, then its history', async () => {
+    type ApiAlert = {
+      id: string;
+      rule: string;
+      status: string;
+      acknowledgedAt: string | null;
+      event: { at: string; readings: { type: string; at: string; value?: number }[] };
+      acknowledgement: { action: string; note: string | null } | null;
+    };
+    const alerts = await apiGet<{ items: ApiAlert[] }>(`/alerts?patient=${t1d}&status=open`);
     const hypo = alerts.items.find((a) => a.rule === 'hypoglycemia');
     expect(hypo).toBeDefined();
     const row = page.getByTestId(`alert-${hypo!.id}`);
     expect(await row.getByTestId('alert-status').textContent()).toBe('open');
-    await row.getByRole('button', { name: /^Acknowledge the Hypoglycaemia alert/ }).click();
+    // The event: its time and value, on the alert and as a marker on the chart of its reading (30 days shown).
+    const [reading] = hypo!.event.readings;
+    expect(await row.getByTestId('alert-event').textContent()).toMatch(
+      new RegExp(`^Event .+ · value ${reading.value} mg/dL`),
+    );
+    const marker = page.locator(
+      `[data-testid="chart-${reading.type}"] [data-testid="chart-marker"][data-at="${reading.at}"]`,
+    );
+    await marker.waitFor();
+    expect(await marker.getAttribute('aria-label')).toMatch(/^Hypoglycaemia alert event, /);
+    expect(await page.getByTestId(`chart-${reading.type}`).getAttribute('aria-label')).toContain(
+      'Hypoglycaemia alert event',
+    );
+    await page.getByTestId(`figure-${reading.type}`).screenshot({ path: path.join(SHOTS, '06a-event-marker.png') });
+
+    // Without saying what was done: refused on the page, nothing sent.
+    const acknowledge = row.getByRole('button', { name: /^Acknowledge the Hypoglycaemia alert/ });
+    await acknowledge.click();
+    await expect.poll(() => row.getByRole('alert').textContent()).toContain('Choose what was done');
+    expect(await row.getByTestId('alert-status').textContent()).toBe('open');
+
+    await row.getByLabel('What was done').selectOption({ label: 'Called the patient' });
+    await row.getByLabel(/^Note/).fill('Sugar taken, 110 mg/dL twenty minutes later.');
+    await acknowledge.click();
     await expect.poll(() => row.getByTestId('alert-status').textContent()).toMatch(/^(acknowledged|resolved)$/);
     expect(await page.getByTestId('alerts-message').textContent()).toContain('Hypoglycaemia alert is acknowledged');
-    expect(await row.getByRole('button').count()).toBe(0);
-    const after = await apiGet<{ items: { id: string; status: string; acknowledgedAt: string | null }[] }>(
-      `/alerts?patient=${t1d}`,
+    expect(await row.getByTestId('ack-form').count()).toBe(0);
+    expect(await row.getByTestId('alert-acknowledgement').textContent()).toMatch(
+      /by token:\d+ · Called the patient.*Sugar taken, 110 mg\/dL twenty minutes later\./,
     );
+    const after = await apiGet<{ items: ApiAlert[] }>(`/alerts?patient=${t1d}`);
     const stored = after.items.find((a) => a.id === hypo!.id)!;
     expect(stored.status).not.toBe('open');
     expect(stored.acknowledgedAt).not.toBeNull();
+    expect(stored.acknowledgement).toMatchObject({
+      action: 'called_patient',
+      note: 'Sugar taken, 110 mg/dL twenty minutes later.',
+    });
+
+    await row.getByText('History', { exact: true }).click();
+    await expect.poll(() => row.getByTestId('alert-history').textContent()).toContain('Called the patient');
+    expect(await row.getByTestId('alert-history').textContent()).toMatch(/opened.*acknowledged/);
     await page.locator('#alerts-section').screenshot({ path: path.join(SHOTS, '06-alerts.png') });
+  });
+
+  it("marks the patient's data reviewed for today", async () => {
+    expect(await page.getByTestId('last-review').textContent()).toContain('not reviewed yet');
+    await page.getByRole('button', { name: 'Mark today reviewed' }).click();
+    await expect.poll(() => page.getByTestId('last-review').textContent()).toMatch(/\d{4}-\d{2}-\d{2} by token:\d+/);
+    const patient = await apiGet<{ summary: { lastReview: { day: string } | null } }>(`/patients/${t1d}`);
+    expect(await page.getByTestId('last-review').textContent()).toContain(patient.summary.lastReview!.day);
   });
 
   it('edits a threshold: a refused value is explained at the field, a good one is saved', async () => {
@@ -392,6 +440,48 @@ describe('clinician views', () => {
     await page.getByLabel('API token').waitFor();
     expect(await page.getByTestId('login-form').textContent()).toContain('The service refused your token');
     expect(await page.evaluate(() => sessionStorage.getItem('vitalink.token'))).toBeNull();
+  });
+});
+
+describe('monthly activity report page', () => {
+  it('an administrator opens the report of a team: a line per patient and the team, as the API counts', async () => {
+    const month = new Date().toISOString().slice(0, 7);
+    await database.query(`INSERT INTO care_teams (id, name, time_zone) VALUES ('team-browser', 'Diabetes', 'UTC')`);
+    await database.query(
+      `INSERT INTO enrolments (patient_id, team_id, programme, starts_at)
+       SELECT unnest($1::text[]), 'team-browser', 'diabetes', now() - interval '40 days'`,
+      [backfill.patients],
+    );
+    const expected = await apiGet<{ team: { alertsOpened: number; daysWithData: number } }>(
+      `/reports/activity?team=team-browser&month=${month}`,
+      ADMIN_TOKEN,
+    );
+    const { context, page, errors } = await newPage();
+    try {
+      await logIn(page, ADMIN_TOKEN);
+      await page.waitForURL(/#\/patients$/);
+      await page.getByRole('link', { name: 'Activity report' }).click();
+      await page.getByLabel('Team', { exact: true }).fill('team-browser');
+      await page.getByLabel('Month', { exact: true }).fill(month);
+      await page.getByRole('button', { name: 'Show' }).click();
+      await page.getByTestId('report-table').waitFor();
+      expect(await page.locator('[data-testid^="report-row-"]').count()).toBe(3);
+      const team = (await page.getByTestId('report-row-team').textContent()) ?? '';
+      expect(team).toContain('Team (2 patients)');
+      expect(team).toContain(String(expected.team.daysWithData));
+      expect(team).toContain(String(expected.team.alertsOpened));
+      await shot(page, '11-activity-report');
+      const download = page.waitForEvent('download');
+      await page.getByRole('button', { name: 'Download CSV' }).click();
+      expect((await download).suggestedFilename()).toBe(`activity-team-browser-${month}.csv`);
+      // A team that does not exist: said so.
+      await page.getByLabel('Team', { exact: true }).fill('team-nope');
+      await page.getByRole('button', { name: 'Show' }).click();
+      await expect.poll(() => page.getByTestId('error').textContent()).toContain('team team-nope does not exist');
+      expect(unexpected(errors).filter((e) => !/status of 404/.test(e))).toEqual([]);
+    } finally {
+      await context.close();
+    }
   });
 });
 

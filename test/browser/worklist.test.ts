@@ -260,7 +260,18 @@ describe('the worklist on a morning with ten open alerts', () => {
       // A patient's row opens their page.
       await page.getByRole('link', { name: 'Lucie Roux' }).click();
       await page.waitForURL(/#\/patients\/db-03$/);
-      expect(errors).toEqual([]);
+
+      // The link a notification carries (#/alerts/ID) opens the alert's patient; an alert
+      // of a patient out of this practitioner's care is not found.
+      const { rows: firstAlert } = await t.query<{ id: string; patient_id: string }>(
+        `SELECT id::text, patient_id FROM alerts ORDER BY id LIMIT 1`,
+      );
+      const [{ id: alertId, patient_id: alertPatient }] = firstAlert;
+      await page.goto(`${base}/#/alerts/${alertId}`);
+      await page.waitForURL(new RegExp(`#/patients/${alertPatient}$`));
+      await page.goto(`${base}/#/alerts/999999999`);
+      await expect.poll(() => page.getByRole('alert').innerText()).toContain('999999999');
+      expect(errors.filter((e) => !e.includes('404'))).toEqual([]);
     } finally {
       await close();
     }

@@ -68,7 +68,7 @@ export function expectPatient(p: any): void {
   expect(p.timeZone).toBeTypeOf('string');
   expectTime(p.createdAt);
   if (p.summary === null) return; // admin tokens: no clinical data
-  expectKeys(p.summary, ['openAlerts', 'worstAlert', 'lastReadingAt', 'adherenceDays']);
+  expectKeys(p.summary, ['openAlerts', 'worstAlert', 'lastReadingAt', 'adherenceDays', 'lastReview']);
   expect(p.summary.openAlerts).toBeTypeOf('number');
   if (p.summary.lastReadingAt !== null) expectTime(p.summary.lastReadingAt);
 }
@@ -85,8 +85,12 @@ export function expectAlert(a: any): void {
     'resolvedAt',
     'threshold',
     'readingIds',
+    'event',
+    'acknowledgement',
   ]);
   expect(a.id).toMatch(/^\d+$/);
+  expectKeys(a.event, ['at', 'readings']);
+  if (a.acknowledgement !== null) expectKeys(a.acknowledgement, ['at', 'by', 'action', 'note']);
   expect(['open', 'acknowledged', 'resolved']).toContain(a.status);
   expectTime(a.openedAt);
   if (a.acknowledgedAt !== null) expectTime(a.acknowledgedAt);

@@ -19,7 +19,7 @@ async function send(client: MqttClient, deviceId: string, readings: Reading[]): 
 
 async function alerts(patientId: string, rule: string) {
   const { rows } = await t.query(
-    `SELECT id, status, reading_ids, threshold, condition_cleared_at, acknowledged_by FROM alerts
+    `SELECT id, status, reading_ids, threshold, condition_cleared_at, acknowledged_by, event_readings, occurred_at FROM alerts
      WHERE patient_id = $1 AND rule = $2 ORDER BY id`,
     [patientId, rule],
   );
@@ -42,19 +42,38 @@ const spo2 = (id: string, value: number, at = Date.now() - 60_000): Reading => (
 describe('alerts', () => {
   it('opens one alert per patient and rule, records its reading, and follows acknowledge → resolve', async () => {
     const client = await device('ox-alert-1', 'p-alert-1');
-    await send(client, 'ox-alert-1', [spo2('s1', 91)]);
+    const s1At = Date.now() - 60_000;
+    await send(client, 'ox-alert-1', [spo2('s1', 91, s1At)]);
     let [alert] = await alerts('p-alert-1', 'spo2_low');
     expect(alert).toMatchObject({ status: 'open', reading_ids: ['ox-alert-1/s1'], threshold: 92 });
+    // The event: the reading's time and value, kept with the alert (migration 2026-12-07T1760).
+    const s1 = { deviceId: 'ox-alert-1', readingId: 's1', type: 'spo2', at: new Date(s1At).toISOString(), unit: '%' };
+    expect(alert.event_readings).toEqual([{ ...s1, value: 91 }]);
+    expect((alert.occurred_at as Date).getTime()).toBe(s1At);
 
     // Still low: the same alert, now naming the most recent reading; no second alert.
     await send(client, 'ox-alert-1', [spo2('s2', 90, Date.now() - 30_000)]);
     const list = await alerts('p-alert-1', 'spo2_low');
     expect(list).toHaveLength(1);
     expect(list[0].reading_ids).toEqual(['ox-alert-1/s2']);
+    // The update carries the new event: its reading and value, on the alert and in the history.
+    expect(list[0].event_readings).toEqual([expect.objectContaining({ readingId: 's2', value: 90 })]);
+    const { rows: updated } = await t.query(
+      `SELECT readings FROM alert_events WHERE alert_id = $1 AND event = 'updated'`,
+      [list[0].id],
+    );
+    expect(updated.map((r) => r.readings)).toEqual([[expect.objectContaining({ readingId: 's2', value: 90 })]]);
 
-    const acked = await acknowledgeAlert(t.db, String(alert.id), 'dr-martin', new Date());
+    const acked = await acknowledgeAlert(
+      t.db,
+      String(alert.id),
+      { actor: 'dr-martin', action: 'no_action', note: null },
+      new Date(),
+    );
     expect(acked.state.status).toBe('acknowledged');
-    await expect(acknowledgeAlert(t.db, String(alert.id), 'dr-martin', new Date())).rejects.toThrow(AppError);
+    await expect(
+      acknowledgeAlert(t.db, String(alert.id), { actor: 'dr-martin', action: 'no_action', note: null }, new Date()),
+    ).rejects.toThrow(AppError);
 
     // The condition clears: the acknowledged alert resolves.
     await send(client, 'ox-alert-1', [spo2('s3', 97, Date.now() - 10_000)]);
@@ -75,7 +94,12 @@ describe('alerts', () => {
     const [alert] = await alerts('p-alert-2', 'spo2_low');
     expect(alert.status).toBe('open');
     expect(alert.condition_cleared_at).not.toBeNull();
-    const acked = await acknowledgeAlert(t.db, String(alert.id), 'dr-b', new Date());
+    const acked = await acknowledgeAlert(
+      t.db,
+      String(alert.id),
+      { actor: 'dr-b', action: 'no_action', note: null },
+      new Date(),
+    );
     expect(acked.state.status).toBe('resolved');
   });
 

@@ -42,7 +42,13 @@ describe('GET /api/v1/me', () => {
 describe('patient summaries', () => {
   it('are empty for a patient with no readings and no alerts', async () => {
     const { body } = await get('/patients/sum-quiet', clinician);
-    expect(body.summary).toEqual({ openAlerts: 0, worstAlert: null, lastReadingAt: null, adherenceDays: null });
+    expect(body.summary).toEqual({
+      openAlerts: 0,
+      worstAlert: null,
+      lastReadingAt: null,
+      adherenceDays: null,
+      lastReview: null,
+    });
   });
 
   it('count open alerts, name the most urgent, and give the last reading and adherence', async () => {

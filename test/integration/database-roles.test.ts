@@ -349,12 +349,12 @@ describe('what serve logs', () => {
     for (const [urls, expected] of [
       [
         { DATABASE_URL: roles().serviceUrl, DATABASE_MIGRATION_URL: t.url },
-        { level: 30, msg: 'database roles split', serviceRole: roles().service, ownerRole: roles().owner },
+        { level: 'info', msg: 'database roles split', serviceRole: roles().service, ownerRole: roles().owner },
       ],
       [
         { DATABASE_URL: t.url },
         {
-          level: 40,
+          level: 'warn',
           msg: 'the service role owns the tables: audit_log is append-only against mistakes only; set DATABASE_MIGRATION_URL to an owner role (README, "Database roles")',
           serviceRole: roles().owner,
           ownerRole: roles().owner,

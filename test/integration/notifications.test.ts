@@ -6,6 +6,7 @@ import { createLogger } from '../../src/logger.ts';
 import { DeliveryWorker, type DeliveryWorkerOptions, leaseMs } from '../../src/notifications/delivery-worker.ts';
 import type { SmtpSettings } from '../../src/notifications/email.ts';
 import { claimDueNotifications, notificationCounts } from '../../src/store/notifications.repository.ts';
+import { alertHistory } from '../../src/store/alerts.repository.ts';
 import { sendWebhook } from '../../src/notifications/webhook.ts';
 import { KeyRing, SecretKey } from '../../src/domain/secret-keys.ts';
 import { useTestDatabase } from '../fixture.ts';
@@ -189,6 +190,10 @@ describe('notifications', () => {
       new Date('2027-01-01T00:00:00Z'),
     );
     expect(counts).toEqual({ sent: 3, failed: 0 });
+    // The alert's history says whom it told, when.
+    const told = (await alertHistory(t.db, alertId)).filter((h) => h.event === 'notified');
+    expect(told.map((h) => h.notification?.channel).sort()).toEqual(['email', 'email', 'webhook']);
+    expect(told.every((h) => h.notification?.teamId === team && h.notification.purpose === 'alert')).toBe(true);
   });
 
   it('refuses e-mail without a client certificate (retried), and delivers it with one', async () => {
@@ -328,7 +333,12 @@ describe('notifications', () => {
     await w.runOnce();
 
     clock += 30 * MINUTE;
-    await acknowledgeAlert(t.db, alertId, 'dr-martin', new Date(clock));
+    await acknowledgeAlert(
+      t.db,
+      alertId,
+      { actor: 'dr-martin', action: 'called_patient', note: null },
+      new Date(clock),
+    );
     const escalation = (await notificationsOf(alertId)).find((r) => r.purpose === 'escalation')!;
     expect(escalation.state).toBe('cancelled');
 
@@ -356,7 +366,12 @@ describe('notifications', () => {
       clock,
     );
     await drainAggregation(t.db, clock);
-    const resolved = await acknowledgeAlert(t.db, alertId, 'dr-martin', new Date(clock));
+    const resolved = await acknowledgeAlert(
+      t.db,
+      alertId,
+      { actor: 'dr-martin', action: 'called_patient', note: null },
+      new Date(clock),
+    );
     expect(resolved.state.status).toBe('resolved');
     expect((await notificationsOf(alertId)).find((r) => r.purpose === 'escalation')!.state).toBe('cancelled');
     clock += 3 * HOUR;

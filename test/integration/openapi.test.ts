@@ -13,6 +13,10 @@ const ROUTES_DIR = fileURLToPath(new URL('../../src/http/routes/', import.meta.u
 const API_ROUTES = [
   'GET /api/v1/alerts',
   'POST /api/v1/alerts/{id}/acknowledge',
+  'GET /api/v1/alerts/{id}/history',
+  'GET /api/v1/patients/{id}/reviews',
+  'POST /api/v1/patients/{id}/reviews',
+  'GET /api/v1/reports/activity',
   'POST /api/v1/devices',
   'GET /api/v1/devices',
   'GET /api/v1/devices/{id}',

@@ -166,7 +166,7 @@ describe('rotating the secret key', () => {
     const legacyToken = await t.createToken('admin');
     expect((await deviceRow('kr-legacy')).key).toBe(DATABASE_KEY_ID);
     await start({});
-    expect(logs.some((l) => l.level === 40 && l.setting === 'VITALINK_SECRET_KEY')).toBe(true);
+    expect(logs.some((l) => l.level === 'warn' && l.setting === 'VITALINK_SECRET_KEY')).toBe(true);
     expect(await connack('kr-legacy', legacy)).toBe(0);
 
     await start({ VITALINK_SECRET_KEY: B });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSimulateArgs, runSimulate, type SimulateSummary } from '../../simulators/fleet/simulate.ts';
 import { CLOCK_SKEW_MS, SLOW_CONSUMER_PAUSE_MS } from '../../simulators/fleet/faults.ts';
 import { PERSONAS } from '../../simulators/personas/index.ts';
+import { startBareBroker } from '../../simulators/bench/bare-broker-ceiling.ts';
 import { openProvisioner } from '../../src/cli/provisioner.ts';
 import { NO_CONFIGURED_KEYS } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -24,10 +25,13 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function simulate(args: string[]): Promise<{ summary: SimulateSummary; out: string[]; err: string[] }> {
+async function simulate(
+  args: string[],
+  url = `mqtt://127.0.0.1:${service.ports.mqtt}`,
+): Promise<{ summary: SimulateSummary; out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const options = parseSimulateArgs(['--url', `mqtt://127.0.0.1:${service.ports.mqtt}`, '--json', ...args]);
+  const options = parseSimulateArgs(['--url', url, '--json', ...args]);
   const provisioner = await openProvisioner(database.url, createLogger('silent'), { secretKeys: NO_CONFIGURED_KEYS });
   const summary = await runSimulate(
     { ...options, databaseUrl: database.url },
@@ -94,6 +98,8 @@ async function alertRules(patientId: string): Promise<string[]> {
 
 function expectComplete(summary: SimulateSummary): void {
   expect(summary.ok).toBe(true);
+  const rejections = Object.values(summary.expected.rejections).reduce((a, b) => a + b, 0);
+  expect(summary.held).toEqual({ readings: summary.expected.stored, rejections });
   expect(summary.readings.acked).toBe(summary.readings.published);
   expect(summary.messages.acked).toBe(summary.messages.published);
 }
@@ -246,6 +252,50 @@ describe('vitalink simulate, faults', () => {
     expect(await storedReadings(summary.prefix)).toBe(summary.expected.stored);
     expect(summary.expected.stored).toBe(summary.readings.acked);
     expect(await rejectionsByReason(summary.prefix)).toEqual({});
+  });
+});
+
+describe('vitalink simulate checks what it talked to', () => {
+  it('fails loudly against a broker that acknowledges everything and stores nothing', async () => {
+    const bare = await startBareBroker();
+    try {
+      const { summary, out, err } = await simulate(['--days', '1', '--persona', 'copd', '--seed', '5'], bare.url);
+      // Every publish was acknowledged, as Vitalink would...
+      expect(summary.readings.acked).toBe(summary.readings.published);
+      expect(summary.readings.acked).toBeGreaterThan(0);
+      // ...but this database holds none of it: the run fails, and says why and what to set.
+      expect(summary.held).toEqual({ readings: 0, rejections: 0 });
+      expect(summary.ok).toBe(false);
+      expect(out[0]).toContain('INCOMPLETE');
+      const message = err.find((l) => l.includes('FAILED'));
+      expect(message).toContain(`the broker at ${bare.url} acknowledged ${summary.readings.acked} readings`);
+      expect(message).toContain('holds none of them');
+      expect(message).toContain('--url');
+      expect(message).toContain('--database-url');
+      expect(message).not.toContain('postgres://');
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('lists the patients it created, and --token prints a clinician token that reads exactly them', async () => {
+    const { summary, out } = await simulate(['--days', '1', '--persona', 'copd,healthy', '--patients', '2', '--token']);
+    expectComplete(summary);
+    expect(summary.patients).toHaveLength(4);
+    const listed = out.indexOf('patients (4):');
+    expect(listed).toBeGreaterThan(0);
+    for (const [i, id] of summary.patients.entries()) expect(out[listed + 1 + i]).toMatch(new RegExp(`^  ${id} +\\S`));
+    const token = summary.token!.value;
+    expect(out).toContain(`  ${token}`);
+    const http = `http://127.0.0.1:${service.ports.http}`;
+    const get = (path: string) => fetch(`${http}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const list = (await (await get('/api/v1/patients')).json()) as { items: { id: string }[] };
+    expect(list.items.map((p) => p.id).sort()).toEqual([...summary.patients].sort());
+    expect((await get(`/api/v1/patients/${summary.patients[0]}`)).status).toBe(200);
+    const { rows } = await database.query<{ role: string; expires_at: Date | null }>(
+      `SELECT role, expires_at FROM api_tokens WHERE label = 'vitalink simulate'`,
+    );
+    expect(rows).toEqual([{ role: 'clinician', expires_at: new Date(summary.token!.expiresAt!) }]);
   });
 });
 

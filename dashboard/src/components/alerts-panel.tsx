@@ -1,16 +1,108 @@
 /**
- * A patient's alerts: the open ones first, most urgent first, each with an
- * Acknowledge button (POST /alerts/{id}/acknowledge); acknowledged and resolved
- * ones below, folded. An alert acknowledged here stays in place with its new
- * status, and a live region says what happened.
+ * A patient's alerts: the open ones first, most urgent first, each with its event
+ * (time and values of the readings that raised it) and an acknowledgement form
+ * (what was done, a note: POST /alerts/{id}/acknowledge); acknowledged and resolved
+ * ones below, folded, with who acknowledged and what they did. Each alert's history
+ * unfolds on demand. An alert acknowledged here stays in place with its new status,
+ * and a live region says what happened.
  */
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api.ts';
-import { fmtDateTime, fmtThreshold } from '../format.ts';
-import { ruleLabel, severityLabel, statusLabel, t } from '../i18n.ts';
+import { digitsOf, fmtDateTime, fmtNumber, fmtThreshold } from '../format.ts';
+import { type MessageKey, ruleLabel, severityLabel, statusLabel, t, unitLabel } from '../i18n.ts';
+import { ACKNOWLEDGE_ACTIONS, ACKNOWLEDGE_NOTE_MAX } from '../../../src/domain/alerts/acknowledgement.ts';
 import { SEVERITY_RANK } from '../../../src/domain/alerts/rules.ts';
-import type { Alert, Severity, ThresholdEntry } from '../types.ts';
+import type {
+  AcknowledgeAction,
+  Alert,
+  AlertEventReading,
+  AlertHistoryEntry,
+  Severity,
+  ThresholdEntry,
+} from '../types.ts';
 import { errorText } from './status.tsx';
+
+/** A reading's value as a clinician reads it: "88 %", "185/100 mmHg". */
+export function eventValueText(r: AlertEventReading): string {
+  const unit = unitLabel(r.unit);
+  if (r.value !== undefined) return `${fmtNumber(r.value, digitsOf(r.type))} ${unit}`.trim();
+  return `${r.systolic ?? '–'}/${r.diastolic ?? '–'} ${unit}`.trim();
+}
+
+export const actionLabel = (action: AcknowledgeAction) =>
+  t(`action${action[0].toUpperCase()}${action.slice(1)}` as MessageKey);
+
+function EventLine({ alert, timeZone }: { alert: Alert; timeZone: string }) {
+  const event = alert.event;
+  if (!event || event.at === null) return null;
+  const values =
+    event.readings === null
+      ? t('eventUnknownValues')
+      : event.readings.length === 0
+        ? ''
+        : t('eventValues', {
+            values: event.readings.map((r) => `${eventValueText(r)} (${fmtDateTime(r.at, timeZone)})`).join(', '),
+          });
+  return (
+    <div class="alert-event" data-testid="alert-event">
+      {t('eventAt', { at: fmtDateTime(event.at, timeZone) })}
+      {values && <> · {values}</>}
+    </div>
+  );
+}
+
+function AcknowledgementLine({ alert }: { alert: Alert }) {
+  const ack = alert.acknowledgement;
+  if (!ack) return null;
+  return (
+    <div class="alert-ack" data-testid="alert-acknowledgement">
+      {statusLabel('acknowledged')} {t('acknowledgedBy', { by: ack.by })} ·{' '}
+      {ack.action ? actionLabel(ack.action) : t('actionNotSaid')}
+      {ack.note && <q class="alert-note">{ack.note}</q>}
+    </div>
+  );
+}
+
+function History({ alertId, timeZone }: { alertId: string; timeZone: string }) {
+  const [items, setItems] = useState<AlertHistoryEntry[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = async (event: Event) => {
+    if (!(event.currentTarget as HTMLDetailsElement).open || items) return;
+    try {
+      const res = await api.get<{ items: AlertHistoryEntry[] }>(`/alerts/${encodeURIComponent(alertId)}/history`);
+      setItems(res.items);
+    } catch (e) {
+      setError(e instanceof ApiError ? errorText(e, 'neededClinician') : String(e));
+    }
+  };
+  return (
+    <details class="alert-history" onToggle={load}>
+      <summary>{t('historyShow')}</summary>
+      {error && <p class="error small">{error}</p>}
+      {!items && !error && <p class="muted small">{t('historyLoading')}</p>}
+      {items && (
+        <ol class="small" data-testid="alert-history">
+          {items.map((h, i) => (
+            <li key={i}>
+              {fmtDateTime(h.at, timeZone)} · {t(`historyEvent_${h.event}` as MessageKey) || h.event}
+              {h.by && <> · {h.by}</>}
+              {h.notification && (
+                <>
+                  {' '}
+                  · {h.notification.teamId} ({h.notification.channel}
+                  {h.notification.purpose === 'escalation' ? `, ${t('historyEscalation')}` : ''})
+                </>
+              )}
+              {h.readings && h.readings.length > 0 && <> · {h.readings.map(eventValueText).join(', ')}</>}
+              {h.action && <> · {actionLabel(h.action)}</>}
+              {h.note && <q class="alert-note">{h.note}</q>}
+            </li>
+          ))}
+        </ol>
+      )}
+    </details>
+  );
+}
 
 export function SeverityBadge({ severity }: { severity: Severity | undefined }) {
   if (!severity) return null;
@@ -39,13 +131,21 @@ function AlertRow({
 }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [action, setAction] = useState<AcknowledgeAction | ''>('');
+  const [note, setNote] = useState('');
   const severity = alert.severity;
   const rule = ruleLabel(alert.rule);
-  const acknowledge = async () => {
+  const acknowledge = async (event: Event) => {
+    event.preventDefault();
+    if (!action) {
+      setError(t('ackNeedsAction'));
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
-      const updated = await api.post<Alert>(`/alerts/${encodeURIComponent(alert.id)}/acknowledge`);
+      const body = note.trim() ? { action, note } : { action };
+      const updated = await api.post<Alert>(`/alerts/${encodeURIComponent(alert.id)}/acknowledge`, body);
       onChange(updated);
       announce(t(updated.status === 'resolved' ? 'acknowledgedResolved' : 'acknowledged', { rule }));
     } catch (e) {
@@ -68,6 +168,9 @@ function AlertRow({
           {alert.acknowledgedAt && <> · {t('acknowledgedAt', { at: fmtDateTime(alert.acknowledgedAt, timeZone) })}</>}
           {alert.resolvedAt && <> · {t('resolvedAt', { at: fmtDateTime(alert.resolvedAt, timeZone) })}</>}
         </div>
+        <EventLine alert={alert} timeZone={timeZone} />
+        <AcknowledgementLine alert={alert} />
+        <History alertId={alert.id} timeZone={timeZone} />
         {error && (
           <p class="error small" role="alert">
             {error}
@@ -75,15 +178,41 @@ function AlertRow({
         )}
       </div>
       {alert.status === 'open' && (
-        <button
-          type="button"
-          class="button"
-          onClick={acknowledge}
-          disabled={busy}
-          aria-label={t('acknowledgeLabel', { rule, at: fmtDateTime(alert.openedAt, timeZone) })}
-        >
-          {busy ? t('acknowledging') : t('acknowledge')}
-        </button>
+        <form class="ack-form" onSubmit={acknowledge} data-testid="ack-form">
+          <label>
+            {t('actionLabel')}
+            <select
+              name="action"
+              value={action}
+              onChange={(e) => setAction((e.currentTarget as HTMLSelectElement).value as AcknowledgeAction | '')}
+            >
+              <option value="">{t('actionChoose')}</option>
+              {ACKNOWLEDGE_ACTIONS.map((a) => (
+                <option key={a} value={a}>
+                  {actionLabel(a)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('noteLabel', { max: ACKNOWLEDGE_NOTE_MAX })}
+            <textarea
+              name="note"
+              rows={2}
+              maxLength={ACKNOWLEDGE_NOTE_MAX}
+              value={note}
+              onInput={(e) => setNote((e.currentTarget as HTMLTextAreaElement).value)}
+            />
+          </label>
+          <button
+            type="submit"
+            class="button"
+            disabled={busy}
+            aria-label={t('acknowledgeLabel', { rule, at: fmtDateTime(alert.openedAt, timeZone) })}
+          >
+            {busy ? t('acknowledging') : t('acknowledge')}
+          </button>
+        </form>
       )}
     </li>
   );

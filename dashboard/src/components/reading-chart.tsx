@@ -72,6 +72,41 @@ interface Props {
   timeZone: string;
   data: ChartData;
   thresholds: readonly ThresholdEntry[];
+  /** Alert events on this type (issue #14): a marker at each, epoch ms. */
+  markers?: readonly ChartMarker[];
+}
+
+export interface ChartMarker {
+  at: number;
+  label: string;
+}
+
+/**
+ * Draws a marker (a labelled vertical line, an element over the plot) at each alert
+ * event inside the range, redrawn with the plot (resize, new data).
+ */
+function markersPlugin(markers: readonly ChartMarker[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u) => {
+        for (const old of u.over.querySelectorAll('.chart-marker')) old.remove();
+        const [min, max] = [u.scales.x.min ?? -Infinity, u.scales.x.max ?? Infinity];
+        for (const m of markers) {
+          const x = m.at / 1000;
+          if (x < min || x > max) continue;
+          const el = document.createElement('div');
+          el.className = 'chart-marker';
+          el.style.left = `${u.valToPos(x, 'x')}px`;
+          el.title = m.label;
+          el.setAttribute('data-testid', 'chart-marker');
+          el.setAttribute('data-at', new Date(m.at).toISOString());
+          el.setAttribute('aria-label', m.label);
+          el.setAttribute('role', 'img');
+          u.over.appendChild(el);
+        }
+      },
+    },
+  };
 }
 
 const HOUR = 3600;
@@ -113,7 +148,9 @@ const stepsRange: uPlot.Range.Function = (_u, _min, max) => [0, Math.max(10, (ma
 
 const bars = uPlot.paths.bars!({ size: [0.6, 40], align: 0 });
 
-export function ReadingChart({ type, unit, range, from, to, timeZone, data, thresholds }: Props) {
+const NO_MARKERS: readonly ChartMarker[] = [];
+
+export function ReadingChart({ type, unit, range, from, to, timeZone, data, thresholds, markers = NO_MARKERS }: Props) {
   const digits = digitsOf(type);
   const lines = useMemo(() => thresholdLines(type, thresholds), [type, thresholds]);
   const isBp = type === 'blood_pressure';
@@ -292,7 +329,10 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
       })}`;
     }
 
+    const shown = markers.filter((m) => m.at >= from && m.at <= to);
+    if (shown.length > 0) summary += ` ${shown.map((m) => m.label).join('; ')}.`;
     const options: Omit<uPlot.Options, 'width' | 'height'> = {
+      plugins: shown.length > 0 ? [markersPlugin(shown)] : [],
       series,
       bands,
       tzDate: tzDate(timeZone),
@@ -306,7 +346,7 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
     };
     return { options, data: [gx, ...gy] as uPlot.AlignedData, summary, empty: xs.length === 0 };
     // Rebuilt when what is drawn changes; the threshold lines' values are part of it.
-  }, [data, type, range, from, to, timeZone, lines, isBp, isSteps, digits, u]);
+  }, [data, type, range, from, to, timeZone, lines, isBp, isSteps, digits, u, markers]);
 
   if (built.empty) {
     return (

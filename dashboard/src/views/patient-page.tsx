@@ -11,15 +11,23 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, getAll } from '../api.ts';
 import { currentRole } from '../session.ts';
 import { fmtDateTime, fmtRelative } from '../format.ts';
-import { t, typeLabel, unitLabel } from '../i18n.ts';
-import type { Alert, Bucket, Indicator, Patient, Reading, Series, ThresholdEntry } from '../types.ts';
+import { ruleLabel, t, typeLabel, unitLabel } from '../i18n.ts';
+import type { Alert, Bucket, Indicator, Patient, Reading, Review, Series, ThresholdEntry } from '../types.ts';
 import { AgpChart } from '../components/agp-chart.tsx';
 import { glucoseProfile } from '../glucose-profile.ts';
 import { SEVERITY_RANK } from '../../../src/domain/alerts/rules.ts';
 import { READING_TYPES, type ReadingType } from '../../../src/domain/reading-types.ts';
 import { AlertsPanel, SeverityBadge } from '../components/alerts-panel.tsx';
 import { IndicatorsPanel } from '../components/indicators-panel.tsx';
-import { type ChartData, RANGES, type RangeKey, rangeLabel, ReadingChart } from '../components/reading-chart.tsx';
+import {
+  type ChartData,
+  type ChartMarker,
+  RANGES,
+  type RangeKey,
+  rangeLabel,
+  ReadingChart,
+} from '../components/reading-chart.tsx';
+import { ALERT_RULES } from '../../../src/domain/alerts/rules.ts';
 import { ErrorBox, Loading } from '../components/status.tsx';
 import { ThresholdsEditor } from '../components/thresholds-editor.tsx';
 import { TirBar } from '../components/tir-bar.tsx';
@@ -141,6 +149,30 @@ export function PatientPage({ id }: { id: string }) {
     [id, range, rangeEnd, presentTypes],
   );
 
+  // A marker on each type's chart at the events of the patient's alerts (their readings' times).
+  const markers = useMemo(() => {
+    const byType = new Map<string, ChartMarker[]>();
+    if (alerts.state !== 'ready') return byType;
+    const add = (type: string, at: number, rule: string) => {
+      const list = byType.get(type) ?? [];
+      if (!list.some((m) => m.at === at)) {
+        list.push({ at, label: t('eventMarker', { rule: ruleLabel(rule), at: fmtDateTime(at, tzOf(patient)) }) });
+      }
+      byType.set(type, list);
+    };
+    for (const a of alerts.value) {
+      const event = a.event;
+      if (!event || event.at === null) continue;
+      if (event.readings && event.readings.length > 0) {
+        for (const r of event.readings) add(r.type, Date.parse(r.at), a.rule);
+      } else {
+        for (const type of ALERT_RULES.find((r) => r.key === a.rule)?.types ?? [])
+          add(type, Date.parse(event.at), a.rule);
+      }
+    }
+    return byType;
+  }, [alerts, patient]);
+
   const hasCgm = daily.state === 'ready' && daily.value.has('cgm_glucose');
   const [cgm] = useLoad(
     async (signal) => {
@@ -219,6 +251,7 @@ export function PatientPage({ id }: { id: string }) {
                 : t('never')}
             </dd>
           </div>
+          {clinician && <ReviewedFact patient={p} />}
           <div>
             <dt>{t('colAlerts')}</dt>
             <dd data-testid="open-alert-count">
@@ -313,6 +346,7 @@ export function PatientPage({ id }: { id: string }) {
                           timeZone={tz}
                           data={data}
                           thresholds={thresholdList}
+                          markers={markers.get(type)}
                         />
                         {data.kind === 'raw' && data.truncated && (
                           <p class="muted small">{t('truncatedReadings', { n: data.readings.length })}</p>
@@ -366,6 +400,49 @@ export function PatientPage({ id }: { id: string }) {
       )}
     </article>
   );
+}
+
+/**
+ * The latest "reviewed" mark on the patient's data and a button marking today (the
+ * patient's) reviewed: POST /patients/{id}/reviews, audited by the service.
+ */
+function ReviewedFact({ patient }: { patient: Patient }) {
+  const [last, setLast] = useState(patient.summary?.lastReview ?? null);
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState('');
+  const mark = async () => {
+    setBusy(true);
+    setMessage('');
+    try {
+      const review = await api.post<Review>(`/patients/${encodeURIComponent(patient.id)}/reviews`);
+      setLast({ day: review.day, reviewedAt: review.reviewedAt, reviewedBy: review.reviewedBy });
+      setMessage(t('markedReviewed', { day: review.day }));
+    } catch (e) {
+      setMessage(e instanceof ApiError ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div>
+      <dt>{t('reviewedLabel')}</dt>
+      <dd data-testid="last-review">
+        {last
+          ? t('reviewedOn', { day: last.day, by: last.reviewedBy, at: fmtDateTime(last.reviewedAt, patient.timeZone) })
+          : t('reviewedNever')}{' '}
+        <button type="button" class="button secondary small" onClick={mark} disabled={busy}>
+          {busy ? t('markingReviewed') : t('markReviewed')}
+        </button>
+        <span class="live" role="status" aria-live="polite">
+          {message}
+        </span>
+      </dd>
+    </div>
+  );
+}
+
+function tzOf(patient: Load<Patient>): string | undefined {
+  return patient.state === 'ready' ? patient.value.timeZone : undefined;
 }
 
 /** In-page links that do not touch the hash (it holds the route): scroll and move focus. */

@@ -25,3 +25,7 @@ export { EXPECTED_TYPES_WINDOW_MS, expectedTypes } from './expected-types.ts';
 export type { DeviceReading } from './expected-types.ts';
 export { ALERT_STATUSES, acknowledge, applyAlertAction, isRecordedOccurrence, nextAlertAction } from './lifecycle.ts';
 export type { AcknowledgeResult, AlertAction, AlertState, AlertStatus } from './lifecycle.ts';
+export { eventReadings } from './alert-event.ts';
+export type { AlertEventReading, HeldReading } from './alert-event.ts';
+export { ACKNOWLEDGE_ACTIONS, ACKNOWLEDGE_NOTE_MAX, actorName } from './acknowledgement.ts';
+export type { AcknowledgeAction } from './acknowledgement.ts';

@@ -1,10 +1,18 @@
 import { z } from 'zod';
 import { acknowledgeAlert } from '../../actions/alerts.ts';
-import { ALERT_STATUSES, alertRule, isRuleKey } from '../../domain/alerts/index.ts';
+import {
+  ACKNOWLEDGE_ACTIONS,
+  ACKNOWLEDGE_NOTE_MAX,
+  ALERT_STATUSES,
+  actorName,
+  alertRule,
+  isRuleKey,
+} from '../../domain/alerts/index.ts';
 import { AppError } from '../../errors.ts';
-import { findAlert, findAlerts, listAlertIds, type StoredAlert } from '../../store/alerts.repository.ts';
+import { alertHistory, findAlert, findAlerts, listAlertIds, type StoredAlert } from '../../store/alerts.repository.ts';
+import type { Principal } from '../../actions/tokens.ts';
 import { assertPatientVisible, audit, AuditedNotFound, principalOf, requireRole } from '../auth.ts';
-import { alert, errorBody, idParam, iso, page } from '../schemas.ts';
+import { alert, alertHistoryEntry, errorBody, idParam, iso, page, text } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 422: errorBody };
@@ -21,10 +29,47 @@ function toAlert(a: StoredAlert) {
     resolvedAt: a.state.resolvedAt === null ? null : iso(a.state.resolvedAt),
     threshold: a.state.threshold,
     readingIds: a.state.readingIds,
+    event: { at: a.occurredAt === null ? null : iso(a.occurredAt), readings: a.eventReadings },
+    acknowledgement:
+      a.state.acknowledgedAt === null
+        ? null
+        : {
+            at: iso(a.state.acknowledgedAt),
+            by: a.acknowledgedBy ?? 'unknown',
+            action: a.acknowledgedAction,
+            note: a.acknowledgedNote,
+          },
   };
 }
 
-/** Alerts of the clinician's patients: list, filter, acknowledge. */
+const alertIdParams = z.object({ id: z.string().regex(/^\d{1,18}$/, 'must be an alert id') });
+
+/**
+ * The alert, if it is one of the caller's patients'; else a 404 as if it did not
+ * exist, audited as denied when the alert is another patient's.
+ */
+async function visibleAlert(deps: RouteDeps, principal: Principal, id: string): Promise<StoredAlert> {
+  const found = await findAlert(deps.db, id);
+  if (!found) throw new AppError('not_found', `alert ${id} does not exist`);
+  if (principal.role === 'clinician' && !principal.patientIds?.has(found.patientId)) {
+    throw new AuditedNotFound(found.patientId, 'denied', `alert ${id} does not exist`);
+  }
+  return found;
+}
+
+/**
+ * POST /alerts/{id}/acknowledge takes `{action, note?}`: new clients say what they
+ * did. Clients from before actions existed send no body or `{}`: the alert is still
+ * acknowledged, recorded with no action. A note without an action is refused.
+ */
+const acknowledgeBody = z
+  .object({
+    action: z.enum(ACKNOWLEDGE_ACTIONS).optional().describe('what was done; required with a note'),
+    note: text(ACKNOWLEDGE_NOTE_MAX).optional().describe(`free text, at most ${ACKNOWLEDGE_NOTE_MAX} characters`),
+  })
+  .nullish()
+  .describe('{action, note?} from new clients; no body or {} (older clients): acknowledged with no action');
+
 export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
   const { db } = deps;
 
@@ -75,28 +120,66 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
     {
       schema: {
         tags: ['alerts'],
-        summary: 'Acknowledge an alert; one whose condition already cleared is resolved (clinician)',
-        params: z.object({ id: z.string().regex(/^\d{1,18}$/, 'must be an alert id') }),
+        summary:
+          'Acknowledge an alert with the action taken and a note; one whose condition already cleared is resolved (clinician)',
+        params: alertIdParams,
+        body: acknowledgeBody,
         response: { 200: alert, ...errors },
       },
     },
     async (request) => {
       const principal = principalOf(request);
       requireRole(principal, ['clinician']);
-      const found = await findAlert(db, request.params.id);
-      if (!found) throw new AppError('not_found', `alert ${request.params.id} does not exist`);
-      // Not one of the clinician's patients: as if the alert did not exist, audited as denied.
-      if (principal.role === 'clinician' && !principal.patientIds?.has(found.patientId)) {
-        throw new AuditedNotFound(found.patientId, 'denied', `alert ${request.params.id} does not exist`);
+      const found = await visibleAlert(deps, principal, request.params.id);
+      if (request.body?.note !== undefined && request.body.action === undefined) {
+        throw new AppError('invalid_input', 'say what was done: action is required with a note', { field: 'action' });
       }
-      const actor = principal.tokenId
-        ? `token:${principal.tokenId}`
-        : principal.practitionerId
-          ? `practitioner:${principal.practitionerId}`
-          : 'admin';
-      const acknowledged = await acknowledgeAlert(db, found.id, actor, deps.now());
+      const note = request.body?.note?.trim() ? request.body.note : null;
+      const acknowledged = await acknowledgeAlert(
+        db,
+        found.id,
+        { actor: actorName(principal), action: request.body?.action ?? null, note },
+        deps.now(),
+      );
+      // Never the note (clinical free text) in the audit row.
       await audit(db, request, principal, [found.patientId], 'alerts.acknowledge', { alertId: found.id });
       return toAlert(acknowledged);
+    },
+  );
+
+  app.get(
+    '/alerts/:id/history',
+    {
+      schema: {
+        tags: ['alerts'],
+        summary: 'Everything that happened to an alert, oldest first: who, when, what (clinician)',
+        params: alertIdParams,
+        response: {
+          200: z.object({ alertId: z.string(), patientId: z.string(), items: z.array(alertHistoryEntry) }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      requireRole(principal, ['clinician']);
+      const found = await visibleAlert(deps, principal, request.params.id);
+      const history = await alertHistory(db, found.id);
+      await audit(db, request, principal, [found.patientId], 'alerts.history', { alertId: found.id });
+      return {
+        alertId: found.id,
+        patientId: found.patientId,
+        items: history.map((h) => ({
+          at: iso(h.at),
+          event: h.event,
+          by: h.actor,
+          readingIds: h.readingIds,
+          readings: h.readings,
+          action: h.action,
+          note: h.note,
+          notification: h.notification ?? null,
+        })),
+      };
     },
   );
 }

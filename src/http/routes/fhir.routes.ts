@@ -22,6 +22,7 @@ import {
   readingObservation,
   readingTypesMatching,
 } from '../../fhir/observations.ts';
+import { capabilityStatement } from '../../fhir/capability-statement.ts';
 import { issueTypeOf, operationOutcome } from '../../fhir/outcome.ts';
 import {
   codingMatches,
@@ -50,6 +51,7 @@ import { READING_ID_PATTERN } from '../../domain/protocol.ts';
 import { linkBase } from '../links.ts';
 import { idParam } from '../schemas.ts';
 import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
+import { fhirDetectedIssueRoutes } from './fhir-detected-issues.routes.ts';
 
 /** Where a page ended: after a CGM summary (its code), or after a reading (at in µs, device, reading id). */
 const cursorSchema = z.union([
@@ -61,6 +63,8 @@ type Cursor = z.infer<typeof cursorSchema>;
 function parseCursor(raw: string | undefined): Cursor | undefined {
   return decodeJsonCursor(raw, cursorSchema, '_cursor is not one this server returned');
 }
+
+export type FhirSend = (reply: FastifyReply, status: number, body: unknown) => FastifyReply;
 
 function sendFhir(reply: FastifyReply, status: number, body: unknown) {
   return reply.status(status).header('content-type', FHIR_JSON).send(JSON.stringify(body));
@@ -117,9 +121,21 @@ export function fhirRoutes(deps: RouteDeps) {
     });
 
     // Who is calling comes first: a request without a valid token is a 401 before its parameters are looked at.
+    // The CapabilityStatement is public (clients read it before they have a token).
     scope.addHook('onRequest', async (request) => {
+      if (request.routeOptions.url === '/fhir/metadata') return;
       request.principal = await authenticateRequest(deps, request);
     });
+
+    scope.route({
+      method: 'GET',
+      url: '/metadata',
+      schema: { tags: ['fhir'], summary: 'FHIR R4 CapabilityStatement: what this facade serves (public)' },
+      handler: async (request, reply) => sendFhir(reply, 200, capabilityStatement(linkBase(request, deps.publicUrl))),
+    });
+
+    // Issue #14, item 3: alerts as DetectedIssue, with the Observations that raised them.
+    fhirDetectedIssueRoutes(scope, deps, sendFhir);
 
     scope.route({
       method: 'GET',

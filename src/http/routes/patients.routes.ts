@@ -18,7 +18,15 @@ const toPatient = (p: PatientRow, summary: PatientSummary | null) => ({
   displayName: p.displayName,
   timeZone: p.timeZone,
   createdAt: iso(p.createdAt),
-  summary: summary && { ...summary, lastReadingAt: summary.lastReadingAt ? iso(summary.lastReadingAt) : null },
+  summary: summary && {
+    ...summary,
+    lastReadingAt: summary.lastReadingAt ? iso(summary.lastReadingAt) : null,
+    lastReview: summary.lastReview && {
+      day: summary.lastReview.day,
+      reviewedAt: iso(summary.lastReview.reviewedAt),
+      reviewedBy: summary.lastReview.reviewedBy,
+    },
+  },
 });
 
 /** Alerts, last reading and adherence are clinical data: for clinicians (audited), not for admins. */
