@@ -143,6 +143,7 @@ describe('acknowledgement with an action and a note, and the history', () => {
       readings: null,
       action: 'called_patient',
       note,
+      notification: null,
     });
     expect(items[3]).toMatchObject({ event: 'resolved', by: null, action: null });
     for (let i = 1; i < items.length; i++) expect(items[i].at >= items[i - 1].at).toBe(true);
