@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import { isDatabaseUnreachable } from '../store/database.ts';
 
 /** New sessions are announced together, at most this long after their CONNACK. */
 const ANNOUNCE_EVERY_MS = 50;
@@ -72,8 +73,12 @@ export class SessionTakeover {
       (err: unknown) => {
         // Lost: these sessions will never be known as announced (they end by their keepalive).
         for (const { deviceId, key } of sessions) this.#dropInFlight(deviceId, key);
+        // A lost connection is the pool's `database unreachable` line already (src/store/database-reachability.ts).
         if (!this.#failing)
-          this.#d.log.warn({ err }, 'session announcements not sent: takeover from other instances off until they are');
+          this.#d.log[isDatabaseUnreachable(err) ? 'debug' : 'warn'](
+            { err },
+            'session announcements not sent: takeover from other instances off until they are',
+          );
         this.#failing = true;
       },
     );

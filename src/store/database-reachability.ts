@@ -18,6 +18,7 @@ export class DatabaseReachability {
   readonly #now: () => number;
   readonly #listeners: Array<(up: boolean) => void> = [];
   #down: { since: number; failures: number } | undefined;
+  #epoch = 0;
 
   constructor(log: Logger, now: () => number = Date.now) {
     this.#log = log;
@@ -28,13 +29,23 @@ export class DatabaseReachability {
     return this.#down === undefined;
   }
 
+  /**
+   * How many times the database came back. A connection made before the last
+   * return (`lost(error, itsEpoch)`) is a stale one from before the outage: its
+   * failure afterwards says nothing of the database now, and is not counted.
+   */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
   /** `listener(up)` on every change from now on. */
   onChange(listener: (up: boolean) => void): void {
     this.#listeners.push(listener);
   }
 
-  /** A connection was lost or could not be made. */
-  lost(error: unknown): void {
+  /** A connection was lost or could not be made; `epoch`: the epoch the connection was made in, when known. */
+  lost(error: unknown, epoch?: number): void {
+    if (epoch !== undefined && epoch < this.#epoch && !this.#down) return;
     if (this.#down) {
       this.#down.failures++;
       return;
@@ -56,6 +67,7 @@ export class DatabaseReachability {
     const down = this.#down;
     if (!down) return;
     this.#down = undefined;
+    this.#epoch++;
     this.#log.info({ downMs: this.#now() - down.since, failures: down.failures }, 'database reachable again');
     for (const listener of this.#listeners) listener(true);
   }

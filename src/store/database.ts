@@ -366,36 +366,45 @@ export function createDatabase(
   });
   // One line per change of state, not one per connection, query or retry.
   const reachability = new DatabaseReachability(log.child({ pool: applicationName }));
+  // The epoch each connection was made in: one made before an outage ended fails afterwards
+  // without saying anything of the database now (src/store/database-reachability.ts).
+  const madeIn = new WeakMap<object, number>();
   // An idle client whose server went away emits here; without a listener the process would crash.
-  pool.on('error', (err) => {
+  pool.on('error', (err, client) => {
     log.debug({ err }, 'idle database connection lost');
-    reachability.lost(err);
+    reachability.lost(err, madeIn.get(client));
   });
   // A checked-out client whose connection drops between two queries emits 'error'
   // too; unhandled, it would crash the process. The query in flight (or the next
   // one) fails and the batcher retries; the pool discards the broken client.
   pool.on('connect', (client) => {
+    madeIn.set(client, reachability.epoch);
     client.on('error', (err) => {
       log.debug({ err }, 'database connection lost');
-      reachability.lost(err);
+      reachability.lost(err, madeIn.get(client));
     });
   });
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: observedPool(withPreparedStatements(pool), reachability) }),
+    dialect: new PostgresDialect({
+      pool: observedPool(withPreparedStatements(pool), reachability),
+    }),
   });
   return { db, pool, reachability };
 }
 
 /** The pool Kysely sees, telling `reachability` of each connection made or refused and each query's fate. */
 function observedPool(pool: PostgresPool, reachability: DatabaseReachability): PostgresPool {
-  const observe = <T>(pending: Promise<T>): Promise<T> =>
+  // The epoch a connection was first handed out in, which is when the pool made it.
+  const epochs = new WeakMap<object, number>();
+  const epochOf = (client: object) => epochs.get(client);
+  const observe = <T>(pending: Promise<T>, client?: object): Promise<T> =>
     pending.then(
       (result) => {
         reachability.reached();
         return result;
       },
       (error: unknown) => {
-        if (isDatabaseUnreachable(error)) reachability.lost(error);
+        if (isDatabaseUnreachable(error)) reachability.lost(error, client ? epochOf(client) : undefined);
         throw error;
       },
     );
@@ -406,9 +415,10 @@ function observedPool(pool: PostgresPool, reachability: DatabaseReachability): P
       const client = await observe(pool.connect());
       let wrapped = clients.get(client);
       if (!wrapped) {
+        epochs.set(client, reachability.epoch);
         const query = ((sqlOrCursor: string | PostgresCursor<unknown>, parameters?: ReadonlyArray<unknown>) => {
           if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor);
-          return observe(client.query(sqlOrCursor, parameters ?? []));
+          return observe(client.query(sqlOrCursor, parameters ?? []), client);
         }) as PostgresPoolClient['query'];
         wrapped = { query, release: () => client.release() };
         clients.set(client, wrapped);
