@@ -222,6 +222,32 @@ export function acceptedUnits(spec: ReadingTypeSpec): string[] {
   return Object.keys(spec.units);
 }
 
+/**
+ * Common spellings of the UCUM codes that devices send (device-protocol.md 1.1,
+ * "Types"), matched exactly (no other case folding). A reading sent with one is
+ * stored under the code; the unit as sent is kept in `sent_unit`.
+ */
+export const UNIT_SPELLINGS: Readonly<Record<string, string>> = {
+  mmHg: 'mm[Hg]',
+  bpm: '/min',
+  'beats/min': '/min',
+  'breaths/min': '/min',
+  '°C': 'Cel',
+  C: 'Cel',
+  '°F': '[degF]',
+  F: '[degF]',
+  lb: '[lb_av]',
+  lbs: '[lb_av]',
+  'mg/dl': 'mg/dL',
+  'mmol/l': 'mmol/L',
+  steps: '{steps}',
+};
+
+/** The UCUM code a sent unit stands for: itself, or the code of a common spelling. */
+export function ucumCode(unit: string): string {
+  return Object.hasOwn(UNIT_SPELLINGS, unit) ? UNIT_SPELLINGS[unit] : unit;
+}
+
 export function inRange(value: number, range: Range): boolean {
   return value >= range.min && value <= range.max;
 }

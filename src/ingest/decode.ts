@@ -1,6 +1,13 @@
 import { isUtf8 } from 'node:buffer';
 import { hash } from 'node:crypto';
-import { acceptedUnits, inRange, PULSE_RANGE, type ReadingTypeSpec, readingTypeSpec } from '../domain/reading-types.ts';
+import {
+  acceptedUnits,
+  inRange,
+  PULSE_RANGE,
+  type ReadingTypeSpec,
+  readingTypeSpec,
+  ucumCode,
+} from '../domain/reading-types.ts';
 import { parseMeasuredAt } from '../domain/timestamp.ts';
 import { MAX_READINGS_PER_MESSAGE, READING_ID_PATTERN } from '../domain/protocol.ts';
 import { describeIssues, readingFieldsSchema } from './payload.schema.ts';
@@ -97,13 +104,15 @@ export function decodeReading(input: unknown, options: DecodeOptions): ReadingOu
       input,
     );
   }
+  // A common spelling (mmHg, bpm, °C, lbs, mg/dl, ...) stands for its UCUM code.
+  const code = ucumCode(r.unit);
   // Own keys only: a unit such as "constructor" or "__proto__" must not reach Object.prototype.
-  const convert = Object.hasOwn(spec.units, r.unit) ? spec.units[r.unit] : undefined;
+  const convert = Object.hasOwn(spec.units, code) ? spec.units[code] : undefined;
   if (!convert) {
     return rejected(
       r.id,
       'unit',
-      `unit "${r.unit}" is not accepted for ${spec.type}; send one of ${acceptedUnits(spec).join(', ')}`,
+      `unit "${r.unit}" is not accepted for ${spec.type}; send one of ${acceptedUnits(spec).join(', ')} (UCUM codes; device-protocol.md lists the common spellings accepted for them)`,
       input,
     );
   }
@@ -185,7 +194,8 @@ export function decodeReading(input: unknown, options: DecodeOptions): ReadingOu
     sentSystolic: r.systolic ?? null,
     sentDiastolic: r.diastolic ?? null,
     context,
-    contentHash: contentHash(spec.type, measuredAt, r.unit, r.value, r.systolic, r.diastolic, r.pulse, context),
+    // The code, not the spelling: the same reading resent as "mmHg" or "mm[Hg]" is a duplicate.
+    contentHash: contentHash(spec.type, measuredAt, code, r.value, r.systolic, r.diastolic, r.pulse, context),
     source: input,
   };
   return { ok: true, reading };

@@ -202,12 +202,12 @@ describe('rejections: each reason of the protocol is acknowledged, recorded and 
 
   it('unit: a unit that is not accepted for the type', async () => {
     const device = await connectNewDevice('rej-unit');
-    const reading = { id: 'un-1', type: 'heart_rate', at: Date.now() - MINUTE, value: 72, unit: 'bpm' };
+    const reading = { id: 'un-1', type: 'heart_rate', at: Date.now() - MINUTE, value: 72, unit: 'kg' };
     await expectRejected(device, JSON.stringify(reading), {
       readingId: 'un-1',
       reason: 'unit',
       raw: readingJson(reading),
-      detail: /bpm/,
+      detail: /"kg" is not accepted for heart_rate/,
     });
   });
 

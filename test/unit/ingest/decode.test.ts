@@ -335,6 +335,43 @@ describe('decodeMessage', () => {
     });
   });
 
+  describe('common spellings of the units (device-protocol.md 1.1)', () => {
+    // [type, spelling sent, value sent, stored value, stored unit]
+    const spellings: [string, string, number, number, string][] = [
+      ['heart_rate', 'bpm', 72, 72, '/min'],
+      ['heart_rate', 'beats/min', 72, 72, '/min'],
+      ['respiratory_rate', 'breaths/min', 16, 16, '/min'],
+      ['body_temperature', '°C', 36.6, 36.6, 'Cel'],
+      ['body_temperature', 'C', 36.6, 36.6, 'Cel'],
+      ['body_temperature', '°F', 98.6, 37, 'Cel'],
+      ['body_temperature', 'F', 98.6, 37, 'Cel'],
+      ['body_weight', 'lb', 154, 69.85322498, 'kg'],
+      ['body_weight', 'lbs', 154, 69.85322498, 'kg'],
+      ['blood_glucose', 'mg/dl', 99, 99, 'mg/dL'],
+      ['cgm_glucose', 'mmol/l', 6.1, 109.89516, 'mg/dL'],
+      ['steps', 'steps', 1234, 1234, '{steps}'],
+    ];
+    it.each(spellings)('%s in %j: stored under the code, the spelling kept', (type, unit, sent, stored, storedUnit) => {
+      const r = accept(of(type, unit, sent));
+      expect(r.unit).toBe(storedUnit);
+      expect(r.value).toBeCloseTo(stored, 6);
+      expect(r.sentUnit).toBe(unit);
+      expect(r.sentValue).toBe(sent);
+    });
+
+    it('blood pressure in mmHg', () => {
+      const r = accept(bp({ unit: 'mmHg' }));
+      expect(r).toMatchObject({ unit: 'mm[Hg]', systolic: 120, diastolic: 80, sentUnit: 'mmHg' });
+    });
+
+    it('a reading resent with the code instead of the spelling is the same reading (a duplicate, not a conflict)', () => {
+      expect(hashOf(bp({ unit: 'mmHg' }))).toBe(hashOf(bp({ unit: 'mm[Hg]' })));
+      expect(hashOf(hr({ unit: 'bpm' }))).toBe(hashOf(hr({ unit: '/min' })));
+      expect(hashOf(of('body_weight', 'lbs', 154))).toBe(hashOf(of('body_weight', 'lb', 154)));
+      expect(hashOf(of('body_weight', '[lb_av]', 154))).not.toBe(hashOf(of('body_weight', 'kg', 154)));
+    });
+  });
+
   describe('contentHash', () => {
     it('is equal for the same instant written with Z, an offset, or epoch milliseconds', () => {
       const z = hashOf(hr({ at: '2026-11-22T11:00:00Z' }));
@@ -584,32 +621,34 @@ describe('decodeMessage', () => {
   describe('rejection unit', () => {
     it.each([
       ['heart_rate', 'kg'],
-      ['heart_rate', 'bpm'],
       ['heart_rate', '/s'],
       ['heart_rate', ''],
       ['heart_rate', '/MIN'],
       ['spo2', '/min'],
       ['spo2', 'percent'],
-      ['body_weight', 'lb'],
       ['body_weight', '[lb_av] '],
       ['body_weight', 'mg/dL'],
       ['body_weight', 'Kg'],
-      ['body_temperature', 'C'],
-      ['body_temperature', '°C'],
       ['body_temperature', 'degF'],
       ['body_temperature', 'kg'],
-      ['blood_glucose', 'mg/dl'],
-      ['blood_glucose', 'mmol/l'],
       ['blood_glucose', 'kPa'],
       ['cgm_glucose', 'mmol'],
       ['respiratory_rate', '%'],
-      ['steps', 'steps'],
       ['steps', '/min'],
+      // A spelling accepted for another type's code is not this type's unit.
+      ['spo2', 'bpm'],
+      ['body_weight', 'C'],
+      ['body_temperature', 'lbs'],
+      ['heart_rate', 'steps'],
+      // Matching is exact: no other case folding.
+      ['heart_rate', 'BPM'],
+      ['body_weight', 'LB'],
+      ['blood_glucose', 'MG/DL'],
     ])('%s in %j', (type, unit) => {
       rejectReading(of(type, unit, 50), 'unit', 'r1');
     });
 
-    it.each([['mmHg'], ['mm Hg'], ['mm[hg]'], ['kpa'], ['/min']])('blood_pressure in %j', (unit) => {
+    it.each([['mmhg'], ['mm Hg'], ['mm[hg]'], ['kpa'], ['/min']])('blood_pressure in %j', (unit) => {
       rejectReading(bp({ unit }), 'unit', 'r1');
     });
 
@@ -629,7 +668,7 @@ describe('decodeMessage', () => {
     });
 
     it('the detail lists the accepted units', () => {
-      const rejection = rejectReading(of('body_weight', 'lb', 150), 'unit', 'r1');
+      const rejection = rejectReading(of('body_weight', 'stone', 150), 'unit', 'r1');
       for (const unit of ['kg', 'g', '[lb_av]']) expect(rejection.detail).toContain(unit);
     });
   });
