@@ -20,7 +20,7 @@ import {
 } from './session.ts';
 import type { Me, Role } from './types.ts';
 import { ErrorBox, Loading } from './components/status.tsx';
-import { LoginView } from './views/login.tsx';
+import { LoginView, takeRememberedAddress } from './views/login.tsx';
 import { ActivityReportView } from './views/activity-report.tsx';
 import { OpsView } from './views/ops.tsx';
 import { DeviceListView } from './views/device-list.tsx';
@@ -95,7 +95,7 @@ export function App() {
   // The start page goes where the role lands; any other address is kept through a login.
   useEffect(() => {
     if (session.state === 'in' && (route.name === 'home' || route.name === 'login')) {
-      navigate(landing(session.me));
+      navigate(takeRememberedAddress() ?? landing(session.me));
     }
   }, [session, route]);
 

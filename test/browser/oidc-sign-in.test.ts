@@ -199,12 +199,17 @@ describe('sign-in with Pro Santé Connect (a local OpenID provider)', () => {
   it('signs out here and at the provider', async () => {
     const { context, page } = await newPage();
     try {
-      await page.goto(base);
+      // An address asked for before signing in (a notification's link, a patient's page)
+      // is where the browser ends up once back from the issuer, not the worklist.
+      await page.goto(`${base}#/patients/p-cardio-1`);
       await step(page, 'oidc-provider-2', () => signInAtProvider(page, DR_MARTIN.id));
       await step(page, 'oidc-signed-in-2', async () => {
-        await page.waitForURL((u) => u.href.startsWith(base));
-        await page.getByTestId('worklist-table').waitFor();
+        await page.waitForURL((u) => u.href.startsWith(base) && u.hash === '#/patients/p-cardio-1');
+        await page.getByRole('heading', { level: 1 }).waitFor();
       });
+      // Once: the next visit of the root lands on the worklist.
+      await page.goto(base);
+      await page.getByTestId('worklist-table').waitFor();
       const live = (await sessionRows()).filter((r) => r.live);
       expect(live).toHaveLength(1);
       await step(page, 'oidc-sign-out', async () => {

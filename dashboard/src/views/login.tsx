@@ -59,7 +59,7 @@ export function LoginView({
         )}
         {oidc && (
           <div class="oidc-sign-in">
-            <a class="button" href={oidc.loginUrl} data-testid="oidc-sign-in">
+            <a class="button" href={oidc.loginUrl} data-testid="oidc-sign-in" onClick={rememberAddress}>
               {t('signInWith', { label: oidc.label })}
             </a>
             <p class="muted small">{t('signInWithHelp')}</p>
@@ -94,4 +94,25 @@ export function LoginView({
       </form>
     </div>
   );
+}
+
+/**
+ * The address asked for before signing in with the issuer (a notification's
+ * `#/alerts/{id}`, a patient's page): the issuer sends the browser back to the
+ * dashboard's root, so it is kept in this tab's sessionStorage and taken back once
+ * signed in (app.tsx, takeRememberedAddress).
+ */
+const AFTER_SIGN_IN = 'vitalink.afterSignIn';
+
+function rememberAddress(): void {
+  const hash = location.hash;
+  if (hash && hash !== '#/' && hash !== '#/login') sessionStorage.setItem(AFTER_SIGN_IN, hash.slice(1));
+  else sessionStorage.removeItem(AFTER_SIGN_IN);
+}
+
+/** The address kept by rememberAddress, once (null: none). */
+export function takeRememberedAddress(): string | null {
+  const path = sessionStorage.getItem(AFTER_SIGN_IN);
+  sessionStorage.removeItem(AFTER_SIGN_IN);
+  return path && path.startsWith('/') ? path : null;
 }
