@@ -7,6 +7,7 @@ import {
 } from '../domain/alerts/index.ts';
 import { AppError } from '../errors.ts';
 import {
+  alertHistory,
   deleteThreshold,
   findAlert,
   saveThreshold,
@@ -91,4 +92,22 @@ export async function setPatientThresholds(db: Db, patientId: string, changes: R
 /** One rule's threshold (see setPatientThresholds). */
 export async function setPatientThreshold(db: Db, patientId: string, rule: string, value: unknown): Promise<void> {
   await setPatientThresholds(db, patientId, { [rule]: value });
+}
+
+/**
+ * An alert's history as the API and `vitalink alerts history` show it, oldest first
+ * (README, "Acknowledgement, history and the reviewed mark"): times in RFC 3339 UTC,
+ * `by` the actor, `notification` null but for notification events.
+ */
+export async function alertHistoryView(db: Db, alertId: string) {
+  return (await alertHistory(db, alertId)).map((h) => ({
+    at: h.at.toISOString(),
+    event: h.event,
+    by: h.actor,
+    readingIds: h.readingIds,
+    readings: h.readings,
+    action: h.action,
+    note: h.note,
+    notification: h.notification,
+  }));
 }

@@ -13,23 +13,15 @@ export const alertsHistory = defineCommand({
   notes: 'The acknowledgement notes are clinical data: this prints them; keep the output where patient data may be.',
   async run(values) {
     if (!/^\d{1,18}$/.test(values.id)) throw new UsageError('--id must be an alert id (digits)');
-    const [{ alertHistory, findAlert }, { AppError }] = await Promise.all([
+    const [{ findAlert }, { alertHistoryView }, { AppError }] = await Promise.all([
       import('../store/alerts.repository.ts'),
+      import('../actions/alerts.ts'),
       import('../errors.ts'),
     ]);
     await withDatabase(async ({ db }) => {
       const alert = await findAlert(db, values.id);
       if (!alert) throw new AppError('not_found', `alert ${values.id} does not exist`);
-      const items = (await alertHistory(db, alert.id)).map((h) => ({
-        at: h.at.toISOString(),
-        event: h.event,
-        by: h.actor,
-        readingIds: h.readingIds,
-        readings: h.readings,
-        action: h.action,
-        note: h.note,
-        notification: h.notification ?? null,
-      }));
+      const items = await alertHistoryView(db, alert.id);
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ alertId: alert.id, patientId: alert.patientId, items })}\n`);
         return;

@@ -1,7 +1,7 @@
 import { type Selectable, sql } from 'kysely';
 import type { AcknowledgeAction, AlertEventReading, AlertState } from '../domain/alerts/index.ts';
 import type { Database, Db } from './database.ts';
-import { cancelPendingEscalations, notificationHistory } from './notifications.repository.ts';
+import { cancelPendingEscalations, notificationOutcomes } from './notifications.repository.ts';
 
 export interface StoredAlert {
   id: string;
@@ -250,8 +250,8 @@ export interface AlertHistoryEntry {
   readings: AlertEventReading[] | null;
   action: AcknowledgeAction | null;
   note: string | null;
-  /** Notification events: the channel, the team told, first notification or escalation. */
-  notification?: { channel: string; teamId: string; purpose: 'alert' | 'escalation' } | null;
+  /** Notification events: the channel, the team told, first notification or escalation; null for the others. */
+  notification: { channel: string; teamId: string; purpose: 'alert' | 'escalation' } | null;
 }
 
 /**
@@ -275,8 +275,18 @@ export async function alertHistory(db: Db, alertId: string): Promise<AlertHistor
     readings: (r.readings ?? null) as AlertEventReading[] | null,
     action: r.action as AcknowledgeAction | null,
     note: r.note,
+    notification: null,
   }));
-  const told = await notificationHistory(db, alertId);
+  const told: AlertHistoryEntry[] = (await notificationOutcomes(db, alertId)).map((n) => ({
+    at: n.at,
+    event: n.sent ? 'notified' : 'notification_failed',
+    actor: null,
+    readingIds: null,
+    readings: null,
+    action: null,
+    note: null,
+    notification: { channel: n.channel, teamId: n.teamId, purpose: n.purpose },
+  }));
   return [...events, ...told].sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 

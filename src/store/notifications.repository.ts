@@ -412,22 +412,11 @@ export async function notificationCounts(
   return { sent: Number(rows[0]?.sent ?? 0), failed: Number(rows[0]?.failed ?? 0) };
 }
 
-/** What the alert's history shows of its notifications: each delivered or given up, when. */
-export async function notificationHistory(
+/** An alert's notifications that were delivered (`sent`) or given up, when, through which channel of which team. */
+export async function notificationOutcomes(
   db: Db,
   alertId: string,
-): Promise<
-  {
-    at: Date;
-    event: 'notified' | 'notification_failed';
-    actor: null;
-    readingIds: null;
-    readings: null;
-    action: null;
-    note: null;
-    notification: { channel: string; teamId: string; purpose: 'alert' | 'escalation' };
-  }[]
-> {
+): Promise<{ at: Date; sent: boolean; channel: string; teamId: string; purpose: 'alert' | 'escalation' }[]> {
   const rows = await db
     .selectFrom('notifications')
     .select(['state', 'sent_at', 'dead_at', 'channel', 'team_id', 'purpose'])
@@ -436,12 +425,9 @@ export async function notificationHistory(
     .execute();
   return rows.map((r) => ({
     at: (r.state === 'sent' ? r.sent_at : r.dead_at) as Date,
-    event: r.state === 'sent' ? ('notified' as const) : ('notification_failed' as const),
-    actor: null,
-    readingIds: null,
-    readings: null,
-    action: null,
-    note: null,
-    notification: { channel: r.channel, teamId: r.team_id, purpose: r.purpose },
+    sent: r.state === 'sent',
+    channel: r.channel,
+    teamId: r.team_id,
+    purpose: r.purpose,
   }));
 }

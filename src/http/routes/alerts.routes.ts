@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { acknowledgeAlert } from '../../actions/alerts.ts';
+import { acknowledgeAlert, alertHistoryView } from '../../actions/alerts.ts';
 import {
   ACKNOWLEDGE_ACTIONS,
   ACKNOWLEDGE_NOTE_MAX,
@@ -9,7 +9,7 @@ import {
   isRuleKey,
 } from '../../domain/alerts/index.ts';
 import { AppError } from '../../errors.ts';
-import { alertHistory, findAlert, findAlerts, listAlertIds, type StoredAlert } from '../../store/alerts.repository.ts';
+import { findAlert, findAlerts, listAlertIds, type StoredAlert } from '../../store/alerts.repository.ts';
 import type { Principal } from '../../actions/tokens.ts';
 import { assertPatientVisible, audit, AuditedNotFound, principalOf, requireRole } from '../auth.ts';
 import { alert, alertHistoryEntry, errorBody, idParam, iso, page, text } from '../schemas.ts';
@@ -164,22 +164,9 @@ export function alertsRoutes(app: ZodApp, deps: RouteDeps): void {
       const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const found = await visibleAlert(deps, principal, request.params.id);
-      const history = await alertHistory(db, found.id);
+      const items = await alertHistoryView(db, found.id);
       await audit(db, request, principal, [found.patientId], 'alerts.history', { alertId: found.id });
-      return {
-        alertId: found.id,
-        patientId: found.patientId,
-        items: history.map((h) => ({
-          at: iso(h.at),
-          event: h.event,
-          by: h.actor,
-          readingIds: h.readingIds,
-          readings: h.readings,
-          action: h.action,
-          note: h.note,
-          notification: h.notification ?? null,
-        })),
-      };
+      return { alertId: found.id, patientId: found.patientId, items };
     },
   );
 }
