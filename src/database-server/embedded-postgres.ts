@@ -343,6 +343,9 @@ export async function startEmbeddedPostgres(
   await mkdir(dataDir, { recursive: true });
   const as = await runAsUser(log);
   const { clusterDir, logFile } = await clusterPlace(dataDir, as, placement, log);
+  // Found (and copied where the postgres user can run them) once, by the start or by the stop.
+  let binaries: Promise<Binaries> | undefined;
+  const runnable = () => (binaries ??= loadBinaries().then((found) => runnableBinaries(found, as, placement, log)));
   const urlFor = (port: number, db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
   const serviceUrlFor = (port: number) => `postgres://${EMBEDDED_SERVICE_ROLE}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
 
@@ -356,7 +359,7 @@ export async function startEmbeddedPostgres(
       stop: async () => {
         if (stopped) return;
         stopped = true;
-        const bin = await runnableBinaries(await loadBinaries(), as, placement, log);
+        const bin = await runnable();
         await run(bin.pg_ctl, ['stop', '-D', clusterDir, '-m', 'fast', '-w', '-t', '60'], as);
         await rm(ownerFile, { force: true });
         log.info('embedded postgres stopped');
@@ -386,7 +389,7 @@ export async function startEmbeddedPostgres(
   const alreadyRunning = await runningPort(clusterDir);
   if (alreadyRunning !== undefined) return adopt(alreadyRunning);
 
-  const bin = await runnableBinaries(await loadBinaries(), as, placement, log);
+  const bin = await runnable();
   if (as.uid !== undefined && clusterDir === path.join(dataDir, 'pg')) {
     // The postgres user must be able to pass through the data folder to reach its cluster.
     const { mode } = await stat(dataDir);

@@ -120,44 +120,29 @@ export async function touchToken(db: Db, id: string): Promise<void> {
   `.execute(db);
 }
 
+/** What a token list or show says of a token (never its hash). */
+const LISTED_COLUMNS = [
+  'id',
+  'role',
+  'label',
+  'patient_ids',
+  'practitioner_id',
+  'created_at',
+  'expires_at',
+  'last_used_at',
+  'revoked_at',
+] as const;
+
 /** Tokens by id, `limit` of them after `afterId` (keyset: the primary key's index). */
 export async function listApiTokens(db: Db, page: { afterId?: string; limit: number }): Promise<ListedToken[]> {
-  let query = db
-    .selectFrom('api_tokens')
-    .select([
-      'id',
-      'role',
-      'label',
-      'patient_ids',
-      'practitioner_id',
-      'created_at',
-      'expires_at',
-      'last_used_at',
-      'revoked_at',
-    ])
-    .orderBy('id')
-    .limit(page.limit);
+  let query = db.selectFrom('api_tokens').select(LISTED_COLUMNS).orderBy('id').limit(page.limit);
   if (page.afterId !== undefined) query = query.where('id', '>', page.afterId);
   const rows = await query.execute();
   return rows.map(listed);
 }
 
 export async function findApiToken(db: Db, id: string): Promise<ListedToken | undefined> {
-  const row = await db
-    .selectFrom('api_tokens')
-    .select([
-      'id',
-      'role',
-      'label',
-      'patient_ids',
-      'practitioner_id',
-      'created_at',
-      'expires_at',
-      'last_used_at',
-      'revoked_at',
-    ])
-    .where('id', '=', id)
-    .executeTakeFirst();
+  const row = await db.selectFrom('api_tokens').select(LISTED_COLUMNS).where('id', '=', id).executeTakeFirst();
   return row ? listed(row) : undefined;
 }
 
