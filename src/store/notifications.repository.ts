@@ -393,25 +393,6 @@ export async function notificationBacklog(db: Db): Promise<{ pending: number; de
   return { pending: Number(rows[0]?.pending ?? 0), dead: Number(rows[0]?.dead ?? 0) };
 }
 
-/**
- * For the monthly activity report: a team's notifications queued in [from, to)
- * (when their alert opened) that were sent, and that failed for good (dead
- * letters); pending and cancelled ones count in neither. Cost: the team's rows of
- * that period through notifications_team_created.
- */
-export async function notificationCounts(
-  db: Db,
-  teamId: string,
-  from: Date,
-  to: Date,
-): Promise<{ sent: number; failed: number }> {
-  const { rows } = await sql<{ sent: string; failed: string }>`
-    SELECT count(*) FILTER (WHERE state = 'sent') AS sent, count(*) FILTER (WHERE state = 'dead') AS failed
-    FROM notifications WHERE team_id = ${teamId} AND created_at >= ${from} AND created_at < ${to}
-  `.execute(db);
-  return { sent: Number(rows[0]?.sent ?? 0), failed: Number(rows[0]?.failed ?? 0) };
-}
-
 /** An alert's notifications that were delivered (`sent`) or given up, when, through which channel of which team. */
 export async function notificationOutcomes(
   db: Db,

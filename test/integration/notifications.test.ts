@@ -5,7 +5,7 @@ import { DEFAULT_ESCALATION_DELAYS } from '../../src/domain/notifications.ts';
 import { createLogger } from '../../src/logger.ts';
 import { DeliveryWorker, type DeliveryWorkerOptions, leaseMs } from '../../src/notifications/delivery-worker.ts';
 import type { SmtpSettings } from '../../src/notifications/email.ts';
-import { claimDueNotifications, notificationCounts } from '../../src/store/notifications.repository.ts';
+import { claimDueNotifications } from '../../src/store/notifications.repository.ts';
 import { alertHistory } from '../../src/store/alerts.repository.ts';
 import { sendWebhook } from '../../src/notifications/webhook.ts';
 import { KeyRing, SecretKey } from '../../src/domain/secret-keys.ts';
@@ -20,6 +20,16 @@ const HOUR = 3_600_000;
 const PUBLIC_URL = 'https://vitalink.example.org';
 
 const t = useTestDatabase();
+
+/** A team's notifications queued in [from, to): delivered, and given up (dead letters). */
+async function notificationCounts(teamId: string, from: Date, to: Date): Promise<{ sent: number; failed: number }> {
+  const { rows } = await t.query<{ sent: number; failed: number }>(
+    `SELECT count(*) FILTER (WHERE state = 'sent')::int AS sent, count(*) FILTER (WHERE state = 'dead')::int AS failed
+     FROM notifications WHERE team_id = $1 AND created_at >= $2 AND created_at < $3`,
+    [teamId, from, to],
+  );
+  return rows[0];
+}
 const pki = new ScratchPki();
 /** The clock of the aggregation job, the worker and the receiver's timestamp check. */
 let clock = Date.parse('2026-12-01T09:00:00Z');
@@ -184,12 +194,7 @@ describe('notifications', () => {
       expect(text).not.toContain(patient);
       expect(text).not.toMatch(/\b88\b/);
     }
-    const counts = await notificationCounts(
-      t.db,
-      team,
-      new Date('2026-12-01T00:00:00Z'),
-      new Date('2027-01-01T00:00:00Z'),
-    );
+    const counts = await notificationCounts(team, new Date('2026-12-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z'));
     expect(counts).toEqual({ sent: 3, failed: 0 });
     // The alert's history says whom it told, when.
     const told = (await alertHistory(t.db, alertId)).filter((h) => h.event === 'notified');
@@ -276,9 +281,10 @@ describe('notifications', () => {
       'the webhook answered HTTP 410',
       'the webhook answered HTTP 503 (attempt 3 of 3)',
     ]);
-    expect(
-      await notificationCounts(t.db, team, new Date('2026-12-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z')),
-    ).toEqual({ sent: 0, failed: 2 });
+    expect(await notificationCounts(team, new Date('2026-12-01T00:00:00Z'), new Date('2027-01-01T00:00:00Z'))).toEqual({
+      sent: 0,
+      failed: 2,
+    });
 
     // The receiver is fixed; one is replayed by id, then the other with --all.
     receiver.statusOf.delete('/unavailable');
