@@ -431,7 +431,7 @@ export function glucoseReportPdf(report: GlucoseReport, generatedAt: number, pap
   doc.font('Helvetica').fontSize(8).fillColor(MUTED);
   label(doc, 'Vitalink', m, m + 3, { width: w, align: 'right' });
   doc.font('Helvetica').fontSize(9).fillColor(INK);
-  const name = report.patient.displayName ? `${report.patient.displayName} (${report.patient.id})` : report.patient.id;
+  const name = report.patient.displayName ? `${report.patient.displayName} · ${report.patient.id}` : report.patient.id;
   label(doc, `Patient: ${name}`, m, m + 21);
   label(doc, `Time zone: ${tz}`, m, m + 21, { width: w, align: 'right' });
   doc
