@@ -44,6 +44,7 @@ const HEAD_BG = '#e3eefa';
 const Y_MAX = 350;
 
 const one = new Intl.NumberFormat('en-GB', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const integer = new Intl.NumberFormat('en-GB', { maximumFractionDigits: 0 });
 
 /** One decimal, as indicators.md shows them (the dashboard formats the same way). */
 export function fmt1(value: number | null): string {
@@ -125,7 +126,7 @@ function statistics(doc: Doc, report: GlucoseReport, box: Box): void {
   y += 13;
   statRow(doc, 'Time CGM active', pct(v('sensor_active')?.value ?? null), x, y, w);
   y += 13;
-  statRow(doc, 'CGM readings', String(v('tir_70_180')?.n ?? 0), x, y, w);
+  statRow(doc, 'CGM readings', integer.format(v('tir_70_180')?.n ?? 0), x, y, w);
   y += 17;
 
   doc.font('Helvetica-Bold').fontSize(8).fillColor(INK);

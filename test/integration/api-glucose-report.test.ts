@@ -248,7 +248,7 @@ describe('the glucose report (PDF)', () => {
     expect(shown(/Glucose management indicator \(GMI\)\s+([\d.]+)%/)).toBe(value('gmi'));
     expect(shown(/Glucose variability \(CV\)\s+([\d.]+)%/)).toBe(value('glucose_cv'));
     expect(shown(/Time CGM active\s+([\d.]+)%/)).toBe(value('sensor_active'));
-    expect(shown(/CGM readings\s+(\d+)/)).toBe(String(api.get('tir_70_180')!.n));
+    expect(shown(/CGM readings\s+([\d,]+)/)).toBe(api.get('tir_70_180')!.n.toLocaleString('en-GB'));
     const v = (key: string) => api.get(key)!.value!;
     expect(shown(/Very high\s+([\d.]+)%/)).toBe(fmt1(v('tar_250')));
     expect(shown(/\bHigh\s+([\d.]+)%/)).toBe(fmt1(v('tar_180') - v('tar_250')));
