@@ -8,8 +8,10 @@
  *
  * Everything is placed at computed positions with the page margins at 0, so PDFKit
  * never flows text onto a second page; the layout fits A4 and US Letter.
+ *
+ * PDFKit is imported on the first report, not when the service starts (its import,
+ * fonts included, took half a second here).
  */
-import PDFDocument from 'pdfkit';
 import type { DailyProfile, GlucoseProfile } from '../domain/glucose-profile.ts';
 import type { GlucoseReport, RangeKey, ReportIndicatorKey, TimeInRange } from '../domain/glucose-report.ts';
 
@@ -401,7 +403,12 @@ function daily(doc: Doc, days: DailyProfile[], area: Box): void {
 }
 
 /** The report as a one-page PDF. `generatedAt` is printed in the footer. */
-export function glucoseReportPdf(report: GlucoseReport, generatedAt: number, paper: PaperSize = 'A4'): Promise<Buffer> {
+export async function glucoseReportPdf(
+  report: GlucoseReport,
+  generatedAt: number,
+  paper: PaperSize = 'A4',
+): Promise<Buffer> {
+  const { default: PDFDocument } = await import('pdfkit');
   const [width, height] = SIZES[paper];
   const doc = new PDFDocument({
     size: [width, height],
