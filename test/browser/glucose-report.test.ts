@@ -229,4 +229,26 @@ describe('the glucose report', () => {
       }
     },
   );
+
+  it('speaks French in a French browser, with French numbers', async () => {
+    const context = await browser!.newContext({ locale: 'fr-FR', viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${base}/`);
+      await page.getByLabel('Jeton d’API').fill(token);
+      await page.getByRole('button', { name: 'Se connecter' }).click();
+      await page.waitForURL(/#\/patients$/);
+      await page.goto(`${base}/#/patients/${patient}/glucose-report`);
+      await page.getByTestId('glucose-report').waitFor();
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(
+        'Rapport AGP : mesure continue du glucose',
+      );
+      const mean = (await indicators()).get('cgm_mean')!.value!;
+      const fr = new Intl.NumberFormat('fr-FR', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+      expect(await page.getByTestId('gr-cgm_mean').textContent()).toBe(`${fr.format(mean)} mg/dL`);
+      await page.screenshot({ path: path.join(SHOTS, 'glucose-report-fr.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
 });
