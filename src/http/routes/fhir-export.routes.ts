@@ -26,10 +26,8 @@ import { findPatient } from '../../store/patients.repository.ts';
 import type { Db } from '../../store/database.ts';
 import { assertPatientVisible, audit, patientNotFound, principalName, requireRole } from '../auth.ts';
 import { linkBase } from '../links.ts';
-import type { FhirSend } from './fhir.routes.ts';
+import { type FhirSend, rawQuery } from './fhir.routes.ts';
 import type { RouteDeps, ZodApp } from './context.ts';
-
-const anyQuery = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 
 function requireRespondAsync(prefer: string | string[] | undefined): void {
   const values = Array.isArray(prefer) ? prefer : prefer === undefined ? [] : [prefer];
@@ -99,7 +97,6 @@ export function fhirExportRoutes(
       tags: ['fhir'],
       summary: "FHIR Bulk Data kick-off: one patient's Observations as NDJSON (clinician; Prefer: respond-async)",
       params: z.object({ id: z.string() }),
-      querystring: anyQuery,
     },
     handler: async (request, reply) => {
       const principal = request.principal!;
@@ -108,7 +105,7 @@ export function fhirExportRoutes(
       const { id } = request.params;
       assertPatientVisible(principal, id);
       if (!(await findPatient(readDb(), id))) throw patientNotFound(id);
-      return kickOff(request, reply, 'patient', id, [id], request.query);
+      return kickOff(request, reply, 'patient', id, [id], rawQuery(request.query));
     },
   });
 
@@ -120,7 +117,6 @@ export function fhirExportRoutes(
       summary:
         "FHIR Bulk Data kick-off: a care team's patients (enrolled now, that the caller sees) as NDJSON (clinician)",
       params: z.object({ id: z.string() }),
-      querystring: anyQuery,
     },
     handler: async (request, reply) => {
       const principal = request.principal!;
@@ -134,7 +130,7 @@ export function fhirExportRoutes(
         : [];
       // A team none of whose patients the caller sees: as if it did not exist.
       if (visible.length === 0) throw new AppError('not_found', `Group/${id} does not exist`);
-      return kickOff(request, reply, 'group', id, visible, request.query);
+      return kickOff(request, reply, 'group', id, visible, rawQuery(request.query));
     },
   });
 

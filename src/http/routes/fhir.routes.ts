@@ -29,7 +29,7 @@ import {
 } from '../../fhir/observation-query.ts';
 import { capabilityStatement } from '../../fhir/capability-statement.ts';
 import { issueTypeOf, operationOutcome } from '../../fhir/outcome.ts';
-import { acceptsFhirJson, parseObservationSearch, prefersLenient } from '../../fhir/search-params.ts';
+import { acceptsFhirJson, parseObservationSearch, prefersLenient, type RawQuery } from '../../fhir/search-params.ts';
 import { FHIR_JSON, type Observation, type SearchsetBundle } from '../../fhir/types.ts';
 import { findPatient } from '../../store/patients.repository.ts';
 import { readingsByFhirDigest } from '../../store/reading-by-fhir-id.ts';
@@ -65,8 +65,8 @@ export function sendFhir(reply: FastifyReply, status: number, body: unknown) {
   return reply.status(status).header('content-type', FHIR_JSON).send(JSON.stringify(body));
 }
 
-/** Any query string: the search refuses (or, lenient, ignores) what it does not honour. */
-const anyQuery = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+/** The query string as parsed, unvalidated: the search refuses (or, lenient, ignores) what it does not honour. */
+export const rawQuery = (query: unknown): RawQuery => query as RawQuery;
 
 const READING_ID = /^r-[0-9a-f]{40}$/;
 const CGM_ID = /^cgm-[0-9a-f]{40}$/;
@@ -148,13 +148,12 @@ export function fhirRoutes(deps: RouteDeps & { readonly readingMaxAgeMs?: number
         summary: 'FHIR R4 search of Observations: readings and CGM summaries (clinician)',
         description:
           'A searchset Bundle (application/fhir+json) of vital-signs Observations (LOINC codes, UCUM units) and CGM summary Observations (HL7 CGM IG codes). Parameters: patient or subject, code, category, date, _lastUpdated, _count, _summary=count, _total, _format (GET /fhir/metadata). Others: 400 unless Prefer: handling=lenient. Errors are OperationOutcomes.',
-        querystring: anyQuery,
       },
       handler: async (request, reply) => {
         const principal = request.principal ?? (await authenticateRequest(deps, request));
         request.principal = principal;
         requireRole(principal, ['clinician']);
-        const search = parseObservationSearch(request.query, prefersLenient(request.headers.prefer));
+        const search = parseObservationSearch(rawQuery(request.query), prefersLenient(request.headers.prefer));
         const cursor = parseCursor(search.cursor);
         assertPatientVisible(principal, search.patientId);
         const reads = readDb();
@@ -204,7 +203,7 @@ export function fhirRoutes(deps: RouteDeps & { readonly readingMaxAgeMs?: number
         }
 
         await audit(db, request, principal, [patient.id], 'fhir.observation.search', {
-          code: search.codes === undefined ? null : (request.query.code ?? null),
+          code: search.codes === undefined ? null : (rawQuery(request.query).code ?? null),
           date: search.dates.length > 0 ? search.echo.filter(([k]) => k === 'date').map(([, v]) => v) : null,
           count: entries.length,
           ...(search.summaryCount ? { summary: 'count' } : {}),

@@ -11,7 +11,7 @@ import type { Db } from '../../store/database.ts';
 import { findPatient } from '../../store/patients.repository.ts';
 import { type ReadingKey, readingsPage, type StoredReading } from '../../store/readings-page.ts';
 import { assertPatientVisible, audit, patientNotFound, principalOf, requireRole } from '../auth.ts';
-import { idParam } from '../schemas.ts';
+import { errorBody, idParam } from '../schemas.ts';
 import type { RouteDeps, ZodApp } from './context.ts';
 
 const PAGE = 1000;
@@ -73,6 +73,13 @@ export function readingsCsvRoutes(app: ZodApp, deps: RouteDeps): void {
       tags: ['readings'],
       summary: "Every reading of a patient as CSV, newest first (clinician): the patient's data, portable",
       params: z.object({ id: idParam }),
+      response: {
+        200: z.string().describe('text/csv: a header line, then one reading a line'),
+        400: errorBody,
+        401: errorBody,
+        403: errorBody,
+        404: errorBody,
+      },
     },
     handler: async (request, reply) => {
       const principal = principalOf(request);
@@ -87,7 +94,7 @@ export function readingsCsvRoutes(app: ZodApp, deps: RouteDeps): void {
         .status(200)
         .header('content-type', 'text/csv; charset=utf-8; header=present')
         .header('content-disposition', `attachment; filename="${patient.id}-readings.csv"`)
-        .send(Readable.from(csvLines(reads, patient.id), { objectMode: false }));
+        .send(Readable.from(csvLines(reads, patient.id), { objectMode: false }) as never); // a stream: sent as it is, not serialized
     },
   });
 }
