@@ -66,22 +66,23 @@ async function* csvLines(db: Db, patientId: string): AsyncGenerator<string> {
 export function readingsCsvRoutes(app: ZodApp, deps: RouteDeps): void {
   const { db } = deps;
   const readDb = deps.readDb ?? (() => db);
-  app.route({
-    method: 'GET',
-    url: '/patients/:id/readings.csv',
-    schema: {
-      tags: ['readings'],
-      summary: "Every reading of a patient as CSV, newest first (clinician): the patient's data, portable",
-      params: z.object({ id: idParam }),
-      response: {
-        200: z.string().describe('text/csv: a header line, then one reading a line'),
-        400: errorBody,
-        401: errorBody,
-        403: errorBody,
-        404: errorBody,
+  app.get(
+    '/patients/:id/readings.csv',
+    {
+      schema: {
+        tags: ['readings'],
+        summary: "Every reading of a patient as CSV, newest first (clinician): the patient's data, portable",
+        params: z.object({ id: idParam }),
+        response: {
+          200: z.string().describe('text/csv: a header line, then one reading a line'),
+          400: errorBody,
+          401: errorBody,
+          403: errorBody,
+          404: errorBody,
+        },
       },
     },
-    handler: async (request, reply) => {
+    async (request, reply) => {
       const principal = principalOf(request);
       requireRole(principal, ['clinician']);
       const { id } = request.params;
@@ -96,5 +97,5 @@ export function readingsCsvRoutes(app: ZodApp, deps: RouteDeps): void {
         .header('content-disposition', `attachment; filename="${patient.id}-readings.csv"`)
         .send(Readable.from(csvLines(reads, patient.id), { objectMode: false }) as never); // a stream: sent as it is, not serialized
     },
-  });
+  );
 }
