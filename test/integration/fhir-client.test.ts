@@ -174,6 +174,24 @@ describe('a FHIR client (fhir-kit-client) against the running service', () => {
     expect((await hours(`date=${day.slice(0, 7)}&date=${day.slice(0, 4)}`)).length).toBe(
       all.filter((at) => at.startsWith(day.slice(0, 7))).length,
     );
+    // A minute (the precision of the value) around hr-5: ne pages across the two intervals it leaves.
+    const minute = `${new Date(t0 + 5 * HOUR).toISOString().slice(0, 16)}Z`;
+    const ids: string[] = [];
+    let url: string | undefined =
+      `/Observation?patient=p-fc-1&code=8867-4&date=ne${encodeURIComponent(minute)}&_count=2`;
+    while (url) {
+      const r = await get(url);
+      ids.push(...resources(r.body).map((o) => o.identifier[0].value));
+      url = r.body.link.find((l: any) => l.relation === 'next')?.url.replace(`${t.httpUrl}/fhir`, '');
+    }
+    expect(ids).toEqual([11, 10, 9, 8, 7, 6, 4, 3, 2, 1, 0].map((i) => `hr-${i}`));
+    const ofHr = (q: string) =>
+      get(`/Observation?patient=p-fc-1&code=8867-4&${q}`).then((r) =>
+        resources(r.body).map((o) => o.identifier[0].value),
+      );
+    expect(await ofHr(`date=eq${encodeURIComponent(minute)}`)).toEqual(['hr-5']);
+    expect(await ofHr(`date=sa${encodeURIComponent(minute)}`)).toEqual([11, 10, 9, 8, 7, 6].map((i) => `hr-${i}`));
+    expect(await ofHr(`date=eb${encodeURIComponent(minute)}`)).toEqual([4, 3, 2, 1, 0].map((i) => `hr-${i}`));
     // _lastUpdated: when stored (meta.lastUpdated); everything here was stored minutes ago.
     expect((await hours(`_lastUpdated=ge${day.slice(0, 4)}`)).length).toBe(12);
     expect((await hours('_lastUpdated=lt2020')).length).toBe(0);
