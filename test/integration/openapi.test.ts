@@ -38,6 +38,7 @@ const API_ROUTES = [
   'GET /api/v1/patients/{id}/indicators',
   'PUT /api/v1/patients/{id}/identity',
   'GET /api/v1/patients/{id}/readings',
+  'GET /api/v1/patients/{id}/readings.csv',
   'GET /api/v1/patients/{id}/series',
   'GET /api/v1/patients/{id}/glucose-report',
   'GET /api/v1/patients/{id}/glucose-report.pdf',
