@@ -200,6 +200,19 @@ describe('FHIR resources against their profiles (through the running service)', 
     const gmi = summaries.find((o) => o.code.coding[0].code === 'gmi');
     expect(gmi.meta.profile).toEqual([`${MES}mesures-observation-glucose`]);
     expect(gmi.extension[0].valueCodeableConcept.coding[0].code).toBe('GEN-276');
+
+    // A search by the codes the ANS profiles add finds what carries them.
+    const search = async (code: string) =>
+      (await fhir(`Observation?patient=p-prof-1&_count=1000&code=${encodeURIComponent(code)}`)).body.entry.map(
+        (e: any) => e.resource.identifier?.[0].value ?? e.resource.code.coding[0].code,
+      );
+    expect((await search('2345-7')).sort()).toEqual(
+      READINGS.filter((r) => r.type === 'blood_glucose')
+        .map((r) => r.id)
+        .sort(),
+    );
+    const taasip = await search('https://mos.esante.gouv.fr/NOS/TRE_R308-TAASIP/FHIR/TRE-R308-TAASIP|MED-969');
+    expect(taasip.sort()).toEqual(['mean-glucose-mass-per-volume', ...CGM.map((r) => r.id)].sort());
   });
 
   it('GET /fhir/Device/{id}: a valid PhdDevice for a device of my patient, 404 otherwise, audited', async () => {
