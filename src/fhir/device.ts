@@ -17,7 +17,7 @@
  *   unknown (data-absent-reason).
  */
 import type { ReadingType } from '../domain/reading-types.ts';
-import { DEFAULT_FHIR_PROFILES, type FhirProfileSettings } from './profiles.ts';
+import { DEFAULT_FHIR_PROFILES, type FhirProfileSettings, metaSource } from './profiles.ts';
 
 export const PHD_DEVICE_PROFILE = 'http://hl7.org/fhir/uv/phd/StructureDefinition/PhdDevice';
 export const MDC_SYSTEM = 'urn:iso:std:iso:11073:10101';
@@ -90,7 +90,7 @@ export function phdDevice(device: PhdDeviceInput, settings: FhirProfileSettings 
   return {
     resourceType: 'Device',
     id: device.id,
-    meta: { profile: [PHD_DEVICE_PROFILE], ...(settings.oid ? { source: `urn:oid:${settings.oid}` } : {}) },
+    meta: { profile: [PHD_DEVICE_PROFILE], ...metaSource(settings) },
     identifier: [
       {
         type: { coding: [{ system: CONTINUA_IDENTIFIERS, code: 'SYSID' }] },
