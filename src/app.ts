@@ -274,6 +274,7 @@ export function createApp(config: Config, log: Logger): App {
       isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
       tokenTtlDays: config.tokenTtlDays,
       publicUrl: config.publicUrl,
+      fhirProfiles: config.fhirProfiles,
       rateLimits: config.httpRateLimits,
       hstsMaxAgeS: config.https?.hstsMaxAgeS,
       oidc: config.oidc,

@@ -24,6 +24,7 @@ import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
 import { matchingCgmSummaries, matchingReadingsPage, readingFilters, withLastUpdated } from './observation-query.ts';
 import { readingObservation } from './observations.ts';
+import type { FhirProfileSettings } from './profiles.ts';
 import type { DateBound } from './search-params.ts';
 
 export const EXPORT_TTL_MS = 24 * 3_600_000;
@@ -157,13 +158,14 @@ export async function* observationLines(
   job: ExportJob,
   patientId: string,
   readingMaxAgeMs: number,
+  settings: FhirProfileSettings | undefined,
 ): AsyncGenerator<string> {
   const lastUpdated: DateBound[] = [
     ...(job.since ? [{ prefix: 'ge' as const, lo: job.since.getTime(), hi: job.since.getTime() }] : []),
     { prefix: 'lt', lo: job.transactionTime.getTime(), hi: job.transactionTime.getTime() },
   ];
   const criteria = { patientId, lastUpdated: job.since ? lastUpdated.slice(0, 1) : [], readingMaxAgeMs };
-  for (const s of await matchingCgmSummaries(db, criteria)) {
+  for (const s of await matchingCgmSummaries(db, criteria, settings)) {
     yield `${JSON.stringify(withLastUpdated(s.observation))}\n`;
   }
   const filters = readingFilters({ ...criteria, lastUpdated });
@@ -171,7 +173,9 @@ export async function* observationLines(
   for (;;) {
     const page = await matchingReadingsPage(db, filters, after, EXPORT_PAGE);
     if (page.readings.length > 0) {
-      yield page.readings.map((r) => `${JSON.stringify(withLastUpdated(readingObservation(patientId, r)))}\n`).join('');
+      yield page.readings
+        .map((r) => `${JSON.stringify(withLastUpdated(readingObservation(patientId, r, settings)))}\n`)
+        .join('');
     }
     if (!page.next) return;
     after = page.next;

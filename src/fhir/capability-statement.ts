@@ -121,6 +121,14 @@ const patientExportCapability = resourceCapability({
   operations: [{ name: 'export', definition: `${BULK}patient-export`, documentation: EXPORT_DOCUMENTATION }],
 });
 
+/** Device read (issue #15, item 3): the PHD device of the HL7 Personal Health Device IG. */
+const deviceReadCapability = resourceCapability({
+  type: 'Device',
+  interactions: ['read'],
+  supportedProfiles: ['http://hl7.org/fhir/uv/phd/StructureDefinition/PhdDevice'],
+  documentation: "A device that is or was assigned to one of the caller's patients.",
+});
+
 /** Patient read (issue #15, item 1): FR Core patient, with the INS only when the identity is qualified. */
 const patientReadCapability = resourceCapability({
   type: 'Patient',
@@ -142,7 +150,7 @@ const groupExportCapability = resourceCapability({
 /** Every resource entry, in type order; entries of one type are merged. */
 export const CAPABILITY_RESOURCES: readonly CapabilityResource[] = [
   detectedIssueCapability,
-  // Device read (issue #15, PHD device): add its entry here.
+  deviceReadCapability,
   groupExportCapability,
   observationCapability,
   patientExportCapability,

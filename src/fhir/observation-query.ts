@@ -34,6 +34,7 @@ import {
   instantIntervals,
   periodMatches,
 } from './search-params.ts';
+import type { FhirProfileSettings } from './profiles.ts';
 import { type Coding, OBSERVATION_CATEGORY_SYSTEM, type Observation } from './types.ts';
 
 /** What selects a patient's Observations. */
@@ -75,14 +76,19 @@ export function readingTypesOf(c: ObservationCriteria): ReadingType[] {
  * for a patient without any CGM reading (one index probe), whose indicators say
  * nothing about glucose (a sensor active 0 % of a window is no summary).
  */
-export async function matchingCgmSummaries(db: Db, c: ObservationCriteria): Promise<CgmObservation[]> {
-  if (!categoryMatches(c.categories, 'laboratory')) return [];
+export async function matchingCgmSummaries(
+  db: Db,
+  c: ObservationCriteria,
+  settings: FhirProfileSettings | undefined,
+): Promise<CgmObservation[]> {
   const indicators = await findIndicators(db, c.patientId, CGM_INDICATOR_KEYS);
   if (indicators.length === 0) return [];
-  const summaries = cgmObservations(c.patientId, indicators).filter((s) => {
+  // A summary's category is its own (the ANS glucose profile's are vital-signs, the others laboratory).
+  const summaries = cgmObservations(c.patientId, indicators, settings).filter((s) => {
     const o = s.observation;
     const updated = o.issued === undefined ? NaN : Date.parse(o.issued);
     return (
+      (c.categories === undefined || o.category.some((cc) => codingMatches(c.categories!, cc.coding))) &&
       (c.codes === undefined || codingMatches(c.codes, o.code.coding)) &&
       (c.dates ?? []).every((d) => periodMatches(d, s.from, s.to)) &&
       (c.lastUpdated ?? []).every((d) => periodMatches(d, updated, updated))

@@ -25,10 +25,11 @@ export async function readingsByFhirDigest(
     systolic: number | null;
     diastolic: number | null;
     pulse: number | null;
+    context: string | null;
     measured_at: Date;
     received_at: Date;
   }>`
-    SELECT patient_id, reading_id, device_id, type, unit, value, systolic, diastolic, pulse, measured_at, received_at
+    SELECT patient_id, reading_id, device_id, type, unit, value, systolic, diastolic, pulse, context, measured_at, received_at
     FROM readings
     WHERE substring(sha256(decode(device_id || E'\\n' || reading_id, 'escape')), 1, 8) = ${digestPrefix}
     LIMIT 16

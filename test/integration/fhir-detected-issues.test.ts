@@ -163,6 +163,7 @@ describe('FHIR DetectedIssue', () => {
     const resources = res.body.rest[0].resource;
     expect(resources.map((r: any) => [r.type, (r.interaction ?? []).map((i: any) => i.code)])).toEqual([
       ['DetectedIssue', ['read', 'search-type']],
+      ['Device', ['read']],
       ['Group', []],
       ['Observation', ['read', 'search-type']],
       ['Patient', ['read']],

@@ -228,10 +228,13 @@ describe('GET /fhir/Patient/{id}', () => {
 
   it('is in the CapabilityStatement as a read', async () => {
     const res = await get('/fhir/metadata', null);
-    expect(res.body.rest[0].resource.find((r: { type: string }) => r.type === 'Patient')).toEqual({
+    expect(res.body.rest[0].resource.find((r: { type: string }) => r.type === 'Patient')).toMatchObject({
       type: 'Patient',
       interaction: [{ code: 'read' }],
-      searchParam: [],
+      supportedProfile: [
+        'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient',
+        'https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient-ins',
+      ],
     });
   });
 });

@@ -206,7 +206,7 @@ export function fhirExportRoutes(
       const reads = readDb();
       const maxAge = deps.readingMaxAgeMs;
       async function* lines(): AsyncGenerator<string> {
-        for (const p of patients) yield* observationLines(reads, job, p, maxAge);
+        for (const p of patients) yield* observationLines(reads, job, p, maxAge, deps.fhirProfiles);
       }
       return reply
         .status(200)

@@ -48,6 +48,7 @@ import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './c
 import { fhirDetectedIssueRoutes } from './fhir-detected-issues.routes.ts';
 import { fhirPatientRoutes } from './fhir-patient.routes.ts';
 import { fhirExportRoutes } from './fhir-export.routes.ts';
+import { fhirDeviceRoutes } from './fhir-device.routes.ts';
 
 /** Where a page ended: after a CGM summary (its code), or after a reading (at in µs, device, reading id). */
 const cursorSchema = z.union([
@@ -142,6 +143,7 @@ export function fhirRoutes(deps: RouteDeps & { readonly readingMaxAgeMs?: number
     fhirDetectedIssueRoutes(scope, deps, sendFhir);
     // Issue #15, item 1: Patient read (FR Core, INS).
     fhirPatientRoutes(scope, deps, sendFhir);
+    fhirDeviceRoutes(scope, deps, sendFhir);
 
     scope.route({
       method: 'GET',
@@ -170,7 +172,7 @@ export function fhirRoutes(deps: RouteDeps & { readonly readingMaxAgeMs?: number
           lastUpdated: search.lastUpdated,
           readingMaxAgeMs,
         };
-        const summaries = await matchingCgmSummaries(reads, criteria);
+        const summaries = await matchingCgmSummaries(reads, criteria, deps.fhirProfiles);
         const filters = readingFilters(criteria);
         // FHIR R4 search, `_total` and `_summary=count`: counting reads every matching reading
         // of the patient's history, so it is done only when the client asks for it (first page only).
@@ -200,7 +202,7 @@ export function fhirRoutes(deps: RouteDeps & { readonly readingMaxAgeMs?: number
               keyset ? [keyset[1], keyset[2], keyset[3]] : undefined,
               room,
             );
-            entries.push(...readings.map((r) => readingObservation(patient.id, r)));
+            entries.push(...readings.map((r) => readingObservation(patient.id, r, deps.fhirProfiles)));
             if (end) next = ['r', ...end];
           }
         }
@@ -270,7 +272,7 @@ export function fhirRoutes(deps: RouteDeps & { readonly readingMaxAgeMs?: number
             // Another clinician's reading: the 404 of a patient that does not exist, audited as denied.
             assertPatientVisible(principal, row.patientId);
             patientId = row.patientId;
-            found = readingObservation(row.patientId, row);
+            found = readingObservation(row.patientId, row, deps.fhirProfiles);
           }
         } else if (CGM_ID.test(id)) {
           // The id is a digest of (patient, code): matched against the caller's patients only.
@@ -278,7 +280,11 @@ export function fhirRoutes(deps: RouteDeps & { readonly readingMaxAgeMs?: number
             .flatMap((p) => CGM_SUMMARIES.map((s) => ({ p, code: s.code })))
             .find(({ p, code }) => opaqueId('cgm', p, code) === id);
           if (match) {
-            const summaries = await matchingCgmSummaries(reads, { patientId: match.p, readingMaxAgeMs });
+            const summaries = await matchingCgmSummaries(
+              reads,
+              { patientId: match.p, readingMaxAgeMs },
+              deps.fhirProfiles,
+            );
             found = summaries.find((s) => s.code === match.code)?.observation;
             patientId = match.p;
           }
