@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
@@ -7,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { disableDevice, enableDevice } from '../../src/actions/device-lifecycle.ts';
 import { useTestService } from '../fixture.ts';
 import { heartRate } from '../helpers/device.ts';
-import { basicAuth } from '../helpers/https-device.ts';
+import { basicAuth, httpsRequest } from '../helpers/https-device.ts';
 import { type Pair, ScratchPki } from '../helpers/pki.ts';
 
 /**
@@ -65,53 +64,12 @@ const t = useTestService({
   },
 });
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any;
-}
-
 /** One request on a new TLS connection to HTTPS_PORT, with `cert` as client certificate when given. */
-function request(
+const request = (
   method: 'GET' | 'POST',
   urlPath: string,
   options: { body?: unknown; authorization?: string; cert?: Pair } = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: t.ports.https,
-        path: urlPath,
-        method,
-        servername: 'localhost',
-        ca: SERVER_CA,
-        agent: false,
-        ...(options.cert ? { cert: readFileSync(options.cert.cert), key: readFileSync(options.cert.key) } : {}),
-        headers: {
-          ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...(options.authorization ? { authorization: options.authorization } : {}),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => {
-          let body: unknown = text;
-          try {
-            body = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            // not JSON: kept as text
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+) => httpsRequest(t.ports.https!, SERVER_CA, method, urlPath, options);
 
 let sequence = 0;
 const reading = () => heartRate(`c-${++sequence}`, 70, Date.now() - 60_000);
