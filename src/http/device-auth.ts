@@ -105,7 +105,8 @@ export async function authenticateDevice(
   const certificates = deps.certificates;
   const certificate = certificates ? presentedCertificate(request) : undefined;
   const overTls = request.raw.socket instanceof TLSSocket;
-  if (!certificate && !bearer && !basic) {
+  // An Authorization header that is neither Basic nor Bearer is no credential, certificate or not.
+  if ((!certificate && !bearer && !basic) || (header !== undefined && !bearer && !basic)) {
     if (certificates?.mode === 'required' && overTls) {
       throw refused(deps, 'device_cert_missing', requiredMessage());
     }

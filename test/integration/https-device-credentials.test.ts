@@ -209,6 +209,9 @@ describe('device certificates over HTTPS (VITALINK_DEVICE_CERTS=optional)', () =
     });
     expect(mixed.status).toBe(403);
     expect(mixed.body.error.message).toMatch(/certificate is that of device cred-dev-a/);
+    // An Authorization header that is no credential at all is not made up for by the certificate.
+    const garbled = await request('POST', readingsOf(A), { body: r, cert: certs[A], authorization: 'Token abc' });
+    expect(garbled.status).toBe(401);
     expect(await stored(B, r.id)).toBe(0);
   });
 
