@@ -66,7 +66,8 @@ export function deviceReadingsRoutes(app: ZodApp, deps: DeviceReadingsDeps): voi
         summary: 'Readings of a device over HTTPS, answered after commit (device-protocol.md, "Over HTTPS")',
         description:
           'Authorization: Basic base64(deviceId:secret), or Authorization: Bearer <device token> (`vitalink devices token create`), ' +
-          'or on HTTPS_PORT a client certificate whose CN is the device id (VITALINK_DEVICE_CERTS). The body is exactly an MQTT payload of the device protocol: ' +
+          'or on HTTPS_PORT a client certificate whose CN is the device id (VITALINK_DEVICE_CERTS); ' +
+          'for device makers: docs/device-protocol.md in the repository. The body is exactly an MQTT payload of the device protocol: ' +
           'one reading object or {"readings": [...]} of 1 to 1000, at most 256 KiB. 200 once every reading is committed ' +
           '(stored, duplicate, or rejected and recorded); 503 with Retry-After while the database is unreachable.',
         security: [{ deviceBasic: [] }, { deviceToken: [] }],
