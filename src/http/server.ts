@@ -22,6 +22,7 @@ import { fhirRoutes } from './routes/fhir.routes.ts';
 import { meRoutes } from './routes/me.routes.ts';
 import { patientsRoutes } from './routes/patients.routes.ts';
 import { readingsRoutes } from './routes/readings.routes.ts';
+import { glucoseReportRoutes } from './routes/glucose-report.routes.ts';
 import { type IngestionReport, opsRoutes } from './routes/ops.routes.ts';
 import { rejectionsRoutes } from './routes/rejections.routes.ts';
 import { reportsRoutes } from './routes/reports.routes.ts';
@@ -275,6 +276,8 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       deviceTokensRoutes(api, routeDeps);
       tokensRoutes(api, { ...routeDeps, tokenTtlDays: deps.tokenTtlDays });
       readingsRoutes(api, routeDeps);
+      // Issue #16, item 6: the glucose report (AGP), JSON and PDF.
+      glucoseReportRoutes(api, routeDeps);
       alertsRoutes(api, routeDeps);
       // Issue #14, item 6-7: reviewed marks and the monthly activity report.
       reviewsRoutes(api, routeDeps);

@@ -41,6 +41,8 @@ const API_ROUTES = [
   'GET /api/v1/patients/{id}/indicators',
   'GET /api/v1/patients/{id}/readings',
   'GET /api/v1/patients/{id}/series',
+  'GET /api/v1/patients/{id}/glucose-report',
+  'GET /api/v1/patients/{id}/glucose-report.pdf',
   'GET /api/v1/patients/{id}/thresholds',
   'PUT /api/v1/patients/{id}/thresholds',
   'GET /api/v1/rejections',
