@@ -10,6 +10,8 @@
  *   https-1   single-reading POST /api/v1/devices/{id}/readings over HTTPS (keep-alive),
  *             `--concurrency` requests in flight per device
  *   https-50  POSTs of 50 readings
+ *   https-token-1  single-reading POSTs authenticated by a device token (Bearer) instead of
+ *             the secret: looked up on every request, where a secret verified lately is not
  *
  * and checks by counting rows that every acknowledged reading (PUBACK, or a 200
  * whose result is `stored`) is stored exactly once. Prints one JSON line per phase
@@ -28,7 +30,10 @@ import pg from 'pg';
 import { createScratchDatabase } from '../simulators/harness/scratch-database.ts';
 import { loadToolLimits, startService } from '../simulators/harness/service-process.ts';
 import { connectClient } from '../simulators/mqtt-connect.ts';
+import { createDeviceToken } from '../src/actions/device-tokens.ts';
+import { resolveKeyRing } from '../src/actions/secret-keys.ts';
 import { openProvisioner } from '../src/cli/provisioner.ts';
+import { createDatabase } from '../src/store/database.ts';
 import { readSecretKeys } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 
@@ -50,8 +55,8 @@ if (!base) {
   process.exit(2);
 }
 
-type Phase = 'mqtt-1' | 'mqtt-50' | 'https-1' | 'https-50';
-const PHASES: Phase[] = ['mqtt-1', 'mqtt-50', 'https-1', 'https-50'];
+type Phase = 'mqtt-1' | 'mqtt-50' | 'https-1' | 'https-50' | 'https-token-1';
+const PHASES: Phase[] = ['mqtt-1', 'mqtt-50', 'https-1', 'https-50', 'https-token-1'];
 
 // A self-signed certificate for 127.0.0.1, for the HTTPS listener only.
 const tlsDir = mkdtempSync(path.join(os.tmpdir(), 'vitalink-https-load-'));
@@ -100,6 +105,17 @@ for (const phase of PHASES) {
   }
 }
 await provisioner.close();
+// README, "Device tokens": one token per device of the token phase.
+const tokens = new Map<string, string>();
+{
+  const { db } = createDatabase(url, 2, createLogger('warn', process.stderr));
+  const keys = await resolveKeyRing(db, readSecretKeys(process.env).keys);
+  for (let i = 0; i < devices; i++) {
+    const id = `https-token-1-d${i}`;
+    tokens.set(id, (await createDeviceToken(db, keys, { deviceId: id })).token);
+  }
+  await db.destroy();
+}
 
 const service = await startService(
   {
@@ -175,7 +191,7 @@ async function runMqtt(phase: Phase, perMessage: number): Promise<PhaseResult> {
   return summary(phase, seconds, acked, latencies);
 }
 
-async function runHttps(phase: Phase, perMessage: number): Promise<PhaseResult> {
+async function runHttps(phase: Phase, perMessage: number, by: 'secret' | 'token' = 'secret'): Promise<PhaseResult> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: devices * concurrency, ca: undefined });
   const ids = Array.from({ length: devices }, (_, i) => `${phase}-d${i}`);
   const latencies: number[] = [];
@@ -185,7 +201,10 @@ async function runHttps(phase: Phase, perMessage: number): Promise<PhaseResult> 
   const deadline = started + durationS * 1000;
   await Promise.all(
     ids.map((id) => {
-      const authorization = `Basic ${Buffer.from(`${id}:${secrets.get(id)}`).toString('base64')}`;
+      const authorization =
+        by === 'token'
+          ? `Bearer ${tokens.get(id)}`
+          : `Basic ${Buffer.from(`${id}:${secrets.get(id)}`).toString('base64')}`;
       return Promise.all(
         Array.from({ length: concurrency }, async () => {
           while (performance.now() < deadline) {
@@ -258,6 +277,7 @@ try {
   results.push(await runMqtt('mqtt-50', 50));
   results.push(await runHttps('https-1', 1));
   results.push(await runHttps('https-50', 50));
+  results.push(await runHttps('https-token-1', 1, 'token'));
 } catch (error) {
   // The service, the scratch database and the certificate do not outlive a failed run.
   await service.stop();
@@ -282,10 +302,10 @@ for (const r of results) {
 }
 await check.end();
 process.stdout.write(
-  `\nphase      readings/s  ack p50 ms  ack p99 ms\n${results
+  `\nphase          readings/s  ack p50 ms  ack p99 ms\n${results
     .map(
       (r) =>
-        `${r.phase.padEnd(9)}  ${String(r.readingsPerSecond).padStart(10)}  ${String(r.ackMs.p50).padStart(10)}  ${String(r.ackMs.p99).padStart(10)}`,
+        `${r.phase.padEnd(13)}  ${String(r.readingsPerSecond).padStart(10)}  ${String(r.ackMs.p50).padStart(10)}  ${String(r.ackMs.p99).padStart(10)}`,
     )
     .join('\n')}\n`,
 );

@@ -36,6 +36,8 @@ import type net from 'node:net';
 import { type HttpsListener, listenHttps } from './http/https-listener.ts';
 import { TlsMaterial, TlsMaterialError } from './tls/tls-material.ts';
 import { announceKeys, resolveKeyRing } from './actions/secret-keys.ts';
+import { createDeviceTokenCheck } from './actions/device-tokens.ts';
+import { RehashOnce } from './domain/secret-keys.ts';
 import { createDatabase } from './store/database.ts';
 import { ReadReplica } from './store/read-replica.ts';
 import { DeliveryWorker } from './notifications/delivery-worker.ts';
@@ -146,7 +148,8 @@ export function createApp(config: Config, log: Logger): App {
       rehash: (id: string, slot: 'current' | 'previous', from: Buffer, to: { hash: Buffer; keyId: string }) =>
         rehashDeviceSecret(db, id, slot, from, to),
     };
-    const deviceAuthenticator = createAuthenticator(credentials, log.child({ component: 'device-https' }), metrics);
+    const deviceHttpsLog = log.child({ component: 'device-https' });
+    const deviceAuthenticator = createAuthenticator(credentials, deviceHttpsLog, metrics);
     // README, "Over HTTPS": secrets verified lately, forgotten as live sessions are closed.
     const verified = new VerifiedCredentials(config.sessionRecheckMs);
     broker = new Broker({
@@ -291,6 +294,16 @@ export function createApp(config: Config, log: Logger): App {
         activity: seen,
         holdMaxMs: config.holdMaxMs,
         isDraining: () => mqtt.draining,
+        // README, "Over HTTPS": device tokens, and client certificates on HTTPS_PORT.
+        checkToken: createDeviceTokenCheck(db, keys, {
+          once: new RehashOnce(),
+          onRehashed: (tokenId, fromKeyId, toKeyId) =>
+            deviceHttpsLog.info({ tokenId, fromKeyId, toKeyId }, 'device token re-hashed under the current key'),
+          onError: (err) => deviceHttpsLog.warn({ err }, 'device token bookkeeping failed; its next use tries again'),
+        }),
+        certificates: config.deviceCerts
+          ? { mode: config.deviceCerts.mode, find: (deviceId: string) => findDeviceCredentials(db, deviceId) }
+          : undefined,
       },
     });
     // README, "Operations", "Metrics": open alerts of every patient, counted at most every 15 s.
@@ -341,6 +354,7 @@ export function createApp(config: Config, log: Logger): App {
         host: config.host,
         material: tlsMaterial,
         handshakeTimeoutMs: config.listenerLimits.tlsHandshakeTimeoutMs,
+        deviceCerts: config.deviceCerts ? { mode: config.deviceCerts.mode } : undefined,
         admit: (raw) => httpsLimits.admit('https', raw),
         refused: (reason) => metrics.listenerRefusals.labels('https', reason).inc(),
         log: log.child({ component: 'https' }),

@@ -379,10 +379,10 @@ const envSchema = z
             `VITALINK_DEVICE_CERTS=${deviceCerts} needs the CA bundle that issues device certificates: set VITALINK_DEVICE_CA_FILE (PEM), or set VITALINK_DEVICE_CERTS=off`,
           );
         }
-        if (env.MQTT_TLS_PORT === undefined) {
+        if (env.MQTT_TLS_PORT === undefined && env.HTTPS_PORT === undefined) {
           problem(
             'VITALINK_DEVICE_CERTS',
-            `${deviceCerts} needs the MQTT TLS listener, where devices present their certificates: set MQTT_TLS_PORT (with TLS_CERT_FILE and TLS_KEY_FILE), or set VITALINK_DEVICE_CERTS=off`,
+            `${deviceCerts} needs a TLS listener, where devices present their certificates: set MQTT_TLS_PORT and/or HTTPS_PORT (with TLS_CERT_FILE and TLS_KEY_FILE), or set VITALINK_DEVICE_CERTS=off`,
           );
         }
       } else if (deviceCerts === 'off') {

@@ -64,6 +64,18 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'gives a device a new secret; prints it once',
     load: () => import('./cli/devices.command.ts').then((m) => m.devicesRotateSecret),
   },
+  'devices token create': {
+    summary: 'prints once a device token (HTTPS readings of that device only)',
+    load: () => import('./cli/device-tokens.command.ts').then((m) => m.deviceTokensCreate),
+  },
+  'devices token list': {
+    summary: "lists a device's tokens with their state",
+    load: () => import('./cli/device-tokens.command.ts').then((m) => m.deviceTokensList),
+  },
+  'devices token revoke': {
+    summary: 'revokes a device token',
+    load: () => import('./cli/device-tokens.command.ts').then((m) => m.deviceTokensRevoke),
+  },
   'nightscout enable': {
     summary: "prints once the upload secret of a patient's Nightscout-style CGM app",
     load: () => import('./cli/nightscout.command.ts').then((m) => m.nightscoutEnable),
@@ -219,9 +231,9 @@ const hint = (name?: string) =>
     ? `Run \`vitalink ${name} --help\` for its options, \`vitalink --help\` for the commands.`
     : 'Run `vitalink --help` for the commands.';
 
-/** The command named by the first one or two words of argv. */
+/** The command named by the first one, two or three words of argv. */
 function findCommand(argv: string[]): { name: string; entry: Entry } | undefined {
-  for (const words of [2, 1]) {
+  for (const words of [3, 2, 1]) {
     const name = argv.slice(0, words).join(' ');
     if (argv.length >= words && Object.hasOwn(COMMANDS, name)) return { name, entry: COMMANDS[name] };
   }
@@ -252,7 +264,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     const words = argv[0].startsWith('-') ? argv[0] : argv.slice(0, group.length > 0 ? 2 : 1).join(' ');
     const known =
-      group.length > 0 ? `; \`vitalink ${argv[0]}\` takes one of: ${group.map((g) => g.split(' ')[1]).join(', ')}` : '';
+      group.length > 0
+        ? `; \`vitalink ${argv[0]}\` takes one of: ${[...new Set(group.map((g) => g.split(' ')[1]))].join(', ')}`
+        : '';
     process.stderr.write(`vitalink: unknown command "${words}"${known}\n${hint()}\n`);
     return 2;
   }

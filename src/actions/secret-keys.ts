@@ -44,13 +44,16 @@ export async function announceKeys(db: Db, configured: ConfiguredKeys, ring: Key
       'the key of device secrets and API tokens is read from the database, so a copy of the database is enough to check guesses: set VITALINK_SECRET_KEY or VITALINK_SECRET_KEY_FILE (README, "Rotating the key")',
     );
   }
-  const lost = (await keyCensus(db)).filter((r) => !ring.get(r.keyId) && r.devices + r.graceSecrets + r.tokens > 0);
+  const lost = (await keyCensus(db)).filter(
+    (r) => !ring.get(r.keyId) && r.devices + r.graceSecrets + r.tokens + r.deviceTokens > 0,
+  );
   if (lost.length > 0) {
     log.warn(
       {
         keyIds: lost.map((r) => r.keyId),
         devices: lost.reduce((n, r) => n + r.devices + r.graceSecrets, 0),
         tokens: lost.reduce((n, r) => n + r.tokens, 0),
+        deviceTokens: lost.reduce((n, r) => n + r.deviceTokens, 0),
       },
       'credentials stored under secret keys that are not configured no longer work: configure the key again as a previous key, or rotate-secret those devices and replace those tokens (`vitalink keys status` lists them)',
     );
@@ -84,7 +87,7 @@ export async function keysStatus(db: Db, configured: ConfiguredKeys): Promise<Ke
   const ring = await resolveKeyRing(db, configured);
   const census = await keyCensus(db);
   const rows = new Map<string, KeyStatusRow>();
-  const empty = { devices: 0, devicesNeverSeen: 0, graceSecrets: 0, tokens: 0, tokensNeverUsed: 0 };
+  const empty = { devices: 0, devicesNeverSeen: 0, graceSecrets: 0, tokens: 0, tokensNeverUsed: 0, deviceTokens: 0 };
   for (const key of ring.keys) {
     rows.set(key.id, {
       keyId: key.id,
@@ -98,7 +101,7 @@ export async function keysStatus(db: Db, configured: ConfiguredKeys): Promise<Ke
     rows.set(c.keyId, { ...c, state: known?.state ?? 'not configured', source: known?.source ?? null });
   }
   const keys = [...rows.values()].filter(
-    (r) => r.state !== 'not configured' || r.devices + r.graceSecrets + r.tokens > 0,
+    (r) => r.state !== 'not configured' || r.devices + r.graceSecrets + r.tokens + r.deviceTokens > 0,
   );
   const ids = (state: KeyState) => keys.filter((r) => r.state === state).map((r) => r.keyId);
   return {
@@ -128,11 +131,15 @@ export async function forgetTheDatabaseKey(
     );
   }
   const under = (await keyCensus(db)).find((r) => r.keyId === DATABASE_KEY_ID);
-  const stranded = { devices: (under?.devices ?? 0) + (under?.graceSecrets ?? 0), tokens: under?.tokens ?? 0 };
+  // Device tokens (README, "Device tokens") are counted with the API tokens: both are replaced the same way.
+  const stranded = {
+    devices: (under?.devices ?? 0) + (under?.graceSecrets ?? 0),
+    tokens: (under?.tokens ?? 0) + (under?.deviceTokens ?? 0),
+  };
   if (!force && stranded.devices + stranded.tokens > 0) {
     throw new AppError(
       'conflict',
-      `${stranded.devices} device secrets and ${stranded.tokens} API tokens are still under the database key and would stop working; ` +
+      `${stranded.devices} device secrets and ${stranded.tokens} API or device tokens are still under the database key and would stop working; ` +
         'they move to the current key when used (`vitalink keys status` lists them): rotate-secret the devices that will not connect, ' +
         'revoke or replace the tokens, or add --force to forget the key anyway',
     );

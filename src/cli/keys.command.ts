@@ -25,13 +25,13 @@ export const keysStatus = defineCommand({
         lines.push(
           `key ${k.keyId} (${k.state}${k.source ? `, from ${k.source}` : ''}): ` +
             `${k.devices} device secrets (${k.devicesNeverSeen} never seen), ${k.graceSecrets} in a grace period, ` +
-            `${k.tokens} API tokens (${k.tokensNeverUsed} never used)`,
+            `${k.tokens} API tokens (${k.tokensNeverUsed} never used), ${k.deviceTokens} device tokens`,
         );
       }
       const list = (what: string, ids: string[]) =>
         ids.length === 0 ? [] : [`  ${what}: ${ids.join(', ')}${ids.length === LISTED_IDS ? ', ...' : ''}`];
       const others = s.keys.filter((k) => k.state !== 'current');
-      const pending = others.reduce((n, k) => n + k.devices + k.graceSecrets + k.tokens, 0);
+      const pending = others.reduce((n, k) => n + k.devices + k.graceSecrets + k.tokens + k.deviceTokens, 0);
       if (s.waiting.deviceIds.length + s.waiting.tokenIds.length > 0) {
         lines.push(
           'Under a previous key (they move to the current key when next used):',

@@ -14,6 +14,12 @@ export const REFUSAL_REASONS = [
   'client_id_mismatch',
   /** The device certificate's CN is not the CONNECT's username and client id (README, "Security", "Device certificates"): CONNACK 5. */
   'device_cert_mismatch',
+  /** Over HTTPS: a device token that is unknown, revoked, expired or malformed (README, "Device tokens"): 401. */
+  'device_token_refused',
+  /** Over HTTPS: a client certificate that does not verify (unknown issuer, expired, revoked): 401. */
+  'device_cert_invalid',
+  /** Over HTTPS with VITALINK_DEVICE_CERTS=required: a device request without a verified certificate: 401. */
+  'device_cert_missing',
   /** The credential lookup failed: CONNACK 3, server unavailable. */
   'database_unavailable',
   /** The authenticator failed in an unexpected way (never counted: a fallback for the CONNACK). */

@@ -31,6 +31,14 @@ export interface HttpsListener {
  * admit or refuse the raw socket, a handshake not finished within
  * `handshakeTimeoutMs` closes it. The certificate comes from `material` and is
  * replaced on new connections when the files change.
+ *
+ * With device certificates (VITALINK_DEVICE_CERTS `optional` or `required`) the
+ * server asks every client for one, verified against VITALINK_DEVICE_CA_FILE and
+ * VITALINK_DEVICE_CRL_FILE (reloaded with the rest), but never refuses the
+ * handshake for it, unlike the MQTT TLS listener: this listener also serves
+ * browsers and API clients, which have none. What came of the verification is
+ * read per request by the device readings route (src/http/device-auth.ts), which
+ * answers 401 for a certificate that did not verify.
  */
 export async function listenHttps(
   app: FastifyInstance,
@@ -39,16 +47,27 @@ export async function listenHttps(
     host: string;
     material: TlsMaterial;
     handshakeTimeoutMs: number;
+    /** VITALINK_DEVICE_CERTS: ask every client for a certificate, verified against the device CA and CRL. */
+    deviceCerts?: { readonly mode: 'optional' | 'required' };
     admit: (raw: net.Socket) => boolean;
     refused: (reason: HandshakeRefusal) => void;
     log: Logger;
   },
 ): Promise<HttpsListener> {
   await app.ready();
-  const build: TlsConsumer['build'] = (files) => ({ cert: files.TLS_CERT_FILE, key: files.TLS_KEY_FILE });
+  const certs = opts.deviceCerts;
+  const build: TlsConsumer['build'] = (files) => ({
+    cert: files.TLS_CERT_FILE,
+    key: files.TLS_KEY_FILE,
+    ...(certs ? { ca: files.VITALINK_DEVICE_CA_FILE, crl: files.VITALINK_DEVICE_CRL_FILE } : {}),
+  });
   const server = https.createServer(
     {
       ...build(opts.material.contents),
+      // Device certificates: asked for, verified, never required at the handshake (browsers
+      // and API clients have none); src/http/device-auth.ts reads the outcome per request.
+      requestCert: certs !== undefined,
+      rejectUnauthorized: false,
       handshakeTimeout: opts.handshakeTimeoutMs,
       requestTimeout: REQUEST_TIMEOUT_MS,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,

@@ -17,6 +17,7 @@ import { type Db, isDatabaseUnreachable } from '../store/database.ts';
 import { alertsRoutes } from './routes/alerts.routes.ts';
 import { careTeamsRoutes } from './routes/care-teams.routes.ts';
 import { devicesRoutes } from './routes/devices.routes.ts';
+import { deviceTokensRoutes } from './routes/device-tokens.routes.ts';
 import { fhirRoutes } from './routes/fhir.routes.ts';
 import { meRoutes } from './routes/me.routes.ts';
 import { patientsRoutes } from './routes/patients.routes.ts';
@@ -208,6 +209,11 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },
           deviceBasic: { type: 'http', scheme: 'basic', description: 'device id and secret (device-protocol.md)' },
+          deviceToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'a device token of `vitalink devices token create` (README, "Device tokens")',
+          },
           nightscoutSecret: {
             type: 'apiKey',
             in: 'header',
@@ -274,6 +280,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       meRoutes(api, routeDeps);
       patientsRoutes(api, routeDeps);
       devicesRoutes(api, { ...routeDeps, isDeviceConnected: deps.isDeviceConnected });
+      deviceTokensRoutes(api, routeDeps);
       tokensRoutes(api, { ...routeDeps, tokenTtlDays: deps.tokenTtlDays });
       readingsRoutes(api, routeDeps);
       // Issue #15, item 5: a patient's readings as CSV.

@@ -75,6 +75,18 @@ export interface Database {
     status_set_at: Date;
     updated_at: Generated<Date>;
   };
+  /** 2026-12-07T1920-device-tokens: bearer credentials of one device, stored hashed. */
+  device_tokens: {
+    id: Generated<string>;
+    device_id: string;
+    token_hash: Buffer;
+    secret_key_id: string;
+    label: string | null;
+    created_at: Generated<Date>;
+    expires_at: Date | null;
+    revoked_at: Date | null;
+    last_used_at: Date | null;
+  };
   device_activity: {
     device_id: string;
     last_seen_at: Date | null;

@@ -14,11 +14,18 @@ export interface KeyCensusRow {
   tokens: number;
   /** Of those, tokens never used. */
   tokensNeverUsed: number;
+  /** Active device tokens (README, "Device tokens"). */
+  deviceTokens: number;
 }
 
-/** Credentials per key id: one pass over devices and one over api_tokens (an admin command, not a hot path). */
+/** Credentials per key id: one pass over devices, api_tokens and device_tokens (an admin command, not a hot path). */
 export async function keyCensus(db: Db): Promise<KeyCensusRow[]> {
-  const { rows } = await sql<{ kind: 'device' | 'grace' | 'token'; key_id: string; n: string; never: string }>`
+  const { rows } = await sql<{
+    kind: 'device' | 'grace' | 'token' | 'device_token';
+    key_id: string;
+    n: string;
+    never: string;
+  }>`
     SELECT 'device' AS kind, d.secret_key_id AS key_id, count(*) AS n,
            count(*) FILTER (WHERE a.last_seen_at IS NULL) AS never
     FROM devices d LEFT JOIN device_activity a ON a.device_id = d.id
@@ -31,6 +38,10 @@ export async function keyCensus(db: Db): Promise<KeyCensusRow[]> {
     SELECT 'token', secret_key_id, count(*), count(*) FILTER (WHERE last_used_at IS NULL)
     FROM api_tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
     GROUP BY secret_key_id
+    UNION ALL
+    SELECT 'device_token', secret_key_id, count(*), 0
+    FROM device_tokens WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+    GROUP BY secret_key_id
   `.execute(db);
   const byKey = new Map<string, KeyCensusRow>();
   for (const r of rows) {
@@ -41,12 +52,15 @@ export async function keyCensus(db: Db): Promise<KeyCensusRow[]> {
       graceSecrets: 0,
       tokens: 0,
       tokensNeverUsed: 0,
+      deviceTokens: 0,
     };
     if (r.kind === 'device') {
       row.devices = Number(r.n);
       row.devicesNeverSeen = Number(r.never);
     } else if (r.kind === 'grace') {
       row.graceSecrets = Number(r.n);
+    } else if (r.kind === 'device_token') {
+      row.deviceTokens = Number(r.n);
     } else {
       row.tokens = Number(r.n);
       row.tokensNeverUsed = Number(r.never);

@@ -202,3 +202,60 @@ describe('vitalink tokens create --expires|list|revoke', () => {
     expect(past.stderr).toContain('not in the future');
   }, 60_000);
 });
+
+describe('vitalink devices token create|list|revoke', () => {
+  it('creates a device token printed once, lists it without its text, revokes it', async () => {
+    const created = await json(['devices', 'token', 'create', '--id', 'cc-dev-2', '--name', 'companion app']);
+    expect(Object.keys(created).sort()).toEqual(['deviceId', 'expiresAt', 'id', 'token']);
+    expect(created.token).toMatch(/^vdt_[A-Za-z0-9_-]{43}$/);
+    expect(created.deviceId).toBe('cc-dev-2');
+    // One year by default.
+    const year = Date.parse(created.expiresAt) - Date.now();
+    expect(year).toBeGreaterThan(364 * 86_400_000);
+    expect(year).toBeLessThanOrEqual(365 * 86_400_000);
+
+    const never = await json(['devices', 'token', 'create', '--id', 'cc-dev-2', '--expires', 'never']);
+    expect(never.expiresAt).toBeNull();
+
+    const list = await vitalink(['devices', 'token', 'list', '--id', 'cc-dev-2', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).not.toContain(created.token);
+    const items = JSON.parse(list.stdout).items;
+    expect(items.map((t: any) => [t.id, t.state, t.label])).toEqual([
+      [created.id, 'active', 'companion app'],
+      [never.id, 'active', null],
+    ]);
+
+    const text = await vitalink(['devices', 'token', 'create', '--id', 'cc-dev-2']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^token: vdt_\S+$/m);
+    expect(text.stdout).toContain('shown only once');
+
+    const revoked = await json(['devices', 'token', 'revoke', '--id', 'cc-dev-2', '--token', created.id]);
+    expect(revoked).toMatchObject({ id: created.id, deviceId: 'cc-dev-2', state: 'revoked' });
+    const after = await json(['devices', 'token', 'list', '--id', 'cc-dev-2']);
+    expect(after.items.find((t: any) => t.id === created.id).state).toBe('revoked');
+  }, 60_000);
+
+  it('says what to do about an unknown device or token, an unreadable expiry, and lists the group', async () => {
+    const [unknownDevice, unknownToken, otherDevice, unreadable, group] = await Promise.all([
+      vitalink(['devices', 'token', 'create', '--id', 'cc-nobody']),
+      vitalink(['devices', 'token', 'revoke', '--id', 'cc-dev-1', '--token', '424242']),
+      vitalink(['devices', 'token', 'list', '--id', 'cc-nobody']),
+      vitalink(['devices', 'token', 'create', '--id', 'cc-dev-1', '--expires', 'someday']),
+      vitalink(['devices', '--help']),
+    ]);
+    for (const result of [unknownDevice, otherDevice]) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('device cc-nobody does not exist');
+    }
+    expect(unknownToken.code).toBe(1);
+    expect(unknownToken.stderr).toContain('device cc-dev-1 has no token 424242');
+    expect(unknownToken.stderr).toContain('vitalink devices token list --id cc-dev-1');
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.stderr).toContain('90d');
+    expect(group.code).toBe(0);
+    expect(group.stdout).toContain('vitalink devices token create');
+    expect(group.stdout).toContain('vitalink devices token revoke');
+  }, 60_000);
+});

@@ -80,7 +80,7 @@ describe('the secret key from a file, for the commands and for serve', () => {
     // Not while a device is still under the database key.
     const early = await runCli(['keys', 'forget-database-key'], withKey());
     expect(early.code).toBe(1);
-    expect(early.stderr).toContain('1 device secrets and 0 API tokens are still under the database key');
+    expect(early.stderr).toContain('1 device secrets and 0 API or device tokens are still under the database key');
 
     // serve with the same file: both devices connect, the legacy one moves to the key; the token works.
     const service: ServiceProcess = await startService({ ...withKey(), LOG_LEVEL: 'info' });

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+
 /** A device sending over HTTPS (device-protocol.md, "Over HTTPS"), as a phone app or a gateway does: fetch and Basic auth. */
 export interface DevicePost {
   status: number;
@@ -38,4 +41,58 @@ export async function postReadings(
     // not JSON: kept as text, which fails any shape assertion
   }
   return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export interface HttpsAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+/**
+ * One request to `port` over a new TLS connection (no agent: no connection or TLS
+ * session reused, so each request carries the client certificate it is given),
+ * trusting `ca` for the service's certificate (issued for localhost).
+ */
+export function httpsRequest(
+  port: number,
+  ca: Buffer,
+  method: 'GET' | 'POST',
+  urlPath: string,
+  options: { body?: unknown; authorization?: string; cert?: { cert: string; key: string } } = {},
+): Promise<HttpsAnswer> {
+  return new Promise((resolve, reject) => {
+    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: urlPath,
+        method,
+        servername: 'localhost',
+        ca,
+        agent: false,
+        ...(options.cert ? { cert: readFileSync(options.cert.cert), key: readFileSync(options.cert.key) } : {}),
+        headers: {
+          ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(options.authorization ? { authorization: options.authorization } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => {
+          let body: unknown = text;
+          try {
+            body = text === '' ? undefined : JSON.parse(text);
+          } catch {
+            // not JSON: kept as text, which fails any shape assertion
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createDeviceToken } from '../../src/actions/device-tokens.ts';
 import { useTestService } from '../fixture.ts';
 import { heartRate, waitFor } from '../helpers/device.ts';
 import { postReadings } from '../helpers/https-device.ts';
@@ -104,6 +105,30 @@ describe('HTTPS ingest while PostgreSQL is unreachable', () => {
     // Every batch sent was eventually answered 200, so every reading is stored, once.
     expect(stored.sort()).toEqual(sent.sort());
     for (const s of senders) expect(s.answered.size).toBe(s.sent.size);
+  });
+
+  it('a device token that cannot be looked up is answered 503 with Retry-After, then 200 once the database is back', async () => {
+    const id = 'https-outage-token';
+    await t.provisionDevice(id);
+    const { token } = await createDeviceToken(t.db, await t.keys(), { deviceId: id });
+    const bearer = { authorization: `Bearer ${token}` };
+    const reading = heartRate('token-1', 70, Date.now() - MINUTE);
+    behind.proxy.cut();
+    let refused;
+    try {
+      refused = await postReadings(t.httpUrl, id, reading, bearer);
+    } finally {
+      behind.proxy.restore();
+    }
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(refused.body.error.code).toBe('unavailable');
+    const again = await waitFor(async () => {
+      const r = await postReadings(t.httpUrl, id, reading, bearer);
+      return r.status === 200 && r;
+    }, 'a 200 after the database came back');
+    expect(again.body.results[0].outcome).toBe('stored');
+    expect(await storedIds(id)).toEqual(['token-1']);
   });
 
   it('a request held when the database goes away is answered 503; its resend is stored once', async () => {

@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { keysStatus } from '../../src/actions/secret-keys.ts';
+import { createDeviceToken } from '../../src/actions/device-tokens.ts';
+import { keysStatus, resolveKeyRing } from '../../src/actions/secret-keys.ts';
 import { readSecretKeys } from '../../src/config.ts';
 import { DATABASE_KEY_ID, keyIdOf } from '../../src/domain/secret-keys.ts';
 import { useTestDatabase } from '../fixture.ts';
@@ -78,6 +79,22 @@ async function deviceRow(id: string): Promise<{ key: string; xmin: string; hash:
 
 async function tokenKey(id: string): Promise<string> {
   const { rows } = await t.query(`SELECT secret_key_id FROM api_tokens WHERE id = $1`, [id]);
+  return rows[0].secret_key_id;
+}
+
+/** A device token's HTTPS readings request (README, "Device tokens"): its status. */
+async function deviceTokenStatus(deviceId: string, token: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${running!.ports.http}/api/v1/devices/${deviceId}/readings`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: `t-${Date.now()}`, type: 'heart_rate', at: Date.now(), value: 70, unit: '/min' }),
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function deviceTokenKey(id: string): Promise<string> {
+  const { rows } = await t.query(`SELECT secret_key_id FROM device_tokens WHERE id = $1`, [id]);
   return rows[0].secret_key_id;
 }
 
@@ -175,5 +192,35 @@ describe('rotating the secret key', () => {
     expect((await deviceRow('kr-legacy')).key).toBe(idB);
     expect(await apiStatus(legacyToken.token)).toBe(200);
     expect(await tokenKey(legacyToken.id)).toBe(idB);
+  }, 60_000);
+  it('moves device tokens to the new key on use, counts them in keys status, refuses those left under a removed key', async () => {
+    const onlyA = { VITALINK_SECRET_KEY: A };
+    t.useSecretKeysOf(onlyA);
+    await t.provisionDevice('kr-tok');
+    const ringA = await resolveKeyRing(t.db, readSecretKeys(onlyA).keys);
+    const used = await createDeviceToken(t.db, ringA, { deviceId: 'kr-tok' });
+    const idle = await createDeviceToken(t.db, ringA, { deviceId: 'kr-tok' });
+    expect(await deviceTokenKey(used.id)).toBe(idA);
+
+    const rotating = { VITALINK_SECRET_KEY: B, VITALINK_SECRET_KEY_PREVIOUS: A };
+    await start(rotating);
+    expect(await deviceTokenStatus('kr-tok', used.token)).toBe(200);
+    expect(await deviceTokenKey(used.id)).toBe(idB);
+    expect(logs.some((l) => l.msg === 'device token re-hashed under the current key' && l.toKeyId === idB)).toBe(true);
+    expect(await deviceTokenStatus('kr-tok', used.token)).toBe(200);
+    const byId = new Map((await keysStatus(t.db, readSecretKeys(rotating).keys)).keys.map((k) => [k.keyId, k]));
+    expect(byId.get(idB)).toMatchObject({ deviceTokens: 1 });
+    expect(byId.get(idA)).toMatchObject({ deviceTokens: 1 });
+
+    await start({ VITALINK_SECRET_KEY: B });
+    const startWarning = logs.find(
+      (l) =>
+        typeof l.msg === 'string' && l.msg.startsWith('credentials stored under secret keys that are not configured'),
+    );
+    expect(startWarning).toMatchObject({ keyIds: [idA], deviceTokens: 1 });
+    expect(await deviceTokenStatus('kr-tok', used.token)).toBe(200);
+    expect(await deviceTokenStatus('kr-tok', idle.token)).toBe(401);
+    const text = JSON.stringify(logs);
+    for (const secret of [used.token, idle.token]) expect(text).not.toContain(secret);
   }, 60_000);
 });

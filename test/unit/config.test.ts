@@ -206,10 +206,14 @@ describe('loadConfig HTTPS and device certificates', () => {
     expect(configError({ ...tlsOn, VITALINK_DEVICE_CERTS: 'optional' }).problems).toEqual([
       expect.stringMatching(/^VITALINK_DEVICE_CA_FILE: VITALINK_DEVICE_CERTS=optional needs the CA bundle/),
     ]);
+    // HTTPS_PORT alone is a listener where devices present certificates too (README, "Over HTTPS").
     expect(
-      configError({ ...files, HTTPS_PORT: '8443', VITALINK_DEVICE_CERTS: 'required', VITALINK_DEVICE_CA_FILE: '/ca' })
-        .problems,
-    ).toEqual([expect.stringMatching(/^VITALINK_DEVICE_CERTS: required needs the MQTT TLS listener/)]);
+      loadConfig({ ...files, HTTPS_PORT: '8443', VITALINK_DEVICE_CERTS: 'required', VITALINK_DEVICE_CA_FILE: '/ca' })
+        .deviceCerts,
+    ).toEqual({ mode: 'required', caFile: '/ca', crlFile: undefined });
+    expect(
+      configError({ ...files, VITALINK_DEVICE_CERTS: 'required', VITALINK_DEVICE_CA_FILE: '/ca' }).problems,
+    ).toContainEqual(expect.stringMatching(/^VITALINK_DEVICE_CERTS: required needs a TLS listener/));
     expect(configError({ ...tlsOn, VITALINK_DEVICE_CRL_FILE: '/crl' }).problems).toEqual([
       expect.stringMatching(/^VITALINK_DEVICE_CRL_FILE: is set but VITALINK_DEVICE_CERTS is off/),
     ]);

@@ -65,23 +65,25 @@ export function deviceReadingsRoutes(app: ZodApp, deps: DeviceReadingsDeps): voi
         tags: ['device protocol'],
         summary: 'Readings of a device over HTTPS, answered after commit (device-protocol.md, "Over HTTPS")',
         description:
-          'Authorization: Basic base64(deviceId:secret). The body is exactly an MQTT payload of the device protocol: ' +
+          'Authorization: Basic base64(deviceId:secret), or Authorization: Bearer <device token> (`vitalink devices token create`), ' +
+          'or on HTTPS_PORT a client certificate whose CN is the device id (VITALINK_DEVICE_CERTS); ' +
+          'for device makers: docs/device-protocol.md in the repository. The body is exactly an MQTT payload of the device protocol: ' +
           'one reading object or {"readings": [...]} of 1 to 1000, at most 256 KiB. 200 once every reading is committed ' +
           '(stored, duplicate, or rejected and recorded); 503 with Retry-After while the database is unreachable.',
-        security: [{ deviceBasic: [] }],
+        security: [{ deviceBasic: [] }, { deviceToken: [] }],
         params: z.object({ id: z.string().max(200).describe("the device's id, the user name of the credentials") }),
         response: { 200: z.object({ results: z.array(readingResult) }), ...errors },
       },
       // Who is sending comes first: the body of a refused request is not read.
       onRequest: async (request, reply) => {
         try {
-          const deviceId = await authenticateDevice(deps, request);
           const { id: pathId } = request.params as { id: string };
+          const deviceId = await authenticateDevice(deps, request, pathId);
           if (pathId !== deviceId) {
             request.log.info({ reason: 'publish_not_authorized' }, 'device request refused');
             throw new AppError(
               'forbidden',
-              `these credentials are those of device ${deviceId}: send its readings to /api/v1/devices/${deviceId}/readings`,
+              `these credentials (secret, device token or certificate) are those of device ${deviceId}: send its readings to /api/v1/devices/${deviceId}/readings`,
             );
           }
           deps.activity?.seen(deviceId, deps.now(), 'https');
