@@ -190,18 +190,25 @@ const GLUCOSE_TARGET: Target = {
   component: 'value',
   low: 70,
   high: 180,
-  // Time in range 70–180 mg/dL (3.9–10.0 mmol/L): the tir_70_180 indicator of indicators.md.
-  source: 'Battelino et al., Diabetes Care 2019;42:1593 (international consensus on time in range)',
+  // Time in range 70–180 mg/dL (3.9–10.0 mmol/L), the international consensus on time
+  // in range: the tir_70_180 indicator of indicators.md.
+  source: 'Battelino et al., Diabetes Care 2019;42:1593',
 };
 
-/** Home blood pressure below 135/85 mmHg: the bp_above_threshold indicator of indicators.md. */
-const HOME_BP_SOURCE = 'ESH 2021 practice guidelines for office and out-of-office blood pressure measurement';
+/**
+ * Home blood pressure below 135/85 mmHg: 2021 European Society of Hypertension
+ * practice guidelines for office and out-of-office blood pressure measurement
+ * (the bp_above_threshold indicator of indicators.md).
+ */
+const HOME_BP_SOURCE = 'Stergiou et al. (ESH), J Hypertens 2021;39:1293';
+/** O'Driscoll et al., BTS guideline for oxygen use in adults, Thorax 2017;72(Suppl 1):ii1. */
+const SPO2_SOURCE = "O'Driscoll et al. (BTS), Thorax 2017;72:ii1";
 
 /**
  * The targets drawn on a type's chart. SpO2: 94–98 %, or 88–92 % for a patient
  * at risk of hypercapnic respiratory failure (enrolled for chronic respiratory
  * failure), O'Driscoll et al., BTS guideline for oxygen use in adults, Thorax
- * 2017;72:i1 (the reference of the SpO2 indicators of indicators.md). Weight,
+ * 2017;72:ii1 (the reference of the SpO2 indicators of indicators.md). Weight,
  * heart rate, temperature, respiratory rate and steps have no target there.
  */
 export function targetsOf(type: string, programmes: readonly string[] = []): Target[] {
@@ -216,8 +223,8 @@ export function targetsOf(type: string, programmes: readonly string[] = []): Tar
       ];
     case 'spo2':
       return programmes.includes('chronic_respiratory_failure')
-        ? [{ component: 'value', low: 88, high: 92, source: 'BTS oxygen guideline 2017 (at risk of hypercapnia)' }]
-        : [{ component: 'value', low: 94, high: 98, source: 'BTS oxygen guideline 2017' }];
+        ? [{ component: 'value', low: 88, high: 92, source: SPO2_SOURCE }]
+        : [{ component: 'value', low: 94, high: 98, source: SPO2_SOURCE }];
     default:
       return [];
   }

@@ -379,7 +379,7 @@ const en = {
   // patient page (#16): targets, readings table, what an administrator sees
   chartTargets: 'Target: {list}.',
   targetLegend: 'Target',
-  readingsTitle: 'Readings',
+  readingsTitle: 'Table of readings',
   readingsIntro:
     'Each reading of one type from {from} to {to}, newest first, 50 a page; the CSV holds every reading of that range.',
   readingsType: 'Type',
@@ -752,7 +752,7 @@ const fr: Record<MessageKey, string> = {
   signedInPractitioner: '{name}',
   chartTargets: 'Cible : {list}.',
   targetLegend: 'Cible',
-  readingsTitle: 'Mesures une à une',
+  readingsTitle: 'Tableau des mesures',
   readingsIntro:
     'Chaque mesure d’un type du {from} au {to}, les plus récentes d’abord, 50 par page ; le CSV contient toutes les mesures de cette période.',
   readingsType: 'Type',

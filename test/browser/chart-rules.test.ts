@@ -77,7 +77,8 @@ describe('targets', () => {
       { component: 'systolic', low: null, high: 135 },
       { component: 'diastolic', low: null, high: 85 },
     ]);
-    expect(targetsOf('blood_pressure')[0].source).toContain('ESH 2021');
+    expect(targetsOf('blood_pressure')[0].source).toContain('ESH), J Hypertens 2021');
+    expect(targetsOf('spo2')[0].source).toContain('BTS), Thorax 2017');
     expect(targetsOf('spo2')).toMatchObject([{ low: 94, high: 98 }]);
     expect(targetsOf('spo2', ['chronic_respiratory_failure'])).toMatchObject([{ low: 88, high: 92 }]);
     expect(targetsOf('body_weight')).toEqual([]);

@@ -8,7 +8,7 @@
  */
 import { useMemo } from 'preact/hooks';
 import uPlot from 'uplot';
-import { digitsOf, fmtDateTime, fmtNumber } from '../format.ts';
+import { digitsOf, fmtDate, fmtDateTime, fmtNumber } from '../format.ts';
 import { ruleLabel, t, typeLabel, unitLabel } from '../i18n.ts';
 import type { Bucket, Reading, ThresholdEntry } from '../types.ts';
 import type { RuleKey } from '../../../src/domain/alerts/rules.ts';
@@ -244,7 +244,12 @@ export function ReadingChart({
     const series: uPlot.Series[] = [
       {
         label: data.kind === 'raw' ? t('seriesTime') : t('seriesDay'),
-        value: (_u, v) => (v === null || v === undefined ? '' : fmtDateTime(v * 1000, timeZone)),
+        value: (_u, v) =>
+          v === null || v === undefined
+            ? ''
+            : data.kind === 'raw'
+              ? fmtDateTime(v * 1000, timeZone)
+              : fmtDate(v * 1000, timeZone),
       },
     ];
     const bands: uPlot.Band[] = [];
@@ -315,7 +320,8 @@ export function ReadingChart({
       }
     } else {
       const buckets = data.buckets;
-      for (const b of buckets) xs.push(Date.parse(b.start) / 1000);
+      // Each day's values at its middle: an alert's event marker falls on its own day's values.
+      for (const b of buckets) xs.push((Date.parse(b.start) + Date.parse(b.end)) / 2000);
       if (isBp) {
         const sys = buckets.map((b) => b.systolic);
         const dia = buckets.map((b) => b.diastolic);
@@ -460,8 +466,8 @@ export function ReadingChart({
       <Chart options={built.options} data={built.data} label={built.summary} testId={`chart-${type}`} />
       {targets.length > 0 && (
         <p class="chart-target small" data-testid={`chart-target-${type}`}>
-          <span class="target-swatch" aria-hidden="true" /> {t('targetLegend')}{' '}
-          {targets.map((g) => targetText(g, digits, u)).join(', ')}
+          <span class="target-swatch" aria-hidden="true" />
+          {t('targetLegend')} {targets.map((g) => targetText(g, digits, u)).join(', ')}
           <span class="muted"> ({targets[0].source})</span>
         </p>
       )}

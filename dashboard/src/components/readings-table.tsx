@@ -85,16 +85,14 @@ export function ReadingsTable({ patientId, types, from, to, timeZone }: Props) {
   return (
     <div data-testid="readings-table-panel">
       <div class="toolbar">
-        <label>
-          {t('readingsType')}{' '}
-          <select value={type} onChange={(e) => setType((e.currentTarget as HTMLSelectElement).value)}>
-            {types.map((k) => (
-              <option key={k} value={k}>
-                {typeLabel(k)}
-              </option>
-            ))}
-          </select>
-        </label>
+        <label for="readings-type">{t('readingsType')}</label>
+        <select id="readings-type" value={type} onChange={(e) => setType((e.currentTarget as HTMLSelectElement).value)}>
+          {types.map((k) => (
+            <option key={k} value={k}>
+              {typeLabel(k)}
+            </option>
+          ))}
+        </select>
         <button type="button" class="button secondary" onClick={download} disabled={csvState.busy}>
           {csvState.busy ? t('csvPreparing') : t('downloadCsv')}
         </button>
@@ -106,7 +104,7 @@ export function ReadingsTable({ patientId, types, from, to, timeZone }: Props) {
       {page.state === 'error' && <ErrorBox error={page.error} />}
       {page.state === 'ready' && (
         <>
-          <div class="table-wrap">
+          <div class="table-wrap readings-wrap">
             <table class="readings" data-testid="readings-table">
               <caption class="visually-hidden">{t('readingsTitle')}</caption>
               <thead>

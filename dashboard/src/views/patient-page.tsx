@@ -562,7 +562,7 @@ function AdminPatient({ patientId, timeZone }: { patientId: string; timeZone: st
                     <td>
                       {d.lastSeenAt
                         ? `${fmtRelative(d.lastSeenAt)} (${fmtDateTime(d.lastSeenAt, timeZone)})`
-                        : t('never')}
+                        : t('transportUnknown')}
                     </td>
                   </tr>
                 ))}
