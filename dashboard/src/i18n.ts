@@ -752,7 +752,7 @@ const fr: Record<MessageKey, string> = {
   signedInPractitioner: '{name}',
   chartTargets: 'Cible : {list}.',
   targetLegend: 'Cible',
-  readingsTitle: 'Tableau des mesures',
+  readingsTitle: 'Liste des relevés',
   readingsIntro:
     'Chaque mesure d’un type du {from} au {to}, les plus récentes d’abord, 50 par page ; le CSV contient toutes les mesures de cette période.',
   readingsType: 'Type',

@@ -514,6 +514,7 @@ describe('what an administrator sees', () => {
       expect(text).toContain('lucie-cgm');
       expect(text).toContain('lucie-meter');
       expect(await page.getByTestId('patient-table').innerText()).not.toContain('—');
+      expect(await page.getByLabel('Only patients with open alerts').count()).toBe(0);
       await page.screenshot({ path: path.join(SHOTS, 'admin-patient-list.png'), fullPage: true });
 
       await page.getByRole('link', { name: 'Lucie Roux' }).click();
@@ -528,6 +529,7 @@ describe('what an administrator sees', () => {
       expect(devices).toEqual(['lucie-cgm', 'lucie-meter', 'lucie-scale']);
       expect(await page.getByTestId('admin-enrolments').innerText()).toContain('Diabetes · team diabeto');
       expect(await page.locator('[data-testid^="figure-"]').count()).toBe(0);
+      expect(await page.locator('.section-nav').count()).toBe(0); // no links to sections that are not there
       await page.screenshot({ path: path.join(SHOTS, 'admin-patient-page.png'), fullPage: true });
       // The clinical endpoints were not even asked: no refused request in the console.
       expect(errors).toEqual([]);

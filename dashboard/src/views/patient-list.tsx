@@ -177,18 +177,20 @@ export function PatientListView() {
             }}
           />
         </div>
-        <div class="field checkbox" hidden={admin}>
-          <input
-            id="only-alerts"
-            type="checkbox"
-            checked={onlyAlerts}
-            onChange={(e) => {
-              setOnlyAlerts((e.currentTarget as HTMLInputElement).checked);
-              setPage(0);
-            }}
-          />
-          <label for="only-alerts">{t('onlyOpenAlerts')}</label>
-        </div>
+        {!admin && (
+          <div class="field checkbox">
+            <input
+              id="only-alerts"
+              type="checkbox"
+              checked={onlyAlerts}
+              onChange={(e) => {
+                setOnlyAlerts((e.currentTarget as HTMLInputElement).checked);
+                setPage(0);
+              }}
+            />
+            <label for="only-alerts">{t('onlyOpenAlerts')}</label>
+          </div>
+        )}
       </div>
 
       {error !== null && (

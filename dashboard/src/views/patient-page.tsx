@@ -289,28 +289,30 @@ export function PatientPage({ id }: { id: string }) {
             </div>
           )}
         </dl>
-        <nav class="section-nav" aria-label={t('sections')} hidden={!clinician}>
-          <a href="#" data-target="alerts-section" onClick={jump}>
-            {t('sectionAlerts')}
-          </a>
-          <a href="#" data-target="charts-section" onClick={jump}>
-            {t('sectionCharts')}
-          </a>
-          <a href="#" data-target="readings-section" onClick={jump}>
-            {t('readingsTitle')}
-          </a>
-          {hasCgm && (
-            <a href="#" data-target="glucose-section" onClick={jump}>
-              {t('sectionGlucose')}
+        {clinician && (
+          <nav class="section-nav" aria-label={t('sections')}>
+            <a href="#" data-target="alerts-section" onClick={jump}>
+              {t('sectionAlerts')}
             </a>
-          )}
-          <a href="#" data-target="indicators-section" onClick={jump}>
-            {t('sectionIndicators')}
-          </a>
-          <a href="#" data-target="thresholds-section" onClick={jump}>
-            {t('sectionThresholds')}
-          </a>
-        </nav>
+            <a href="#" data-target="charts-section" onClick={jump}>
+              {t('sectionCharts')}
+            </a>
+            <a href="#" data-target="readings-section" onClick={jump}>
+              {t('readingsTitle')}
+            </a>
+            {hasCgm && (
+              <a href="#" data-target="glucose-section" onClick={jump}>
+                {t('sectionGlucose')}
+              </a>
+            )}
+            <a href="#" data-target="indicators-section" onClick={jump}>
+              {t('sectionIndicators')}
+            </a>
+            <a href="#" data-target="thresholds-section" onClick={jump}>
+              {t('sectionThresholds')}
+            </a>
+          </nav>
+        )}
       </header>
 
       {currentRole() === 'admin' ? (
