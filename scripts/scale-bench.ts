@@ -205,7 +205,7 @@ try {
 
   // A history aggregated for the read patient only: the other phases would measure patients without rollups.
   const readsOnly = values['reads-only'] || meta.aggregatedOnly !== undefined;
-  if (readsOnly) say('reads only: skipping the freshness, aggregation and ingest phases');
+  if (readsOnly) say('reads only: skipping the freshness and aggregation phases');
 
   let freshness: Freshness | undefined;
   if (freshnessSeconds > 0 && !readsOnly) {
@@ -225,7 +225,10 @@ try {
     say('measuring aggregation cost');
     const sample = cgmIds.slice(0, aggregationSample).map((patientId) => ({ patientId, deviceId: `${patientId}-cgm` }));
     aggregation = await measureAggregationCost(db, log, sample, 3);
-
+  }
+  // The ingest phase writes readings of devices of its own (deleted afterwards): it needs no
+  // rollups of the history, so a reads-only database measures it too.
+  if (ingestRounds > 0) {
     say('measuring ingest, loaded against empty');
     const empty = await createScratchDatabase(base, { prefix: 'vitalink_scale_empty' });
     const emptyDb = createDatabase(empty.url, 3, log).db;

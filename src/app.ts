@@ -277,6 +277,7 @@ export function createApp(config: Config, log: Logger): App {
       rateLimits: config.httpRateLimits,
       hstsMaxAgeS: config.https?.hstsMaxAgeS,
       oidc: config.oidc,
+      readingMaxAgeMs: config.readingMaxAgeMs,
       // device-protocol.md, "Over HTTPS": the broker's credential check and throttle, the same ingest path.
       deviceReadings: {
         ingest: queue,

@@ -26,6 +26,7 @@ import { OpsView } from './views/ops.tsx';
 import { DeviceListView } from './views/device-list.tsx';
 import { PatientListView } from './views/patient-list.tsx';
 import { PatientPage } from './views/patient-page.tsx';
+import { GlucoseReportView } from './views/glucose-report.tsx';
 import { WorklistView } from './views/worklist.tsx';
 import { AlertLink } from './views/alert-link.tsx';
 
@@ -116,6 +117,7 @@ export function App() {
       worklist: t('worklistTitle'),
       patients: t('patientsTitle'),
       patient: t('patientsTitle'),
+      'glucose-report': t('glucoseTitle'),
       ops: t('opsTitle'),
       report: t('reportTitle'),
     };
@@ -172,7 +174,7 @@ export function App() {
   const canPatients = me.role === 'clinician' || me.role === 'admin';
   const canOps = me.role === 'operator' || me.role === 'admin';
   const n = me.patientIds?.length ?? 0;
-  const current = route.name === 'patient' ? 'patients' : route.name;
+  const current = route.name === 'patient' || route.name === 'glucose-report' ? 'patients' : route.name;
   const cookie = currentCookieSession();
 
   return (
@@ -255,6 +257,8 @@ function View({ route }: { route: ReturnType<typeof useRoute> }) {
       return <PatientListView />;
     case 'patient':
       return <PatientPage key={route.id} id={route.id} />;
+    case 'glucose-report':
+      return <GlucoseReportView key={route.id} id={route.id} />;
     case 'alert':
       return <AlertLink key={route.id} id={route.id} />;
     case 'ops':

@@ -1,7 +1,8 @@
 /**
  * Hash routes, so that serving stays a single index.html:
- * #/login, #/worklist, #/patients, #/patients/:id, #/alerts/:id (the link notifications
- * carry: opens the alert's patient), #/ops, #/reports/activity, #/devices.
+ * #/login, #/worklist, #/patients, #/patients/:id, #/patients/:id/glucose-report (the
+ * printable glucose report), #/alerts/:id (the link notifications carry: opens the
+ * alert's patient), #/ops, #/reports/activity, #/devices.
  */
 import { useEffect, useState } from 'preact/hooks';
 
@@ -11,6 +12,7 @@ export type Route =
   | { name: 'worklist' }
   | { name: 'patients' }
   | { name: 'patient'; id: string }
+  | { name: 'glucose-report'; id: string }
   | { name: 'alert'; id: string }
   | { name: 'ops' }
   | { name: 'devices' }
@@ -28,11 +30,11 @@ export function parseRoute(hash: string): Route {
   if (path === '/reports/activity') return { name: 'report' };
   const alert = /^\/alerts\/(\d{1,18})$/.exec(path);
   if (alert) return { name: 'alert', id: alert[1] };
-  const m = /^\/patients\/([^/]+)$/.exec(path);
+  const m = /^\/patients\/([^/]+)(\/glucose-report)?$/.exec(path);
   if (m) {
     // A hand-edited address may hold a malformed escape (%E0): an unknown page, not a blank app.
     try {
-      return { name: 'patient', id: decodeURIComponent(m[1]) };
+      return { name: m[2] ? 'glucose-report' : 'patient', id: decodeURIComponent(m[1]) };
     } catch {
       return { name: 'unknown', path };
     }
@@ -46,6 +48,10 @@ export function navigate(path: string): void {
 
 export function patientHref(id: string): string {
   return `#/patients/${encodeURIComponent(id)}`;
+}
+
+export function glucoseReportHref(id: string): string {
+  return `#/patients/${encodeURIComponent(id)}/glucose-report`;
 }
 
 export function useRoute(): Route {

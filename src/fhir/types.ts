@@ -45,7 +45,7 @@ export interface ObservationComponent {
 export interface Observation {
   resourceType: 'Observation';
   id: string;
-  meta?: { profile?: string[] };
+  meta?: { profile?: string[]; lastUpdated?: string };
   identifier?: Identifier[];
   status: 'final';
   category: CodeableConcept[];
@@ -95,7 +95,8 @@ export interface SearchsetBundle {
   /** On the first page only. */
   total?: number;
   link: BundleLink[];
-  entry: BundleEntry[];
+  /** Absent with _summary=count. */
+  entry?: BundleEntry[];
 }
 
 export type IssueType =

@@ -21,6 +21,8 @@ import { fhirRoutes } from './routes/fhir.routes.ts';
 import { meRoutes } from './routes/me.routes.ts';
 import { patientsRoutes } from './routes/patients.routes.ts';
 import { readingsRoutes } from './routes/readings.routes.ts';
+import { readingsCsvRoutes } from './routes/readings-csv.routes.ts';
+import { glucoseReportRoutes } from './routes/glucose-report.routes.ts';
 import { type IngestionReport, opsRoutes } from './routes/ops.routes.ts';
 import { rejectionsRoutes } from './routes/rejections.routes.ts';
 import { reportsRoutes } from './routes/reports.routes.ts';
@@ -68,6 +70,8 @@ export interface HttpDeps {
   readonly hstsMaxAgeS?: number;
   /** Sign-in with OpenID Connect (README, "Sign-in"); absent: tokens only. */
   readonly oidc?: OidcSettings;
+  /** VITALINK_READING_MAX_AGE_DAYS in ms: bounds the measured times of a FHIR `_lastUpdated` or `_since` (src/fhir/observation-query.ts). */
+  readonly readingMaxAgeMs?: number;
   /** Readings over HTTPS (device-protocol.md, "Over HTTPS"); absent: the route does not exist. */
   readonly deviceReadings?: DeviceReadingsDeps;
 }
@@ -268,6 +272,10 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       devicesRoutes(api, { ...routeDeps, isDeviceConnected: deps.isDeviceConnected });
       tokensRoutes(api, { ...routeDeps, tokenTtlDays: deps.tokenTtlDays });
       readingsRoutes(api, routeDeps);
+      // Issue #15, item 5: a patient's readings as CSV.
+      readingsCsvRoutes(api, routeDeps);
+      // Issue #16, item 6: the glucose report (AGP), JSON and PDF.
+      glucoseReportRoutes(api, routeDeps);
       alertsRoutes(api, routeDeps);
       // Issue #14, item 6-7: reviewed marks and the monthly activity report.
       reviewsRoutes(api, routeDeps);
@@ -299,7 +307,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       { prefix: '/api/v1' },
     );
   }
-  await app.register(fhirRoutes(routeDeps), { prefix: '/fhir' });
+  await app.register(fhirRoutes({ ...routeDeps, readingMaxAgeMs: deps.readingMaxAgeMs }), { prefix: '/fhir' });
   await app.register(async (auth) =>
     authRoutes(auth.withTypeProvider<ZodTypeProvider>(), { db: deps.db, now: deps.now, signIn, limits }),
   );

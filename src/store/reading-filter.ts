@@ -15,11 +15,17 @@ export interface ReadingFilter {
   readonly patientId: string;
   readonly type?: string | readonly string[];
   readonly measuredAt?: readonly MeasuredAtBound[];
+  /**
+   * When the reading was stored: any of these half-open ranges [lo, hi) (null:
+   * unbounded). No index orders received_at: this filters the rows that the
+   * measured-time bounds select, so a caller bounds measured_at as well.
+   */
+  readonly receivedAt?: readonly { readonly lo: Date | null; readonly hi: Date | null }[];
 }
 
 /** The WHERE clause of a ReadingFilter (shared by the page, the count and the existence check). */
 export function readingFilterSql(filter: ReadingFilter): RawBuilder<unknown> {
-  const { patientId, type, measuredAt = [] } = filter;
+  const { patientId, type, measuredAt = [], receivedAt } = filter;
   const typeCondition =
     type === undefined
       ? sql``
@@ -29,5 +35,17 @@ export function readingFilterSql(filter: ReadingFilter): RawBuilder<unknown> {
   const bounds = measuredAt.map((b) =>
     b.op === '>=' ? sql`AND measured_at >= ${b.at}` : sql`AND measured_at < ${b.at}`,
   );
-  return sql`WHERE patient_id = ${patientId} ${typeCondition} ${sql.join(bounds, sql` `)}`;
+  const received =
+    receivedAt === undefined
+      ? sql``
+      : receivedAt.length === 0
+        ? sql`AND false`
+        : sql`AND (${sql.join(
+            receivedAt.map(
+              (r) =>
+                sql`(${r.lo === null ? sql`true` : sql`received_at >= ${r.lo}`} AND ${r.hi === null ? sql`true` : sql`received_at < ${r.hi}`})`,
+            ),
+            sql` OR `,
+          )})`;
+  return sql`WHERE patient_id = ${patientId} ${typeCondition} ${sql.join(bounds, sql` `)} ${received}`;
 }

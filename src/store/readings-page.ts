@@ -96,7 +96,7 @@ export async function readingsPage(
       SELECT reading_id, device_id, type, unit, value, systolic, diastolic, pulse, measured_at, received_at,
              (extract(epoch FROM measured_at) * 1000000)::int8 AS at_us
       FROM readings
-      ${readingFilterSql({ patientId: filter.patientId, measuredAt: filter.measuredAt })}
+      ${readingFilterSql({ patientId: filter.patientId, measuredAt: filter.measuredAt, receivedAt: filter.receivedAt })}
       AND type = t.type
       ${keyset}
       ORDER BY measured_at DESC, device_id DESC, reading_id DESC

@@ -149,5 +149,11 @@ describe('routes', () => {
     // The link a notification carries.
     expect(parseRoute('#/alerts/42')).toEqual({ name: 'alert', id: '42' });
     expect(parseRoute('#/alerts/x')).toEqual({ name: 'unknown', path: '/alerts/x' });
+    // The printable glucose report of a patient.
+    expect(parseRoute('#/patients/sim-1%2Fx/glucose-report')).toEqual({ name: 'glucose-report', id: 'sim-1/x' });
+    expect(parseRoute('#/patients/sim-1/glucose-report/x')).toEqual({
+      name: 'unknown',
+      path: '/patients/sim-1/glucose-report/x',
+    });
   });
 });

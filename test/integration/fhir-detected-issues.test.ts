@@ -152,7 +152,7 @@ describe('FHIR DetectedIssue', () => {
     expect((await fhir('/DetectedIssue?patient=p-own-1', who.operator.token)).status).toBe(403);
   });
 
-  it('the CapabilityStatement is public and lists DetectedIssue (read, search) and Observation (search)', async () => {
+  it('the CapabilityStatement is public and lists DetectedIssue, Group ($export), Observation (read, search) and Patient ($export)', async () => {
     const res = await fhir('/metadata', null);
     expect(res.status).toBe(200);
     expect(res.contentType).toMatch(/^application\/fhir\+json/);
@@ -161,9 +161,14 @@ describe('FHIR DetectedIssue', () => {
     expect(res.body.fhirVersion).toBe('4.0.1');
     expect(validate({ ...res.body, fhirVersion: '4.0.0' }), JSON.stringify(validate.errors)).toBe(true);
     const resources = res.body.rest[0].resource;
-    expect(resources.map((r: any) => [r.type, r.interaction.map((i: any) => i.code)])).toEqual([
-      ['Observation', ['search-type']],
+    expect(resources.map((r: any) => [r.type, (r.interaction ?? []).map((i: any) => i.code)])).toEqual([
       ['DetectedIssue', ['read', 'search-type']],
+      ['Group', []],
+      ['Observation', ['read', 'search-type']],
+      ['Patient', ['read']],
+    ]);
+    expect(resources.find((r: any) => r.type === 'Patient').operation).toEqual([
+      expect.objectContaining({ name: 'export', definition: expect.stringContaining('patient-export') }),
     ]);
     expect(res.body.implementation.url).toBe(`${t.httpUrl}/fhir`);
   });

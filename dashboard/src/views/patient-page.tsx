@@ -35,6 +35,8 @@ import { ReadingsTable } from '../components/readings-table.tsx';
 import { programmeLabel, transportLabel } from '../i18n.ts';
 import { AgpChart } from '../components/agp-chart.tsx';
 import { glucoseProfile } from '../glucose-profile.ts';
+import { glucoseReportHref } from '../router.ts';
+import { rt } from '../glucose-report-text.ts';
 import { SEVERITY_RANK } from '../../../src/domain/alerts/rules.ts';
 import { READING_TYPES, type ReadingType } from '../../../src/domain/reading-types.ts';
 import { AlertsPanel, SeverityBadge } from '../components/alerts-panel.tsx';
@@ -194,11 +196,16 @@ export function PatientPage({ id }: { id: string }) {
   }, [alerts, patient]);
 
   const hasCgm = daily.state === 'ready' && daily.value.has('cgm_glucose');
+  // The AGP reads the readings of the time-in-ranges window (`from` < at ≤ `to` of the CGM
+  // indicators): both panels count the same readings. Without CGM indicators, the last 14 days.
+  const agpWindow = useMemo(() => cgmWindowOf(indicators), [indicators]);
   const [cgm] = useLoad(
     async (signal) => {
       if (!hasCgm) return [] as Reading[];
-      const from = new Date(loadedAt - 14 * DAY).toISOString();
-      const to = new Date(loadedAt + 60_000).toISOString();
+      if (agpWindow === 'waiting') return null;
+      const from = agpWindow ? agpWindow.from : new Date(loadedAt - 14 * DAY).toISOString();
+      // The readings API's `to` is exclusive: one millisecond more takes in a reading at `to`.
+      const to = new Date((agpWindow ? Date.parse(agpWindow.to) : loadedAt) + 1).toISOString();
       return (
         await getAll<Reading>(
           `${path}/readings`,
@@ -208,7 +215,7 @@ export function PatientPage({ id }: { id: string }) {
         )
       ).items;
     },
-    [id, hasCgm],
+    [id, hasCgm, agpWindow === 'waiting' ? 'waiting' : `${agpWindow?.from}/${agpWindow?.to}`],
   );
 
   const chooseRange = (key: RangeKey) => {
@@ -427,9 +434,18 @@ export function PatientPage({ id }: { id: string }) {
                   <figcaption>
                     <h3>{t('agpTitle')}</h3>
                   </figcaption>
-                  {cgm.state === 'loading' && <Loading />}
+                  {(cgm.state === 'loading' || (cgm.state === 'ready' && cgm.value === null)) && <Loading />}
                   {cgm.state === 'error' && <ErrorBox error={cgm.error} />}
-                  {cgm.state === 'ready' && <Agp readings={cgm.value} timeZone={tz} />}
+                  {cgm.state === 'ready' && cgm.value !== null && (
+                    <Agp readings={cgm.value} timeZone={tz} window={agpWindow === 'waiting' ? undefined : agpWindow} />
+                  )}
+                  {hasCgm && (
+                    <p class="small">
+                      <a href={glucoseReportHref(p.id)} data-testid="glucose-report-link">
+                        {rt('link')}
+                      </a>
+                    </p>
+                  )}
                 </figure>
               </div>
             </section>
@@ -589,8 +605,24 @@ function jump(event: MouseEvent) {
   target.focus({ preventScroll: true });
 }
 
-function Agp({ readings, timeZone }: { readings: Reading[]; timeZone: string }) {
-  const profile = useMemo(() => glucoseProfile(readings, timeZone), [readings, timeZone]);
+/** The window of the CGM indicators (time in ranges), none without them, 'waiting' while they load. */
+function cgmWindowOf(indicators: Load<Indicator[]>): { from: string; to: string } | undefined | 'waiting' {
+  if (indicators.state === 'loading') return 'waiting';
+  if (indicators.state === 'error') return undefined;
+  const tir = indicators.value.find((i) => i.key === 'tir_70_180');
+  return tir && { from: tir.from, to: tir.to };
+}
+
+function Agp({
+  readings,
+  timeZone,
+  window,
+}: {
+  readings: Reading[];
+  timeZone: string;
+  window?: { from: string; to: string };
+}) {
+  const profile = useMemo(() => glucoseProfile(readings, timeZone, window), [readings, timeZone, window]);
   if (profile.n === 0) return <p class="empty">{t('agpNone')}</p>;
   return (
     <>

@@ -215,8 +215,12 @@ export function cgmIndicatorsFromPartials(
  * The reference: the same indicators from all the readings, as indicators.md defines
  * them (cgmIndicators over the window, sampling interval of the busiest device).
  */
-export function cgmIndicatorsFromReadings(readings: readonly CgmReading[], to: number): Indicator[] {
-  const from = to - WINDOW_14D_MS;
+export function cgmIndicatorsFromReadings(
+  readings: readonly CgmReading[],
+  to: number,
+  windowMs: number = WINDOW_14D_MS,
+): Indicator[] {
+  const from = to - windowMs;
   const inside = readings.filter((r) => inWindow(r.at, from, to));
   const devices = new Map<
     string,
@@ -234,5 +238,5 @@ export function cgmIndicatorsFromReadings(readings: readonly CgmReading[], to: n
   }
   const busiest = devices.get(busiestDevice(devices.values()) ?? '');
   const points = [...inside].sort((a, b) => a.at - b.at);
-  return cgmIndicators(points, to, busiest ? medianSamplingIntervalMs(busiest.points) : undefined);
+  return cgmIndicators(points, to, busiest ? medianSamplingIntervalMs(busiest.points) : undefined, windowMs);
 }

@@ -62,8 +62,13 @@ export function medianSamplingIntervalMs(points: readonly Point[]): number | und
  * that is defined whatever the number of readings (0 % with none), so it is
  * always sufficient, and its value is 0, not null, when there are no readings.
  */
-export function cgmIndicators(points: readonly Point[], to: number, samplingIntervalMs?: number): Indicator[] {
-  const from = to - WINDOW_14D_MS;
+export function cgmIndicators(
+  points: readonly Point[],
+  to: number,
+  samplingIntervalMs?: number,
+  windowMs: number = WINDOW_14D_MS,
+): Indicator[] {
+  const from = to - windowMs;
   const values = inWindowOnly(points, from, to).map((p) => p.value);
   const n = values.length;
   const count = (test: (g: number) => boolean): number => {
@@ -85,6 +90,7 @@ export function cgmIndicators(points: readonly Point[], to: number, samplingInte
     },
     to,
     samplingIntervalMs,
+    windowMs,
   );
 }
 
@@ -105,9 +111,18 @@ export interface CgmSummary {
   above250: number;
 }
 
-/** The indicators of cgmIndicators from a summary of the window (`to` − 14 d, `to`]. */
-export function cgmIndicatorsOfSummary(s: CgmSummary, to: number, samplingIntervalMs?: number): Indicator[] {
-  const from = to - WINDOW_14D_MS;
+/**
+ * The indicators of cgmIndicators from a summary of the window (`to` − 14 d, `to`].
+ * `windowMs` is 14 days for the indicators of indicators.md; the glucose report
+ * (README, "Glucose report (AGP)") asks for other lengths with the same definitions.
+ */
+export function cgmIndicatorsOfSummary(
+  s: CgmSummary,
+  to: number,
+  samplingIntervalMs?: number,
+  windowMs: number = WINDOW_14D_MS,
+): Indicator[] {
+  const from = to - windowMs;
   const n = s.n;
   const interval =
     samplingIntervalMs !== undefined && Number.isFinite(samplingIntervalMs) && samplingIntervalMs > 0
@@ -115,7 +130,7 @@ export function cgmIndicatorsOfSummary(s: CgmSummary, to: number, samplingInterv
       : DEFAULT_CGM_SAMPLING_INTERVAL_MS;
   // Battelino 2019 / indicators.md: sensor active = 100 × readings / expected, expected = window ÷ interval,
   // capped at 100. Written as 100 × n × interval / window (one rounding) so that exactly 70 % is exactly 70.
-  const sensorActive = Math.min(100, (100 * n * interval) / WINDOW_14D_MS);
+  const sensorActive = Math.min(100, (100 * n * interval) / windowMs);
   const sufficient = sensorActive >= SENSOR_ACTIVE_SUFFICIENT_PERCENT;
 
   // Battelino 2019: mean glucose, mg/dL.

@@ -3,7 +3,11 @@ import {
   codingMatches,
   parseCodes,
   parseCount,
+  acceptsFhirJson,
+  instantIntervals,
   parseDate,
+  parseObservationSearch,
+  prefersLenient,
   parsePatient,
   periodMatches,
 } from '../../../src/fhir/search-params.ts';
@@ -49,7 +53,30 @@ describe('FHIR search parameters', () => {
       lo: t('2024-05-01T10:00:00.500Z'),
       hi: t('2024-05-01T10:00:00.600Z'),
     });
-    for (const bad of ['2024-05-01', 'ge2024-05-01T10:00Z', 'ne2024-05-01T10:00:00Z', 'xx', '2024-13-01T00:00:00Z']) {
+    // Partial dates: the year, the month, the day (UTC); minutes with a zone.
+    expect(parseDate('2024')).toEqual({ prefix: 'eq', lo: t('2024-01-01T00:00:00Z'), hi: t('2025-01-01T00:00:00Z') });
+    expect(parseDate('ge2024-02')).toEqual({
+      prefix: 'ge',
+      lo: t('2024-02-01T00:00:00Z'),
+      hi: t('2024-03-01T00:00:00Z'),
+    });
+    expect(parseDate('2024-12-31')).toMatchObject({ lo: t('2024-12-31T00:00:00Z'), hi: t('2025-01-01T00:00:00Z') });
+    expect(parseDate('sa2024-05-01T10:00+02:00')).toEqual({
+      prefix: 'sa',
+      lo: t('2024-05-01T08:00:00Z'),
+      hi: t('2024-05-01T08:01:00Z'),
+    });
+    expect(parseDate('ne2024-05-01T10:00:00Z').prefix).toBe('ne');
+    for (const bad of [
+      'ap2024-05-01',
+      '2024-05-01T10:00:00',
+      '2024-02-30',
+      'xx',
+      '2024-13-01T00:00:00Z',
+      '2024-05-01T24:00:00Z',
+      'zz2024',
+      '24',
+    ]) {
       expect(() => parseDate(bad), bad).toThrow(expect.objectContaining({ code: 'bad_request' }));
     }
   });
@@ -71,6 +98,85 @@ describe('FHIR search parameters', () => {
     expect(m('lt2024-05-01T00:00:00Z', s, e)).toBe(false);
     expect(m('le2024-05-01T00:00:00Z', s, e)).toBe(true);
     expect(m('eq2024-05-10T00:00:00Z', s, e)).toBe(false);
+    // Over periods (R4 search.html#prefix): eq within, ne not within, sa wholly after, eb wholly before.
+    expect(m('eq2024-05', s, e)).toBe(true);
+    expect(m('ne2024-05', s, e)).toBe(false);
+    expect(m('ne2024-05-10', s, e)).toBe(true);
+    expect(m('sa2024-04', s, e)).toBe(true);
+    expect(m('sa2024-04-30T12:00:00Z', s, e)).toBe(true);
+    expect(m('sa2024-05-01', s, e)).toBe(false);
+    expect(m('eb2024-05-16', s, e)).toBe(true);
+    expect(m('eb2024-05-14', s, e)).toBe(false);
+  });
+
+  it('date: the instants several parameters admit, as intervals newest first', () => {
+    const day = (d: string) => t(`${d}T00:00:00Z`);
+    expect(instantIntervals([])).toEqual([{ lo: null, hi: null }]);
+    expect(instantIntervals([parseDate('ne2024-05-10')])).toEqual([
+      { lo: day('2024-05-11'), hi: null },
+      { lo: null, hi: day('2024-05-10') },
+    ]);
+    expect(instantIntervals([parseDate('ge2024-05'), parseDate('ne2024-05-10'), parseDate('lt2024-06')])).toEqual([
+      { lo: day('2024-05-11'), hi: day('2024-06-01') },
+      { lo: day('2024-05-01'), hi: day('2024-05-10') },
+    ]);
+    expect(instantIntervals([parseDate('gt2024'), parseDate('lt2024')])).toEqual([]);
+    // Every instant an interval holds is one that every bound admits (periodMatches with start = end).
+    const bounds = [parseDate('ne2024-05-10'), parseDate('le2024-05-20'), parseDate('sa2024-04-30')];
+    const intervals = instantIntervals(bounds);
+    for (let at = day('2024-04-28'); at < day('2024-05-25'); at += 6 * 3_600_000) {
+      const inside = intervals.some((i) => (i.lo === null || at >= i.lo) && (i.hi === null || at < i.hi));
+      expect(inside, new Date(at).toISOString()).toBe(bounds.every((b) => periodMatches(b, at, at)));
+    }
+  });
+
+  it('search: unknown parameters refused unless lenient, then left out of the echo', () => {
+    expect(() => parseObservationSearch({ patient: 'p-1', _sort: 'date' }, false)).toThrow(
+      expect.objectContaining({ code: 'bad_request', message: expect.stringContaining('_sort') }),
+    );
+    const lenient = parseObservationSearch({ patient: 'p-1', _sort: 'date', category: 'vital-signs' }, true);
+    expect(lenient.echo).toEqual([
+      ['patient', 'p-1'],
+      ['category', 'vital-signs'],
+    ]);
+    expect(parseObservationSearch({ subject: 'Patient/p-1', _summary: 'count' }, false)).toMatchObject({
+      patientId: 'p-1',
+      summaryCount: true,
+    });
+    for (const bad of [
+      { patient: 'p-1', subject: 'p-2' },
+      { patient: ['p-1', 'p-1'] },
+      { patient: 'p-1', _summary: 'true' },
+      { patient: 'p-1', 'code:text': 'x' },
+    ]) {
+      expect(() => parseObservationSearch(bad, false), JSON.stringify(bad)).toThrow(
+        expect.objectContaining({ code: 'bad_request' }),
+      );
+    }
+  });
+
+  it('format: FHIR JSON only, _format over Accept', () => {
+    for (const [format, accept] of [
+      [undefined, undefined],
+      ['json', undefined],
+      ['application/fhir+json', 'application/fhir+xml'],
+      [undefined, 'application/fhir+json'],
+      [undefined, 'application/fhir+xml;q=0.9, */*;q=0.1'],
+      [undefined, 'application/json, text/plain'],
+    ] as const) {
+      expect(acceptsFhirJson(format, accept), `${format} ${accept}`).toBe(true);
+    }
+    for (const [format, accept] of [
+      ['xml', undefined],
+      ['application/fhir+xml', 'application/fhir+json'],
+      ['ttl', undefined],
+      [undefined, 'application/fhir+xml'],
+      [undefined, 'text/html, application/json;q=0'],
+    ] as const) {
+      expect(acceptsFhirJson(format, accept), `${format} ${accept}`).toBe(false);
+    }
+    expect(prefersLenient('respond-async, handling=lenient')).toBe(true);
+    expect(prefersLenient('handling=strict')).toBe(false);
   });
 
   it('_count: 1 to 1000, 50 by default', () => {

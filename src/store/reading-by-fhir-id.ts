@@ -1,0 +1,37 @@
+import { sql } from 'kysely';
+import type { Db } from './database.ts';
+import { type StoredReading, toStoredReading } from './readings-page.ts';
+
+/**
+ * The readings whose FHIR id digest begins with `digestPrefix` (the first 8 bytes of
+ * sha256(device id, "\n", reading id), migration 2026-12-07T1950-fhir-export), with
+ * their patient. The caller compares the whole id (a prefix may, rarely, be shared).
+ *
+ * Cost: one probe of readings_fhir_id per monthly partition of readings (the id does
+ * not carry the measured time, the partition key): a few buffers per month kept,
+ * whatever the number of readings; never a scan of a patient's history.
+ */
+export async function readingsByFhirDigest(
+  db: Db,
+  digestPrefix: Buffer,
+): Promise<(StoredReading & { patientId: string })[]> {
+  const { rows } = await sql<{
+    patient_id: string;
+    reading_id: string;
+    device_id: string;
+    type: string;
+    unit: string;
+    value: number | null;
+    systolic: number | null;
+    diastolic: number | null;
+    pulse: number | null;
+    measured_at: Date;
+    received_at: Date;
+  }>`
+    SELECT patient_id, reading_id, device_id, type, unit, value, systolic, diastolic, pulse, measured_at, received_at
+    FROM readings
+    WHERE substring(sha256(decode(device_id || E'\\n' || reading_id, 'escape')), 1, 8) = ${digestPrefix}
+    LIMIT 16
+  `.execute(db);
+  return rows.map((r) => ({ ...toStoredReading(r), patientId: r.patient_id }));
+}
