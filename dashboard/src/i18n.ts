@@ -376,6 +376,36 @@ const en = {
   worklistUpdated: 'Updated {at}',
   refresh: 'Refresh',
   signedInPractitioner: '{name}',
+  // patient page (#16): targets, readings table, what an administrator sees
+  chartTargets: 'Target: {list}.',
+  targetLegend: 'Target',
+  readingsTitle: 'Table of readings',
+  readingsIntro:
+    'Each reading of one type from {from} to {to}, newest first, 50 a page; the CSV holds every reading of that range.',
+  readingsType: 'Type',
+  readingsPages: 'Pages of readings',
+  readingsPageN: 'Page {page}',
+  newerReadings: 'Newer',
+  olderReadings: 'Older',
+  colMeasuredAt: 'Measured',
+  colReceivedAt: 'Received',
+  pulse: 'pulse',
+  downloadCsv: 'Download CSV',
+  csvPreparing: 'Preparing the CSV…',
+  csvDone: 'CSV of {n} readings downloaded.',
+  csvTruncated: 'CSV of the latest {n} readings downloaded (more exist in this range: choose a shorter one).',
+  colTeam: 'team',
+  adminNoClinicalData:
+    'Alerts, readings, charts and indicators are clinical data: only a clinician (a practitioner of the patient’s care team, or a token listing the patient) sees them. As an administrator you see who the patient is, their enrolments and their devices.',
+  adminListNotice:
+    'Open alerts, last reading and adherence are clinical data, shown to clinicians only. As an administrator you see the patients, their programmes now and their devices.',
+  enrolmentsTitle: 'Enrolments now',
+  noEnrolments: 'Not enrolled in a programme now.',
+  enrolledSince: 'since {at}',
+  patientDevicesTitle: 'Devices assigned now',
+  noDevicesAssigned: 'No device is assigned to this patient now.',
+  colDevices: 'Devices now',
+  devicesLastContact: 'last contact {at}',
   none: '—',
 } as const;
 
@@ -720,6 +750,36 @@ const fr: Record<MessageKey, string> = {
   worklistUpdated: 'Mis à jour {at}',
   refresh: 'Actualiser',
   signedInPractitioner: '{name}',
+  chartTargets: 'Cible : {list}.',
+  targetLegend: 'Cible',
+  readingsTitle: 'Liste des relevés',
+  readingsIntro:
+    'Chaque mesure d’un type du {from} au {to}, les plus récentes d’abord, 50 par page ; le CSV contient toutes les mesures de cette période.',
+  readingsType: 'Type',
+  readingsPages: 'Pages de mesures',
+  readingsPageN: 'Page {page}',
+  newerReadings: 'Plus récentes',
+  olderReadings: 'Plus anciennes',
+  colMeasuredAt: 'Mesurée',
+  colReceivedAt: 'Reçue',
+  pulse: 'pouls',
+  downloadCsv: 'Télécharger le CSV',
+  csvPreparing: 'Préparation du CSV…',
+  csvDone: 'CSV de {n} mesures téléchargé.',
+  csvTruncated:
+    'CSV des {n} dernières mesures téléchargé (il y en a d’autres sur cette période : choisissez-en une plus courte).',
+  colTeam: 'équipe',
+  adminNoClinicalData:
+    'Alertes, mesures, courbes et indicateurs sont des données cliniques : seul un soignant (de l’équipe qui suit le patient, ou dont le jeton liste le patient) les voit. En tant qu’administrateur, vous voyez qui est le patient, ses inclusions et ses appareils.',
+  adminListNotice:
+    'Alertes ouvertes, dernière mesure et observance sont des données cliniques, montrées aux soignants seulement. En tant qu’administrateur, vous voyez les patients, leurs programmes en cours et leurs appareils.',
+  enrolmentsTitle: 'Inclusions en cours',
+  noEnrolments: 'Inclus dans aucun programme actuellement.',
+  enrolledSince: 'depuis le {at}',
+  patientDevicesTitle: 'Appareils attribués',
+  noDevicesAssigned: 'Aucun appareil n’est attribué à ce patient actuellement.',
+  colDevices: 'Appareils',
+  devicesLastContact: 'dernier contact {at}',
   none: '—',
 };
 

@@ -66,6 +66,20 @@ export interface PatientSummary {
   adherenceDays: number | null;
   /** The latest "reviewed" mark (issue #14); absent from an older service. */
   lastReview?: { day: string; reviewedAt: string; reviewedBy: string } | null;
+  /** The programmes the patient is enrolled in now (Care teams); absent from an older service. */
+  programmes?: string[];
+}
+
+/** GET /api/v1/enrolments (admin). */
+export interface Enrolment {
+  id: string;
+  patientId: string;
+  teamId: string;
+  programme: string;
+  from: string;
+  to: string | null;
+  state: 'upcoming' | 'running' | 'ended';
+  createdAt: string;
 }
 
 export interface Patient {

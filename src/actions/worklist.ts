@@ -95,6 +95,7 @@ export async function worklist(db: Db, of: WorklistOf, now: Date, limit = 500): 
   const summaries = await patientSummaries(
     db,
     shown.map((r) => r.id),
+    now,
   );
   const enrolmentsOf = new Map<string, WorklistEnrolment[]>();
   for (const e of enrolments) {

@@ -46,6 +46,9 @@ export const patientSummary = z
       .object({ day: z.string(), reviewedAt: time, reviewedBy: z.string() })
       .nullable()
       .describe('the latest "reviewed" mark on the patient\'s data (its patient-local day)'),
+    programmes: z
+      .array(z.string())
+      .describe('the programmes the patient is enrolled in now, with any team (Care teams), sorted'),
   })
   .describe("what a worklist shows next to the patient's name");
 

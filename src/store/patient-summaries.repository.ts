@@ -15,6 +15,11 @@ export interface PatientSummary {
   adherenceDays: number | null;
   /** The latest "reviewed" mark (latest day) on the patient's data. */
   lastReview: PatientReview | null;
+  /**
+   * The programmes the patient is enrolled in now, with any team (README "Care teams"),
+   * distinct and sorted: the dashboard orders the patient's charts by them.
+   */
+  programmes: string[];
 }
 
 const EMPTY: PatientSummary = {
@@ -23,18 +28,23 @@ const EMPTY: PatientSummary = {
   lastReadingAt: null,
   adherenceDays: null,
   lastReview: null,
+  programmes: [],
 };
 
 /**
- * Summaries of some patients in four queries, whatever their number. The last
+ * Summaries of some patients in five queries, whatever their number. The last
  * reading is found per reading type with the (patient, type, measured_at) index,
  * so its cost does not grow with the patient's history.
  */
-export async function patientSummaries(db: Db, patientIds: readonly string[]): Promise<Map<string, PatientSummary>> {
+export async function patientSummaries(
+  db: Db,
+  patientIds: readonly string[],
+  now: Date = new Date(),
+): Promise<Map<string, PatientSummary>> {
   const out = new Map<string, PatientSummary>();
   if (patientIds.length === 0) return out;
   const ids = [...patientIds];
-  const [alerts, last, adherence, reviews] = await Promise.all([
+  const [alerts, last, adherence, reviews, programmes] = await Promise.all([
     db
       .selectFrom('alerts')
       .select(['patient_id', 'rule'])
@@ -58,8 +68,19 @@ export async function patientSummaries(db: Db, patientIds: readonly string[]): P
       .where('key', '=', 'adherence_days')
       .execute(),
     latestReviews(db, ids),
+    // The running enrolments, by the enrolments_patient index.
+    db
+      .selectFrom('enrolments')
+      .select(['patient_id', 'programme'])
+      .distinct()
+      .where('patient_id', 'in', ids)
+      .where('starts_at', '<=', now)
+      .where((eb) => eb.or([eb('ends_at', 'is', null), eb('ends_at', '>', now)]))
+      .orderBy('patient_id')
+      .orderBy('programme')
+      .execute(),
   ]);
-  for (const id of ids) out.set(id, { ...EMPTY });
+  for (const id of ids) out.set(id, { ...EMPTY, programmes: [] });
   const rulesOf = new Map<string, string[]>();
   for (const a of alerts) {
     const rules = rulesOf.get(a.patient_id);
@@ -74,5 +95,6 @@ export async function patientSummaries(db: Db, patientIds: readonly string[]): P
   for (const row of last.rows) out.get(row.patient_id)!.lastReadingAt = row.at;
   for (const row of adherence) out.get(row.patient_id)!.adherenceDays = row.value;
   for (const [id, review] of reviews) out.get(id)!.lastReview = review;
+  for (const row of programmes) out.get(row.patient_id)!.programmes.push(row.programme);
   return out;
 }

@@ -70,7 +70,7 @@ export function expectPatient(p: any): void {
   expect(p.timeZone).toBeTypeOf('string');
   expectTime(p.createdAt);
   if (p.summary === null) return; // admin tokens: no clinical data
-  expectKeys(p.summary, ['openAlerts', 'worstAlert', 'lastReadingAt', 'adherenceDays', 'lastReview']);
+  expectKeys(p.summary, ['openAlerts', 'worstAlert', 'lastReadingAt', 'adherenceDays', 'lastReview', 'programmes']);
   expect(p.summary.openAlerts).toBeTypeOf('number');
   if (p.summary.lastReadingAt !== null) expectTime(p.summary.lastReadingAt);
 }

@@ -48,6 +48,7 @@ describe('patient summaries', () => {
       lastReadingAt: null,
       adherenceDays: null,
       lastReview: null,
+      programmes: [],
     });
   });
 
@@ -80,6 +81,27 @@ describe('patient summaries', () => {
     const after = (await get('/patients/sum-p1', clinician)).body.summary;
     expect(after.openAlerts).toBe(1);
     expect(after.worstAlert).toEqual({ rule: 'spo2_low', severity: 'high' });
+  });
+
+  it("name the programmes the patient is enrolled in now, with any team (not an ended enrolment's)", async () => {
+    const post = (path: string, body: unknown) => t.api.post(`/api/v1${path}`, body, { token: ADMIN_TOKEN });
+    expect((await post('/teams', { id: 'sum-cardio' })).status).toBe(201);
+    expect((await post('/teams', { id: 'sum-diabeto' })).status).toBe(201);
+    const day = 86_400_000;
+    const enrol = (teamId: string, programme: string, from: number, to?: number) =>
+      post('/enrolments', {
+        patientId: 'sum-p1',
+        teamId,
+        programme,
+        from: new Date(from).toISOString(),
+        ...(to === undefined ? {} : { to: new Date(to).toISOString() }),
+      });
+    expect((await enrol('sum-diabeto', 'diabetes', Date.now() - day)).status).toBe(201);
+    expect((await enrol('sum-cardio', 'heart_failure', Date.now() - day)).status).toBe(201);
+    expect((await enrol('sum-cardio', 'hypertension', Date.now() - 9 * day, Date.now() - 2 * day)).status).toBe(201);
+    expect((await get('/patients/sum-p1', clinician)).body.summary.programmes).toEqual(['diabetes', 'heart_failure']);
+    const list = (await get('/patients', clinician)).body.items;
+    expect(list.find((p: any) => p.id === 'sum-quiet').summary.programmes).toEqual([]);
   });
 
   it('are clinical data: an admin token gets the patients without them', async () => {

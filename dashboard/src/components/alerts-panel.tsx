@@ -41,7 +41,14 @@ function EventLine({ alert, timeZone }: { alert: Alert; timeZone: string }) {
       : event.readings.length === 0
         ? ''
         : t('eventValues', {
-            values: event.readings.map((r) => `${eventValueText(r)} (${fmtDateTime(r.at, timeZone)})`).join(', '),
+            // A reading's own time only where it is not the event's (the first of two in a row).
+            values: event.readings
+              .map((r) =>
+                Date.parse(r.at) === Date.parse(event.at!)
+                  ? eventValueText(r)
+                  : `${eventValueText(r)} (${fmtDateTime(r.at, timeZone)})`,
+              )
+              .join(', '),
           });
   return (
     <div class="alert-event" data-testid="alert-event">

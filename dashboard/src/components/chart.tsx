@@ -60,6 +60,7 @@ export const COLORS = {
   diastolicBand: 'rgba(11, 92, 171, 0.14)',
   threshold: '#8f3b00',
   target: '#19672f',
+  targetBand: 'rgba(25, 103, 47, 0.10)',
   grid: '#d9dde3',
   axis: '#33383f',
 };
@@ -106,29 +107,4 @@ export function valueAxis(unit: string, digits: number): uPlot.Axis {
 export function tzDate(timeZone: string | undefined): ((ts: number) => Date) | undefined {
   if (!timeZone) return undefined;
   return (ts: number) => uPlot.tzDate(new Date(ts * 1000), timeZone);
-}
-
-/**
- * Inserts a null between two points further apart than `maxGap` seconds, so a line
- * is broken where there was no data instead of bridging it.
- */
-export function withGaps(xs: number[], ys: (number | null)[][], maxGap: number): [number[], (number | null)[][]] {
-  const outX: number[] = [];
-  const outY: (number | null)[][] = ys.map(() => []);
-  for (let i = 0; i < xs.length; i++) {
-    if (i > 0 && xs[i] - xs[i - 1] > maxGap) {
-      outX.push((xs[i] + xs[i - 1]) / 2);
-      for (const y of outY) y.push(null);
-    }
-    outX.push(xs[i]);
-    ys.forEach((y, k) => outY[k].push(y[i]));
-  }
-  return [outX, outY];
-}
-
-export function median(values: number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }

@@ -2,16 +2,19 @@
  * One reading type of one patient over a range: each reading for the short ranges
  * (24 h, 7 d), the daily min–max band with the daily mean for the long ones
  * (14, 30, 90 d), blood pressure as systolic and diastolic together, steps as bars,
- * and the patient's alert thresholds as dashed horizontal lines.
+ * the patient's alert thresholds as dashed horizontal lines and the type's targets
+ * as green bands (chart-rules.ts). Spot measurements are points; a continuous
+ * sensor's line breaks where readings are further apart than its interval allows.
  */
 import { useMemo } from 'preact/hooks';
 import uPlot from 'uplot';
-import { digitsOf, fmtDateTime, fmtNumber } from '../format.ts';
+import { digitsOf, fmtDate, fmtDateTime, fmtNumber } from '../format.ts';
 import { ruleLabel, t, typeLabel, unitLabel } from '../i18n.ts';
 import type { Bucket, Reading, ThresholdEntry } from '../types.ts';
 import type { RuleKey } from '../../../src/domain/alerts/rules.ts';
 import { isReadingType, type ReadingType } from '../../../src/domain/reading-types.ts';
-import { Chart, COLORS, median, timeAxis, tzDate, valueAxis, withGaps } from './chart.tsx';
+import { Chart, COLORS, timeAxis, tzDate, valueAxis } from './chart.tsx';
+import { DAILY_MAX_GAP, rawStyle, type Target, targetsOf, valueRange, withGaps } from '../chart-rules.ts';
 
 export type RangeKey = '24h' | '7d' | '14d' | '30d' | '90d';
 
@@ -74,6 +77,8 @@ interface Props {
   thresholds: readonly ThresholdEntry[];
   /** Alert events on this type (issue #14): a marker at each, epoch ms. */
   markers?: readonly ChartMarker[];
+  /** The patient's programmes now: the SpO2 target depends on them. */
+  programmes?: readonly string[];
 }
 
 export interface ChartMarker {
@@ -109,17 +114,87 @@ function markersPlugin(markers: readonly ChartMarker[]): uPlot.Plugin {
   };
 }
 
-const HOUR = 3600;
+/**
+ * Fills each target band behind the series (null bound: to the plot's edge) and
+ * draws its bounds. What was drawn, in canvas pixels, is left on the chart's
+ * element (`data-target-bands`) for the browser tests.
+ */
+function targetsPlugin(targets: readonly Target[]): uPlot.Plugin {
+  return {
+    hooks: {
+      drawClear: (u) => {
+        const { ctx, bbox } = u;
+        const drawn: { component: string; low: number | null; high: number | null; top: number; bottom: number }[] = [];
+        ctx.save();
+        for (const target of targets) {
+          const top = target.high === null ? bbox.top : Math.round(u.valToPos(target.high, 'y', true));
+          const bottom = target.low === null ? bbox.top + bbox.height : Math.round(u.valToPos(target.low, 'y', true));
+          const [y0, y1] = [Math.max(bbox.top, top), Math.min(bbox.top + bbox.height, bottom)];
+          if (y1 <= y0) continue;
+          ctx.fillStyle = COLORS.targetBand;
+          ctx.fillRect(bbox.left, y0, bbox.width, y1 - y0);
+          ctx.strokeStyle = COLORS.target;
+          ctx.lineWidth = 1;
+          for (const [v, y] of [
+            [target.high, top],
+            [target.low, bottom],
+          ] as const) {
+            if (v === null || y < bbox.top || y > bbox.top + bbox.height) continue;
+            ctx.beginPath();
+            ctx.moveTo(bbox.left, y + 0.5);
+            ctx.lineTo(bbox.left + bbox.width, y + 0.5);
+            ctx.stroke();
+          }
+          drawn.push({ component: target.component, low: target.low, high: target.high, top: y0, bottom: y1 });
+        }
+        ctx.restore();
+        u.root.parentElement?.setAttribute('data-target-bands', JSON.stringify(drawn));
+      },
+    },
+  };
+}
 
+/** Hides the legend rows of the series that only shape a band (the daily min and max). */
+function legendPlugin(hidden: readonly number[]): uPlot.Plugin {
+  return {
+    hooks: {
+      init: (u) => {
+        const rows = u.root.querySelectorAll<HTMLElement>('.u-legend .u-series');
+        for (const i of hidden) rows[i]?.style.setProperty('display', 'none');
+      },
+    },
+  };
+}
+
+/** A target as a clinician reads it: "70–180 mg/dL", "systolic < 135". */
+export function targetText(target: Target, digits: number, unit: string): string {
+  const component =
+    target.component === 'value'
+      ? ''
+      : `${(target.component === 'systolic' ? t('seriesSystolic') : t('seriesDiastolic')).toLowerCase()} `;
+  const n = (v: number) => fmtNumber(v, digits);
+  const range =
+    target.low !== null && target.high !== null
+      ? `${n(target.low)}–${n(target.high)}`
+      : target.high !== null
+        ? `< ${n(target.high)}`
+        : `> ${n(target.low!)}`;
+  return `${component}${range} ${unit}`.trim();
+}
+
+/** Legend values: the number under the cursor, nothing where a series has none (no dashes). */
 function valueSeries(label: string, stroke: string, digits: number, extra: Partial<uPlot.Series> = {}): uPlot.Series {
   return {
     label,
     stroke,
     width: 1.5,
-    value: (_u, v) => (v === null || v === undefined ? t('none') : fmtNumber(v, digits)),
+    value: (_u, v) => (v === null || v === undefined ? '' : fmtNumber(v, digits)),
     ...extra,
   };
 }
+
+/** Points only: spot measurements are not joined. */
+const noLine: uPlot.Series.PathBuilder = () => null;
 
 function thresholdSeries(line: Line, digits: number): uPlot.Series {
   return valueSeries(
@@ -130,19 +205,11 @@ function thresholdSeries(line: Line, digits: number): uPlot.Series {
       dash: [6, 4],
       width: 1.5,
       points: { show: false },
+      // The value is in the label: the legend repeats no constant.
+      value: () => '',
     },
   );
 }
-
-/** uPlot's padded range, widened around a single value (one weight reading would otherwise span 0–180). */
-const valueRange: uPlot.Range.Function = (_u, min, max) => {
-  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
-  if (max - min < 1e-9) {
-    const pad = Math.max(1, Math.abs(min) * 0.05);
-    return [min - pad, max + pad];
-  }
-  return uPlot.rangeNum(min, max, 0.1, true);
-};
 
 const stepsRange: uPlot.Range.Function = (_u, _min, max) => [0, Math.max(10, (max ?? 0) * 1.1)];
 
@@ -150,9 +217,23 @@ const bars = uPlot.paths.bars!({ size: [0.6, 40], align: 0 });
 
 const NO_MARKERS: readonly ChartMarker[] = [];
 
-export function ReadingChart({ type, unit, range, from, to, timeZone, data, thresholds, markers = NO_MARKERS }: Props) {
+const NO_PROGRAMMES: readonly string[] = [];
+
+export function ReadingChart({
+  type,
+  unit,
+  range,
+  from,
+  to,
+  timeZone,
+  data,
+  thresholds,
+  markers = NO_MARKERS,
+  programmes = NO_PROGRAMMES,
+}: Props) {
   const digits = digitsOf(type);
   const lines = useMemo(() => thresholdLines(type, thresholds), [type, thresholds]);
+  const targets = useMemo(() => targetsOf(type, programmes), [type, programmes]);
   const isBp = type === 'blood_pressure';
   const isSteps = type === 'steps';
   const u = unitLabel(unit);
@@ -163,10 +244,17 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
     const series: uPlot.Series[] = [
       {
         label: data.kind === 'raw' ? t('seriesTime') : t('seriesDay'),
-        value: (_u, v) => (v === null || v === undefined ? t('none') : fmtDateTime(v * 1000, timeZone)),
+        value: (_u, v) =>
+          v === null || v === undefined
+            ? ''
+            : data.kind === 'raw'
+              ? fmtDateTime(v * 1000, timeZone)
+              : fmtDate(v * 1000, timeZone),
       },
     ];
     const bands: uPlot.Band[] = [];
+    const legendHidden: number[] = [];
+    let maxGap = DAILY_MAX_GAP;
     let summary: string;
     const rangeText = rangeLabel(range);
     const typeText = typeLabel(type);
@@ -174,16 +262,26 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
     if (data.kind === 'raw') {
       const readings = [...data.readings].reverse(); // the API gives newest first
       const n = readings.length;
-      const points = { show: n <= 150, size: 5 };
       for (const r of readings) xs.push(Date.parse(r.at) / 1000);
+      const style = rawStyle(type, xs);
+      maxGap = style.maxGap;
+      // Points where they are few or not joined; a dense sensor trace is a line.
+      const points = { show: !style.join || n <= 150, size: style.join ? 5 : 6 };
+      const line: Partial<uPlot.Series> = style.join ? {} : { paths: noLine };
       if (isBp) {
         ys.push(
           readings.map((r) => r.systolic ?? null),
           readings.map((r) => r.diastolic ?? null),
         );
         series.push(
-          valueSeries(t('seriesSystolic'), COLORS.systolic, 0, { points: { ...points, fill: COLORS.systolic } }),
-          valueSeries(t('seriesDiastolic'), COLORS.diastolic, 0, { points: { ...points, fill: COLORS.diastolic } }),
+          valueSeries(t('seriesSystolic'), COLORS.systolic, 0, {
+            ...line,
+            points: { ...points, fill: COLORS.systolic },
+          }),
+          valueSeries(t('seriesDiastolic'), COLORS.diastolic, 0, {
+            ...line,
+            points: { ...points, fill: COLORS.diastolic },
+          }),
         );
         const sys = readings.map((r) => r.systolic ?? NaN);
         const dia = readings.map((r) => r.diastolic ?? NaN);
@@ -207,7 +305,7 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
                 fill: COLORS.primaryBand,
                 points: { show: false },
               })
-            : valueSeries(typeText, COLORS.primary, digits, { points: { ...points, fill: COLORS.primary } }),
+            : valueSeries(typeText, COLORS.primary, digits, { ...line, points: { ...points, fill: COLORS.primary } }),
         );
         const nums = values.filter((v): v is number => v !== null);
         summary = t('chartSummaryRaw', {
@@ -222,7 +320,8 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
       }
     } else {
       const buckets = data.buckets;
-      for (const b of buckets) xs.push(Date.parse(b.start) / 1000);
+      // Each day's values at its middle: an alert's event marker falls on its own day's values.
+      for (const b of buckets) xs.push((Date.parse(b.start) + Date.parse(b.end)) / 2000);
       if (isBp) {
         const sys = buckets.map((b) => b.systolic);
         const dia = buckets.map((b) => b.diastolic);
@@ -244,6 +343,7 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
           valueSeries(t('seriesDiastolicMean'), COLORS.diastolic, 0, { width: 2, points: { show: true, size: 5 } }),
         );
         bands.push({ series: [1, 2], fill: COLORS.systolicBand }, { series: [4, 5], fill: COLORS.diastolicBand });
+        legendHidden.push(1, 2, 4, 5);
         const n = buckets.reduce((a, b) => a + (b.systolic?.count ?? 0), 0);
         summary = t('chartSummaryBp', {
           type: typeText,
@@ -287,6 +387,7 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
           valueSeries(t('seriesMean'), COLORS.primary, digits, { width: 2, points: { show: true, size: 5 } }),
         );
         bands.push({ series: [1, 2], fill: COLORS.primaryBand });
+        legendHidden.push(1, 2);
         const count = buckets.reduce((a, b) => a + (b.count ?? 0), 0);
         const mean = buckets.reduce((a, b) => a + (b.mean ?? 0) * (b.count ?? 0), 0) / (count || 1);
         summary = t('chartSummaryDaily', {
@@ -302,9 +403,7 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
     }
 
     // Break lines over holes in the data (a sensor off, days without a reading).
-    const step = data.kind === 'raw' ? median(xs.slice(1).map((x, i) => x - xs[i])) : 86_400;
-    const maxGap = data.kind === 'raw' ? Math.max(5 * step, 3 * HOUR) : 1.6 * 86_400;
-    const [gx, gy] = isSteps ? [xs, ys] : withGaps(xs, ys, maxGap);
+    const [gx, gy] = isSteps ? [xs, ys.map((y) => [...y])] : withGaps(xs, ys, maxGap);
 
     if (lines.length > 0) {
       // Threshold lines run across the whole range, not only between the first and last reading.
@@ -329,16 +428,23 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
       })}`;
     }
 
+    if (targets.length > 0) {
+      summary += ` ${t('chartTargets', { list: targets.map((g) => targetText(g, digits, u)).join(', ') })}`;
+    }
+
     const shown = markers.filter((m) => m.at >= from && m.at <= to);
     if (shown.length > 0) summary += ` ${shown.map((m) => m.label).join('; ')}.`;
+    const plugins = [targetsPlugin(targets), legendPlugin(legendHidden)];
+    if (shown.length > 0) plugins.push(markersPlugin(shown));
+    const yRange: uPlot.Range.Function = (_u, min, max) => valueRange(type, min, max, targets);
     const options: Omit<uPlot.Options, 'width' | 'height'> = {
-      plugins: shown.length > 0 ? [markersPlugin(shown)] : [],
+      plugins,
       series,
       bands,
       tzDate: tzDate(timeZone),
       scales: {
         x: { time: true, range: [from / 1000, to / 1000] },
-        y: { range: isSteps ? stepsRange : valueRange },
+        y: { range: isSteps ? stepsRange : yRange },
       },
       axes: [timeAxis(timeZone), valueAxis(u, digits)],
       legend: { live: true },
@@ -346,7 +452,7 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
     };
     return { options, data: [gx, ...gy] as uPlot.AlignedData, summary, empty: xs.length === 0 };
     // Rebuilt when what is drawn changes; the threshold lines' values are part of it.
-  }, [data, type, range, from, to, timeZone, lines, isBp, isSteps, digits, u, markers]);
+  }, [data, type, range, from, to, timeZone, lines, targets, isBp, isSteps, digits, u, markers]);
 
   if (built.empty) {
     return (
@@ -355,5 +461,16 @@ export function ReadingChart({ type, unit, range, from, to, timeZone, data, thre
       </p>
     );
   }
-  return <Chart options={built.options} data={built.data} label={built.summary} testId={`chart-${type}`} />;
+  return (
+    <>
+      <Chart options={built.options} data={built.data} label={built.summary} testId={`chart-${type}`} />
+      {targets.length > 0 && (
+        <p class="chart-target small" data-testid={`chart-target-${type}`}>
+          <span class="target-swatch" aria-hidden="true" />
+          {t('targetLegend')} {targets.map((g) => targetText(g, digits, u)).join(', ')}
+          <span class="muted"> ({targets[0].source})</span>
+        </p>
+      )}
+    </>
+  );
 }

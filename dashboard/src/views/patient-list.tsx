@@ -3,13 +3,19 @@
  * pages), with open alerts (count and worst), last reading and 30-day adherence.
  * Sorting, filtering and paging happen here, on the loaded list; by default the
  * most urgent patients come first.
+ *
+ * An administrator may not read clinical data (the summaries are null for them):
+ * their list has, instead of those columns, each patient's programmes now
+ * (GET /enrolments?active=true) and devices assigned now (GET /devices), and says
+ * why, rather than a dash in every cell.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { getAll } from '../api.ts';
 import { fmtDateTime, fmtRelative } from '../format.ts';
-import { locale, ruleLabel, t, type MessageKey } from '../i18n.ts';
+import { locale, programmeLabel, ruleLabel, t, type MessageKey } from '../i18n.ts';
 import { patientHref } from '../router.ts';
-import type { Patient } from '../types.ts';
+import { currentRole } from '../session.ts';
+import type { DeviceState, Enrolment, Patient } from '../types.ts';
 import { SEVERITY_RANK } from '../../../src/domain/alerts/rules.ts';
 import { SeverityBadge } from '../components/alerts-panel.tsx';
 import { ErrorBox, Loading } from '../components/status.tsx';
@@ -63,6 +69,32 @@ const COLUMNS: readonly { key: SortKey; label: MessageKey; className?: string }[
   { key: 'adherence', label: 'colAdherence' },
 ];
 
+/** What an administrator reads beside each patient: programmes now and devices assigned now. */
+interface AdminFacts {
+  programmes: Map<string, string[]>;
+  devices: Map<string, DeviceState[]>;
+}
+
+const MAX_ADMIN_ROWS = 10_000;
+
+async function adminFacts(signal: AbortSignal): Promise<AdminFacts> {
+  const [enrolments, devices] = await Promise.all([
+    getAll<Enrolment>('/enrolments', { active: 'true', limit: 100 }, MAX_ADMIN_ROWS, signal),
+    getAll<DeviceState>('/devices', { limit: 100 }, MAX_ADMIN_ROWS, signal),
+  ]);
+  const facts: AdminFacts = { programmes: new Map(), devices: new Map() };
+  for (const e of enrolments.items) {
+    const list = facts.programmes.get(e.patientId) ?? [];
+    if (!list.includes(e.programme)) list.push(e.programme);
+    facts.programmes.set(e.patientId, list);
+  }
+  for (const d of devices.items) {
+    if (!d.patientId) continue;
+    facts.devices.set(d.patientId, [...(facts.devices.get(d.patientId) ?? []), d]);
+  }
+  return facts;
+}
+
 export function PatientListView() {
   const [patients, setPatients] = useState<Patient[] | null>(null);
   const [truncated, setTruncated] = useState(false);
@@ -74,6 +106,9 @@ export function PatientListView() {
   const [direction, setDirection] = useState(remembered.direction);
   const [page, setPage] = useState(remembered.page);
   const [pageSize, setPageSize] = useState(remembered.pageSize);
+  const admin = currentRole() === 'admin';
+  const [facts, setFacts] = useState<AdminFacts | null>(null);
+  const columns = admin ? COLUMNS.slice(0, 2) : COLUMNS;
 
   useEffect(() => {
     Object.assign(remembered, { filter, onlyAlerts, sort, direction, page, pageSize });
@@ -82,8 +117,12 @@ export function PatientListView() {
   useEffect(() => {
     const abort = new AbortController();
     setError(null);
-    getAll<Patient>('/patients', { limit: 500 }, MAX_PATIENTS, abort.signal)
-      .then((r) => {
+    Promise.all([
+      getAll<Patient>('/patients', { limit: 500 }, MAX_PATIENTS, abort.signal),
+      admin ? adminFacts(abort.signal) : Promise.resolve(null),
+    ])
+      .then(([r, f]) => {
+        setFacts(f);
         setPatients(r.items);
         setTruncated(r.truncated);
       })
@@ -102,13 +141,16 @@ export function PatientListView() {
         (!onlyAlerts || (p.summary?.openAlerts ?? 0) > 0),
     );
     const sign = direction === 'ascending' ? 1 : -1;
-    return kept.sort((a, b) => sign * compare(sort, a, b) || collator.compare(nameOf(a), nameOf(b)));
-  }, [patients, filter, onlyAlerts, sort, direction]);
+    const key: SortKey = admin && sort !== 'name' && sort !== 'timeZone' ? 'name' : sort;
+    const dir = key === sort ? sign : 1;
+    return kept.sort((a, b) => dir * compare(key, a, b) || collator.compare(nameOf(a), nameOf(b)));
+  }, [patients, filter, onlyAlerts, sort, direction, admin]);
 
   const pages = Math.max(1, Math.ceil(shown.length / pageSize));
   const current = Math.min(page, pages - 1);
   const rows = shown.slice(current * pageSize, (current + 1) * pageSize);
 
+  const sortKey: SortKey = admin && sort !== 'name' && sort !== 'timeZone' ? 'name' : sort;
   const sortBy = (key: SortKey) => {
     if (key === sort) setDirection(direction === 'ascending' ? 'descending' : 'ascending');
     else {
@@ -135,18 +177,20 @@ export function PatientListView() {
             }}
           />
         </div>
-        <div class="field checkbox">
-          <input
-            id="only-alerts"
-            type="checkbox"
-            checked={onlyAlerts}
-            onChange={(e) => {
-              setOnlyAlerts((e.currentTarget as HTMLInputElement).checked);
-              setPage(0);
-            }}
-          />
-          <label for="only-alerts">{t('onlyOpenAlerts')}</label>
-        </div>
+        {!admin && (
+          <div class="field checkbox">
+            <input
+              id="only-alerts"
+              type="checkbox"
+              checked={onlyAlerts}
+              onChange={(e) => {
+                setOnlyAlerts((e.currentTarget as HTMLInputElement).checked);
+                setPage(0);
+              }}
+            />
+            <label for="only-alerts">{t('onlyOpenAlerts')}</label>
+          </div>
+        )}
       </div>
 
       {error !== null && (
@@ -156,30 +200,46 @@ export function PatientListView() {
       {patients !== null && (
         <>
           {truncated && <p class="notice">{t('truncatedPatients', { n: patients.length })}</p>}
+          {admin && (
+            <p class="notice" data-testid="admin-list-notice">
+              {t('adminListNotice')}
+            </p>
+          )}
           <div class="table-wrap">
             <table class="patients" data-testid="patient-table">
               <caption class="visually-hidden">{t('patientsTitle')}</caption>
               <thead>
                 <tr>
-                  {COLUMNS.map((c) => (
-                    <th key={c.key} scope="col" class={c.className} aria-sort={sort === c.key ? direction : undefined}>
+                  {columns.map((c) => (
+                    <th
+                      key={c.key}
+                      scope="col"
+                      class={c.className}
+                      aria-sort={sortKey === c.key ? direction : undefined}
+                    >
                       <button type="button" class="sort" onClick={() => sortBy(c.key)}>
                         {t(c.label)}
                         <span aria-hidden="true" class="sort-mark">
-                          {sort === c.key ? (direction === 'ascending' ? ' ▲' : ' ▼') : ' ↕'}
+                          {sortKey === c.key ? (direction === 'ascending' ? ' ▲' : ' ▼') : ' ↕'}
                         </span>
                       </button>
                     </th>
                   ))}
+                  {admin && (
+                    <>
+                      <th scope="col">{t('colProgramme')}</th>
+                      <th scope="col">{t('colDevices')}</th>
+                    </>
+                  )}
                 </tr>
               </thead>
               <tbody>
-                {rows.map((p) => (
-                  <PatientRow key={p.id} patient={p} />
-                ))}
+                {rows.map((p) =>
+                  facts ? <AdminRow key={p.id} patient={p} facts={facts} /> : <PatientRow key={p.id} patient={p} />,
+                )}
                 {rows.length === 0 && (
                   <tr>
-                    <td colSpan={5} class="empty">
+                    <td colSpan={admin ? 4 : 5} class="empty">
                       {patients.length === 0 ? t('noPatientsAtAll') : t('noPatients')}
                     </td>
                   </tr>
@@ -228,6 +288,41 @@ export function PatientListView() {
         </>
       )}
     </section>
+  );
+}
+
+function AdminRow({ patient: p, facts }: { patient: Patient; facts: AdminFacts }) {
+  const programmes = facts.programmes.get(p.id) ?? [];
+  const devices = facts.devices.get(p.id) ?? [];
+  return (
+    <tr data-testid={`patient-row-${p.id}`}>
+      <th scope="row">
+        <a href={patientHref(p.id)}>{nameOf(p)}</a>
+        {p.displayName && <div class="muted small">{p.id}</div>}
+      </th>
+      <td class="col-tz">{p.timeZone}</td>
+      <td>
+        {programmes.length > 0 ? (
+          programmes.map(programmeLabel).join(', ')
+        ) : (
+          <span class="muted">{t('noEnrolments')}</span>
+        )}
+      </td>
+      <td>
+        {devices.length === 0 ? (
+          <span class="muted">{t('noDevicesAssigned')}</span>
+        ) : (
+          devices.map((d) => (
+            <div key={d.id}>
+              <code>{d.id}</code>{' '}
+              <span class="muted small">
+                {d.lastSeenAt ? t('devicesLastContact', { at: fmtRelative(d.lastSeenAt) }) : t('transportUnknown')}
+              </span>
+            </div>
+          ))
+        )}
+      </td>
+    </tr>
   );
 }
 

@@ -1,18 +1,38 @@
 /**
- * One patient: alerts, a chart per reading type over a chosen range, glucose
- * (time in ranges, ambulatory glucose profile), indicators and the thresholds
- * editor. Everything in the patient's time zone.
+ * One patient: alerts, a chart per reading type over a chosen range, the readings
+ * of the range as a table (and CSV), glucose (time in ranges, ambulatory glucose
+ * profile), indicators and the thresholds editor. Everything in the patient's
+ * time zone. The charts come in the order of the patient's programmes, then of
+ * what their devices send now (chart-rules.ts).
  *
  * Which types the patient has: the daily series of the last 90 days, one request
  * per type, which also are the data of the long ranges (14, 30, 90 d). The short
  * ranges (24 h, 7 d) read the raw readings, page after page, up to a cap.
+ *
+ * An administrator may read who the patient is, their enrolments and their
+ * devices, not their clinical data (README "Dashboard"): the page shows that and
+ * says so, rather than empty figures.
  */
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, getAll } from '../api.ts';
 import { currentRole } from '../session.ts';
 import { fmtDateTime, fmtRelative } from '../format.ts';
 import { ruleLabel, t, typeLabel, unitLabel } from '../i18n.ts';
-import type { Alert, Bucket, Indicator, Patient, Reading, Review, Series, ThresholdEntry } from '../types.ts';
+import type {
+  Alert,
+  Bucket,
+  DeviceState,
+  Enrolment,
+  Indicator,
+  Patient,
+  Reading,
+  Review,
+  Series,
+  ThresholdEntry,
+} from '../types.ts';
+import { chartOrder } from '../chart-rules.ts';
+import { ReadingsTable } from '../components/readings-table.tsx';
+import { programmeLabel, transportLabel } from '../i18n.ts';
 import { AgpChart } from '../components/agp-chart.tsx';
 import { glucoseProfile } from '../glucose-profile.ts';
 import { glucoseReportHref } from '../router.ts';
@@ -37,25 +57,16 @@ import { TirBar } from '../components/tir-bar.tsx';
 const DAY = 86_400_000;
 const MAX_RAW_READINGS = 12_000;
 const MAX_AGP_READINGS = 6_000;
+/** A type with a reading in these last days is one the patient's devices send now. */
+const RECENT_DAYS = 7;
 
-/** Where each type's chart stands on the page: in the order a clinician scans them. */
-const CHART_POSITION: Readonly<Record<ReadingType, number>> = {
-  blood_pressure: 0,
-  heart_rate: 1,
-  spo2: 2,
-  respiratory_rate: 3,
-  body_temperature: 4,
-  body_weight: 5,
-  cgm_glucose: 6,
-  blood_glucose: 7,
-  steps: 8,
-};
-
-/** Every reading type with its stored unit (device-protocol.md), in chart order. */
+/** Every reading type with its stored unit (device-protocol.md). */
 const TYPES: readonly { type: ReadingType; unit: string }[] = READING_TYPES.map((s) => ({
   type: s.type,
   unit: s.storedUnit,
-})).sort((a, b) => CHART_POSITION[a.type] - CHART_POSITION[b.type]);
+}));
+const UNIT_OF = new Map<string, string>(TYPES.map((x) => [x.type, x.unit]));
+const NO_PROGRAMMES: readonly string[] = [];
 
 type Load<T> = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ready'; value: T };
 
@@ -110,6 +121,7 @@ export function PatientPage({ id }: { id: string }) {
   // Daily series of the last 90 days for every type: which types the patient has, and the long ranges.
   const [daily, , retryDaily] = useLoad(
     async (signal) => {
+      if (!clinician) return clinicianOnly();
       const from = new Date(loadedAt - 90 * DAY).toISOString();
       const to = new Date(loadedAt + 60_000).toISOString();
       const all = await Promise.all(
@@ -128,10 +140,18 @@ export function PatientPage({ id }: { id: string }) {
   const [rangeEnd, setRangeEnd] = useState(loadedAt);
   const spec = RANGES.find((r) => r.key === range)!;
   const rangeStart = rangeEnd - spec.days * DAY;
-  const presentTypes = useMemo(
-    () => (daily.state === 'ready' ? TYPES.filter(({ type }) => daily.value.has(type)) : []),
-    [daily],
-  );
+  const programmes = patient.state === 'ready' ? (patient.value.summary?.programmes ?? NO_PROGRAMMES) : NO_PROGRAMMES;
+  const presentTypes = useMemo(() => {
+    if (daily.state !== 'ready') return [];
+    const recentFrom = loadedAt - RECENT_DAYS * DAY;
+    const recent = new Set(
+      [...daily.value].filter(([, buckets]) => buckets.some((b) => Date.parse(b.end) > recentFrom)).map(([k]) => k),
+    );
+    return chartOrder([...daily.value.keys()], programmes, recent).map((type) => ({
+      type,
+      unit: UNIT_OF.get(type) ?? '',
+    }));
+  }, [daily, programmes.join(',')]);
 
   // Raw readings of the short ranges, per type.
   const [raw] = useLoad(
@@ -250,44 +270,61 @@ export function PatientPage({ id }: { id: string }) {
             <dt>{t('timeZone')}</dt>
             <dd>{tz}</dd>
           </div>
-          <div>
-            <dt>{t('lastReading')}</dt>
-            <dd>
-              {p.summary?.lastReadingAt
-                ? `${fmtRelative(p.summary.lastReadingAt)} (${fmtDateTime(p.summary.lastReadingAt, tz)})`
-                : t('never')}
-            </dd>
-          </div>
-          {clinician && <ReviewedFact patient={p} />}
-          <div>
-            <dt>{t('colAlerts')}</dt>
-            <dd data-testid="open-alert-count">
-              {alerts.state === 'ready' ? openAlerts.length : t('none')} <SeverityBadge severity={worst} />
-            </dd>
-          </div>
-        </dl>
-        <nav class="section-nav" aria-label={t('sections')} hidden={!clinician}>
-          <a href="#" data-target="alerts-section" onClick={jump}>
-            {t('sectionAlerts')}
-          </a>
-          <a href="#" data-target="charts-section" onClick={jump}>
-            {t('sectionCharts')}
-          </a>
-          {hasCgm && (
-            <a href="#" data-target="glucose-section" onClick={jump}>
-              {t('sectionGlucose')}
-            </a>
+          {p.summary && (
+            <div>
+              <dt>{t('lastReading')}</dt>
+              <dd data-testid="last-reading">
+                {p.summary.lastReadingAt
+                  ? `${fmtRelative(p.summary.lastReadingAt)} (${fmtDateTime(p.summary.lastReadingAt, tz)})`
+                  : t('never')}
+              </dd>
+            </div>
           )}
-          <a href="#" data-target="indicators-section" onClick={jump}>
-            {t('sectionIndicators')}
-          </a>
-          <a href="#" data-target="thresholds-section" onClick={jump}>
-            {t('sectionThresholds')}
-          </a>
-        </nav>
+          {p.summary && p.summary.programmes && p.summary.programmes.length > 0 && (
+            <div>
+              <dt>{t('colProgramme')}</dt>
+              <dd data-testid="programmes">{p.summary.programmes.map(programmeLabel).join(', ')}</dd>
+            </div>
+          )}
+          {clinician && <ReviewedFact patient={p} />}
+          {clinician && (
+            <div>
+              <dt>{t('colAlerts')}</dt>
+              <dd data-testid="open-alert-count">
+                {alerts.state === 'ready' ? openAlerts.length : t('none')} <SeverityBadge severity={worst} />
+              </dd>
+            </div>
+          )}
+        </dl>
+        {clinician && (
+          <nav class="section-nav" aria-label={t('sections')}>
+            <a href="#" data-target="alerts-section" onClick={jump}>
+              {t('sectionAlerts')}
+            </a>
+            <a href="#" data-target="charts-section" onClick={jump}>
+              {t('sectionCharts')}
+            </a>
+            <a href="#" data-target="readings-section" onClick={jump}>
+              {t('readingsTitle')}
+            </a>
+            {hasCgm && (
+              <a href="#" data-target="glucose-section" onClick={jump}>
+                {t('sectionGlucose')}
+              </a>
+            )}
+            <a href="#" data-target="indicators-section" onClick={jump}>
+              {t('sectionIndicators')}
+            </a>
+            <a href="#" data-target="thresholds-section" onClick={jump}>
+              {t('sectionThresholds')}
+            </a>
+          </nav>
+        )}
       </header>
 
-      {forbidden && forbidden.state === 'error' ? (
+      {currentRole() === 'admin' ? (
+        <AdminPatient patientId={p.id} timeZone={tz} />
+      ) : forbidden && forbidden.state === 'error' ? (
         <ErrorBox error={forbidden.error} needed="neededClinician" />
       ) : (
         <>
@@ -354,6 +391,7 @@ export function PatientPage({ id }: { id: string }) {
                           data={data}
                           thresholds={thresholdList}
                           markers={markers.get(type)}
+                          programmes={programmes}
                         />
                         {data.kind === 'raw' && data.truncated && (
                           <p class="muted small">{t('truncatedReadings', { n: data.readings.length })}</p>
@@ -365,6 +403,22 @@ export function PatientPage({ id }: { id: string }) {
               })}
             </div>
           </section>
+
+          {presentTypes.length > 0 && (
+            <section id="readings-section" class="card" aria-labelledby="readings-title" tabIndex={-1}>
+              <h2 id="readings-title">{t('readingsTitle')}</h2>
+              <p class="muted small">
+                {t('readingsIntro', { from: fmtDateTime(rangeStart, tz), to: fmtDateTime(rangeEnd, tz) })}
+              </p>
+              <ReadingsTable
+                patientId={p.id}
+                types={presentTypes.map((x) => x.type)}
+                from={rangeStart}
+                to={rangeEnd}
+                timeZone={tz}
+              />
+            </section>
+          )}
 
           {(hasCgm || (indicators.state === 'ready' && indicators.value.some((i) => i.key === 'tir_70_180'))) && (
             <section id="glucose-section" class="card" aria-labelledby="glucose-title" tabIndex={-1}>
@@ -454,6 +508,87 @@ function ReviewedFact({ patient }: { patient: Patient }) {
         </span>
       </dd>
     </div>
+  );
+}
+
+/**
+ * What an administrator may read of a patient (README "Dashboard"): their running
+ * enrolments and the devices assigned to them now, with each device's last
+ * contact; the clinical data is said to be for clinicians, not shown as empty.
+ */
+function AdminPatient({ patientId, timeZone }: { patientId: string; timeZone: string }) {
+  const [devices, , retryDevices] = useLoad(
+    (s) => getAll<DeviceState>('/devices', { patient: patientId, limit: 100 }, 1000, s).then((r) => r.items),
+    [patientId],
+  );
+  const [enrolments, , retryEnrolments] = useLoad(
+    (s) =>
+      getAll<Enrolment>('/enrolments', { patient: patientId, active: 'true', limit: 100 }, 1000, s).then(
+        (r) => r.items,
+      ),
+    [patientId],
+  );
+  return (
+    <>
+      <p class="notice" data-testid="admin-clinical-notice">
+        {t('adminNoClinicalData')}
+      </p>
+      <section class="card" aria-labelledby="enrolments-title">
+        <h2 id="enrolments-title">{t('enrolmentsTitle')}</h2>
+        {enrolments.state === 'loading' && <Loading />}
+        {enrolments.state === 'error' && <ErrorBox error={enrolments.error} onRetry={retryEnrolments} />}
+        {enrolments.state === 'ready' &&
+          (enrolments.value.length === 0 ? (
+            <p class="empty">{t('noEnrolments')}</p>
+          ) : (
+            <ul data-testid="admin-enrolments">
+              {enrolments.value.map((e) => (
+                <li key={e.id}>
+                  {programmeLabel(e.programme)} · {t('colTeam')} <code>{e.teamId}</code> ·{' '}
+                  {t('enrolledSince', { at: fmtDateTime(e.from, timeZone) })}
+                </li>
+              ))}
+            </ul>
+          ))}
+      </section>
+      <section class="card" aria-labelledby="patient-devices-title">
+        <h2 id="patient-devices-title">{t('patientDevicesTitle')}</h2>
+        {devices.state === 'loading' && <Loading />}
+        {devices.state === 'error' && <ErrorBox error={devices.error} onRetry={retryDevices} />}
+        {devices.state === 'ready' &&
+          (devices.value.length === 0 ? (
+            <p class="empty">{t('noDevicesAssigned')}</p>
+          ) : (
+            <table data-testid="admin-devices">
+              <thead>
+                <tr>
+                  <th scope="col">{t('colDevice')}</th>
+                  <th scope="col">{t('colState')}</th>
+                  <th scope="col">{t('colTransport')}</th>
+                  <th scope="col">{t('colLastContact')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {devices.value.map((d) => (
+                  <tr key={d.id} data-device={d.id}>
+                    <th scope="row">
+                      <code>{d.id}</code>
+                      {d.model && <div class="muted small">{d.model}</div>}
+                    </th>
+                    <td>{d.enabled ? t('deviceEnabled') : t('deviceDisabled')}</td>
+                    <td>{d.lastTransport ? transportLabel(d.lastTransport) : t('transportUnknown')}</td>
+                    <td>
+                      {d.lastSeenAt
+                        ? `${fmtRelative(d.lastSeenAt)} (${fmtDateTime(d.lastSeenAt, timeZone)})`
+                        : t('transportUnknown')}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ))}
+      </section>
+    </>
   );
 }
 

@@ -33,8 +33,8 @@ const toPatient = (p: PatientRow, summary: PatientSummary | null) => ({
 });
 
 /** Alerts, last reading and adherence are clinical data: for clinicians (audited), not for admins. */
-const summariesFor = (db: Db, principal: Principal, ids: string[]) =>
-  principal.role === 'clinician' ? patientSummaries(db, ids) : Promise.resolve(new Map<string, PatientSummary>());
+const summariesFor = (db: Db, principal: Principal, ids: string[], now: Date) =>
+  principal.role === 'clinician' ? patientSummaries(db, ids, now) : Promise.resolve(new Map<string, PatientSummary>());
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 422: errorBody };
 
@@ -100,6 +100,7 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
         reads,
         principal,
         shown.map((r) => r.id),
+        deps.now(),
       );
       const items = shown.map((r) => toPatient(r, summaries.get(r.id) ?? null));
       await audit(
@@ -131,7 +132,7 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       const found = await findPatient(reads, request.params.id);
       if (!found) throw patientNotFound(request.params.id);
       const [summaries, identity] = await Promise.all([
-        summariesFor(reads, principal, [found.id]),
+        summariesFor(reads, principal, [found.id], deps.now()),
         findPatientIdentity(reads, found.id),
       ]);
       await audit(db, request, principal, [found.id], 'patients.read');
