@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from './cli/command.ts';
 import { UsageError } from './cli/output.ts';
-import { AppError } from './errors.ts';
+import { AppError, PortUnavailableError } from './errors.ts';
 
 /**
  * The `vitalink` command: a table of commands, each module imported only when its
@@ -273,6 +273,10 @@ export async function main(argv: string[]): Promise<number> {
     const { ConfigError } = await import('./config.ts');
     if (error instanceof ConfigError) {
       process.stderr.write(`vitalink: ${error.message}\nFix these environment variables and try again.\n`);
+      return 2;
+    }
+    if (error instanceof PortUnavailableError) {
+      process.stderr.write(`vitalink: ${error.message}\n`);
       return 2;
     }
     if (error instanceof AppError) {
