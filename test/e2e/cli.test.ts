@@ -55,7 +55,7 @@ describe('vitalink patients add', () => {
     expect(rows).toEqual([{ id: 'cli-p1', time_zone: 'America/New_York', display_name: 'X' }]);
 
     const badZone = await vitalink(['patients', 'add', '--id', 'cli-p2', '--tz', 'Mars/Olympus_Mons']);
-    expect(badZone.code).toBeGreaterThan(0);
+    expect(badZone.code).toBe(2);
     expect(badZone.stdout).toBe('');
     expect(badZone.stderr).toContain('Mars/Olympus_Mons');
     expect((await database.query(`SELECT 1 FROM patients WHERE id = 'cli-p2'`)).rowCount).toBe(0);
@@ -365,9 +365,9 @@ describe('vitalink tokens create', () => {
       vitalink(['tokens', 'create', '--role', 'root']),
       vitalink(['tokens', 'create', '--role', 'clinician', '--patients', 'nobody']),
     ]);
-    expect(noPatients.code).toBe(1);
+    expect(noPatients.code).toBe(2);
     expect(noPatients.stderr).toMatch(/needs --practitioner .* or --patients/);
-    expect(badRole.code).toBe(1);
+    expect(badRole.code).toBe(2);
     expect(badRole.stderr).toMatch(/role must be one of admin, operator, clinician/);
     expect(unknownPatient.code).toBe(1);
     expect(unknownPatient.stderr).toMatch(/patient nobody does not exist/);
