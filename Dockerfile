@@ -6,6 +6,8 @@
 FROM node:24-slim AS dashboard
 WORKDIR /app
 COPY package.json package-lock.json ./
+# `npm ci` runs the preinstall script, bin/check-node.js (the Node.js check).
+COPY bin ./bin
 COPY dashboard ./dashboard
 # The dashboard's labels are keyed by the domain's vocabularies (src/domain, pure modules).
 COPY src ./src

@@ -34,6 +34,7 @@ import { ConnectionLimits } from './broker/connection-limits.ts';
 import { trustedProxies } from './broker/proxy-protocol.ts';
 import type net from 'node:net';
 import { type HttpsListener, listenHttps } from './http/https-listener.ts';
+import { assertPortsAvailable, configuredPorts, listenFailure } from './listening-ports.ts';
 import { TlsMaterial, TlsMaterialError } from './tls/tls-material.ts';
 import { announceKeys, resolveKeyRing } from './actions/secret-keys.ts';
 import { createDeviceTokenCheck } from './actions/device-tokens.ts';
@@ -84,6 +85,13 @@ export function createApp(config: Config, log: Logger): App {
     // README, "Security", "Listening on a network": loadConfig checks it for `serve`; this holds for every caller.
     const exposure = configExposureProblems(config);
     if (exposure.length > 0) throw new ConfigError(exposure);
+    // README, "First device in one minute": a port taken stops the start at once, naming its setting.
+    await assertPortsAvailable(config);
+    const fixedPorts = configuredPorts(config);
+    const listening = <T>(opening: Promise<T>): Promise<T> =>
+      opening.catch((error: unknown) => {
+        throw listenFailure(error, fixedPorts, config.host);
+      });
     tlsMaterial = await loadTlsMaterial();
     const startedAt = new Date();
     database = await openDatabase(config, log, config.dbPoolSize);
@@ -165,7 +173,7 @@ export function createApp(config: Config, log: Logger): App {
       // README, "Running several instances": a device that connects elsewhere leaves no session here.
       announceSessions: (deviceIds) => notifySessionsStarted(db, config.instanceId, deviceIds),
     });
-    const ports = await broker.start();
+    const ports = await listening(broker.start());
     const mqtt = broker;
     // README, "Security": a disabled or re-keyed device's live session is closed on every instance.
     credentialListener = new CredentialListener({
@@ -341,7 +349,7 @@ export function createApp(config: Config, log: Logger): App {
         const address = socket.remoteAddress ?? '';
         httpLimits.admit('http', socket, fromProxy(address) ? `${address}:${socket.remotePort}` : address);
       });
-      await http.listen({ port: config.httpPort, host: config.host });
+      await listening(http.listen({ port: config.httpPort, host: config.host }));
       const address = http.server.address();
       httpPort = typeof address === 'object' && address ? address.port : config.httpPort;
       log.info({ listener: 'http', host: config.host, port: httpPort }, 'listening');
@@ -349,16 +357,18 @@ export function createApp(config: Config, log: Logger): App {
     if (config.https && tlsMaterial) {
       // Caps of its own (README, "Security", "HTTPS"): browsers keep connections open, devices do not.
       const httpsLimits = httpListenerLimits('https', config.httpsLimits);
-      httpsListener = await listenHttps(http, {
-        port: config.https.port,
-        host: config.host,
-        material: tlsMaterial,
-        handshakeTimeoutMs: config.listenerLimits.tlsHandshakeTimeoutMs,
-        deviceCerts: config.deviceCerts ? { mode: config.deviceCerts.mode } : undefined,
-        admit: (raw) => httpsLimits.admit('https', raw),
-        refused: (reason) => metrics.listenerRefusals.labels('https', reason).inc(),
-        log: log.child({ component: 'https' }),
-      });
+      httpsListener = await listening(
+        listenHttps(http, {
+          port: config.https.port,
+          host: config.host,
+          material: tlsMaterial,
+          handshakeTimeoutMs: config.listenerLimits.tlsHandshakeTimeoutMs,
+          deviceCerts: config.deviceCerts ? { mode: config.deviceCerts.mode } : undefined,
+          admit: (raw) => httpsLimits.admit('https', raw),
+          refused: (reason) => metrics.listenerRefusals.labels('https', reason).inc(),
+          log: log.child({ component: 'https' }),
+        }),
+      );
     }
     // Both TLS listeners use the material now: changes on disk reach them from here on.
     tlsMaterial?.watch(config.tlsReloadIntervalMs);
@@ -376,6 +386,8 @@ export function createApp(config: Config, log: Logger): App {
 
   async function stop(): Promise<{ drained: boolean }> {
     // conventions.md, "Shape of a module": shutdown is the mirror of start-up.
+    // A start refused before it opened anything (a port taken, ...) has nothing to stop.
+    if (!database) return { drained: true };
     log.info('stopping: no new connections or publishes');
     maintenance?.stop();
     tlsMaterial?.stop();

@@ -36,3 +36,19 @@ export class AppError extends Error {
     return ERROR_STATUS[this.code];
   }
 }
+
+/**
+ * A listener's port cannot be opened (taken by another program, or below 1024 without
+ * the right): one line naming the port, its setting and what to do. `vitalink serve`
+ * exits 2, as for a configuration mistake (README, "Commands", exit codes).
+ */
+export class PortUnavailableError extends Error {
+  readonly variable: string;
+  readonly port: number;
+  constructor(variable: string, port: number, message: string) {
+    super(message);
+    this.name = 'PortUnavailableError';
+    this.variable = variable;
+    this.port = port;
+  }
+}

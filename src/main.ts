@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from './cli/command.ts';
 import { UsageError } from './cli/output.ts';
-import { AppError } from './errors.ts';
+import { AppError, PortUnavailableError } from './errors.ts';
 
 /**
  * The `vitalink` command: a table of commands, each module imported only when its
@@ -226,6 +226,8 @@ function usage(): string {
 }
 
 const isHelp = (arg: string) => arg === '--help' || arg === '-h';
+/** The AppError codes of a value given on the command line that is not valid: exit code 2. */
+const USAGE_CODES: ReadonlySet<string> = new Set(['invalid_input', 'bad_request']);
 const hint = (name?: string) =>
   name
     ? `Run \`vitalink ${name} --help\` for its options, \`vitalink --help\` for the commands.`
@@ -295,6 +297,17 @@ export async function main(argv: string[]): Promise<number> {
     const { ConfigError } = await import('./config.ts');
     if (error instanceof ConfigError) {
       process.stderr.write(`vitalink: ${error.message}\nFix these environment variables and try again.\n`);
+      return 2;
+    }
+    if (error instanceof PortUnavailableError) {
+      process.stderr.write(`vitalink: ${error.message}\n`);
+      return 2;
+    }
+    // README, "Commands", exit codes: a value the person gave that is not valid (a role,
+    // a time zone, a time, an id, ...) is a usage mistake, 2; what the database refuses or
+    // lacks (not found, a conflict) is 1.
+    if (error instanceof AppError && USAGE_CODES.has(error.code)) {
+      process.stderr.write(`vitalink: ${error.message}\n${hint(name)}\n`);
       return 2;
     }
     if (error instanceof AppError) {

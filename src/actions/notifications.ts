@@ -65,23 +65,16 @@ export async function addNotificationChannel(db: Db, keys: KeyRing, input: AddCh
       field: 'secret',
     });
   }
-  if (!(await teamExists(db, teamId))) {
-    throw new AppError('not_found', `care team ${teamId} does not exist: create it first (\`vitalink teams add\`)`);
-  }
+  // The values first: a bad one is the same mistake whichever team it names.
   const escalation = input.escalation === true;
-  if (input.email !== undefined) {
-    const email = input.email.trim();
-    if (!EMAIL.test(email)) {
-      throw new AppError('invalid_input', `"${input.email}" is not an e-mail address (name@domain)`, {
-        field: 'email',
-      });
-    }
-    const channel = await insertChannel(db, { teamId, kind: 'email', target: email, escalation });
-    if (!channel) throw duplicate(teamId);
-    return { channel };
+  const email = input.email?.trim();
+  if (email !== undefined && !EMAIL.test(email)) {
+    throw new AppError('invalid_input', `"${input.email}" is not an e-mail address (name@domain)`, {
+      field: 'email',
+    });
   }
-  const url = input.webhook!.trim();
-  const problem = checkWebhookUrl(url);
+  const url = input.webhook?.trim();
+  const problem = url === undefined ? null : checkWebhookUrl(url);
   if (problem) throw new AppError('invalid_input', problem, { field: 'webhook' });
   if (input.secret !== undefined && input.secret.length < MIN_WEBHOOK_SECRET_LENGTH) {
     throw new AppError(
@@ -90,12 +83,20 @@ export async function addNotificationChannel(db: Db, keys: KeyRing, input: AddCh
       { field: 'secret' },
     );
   }
+  if (!(await teamExists(db, teamId))) {
+    throw new AppError('not_found', `care team ${teamId} does not exist: create it first (\`vitalink teams add\`)`);
+  }
+  if (email !== undefined) {
+    const channel = await insertChannel(db, { teamId, kind: 'email', target: email, escalation });
+    if (!channel) throw duplicate(teamId);
+    return { channel };
+  }
   const secret = input.secret ?? randomBytes(32).toString('base64url');
-  const sealed = sealSecret(keys.current, secret, channelSecretContext(teamId, url));
+  const sealed = sealSecret(keys.current, secret, channelSecretContext(teamId, url!));
   const channel = await insertChannel(db, {
     teamId,
     kind: 'webhook',
-    target: url,
+    target: url!,
     escalation,
     secret: { sealed: sealed.sealed, keyId: sealed.keyId },
   });

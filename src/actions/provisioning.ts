@@ -6,9 +6,13 @@ import { isReservedId, RESERVED_ID_MESSAGE } from '../domain/ids.ts';
 import { DEVICE_ID_PATTERN } from '../domain/protocol.ts';
 import {
   type AssignmentRow,
+  deleteAssignments,
   endAssignment,
   findOverlappingAssignments,
+  findTouchingAssignments,
   insertAssignment,
+  lockDeviceAssignments,
+  setAssignmentInterval,
 } from '../store/assignments.repository.ts';
 import type { Db } from '../store/database.ts';
 import { type DeviceRow, findDevice, insertDevice } from '../store/devices.repository.ts';
@@ -130,9 +134,12 @@ export async function addDevice(
 }
 
 export interface AssignResult {
+  /** The assignment now in force over the interval asked (a merged one is wider). */
   assignment: AssignmentRow;
   /** An open-ended assignment that the new one ended (the device changed hands). */
   ended: AssignmentRow | null;
+  /** The assignments of the same patient it was merged with, as they were before (none: a new assignment). */
+  merged: AssignmentRow[];
 }
 
 /** Parses a CLI/API time: RFC 3339 with offset, or epoch milliseconds. */
@@ -175,26 +182,59 @@ export async function assignDevice(
         `patient ${input.patientId} does not exist; add it with \`vitalink patients add\` first`,
       );
     }
-    const overlapping = await findOverlappingAssignments(trx, input.deviceId, input.from, input.to);
+    await lockDeviceAssignments(trx, input.deviceId);
+    // README, "Commands": assignments of the device to the same patient that overlap the
+    // interval or touch it end to end become one, as wide as all of them together.
+    let from = input.from;
+    let to = input.to;
+    const merged: AssignmentRow[] = [];
+    for (;;) {
+      const touching = await findTouchingAssignments(trx, input.deviceId, from, to);
+      const more = touching.filter((a) => a.patientId === input.patientId && !merged.some((m) => m.id === a.id));
+      if (more.length === 0) break;
+      for (const a of more) {
+        merged.push(a);
+        if (a.validFrom < from) from = a.validFrom;
+        to = to === null || a.validTo === null ? null : a.validTo > to ? a.validTo : to;
+      }
+    }
+    // Another patient's: an open-ended one that began before is ended (the device changed
+    // hands); any other overlap is refused.
     let ended: AssignmentRow | null = null;
-    for (const a of overlapping) {
-      if (a.validTo === null && a.validFrom < input.from && ended === null) {
-        await endAssignment(trx, a.id, input.from);
-        ended = { ...a, validTo: input.from };
+    const others = (await findOverlappingAssignments(trx, input.deviceId, from, to)).filter(
+      (a) => a.patientId !== input.patientId,
+    );
+    for (const a of others) {
+      if (a.validTo === null && a.validFrom < from && ended === null) {
+        await endAssignment(trx, a.id, from);
+        ended = { ...a, validTo: from };
         continue;
       }
-      const until = a.validTo ? a.validTo.toISOString() : 'open-ended';
+      const until = a.validTo ? `to ${a.validTo.toISOString()}` : 'with no end';
+      const asked = `${from.toISOString()} ${to ? `to ${to.toISOString()}` : 'with no end'}`;
       throw new AppError(
         'conflict',
-        `device ${input.deviceId} is already assigned to patient ${a.patientId} from ${a.validFrom.toISOString()} to ${until}, which overlaps; choose another interval`,
+        `device ${input.deviceId} is assigned to patient ${a.patientId} from ${a.validFrom.toISOString()} ${until}, ` +
+          `which overlaps ${asked} for patient ${input.patientId}: a device is with one patient at a time; ` +
+          `choose an interval outside it, or end that assignment first`,
       );
     }
-    const assignment = await insertAssignment(trx, {
-      deviceId: input.deviceId,
-      patientId: input.patientId,
-      validFrom: input.from,
-      validTo: input.to,
-    });
-    return { assignment, ended };
+    if (merged.length === 0) {
+      const assignment = await insertAssignment(trx, {
+        deviceId: input.deviceId,
+        patientId: input.patientId,
+        validFrom: from,
+        validTo: to,
+      });
+      return { assignment, ended, merged };
+    }
+    // The earliest one is kept, widened; the others it now covers go.
+    const [kept, ...covered] = merged.toSorted((a, b) => a.validFrom.getTime() - b.validFrom.getTime());
+    await deleteAssignments(
+      trx,
+      covered.map((a) => a.id),
+    );
+    const assignment = await setAssignmentInterval(trx, kept.id, from, to);
+    return { assignment, ended, merged };
   });
 }

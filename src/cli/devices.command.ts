@@ -46,7 +46,10 @@ export const devicesAssign = defineCommand({
     to: { type: 'string', value: 'TIME', description: 'end of the assignment (default open)' },
     json: JSON_OPTION,
   },
-  notes: TIMES,
+  notes:
+    `${TIMES}\nAn interval that overlaps or touches an assignment of the device to the same patient extends it ` +
+    '(`--from` earlier than its start extends it backwards, keeping its end); one that overlaps an assignment to ' +
+    'another patient is refused, except an open-ended one that began earlier, which then ends at --from.',
   async run(values) {
     const out = createOutput(values.json === true);
     const { assignDevice, parseTimeArgument } = await import('../actions/provisioning.ts');
@@ -55,17 +58,26 @@ export const devicesAssign = defineCommand({
     const from = values.from ? parseTimeArgument('--from', values.from) : new Date();
     const to = values.to ? parseTimeArgument('--to', values.to) : null;
     await withDatabase(async ({ db }) => {
-      const { assignment, ended } = await assignDevice(db, { deviceId, patientId, from, to });
+      const { assignment, ended, merged } = await assignDevice(db, { deviceId, patientId, from, to });
+      const iso = (d: Date | null) => d?.toISOString() ?? null;
       const json = {
         id: assignment.id,
         deviceId,
         patientId,
         from: assignment.validFrom.toISOString(),
-        to: assignment.validTo?.toISOString() ?? null,
-        ended: ended ? { id: ended.id, patientId: ended.patientId, to: ended.validTo?.toISOString() ?? null } : null,
+        to: iso(assignment.validTo),
+        ended: ended ? { id: ended.id, patientId: ended.patientId, to: iso(ended.validTo) } : null,
+        merged: merged.map((m) => ({ id: m.id, from: m.validFrom.toISOString(), to: iso(m.validTo) })),
       };
+      const interval = `from ${json.from}${json.to ? ` to ${json.to}` : ' with no end'}`;
       const lines = [
-        `device ${deviceId} assigned to patient ${patientId} from ${json.from}${json.to ? ` to ${json.to}` : ''}`,
+        merged.length === 0
+          ? `device ${deviceId} assigned to patient ${patientId} ${interval}`
+          : `device ${deviceId} assigned to patient ${patientId} ${interval} (its ${
+              merged.length === 1 ? 'assignment' : `${merged.length} assignments`
+            } to that patient ${merged
+              .map((m) => `from ${m.validFrom.toISOString()}${m.validTo ? ` to ${m.validTo.toISOString()}` : ''}`)
+              .join(', ')} extended into this one)`,
       ];
       if (ended) lines.push(`its assignment to patient ${ended.patientId} now ends at ${json.from}`);
       lines.push('readings it sent for that interval and kept as unassigned: run `vitalink rejections reprocess`');

@@ -24,6 +24,9 @@ export const reportActivity = defineCommand({
   ].join('\n'),
   async run(values) {
     if (values.json && values.csv) throw new UsageError('give --json or --csv, not both');
+    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(values.month)) {
+      throw new UsageError(`--month must be YYYY-MM, e.g. 2026-11 (got "${values.month}")`);
+    }
     const [{ teamActivityReport }, { activityCsv }] = await Promise.all([
       import('../actions/activity-report.ts'),
       import('../domain/activity-report.ts'),

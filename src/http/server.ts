@@ -292,7 +292,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       reviewsRoutes(api, routeDeps);
       reportsRoutes(api, routeDeps);
       rejectionsRoutes(api, routeDeps);
-      opsRoutes(api, { ...routeDeps, ingestion: deps.ingestion });
+      opsRoutes(api, { ...routeDeps, ingestion: deps.ingestion, isDeviceConnected: deps.isDeviceConnected });
       careTeamsRoutes(api, routeDeps);
       notificationsRoutes(api, routeDeps);
     },

@@ -1,25 +1,38 @@
+import { WindowedHistogram } from './windowed-histogram.ts';
+
 /**
- * Live ingestion figures for operators (GET /api/v1/ops/ingestion): readings
- * stored per second over the last second, minute and 15 minutes, and recent
- * PUBACK latencies, batch sizes and commit times. Fixed memory: one counter per
- * second for 15 minutes and ring buffers of the latest samples.
+ * Live ingestion figures for operators (GET /api/v1/ops/ingestion), kept in memory by
+ * each instance: readings stored per second over the last second, minute and 15
+ * minutes; PUBACK latencies, commit times and batch sizes over the last minute and
+ * the last five (stated windows: an idle service has none, not stale figures); and
+ * fifteen minutes of history, clock minute by clock minute. Fixed memory: one counter
+ * per second and one histogram per second (src/metrics/windowed-histogram.ts) for 16
+ * minutes.
  */
 export class IngestionStats {
   static readonly WINDOW_SECONDS = 900;
-  /** The complete seconds of the window and the current, partial one. */
-  static readonly SLOTS = IngestionStats.WINDOW_SECONDS + 1;
+  /** Sixteen minutes and a second: 15 complete clock minutes before the current one, whatever its second. */
+  static readonly SLOTS = 16 * 60 + 1;
   /** The seconds of the per-second series in the snapshot (the operator view's chart). */
   static readonly RECENT_SECONDS = 120;
+  /** The complete clock minutes of the history, before the current one. */
+  static readonly HISTORY_MINUTES = 15;
+  /** The windows of the latencies, in seconds. */
+  static readonly LATENCY_WINDOWS = [60, 300] as const;
   readonly #perSecond = new Float64Array(IngestionStats.SLOTS);
   #currentSecond = 0;
-  readonly #acks = new Ring(4096);
-  readonly #batchRows = new Ring(512);
-  readonly #commitSeconds = new Ring(512);
+  readonly #acks: WindowedHistogram;
+  /** Rows per batch, recorded in thousands (the histogram's range is for durations in seconds). */
+  readonly #batchRows: WindowedHistogram;
+  readonly #commitSeconds: WindowedHistogram;
   readonly #now: () => number;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
     this.#currentSecond = Math.floor(now() / 1000);
+    this.#acks = new WindowedHistogram(now);
+    this.#batchRows = new WindowedHistogram(now);
+    this.#commitSeconds = new WindowedHistogram(now);
   }
 
   recordStored(readings: number): void {
@@ -28,12 +41,12 @@ export class IngestionStats {
   }
 
   recordAck(seconds: number): void {
-    this.#acks.push(seconds);
+    this.#acks.record(seconds);
   }
 
   recordBatch(rows: number, seconds: number): void {
-    this.#batchRows.push(rows);
-    this.#commitSeconds.push(seconds);
+    this.#batchRows.record(rows / 1000);
+    this.#commitSeconds.record(seconds);
   }
 
   /** Readings stored per second, averaged over the last `seconds` complete seconds. */
@@ -55,14 +68,42 @@ export class IngestionStats {
     return { from: (this.#currentSecond - seconds) * 1000, perSecond };
   }
 
+  /** Readings stored in the seconds [from, to) (epoch seconds) still held. */
+  #storedBetween(from: number, to: number): number {
+    let total = 0;
+    for (let s = Math.max(from, this.#currentSecond - IngestionStats.SLOTS + 1); s < to; s++) {
+      total += this.#perSecond[((s % IngestionStats.SLOTS) + IngestionStats.SLOTS) % IngestionStats.SLOTS];
+    }
+    return total;
+  }
+
   snapshot() {
     const recent = this.recent(IngestionStats.RECENT_SECONDS);
+    const windows = IngestionStats.LATENCY_WINDOWS.map((seconds) => ({
+      seconds,
+      ackMs: this.#acks.window(seconds, 1000),
+      commitMs: this.#commitSeconds.window(seconds, 1000),
+      batchRows: this.#batchRows.window(seconds, 1000),
+    }));
+    const fiveMinutes = windows[1];
+    const acks = this.#acks.minutes(IngestionStats.HISTORY_MINUTES, 1000);
+    const commits = this.#commitSeconds.minutes(IngestionStats.HISTORY_MINUTES, 1000);
+    const minutes = acks.map((m, i) => ({
+      from: new Date(m.from).toISOString(),
+      partial: m.partial,
+      stored: this.#storedBetween(m.from / 1000, m.partial ? this.#currentSecond + 1 : m.from / 1000 + 60),
+      ackMs: m.summary,
+      commitMs: commits[i].summary,
+    }));
     return {
       readingsPerSecond: { last1s: this.rate(1), last1m: this.rate(60), last15m: this.rate(900) },
       recent: { from: new Date(recent.from).toISOString(), perSecond: recent.perSecond },
-      ackLatencyMs: percentiles(this.#acks.values(), 1000),
-      batchRows: percentiles(this.#batchRows.values(), 1),
-      commitMs: percentiles(this.#commitSeconds.values(), 1000),
+      // The last five minutes (latencyWindows has the last minute too).
+      ackLatencyMs: fiveMinutes.ackMs,
+      batchRows: fiveMinutes.batchRows,
+      commitMs: fiveMinutes.commitMs,
+      latencyWindows: windows,
+      history: { minutes },
     };
   }
 
@@ -73,21 +114,6 @@ export class IngestionStats {
     const gap = Math.min(second - this.#currentSecond, IngestionStats.SLOTS);
     for (let i = 1; i <= gap; i++) this.#perSecond[(this.#currentSecond + i) % IngestionStats.SLOTS] = 0;
     this.#currentSecond = second;
-  }
-}
-
-class Ring {
-  readonly #data: Float64Array;
-  #count = 0;
-  constructor(size: number) {
-    this.#data = new Float64Array(size);
-  }
-  push(v: number): void {
-    this.#data[this.#count % this.#data.length] = v;
-    this.#count++;
-  }
-  values(): number[] {
-    return Array.from(this.#data.subarray(0, Math.min(this.#count, this.#data.length)));
   }
 }
 

@@ -36,6 +36,50 @@ export async function findOverlappingAssignments(
   return rows.map(toRow);
 }
 
+/**
+ * Assignments of a device that overlap [from, to) or touch it end to end (one ends
+ * where the other begins): the ones of the same patient that an assignment merges with.
+ */
+export async function findTouchingAssignments(
+  db: Db,
+  deviceId: string,
+  from: Date,
+  to: Date | null,
+): Promise<AssignmentRow[]> {
+  const rows = await db
+    .selectFrom('device_assignments')
+    .select(['id', 'device_id', 'patient_id', 'valid_from', 'valid_to'])
+    .where('device_id', '=', deviceId)
+    .where(
+      sql<boolean>`(tstzrange(valid_from, valid_to, '[)') && tstzrange(${from}, ${to}, '[)')
+        OR tstzrange(valid_from, valid_to, '[)') -|- tstzrange(${from}, ${to}, '[)'))`,
+    )
+    .orderBy('valid_from')
+    .execute();
+  return rows.map(toRow);
+}
+
+/** Holds the device's row until the end of the transaction: one change of its assignments at a time. */
+export async function lockDeviceAssignments(db: Db, deviceId: string): Promise<void> {
+  await sql`SELECT 1 FROM devices WHERE id = ${deviceId} FOR UPDATE`.execute(db);
+}
+
+/** Sets an assignment's interval (a merge widens it). */
+export async function setAssignmentInterval(db: Db, id: string, from: Date, to: Date | null): Promise<AssignmentRow> {
+  const row = await db
+    .updateTable('device_assignments')
+    .set({ valid_from: from, valid_to: to })
+    .where('id', '=', id)
+    .returning(['id', 'device_id', 'patient_id', 'valid_from', 'valid_to'])
+    .executeTakeFirstOrThrow();
+  return toRow(row);
+}
+
+export async function deleteAssignments(db: Db, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.deleteFrom('device_assignments').where('id', 'in', ids).execute();
+}
+
 export async function endAssignment(db: Db, id: string, at: Date): Promise<void> {
   await db.updateTable('device_assignments').set({ valid_to: at }).where('id', '=', id).execute();
 }

@@ -55,7 +55,7 @@ describe('vitalink patients add', () => {
     expect(rows).toEqual([{ id: 'cli-p1', time_zone: 'America/New_York', display_name: 'X' }]);
 
     const badZone = await vitalink(['patients', 'add', '--id', 'cli-p2', '--tz', 'Mars/Olympus_Mons']);
-    expect(badZone.code).toBeGreaterThan(0);
+    expect(badZone.code).toBe(2);
     expect(badZone.stdout).toBe('');
     expect(badZone.stderr).toContain('Mars/Olympus_Mons');
     expect((await database.query(`SELECT 1 FROM patients WHERE id = 'cli-p2'`)).rowCount).toBe(0);
@@ -202,6 +202,74 @@ describe('vitalink devices assign', () => {
   });
 });
 
+describe('vitalink devices assign, the same patient again', () => {
+  it('extends the assignment made by devices add backwards with --from alone; another patient stays refused', async () => {
+    await addPatient(database.db, { id: 'cli-pm' });
+    await addPatient(database.db, { id: 'cli-pn' });
+    const added = await vitalink(['devices', 'add', '--id', 'cli-dm', '--patient', 'cli-pm', '--json']);
+    expect(added.code, added.stderr).toBe(0);
+
+    const back = await vitalink([
+      'devices',
+      'assign',
+      '--id',
+      'cli-dm',
+      '--patient',
+      'cli-pm',
+      '--from',
+      '2026-11-22T08:00:00+01:00',
+      '--json',
+    ]);
+    expect(back.stderr).toBe('');
+    expect(back.code).toBe(0);
+    const json = JSON.parse(back.stdout);
+    expect(json).toMatchObject({ deviceId: 'cli-dm', patientId: 'cli-pm', from: '2026-11-22T07:00:00.000Z', to: null });
+    expect(json.merged).toHaveLength(1);
+    expect(json.merged[0].to).toBeNull();
+
+    const text = await vitalink([
+      'devices',
+      'assign',
+      '--id',
+      'cli-dm',
+      '--patient',
+      'cli-pm',
+      '--from',
+      '2026-11-01T00:00:00Z',
+    ]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      'device cli-dm assigned to patient cli-pm from 2026-11-01T00:00:00.000Z with no end (its assignment to that patient from 2026-11-22T07:00:00.000Z extended into this one)',
+    );
+
+    const other = await vitalink([
+      'devices',
+      'assign',
+      '--id',
+      'cli-dm',
+      '--patient',
+      'cli-pn',
+      '--from',
+      '2026-10-25T00:00:00Z',
+      '--to',
+      '2026-11-05T00:00:00Z',
+    ]);
+    expect(other.code).toBe(1);
+    expect(other.stdout).toBe('');
+    expect(other.stderr).toContain(
+      'device cli-dm is assigned to patient cli-pm from 2026-11-01T00:00:00.000Z with no end',
+    );
+    expect(other.stderr).toContain('a device is with one patient at a time');
+
+    const { rows } = await database.query<{ patient_id: string; valid_from: Date; valid_to: Date | null }>(
+      `SELECT patient_id, valid_from, valid_to FROM device_assignments WHERE device_id = 'cli-dm'`,
+    );
+    expect(rows.map((r) => [r.patient_id, r.valid_from.toISOString(), r.valid_to])).toEqual([
+      ['cli-pm', '2026-11-01T00:00:00.000Z', null],
+    ]);
+  });
+});
+
 describe('vitalink rejections reprocess', () => {
   it('stores the unassigned readings an assignment now covers and prints a report whose counts match', async () => {
     const assignedFrom = new Date();
@@ -297,9 +365,9 @@ describe('vitalink tokens create', () => {
       vitalink(['tokens', 'create', '--role', 'root']),
       vitalink(['tokens', 'create', '--role', 'clinician', '--patients', 'nobody']),
     ]);
-    expect(noPatients.code).toBe(1);
+    expect(noPatients.code).toBe(2);
     expect(noPatients.stderr).toMatch(/needs --practitioner .* or --patients/);
-    expect(badRole.code).toBe(1);
+    expect(badRole.code).toBe(2);
     expect(badRole.stderr).toMatch(/role must be one of admin, operator, clinician/);
     expect(unknownPatient.code).toBe(1);
     expect(unknownPatient.stderr).toMatch(/patient nobody does not exist/);

@@ -115,7 +115,7 @@ describe('vitalink devices list|show|disable|enable|rotate-secret', () => {
     }
     expect(badEnabled.code).toBe(2);
     expect(badEnabled.stderr).toContain('--enabled takes true or false');
-    expect(badGrace.code).toBe(1);
+    expect(badGrace.code).toBe(2);
     expect(badGrace.stderr).toContain('7 days');
   }, 60_000);
 });
@@ -195,10 +195,10 @@ describe('vitalink tokens create --expires|list|revoke', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('token 424242 does not exist');
     expect(unknown.stderr).toContain('vitalink tokens list');
-    expect(unreadable.code).toBe(1);
+    expect(unreadable.code).toBe(2);
     expect(unreadable.stderr).toContain('90d');
     expect(unreadable.stderr).toContain('never');
-    expect(past.code).toBe(1);
+    expect(past.code).toBe(2);
     expect(past.stderr).toContain('not in the future');
   }, 60_000);
 });

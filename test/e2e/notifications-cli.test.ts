@@ -45,7 +45,7 @@ describe('vitalink notifications', () => {
     expect(email.stdout).not.toContain('secret');
 
     const plain = await vitalink(['add', '--team', 'cli-team', '--webhook', 'http://hooks.example.org/v']);
-    expect(plain.code).toBe(1);
+    expect(plain.code).toBe(2);
     expect(plain.stderr).toContain('must be https://');
     const noTeam = await vitalink(['add', '--team', 'nobody', '--email', 'a@b.example']);
     expect(noTeam.code).toBe(1);

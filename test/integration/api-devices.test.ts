@@ -131,7 +131,7 @@ describe('devices', () => {
 
     const first = await assign({ patientId: 'p-own-1', from: '2026-01-01T00:00:00Z', to: '2026-01-10T01:00:00+01:00' });
     expect(first.status, describeRes(first)).toBe(201);
-    expectKeys(first.body, ['assignment', 'ended']);
+    expectKeys(first.body, ['assignment', 'ended', 'merged']);
     expectAssignment(first.body.assignment);
     expect(first.body).toEqual({
       assignment: {
@@ -142,6 +142,16 @@ describe('devices', () => {
         to: '2026-01-10T00:00:00.000Z',
       },
       ended: null,
+      merged: [],
+    });
+
+    // The same patient, ending where the first begins: one assignment, extended backwards.
+    const earlier = await assign({ patientId: 'p-own-1', from: '2025-12-20T00:00:00Z', to: '2026-01-01T00:00:00Z' });
+    expect(earlier.status, describeRes(earlier)).toBe(201);
+    expect(earlier.body).toEqual({
+      assignment: { ...first.body.assignment, from: '2025-12-20T00:00:00.000Z' },
+      ended: null,
+      merged: [first.body.assignment],
     });
 
     // Overlaps the first: refused, nothing recorded.
@@ -175,7 +185,7 @@ describe('devices', () => {
     const device = await get('/api/v1/devices/asg-1', who.admin.token);
     expect(device.status).toBe(200);
     device.body.assignments.forEach(expectAssignment);
-    expect(device.body.assignments).toEqual([first.body.assignment, third.body.ended, third.body.assignment]);
+    expect(device.body.assignments).toEqual([earlier.body.assignment, third.body.ended, third.body.assignment]);
   });
 
   it('POST /devices/{id}/assignments: 404 unknown device or patient, 422 invalid input, 400 malformed JSON', async () => {

@@ -49,6 +49,8 @@ const API_ROUTES = [
   'PUT /api/v1/patients/{id}/thresholds',
   'GET /api/v1/rejections',
   'GET /api/v1/ops/ingestion',
+  'GET /api/v1/ops/storage',
+  'GET /api/v1/ops/devices',
   'GET /api/v1/practitioners',
   'POST /api/v1/practitioners',
   'GET /api/v1/practitioners/{id}',

@@ -12,7 +12,7 @@ import { ErrorBox, Loading } from '../components/status.tsx';
 
 const MAX_DEVICES = 1000;
 
-function When({ iso }: { iso: string | null }) {
+export function When({ iso }: { iso: string | null }) {
   if (!iso) return <span class="muted">{t('never')}</span>;
   return (
     <time dateTime={iso}>

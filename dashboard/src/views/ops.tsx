@@ -12,6 +12,7 @@ import { reasonLabel, t } from '../i18n.ts';
 import type { IngestionReport, InstanceSummary, Page, Readiness, Rejection } from '../types.ts';
 import { Chart, COLORS, timeAxis, valueAxis } from '../components/chart.tsx';
 import { ErrorBox, errorText } from '../components/status.tsx';
+import { History, LatencyWindows, type OpsIngestion, OpsDevices, OpsStorage } from './ops-panels.tsx';
 
 const HISTORY_S = 120;
 const REQUEST_TIMEOUT_MS = 8_000;
@@ -102,7 +103,7 @@ function Figure({ label, value, testId, hint }: { label: string; value: string; 
 }
 
 export function OpsView() {
-  const [report, setReport] = useState<IngestionReport | null>(null);
+  const [report, setReport] = useState<OpsIngestion | null>(null);
   const [reportError, setReportError] = useState<unknown>(null);
   const [updatedAt, setUpdatedAt] = useState<number | null>(null);
   const [ready, setReady] = useState<Readiness | null>(null);
@@ -112,7 +113,7 @@ export function OpsView() {
 
   const paused = usePoll(async (signal) => {
     try {
-      const r = await api.get<IngestionReport>('/ops/ingestion', undefined, signal);
+      const r = await api.get<OpsIngestion>('/ops/ingestion', undefined, signal);
       const now = Date.now();
       setReport(r);
       setReportError(null);
@@ -238,18 +239,12 @@ export function OpsView() {
         </figure>
       </div>
 
-      <div class="ops-grid">
-        <section class="card" aria-labelledby="ack-title">
-          <h2 id="ack-title">{t('ackLatency')}</h2>
-          <dl class="figures">
-            <Figure label="p50" value={r ? ms(r.ackLatencyMs.p50) : t('none')} testId="ack-p50" />
-            <Figure label="p95" value={r ? ms(r.ackLatencyMs.p95) : t('none')} testId="ack-p95" />
-            <Figure label="p99" value={r ? ms(r.ackLatencyMs.p99) : t('none')} testId="ack-p99" />
-            <Figure label="max" value={r ? ms(r.ackLatencyMs.max) : t('none')} />
-          </dl>
-          <p class="muted small">{t('ackLatencyHelp', { n: r ? fmtInteger(r.ackLatencyMs.samples) : '0' })}</p>
-        </section>
+      <div class="ops-top ops-history">
+        <LatencyWindows report={r} />
+        <History report={r} />
+      </div>
 
+      <div class="ops-grid">
         <section class="card" aria-labelledby="queue-title">
           <h2 id="queue-title">{t('queue')}</h2>
           <dl class="figures">
@@ -316,6 +311,9 @@ export function OpsView() {
       </div>
 
       {r && <Instances report={r} />}
+
+      <OpsDevices />
+      <OpsStorage />
 
       <div class="ops-rejections">
         <section class="card" aria-labelledby="reasons-title">

@@ -180,10 +180,14 @@ export function devicesRoutes(app: ZodApp, deps: DevicesRouteDeps): void {
     {
       schema: {
         tags: ['devices'],
-        summary: 'Assign a device to a patient over [from, to); intervals never overlap (admin)',
+        summary:
+          'Assign a device to a patient over [from, to); intervals never overlap, those of the same patient that overlap or touch merge (admin)',
         params: z.object({ id: idParam }),
         body: z.object({ patientId: idParam, from: timeText.optional(), to: timeText.nullable().optional() }),
-        response: { 201: z.object({ assignment, ended: assignment.nullable() }), ...errors },
+        response: {
+          201: z.object({ assignment, ended: assignment.nullable(), merged: z.array(assignment) }),
+          ...errors,
+        },
       },
     },
     async (request, reply) => {
@@ -198,6 +202,7 @@ export function devicesRoutes(app: ZodApp, deps: DevicesRouteDeps): void {
       return reply.status(201).send({
         assignment: toAssignment(result.assignment),
         ended: result.ended ? toAssignment(result.ended) : null,
+        merged: result.merged.map(toAssignment),
       });
     },
   );
