@@ -147,6 +147,11 @@ describe('operator view', () => {
       expect(await row('gluco-05').getByTestId('connected').textContent()).toBe('no');
       expect(await row('gluco-05').textContent()).toContain('never');
 
+      // Chart legends: series names, no dash for a value nobody points at.
+      const legends = await page.locator('.u-legend').allInnerTexts();
+      expect(legends.length).toBeGreaterThan(0);
+      for (const legend of legends) expect(legend).not.toMatch(/—|--/);
+
       await page.screenshot({ path: path.join(SHOTS, 'operator-view.png'), fullPage: true });
       if (process.env.VITALINK_UPDATE_DOCS_SCREENSHOTS === '1') {
         mkdirSync(path.dirname(DOCS_SHOT), { recursive: true });

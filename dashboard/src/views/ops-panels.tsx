@@ -108,7 +108,7 @@ export function History({ report }: { report: OpsIngestion | null }) {
       series: [
         {
           label: t('seriesTime'),
-          value: (_u, v) => (v === null || v === undefined ? t('none') : fmtTime(v * 1000)),
+          value: (_u, v) => (v === null || v === undefined ? '' : fmtTime(v * 1000)),
         },
         {
           label: opsT('historyStored'),
@@ -118,14 +118,14 @@ export function History({ report }: { report: OpsIngestion | null }) {
           scale: 'n',
           paths: (u, seriesIdx, idx0, idx1) => barsPath(u, seriesIdx, idx0, idx1),
           points: { show: false },
-          value: (_u, v) => (v === null || v === undefined ? t('none') : fmtInteger(v)),
+          value: (_u, v) => (v === null || v === undefined ? '' : fmtInteger(v)),
         },
         {
           label: opsT('historyAckP50'),
           stroke: '#5c6b00',
           width: 2,
           scale: 'ms',
-          value: (_u, v) => (v === null || v === undefined ? t('none') : fmtNumber(v, 1)),
+          value: (_u, v) => (v === null || v === undefined ? '' : fmtNumber(v, 1)),
         },
         {
           label: opsT('historyAckP99'),
@@ -133,7 +133,7 @@ export function History({ report }: { report: OpsIngestion | null }) {
           width: 2,
           dash: [6, 4],
           scale: 'ms',
-          value: (_u, v) => (v === null || v === undefined ? t('none') : fmtNumber(v, 1)),
+          value: (_u, v) => (v === null || v === undefined ? '' : fmtNumber(v, 1)),
         },
       ],
       scales: {

@@ -151,7 +151,7 @@ export function OpsView() {
       series: [
         {
           label: t('seriesTime'),
-          value: (_u, v) => (v === null || v === undefined ? t('none') : fmtTime(v * 1000, undefined, true)),
+          value: (_u, v) => (v === null || v === undefined ? '' : fmtTime(v * 1000, undefined, true)),
         },
         {
           label: t('readingsPerSecond'),
@@ -159,7 +159,7 @@ export function OpsView() {
           fill: COLORS.primaryBand,
           width: 2,
           points: { show: false },
-          value: (_u, v) => (v === null || v === undefined ? t('none') : fmtNumber(v, 0)),
+          value: (_u, v) => (v === null || v === undefined ? '' : fmtNumber(v, 0)),
         },
       ],
       scales: {
