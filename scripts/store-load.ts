@@ -11,6 +11,8 @@
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
  *     node scripts/store-load.ts --batch 120 --writers 2 --duration 5
+ *
+ * `--drop-index NAME` (repeatable) drops an index after migrating: what it costs the write path.
  */
 import { resolveKeyRing } from '../src/actions/secret-keys.ts';
 import { readSecretKeys } from '../src/config.ts';
@@ -35,6 +37,8 @@ const { values } = parseArgs({
     'per-message': { type: 'string', default: '1' },
     writers: { type: 'string', default: '2' },
     duration: { type: 'string', default: '5' },
+    // What an index costs the write path: drop it (on the partitioned table) after migrating.
+    'drop-index': { type: 'string', multiple: true, default: [] },
   },
 });
 const devices = Number(values.devices);
@@ -68,6 +72,7 @@ const log = createLogger('warn', process.stderr);
 const { db } = createDatabase(scratch.url, writers + 1, log);
 try {
   await migrateToLatest(db, log);
+  for (const index of values['drop-index']) await sql`DROP INDEX ${sql.id(index)}`.execute(db);
   const keys = await resolveKeyRing(db, readSecretKeys(process.env).keys);
   for (let i = 0; i < devices; i++) {
     await addPatient(db, { id: `p${i}` });
