@@ -39,6 +39,7 @@ import { announceKeys, resolveKeyRing } from './actions/secret-keys.ts';
 import { createDatabase } from './store/database.ts';
 import { ReadReplica } from './store/read-replica.ts';
 import { DeliveryWorker } from './notifications/delivery-worker.ts';
+import { MesPushWorker } from './mes/push-worker.ts';
 import { notificationBacklog } from './store/notifications.repository.ts';
 
 /** How often what the broker saw of devices is written (device_activity). */
@@ -70,6 +71,7 @@ export function createApp(config: Config, log: Logger): App {
   let maintenance: PartitionMaintenance | undefined;
   let aggregator: Aggregator | undefined;
   let notifier: DeliveryWorker | undefined;
+  let mesPusher: MesPushWorker | undefined;
   let retention: RetentionJob | undefined;
   let activity: DeviceActivityRecorder | undefined;
   let credentialListener: CredentialListener | undefined;
@@ -192,8 +194,21 @@ export function createApp(config: Config, log: Logger): App {
       refreshEveryMs: 3_600_000,
       now: Date.now,
       escalationDelays: config.notifications.escalationDelays,
+      // README, "Feeding Mon espace santé": new readings are queued only while a push endpoint is set.
+      mesTypes: config.mes.push ? config.mes.types : undefined,
     });
     aggregator.start();
+
+    if (config.mes.push) {
+      mesPusher = new MesPushWorker({
+        db,
+        log: log.child({ component: 'mes' }),
+        settings: config.mes,
+        push: config.mes.push,
+        now: Date.now,
+      });
+      mesPusher.start();
+    }
 
     // README, "Notifications": the outbox's delivery worker (every instance runs one; SKIP LOCKED shares the rows).
     notifier = new DeliveryWorker({
@@ -273,6 +288,7 @@ export function createApp(config: Config, log: Logger): App {
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
       isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
       tokenTtlDays: config.tokenTtlDays,
+      mes: config.mes,
       publicUrl: config.publicUrl,
       rateLimits: config.httpRateLimits,
       hstsMaxAgeS: config.https?.hstsMaxAgeS,
@@ -375,6 +391,7 @@ export function createApp(config: Config, log: Logger): App {
     await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await activity?.stop();
     await notifier?.stop();
+    await mesPusher?.stop();
     await aggregator?.stop();
     await retention?.stop();
     await readReplica?.routing.stop();

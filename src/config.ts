@@ -876,7 +876,10 @@ const mesSchema = z.object({
   ),
   VITALINK_MES_DEVICE_OID: z.preprocess(
     emptyAsUndefined,
-    z.string().regex(OID_PATTERN, 'must be an OID (digits and dots), the system of the Devices\' identifiers').optional(),
+    z
+      .string()
+      .regex(OID_PATTERN, "must be an OID (digits and dots), the system of the Devices' identifiers")
+      .optional(),
   ),
   VITALINK_MES_TOKEN_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
   VITALINK_MES_AUTH_HEADER: z.preprocess(
@@ -919,7 +922,10 @@ export function readMesSettings(env: NodeJS.ProcessEnv): { settings: MesSettings
   let types: readonly ReadingType[] = MES_DEFAULT_TYPES;
   const typesText = env.VITALINK_MES_TYPES?.trim();
   if (typesText) {
-    const list = typesText.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    const list = typesText
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
     const chosen: ReadingType[] = [];
     for (const t of list) {
       if (!isReadingType(t)) {
@@ -954,7 +960,7 @@ export function readMesSettings(env: NodeJS.ProcessEnv): { settings: MesSettings
     }
     if (e.VITALINK_MES_EDITOR_OID === undefined) {
       problems.push(
-        'VITALINK_MES_EDITOR_OID: set the editor\'s OID (the one the national agency gave) along with VITALINK_MES_URL',
+        "VITALINK_MES_EDITOR_OID: set the editor's OID (the one the national agency gave) along with VITALINK_MES_URL",
       );
     }
     if (e.VITALINK_MES_TOKEN_FILE !== undefined && !fs.existsSync(e.VITALINK_MES_TOKEN_FILE)) {

@@ -9,7 +9,9 @@ import { mesDeviceValue } from '../domain/mes-feed.ts';
 import { type BuiltBundle, feedingBundle, type FeedingBundle, type Resource, stableUuid } from '../fhir/mes-bundle.ts';
 import { mesDevice, mesObservation } from '../fhir/mes-resources.ts';
 import type { Identifier } from '../fhir/types.ts';
+import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
+import { findPatient } from '../store/patients.repository.ts';
 import { type MesReading, type MesReadingKey, mesReadingsPage } from '../store/mes-pushes.repository.ts';
 import { patientInsIdentity } from '../store/mes-identity.ts';
 
@@ -95,4 +97,19 @@ export async function mesBundlesPage(
     items,
     next: readings.length === o.limit && last ? [last.measuredAt.toISOString(), last.deviceId, last.readingId] : null,
   };
+}
+
+/**
+ * The INS to feed a patient with, or an AppError saying what to do: the editor's OID
+ * unset (503), no such patient (404), no qualified INS identity (409).
+ */
+export async function requireFeedIdentity(db: Db, settings: MesSettings, patientId: string): Promise<Identifier> {
+  const problem = mesSettingsProblem(settings);
+  if (problem) throw new AppError('unavailable', problem);
+  if (!(await findPatient(db, patientId))) {
+    throw new AppError('not_found', `patient ${patientId} does not exist: check the id (vitalink patients list)`);
+  }
+  const identity = await patientFeedIdentity(db, patientId);
+  if (!identity.ok) throw new AppError('conflict', identity.problem);
+  return identity.identifier;
 }

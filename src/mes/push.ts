@@ -34,7 +34,11 @@ export async function sendMesBundle(
       token = (await readFile(settings.tokenFile, 'utf8')).trim();
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'error';
-      return { outcome: 'retry', status: null, answer: `cannot read VITALINK_MES_TOKEN_FILE (${code}): check the path` };
+      return {
+        outcome: 'retry',
+        status: null,
+        answer: `cannot read VITALINK_MES_TOKEN_FILE (${code}): check the path`,
+      };
     }
     headers[settings.authHeader.toLowerCase()] =
       settings.authHeader.toLowerCase() === 'authorization' ? `Bearer ${token}` : token;
@@ -51,10 +55,18 @@ export async function sendMesBundle(
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name === 'TimeoutError' || name === 'AbortError') {
-      return { outcome: 'retry', status: null, answer: `no answer within ${settings.timeoutMs} ms (VITALINK_MES_TIMEOUT_MS)` };
+      return {
+        outcome: 'retry',
+        status: null,
+        answer: `no answer within ${settings.timeoutMs} ms (VITALINK_MES_TIMEOUT_MS)`,
+      };
     }
     const cause = (error as { cause?: { code?: string } }).cause;
-    return { outcome: 'retry', status: null, answer: `could not reach VITALINK_MES_URL (${cause?.code ?? 'network error'})` };
+    return {
+      outcome: 'retry',
+      status: null,
+      answer: `could not reach VITALINK_MES_URL (${cause?.code ?? 'network error'})`,
+    };
   }
   const text = await response.text().catch(() => '');
   let body: unknown;

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { MesPushState } from '../domain/mes-feed.ts';
 import type { Db } from './database.ts';
+import { feedablePatientSql } from './mes-identity.ts';
 
 /**
  * The Mon espace santé outbox and its record (mes_pushes, migration
@@ -38,15 +39,10 @@ export async function queueMesPushes(trx: Db, ranges: readonly MesRange[], at: D
                 ${ranges.map((r) => r.to.toISOString())}::timestamptz[]) AS m(patient_id, type, from_at, to_at)
     JOIN readings r ON r.patient_id = m.patient_id AND r.type = m.type
                    AND r.measured_at >= m.from_at AND r.measured_at < m.to_at
-    WHERE ${feedablePatient(sql.ref('m.patient_id'))}
+    WHERE ${feedablePatientSql(sql.ref('m.patient_id'))}
     ON CONFLICT (device_id, reading_id) DO NOTHING
   `.execute(trx);
   return Number(result.numAffectedRows ?? 0);
-}
-
-/** The SQL condition "this patient can be fed" (see patientFeedIdentity). */
-function feedablePatient(patientId: ReturnType<typeof sql.ref>) {
-  return sql`EXISTS (SELECT 1 FROM patients p WHERE p.id = ${patientId})`;
 }
 
 /** A push taken for delivery. */
@@ -67,12 +63,7 @@ export interface ClaimedMesPush {
  * LOCKED: several instances never take the same row. Cost: mes_pushes_due's pending
  * range up to now.
  */
-export async function claimDueMesPushes(
-  db: Db,
-  now: Date,
-  limit: number,
-  leaseUntil: Date,
-): Promise<ClaimedMesPush[]> {
+export async function claimDueMesPushes(db: Db, now: Date, limit: number, leaseUntil: Date): Promise<ClaimedMesPush[]> {
   const { rows } = await sql<{
     id: string;
     patient_id: string;
@@ -104,7 +95,7 @@ export async function claimDueMesPushes(
 }
 
 export const STOPPED_WHILE_SENDING =
-  'the instance stopped while sending it: whether Mon espace santé stored it is unknown, so it is not sent again on its own (check the patient\'s record, then replay it or leave it)';
+  "the instance stopped while sending it: whether Mon espace santé stored it is unknown, so it is not sent again on its own (check the patient's record, then replay it or leave it)";
 
 /**
  * Pushes whose lease ran out while sending (the instance that took them stopped

@@ -120,7 +120,9 @@ export function mesBundleIssues(bundle: unknown, editorOid: string): MesIssue[] 
   if (typeof ref !== 'string') {
     issues.push(issue('invalid', 'Observation.device.reference is mandatory.'));
   } else if (!(typeof d.id === 'string' && UUID.test(d.id) && ref === `Device/${d.id}`)) {
-    issues.push(issue('invalid', 'Observation and device not linked by id (Observation.device.reference <-> Device.id)'));
+    issues.push(
+      issue('invalid', 'Observation and device not linked by id (Observation.device.reference <-> Device.id)'),
+    );
   }
   // Rule 4: a fullUrl on the Observation entry.
   if (typeof obsEntry.fullUrl !== 'string' || obsEntry.fullUrl === '') {
@@ -141,7 +143,10 @@ export function mesBundleIssues(bundle: unknown, editorOid: string): MesIssue[] 
     const oid = oidOf(o.meta.source);
     if (oid === undefined || !under(oid, editorOid)) {
       issues.push(
-        issue('value', `Solution oid contains in Observation.meta.source don't belong to root editor oid (${editorOid}).`),
+        issue(
+          'value',
+          `Solution oid contains in Observation.meta.source don't belong to root editor oid (${editorOid}).`,
+        ),
       );
     }
   }
@@ -201,7 +206,10 @@ export class MesReceiver {
   }
 
   /** Answers one request: status and body. Exposed so the rules can be tested without a socket too. */
-  answer(headers: http.IncomingHttpHeaders, body: string): { status: number; body: Json | undefined; location?: string } {
+  answer(
+    headers: http.IncomingHttpHeaders,
+    body: string,
+  ): { status: number; body: Json | undefined; location?: string } {
     const failed = this.failNext.shift();
     if (failed !== undefined) return { status: failed, body: outcome([issue('invalid', 'unavailable')]) };
     const auth = headers.authorization;
@@ -243,7 +251,8 @@ export class MesReceiver {
     if (!patient) {
       return { status: 403, body: outcome([issue('invalid', 'idPe requested do not match authorized idPe.')]) };
     }
-    if (!patient.consent) return { status: 403, body: outcome([issue('invalid', 'Consent not given, access refused.')]) };
+    if (!patient.consent)
+      return { status: 403, body: outcome([issue('invalid', 'Consent not given, access refused.')]) };
     const deviceKey = (d.request.ifNoneExist as string).slice('identifier=urn:oid:'.length);
     const deviceExisted = this.devices.has(deviceKey);
     this.devices.add(deviceKey);
