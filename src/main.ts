@@ -28,6 +28,14 @@ const COMMANDS: Record<string, Entry> = {
     summary: 'creates a patient',
     load: () => import('./cli/patients.command.ts').then((m) => m.patientsAdd),
   },
+  'patients set-identity': {
+    summary: "sets a patient's identity: birth traits, INS and identity status",
+    load: () => import('./cli/patients.command.ts').then((m) => m.patientsSetIdentity),
+  },
+  'patients identity': {
+    summary: "shows a patient's identity: INS, identity status, birth traits",
+    load: () => import('./cli/patients.command.ts').then((m) => m.patientsIdentity),
+  },
   'devices add': {
     summary: 'provisions a device; prints its secret once',
     load: () => import('./cli/devices.command.ts').then((m) => m.devicesAdd),

@@ -60,6 +60,7 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
               count,
             ],
           },
+          { type: 'Patient', interaction: [{ code: 'read' }], searchParam: [] },
           {
             type: 'DetectedIssue',
             interaction: [{ code: 'read' }, { code: 'search-type' }],

@@ -4,6 +4,7 @@ import { ACKNOWLEDGE_ACTIONS, ALERT_SEVERITIES, ALERT_STATUSES } from '../domain
 import { isReservedId, RESERVED_ID_MESSAGE } from '../domain/ids.ts';
 import { PRACTITIONER_ROLES } from '../domain/practitioners.ts';
 import { PROGRAMMES } from '../domain/programmes.ts';
+import { IDENTITY_METHOD_NAMES, IDENTITY_STATUS_NAMES, INS_KIND_NAMES, SEXES } from '../domain/ins.ts';
 import { DEVICE_ID_PATTERN } from '../domain/protocol.ts';
 import { REJECTION_REASONS } from '../domain/rejection-reasons.ts';
 
@@ -48,6 +49,26 @@ export const patientSummary = z
   })
   .describe("what a worklist shows next to the patient's name");
 
+/** A patient's identity as the French rules define it (README, "Patient identity (INS)"). */
+export const patientIdentity = z
+  .object({
+    birthFamilyName: z.string(),
+    firstNames: z.array(z.string()).describe('the first names of the birth certificate, in order'),
+    birthDate: z.string().describe('YYYY-MM-DD'),
+    sex: z.enum(SEXES),
+    birthplaceCode: z.string().nullable().describe('INSEE code of the birthplace (5 characters)'),
+    ins: z
+      .object({ value: z.string(), kind: z.enum(INS_KIND_NAMES), system: z.string() })
+      .nullable()
+      .describe('the INS: for a clinician only when the identity is qualified (QUAL); always for an admin'),
+    insShared: z.boolean().describe('whether the INS goes to clinicians and over FHIR: only for a QUAL identity'),
+    status: z.enum(IDENTITY_STATUS_NAMES),
+    statusMethod: z.enum(IDENTITY_METHOD_NAMES).nullable().describe('how the traits or the INS were obtained'),
+    statusSetAt: time,
+    updatedAt: time,
+  })
+  .describe('identity status PROV | RECUP | VALI | QUAL (RNIV)');
+
 export const patient = z.object({
   id: z.string(),
   displayName: z.string().nullable(),
@@ -56,6 +77,10 @@ export const patient = z.object({
   summary: patientSummary
     .nullable()
     .describe('clinical: for clinician tokens only (null for an admin, who provisions but does not care for patients)'),
+  identity: patientIdentity
+    .nullable()
+    .optional()
+    .describe('GET /patients/{id} only: the identity, null when none was set'),
 });
 
 export const assignment = z.object({

@@ -59,6 +59,22 @@ export interface Database {
     secret_key_id: string;
     created_at: ColumnType<Date, Date | undefined, never>;
   };
+  /** 2026-12-07T1900-patient-identity: a patient's identity (INS, RNIV status), one row at most. */
+  patient_identities: {
+    patient_id: string;
+    birth_family_name: string;
+    first_names: string[];
+    /** YYYY-MM-DD (the DATE type parser keeps it a string). */
+    birth_date: string;
+    sex: 'male' | 'female' | 'unknown';
+    birthplace_code: string | null;
+    ins_value: string | null;
+    ins_kind: 'nir' | 'nia' | 'nir-test' | 'nir-demo' | null;
+    status: 'PROV' | 'RECUP' | 'VALI' | 'QUAL';
+    status_method: 'SM' | 'CV' | 'INSI' | 'CB' | 'RFID' | 'AV' | null;
+    status_set_at: Date;
+    updated_at: Generated<Date>;
+  };
   device_activity: {
     device_id: string;
     last_seen_at: Date | null;

@@ -23,6 +23,7 @@ import * as coveringRollupKeys from '../../migrations/2026-12-07T1800-covering-r
 import * as careScopeVersion from '../../migrations/2026-12-07T1810-care-scope-version.ts';
 import * as httpsIngest from '../../migrations/2026-12-07T1820-https-ingest.ts';
 import * as nightscout from '../../migrations/2026-12-07T1830-nightscout.ts';
+import * as patientIdentity from '../../migrations/2026-12-07T1900-patient-identity.ts';
 import * as mesPushes from '../../migrations/2026-12-07T1910-mes-pushes.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
@@ -56,6 +57,7 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1810-care-scope-version': careScopeVersion,
   '2026-12-07T1820-https-ingest': httpsIngest,
   '2026-12-07T1830-nightscout': nightscout,
+  '2026-12-07T1900-patient-identity': patientIdentity,
   '2026-12-07T1910-mes-pushes': mesPushes,
 };
 

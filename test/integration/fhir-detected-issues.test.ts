@@ -163,6 +163,7 @@ describe('FHIR DetectedIssue', () => {
     const resources = res.body.rest[0].resource;
     expect(resources.map((r: any) => [r.type, r.interaction.map((i: any) => i.code)])).toEqual([
       ['Observation', ['search-type']],
+      ['Patient', ['read']],
       ['DetectedIssue', ['read', 'search-type']],
     ]);
     expect(res.body.implementation.url).toBe(`${t.httpUrl}/fhir`);

@@ -52,6 +52,7 @@ import { linkBase } from '../links.ts';
 import { idParam } from '../schemas.ts';
 import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 import { fhirDetectedIssueRoutes } from './fhir-detected-issues.routes.ts';
+import { fhirPatientRoutes } from './fhir-patient.routes.ts';
 
 /** Where a page ended: after a CGM summary (its code), or after a reading (at in µs, device, reading id). */
 const cursorSchema = z.union([
@@ -136,6 +137,8 @@ export function fhirRoutes(deps: RouteDeps) {
 
     // Issue #14, item 3: alerts as DetectedIssue, with the Observations that raised them.
     fhirDetectedIssueRoutes(scope, deps, sendFhir);
+    // Issue #15, item 1: Patient read (FR Core, INS).
+    fhirPatientRoutes(scope, deps, sendFhir);
 
     scope.route({
       method: 'GET',

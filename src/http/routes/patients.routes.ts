@@ -1,16 +1,19 @@
 import { z } from 'zod';
+import { patientIdentityView, setPatientIdentity } from '../../actions/patient-identity.ts';
 import { addPatient } from '../../actions/provisioning.ts';
 import { setPatientThresholds } from '../../actions/alerts.ts';
 import { ALERT_RULES, effectiveThreshold, type Thresholds } from '../../domain/alerts/index.ts';
+import { IDENTITY_METHOD_NAMES, IDENTITY_STATUS_NAMES, INS_KIND_NAMES, SEXES } from '../../domain/ins.ts';
 import { AppError } from '../../errors.ts';
 import type { Principal } from '../../actions/tokens.ts';
 import { loadThresholds } from '../../store/alerts.repository.ts';
 import type { Db } from '../../store/database.ts';
 import { type PatientSummary, patientSummaries } from '../../store/patient-summaries.repository.ts';
 import { listIndicators } from '../../store/indicators.repository.ts';
+import { findPatientIdentity } from '../../store/patient-identities.repository.ts';
 import { findPatient, listPatients, type PatientRow } from '../../store/patients.repository.ts';
 import { assertPatientVisible, audit, patientNotFound, principalOf, requireRole } from '../auth.ts';
-import { errorBody, idParam, indicator, iso, page, patient, text, threshold } from '../schemas.ts';
+import { errorBody, idParam, indicator, iso, page, patient, patientIdentity, text, threshold } from '../schemas.ts';
 import { decodeCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 
 const toPatient = (p: PatientRow, summary: PatientSummary | null) => ({
@@ -127,9 +130,65 @@ export function patientsRoutes(app: ZodApp, deps: RouteDeps): void {
       const reads = readsOf(principal);
       const found = await findPatient(reads, request.params.id);
       if (!found) throw patientNotFound(request.params.id);
-      const summaries = await summariesFor(reads, principal, [found.id]);
+      const [summaries, identity] = await Promise.all([
+        summariesFor(reads, principal, [found.id]),
+        findPatientIdentity(reads, found.id),
+      ]);
       await audit(db, request, principal, [found.id], 'patients.read');
-      return toPatient(found, summaries.get(found.id) ?? null);
+      return {
+        ...toPatient(found, summaries.get(found.id) ?? null),
+        identity: identity ? patientIdentityView(identity, principal.role === 'admin' ? 'admin' : 'clinician') : null,
+      };
+    },
+  );
+
+  app.put(
+    '/patients/:id/identity',
+    {
+      schema: {
+        tags: ['patients'],
+        summary: "Set a patient's identity: traits, INS and identity status (admin)",
+        description:
+          'The INS (15 characters: 13 and the key) is checked, Corsica 2A/2B included; RECUP and QUAL need the INS, ' +
+          'QUAL the birthplace. The INS is shared with clinicians and over FHIR only for a QUAL identity.',
+        params: z.object({ id: idParam }),
+        body: z.object({
+          birthFamilyName: text(200).min(1),
+          firstNames: z.array(text(100).min(1)).min(1).max(20).describe('in order; the first is the first given name'),
+          birthDate: z.string().describe('YYYY-MM-DD'),
+          sex: z.enum(SEXES),
+          birthplaceCode: z.string().max(5).nullable().optional().describe('INSEE code, e.g. 75056, 2A004'),
+          ins: z
+            .object({
+              value: z.string().max(20).describe('15 characters: 13 and the 2-digit key'),
+              kind: z.enum(INS_KIND_NAMES),
+            })
+            .nullable()
+            .optional(),
+          status: z.enum(IDENTITY_STATUS_NAMES),
+          statusMethod: z.enum(IDENTITY_METHOD_NAMES).nullable().optional(),
+          statusSetAt: z.iso
+            .datetime({ offset: true })
+            .optional()
+            .describe('default: now, or kept if the status is the same'),
+        }),
+        response: { 200: patientIdentity, ...errors },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      requireRole(principal, ['admin']);
+      const patientId = request.params.id;
+      if (!(await findPatient(db, patientId))) throw patientNotFound(patientId);
+      const { statusSetAt, ...body } = request.body;
+      const row = await setPatientIdentity(
+        db,
+        patientId,
+        { ...body, statusSetAt: statusSetAt === undefined ? undefined : new Date(statusSetAt) },
+        deps.now(),
+      );
+      await audit(db, request, principal, [patientId], 'patients.identity.write', { status: row.status });
+      return patientIdentityView(row, 'admin');
     },
   );
 
