@@ -290,6 +290,7 @@ export function createApp(config: Config, log: Logger): App {
       tokenTtlDays: config.tokenTtlDays,
       mes: config.mes,
       publicUrl: config.publicUrl,
+      fhirProfiles: config.fhirProfiles,
       rateLimits: config.httpRateLimits,
       hstsMaxAgeS: config.https?.hstsMaxAgeS,
       oidc: config.oidc,

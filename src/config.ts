@@ -13,6 +13,7 @@ import {
   type RetentionSettings,
 } from './domain/retention.ts';
 import { DEFAULT_TOKEN_TTL_DAYS, type TokenRoleName } from './domain/token-expiry.ts';
+import { DEFAULT_FHIR_PROFILE_BASE, type FhirProfileSettings } from './fhir/profiles.ts';
 import {
   DEFAULT_ESCALATION_DELAYS,
   DEFAULT_RETRY,
@@ -200,6 +201,32 @@ const envSchema = z
       z.string().min(16, 'must be at least 16 characters long').optional(),
     ),
     VITALINK_PUBLIC_URL: publicUrl(),
+    // README, "Mesures de santé profiles": the ANS IG's canonical, base of meta.profile.
+    VITALINK_FHIR_PROFILE_BASE: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .refine((v) => {
+          try {
+            const u = new URL(v);
+            return (u.protocol === 'https:' || u.protocol === 'http:') && u.search === '' && u.hash === '';
+          } catch {
+            return false;
+          }
+        }, `must be an absolute http:// or https:// URL without query or fragment, the IG's canonical (default ${DEFAULT_FHIR_PROFILE_BASE})`)
+        .default(DEFAULT_FHIR_PROFILE_BASE),
+    ),
+    // README, "Mesures de santé profiles": this deployment's OID (meta.source, device identifiers).
+    VITALINK_FHIR_OID: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .regex(
+          /^[0-2](\.(0|[1-9][0-9]*))+$/,
+          'must be an OID, digits separated by dots without leading zeros (e.g. 1.2.250.1.999.1), the one the agency gave your organisation',
+        )
+        .optional(),
+    ),
     // README, "Running several instances", "Source addresses": load balancers whose PROXY headers and X-Forwarded-For are believed.
     VITALINK_TRUSTED_PROXIES: z.preprocess(
       emptyAsUndefined,
@@ -482,6 +509,8 @@ export interface Config {
   readonly adminToken: string | undefined;
   /** VITALINK_PUBLIC_URL without a trailing slash: the base of every link the service builds; unset: the listener's address. */
   readonly publicUrl: string | undefined;
+  /** VITALINK_FHIR_PROFILE_BASE (no trailing slash) and VITALINK_FHIR_OID (src/fhir/profiles.ts). */
+  readonly fhirProfiles: FhirProfileSettings;
   /** VITALINK_TRUSTED_PROXIES: load balancers whose PROXY protocol headers (MQTT) and X-Forwarded-For (HTTP) are believed. */
   readonly trustedProxies: readonly string[];
   /** VITALINK_INSTANCE_ID, or the host name and process id: this instance's name in logs, metrics and the ops view. */
@@ -636,6 +665,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
         : undefined,
     adminToken: e.VITALINK_ADMIN_TOKEN,
     publicUrl: e.VITALINK_PUBLIC_URL?.replace(/\/+$/, ''),
+    fhirProfiles: {
+      profileBase: e.VITALINK_FHIR_PROFILE_BASE.replace(/\/+$/, ''),
+      ...(e.VITALINK_FHIR_OID ? { oid: e.VITALINK_FHIR_OID } : {}),
+    },
     instanceId: e.VITALINK_INSTANCE_ID ?? defaultInstanceId(),
     trustedProxies: e.VITALINK_TRUSTED_PROXIES,
     httpRateLimits: {

@@ -6,9 +6,19 @@
  * the LOINC code of device-protocol.md ("Types"), effectiveDateTime = the
  * measured time, valueQuantity in UCUM (code and unit = the stored unit). Blood
  * pressure is one Observation 85354-9 with the components 8480-6 and 8462-4 (and
- * 8867-4 when the cuff sent a pulse). Glucose is category laboratory, steps
- * activity. SpO2 carries 2708-6, the code the oxygensat profile requires, beside
- * 59408-5 (pulse oximetry).
+ * 8867-4 when the cuff sent a pulse). SpO2 carries 2708-6, the code the oxygensat
+ * profile requires, beside 59408-5 (pulse oximetry).
+ *
+ * On top of that, every reading type but steps is in its ANS "Mesures de santé"
+ * profile (src/fhir/profiles.ts; README, "Mesures de santé profiles"):
+ * `meta.profile` = the ANS profile (then the R4 one where there is one),
+ * `meta.source` = urn:oid:<VITALINK_FHIR_OID> when set, category coding display
+ * "vital-signs" (the profiles' pattern), glucose in the vital-signs category
+ * (the ANS glucose profile derives from R4 vital signs) with its ANS code added after its own
+ * (LOINC 2345-7 for the meter, TAASIP MED-969 for interstitial) and, for the
+ * meter, the moment of measurement from the reading's context. Glucose is
+ * stored in mg/dL, the unit the profile requires: mmol/L readings are converted
+ * at ingestion (× 18.0156, MG_DL_PER_MMOL_L in src/domain/reading-types.ts).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -24,6 +34,19 @@ import type { IndicatorKey } from '../domain/indicators/indicator-keys.ts';
 import type { StoredIndicator } from '../store/indicators.repository.ts';
 import type { StoredReading } from '../store/readings-page.ts';
 import {
+  DEFAULT_FHIR_PROFILES,
+  EXTENSION_MOMENT,
+  EXTENSION_NUMBER_OF_DAYS,
+  type FhirProfileSettings,
+  GLUCOSE_MOMENTS,
+  MESURES_CGM_SUMMARIES,
+  MESURES_PROFILES,
+  mesuresProfileUrl,
+  metaSource,
+  NUMBER_OF_DAYS,
+  PROFILE_GLUCOSE,
+} from './profiles.ts';
+import {
   CGM_SUMMARY_SYSTEM,
   type CodeableConcept,
   type Coding,
@@ -34,17 +57,20 @@ import {
   UCUM_SYSTEM,
 } from './types.ts';
 
-const CATEGORY_DISPLAY: Record<ObservationCategory, string> = {
+const CATEGORY_TEXT: Record<ObservationCategory, string> = {
   'vital-signs': 'Vital Signs',
   laboratory: 'Laboratory',
   activity: 'Activity',
 };
 
+/** The coding's display: the ANS profiles fix "vital-signs" (their VSCat slice's pattern). */
+const CATEGORY_DISPLAY: Record<ObservationCategory, string> = { ...CATEGORY_TEXT, 'vital-signs': 'vital-signs' };
+
 function category(c: ObservationCategory): CodeableConcept[] {
   return [
     {
       coding: [{ system: OBSERVATION_CATEGORY_SYSTEM, code: c, display: CATEGORY_DISPLAY[c] }],
-      text: CATEGORY_DISPLAY[c],
+      text: CATEGORY_TEXT[c],
     },
   ];
 }
@@ -87,18 +113,42 @@ export function opaqueId(prefix: string, ...parts: string[]): string {
 
 export const ucum = (value: number, unit: string): Quantity => ({ value, unit, system: UCUM_SYSTEM, code: unit });
 
-export function readingObservation(patientId: string, r: StoredReading): Observation {
+/**
+ * A reading as an Observation, in its ANS profile where one applies (MESURES_PROFILES),
+ * `settings` giving the profiles' base and the deployment's OID.
+ */
+export function observationForReading(
+  patientId: string,
+  r: StoredReading,
+  settings: FhirProfileSettings = DEFAULT_FHIR_PROFILES,
+): Observation {
   const coded: TypeCoding = isReadingType(r.type)
     ? READING_CODES[r.type]
     : { coding: [], text: r.type, category: 'vital-signs' };
+  const mesures = isReadingType(r.type) ? MESURES_PROFILES[r.type] : undefined;
+  const profiles = [
+    ...(mesures ? [mesuresProfileUrl(settings, mesures.profile)] : []),
+    ...(coded.profile ? [coded.profile] : []),
+  ];
+  const moment = mesures && r.type === 'blood_glucose' && r.context ? GLUCOSE_MOMENTS[r.context] : undefined;
   const base: Observation = {
     resourceType: 'Observation',
     id: opaqueId('r', r.deviceId, r.readingId),
-    ...(coded.profile ? { meta: { profile: [coded.profile] } } : {}),
+    ...(profiles.length > 0 ? { meta: { profile: profiles, ...metaSource(settings) } } : {}),
+    ...(moment
+      ? {
+          extension: [
+            {
+              url: mesuresProfileUrl(settings, EXTENSION_MOMENT),
+              valueCodeableConcept: { coding: [moment], ...(moment.code === 'LA46-8' ? { text: r.context! } : {}) },
+            },
+          ],
+        }
+      : {}),
     identifier: [{ system: `urn:vitalink:device:${r.deviceId}`, value: r.readingId }],
     status: 'final',
-    category: category(coded.category),
-    code: { coding: coded.coding, text: coded.text },
+    category: category(mesures ? 'vital-signs' : coded.category),
+    code: { coding: mesures?.also ? [...coded.coding, mesures.also] : coded.coding, text: coded.text },
     subject: { reference: `Patient/${patientId}` },
     effectiveDateTime: r.measuredAt.toISOString(),
     issued: r.receivedAt.toISOString(),
@@ -127,6 +177,9 @@ export function readingObservation(patientId: string, r: StoredReading): Observa
   }
   return base;
 }
+
+/** observationForReading, the name GET /fhir/Observation has used since #12. */
+export const readingObservation = observationForReading;
 
 /** The reading types whose Observation.code has a coding that `matches`. */
 export function readingTypesMatching(matches: (codings: readonly Coding[]) => boolean): ReadingType[] {
@@ -167,6 +220,8 @@ interface CgmSummary {
   readonly minus?: IndicatorKey;
 }
 
+const DAY_MS = 86_400_000;
+
 export const CGM_SUMMARIES: readonly CgmSummary[] = [
   {
     code: 'mean-glucose-mass-per-volume',
@@ -198,7 +253,17 @@ export interface CgmObservation {
   readonly observation: Observation;
 }
 
-export function cgmObservations(patientId: string, indicators: readonly StoredIndicator[]): CgmObservation[] {
+/**
+ * The CGM summary Observations. The interstitial mean and the GMI are also in the
+ * ANS glucose profile: their TAASIP code added last, category vital-signs, the number of
+ * days of the window (JDV-J164, when it is 7, 14, 30 or 90 days), and
+ * effectiveDateTime = the window's end (the profile allows no Period).
+ */
+export function cgmObservations(
+  patientId: string,
+  indicators: readonly StoredIndicator[],
+  settings: FhirProfileSettings = DEFAULT_FHIR_PROFILES,
+): CgmObservation[] {
   const byKey = new Map(indicators.map((r) => [r.key, r]));
   const out: CgmObservation[] = [];
   CGM_SUMMARIES.forEach((s, index) => {
@@ -210,14 +275,28 @@ export function cgmObservations(patientId: string, indicators: readonly StoredIn
       if (!minus || minus.value === null || minus.to.getTime() !== source.to.getTime()) return;
       value = Math.max(0, value - minus.value);
     }
+    const mesures = MESURES_CGM_SUMMARIES[s.code];
+    const days = NUMBER_OF_DAYS[Math.round((source.to.getTime() - source.from.getTime()) / DAY_MS)];
     const observation: Observation = {
       resourceType: 'Observation',
       id: opaqueId('cgm', patientId, s.code),
+      ...(mesures
+        ? { meta: { profile: [mesuresProfileUrl(settings, PROFILE_GLUCOSE)], ...metaSource(settings) } }
+        : {}),
+      ...(mesures && days
+        ? {
+            extension: [
+              { url: mesuresProfileUrl(settings, EXTENSION_NUMBER_OF_DAYS), valueCodeableConcept: { coding: [days] } },
+            ],
+          }
+        : {}),
       status: 'final',
-      category: category('laboratory'),
-      code: { coding: cgmSummaryCodings(s), text: s.display },
+      category: category(mesures ? 'vital-signs' : 'laboratory'),
+      code: { coding: mesures ? [...cgmSummaryCodings(s), mesures] : cgmSummaryCodings(s), text: s.display },
       subject: { reference: `Patient/${patientId}` },
-      effectivePeriod: { start: source.from.toISOString(), end: source.to.toISOString() },
+      ...(mesures
+        ? { effectiveDateTime: source.to.toISOString() }
+        : { effectivePeriod: { start: source.from.toISOString(), end: source.to.toISOString() } }),
       issued: source.computedAt.toISOString(),
       valueQuantity: ucum(value, s.unit),
       ...(source.sufficient

@@ -42,10 +42,17 @@ export interface ObservationComponent {
   valueQuantity: Quantity;
 }
 
+/** An extension with the value types Vitalink emits. */
+export interface Extension {
+  url: string;
+  valueCodeableConcept?: CodeableConcept;
+}
+
 export interface Observation {
   resourceType: 'Observation';
   id: string;
-  meta?: { profile?: string[] };
+  meta?: { profile?: string[]; source?: string };
+  extension?: Extension[];
   identifier?: Identifier[];
   status: 'final';
   category: CodeableConcept[];

@@ -49,6 +49,7 @@ import { DEFAULT_HTTP_RATE_LIMITS, registerRateLimits } from './rate-limits.ts';
 import { errorBody as errorBodySchema } from './schemas.ts';
 import { securityHeaders } from './security-headers.ts';
 import { strictBodies } from './strict-bodies.ts';
+import type { FhirProfileSettings } from '../fhir/profiles.ts';
 
 export interface HttpDeps {
   readonly log: Logger;
@@ -72,6 +73,8 @@ export interface HttpDeps {
   readonly tokenTtlDays?: Readonly<Record<Role, number>>;
   /** VITALINK_PUBLIC_URL (no trailing slash): the base of every link built; unset: the listener's address. */
   readonly publicUrl?: string;
+  /** VITALINK_FHIR_PROFILE_BASE and VITALINK_FHIR_OID (src/fhir/profiles.ts); absent: the defaults. */
+  readonly fhirProfiles?: FhirProfileSettings;
   /** README, "Security"; DEFAULT_HTTP_RATE_LIMITS when not given. */
   readonly rateLimits?: HttpRateLimits;
   /** Strict-Transport-Security max-age on HTTPS responses (src/http/https-listener.ts); 0 or absent: none. */
@@ -266,6 +269,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
     adminToken: deps.adminToken,
     now: deps.now,
     publicUrl: deps.publicUrl,
+    fhirProfiles: deps.fhirProfiles,
     limits,
     tokenUsed: createTokenUsage(deps.db, (err) => deps.log.warn({ err }, 'token last use not recorded')),
   };

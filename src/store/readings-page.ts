@@ -13,6 +13,8 @@ export interface StoredReading {
   readonly systolic: number | null;
   readonly diastolic: number | null;
   readonly pulse: number | null;
+  /** What the device said of the measurement (glucose: fasting, before_meal, after_meal, bedtime). */
+  readonly context: string | null;
   readonly measuredAt: Date;
   readonly receivedAt: Date;
 }
@@ -26,6 +28,7 @@ interface ReadingPageRow {
   systolic: number | null;
   diastolic: number | null;
   pulse: number | null;
+  context: string | null;
   measured_at: Date;
   received_at: Date;
 }
@@ -40,6 +43,7 @@ export function toStoredReading(r: ReadingPageRow): StoredReading {
     systolic: r.systolic,
     diastolic: r.diastolic,
     pulse: r.pulse,
+    context: r.context,
     measuredAt: r.measured_at,
     receivedAt: r.received_at,
   };
@@ -93,7 +97,7 @@ export async function readingsPage(
   const { rows } = await sql<ReadingPageRow & { at_us: string }>`
     SELECT r.* FROM unnest(${[...types]}::text[]) AS t(type)
     CROSS JOIN LATERAL (
-      SELECT reading_id, device_id, type, unit, value, systolic, diastolic, pulse, measured_at, received_at,
+      SELECT reading_id, device_id, type, unit, value, systolic, diastolic, pulse, context, measured_at, received_at,
              (extract(epoch FROM measured_at) * 1000000)::int8 AS at_us
       FROM readings
       ${readingFilterSql({ patientId: filter.patientId, measuredAt: filter.measuredAt })}

@@ -118,8 +118,11 @@ describe('GET /fhir/Observation', () => {
     expect(resources(body).filter((r) => codes(r).some((c: string) => /8480-6|8462-4/.test(c)))).toEqual([]);
 
     const glucose = reading.get('glu-1');
-    expect(codes(glucose)).toEqual([`${LOINC}|41653-7`]);
-    expect(glucose.category[0].coding[0].code).toBe('laboratory');
+    // The ANS glucose profile (README, "Mesures de santé profiles"): 2345-7 beside 41653-7,
+    // category vital-signs, the moment of measurement from the reading's context.
+    expect(codes(glucose)).toEqual([`${LOINC}|41653-7`, `${LOINC}|2345-7`]);
+    expect(glucose.category[0].coding[0].code).toBe('vital-signs');
+    expect(glucose.extension[0].valueCodeableConcept.coding[0].code).toBe('53049-3');
     expect(glucose.valueQuantity).toMatchObject({ unit: 'mg/dL', system: UCUM, code: 'mg/dL' });
     expect(glucose.valueQuantity.value).toBeCloseTo(5.5 * 18.0156, 9);
 
@@ -128,7 +131,10 @@ describe('GET /fhir/Observation', () => {
     expect(weight.valueQuantity).toEqual({ value: 81.2, unit: 'kg', system: UCUM, code: 'kg' });
 
     const cgm = reading.get('cgm-0');
-    expect(codes(cgm)).toEqual([`${LOINC}|99504-3`]);
+    expect(codes(cgm)).toEqual([
+      `${LOINC}|99504-3`,
+      'https://mos.esante.gouv.fr/NOS/TRE_R308-TAASIP/FHIR/TRE-R308-TAASIP|MED-969',
+    ]);
     expect(cgm.device).toEqual({ reference: 'Device/fhir-cgm-1' });
 
     // Ids are stable between searches.
@@ -241,10 +247,17 @@ describe('GET /fhir/Observation', () => {
     expect(low.valueQuantity).toMatchObject({ unit: '%', system: UCUM, code: '%' });
     expect(low.valueQuantity.value).toBeCloseTo((100 * 2) / 12, 9);
     expect(codes(low)).toEqual([`${CGM}|time-in-low`]);
-    expect(codes(gmi)).toEqual([`${CGM}|gmi`, `${LOINC}|97506-0`]);
+    expect(codes(gmi)).toEqual([
+      `${CGM}|gmi`,
+      `${LOINC}|97506-0`,
+      'https://mos.esante.gouv.fr/NOS/TRE_R308-TAASIP/FHIR/TRE-R308-TAASIP|MED-972',
+    ]);
     const mean = CGM_VALUES.reduce((a, b) => a + b, 0) / CGM_VALUES.length;
     expect(gmi.valueQuantity.value).toBeCloseTo(3.31 + 0.02392 * mean, 9);
-    expect(Date.parse(gmi.effectivePeriod.end) - Date.parse(gmi.effectivePeriod.start)).toBe(14 * 24 * HOUR);
+    // In the ANS glucose profile: no Period; the window's end, and its 14 days as a code.
+    expect(gmi.effectiveDateTime).toEqual(expect.any(String));
+    expect(gmi.extension[0].valueCodeableConcept.coding[0].code).toBe('GEN-276');
+    expect(Date.parse(low.effectivePeriod.end) - Date.parse(low.effectivePeriod.start)).toBe(14 * 24 * HOUR);
     expect(gmi.subject).toEqual({ reference: 'Patient/p-fhir-1' });
 
     const everything = await get('?patient=p-fhir-1');

@@ -8,6 +8,7 @@ import type {
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { AppError } from '../../errors.ts';
+import type { FhirProfileSettings } from '../../fhir/profiles.ts';
 import type { Db } from '../../store/database.ts';
 import type { AuthDeps } from '../auth.ts';
 
@@ -31,6 +32,8 @@ export interface RouteDeps extends AuthDeps {
   readonly now: () => Date;
   /** VITALINK_PUBLIC_URL: the base of the links the service builds (src/http/links.ts). */
   readonly publicUrl?: string;
+  /** VITALINK_FHIR_PROFILE_BASE and VITALINK_FHIR_OID (src/fhir/profiles.ts); absent: the defaults. */
+  readonly fhirProfiles?: FhirProfileSettings;
 }
 
 /** Opaque cursors over a sort key. */

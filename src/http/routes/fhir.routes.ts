@@ -171,7 +171,7 @@ export function fhirRoutes(deps: RouteDeps) {
 
         // CGM summaries: few, filtered here.
         const indicators = await findIndicators(reads, patient.id, CGM_INDICATOR_KEYS);
-        const summaries = cgmObservations(patient.id, indicators).filter(
+        const summaries = cgmObservations(patient.id, indicators, deps.fhirProfiles).filter(
           (s) => matches(s.observation.code.coding) && dates.every((d) => periodMatches(d, s.from, s.to)),
         );
 
@@ -208,7 +208,7 @@ export function fhirRoutes(deps: RouteDeps) {
             keyset ? [keyset[1], keyset[2], keyset[3]] : undefined,
             room,
           );
-          entries.push(...page.map((r) => readingObservation(patient.id, r)));
+          entries.push(...page.map((r) => readingObservation(patient.id, r, deps.fhirProfiles)));
           if (after) next = ['r', ...after];
         }
 

@@ -35,6 +35,7 @@ const row = {
   systolic: null,
   diastolic: null,
   pulse: null,
+  context: null,
 };
 
 const from = new Date('2024-04-17T10:00:00Z');
@@ -135,12 +136,19 @@ describe('CGM indicators as CGM IG summary Observations', () => {
     expect(value('time-in-very-high')!.value).toBe(4);
     expect(value('mean-glucose-mass-per-volume')).toMatchObject({ value: 140, code: 'mg/dL' });
     const gmi = byCode.get('gmi')!;
+    // The GMI is in the ANS glucose profile too (TAASIP MED-972 added, src/fhir/profiles.ts):
+    // vital-signs, effectiveDateTime = the window's end, the window as a number of days.
     expect(gmi.code.coding.map((c) => `${c.system}|${c.code}`)).toEqual([
       'http://hl7.org/fhir/uv/cgm/CodeSystem/cgm-summary-codes-temporary|gmi',
       'http://loinc.org|97506-0',
+      'https://mos.esante.gouv.fr/NOS/TRE_R308-TAASIP/FHIR/TRE-R308-TAASIP|MED-972',
     ]);
-    expect(gmi.effectivePeriod).toEqual({ start: from.toISOString(), end: to.toISOString() });
-    expect(gmi.category[0].coding[0].code).toBe('laboratory');
+    expect(gmi.extension?.[0].valueCodeableConcept?.coding?.[0].code).toBe('GEN-276'); // 14 days
+    expect(gmi.effectiveDateTime).toBe(to.toISOString());
+    expect(gmi.category[0].coding[0].code).toBe('vital-signs');
+    const cv = byCode.get('cv')!;
+    expect(cv.effectivePeriod).toEqual({ start: from.toISOString(), end: to.toISOString() });
+    expect(cv.category[0].coding[0].code).toBe('laboratory');
     const validate = fhirValidator('Observation');
     for (const o of obs) expect(validate(o.observation), JSON.stringify(validate.errors)).toBe(true);
   });
