@@ -882,6 +882,8 @@ export interface MesSettings {
   readonly deviceOid: string | undefined;
   /** VITALINK_MES_TYPES: the reading types fed. */
   readonly types: readonly ReadingType[];
+  /** The ANS profiles' base (VITALINK_FHIR_PROFILE_BASE), as the FHIR API uses it. */
+  readonly profiles: FhirProfileSettings;
   /** Unset without VITALINK_MES_URL: nothing is queued or pushed. */
   readonly push: MesPushSettings | undefined;
 }
@@ -952,6 +954,9 @@ export function readMesSettings(env: NodeJS.ProcessEnv): { settings: MesSettings
     }
   }
   const e = parsed.success ? parsed.data : undefined;
+  // VITALINK_FHIR_OID (validated with the other settings): the editor's OID unless VITALINK_MES_EDITOR_OID says otherwise.
+  const fhirOid = env.VITALINK_FHIR_OID?.trim();
+  const deploymentOid = fhirOid && OID_PATTERN.test(fhirOid) ? fhirOid : undefined;
   let types: readonly ReadingType[] = MES_DEFAULT_TYPES;
   const typesText = env.VITALINK_MES_TYPES?.trim();
   if (typesText) {
@@ -970,11 +975,12 @@ export function readMesSettings(env: NodeJS.ProcessEnv): { settings: MesSettings
     types = chosen;
   }
   if (e?.VITALINK_MES_SOURCE_OID !== undefined) {
-    if (e.VITALINK_MES_EDITOR_OID === undefined) {
+    const root = e.VITALINK_MES_EDITOR_OID ?? deploymentOid;
+    if (root === undefined) {
       problems.push('VITALINK_MES_SOURCE_OID: set VITALINK_MES_EDITOR_OID too (the source must be under it)');
-    } else if (!oidUnder(e.VITALINK_MES_SOURCE_OID, e.VITALINK_MES_EDITOR_OID)) {
+    } else if (!oidUnder(e.VITALINK_MES_SOURCE_OID, root)) {
       problems.push(
-        `VITALINK_MES_SOURCE_OID: ${e.VITALINK_MES_SOURCE_OID} is not under VITALINK_MES_EDITOR_OID ${e.VITALINK_MES_EDITOR_OID}; the receiver refuses such an Observation (422)`,
+        `VITALINK_MES_SOURCE_OID: ${e.VITALINK_MES_SOURCE_OID} is not under VITALINK_MES_EDITOR_OID ${root}; the receiver refuses such an Observation (422)`,
       );
     }
   }
@@ -991,9 +997,9 @@ export function readMesSettings(env: NodeJS.ProcessEnv): { settings: MesSettings
         'VITALINK_MES_URL: must be https:// (plain http:// only to this machine), since it carries health data',
       );
     }
-    if (e.VITALINK_MES_EDITOR_OID === undefined) {
+    if (e.VITALINK_MES_EDITOR_OID === undefined && deploymentOid === undefined) {
       problems.push(
-        "VITALINK_MES_EDITOR_OID: set the editor's OID (the one the national agency gave) along with VITALINK_MES_URL",
+        "VITALINK_MES_EDITOR_OID: set the editor's OID (the one the national agency gave; VITALINK_FHIR_OID serves when it is the same) along with VITALINK_MES_URL",
       );
     }
     if (e.VITALINK_MES_TOKEN_FILE !== undefined && !fs.existsSync(e.VITALINK_MES_TOKEN_FILE)) {
@@ -1015,13 +1021,22 @@ export function readMesSettings(env: NodeJS.ProcessEnv): { settings: MesSettings
       pollMs: e.VITALINK_MES_POLL_MS,
     };
   }
-  const editorOid = e?.VITALINK_MES_EDITOR_OID;
+  const editorOid = e?.VITALINK_MES_EDITOR_OID ?? deploymentOid;
+  const sourceOid = e?.VITALINK_MES_SOURCE_OID ?? deploymentOid ?? editorOid;
+  if (e?.VITALINK_MES_SOURCE_OID === undefined && sourceOid && editorOid && !oidUnder(sourceOid, editorOid)) {
+    problems.push(
+      `VITALINK_FHIR_OID: ${sourceOid} (meta.source) is not under VITALINK_MES_EDITOR_OID ${editorOid}; the receiver refuses such an Observation (422): set VITALINK_MES_SOURCE_OID or fix one of them`,
+    );
+  }
   return {
     settings: {
       editorOid,
-      sourceOid: e?.VITALINK_MES_SOURCE_OID ?? editorOid,
-      deviceOid: e?.VITALINK_MES_DEVICE_OID ?? editorOid,
+      sourceOid,
+      deviceOid: e?.VITALINK_MES_DEVICE_OID ?? deploymentOid ?? editorOid,
       types,
+      profiles: {
+        profileBase: (env.VITALINK_FHIR_PROFILE_BASE?.trim() || DEFAULT_FHIR_PROFILE_BASE).replace(/\/+$/, ''),
+      },
       push,
     },
     problems,

@@ -52,7 +52,7 @@ export function observationUuid(deviceId: string, readingId: string): string {
 export function readingBundle(settings: MesSettings, subject: Identifier, reading: MesReading): BuiltBundle {
   const problem = mesSettingsProblem(settings);
   if (problem) return { ok: false, problem };
-  const observation: Resource | { problem: string } = mesObservation(reading);
+  const observation: Resource | { problem: string } = mesObservation(reading, settings.profiles);
   if ('problem' in observation) return { ok: false, problem: observation.problem as string };
   const device: Resource = mesDevice(reading.deviceId, reading.deviceModel);
   return feedingBundle({

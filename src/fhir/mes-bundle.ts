@@ -29,6 +29,26 @@ export const LOINC_BLOOD_GLUCOSE = '2345-7';
 export const TAASIP_INTERSTITIAL_GLUCOSE = 'MED-969';
 export const TAASIP_GMI = 'MED-972';
 
+/**
+ * The Observation profiles the bundle profile lists (entry[mes-observation].resource
+ * only ..., input/fsh/MesBundleFluxAlimentation.fsh, commit 19184798): the respiratory
+ * rate (mesures-fr-observation-resp-rate) is not among them.
+ */
+export const FEEDING_BUNDLE_PROFILES: ReadonlySet<string> = new Set([
+  'mesures-fr-observation-bmi',
+  'mesures-fr-observation-bodyheight',
+  'mesures-fr-observation-body-temperature',
+  'mesures-fr-observation-body-weight',
+  'mesures-fr-observation-bp',
+  'mesures-fr-observation-heartrate',
+  'mesures-observation-glucose',
+  'mesures-observation-head-circumference',
+  'mesures-observation-pain-severity',
+  'mesures-observation-steps-by-day',
+  'mesures-observation-waist-circumference',
+  'mesures-fr-observation-oxygen-sat',
+]);
+
 /** A FHIR resource as JSON. */
 export type Resource = { resourceType: string } & Record<string, unknown>;
 
@@ -107,6 +127,9 @@ export function observationProblem(o: Resource): string | undefined {
   const urls = extensionUrls(o);
   const profiles = (o.meta as { profile?: string[] } | undefined)?.profile ?? [];
   if (profiles.length === 0) return 'the Observation has no meta.profile (one of the Mes* profiles)';
+  if (!profiles.some((p) => FEEDING_BUNDLE_PROFILES.has(p.split('/').pop() ?? ''))) {
+    return `the Observation's profile ${profiles[0]} is not one the feeding bundle accepts`;
+  }
   if (!hasValue(o)) return 'the Observation has no value: Mon espace santé refuses observations without one';
   if (c.includes(LOINC_BMI)) return 'a body mass index is computed by Mon espace santé and cannot be created';
   const moment = urls.some(isMomentExtension);

@@ -36,12 +36,14 @@ import { cookieNames } from './session-cookies.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
 import type { HttpRateLimits, MesSettings, OidcSettings } from '../config.ts';
 import { MES_DEFAULT_TYPES } from '../domain/mes-feed.ts';
+import { DEFAULT_FHIR_PROFILES } from '../fhir/profiles.ts';
 
 const NO_MES: MesSettings = {
   editorOid: undefined,
   sourceOid: undefined,
   deviceOid: undefined,
   types: MES_DEFAULT_TYPES,
+  profiles: DEFAULT_FHIR_PROFILES,
   push: undefined,
 };
 import { type KeyRing, RehashOnce } from '../domain/secret-keys.ts';
