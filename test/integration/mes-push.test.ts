@@ -6,7 +6,8 @@ import { setPatientIdentity } from '../../src/actions/patient-identity.ts';
 import { addPatient } from '../../src/actions/provisioning.ts';
 import { useTestService } from '../fixture.ts';
 import { heartRate, type Reading, waitFor } from '../helpers/device.ts';
-import { MesReceiver } from '../helpers/mes-receiver.ts';
+import { mesBundleIssues, MesReceiver } from '../helpers/mes-receiver.ts';
+import { runCli } from '../helpers/service.ts';
 
 /**
  * The push to Mon espace santé end to end (README, "Feeding Mon espace santé"):
@@ -219,6 +220,74 @@ describe('feeding Mon espace santé', () => {
     const requests = receiver.received.filter((r) => r.headers['idempotency-key'] === push.id);
     expect(requests.map((r) => r.status)).toEqual([503, 503, 200]);
     expect(new Set(requests.map((r) => r.body)).size).toBe(1);
+  });
+
+  it('exports the bundles of a patient since a time, from the CLI (NDJSON) and the API (pages), which send nothing', async () => {
+    // 520 more readings (more than a page of the export), a minute apart, before t0.
+    const scale = await t.device('mes-scale-export', FED.patient);
+    const since = t0 - 3_600_000;
+    const batch = Array.from({ length: 520 }, (_, i) => weight(`w-export-${i}`, since + i * 6_000));
+    await t.publish(scale, 'mes-scale-export', batch);
+    await waitFor(
+      async () =>
+        (await t.query(`SELECT count(*) AS n FROM readings WHERE device_id = 'mes-scale-export'`)).rows[0].n === '520',
+      'the readings stored',
+    );
+    const out = await runCli(['export', 'mes', '--patient', FED.patient, '--since', new Date(since).toISOString()], {
+      DATABASE_URL: t.url,
+      VITALINK_MES_EDITOR_OID: EDITOR,
+      LOG_LEVEL: 'warn',
+    });
+    expect(out.code).toBe(0);
+    const bundles = out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const readingIds = bundles.map((b) => b.entry[0].resource.identifier[0].value as string);
+    expect(readingIds.length).toBe(new Set(readingIds).size);
+    expect(readingIds.filter((id) => id.startsWith('w-export-'))).toEqual(batch.map((r) => r.id));
+    // Every reading of the types fed since then (the respiratory rate is not one), oldest first.
+    expect(readingIds).toContain('hr-1');
+    expect(readingIds).not.toContain('rr-1');
+    const times = bundles.map((b) => Date.parse(b.entry[0].resource.effectiveDateTime));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times[0]).toBeGreaterThanOrEqual(since);
+    expect(bundles.every((b) => mesBundleIssues(b, EDITOR).length === 0)).toBe(true);
+    expect(out.stderr).toBe(`${bundles.length} bundle(s) for patient ${FED.patient}\n`);
+
+    // The same from the API, in pages, scoped and audited.
+    const clinician = await t.createToken('clinician', [FED.patient, UNQUALIFIED.patient]);
+    const fromApi: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = `since=${encodeURIComponent(new Date(since).toISOString())}&limit=200${cursor ? `&cursor=${cursor}` : ''}`;
+      const res = await t.api.get(`/api/v1/patients/${FED.patient}/mes-bundles?${q}`, { token: clinician.token });
+      expect(res.status).toBe(200);
+      fromApi.push(...res.body.items.map((i: any) => i.bundle.entry[0].resource.identifier[0].value as string));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(fromApi).toEqual(readingIds);
+    const audited = await t.query(
+      `SELECT count(*) AS n FROM audit_log WHERE patient_id = $1 AND action = 'mes.bundles.read'`,
+      [FED.patient],
+    );
+    expect(Number(audited.rows[0].n)).toBeGreaterThanOrEqual(3);
+    // Another patient's: 404; a patient without a qualified identity: 409 saying so.
+    const other = await t.api.get(`/api/v1/patients/${NO_CONSENT.patient}/mes-bundles`, { token: clinician.token });
+    expect(other.status).toBe(404);
+    const vali = await t.api.get(`/api/v1/patients/${UNQUALIFIED.patient}/mes-bundles`, { token: clinician.token });
+    expect(vali.status).toBe(409);
+    expect(vali.body.error.message).toMatch(/has no qualified INS identity/);
+    const cli = await runCli(['export', 'mes', '--patient', UNQUALIFIED.patient], {
+      DATABASE_URL: t.url,
+      VITALINK_MES_EDITOR_OID: EDITOR,
+      LOG_LEVEL: 'warn',
+    });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toMatch(/^vitalink: patient mes-vali has no qualified INS identity/);
+    const unset = await runCli(['export', 'mes', '--patient', FED.patient], { DATABASE_URL: t.url, LOG_LEVEL: 'warn' });
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toMatch(/VITALINK_MES_EDITOR_OID is not set/);
   });
 
   it('never sends a reading twice: a later reading of the same hour, a restart, two instances at once', async () => {
