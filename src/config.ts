@@ -953,7 +953,11 @@ export function readMesSettings(env: NodeJS.ProcessEnv): { settings: MesSettings
       problems.push(`${name}: ${issue.message}${shown}`);
     }
   }
-  const e = parsed.success ? parsed.data : undefined;
+  // The settings that parse are read all the same, so that every problem is reported at once.
+  const bad = new Set(parsed.success ? [] : parsed.error.issues.map((issue) => String(issue.path[0])));
+  const e = parsed.success
+    ? parsed.data
+    : mesSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([k]) => !bad.has(k)))).data;
   // VITALINK_FHIR_OID (validated with the other settings): the editor's OID unless VITALINK_MES_EDITOR_OID says otherwise.
   const fhirOid = env.VITALINK_FHIR_OID?.trim();
   const deploymentOid = fhirOid && OID_PATTERN.test(fhirOid) ? fhirOid : undefined;
