@@ -74,26 +74,31 @@ export const MINIMUM_AUDIT_DAYS = 365;
 /** README, "Security", "Rejection storage quota": why 4 MiB. */
 export const DEFAULT_REJECTIONS_RAW_BYTES_PER_DEVICE_DAY = 4 * 1024 * 1024;
 const PUBLIC_URL_EXAMPLE = 'e.g. https://vitalink.example.org or https://example.org/vitalink';
+/** An absolute http(s) URL, a path allowed, without query, fragment or credentials. */
+function isBaseUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (
+      (u.protocol === 'https:' || u.protocol === 'http:') &&
+      u.username === '' &&
+      u.password === '' &&
+      u.search === '' &&
+      u.hash === '' &&
+      /^https?:\/\//i.test(v)
+    );
+  } catch {
+    return false;
+  }
+}
 const publicUrl = () =>
   z.preprocess(
     emptyAsUndefined,
     z
       .string()
-      .refine((v) => {
-        try {
-          const u = new URL(v);
-          return (
-            (u.protocol === 'https:' || u.protocol === 'http:') &&
-            u.username === '' &&
-            u.password === '' &&
-            u.search === '' &&
-            u.hash === '' &&
-            /^https?:\/\//i.test(v)
-          );
-        } catch {
-          return false;
-        }
-      }, `must be an absolute http:// or https:// URL without query, fragment or credentials, the base of every link the service builds (${PUBLIC_URL_EXAMPLE})`)
+      .refine(
+        isBaseUrl,
+        `must be an absolute http:// or https:// URL without query, fragment or credentials, the base of every link the service builds (${PUBLIC_URL_EXAMPLE})`,
+      )
       .optional(),
   );
 const milliseconds = (fallback: number) =>
@@ -206,14 +211,10 @@ const envSchema = z
       emptyAsUndefined,
       z
         .string()
-        .refine((v) => {
-          try {
-            const u = new URL(v);
-            return (u.protocol === 'https:' || u.protocol === 'http:') && u.search === '' && u.hash === '';
-          } catch {
-            return false;
-          }
-        }, `must be an absolute http:// or https:// URL without query or fragment, the IG's canonical (default ${DEFAULT_FHIR_PROFILE_BASE})`)
+        .refine(
+          isBaseUrl,
+          `must be an absolute http:// or https:// URL without query, fragment or credentials, the IG's canonical (default ${DEFAULT_FHIR_PROFILE_BASE})`,
+        )
         .default(DEFAULT_FHIR_PROFILE_BASE),
     ),
     // README, "Mesures de santé profiles": this deployment's OID (meta.source, device identifiers).

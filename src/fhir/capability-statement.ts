@@ -18,7 +18,7 @@ export interface CapabilityStatement {
     resource: {
       type: string;
       interaction: { code: 'read' | 'search-type' }[];
-      searchParam: {
+      searchParam?: {
         name: string;
         type: 'reference' | 'token' | 'date' | 'number' | 'string';
         documentation: string;
@@ -61,6 +61,7 @@ export function capabilityStatement(baseUrl: string): CapabilityStatement {
             ],
           },
           { type: 'Patient', interaction: [{ code: 'read' }], searchParam: [] },
+          { type: 'Device', interaction: [{ code: 'read' }] },
           {
             type: 'DetectedIssue',
             interaction: [{ code: 'read' }, { code: 'search-type' }],

@@ -91,17 +91,22 @@ interface TypeCoding {
 
 const VS = 'http://hl7.org/fhir/StructureDefinition/';
 
+/** The catalogue's codes, then the one the ANS profile adds; vital-signs for every ANS-profiled type. */
 function typeCoding(spec: ReadingTypeSpec): TypeCoding {
   const { codings, text, category, profile } = spec.observation;
+  const mesures = MESURES_PROFILES[spec.type];
   return {
-    coding: codings.map((c) => loinc(c.code, c.display)),
+    coding: [...codings.map((c) => loinc(c.code, c.display)), ...(mesures?.also ? [mesures.also] : [])],
     text,
-    category,
+    category: mesures ? 'vital-signs' : category,
     ...(profile ? { profile: `${VS}${profile}` } : {}),
   };
 }
 
-/** By reading type: the codes of device-protocol.md, "Types", from the catalogue of reading types. */
+/**
+ * By reading type: the codes of device-protocol.md, "Types", from the catalogue of
+ * reading types, and the ANS ones (what a search by code matches).
+ */
 export const READING_CODES: Readonly<Record<ReadingType, TypeCoding>> = Object.fromEntries(
   READING_TYPES.map((spec) => [spec.type, typeCoding(spec)]),
 ) as Record<ReadingType, TypeCoding>;
@@ -147,8 +152,8 @@ export function observationForReading(
       : {}),
     identifier: [{ system: `urn:vitalink:device:${r.deviceId}`, value: r.readingId }],
     status: 'final',
-    category: category(mesures ? 'vital-signs' : coded.category),
-    code: { coding: mesures?.also ? [...coded.coding, mesures.also] : coded.coding, text: coded.text },
+    category: category(coded.category),
+    code: { coding: coded.coding, text: coded.text },
     subject: { reference: `Patient/${patientId}` },
     effectiveDateTime: r.measuredAt.toISOString(),
     issued: r.receivedAt.toISOString(),

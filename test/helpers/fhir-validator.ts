@@ -55,6 +55,8 @@ const SILENT = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {
 
 interface Validator {
   snapshot(url: string): Promise<StructureDefinition>;
+  /** The canonical URLs of the fixture extension definitions. */
+  readonly extensionUrls: ReadonlySet<string>;
   close(): void;
 }
 
@@ -89,8 +91,8 @@ function withoutNestedExtensionSlices(sd: StructureDefinition): StructureDefinit
   return { ...sd, snapshot: { ...sd.snapshot, element: kept } } as StructureDefinition;
 }
 
-/** The fixture definitions (differentials), keyed by canonical URL. */
-export function fixtureDefinitions(): StructureDefinition[] {
+/** The fixture definitions (differentials) of test/fixtures/fhir-definitions. */
+function fixtureDefinitions(): StructureDefinition[] {
   const out: StructureDefinition[] = [];
   for (const dir of ['ans', 'phd', 'frcore']) {
     const folder = new URL(`${dir}/`, FIXTURES);
@@ -137,7 +139,8 @@ async function build(): Promise<Validator> {
   // The installer adds these two to every R4 context; empty stand-ins keep it offline.
   writePackage(cache, 'hl7.terminology.r4', '0.0.0', {}, []);
   writePackage(cache, 'hl7.fhir.uv.extensions.r4', '0.0.0', {}, []);
-  writePackage(cache, FIXTURE_PACKAGE, '0.0.0', { 'hl7.fhir.r4.core': '4.0.1' }, fixtureDefinitions());
+  const fixtures = fixtureDefinitions();
+  writePackage(cache, FIXTURE_PACKAGE, '0.0.0', { 'hl7.fhir.r4.core': '4.0.1' }, fixtures);
 
   const fpe = await FhirPackageExplorer.create({
     context: [`${FIXTURE_PACKAGE}#0.0.0`],
@@ -157,6 +160,7 @@ async function build(): Promise<Validator> {
       }
       return sd;
     },
+    extensionUrls: new Set(fixtures.filter((sd) => sd.type === 'Extension').map((sd) => sd.url)),
     close: () => rmSync(cache, { recursive: true, force: true }),
   };
 }
@@ -200,13 +204,8 @@ export async function validateAgainst(resource: Resource, profileUrl: string): P
   const profile = await v.snapshot(profileUrl);
   const issues = collect(() => validateResource(resource, { profile }));
   const extensions = (resource as { extension?: { url: string }[] }).extension ?? [];
-  const known = new Set(
-    fixtureDefinitions()
-      .filter((sd) => sd.type === 'Extension')
-      .map((sd) => sd.url),
-  );
   for (const [i, extension] of extensions.entries()) {
-    if (!known.has(extension.url)) continue;
+    if (!v.extensionUrls.has(extension.url)) continue;
     const extProfile = await v.snapshot(extension.url);
     issues.push(
       ...collect(

@@ -164,6 +164,7 @@ describe('FHIR DetectedIssue', () => {
     expect(resources.map((r: any) => [r.type, r.interaction.map((i: any) => i.code)])).toEqual([
       ['Observation', ['search-type']],
       ['Patient', ['read']],
+      ['Device', ['read']],
       ['DetectedIssue', ['read', 'search-type']],
     ]);
     expect(res.body.implementation.url).toBe(`${t.httpUrl}/fhir`);

@@ -53,6 +53,7 @@ import { idParam } from '../schemas.ts';
 import { decodeJsonCursor, encodeCursor, type RouteDeps, type ZodApp } from './context.ts';
 import { fhirDetectedIssueRoutes } from './fhir-detected-issues.routes.ts';
 import { fhirPatientRoutes } from './fhir-patient.routes.ts';
+import { fhirDeviceRoutes } from './fhir-device.routes.ts';
 
 /** Where a page ended: after a CGM summary (its code), or after a reading (at in µs, device, reading id). */
 const cursorSchema = z.union([
@@ -139,6 +140,7 @@ export function fhirRoutes(deps: RouteDeps) {
     fhirDetectedIssueRoutes(scope, deps, sendFhir);
     // Issue #15, item 1: Patient read (FR Core, INS).
     fhirPatientRoutes(scope, deps, sendFhir);
+    fhirDeviceRoutes(scope, deps, sendFhir);
 
     scope.route({
       method: 'GET',
