@@ -63,7 +63,9 @@ export function expectSameNotFound(
 }
 
 export function expectPatient(p: any): void {
-  expectKeys(p, ['id', 'displayName', 'timeZone', 'createdAt', 'summary']);
+  // `identity` on GET /patients/{id} only (README, "Patient identity (INS)").
+  const keys = ['id', 'displayName', 'timeZone', 'createdAt', 'summary'];
+  expectKeys(p, 'identity' in p ? [...keys, 'identity'] : keys);
   expect(p.id).toBeTypeOf('string');
   expect(p.timeZone).toBeTypeOf('string');
   expectTime(p.createdAt);

@@ -76,7 +76,7 @@ describe('patients', () => {
     const asAdmin = await get('/api/v1/patients/p-other', who.admin.token);
     expect(asAdmin.status, describeRes(asAdmin)).toBe(200);
     expectPatient(asAdmin.body);
-    expect(asAdmin.body).toMatchObject({ id: 'p-other', displayName: null, timeZone: 'Europe/Paris' });
+    expect(asAdmin.body).toMatchObject({ id: 'p-other', displayName: null, timeZone: 'Europe/Paris', identity: null });
 
     const own = await get('/api/v1/patients/p-own-1', who.clinician.token);
     expect(own.status, describeRes(own)).toBe(200);

@@ -36,6 +36,7 @@ const API_ROUTES = [
   'POST /api/v1/patients',
   'GET /api/v1/patients/{id}',
   'GET /api/v1/patients/{id}/indicators',
+  'PUT /api/v1/patients/{id}/identity',
   'GET /api/v1/patients/{id}/readings',
   'GET /api/v1/patients/{id}/series',
   'GET /api/v1/patients/{id}/thresholds',
