@@ -1041,6 +1041,7 @@ export function readMesSettings(env: NodeJS.ProcessEnv): { settings: MesSettings
       types,
       profiles: {
         profileBase: (env.VITALINK_FHIR_PROFILE_BASE?.trim() || DEFAULT_FHIR_PROFILE_BASE).replace(/\/+$/, ''),
+        ...(deploymentOid ? { oid: deploymentOid } : {}),
       },
       push,
     },

@@ -54,7 +54,7 @@ export function readingBundle(settings: MesSettings, subject: Identifier, readin
   if (problem) return { ok: false, problem };
   const observation: Resource | { problem: string } = mesObservation(reading, settings.profiles);
   if ('problem' in observation) return { ok: false, problem: observation.problem as string };
-  const device: Resource = mesDevice(reading.deviceId, reading.deviceModel);
+  const device: Resource = mesDevice(reading, settings.profiles);
   return feedingBundle({
     observation,
     device,

@@ -17,10 +17,9 @@
  */
 import { createHash } from 'node:crypto';
 import { MES_DEVICE_VALUE_PATTERN, OID_PATTERN } from '../domain/mes-feed.ts';
+import { PHD_DEVICE_PROFILE } from './device.ts';
 import type { Identifier } from './types.ts';
 
-export const PHD_DEVICE_PROFILE = 'http://hl7.org/fhir/uv/phd/StructureDefinition/PhdDevice';
-export const CONTINUA_DEVICE_IDENTIFIERS = 'http://hl7.org/fhir/uv/phd/CodeSystem/ContinuaDeviceIdentifiers';
 /** LOINC: body mass index (computed by Mon espace santé, never created). */
 export const LOINC_BMI = '39156-5';
 /** LOINC: glucose in blood (the moment of measurement is mandatory). */
@@ -163,15 +162,12 @@ export function feedingBundle(input: FeedingBundleInput): BuiltBundle {
     (p) => p !== PHD_DEVICE_PROFILE,
   );
   device.meta = { ...(device.meta as object | undefined), profile: [PHD_DEVICE_PROFILE, ...deviceProfiles] };
-  const identifiers = ((device.identifier as Identifier[] | undefined) ?? []).filter((i) => i.system !== system);
-  device.identifier = [
-    {
-      type: { coding: [{ system: CONTINUA_DEVICE_IDENTIFIERS, code: 'SYSID' }] },
-      system,
-      value: deviceValue,
-    },
-    ...identifiers,
-  ];
+  // The identifier of ifNoneExist, in place of the device's own under the same system, else after its others.
+  const identifiers = (device.identifier as Identifier[] | undefined) ?? [];
+  const mine = { system, value: deviceValue };
+  device.identifier = identifiers.some((i) => i.system === system)
+    ? identifiers.map((i) => (i.system === system ? { ...i, value: deviceValue } : i))
+    : [...identifiers, mine];
 
   const observation: Resource = structuredClone(input.observation);
   // POSTed: the receiver gives the id (the entry's fullUrl names it in the bundle).

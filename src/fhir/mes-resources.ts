@@ -2,12 +2,13 @@
  * The Observation and the Device of a reading as the feeding bundle carries them.
  * The Observation is the FHIR API's (src/fhir/observations.ts, observationForReading:
  * the ANS "Mesures de santé" profile of its type, glucose with its moment of
- * measurement). The Device is a minimal PhdDevice (profile, the system identifier,
- * model) until src/fhir/device.ts (#15 item 3) is merged.
+ * measurement) and the Device the PhdDevice of GET /fhir/Device/{id}
+ * (src/fhir/device.ts).
  */
 import { isReadingType } from '../domain/reading-types.ts';
 import type { MesReading } from '../store/mes-pushes.repository.ts';
-import { PHD_DEVICE_PROFILE, type Resource } from './mes-bundle.ts';
+import { phdDevice } from './device.ts';
+import type { Resource } from './mes-bundle.ts';
 import { observationForReading } from './observations.ts';
 import { type FhirProfileSettings, MESURES_PROFILES } from './profiles.ts';
 
@@ -17,11 +18,11 @@ export function mesObservation(r: MesReading, profiles: FhirProfileSettings): Re
   return observationForReading(r.patientId, r, profiles) as unknown as Resource;
 }
 
-export function mesDevice(deviceId: string, model: string | null): Resource {
-  return {
-    resourceType: 'Device',
-    meta: { profile: [PHD_DEVICE_PROFILE] },
-    identifier: [{ system: 'urn:vitalink:device', value: deviceId }],
-    ...(model ? { modelNumber: model } : {}),
-  };
+/**
+ * The PhdDevice of src/fhir/device.ts; its specialization from the reading's own type
+ * (the Device is created once at the receiver, on its first reading: a bounded push,
+ * not a scan of the device's readings).
+ */
+export function mesDevice(r: MesReading, profiles: FhirProfileSettings): Resource {
+  return phdDevice({ id: r.deviceId, model: r.deviceModel, types: [r.type] }, profiles) as unknown as Resource;
 }
