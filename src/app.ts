@@ -41,6 +41,7 @@ import { ReadReplica } from './store/read-replica.ts';
 import { DeliveryWorker } from './notifications/delivery-worker.ts';
 import { MesPushWorker } from './mes/push-worker.ts';
 import { notificationBacklog } from './store/notifications.repository.ts';
+import { mesBacklog } from './store/mes-pushes.repository.ts';
 
 /** How often what the broker saw of devices is written (device_activity). */
 const DEVICE_ACTIVITY_FLUSH_MS = 10_000;
@@ -284,7 +285,12 @@ export function createApp(config: Config, log: Logger): App {
       trustedProxies: config.trustedProxies,
       now: () => new Date(),
       // README, "Notifications": the dead letters in the ops view.
-      ingestion: async () => ({ ...(await reporter.view()), notifications: await notificationBacklog(db) }),
+      ingestion: async () => ({
+        ...(await reporter.view()),
+        notifications: await notificationBacklog(db),
+        // README, "Feeding Mon espace santé": the push's backlog, when it is configured.
+        ...(config.mes.push ? { mesPushes: await mesBacklog(db) } : {}),
+      }),
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
       isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
       tokenTtlDays: config.tokenTtlDays,

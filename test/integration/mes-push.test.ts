@@ -188,6 +188,9 @@ describe('feeding Mon espace santé', () => {
       receiver.received.filter((r) => r.headers['idempotency-key'] === id).map((r) => r.status);
     expect(statuses(noConsent.id)).toEqual([403]);
     expect(statuses(conflict.id)).toEqual([409]);
+    // The ops view counts them.
+    const ops = await t.api.get('/api/v1/ops/ingestion', { token: t.adminToken });
+    expect(ops.body.mesPushes).toMatchObject({ refused: 2, dead: 0 });
   });
 
   it('does not send again a push whose instance stopped while sending it: dead, said why', async () => {
