@@ -95,7 +95,7 @@ export async function mesBundlesPage(
   const last = readings.at(-1);
   return {
     items,
-    next: readings.length === o.limit && last ? [last.measuredAt.toISOString(), last.deviceId, last.readingId] : null,
+    next: readings.length === o.limit && last ? [last.atMicros, last.deviceId, last.readingId] : null,
   };
 }
 

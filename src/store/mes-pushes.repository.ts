@@ -275,10 +275,13 @@ export interface MesReading {
   readonly measuredAt: Date;
   readonly receivedAt: Date;
   readonly deviceModel: string | null;
+  /** measured_at in microseconds since the epoch (the page's key). */
+  readonly atMicros: string;
 }
 
 const READING_COLUMNS = sql`r.patient_id, r.device_id, r.reading_id, r.type, r.unit, r.value, r.systolic, r.diastolic,
-  r.pulse, r.context, r.measured_at, r.received_at, d.model`;
+  r.pulse, r.context, r.measured_at, r.received_at, d.model,
+  ((extract(epoch FROM r.measured_at) * 1000000)::numeric(20, 0))::text AS at_micros`;
 
 interface ReadingRow {
   patient_id: string;
@@ -294,6 +297,7 @@ interface ReadingRow {
   measured_at: Date;
   received_at: Date;
   model: string | null;
+  at_micros: string;
 }
 
 const toReading = (r: ReadingRow): MesReading => ({
@@ -310,6 +314,7 @@ const toReading = (r: ReadingRow): MesReading => ({
   measuredAt: r.measured_at,
   receivedAt: r.received_at,
   deviceModel: r.model,
+  atMicros: r.at_micros,
 });
 
 /** The reading of a push. Cost: one probe of readings (patient_id, type, measured_at). */
@@ -322,8 +327,8 @@ export async function readingOfPush(db: Db, p: ClaimedMesPush): Promise<MesReadi
   return rows[0] ? toReading(rows[0]) : undefined;
 }
 
-/** Where a page of readings ended: measured time (ISO), device, reading id. */
-export type MesReadingKey = [at: string, deviceId: string, readingId: string];
+/** Where a page of readings ended: measured time in microseconds since the epoch (PostgreSQL's precision), device, reading id. */
+export type MesReadingKey = [atMicros: string, deviceId: string, readingId: string];
 
 /**
  * A page of a patient's readings of `types` measured at or after `since`, oldest
@@ -336,14 +341,15 @@ export async function mesReadingsPage(
 ): Promise<MesReading[]> {
   if (o.types.length === 0) return [];
   const since = o.since ?? new Date(0);
-  const after = o.after ?? [new Date(0).toISOString(), '', ''];
+  const after = o.after ?? ['0', '', ''];
   const { rows } = await sql<ReadingRow>`
     SELECT ${READING_COLUMNS}
     FROM unnest(${o.types}::text[]) AS t(type)
     CROSS JOIN LATERAL (
       SELECT * FROM readings x
       WHERE x.patient_id = ${o.patientId} AND x.type = t.type AND x.measured_at >= ${since}
-        AND (x.measured_at, x.device_id, x.reading_id) > (${after[0]}::timestamptz, ${after[1]}, ${after[2]})
+        AND (x.measured_at, x.device_id, x.reading_id) >
+            (timestamptz 'epoch' + ${after[0]}::int8 * interval '1 microsecond', ${after[1]}, ${after[2]})
       ORDER BY x.measured_at, x.device_id, x.reading_id
       LIMIT ${o.limit}
     ) r

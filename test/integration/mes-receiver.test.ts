@@ -275,6 +275,7 @@ function reading(type: string, extra: Partial<MesReading> = {}): MesReading {
     measuredAt: new Date('2026-12-01T08:00:00Z'),
     receivedAt: new Date('2026-12-01T08:00:02Z'),
     deviceModel: 'HEM-9200T',
+    atMicros: '0',
     ...values[type],
     ...extra,
   };

@@ -18,7 +18,7 @@ const errors = {
   503: errorBody,
 };
 const time = z.iso.datetime({ offset: true }).describe('RFC 3339');
-const bundleCursor = z.tuple([z.string(), idParam, z.string().regex(READING_ID_PATTERN)]);
+const bundleCursor = z.tuple([z.string().regex(/^-?\d{1,20}$/), idParam, z.string().regex(READING_ID_PATTERN)]);
 
 const push = z.object({
   id: z.string().describe('the idempotency key sent with it'),
