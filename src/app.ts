@@ -42,7 +42,9 @@ import { RehashOnce } from './domain/secret-keys.ts';
 import { createDatabase } from './store/database.ts';
 import { ReadReplica } from './store/read-replica.ts';
 import { DeliveryWorker } from './notifications/delivery-worker.ts';
+import { MesPushWorker } from './mes/push-worker.ts';
 import { notificationBacklog } from './store/notifications.repository.ts';
+import { mesBacklog } from './store/mes-pushes.repository.ts';
 
 /** How often what the broker saw of devices is written (device_activity). */
 const DEVICE_ACTIVITY_FLUSH_MS = 10_000;
@@ -73,6 +75,7 @@ export function createApp(config: Config, log: Logger): App {
   let maintenance: PartitionMaintenance | undefined;
   let aggregator: Aggregator | undefined;
   let notifier: DeliveryWorker | undefined;
+  let mesPusher: MesPushWorker | undefined;
   let retention: RetentionJob | undefined;
   let activity: DeviceActivityRecorder | undefined;
   let credentialListener: CredentialListener | undefined;
@@ -203,8 +206,21 @@ export function createApp(config: Config, log: Logger): App {
       refreshEveryMs: 3_600_000,
       now: Date.now,
       escalationDelays: config.notifications.escalationDelays,
+      // README, "Feeding Mon espace santé": new readings are queued only while a push endpoint is set.
+      mesTypes: config.mes.push ? config.mes.types : undefined,
     });
     aggregator.start();
+
+    if (config.mes.push) {
+      mesPusher = new MesPushWorker({
+        db,
+        log: log.child({ component: 'mes' }),
+        settings: config.mes,
+        push: config.mes.push,
+        now: Date.now,
+      });
+      mesPusher.start();
+    }
 
     // README, "Notifications": the outbox's delivery worker (every instance runs one; SKIP LOCKED shares the rows).
     notifier = new DeliveryWorker({
@@ -280,10 +296,16 @@ export function createApp(config: Config, log: Logger): App {
       trustedProxies: config.trustedProxies,
       now: () => new Date(),
       // README, "Notifications": the dead letters in the ops view.
-      ingestion: async () => ({ ...(await reporter.view()), notifications: await notificationBacklog(db) }),
+      ingestion: async () => ({
+        ...(await reporter.view()),
+        notifications: await notificationBacklog(db),
+        // README, "Feeding Mon espace santé": the push's backlog, when it is configured.
+        ...(config.mes.push ? { mesPushes: await mesBacklog(db) } : {}),
+      }),
       readiness: async () => ({ database: await pingDatabase(db), broker: mqtt.listening }),
       isDeviceConnected: (deviceId) => mqtt.isConnected(deviceId),
       tokenTtlDays: config.tokenTtlDays,
+      mes: config.mes,
       publicUrl: config.publicUrl,
       fhirProfiles: config.fhirProfiles,
       rateLimits: config.httpRateLimits,
@@ -403,6 +425,7 @@ export function createApp(config: Config, log: Logger): App {
     await http?.close().catch((err: unknown) => log.warn({ err }, 'http close failed'));
     await activity?.stop();
     await notifier?.stop();
+    await mesPusher?.stop();
     await aggregator?.stop();
     await retention?.stop();
     await readReplica?.routing.stop();

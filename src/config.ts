@@ -23,6 +23,8 @@ import {
 import { ALERT_SEVERITIES } from './domain/alerts/rules.ts';
 import type { SmtpSettings } from './notifications/email.ts';
 import { PRACTITIONER_MATCHES, type PractitionerMatch } from './domain/practitioner-identity.ts';
+import { MES_DEFAULT_TYPES, MES_FEEDABLE_TYPES, MES_NOT_FEEDABLE, OID_PATTERN, oidUnder } from './domain/mes-feed.ts';
+import { isReadingType, type ReadingType } from './domain/reading-types.ts';
 
 /**
  * Configuration from the environment (interfaces.md, "Environment"), parsed once
@@ -458,6 +460,8 @@ export function embeddedPlacementOf(env: NodeJS.ProcessEnv): EmbeddedPlacement {
 export interface Config {
   /** README, "Notifications": SMTP, retries, timeouts, escalation delays. */
   readonly notifications: NotificationSettings;
+  /** README, "Feeding Mon espace santé": the bundles' OIDs and the push (off without VITALINK_MES_URL). */
+  readonly mes: MesSettings;
   /**
    * The secret keys from outside the database (README, "Rotating the key"): the
    * current one, which makes every new hash (none: the database's key, as before
@@ -612,12 +616,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   problems.push(...notifications.problems);
   const oidc = readOidcSettings(env);
   problems.push(...oidc.problems);
+  const mes = readMesSettings(env);
+  problems.push(...mes.problems);
   if (options.listening) problems.push(...plaintextExposureProblems(exposureFromEnv(env)));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const config: Config = {
     secretKeys: secretKeys.keys,
     notifications: notifications.settings,
+    mes: mes.settings,
     oidc: oidc.oidc,
     databaseUrl: e.DATABASE_URL,
     readReplica: e.DATABASE_READ_URL
@@ -861,6 +868,182 @@ export function readNotificationSettings(env: NodeJS.ProcessEnv): {
       timeoutMs: e?.VITALINK_NOTIFY_TIMEOUT_MS ?? 10_000,
       pollMs: e?.VITALINK_NOTIFY_POLL_MS ?? 1_000,
       escalationDelays: delays as EscalationDelays,
+    },
+    problems,
+  };
+}
+
+/** README, "Feeding Mon espace santé". */
+export interface MesSettings {
+  /** VITALINK_MES_EDITOR_OID: the editor's OID (root of meta.source); unset: no bundle can be built. */
+  readonly editorOid: string | undefined;
+  /** VITALINK_MES_SOURCE_OID: meta.source of the Observations, under the editor's OID (default: it). */
+  readonly sourceOid: string | undefined;
+  /** VITALINK_MES_DEVICE_OID: the system of the Devices' identifiers (default: the editor's OID). */
+  readonly deviceOid: string | undefined;
+  /** VITALINK_MES_TYPES: the reading types fed. */
+  readonly types: readonly ReadingType[];
+  /** The ANS profiles' base (VITALINK_FHIR_PROFILE_BASE), as the FHIR API uses it. */
+  readonly profiles: FhirProfileSettings;
+  /** Unset without VITALINK_MES_URL: nothing is queued or pushed. */
+  readonly push: MesPushSettings | undefined;
+}
+
+export interface MesPushSettings {
+  readonly url: string;
+  /** A file holding the access token, read again at every attempt (a renewal outside Vitalink is taken at once). */
+  readonly tokenFile: string | undefined;
+  /** The header carrying it: Authorization (as "Bearer <token>") or another name (the token as is). */
+  readonly authHeader: string;
+  readonly retry: RetrySettings;
+  readonly timeoutMs: number;
+  readonly pollMs: number;
+}
+
+const mesSchema = z.object({
+  VITALINK_MES_URL: z.preprocess(emptyAsUndefined, z.string().optional()),
+  VITALINK_MES_EDITOR_OID: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(OID_PATTERN, 'must be an OID (digits and dots, e.g. 1.2.250.1.999.1)').optional(),
+  ),
+  VITALINK_MES_SOURCE_OID: z.preprocess(
+    emptyAsUndefined,
+    z.string().regex(OID_PATTERN, 'must be an OID under VITALINK_MES_EDITOR_OID').optional(),
+  ),
+  VITALINK_MES_DEVICE_OID: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(OID_PATTERN, "must be an OID (digits and dots), the system of the Devices' identifiers")
+      .optional(),
+  ),
+  VITALINK_MES_TOKEN_FILE: z.preprocess(emptyAsUndefined, z.string().optional()),
+  VITALINK_MES_AUTH_HEADER: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name (letters, digits, dashes)')
+      .default('Authorization'),
+  ),
+  VITALINK_MES_TIMEOUT_MS: positiveInt(10_000),
+  VITALINK_MES_POLL_MS: positiveInt(1_000),
+  VITALINK_MES_MAX_ATTEMPTS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number()
+      .int()
+      .min(1, 'must be 1 or more attempts')
+      .max(100, 'must be at most 100 attempts')
+      .default(DEFAULT_RETRY.maxAttempts),
+  ),
+  VITALINK_MES_RETRY_BASE_MS: positiveInt(DEFAULT_RETRY.baseDelayMs),
+  VITALINK_MES_RETRY_MAX_MS: positiveInt(DEFAULT_RETRY.maxDelayMs),
+});
+
+/**
+ * The Mon espace santé settings (README, "Feeding Mon espace santé"), read apart
+ * from the others; problems name the setting and never quote the token.
+ */
+export function readMesSettings(env: NodeJS.ProcessEnv): { settings: MesSettings; problems: string[] } {
+  const problems: string[] = [];
+  const parsed = mesSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? 'environment');
+      const shown = env[name] === undefined ? '' : ` (got "${env[name]}")`;
+      problems.push(`${name}: ${issue.message}${shown}`);
+    }
+  }
+  // The settings that parse are read all the same, so that every problem is reported at once.
+  const bad = new Set(parsed.success ? [] : parsed.error.issues.map((issue) => String(issue.path[0])));
+  const e = parsed.success
+    ? parsed.data
+    : mesSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([k]) => !bad.has(k)))).data;
+  // VITALINK_FHIR_OID (validated with the other settings): the editor's OID unless VITALINK_MES_EDITOR_OID says otherwise.
+  const fhirOid = env.VITALINK_FHIR_OID?.trim();
+  const deploymentOid = fhirOid && OID_PATTERN.test(fhirOid) ? fhirOid : undefined;
+  let types: readonly ReadingType[] = MES_DEFAULT_TYPES;
+  const typesText = env.VITALINK_MES_TYPES?.trim();
+  if (typesText) {
+    const list = typesText
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '');
+    const chosen: ReadingType[] = [];
+    for (const t of list) {
+      if (!isReadingType(t)) {
+        problems.push(`VITALINK_MES_TYPES: "${t}" is not a reading type; use some of ${MES_FEEDABLE_TYPES.join(', ')}`);
+      } else if (!MES_FEEDABLE_TYPES.includes(t)) {
+        problems.push(`VITALINK_MES_TYPES: ${t} cannot be fed (${MES_NOT_FEEDABLE[t] ?? 'no profile'}); remove it`);
+      } else if (!chosen.includes(t)) chosen.push(t);
+    }
+    types = chosen;
+  }
+  if (e?.VITALINK_MES_SOURCE_OID !== undefined) {
+    const root = e.VITALINK_MES_EDITOR_OID ?? deploymentOid;
+    if (root === undefined) {
+      problems.push('VITALINK_MES_SOURCE_OID: set VITALINK_MES_EDITOR_OID too (the source must be under it)');
+    } else if (!oidUnder(e.VITALINK_MES_SOURCE_OID, root)) {
+      problems.push(
+        `VITALINK_MES_SOURCE_OID: ${e.VITALINK_MES_SOURCE_OID} is not under VITALINK_MES_EDITOR_OID ${root}; the receiver refuses such an Observation (422)`,
+      );
+    }
+  }
+  let push: MesPushSettings | undefined;
+  if (e?.VITALINK_MES_URL !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(e.VITALINK_MES_URL);
+    } catch {
+      problems.push(`VITALINK_MES_URL: "${e.VITALINK_MES_URL}" is not a URL (e.g. https://mes.example/fhir)`);
+    }
+    if (url && !(url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))) {
+      problems.push(
+        'VITALINK_MES_URL: must be https:// (plain http:// only to this machine), since it carries health data',
+      );
+    }
+    if (e.VITALINK_MES_EDITOR_OID === undefined && deploymentOid === undefined) {
+      problems.push(
+        "VITALINK_MES_EDITOR_OID: set the editor's OID (the one the national agency gave; VITALINK_FHIR_OID serves when it is the same) along with VITALINK_MES_URL",
+      );
+    }
+    if (e.VITALINK_MES_TOKEN_FILE !== undefined && !fs.existsSync(e.VITALINK_MES_TOKEN_FILE)) {
+      problems.push(`VITALINK_MES_TOKEN_FILE: ${e.VITALINK_MES_TOKEN_FILE} does not exist; check the path`);
+    }
+    if (e.VITALINK_MES_RETRY_MAX_MS < e.VITALINK_MES_RETRY_BASE_MS) {
+      problems.push('VITALINK_MES_RETRY_MAX_MS: must be at least VITALINK_MES_RETRY_BASE_MS');
+    }
+    push = {
+      url: e.VITALINK_MES_URL,
+      tokenFile: e.VITALINK_MES_TOKEN_FILE,
+      authHeader: e.VITALINK_MES_AUTH_HEADER,
+      retry: {
+        maxAttempts: e.VITALINK_MES_MAX_ATTEMPTS,
+        baseDelayMs: e.VITALINK_MES_RETRY_BASE_MS,
+        maxDelayMs: e.VITALINK_MES_RETRY_MAX_MS,
+      },
+      timeoutMs: e.VITALINK_MES_TIMEOUT_MS,
+      pollMs: e.VITALINK_MES_POLL_MS,
+    };
+  }
+  const editorOid = e?.VITALINK_MES_EDITOR_OID ?? deploymentOid;
+  const sourceOid = e?.VITALINK_MES_SOURCE_OID ?? deploymentOid ?? editorOid;
+  if (e?.VITALINK_MES_SOURCE_OID === undefined && sourceOid && editorOid && !oidUnder(sourceOid, editorOid)) {
+    problems.push(
+      `VITALINK_FHIR_OID: ${sourceOid} (meta.source) is not under VITALINK_MES_EDITOR_OID ${editorOid}; the receiver refuses such an Observation (422): set VITALINK_MES_SOURCE_OID or fix one of them`,
+    );
+  }
+  return {
+    settings: {
+      editorOid,
+      sourceOid,
+      deviceOid: e?.VITALINK_MES_DEVICE_OID ?? deploymentOid ?? editorOid,
+      types,
+      profiles: {
+        profileBase: (env.VITALINK_FHIR_PROFILE_BASE?.trim() || DEFAULT_FHIR_PROFILE_BASE).replace(/\/+$/, ''),
+        ...(deploymentOid ? { oid: deploymentOid } : {}),
+      },
+      push,
     },
     problems,
   };

@@ -84,6 +84,19 @@ const COMMANDS: Record<string, Entry> = {
     summary: 're-runs rejected readings through validation',
     load: () => import('./cli/rejections.command.ts').then((m) => m.rejectionsReprocess),
   },
+  // Issue #15 item 4: feeding Mon espace santé.
+  'export mes': {
+    summary: 'prints the ANS feeding bundles of a patient for Mon espace santé (NDJSON), without sending them',
+    load: () => import('./cli/mes.command.ts').then((m) => m.exportMes),
+  },
+  'mes pushes': {
+    summary: 'what was sent to Mon espace santé for a patient, when, and the answer',
+    load: () => import('./cli/mes.command.ts').then((m) => m.mesPushes),
+  },
+  'mes replay': {
+    summary: 'sends refused or dead Mon espace santé pushes again (once the cause is fixed)',
+    load: () => import('./cli/mes.command.ts').then((m) => m.mesReplay),
+  },
   'audit export': {
     summary: "prints every audit row about one patient, oldest first (a patient's access request)",
     load: () => import('./cli/audit.command.ts').then((m) => m.auditExport),

@@ -26,6 +26,7 @@ import {
 } from '../store/aggregation.repository.ts';
 import { insertAlert, loadLatestAlertsOf, loadThresholdsOf, updateAlert } from '../store/alerts.repository.ts';
 import { queueAlertNotifications } from '../store/notifications.repository.ts';
+import { type MesRange, queueMesPushes } from '../store/mes-pushes.repository.ts';
 import { DEFAULT_ESCALATION_DELAYS, type EscalationDelays } from '../domain/notifications.ts';
 import { type Db, isDatabaseUnreachable } from '../store/database.ts';
 import {
@@ -73,6 +74,12 @@ export interface AggregatorOptions {
   readonly now: () => number;
   /** When an alert still open is escalated, per severity (README, "Notifications"); default DEFAULT_ESCALATION_DELAYS. */
   readonly escalationDelays?: EscalationDelays;
+  /**
+   * README, "Feeding Mon espace santé": the reading types whose new readings are
+   * queued for Mon espace santé in the run's transaction; undefined or empty: none
+   * (VITALINK_MES_URL unset).
+   */
+  readonly mesTypes?: readonly string[];
 }
 
 export interface RunResult {
@@ -108,6 +115,30 @@ function hoursOfDays(days: readonly string[], timeZone: string): { from: number;
     from: Math.floor(startOfLocalDay(day, timeZone) / HOUR_MS) * HOUR_MS,
     to: Math.ceil(startOfLocalDay(addDays(day, 1), timeZone) / HOUR_MS) * HOUR_MS,
   }));
+}
+
+/**
+ * The time ranges of a run's marks of the types fed to Mon espace santé: the hours
+ * the new readings fell in when the mark names them (from the first to the end of
+ * the last), else the patient's local day.
+ */
+function mesRanges(
+  patients: readonly { patientId: string; timeZone: string; marks: readonly DirtyMark[] }[],
+  types: readonly string[],
+): MesRange[] {
+  return patients.flatMap(({ patientId, timeZone, marks }) =>
+    marks
+      .filter((m) => types.includes(m.type))
+      .map((m) => {
+        const hours = m.hours && m.hours.length > 0 ? m.hours : null;
+        return {
+          patientId,
+          type: m.type,
+          from: new Date(hours ? Math.min(...hours) : startOfLocalDay(m.day, timeZone)),
+          to: new Date(hours ? Math.max(...hours) + HOUR_MS : startOfLocalDay(addDays(m.day, 1), timeZone)),
+        };
+      }),
+  );
 }
 
 /** Patients in a run before the cost per patient is known. */
@@ -198,6 +229,8 @@ export class Aggregator {
           : [{ patientId, timeZone, marks: marks.filter((m) => m.patientId === patientId) }];
       });
       const { alertChanges: alerts, refreshLater } = await this.#aggregate(trx, patients, now());
+      const mesTypes = this.#o.mesTypes;
+      if (mesTypes && mesTypes.length > 0) await queueMesPushes(trx, mesRanges(patients, mesTypes), new Date(now()));
       await deleteDirtyMarks(trx, marks);
       await deleteIndicatorMarks(trx, refreshIds);
       // Indicators miss what is still ahead of the clock: come back when it is not.

@@ -33,10 +33,22 @@ import { notificationsRoutes } from './routes/notifications.routes.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { type DeviceReadingsDeps, deviceReadingsRoutes } from './routes/device-readings.routes.ts';
 import { nightscoutRoutes } from './routes/nightscout.routes.ts';
+import { mesRoutes } from './routes/mes.routes.ts';
 import { OidcIssuer } from '../actions/oidc-issuer.ts';
 import { cookieNames } from './session-cookies.ts';
 import { createTokenUsage, type Role } from '../actions/tokens.ts';
-import type { HttpRateLimits, OidcSettings } from '../config.ts';
+import type { HttpRateLimits, MesSettings, OidcSettings } from '../config.ts';
+import { MES_DEFAULT_TYPES } from '../domain/mes-feed.ts';
+import { DEFAULT_FHIR_PROFILES } from '../fhir/profiles.ts';
+
+const NO_MES: MesSettings = {
+  editorOid: undefined,
+  sourceOid: undefined,
+  deviceOid: undefined,
+  types: MES_DEFAULT_TYPES,
+  profiles: DEFAULT_FHIR_PROFILES,
+  push: undefined,
+};
 import { type KeyRing, RehashOnce } from '../domain/secret-keys.ts';
 import { DEFAULT_HTTP_RATE_LIMITS, registerRateLimits } from './rate-limits.ts';
 import { errorBody as errorBodySchema } from './schemas.ts';
@@ -78,6 +90,8 @@ export interface HttpDeps {
   readonly readingMaxAgeMs?: number;
   /** Readings over HTTPS (device-protocol.md, "Over HTTPS"); absent: the route does not exist. */
   readonly deviceReadings?: DeviceReadingsDeps;
+  /** README, "Feeding Mon espace santé"; absent: nothing configured (the bundles answer 503). */
+  readonly mes?: MesSettings;
 }
 
 function errorBody(code: string, message: string, issues?: { path: string; message: string }[]) {
@@ -295,6 +309,7 @@ export async function buildHttpServer(deps: HttpDeps): Promise<FastifyInstance> 
       opsRoutes(api, { ...routeDeps, ingestion: deps.ingestion, isDeviceConnected: deps.isDeviceConnected });
       careTeamsRoutes(api, routeDeps);
       notificationsRoutes(api, routeDeps);
+      mesRoutes(api, { ...routeDeps, mes: deps.mes ?? NO_MES });
     },
     { prefix: '/api/v1' },
   );

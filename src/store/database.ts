@@ -279,6 +279,27 @@ export interface Database {
     sent_at: Date | null;
     dead_at: Date | null;
   };
+  /** 2026-12-07T1910-mes-pushes: readings to feed to Mon espace santé and what became of them. */
+  mes_pushes: {
+    /** Also the idempotency key sent with it and the uuid of the bundle's Observation entry. */
+    id: Generated<string>;
+    patient_id: string;
+    device_id: string;
+    reading_id: string;
+    type: string;
+    measured_at: Date;
+    state: Generated<'pending' | 'sending' | 'sent' | 'refused' | 'dead'>;
+    due_at: Date;
+    attempts: Generated<number>;
+    created_at: Generated<Date>;
+    attempted_at: Date | null;
+    sent_at: Date | null;
+    bundle: unknown;
+    last_status: number | null;
+    last_answer: string | null;
+    location: string | null;
+    device_location: string | null;
+  };
   /** Dashboard sessions of signed-in practitioners (migrations/2026-12-07T1720-sign-in-sessions.ts). */
   sign_in_sessions: {
     /** SHA-256 of the session id the cookie holds. */

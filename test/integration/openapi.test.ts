@@ -70,6 +70,9 @@ const API_ROUTES = [
   'DELETE /api/v1/notification-channels/{id}',
   'GET /api/v1/notifications/dead-letters',
   'POST /api/v1/notifications/replay',
+  'GET /api/v1/patients/{id}/mes-bundles',
+  'GET /api/v1/patients/{id}/mes-pushes',
+  'POST /api/v1/mes-pushes/replay',
 ];
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];

@@ -88,6 +88,12 @@ export const ingestionReport = z.object({
     .object({ pending: z.number().int(), dead: z.number().int() })
     .optional()
     .describe('the notification outbox, all instances: waiting, and dead letters to replay (README, "Notifications")'),
+  mesPushes: z
+    .object({ pending: z.number().int(), refused: z.number().int(), dead: z.number().int() })
+    .optional()
+    .describe(
+      'the Mon espace santé outbox, all instances: waiting or being sent, refused and dead (README, "Feeding Mon espace santé")',
+    ),
   instancesUnavailable: z
     .boolean()
     .describe('the other instances could not be read (database unreachable): instances and total are this one only'),
