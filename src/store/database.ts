@@ -279,7 +279,7 @@ export interface Database {
     sent_at: Date | null;
     dead_at: Date | null;
   };
-  /** 2026-12-07T1910-mes-pushes: readings to feed to Mon espace santé and what became of them. */
+  /** 2026-12-07T1960-mes-pushes: readings to feed to Mon espace santé and what became of them. */
   mes_pushes: {
     /** Also the idempotency key sent with it and the uuid of the bundle's Observation entry. */
     id: Generated<string>;

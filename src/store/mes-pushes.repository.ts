@@ -5,7 +5,7 @@ import { feedablePatientSql } from './mes-identity.ts';
 
 /**
  * The Mon espace santé outbox and its record (mes_pushes, migration
- * 2026-12-07T1910-mes-pushes; README, "Feeding Mon espace santé"), after the
+ * 2026-12-07T1960-mes-pushes; README, "Feeding Mon espace santé"), after the
  * notifications outbox (src/store/notifications.repository.ts): rows taken with FOR
  * UPDATE SKIP LOCKED and leased, outcomes recorded only by the attempt that holds
  * the row.

@@ -24,9 +24,9 @@ import * as careScopeVersion from '../../migrations/2026-12-07T1810-care-scope-v
 import * as httpsIngest from '../../migrations/2026-12-07T1820-https-ingest.ts';
 import * as nightscout from '../../migrations/2026-12-07T1830-nightscout.ts';
 import * as patientIdentity from '../../migrations/2026-12-07T1900-patient-identity.ts';
-import * as mesPushes from '../../migrations/2026-12-07T1910-mes-pushes.ts';
 import * as deviceTokens from '../../migrations/2026-12-07T1920-device-tokens.ts';
 import * as fhirExport from '../../migrations/2026-12-07T1950-fhir-export.ts';
+import * as mesPushes from '../../migrations/2026-12-07T1960-mes-pushes.ts';
 import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 
@@ -60,9 +60,9 @@ const migrations: Record<string, Migration> = {
   '2026-12-07T1820-https-ingest': httpsIngest,
   '2026-12-07T1830-nightscout': nightscout,
   '2026-12-07T1900-patient-identity': patientIdentity,
-  '2026-12-07T1910-mes-pushes': mesPushes,
   '2026-12-07T1920-device-tokens': deviceTokens,
   '2026-12-07T1950-fhir-export': fhirExport,
+  '2026-12-07T1960-mes-pushes': mesPushes,
 };
 
 /** The registered migrations' names (file names without `.ts`), in order. */
