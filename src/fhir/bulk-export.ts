@@ -7,8 +7,8 @@
  *   generated then: the job is complete at once, and its status answers 200 with
  *   the manifest on the first poll (the IG allows it; there is no 202 phase, since
  *   there is no work in progress to report).
- * - Each file of the manifest (one per resource type: Observation, the only
- *   resource with a builder on this branch) is generated while it is downloaded,
+ * - Each file of the manifest (one per resource type: Patient, Device, Observation)
+ *   is generated while it is downloaded,
  *   streamed patient after patient, page after page (keyset, EXPORT_PAGE readings):
  *   never a patient's history in memory, never a copy of it on disk or in the
  *   database. A reading is in the file when it was received before the transaction
@@ -22,6 +22,13 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { AppError } from '../errors.ts';
 import type { Db } from '../store/database.ts';
+import { listDeviceIdsOfPatient, listAssignments } from '../store/assignments.repository.ts';
+import { deviceReadingTypes } from '../store/device-reading-types.ts';
+import { findDevice } from '../store/devices.repository.ts';
+import { findPatientIdentity } from '../store/patient-identities.repository.ts';
+import { findPatient } from '../store/patients.repository.ts';
+import { phdDevice } from './device.ts';
+import { patientResource } from './patient.ts';
 import { matchingCgmSummaries, matchingReadingsPage, readingFilters, withLastUpdated } from './observation-query.ts';
 import { readingObservation } from './observations.ts';
 import type { FhirProfileSettings } from './profiles.ts';
@@ -31,7 +38,7 @@ export const EXPORT_TTL_MS = 24 * 3_600_000;
 /** Readings per database round trip while a file streams. */
 export const EXPORT_PAGE = 1000;
 /** The resource types an export may hold (`_type`). */
-export const EXPORT_TYPES = ['Observation'] as const;
+export const EXPORT_TYPES = ['Patient', 'Device', 'Observation'] as const;
 export type ExportType = (typeof EXPORT_TYPES)[number];
 /** `_outputFormat` values meaning NDJSON (the IG's abbreviations included). */
 const NDJSON_FORMATS = new Set(['application/fhir+ndjson', 'application/ndjson', 'ndjson']);
@@ -179,5 +186,47 @@ export async function* observationLines(
     }
     if (!page.next) return;
     after = page.next;
+  }
+}
+
+/**
+ * The NDJSON lines of the job's patients as FR Core Patients (GET /fhir/Patient/{id}:
+ * the INS only for a qualified identity). They are the current resources, whatever
+ * `_since` says (no patient change is dated).
+ */
+export async function* patientLines(db: Db, patientIds: readonly string[]): AsyncGenerator<string> {
+  for (const id of patientIds) {
+    if (!(await findPatient(db, id))) continue;
+    yield `${JSON.stringify(patientResource(id, (await findPatientIdentity(db, id)) ?? null))}\n`;
+  }
+}
+
+/**
+ * The NDJSON lines of the devices ever assigned to the job's patients, once each, as
+ * PHD Devices (GET /fhir/Device/{id}); their types told by their readings of those
+ * patients (src/store/device-reading-types.ts). Current resources, whatever `_since` says.
+ */
+export async function* deviceLines(
+  db: Db,
+  patientIds: readonly string[],
+  now: Date,
+  settings: FhirProfileSettings | undefined,
+): AsyncGenerator<string> {
+  const seen = new Set<string>();
+  for (const patientId of patientIds) {
+    for (const deviceId of await listDeviceIdsOfPatient(db, patientId)) {
+      if (seen.has(deviceId)) continue;
+      seen.add(deviceId);
+      const device = await findDevice(db, deviceId);
+      if (!device) continue;
+      const theirs = new Set((await listAssignments(db, deviceId)).map((a) => a.patientId));
+      const types = await deviceReadingTypes(
+        db,
+        deviceId,
+        patientIds.filter((p) => theirs.has(p)),
+        now,
+      );
+      yield `${JSON.stringify(phdDevice({ id: deviceId, model: device.model, types }, settings))}\n`;
+    }
   }
 }

@@ -105,3 +105,15 @@ export async function listAssignments(db: Db, deviceId: string): Promise<Assignm
     .execute();
   return rows.map(toRow);
 }
+
+/** The devices ever assigned to the patient, by id (the device_assignments_patient index). */
+export async function listDeviceIdsOfPatient(db: Db, patientId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('device_assignments')
+    .select('device_id')
+    .distinct()
+    .where('patient_id', '=', patientId)
+    .orderBy('device_id')
+    .execute();
+  return rows.map((r) => r.device_id);
+}

@@ -51,6 +51,13 @@ async function manifest(statusUrl: string, token: string) {
   }
 }
 
+/** The URL of the manifest's file of that resource type. */
+function fileOf(m: { output: { type: string; url: string }[] }, type: string): string {
+  const file = m.output.find((o) => o.type === type);
+  expect(file, type).toBeDefined();
+  return file!.url;
+}
+
 async function lines(url: string, token: string): Promise<any[]> {
   const r = await call('GET', url, token, { accept: 'application/fhir+ndjson' });
   expect(r.status, r.text).toBe(200);
@@ -102,10 +109,21 @@ describe('FHIR bulk export', () => {
     expect(m).toMatchObject({
       request: `${t.httpUrl}/fhir/Patient/px-1/$export`,
       requiresAccessToken: true,
-      output: [{ type: 'Observation', url: expect.stringContaining('/Observation.ndjson') }],
+      output: [
+        { type: 'Patient', url: expect.stringContaining('/Patient.ndjson') },
+        { type: 'Device', url: expect.stringContaining('/Device.ndjson') },
+        { type: 'Observation', url: expect.stringContaining('/Observation.ndjson') },
+      ],
       error: [],
     });
-    const observations = await lines(m.output[0].url, drA);
+    // The patient (FR Core; no identity recorded, so no INS) and the device that sent its readings (PHD).
+    expect(await lines(fileOf(m, 'Patient'), drA)).toEqual([
+      JSON.parse((await call('GET', '/fhir/Patient/px-1', drA)).text),
+    ]);
+    const devices = await lines(fileOf(m, 'Device'), drA);
+    expect(devices).toEqual([JSON.parse((await call('GET', '/fhir/Device/x-cuff-1', drA)).text)]);
+    expect(devices[0]).toMatchObject({ resourceType: 'Device', id: 'x-cuff-1' });
+    const observations = await lines(fileOf(m, 'Observation'), drA);
     expect(observations.length).toBe(MANY);
     expect(new Set(observations.map((o) => o.id)).size).toBe(MANY);
     expect(observations.every((o) => o.resourceType === 'Observation' && o.subject.reference === 'Patient/px-1')).toBe(
@@ -118,8 +136,11 @@ describe('FHIR bulk export', () => {
     const audit = await t.query(
       `SELECT action, patient_id FROM audit_log WHERE action LIKE 'fhir.export.%' ORDER BY id`,
     );
+    // The kick-off, then one download per file (Patient, Device, Observation).
     expect(audit.rows).toEqual([
       { action: 'fhir.export.kickoff', patient_id: 'px-1' },
+      { action: 'fhir.export.download', patient_id: 'px-1' },
+      { action: 'fhir.export.download', patient_id: 'px-1' },
       { action: 'fhir.export.download', patient_id: 'px-1' },
     ]);
   });
@@ -131,7 +152,9 @@ describe('FHIR bulk export', () => {
     expect(all.length).toBe(MANY + 2);
     // A token listing px-2 and px-3 sees px-2 only in team X.
     const partial = await manifest(await kickOff('Group/team-x/$export', listed), listed);
-    expect((await lines(partial.output[0].url, listed)).map((o) => o.identifier[0].value).sort()).toEqual([
+    expect((await lines(fileOf(partial, 'Patient'), listed)).map((p) => p.id)).toEqual(['px-2']);
+    expect((await lines(fileOf(partial, 'Device'), listed)).map((d) => d.id)).toEqual(['x-scale-2']);
+    expect((await lines(fileOf(partial, 'Observation'), listed)).map((o) => o.identifier[0].value).sort()).toEqual([
       'w-1',
       'w-2',
     ]);
@@ -140,7 +163,7 @@ describe('FHIR bulk export', () => {
       await kickOff(`Patient/px-2/$export?_since=${encodeURIComponent(storedBetween)}`, listed),
       listed,
     );
-    expect((await lines(since.output[0].url, listed)).map((o) => o.identifier[0].value)).toEqual(['w-2']);
+    expect((await lines(fileOf(since, 'Observation'), listed)).map((o) => o.identifier[0].value)).toEqual(['w-2']);
   });
 
   it('keeps jobs to their caller, refuses what it cannot do, and deletes on request', async () => {
@@ -154,7 +177,7 @@ describe('FHIR bulk export', () => {
     expect((await call('GET', '/fhir/Group/nobody/$export', drA, { prefer: 'respond-async' })).status).toBe(404);
     for (const [path, prefer] of [
       ['/fhir/Patient/px-2/$export', ''],
-      ['/fhir/Patient/px-2/$export?_type=Patient', 'respond-async'],
+      ['/fhir/Patient/px-2/$export?_type=Practitioner', 'respond-async'],
       ['/fhir/Patient/px-2/$export?_since=yesterday', 'respond-async'],
       ['/fhir/Patient/px-2/$export?_outputFormat=text/csv', 'respond-async'],
       ['/fhir/Patient/px-2/$export?_typeFilter=x', 'respond-async'],

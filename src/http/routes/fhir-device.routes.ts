@@ -44,7 +44,7 @@ export function fhirDeviceRoutes(scope: ZodApp, deps: RouteDeps, send: FhirSend)
       if (patients.length === 0) throw new AppError('not_found', missing);
       const mine = patients.filter((p) => principal.patientIds?.has(p));
       if (mine.length === 0) throw new AuditedNotFound(patients[0], 'denied', missing);
-      const types = await deviceReadingTypes(readDb(), id);
+      const types = await deviceReadingTypes(readDb(), id, patients, deps.now());
       await audit(db, request, principal, mine, 'fhir.device.read', { deviceId: id });
       return send(reply, 200, phdDevice({ id, model: device!.model, types }, deps.fhirProfiles));
     },

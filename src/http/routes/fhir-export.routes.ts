@@ -18,7 +18,9 @@ import {
   deleteExportJob,
   type ExportJob,
   findExportJob,
+  deviceLines,
   observationLines,
+  patientLines,
   parseExportParams,
 } from '../../fhir/bulk-export.ts';
 import { findTeam, listEnrolments } from '../../store/care-teams.repository.ts';
@@ -206,7 +208,9 @@ export function fhirExportRoutes(
       const reads = readDb();
       const maxAge = deps.readingMaxAgeMs;
       async function* lines(): AsyncGenerator<string> {
-        for (const p of patients) yield* observationLines(reads, job, p, maxAge, deps.fhirProfiles);
+        if (type === 'Patient') yield* patientLines(reads, patients);
+        else if (type === 'Device') yield* deviceLines(reads, patients, deps.now(), deps.fhirProfiles);
+        else for (const p of patients) yield* observationLines(reads, job, p, maxAge, deps.fhirProfiles);
       }
       return reply
         .status(200)
