@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from './database.ts';
-import { type StoredReading, toStoredReading } from './readings-page.ts';
+import { type ReadingPageRow, type StoredReading, toStoredReading } from './readings-page.ts';
 
 /**
  * The readings whose FHIR id digest begins with `digestPrefix` (the first 8 bytes of
@@ -15,20 +15,7 @@ export async function readingsByFhirDigest(
   db: Db,
   digestPrefix: Buffer,
 ): Promise<(StoredReading & { patientId: string })[]> {
-  const { rows } = await sql<{
-    patient_id: string;
-    reading_id: string;
-    device_id: string;
-    type: string;
-    unit: string;
-    value: number | null;
-    systolic: number | null;
-    diastolic: number | null;
-    pulse: number | null;
-    context: string | null;
-    measured_at: Date;
-    received_at: Date;
-  }>`
+  const { rows } = await sql<ReadingPageRow & { patient_id: string }>`
     SELECT patient_id, reading_id, device_id, type, unit, value, systolic, diastolic, pulse, context, measured_at, received_at
     FROM readings
     WHERE substring(sha256(decode(device_id || E'\\n' || reading_id, 'escape')), 1, 8) = ${digestPrefix}

@@ -19,7 +19,7 @@ export interface StoredReading {
   readonly receivedAt: Date;
 }
 
-interface ReadingPageRow {
+export interface ReadingPageRow {
   reading_id: string;
   device_id: string;
   type: string;
