@@ -52,15 +52,15 @@ describe('vitalink practitioners, teams, enrol', () => {
     const text = await vitalink(['practitioners', 'add', '--id', 'ide-cli', '--name', 'Nurse Cli', '--role', 'nurse']);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('practitioner ide-cli added (nurse)');
-    await refused(['practitioners', 'add', '--id', 'x', '--name', 'X', '--rpps', '12'], 1, 'is not 11 digits (--rpps');
+    await refused(['practitioners', 'add', '--id', 'x', '--name', 'X', '--rpps', '12'], 2, 'is not 11 digits (--rpps');
     await refused(['practitioners', 'add', '--id', 'x'], 2, 'practitioners add needs --name');
     expect((await json(['practitioners', 'list'])).items.map((p: { id: string }) => p.id)).toEqual([
       'dr-cli',
       'ide-cli',
     ]);
 
-    await refused(['teams', 'add', '--id', 'bad', '--hours', 'lun-ven 08:00-18:00'], 1, '"lun-ven" is not a day');
-    await refused(['teams', 'add', '--id', 'bad', '--tz', 'Mars/Olympus_Mons'], 1, 'Mars/Olympus_Mons');
+    await refused(['teams', 'add', '--id', 'bad', '--hours', 'lun-ven 08:00-18:00'], 2, '"lun-ven" is not a day');
+    await refused(['teams', 'add', '--id', 'bad', '--tz', 'Mars/Olympus_Mons'], 2, 'Mars/Olympus_Mons');
     const team = await json([
       'teams',
       'add',
@@ -97,7 +97,7 @@ describe('vitalink practitioners, teams, enrol', () => {
 
     await refused(
       ['enrol', '--patient', 'ct-p1', '--team', 'hf-team', '--programme', 'asthma'],
-      1,
+      2,
       'programme "asthma" is not one Vitalink knows; use one of heart_failure,',
     );
     const enrolment = await json(['enrol', '--patient', 'ct-p1', '--team', 'hf-team', '--programme', 'heart_failure']);
@@ -144,7 +144,7 @@ describe('vitalink practitioners, teams, enrol', () => {
     );
     await refused(
       ['tokens', 'create', '--role', 'clinician', '--practitioner', 'dr-cli', '--patients', 'ct-p2'],
-      1,
+      2,
       'not both',
     );
     const created = await json(['tokens', 'create', '--role', 'clinician', '--practitioner', 'dr-cli']);

@@ -252,7 +252,7 @@ describe('vitalink devices token create|list|revoke', () => {
     expect(unknownToken.code).toBe(1);
     expect(unknownToken.stderr).toContain('device cc-dev-1 has no token 424242');
     expect(unknownToken.stderr).toContain('vitalink devices token list --id cc-dev-1');
-    expect(unreadable.code).toBe(1);
+    expect(unreadable.code).toBe(2);
     expect(unreadable.stderr).toContain('90d');
     expect(group.code).toBe(0);
     expect(group.stdout).toContain('vitalink devices token create');

@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { indicatorsFromReadings } from '../../src/aggregation/patient-indicators.ts';
 import type { Indicator } from '../../src/domain/indicators/index.ts';
+import { localDate } from '../../src/domain/indicators/local-day.ts';
 import { markRecentPatientsForRefresh, type PatientReading } from '../../src/store/aggregation.repository.ts';
 import { useTestDatabase } from '../fixture.ts';
 import { drainAggregation, type TestReadingInput, writeReadings } from '../helpers/readings.ts';
@@ -197,22 +198,24 @@ describe('indicators from partial aggregates', () => {
       await t.query(`UPDATE rollups_daily SET with_partials = NULL WHERE patient_id = $1`, [patientId]);
 
       // Each run is exact; each heals a couple of days (newest first) and reads the others as readings.
-      const unflagged = async () => {
+      // The unflagged days of the CGM window as the job sees it at `at`: from the patient's local
+      // day of at − 14 d (the window moves past a local midnight while the runs go on).
+      const unflagged = async (at: number) => {
         const { rows } = await t.query(
           `SELECT count(*)::int AS n FROM rollups_daily
          WHERE patient_id = $1 AND type = 'cgm_glucose' AND with_partials IS NULL AND day >= $2::date`,
-          [patientId, new Date(now - 14 * DAY).toISOString().slice(0, 10)],
+          [patientId, localDate(at - 14 * DAY, timeZone)],
         );
         return rows[0].n as number;
       };
-      let before = await unflagged();
+      let before = await unflagged(now);
       expect(before).toBeGreaterThanOrEqual(14);
       for (let run = 1; before > 0; run++) {
         const later = now + run * 5 * MIN;
         await t.query(`INSERT INTO indicators_dirty (patient_id) VALUES ($1) ON CONFLICT DO NOTHING`, [patientId]);
         await drain(later);
         await expectExact(patientId, timeZone, later);
-        const after = await unflagged();
+        const after = await unflagged(later);
         expect(after).toBeLessThan(before);
         before = after;
       }

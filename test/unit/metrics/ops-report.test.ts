@@ -7,7 +7,7 @@ import { buildOpsReport, combineInstanceReports, type OpsReport } from '../../..
  * What the view adds to one instance's report (src/actions/instance-reports.ts), and the
  * notification outbox's figures, read from the database by src/app.ts (README, "Notifications").
  */
-const VIEW_KEYS = ['instance', 'instances', 'total', 'instancesUnavailable', 'notifications'];
+const VIEW_KEYS = ['instance', 'instances', 'total', 'instancesUnavailable', 'notifications', 'mesPushes'];
 
 describe('buildOpsReport (GET /api/v1/ops/ingestion)', () => {
   it('has exactly the fields of the route’s schema, from the metrics, the queue, the broker and the listeners', async () => {
