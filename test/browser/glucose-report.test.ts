@@ -230,7 +230,7 @@ describe('the glucose report', () => {
     },
   );
 
-  it('speaks French in a French browser, with French numbers', async () => {
+  it('speaks French in a French browser, with French numbers', { timeout: 60_000 }, async () => {
     const context = await browser!.newContext({ locale: 'fr-FR', viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     try {
