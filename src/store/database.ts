@@ -446,14 +446,16 @@ function observedPool(pool: PostgresPool, reachability: DatabaseReachability): P
   // The epoch a connection was first handed out in, which is when the pool made it.
   const epochs = new WeakMap<object, number>();
   const epochOf = (client: object) => epochs.get(client);
-  const observe = <T>(pending: Promise<T>, client?: object): Promise<T> =>
+  // `epoch`: the epoch the attempt belongs to (a connection's, or when a connect began): an
+  // attempt begun before the database came back that fails afterwards is not a new outage.
+  const observe = <T>(pending: Promise<T>, epoch: number | undefined): Promise<T> =>
     pending.then(
       (result) => {
         reachability.reached();
         return result;
       },
       (error: unknown) => {
-        if (isDatabaseUnreachable(error)) reachability.lost(error, client ? epochOf(client) : undefined);
+        if (isDatabaseUnreachable(error)) reachability.lost(error, epoch);
         throw error;
       },
     );
@@ -461,13 +463,13 @@ function observedPool(pool: PostgresPool, reachability: DatabaseReachability): P
   const clients = new WeakMap<PostgresPoolClient, PostgresPoolClient>();
   return {
     async connect() {
-      const client = await observe(pool.connect());
+      const client = await observe(pool.connect(), reachability.epoch);
       let wrapped = clients.get(client);
       if (!wrapped) {
         epochs.set(client, reachability.epoch);
         const query = ((sqlOrCursor: string | PostgresCursor<unknown>, parameters?: ReadonlyArray<unknown>) => {
           if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor);
-          return observe(client.query(sqlOrCursor, parameters ?? []), client);
+          return observe(client.query(sqlOrCursor, parameters ?? []), epochOf(client));
         }) as PostgresPoolClient['query'];
         wrapped = { query, release: () => client.release() };
         clients.set(client, wrapped);
