@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { MesPushState } from '../domain/mes-feed.ts';
 import type { Db } from './database.ts';
 import { feedablePatientSql } from './mes-identity.ts';
+import { type ReadingPageRow, type StoredReading, toStoredReading } from './readings-page.ts';
 
 /**
  * The Mon espace santé outbox and its record (mes_pushes, migration
@@ -260,20 +261,9 @@ export async function mesBacklog(db: Db): Promise<{ pending: number; refused: nu
   return { pending: Number(r?.pending ?? 0), refused: Number(r?.refused ?? 0), dead: Number(r?.dead ?? 0) };
 }
 
-/** A reading as a feeding bundle needs it. */
-export interface MesReading {
+/** A reading as a feeding bundle needs it: a stored reading, its patient and its device's model. */
+export interface MesReading extends StoredReading {
   readonly patientId: string;
-  readonly deviceId: string;
-  readonly readingId: string;
-  readonly type: string;
-  readonly unit: string;
-  readonly value: number | null;
-  readonly systolic: number | null;
-  readonly diastolic: number | null;
-  readonly pulse: number | null;
-  readonly context: string | null;
-  readonly measuredAt: Date;
-  readonly receivedAt: Date;
   readonly deviceModel: string | null;
   /** measured_at in microseconds since the epoch (the page's key). */
   readonly atMicros: string;
@@ -283,36 +273,15 @@ const READING_COLUMNS = sql`r.patient_id, r.device_id, r.reading_id, r.type, r.u
   r.pulse, r.context, r.measured_at, r.received_at, d.model,
   ((extract(epoch FROM r.measured_at) * 1000000)::numeric(20, 0))::text AS at_micros`;
 
-interface ReadingRow {
+interface ReadingRow extends ReadingPageRow {
   patient_id: string;
-  device_id: string;
-  reading_id: string;
-  type: string;
-  unit: string;
-  value: number | null;
-  systolic: number | null;
-  diastolic: number | null;
-  pulse: number | null;
-  context: string | null;
-  measured_at: Date;
-  received_at: Date;
   model: string | null;
   at_micros: string;
 }
 
 const toReading = (r: ReadingRow): MesReading => ({
+  ...toStoredReading(r),
   patientId: r.patient_id,
-  deviceId: r.device_id,
-  readingId: r.reading_id,
-  type: r.type,
-  unit: r.unit,
-  value: r.value,
-  systolic: r.systolic,
-  diastolic: r.diastolic,
-  pulse: r.pulse,
-  context: r.context,
-  measuredAt: r.measured_at,
-  receivedAt: r.received_at,
   deviceModel: r.model,
   atMicros: r.at_micros,
 });
