@@ -2,7 +2,8 @@ import { patientFeedIdentity, readingBundle } from '../actions/mes-bundles.ts';
 import type { MesSettings, MesPushSettings } from '../config.ts';
 import { retryDelayMs } from '../domain/notifications.ts';
 import type { Logger } from '../logger.ts';
-import { type Db, isDatabaseUnreachable } from '../store/database.ts';
+import { RoundLoop } from '../round-loop.ts';
+import type { Db } from '../store/database.ts';
 import {
   abandonStaleSends,
   type ClaimedMesPush,
@@ -50,28 +51,28 @@ const DEFAULT_BATCH = 20;
  * dead (abandonStaleSends): the receiver documents no idempotency, so sending it again
  * could store the observation twice; the Idempotency-Key header is sent all the same.
  *
- * States: stopped → running (start) → stopping (stop: waits for the round in progress).
+ * Its rounds run in a RoundLoop (src/round-loop.ts).
  */
 export class MesPushWorker {
   readonly #o: MesPushWorkerOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #stopped = true;
-  #failing: false | 'unreachable' | 'error' = false;
+  readonly #loop: RoundLoop;
 
   constructor(options: MesPushWorkerOptions) {
     this.#o = options;
+    this.#loop = new RoundLoop({
+      log: options.log,
+      intervalMs: options.push.pollMs,
+      round: async () => (await this.runOnce()).claimed >= (options.batchSize ?? DEFAULT_BATCH),
+      messages: { failed: 'mes push round failed, will retry', again: 'mes push runs again' },
+    });
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running;
+    await this.#loop.stop();
   }
 
   /** One round. Exposed for tests. */
@@ -147,34 +148,6 @@ export class MesPushWorker {
     if (outcome.state === 'refused' || outcome.state === 'dead') this.#o.log.warn(fields, 'mes push not delivered');
     else this.#o.log.info(fields, 'mes push attempt');
     return outcome.state;
-  }
-
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#running = this.#loop().finally(() => {
-        this.#running = undefined;
-      });
-    }, delayMs);
-    this.#timer.unref();
-  }
-
-  async #loop(): Promise<void> {
-    let busy = false;
-    try {
-      const round = await this.runOnce();
-      busy = round.claimed >= (this.#o.batchSize ?? DEFAULT_BATCH);
-      if (this.#failing) this.#o.log.info('mes push runs again');
-      this.#failing = false;
-    } catch (err) {
-      const kind = isDatabaseUnreachable(err) ? 'unreachable' : 'error';
-      if (this.#failing !== kind) {
-        this.#o.log[kind === 'unreachable' ? 'debug' : 'warn']({ err }, 'mes push round failed, will retry');
-      }
-      this.#failing = kind;
-    }
-    this.#schedule(busy ? 0 : this.#o.push.pollMs);
   }
 }
 

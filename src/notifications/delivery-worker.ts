@@ -12,7 +12,8 @@ import { openSecret, sealSecret } from '../domain/sealed-secrets.ts';
 import type { KeyRing } from '../domain/secret-keys.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { type Db, isDatabaseUnreachable } from '../store/database.ts';
+import { RoundLoop } from '../round-loop.ts';
+import type { Db } from '../store/database.ts';
 import {
   type ClaimedNotification,
   claimDueNotifications,
@@ -73,30 +74,33 @@ const GAUGES_EVERY_MS = 10_000;
  * slow receiver holds no database connection or row lock; the price is the lease
  * (leaseMs: timeout × 3 + 60 s) before a crashed instance's rows are taken again.
  *
- * States: stopped → running (start) → stopping (stop: waits for the round in progress).
+ * Its rounds run in a RoundLoop (src/round-loop.ts).
  */
 export class DeliveryWorker {
   readonly #o: DeliveryWorkerOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #stopped = true;
-  /** Why the latest round failed: the database away (its pool logs that once), or another error. */
-  #failing: false | 'unreachable' | 'error' = false;
+  readonly #loop: RoundLoop;
   #gaugesAt = -Infinity;
 
   constructor(options: DeliveryWorkerOptions) {
     this.#o = options;
+    this.#loop = new RoundLoop({
+      log: options.log,
+      intervalMs: options.intervalMs,
+      round: async () => {
+        const round = await this.runOnce();
+        await this.#updateGauges();
+        return round.claimed >= (options.batchSize ?? DEFAULT_BATCH);
+      },
+      messages: { failed: 'notification delivery round failed, will retry', again: 'notification delivery runs again' },
+    });
   }
 
   start(): void {
-    this.#stopped = false;
-    this.#schedule(0);
+    this.#loop.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearTimeout(this.#timer);
-    await this.#running;
+    await this.#loop.stop();
   }
 
   /** One round: the notifications due now, sent and recorded. Exposed for tests. */
@@ -238,43 +242,14 @@ export class DeliveryWorker {
     return mailer.send({ to: n.target, subject, text, idempotencyKey: n.id });
   }
 
-  #schedule(delayMs: number): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#running = this.#loop().finally(() => {
-        this.#running = undefined;
-      });
-    }, delayMs);
-    this.#timer.unref();
-  }
-
-  async #loop(): Promise<void> {
-    let busy = false;
-    try {
-      const round = await this.runOnce();
-      busy = round.claimed >= (this.#o.batchSize ?? DEFAULT_BATCH);
-      if (this.#failing)
-        this.#o.log[this.#failing === 'unreachable' ? 'debug' : 'info']('notification delivery runs again');
-      this.#failing = false;
-      const wall = Date.now();
-      if (this.#o.metrics && wall - this.#gaugesAt >= GAUGES_EVERY_MS) {
-        this.#gaugesAt = wall;
-        const backlog = await notificationBacklog(this.#o.db);
-        this.#o.metrics.notificationsPending.set(backlog.pending);
-        this.#o.metrics.notificationsDead.set(backlog.dead);
-      }
-    } catch (err) {
-      const kind = isDatabaseUnreachable(err) ? 'unreachable' : 'error';
-      if (this.#failing !== kind) {
-        this.#o.log[kind === 'unreachable' ? 'debug' : 'warn'](
-          { err },
-          'notification delivery round failed, will retry',
-        );
-      }
-      this.#failing = kind;
-    }
-    this.#schedule(busy ? 0 : this.#o.intervalMs);
+  /** The backlog gauges, at most every GAUGES_EVERY_MS. */
+  async #updateGauges(): Promise<void> {
+    const wall = Date.now();
+    if (!this.#o.metrics || wall - this.#gaugesAt < GAUGES_EVERY_MS) return;
+    this.#gaugesAt = wall;
+    const backlog = await notificationBacklog(this.#o.db);
+    this.#o.metrics.notificationsPending.set(backlog.pending);
+    this.#o.metrics.notificationsDead.set(backlog.dead);
   }
 }
 
