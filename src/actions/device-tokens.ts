@@ -9,11 +9,11 @@ import {
   insertDeviceToken,
   type ListedDeviceToken,
   listDeviceTokens,
-  rehashDeviceToken,
   revokeDeviceToken,
-  touchDeviceToken,
 } from '../store/device-tokens.repository.ts';
 import { findDevice } from '../store/devices.repository.ts';
+import { rehashToken } from '../store/tokens.repository.ts';
+import { createTokenUsage } from './tokens.ts';
 
 /**
  * Device tokens (README, "Over HTTPS", "Device tokens"): a bearer credential of
@@ -128,16 +128,13 @@ export type DeviceTokenCheck =
   | { deviceId: string; tokenId: string }
   | { refused: DeviceTokenRefusal; tokenId: string | null; deviceId: string | null };
 
-/** How often, at most, a token's last use is written, per instance. */
-export const DEVICE_TOKEN_TOUCH_INTERVAL_MS = 60_000;
-
 /**
  * The device of a presented token, or why it is refused. Looked up on every
  * request (no cache), as API tokens are: a revocation, an expiry or a disable
  * holds on the next request, on every instance. A token found under a key other
  * than the current one is stored again under the current key (once), as API
  * tokens are. The last use is written at most once a minute per token, in the
- * background.
+ * background (createTokenUsage, as API tokens').
  */
 export function createDeviceTokenCheck(
   db: Db,
@@ -148,7 +145,7 @@ export function createDeviceTokenCheck(
     onError: (err: unknown) => void;
   },
 ): (token: string) => Promise<DeviceTokenCheck> {
-  const lastTouched = new Map<string, number>();
+  const touched = createTokenUsage(db, rehash.onError, 'device_tokens');
   return async (token) => {
     if (!token.startsWith(DEVICE_TOKEN_PREFIX) || token.length < 20 || token.length > 200) {
       return { refused: 'malformed', tokenId: null, deviceId: null };
@@ -169,19 +166,13 @@ export function createDeviceTokenCheck(
       const current = { hash: keys.current.hmac(token), keyId: keys.current.id };
       await rehash.once
         .run(`device-token:${row.id}`, async () => {
-          const changed = await rehashDeviceToken(db, row.id, row.tokenHash, current);
+          const changed = await rehashToken(db, 'device_tokens', row.id, row.tokenHash, current);
           if (changed) rehash.onRehashed(row.id, row.secretKeyId, current.keyId);
           return changed;
         })
         .catch((err: unknown) => rehash.onError(err));
     }
-    const now = Date.now();
-    const last = lastTouched.get(row.id);
-    if (last === undefined || now - last >= DEVICE_TOKEN_TOUCH_INTERVAL_MS) {
-      if (lastTouched.size > 100_000) lastTouched.clear();
-      lastTouched.set(row.id, now);
-      touchDeviceToken(db, row.id).catch(rehash.onError);
-    }
+    touched(row.id);
     return who;
   };
 }

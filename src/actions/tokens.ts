@@ -14,6 +14,7 @@ import {
   rehashToken,
   revokeApiToken,
   touchToken,
+  type HashedTokenTable,
 } from '../store/tokens.repository.ts';
 
 export const ROLES = ['admin', 'operator', 'clinician'] as const;
@@ -152,7 +153,7 @@ export async function findPrincipal(
     const current = { hash: keys.current.hmac(token), keyId: keys.current.id };
     await rehash.once
       .run(`token:${row.id}`, async () => {
-        const changed = await rehashToken(db, row.id, row.tokenHash, current);
+        const changed = await rehashToken(db, 'api_tokens', row.id, row.tokenHash, current);
         if (changed) rehash.onRehashed(row.id, row.secretKeyId, current.keyId);
         return changed;
       })
@@ -176,7 +177,11 @@ export const TOKEN_TOUCH_INTERVAL_MS = 60_000;
  * the background (the request does not wait for it), and the statement itself
  * skips the write when another instance did it less than a minute ago.
  */
-export function createTokenUsage(db: Db, onError: (err: unknown) => void): (tokenId: string) => void {
+export function createTokenUsage(
+  db: Db,
+  onError: (err: unknown) => void,
+  table: HashedTokenTable = 'api_tokens',
+): (tokenId: string) => void {
   const lastWritten = new Map<string, number>();
   return (tokenId) => {
     const now = Date.now();
@@ -184,7 +189,7 @@ export function createTokenUsage(db: Db, onError: (err: unknown) => void): (toke
     if (last !== undefined && now - last < TOKEN_TOUCH_INTERVAL_MS) return;
     if (lastWritten.size > 100_000) lastWritten.clear();
     lastWritten.set(tokenId, now);
-    touchToken(db, tokenId).catch(onError);
+    touchToken(db, table, tokenId).catch(onError);
   };
 }
 

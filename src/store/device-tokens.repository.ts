@@ -80,30 +80,6 @@ export async function findDeviceToken(db: Db, tokenHashes: readonly Buffer[]): P
     : undefined;
 }
 
-/** Stores a token's hash again under the current key, only while it is still `from`; false when nothing changed. */
-export async function rehashDeviceToken(
-  db: Db,
-  id: string,
-  from: Buffer,
-  to: { hash: Buffer; keyId: string },
-): Promise<boolean> {
-  const result = await db
-    .updateTable('device_tokens')
-    .set({ token_hash: to.hash, secret_key_id: to.keyId })
-    .where('id', '=', id)
-    .where('token_hash', '=', from)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
-}
-
-/** Notes a use of a token, unless one was noted less than a minute ago (by any instance). */
-export async function touchDeviceToken(db: Db, id: string): Promise<void> {
-  await sql`
-    UPDATE device_tokens SET last_used_at = now()
-    WHERE id = ${id} AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
-  `.execute(db);
-}
-
 const LISTED_COLUMNS = ['id', 'device_id', 'label', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'] as const;
 
 type ListedRow = {

@@ -96,26 +96,28 @@ export async function findToken(db: Db, tokenHashes: readonly Buffer[]): Promise
     : undefined;
 }
 
+/** The tables of bearer tokens stored as an HMAC under a key: API tokens and device tokens. */
+export type HashedTokenTable = 'api_tokens' | 'device_tokens';
+
 /** Stores a token's hash again under the current key, only while it is still `from`; false when nothing changed. */
 export async function rehashToken(
   db: Db,
+  table: HashedTokenTable,
   id: string,
   from: Buffer,
   to: { hash: Buffer; keyId: string },
 ): Promise<boolean> {
-  const result = await db
-    .updateTable('api_tokens')
-    .set({ token_hash: to.hash, secret_key_id: to.keyId })
-    .where('id', '=', id)
-    .where('token_hash', '=', from)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+  const result = await sql`
+    UPDATE ${sql.table(table)} SET token_hash = ${to.hash}, secret_key_id = ${to.keyId}
+    WHERE id = ${id} AND token_hash = ${from}
+  `.execute(db);
+  return Number(result.numAffectedRows ?? 0) > 0;
 }
 
 /** Notes a use of a token, unless one was noted less than a minute ago (by any instance). */
-export async function touchToken(db: Db, id: string): Promise<void> {
+export async function touchToken(db: Db, table: HashedTokenTable, id: string): Promise<void> {
   await sql`
-    UPDATE api_tokens SET last_used_at = now()
+    UPDATE ${sql.table(table)} SET last_used_at = now()
     WHERE id = ${id} AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
   `.execute(db);
 }
