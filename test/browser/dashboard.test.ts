@@ -13,7 +13,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   runSimulate as runFleet,
@@ -81,8 +80,6 @@ beforeEach(() => {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) return; // each test fails, see beforeEach
   mkdirSync(SHOTS, { recursive: true });
-  // The bundle the service serves, built from the current source (never a stale one).
-  await build({ root: path.join(ROOT, 'dashboard'), logLevel: 'warn' });
 
   service = await startService({
     DATABASE_URL: database.url,

@@ -8,7 +8,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enableNightscout } from '../../src/actions/nightscout.ts';
 import { apiSecretHash } from '../../src/domain/nightscout.ts';
@@ -31,7 +30,6 @@ beforeEach(() => {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) return; // each test fails, see beforeEach
   mkdirSync(SHOTS, { recursive: true });
-  await build({ root: path.join(ROOT, 'dashboard'), logLevel: 'warn' });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

@@ -16,7 +16,6 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runSimulate as runFleet } from '../../simulators/fleet/simulate.ts';
 import { createApiToken } from '../../src/actions/tokens.ts';
@@ -83,7 +82,6 @@ beforeEach(() => {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) return; // each test fails, see beforeEach
   mkdirSync(SHOTS, { recursive: true });
-  await build({ root: path.join(ROOT, 'dashboard'), logLevel: 'warn' });
   service = await startService({
     DATABASE_URL: database.url,
     VITALINK_AGGREGATION_INTERVAL_MS: '100',

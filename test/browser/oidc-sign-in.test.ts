@@ -15,7 +15,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addPatient } from '../../src/actions/provisioning.ts';
 import { useTestDatabase } from '../fixture.ts';
@@ -51,7 +50,6 @@ beforeEach(() => {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) return; // each test fails, see beforeEach
   mkdirSync(SHOTS, { recursive: true });
-  await build({ root: path.join(ROOT, 'dashboard'), logLevel: 'warn' });
 
   for (const id of ['p-cardio-1', 'p-cardio-2', 'p-diab-1']) await addPatient(database.db, { id });
   await database.query(

@@ -14,7 +14,6 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApiToken } from '../../src/actions/tokens.ts';
 import { useTestDatabase } from '../fixture.ts';
@@ -42,7 +41,6 @@ beforeEach(() => {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) return; // each test fails, see beforeEach
   mkdirSync(SHOTS, { recursive: true });
-  await build({ root: path.join(ROOT, 'dashboard'), logLevel: 'warn' });
   service = await startService({ DATABASE_URL: database.url });
   base = `http://127.0.0.1:${service.ports.http}`;
   for (const [i, id] of DEVICES.entries()) secrets.set(id, await provisionDevice(database.db, id, `p-ops-${i}`));

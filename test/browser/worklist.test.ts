@@ -20,7 +20,6 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { addMember, addPractitioner, addTeam, enrol } from '../../src/actions/care-teams.ts';
 import { createApiToken } from '../../src/actions/tokens.ts';
@@ -102,7 +101,6 @@ beforeEach(() => {
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) return; // each test fails, see beforeEach
   mkdirSync(SHOTS, { recursive: true });
-  await build({ root: path.join(ROOT, 'dashboard'), logLevel: 'warn' });
 
   const now = new Date(MORNING);
   const db = t.db;

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { build } from 'vite';
 import type { TestProject } from 'vitest/node';
 import { createLogger } from '../../src/logger.ts';
 import { createDatabase } from '../../src/store/database.ts';
@@ -26,6 +27,10 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'warn', process.stderr);
+  // The dashboard bundle the services under test serve, built once from the current source
+  // (never a stale one) before any test file runs: built by each browser test file, the
+  // builds emptied dashboard/dist under another file's page while it loaded (about 1 s).
+  await build({ root: path.join(import.meta.dirname, '..', '..', 'dashboard'), logLevel: 'warn' });
   const cleanups: (() => Promise<void>)[] = [];
   let adminUrl: string;
   let source: string;
